@@ -1,0 +1,134 @@
+"""The five style effects of the thesis, as pure functions on RGB pictures.
+
+Children who re-create a famous artwork rarely copy it pixel for pixel: they
+paint it in oils or watercolour, draw it in pencil, or leave out the colour.
+These effects imitate those changes. They serve two purposes: augmenting
+training pairs for fine-tuning, and turning procedurally generated artworks
+into believable "re-creations" for the demo collection.
+
+Every function takes an RGB ``uint8`` array of shape ``H x W x 3`` and returns a
+new RGB ``uint8`` array of the same shape; the input is never modified. OpenCV
+works in BGR order, so the colour effects convert on the way in and out. All
+effects are deterministic: the same picture always gives the same result.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "STYLE_EFFECTS",
+    "apply_style",
+    "greyscale",
+    "oil_painting",
+    "pencil_sketch",
+    "random_style",
+    "texture",
+    "watercolour",
+]
+
+
+def _check(rgb: np.ndarray) -> np.ndarray:
+    """Refuse anything but an H x W x 3 uint8 array; return it C-contiguous (OpenCV needs that)."""
+    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        shape = getattr(rgb, "shape", None)
+        dtype = getattr(rgb, "dtype", type(rgb).__name__)
+        raise ValueError(f"expected an RGB uint8 array of shape H x W x 3, got {dtype} {shape}")
+    return np.ascontiguousarray(rgb)
+
+
+def oil_painting(rgb: np.ndarray) -> np.ndarray:
+    """Oil paint: flat dabs of the dominant colour in each 7-pixel neighbourhood.
+
+    ``cv2.xphoto.oilPainting`` (size 7, dynRatio 1) replaces every pixel with the
+    most frequent colour around it, which merges fine detail into brush-like
+    patches, as a child working with a thick brush does.
+    """
+    bgr = cv2.cvtColor(_check(rgb), cv2.COLOR_RGB2BGR)
+    out = cv2.xphoto.oilPainting(bgr, 7, 1)
+    return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
+
+
+def watercolour(rgb: np.ndarray) -> np.ndarray:
+    """Watercolour: smoothed washes of colour with soft but kept edges.
+
+    ``cv2.stylization`` (sigma_s 60, sigma_r 0.6) is an edge-preserving filter
+    that flattens regions while keeping their boundaries, like pigment that
+    spreads inside a pencil outline.
+    """
+    bgr = cv2.cvtColor(_check(rgb), cv2.COLOR_RGB2BGR)
+    out = cv2.stylization(bgr, sigma_s=60, sigma_r=0.6)
+    return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
+
+
+def texture(rgb: np.ndarray) -> np.ndarray:
+    """Texture: exaggerated detail, like crayon or pastel on grainy paper.
+
+    ``cv2.detailEnhance`` (sigma_s 60, sigma_r 0.4) boosts the fine-scale
+    contrast that an edge-preserving filter removes, so strokes and grain stand
+    out more than in the original.
+    """
+    bgr = cv2.cvtColor(_check(rgb), cv2.COLOR_RGB2BGR)
+    out = cv2.detailEnhance(bgr, sigma_s=60, sigma_r=0.4)
+    return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
+
+
+def greyscale(rgb: np.ndarray) -> np.ndarray:
+    """Greyscale: the colour dropped, as in a drawing made with a single pencil or ink.
+
+    The luminance is replicated to three channels so that every effect returns
+    the same RGB shape and the network sees a normal colour picture.
+    """
+    grey = cv2.cvtColor(_check(rgb), cv2.COLOR_RGB2GRAY)
+    return cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)
+
+
+def pencil_sketch(rgb: np.ndarray) -> np.ndarray:
+    """Pencil sketch: dark outlines on white paper, flat areas left light.
+
+    The classic colour-dodge recipe: blur the inverted greyscale and divide the
+    greyscale by its inverse (``grey * 255 / (255 - blurred)``). Where the
+    picture is flat the two cancel and the result is white paper; only edges,
+    where the blur differs from the original, stay dark, like pencil lines.
+    """
+    grey = cv2.cvtColor(_check(rgb), cv2.COLOR_RGB2GRAY)
+    inverted = 255 - grey
+    blurred = cv2.GaussianBlur(inverted, (21, 21), 0)
+    denom = 255.0 - blurred.astype(np.float32)
+    dodge = grey.astype(np.float32) * 255.0 / np.maximum(denom, 1.0)
+    sketch = np.clip(dodge, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(sketch, cv2.COLOR_GRAY2RGB)
+
+
+#: The effects by the names used in settings and reports.
+STYLE_EFFECTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "oil": oil_painting,
+    "watercolour": watercolour,
+    "texture": texture,
+    "greyscale": greyscale,
+    "pencil": pencil_sketch,
+}
+
+
+def apply_style(name: str, rgb: np.ndarray) -> np.ndarray:
+    """Apply the effect called ``name`` (one of the keys of :data:`STYLE_EFFECTS`).
+
+    >>> apply_style("sepia", np.zeros((2, 2, 3), np.uint8))
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown style effect 'sepia'. Valid names: oil, watercolour, texture, greyscale, pencil.
+    """
+    try:
+        effect = STYLE_EFFECTS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"Unknown style effect {name!r}. Valid names: {', '.join(STYLE_EFFECTS)}.") from None
+    return effect(rgb)
+
+
+def random_style(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Apply one of the five effects, chosen uniformly with ``rng`` (so a seeded generator repeats)."""
+    names = list(STYLE_EFFECTS)
+    return STYLE_EFFECTS[names[int(rng.integers(len(names)))]](rgb)

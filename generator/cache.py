@@ -1,0 +1,151 @@
+"""The content-keyed store under ``.sitegen-cache/``.
+
+Keys come from picture content hashes and settings fingerprints, never from
+"the file exists": a changed scan or model gives new keys. Every write is atomic,
+and a damaged entry is reported and recomputed, never fatal.
+
+Embeddings live in append-only part files (``embeddings/<model>/part-*.npz``), so
+several machines can each compute a shard and the parts simply be copied
+together (see the README on sharding).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from .fsutil import sha256_file, write_atomic
+
+MAX_PARTS = 16
+
+
+class Cache:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.warnings: list[str] = []
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # ---------------------------------------------------------- content hashes
+    def content_hashes(self, paths: list[Path]) -> list[str]:
+        """SHA-256 of each file, reusing earlier hashes while size and modification time are unchanged."""
+        stamp_file = self.root / "stamps.json"
+        try:
+            stamps = json.loads(stamp_file.read_text()) if stamp_file.exists() else {}
+        except (OSError, ValueError):
+            self.warnings.append(f"{stamp_file} was damaged; file hashes are computed again.")
+            stamps = {}
+        out, changed = [], False
+        for path in paths:
+            key = os.path.abspath(path)
+            try:
+                st = path.stat()
+            except OSError:
+                out.append("")
+                continue
+            old = stamps.get(key)
+            if old and old[0] == st.st_size and old[1] == st.st_mtime_ns:
+                out.append(old[2])
+                continue
+            try:
+                digest = sha256_file(path)
+            except OSError:
+                out.append("")
+                continue
+            stamps[key] = [st.st_size, st.st_mtime_ns, digest]
+            out.append(digest)
+            changed = True
+        if changed:
+            write_atomic(stamp_file, json.dumps(stamps, separators=(",", ":"), sort_keys=True))
+        return out
+
+    # ---------------------------------------------------------- embeddings
+    def _emb_dir(self, model_fp: str) -> Path:
+        return self.root / "embeddings" / model_fp
+
+    def load_embeddings(self, model_fp: str) -> dict[str, np.ndarray]:
+        """Every cached vector for this model, by content hash."""
+        found: dict[str, np.ndarray] = {}
+        folder = self._emb_dir(model_fp)
+        for part in sorted(folder.glob("part-*.npz")) if folder.is_dir() else []:
+            try:
+                with np.load(part, allow_pickle=False) as data:
+                    keys, vecs = data["keys"], data["vectors"]
+                if len(keys) != len(vecs) or vecs.ndim != 2:
+                    raise ValueError("keys and vectors differ in length")
+            except Exception as exc:  # damaged part: recompute its pictures
+                self.warnings.append(f"The cached embeddings {part.name} were damaged ({type(exc).__name__}); "
+                                     "those pictures are computed again.")
+                part.unlink(missing_ok=True)
+                continue
+            for key, vec in zip(keys.tolist(), vecs):
+                found[key] = vec
+        return found
+
+    def add_embeddings(self, model_fp: str, keys: list[str], vectors: np.ndarray) -> Path | None:
+        """Store new vectors as one more part file (safe to run from several processes at once)."""
+        if not keys:
+            return None
+        folder = self._emb_dir(model_fp)
+        path = folder / f"part-{uuid.uuid4().hex}.npz"
+        write_atomic(path, _npz_bytes(keys=np.array(keys), vectors=np.asarray(vectors, np.float32)))
+        return path
+
+    def compact_embeddings(self, model_fp: str) -> None:
+        """Merge many small part files into one, so loading stays fast."""
+        folder = self._emb_dir(model_fp)
+        parts = sorted(folder.glob("part-*.npz")) if folder.is_dir() else []
+        if len(parts) <= MAX_PARTS:
+            return
+        merged = self.load_embeddings(model_fp)
+        keys = sorted(merged)
+        new = self.add_embeddings(model_fp, keys, np.stack([merged[k] for k in keys]))
+        for part in parts:
+            if part != new:
+                part.unlink(missing_ok=True)
+
+    # ---------------------------------------------------------- derived arrays
+    def get_arrays(self, kind: str, key: str) -> dict[str, np.ndarray] | None:
+        path = self.root / kind / f"{key}.npz"
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        except Exception as exc:
+            self.warnings.append(f"The cached {kind} {path.name} was damaged ({type(exc).__name__}); "
+                                 "it is computed again.")
+            path.unlink(missing_ok=True)
+            return None
+
+    def put_arrays(self, kind: str, key: str, **arrays: np.ndarray) -> None:
+        write_atomic(self.root / kind / f"{key}.npz", _npz_bytes(**arrays))
+
+    # ---------------------------------------------------------- files (thumbnails, display images)
+    def file_path(self, kind: str, name: str) -> Path:
+        return self.root / kind / name[:2] / name
+
+
+def _npz_bytes(**arrays: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def array_key(*parts) -> str:
+    """A cache key from arrays and strings."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            h.update(str(part.shape).encode())
+            h.update(str(part.dtype).encode())
+            h.update(np.ascontiguousarray(part).tobytes())
+        else:
+            h.update(str(part).encode())
+        h.update(b"|")
+    return h.hexdigest()[:24]

@@ -1,0 +1,101 @@
+"""The ``sitegen`` command. Thin: it reads settings, calls the library, and turns errors into messages."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import SitegenError
+
+PATH = click.Path(path_type=Path)
+
+
+def _fail(exc: SitegenError) -> None:
+    raise click.ClickException(str(exc))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sitegen")
+def cli():
+    """Build a website linking children's drawings to the famous artworks they re-create."""
+
+
+def build_options(f):
+    opts = [
+        click.option("--config", "config_file", type=PATH, help="Settings file (default: ./sitegen.toml if present)."),
+        click.option("--drawings", type=PATH, help="Folder of drawing scans."),
+        click.option("--artworks", type=PATH, help="Folder of artwork pictures."),
+        click.option("--artworks-csv", type=PATH, help="CSV describing the artworks (file,title,artist,year,...)."),
+        click.option("--pairs", type=PATH, help="CSV of known re-creations (drawing,artwork)."),
+        click.option("--countries", type=PATH, help="CSV of country codes (code,name,iso3) overriding the built-in table."),
+        click.option("--model", help="Model name (efficientnet_lite0, resnext101_32x8d) or a file made by 'sitegen train'."),
+        click.option("--weights", type=PATH, help="Local weights file for the model."),
+        click.option("--out", type=PATH, help="Output folder for the site (default: site)."),
+        click.option("--cache", type=PATH, help="Cache folder (default: .sitegen-cache)."),
+        click.option("--title", help="Title of the site."),
+        click.option("--site-url", help="Public address of the site, for sitemap.xml."),
+        click.option("--top-k", type=click.IntRange(1, 1000), help="Nearest artworks listed per drawing (default 10)."),
+        click.option("--batch-size", type=click.IntRange(1, 4096), help="Pictures per batch (default 16)."),
+        click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), help="Arithmetic for embeddings."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where the network runs."),
+        click.option("--seed", type=int, help="Seed of the map layout (default 42)."),
+        click.option("--image-base-url", help="Serve display pictures from this address instead of the site."),
+        click.option("--max-pixels", type=click.IntRange(1), help="Refuse pictures larger than this many pixels."),
+        click.option("--strict/--no-strict", default=None, help="Stop at the first problem instead of skipping files."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def settings_from(config_file, **flags):
+    from .config import make_settings
+
+    flags = {k: (str(v) if k in ("model",) and v is not None else v) for k, v in flags.items()}
+    return make_settings(config_file, **flags)
+
+
+@cli.command()
+@build_options
+def build(config_file, **flags):
+    """Build the site: read the collection, compute similarities and the map, write the pages."""
+    from .pipeline import build as run_build, tqdm_progress
+
+    start = time.perf_counter()
+    try:
+        settings = settings_from(config_file, **flags)
+        report = run_build(settings, echo=lambda s: click.echo(s, err=True), progress=tqdm_progress)
+    except SitegenError as exc:
+        _fail(exc)
+    for line in report.lines():
+        click.echo(line)
+    click.echo(f"Done in {time.perf_counter() - start:.1f} s. Open {settings.out / 'index.html'} in a browser, "
+               f"or run: sitegen serve --out {settings.out}")
+
+
+@cli.command()
+@click.argument("dest", type=PATH)
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the generated collection.")
+def demo(dest, seed):
+    """Write a demo collection (generated here, nothing downloaded) into DEST."""
+    from .demo import write_demo
+
+    try:
+        summary = write_demo(dest, seed=seed)
+    except SitegenError as exc:
+        _fail(exc)
+    click.echo(f"Demo collection written to {dest}: {summary}")
+    click.echo(f"Build it with: sitegen build --drawings {dest}/drawings --artworks {dest}/artworks "
+               f"--artworks-csv {dest}/artworks.csv --pairs {dest}/pairs.csv")
+
+
+def main() -> None:
+    cli(prog_name="sitegen")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""File-system helpers: atomic writes and path-safety checks."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import UnsafePathError
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def is_within(child: str | Path, parent: str | Path) -> bool:
+    """True when ``child`` is ``parent`` or lies below it (after resolving links).
+
+    >>> is_within("/a/b/c", "/a/b"), is_within("/a/bc", "/a/b"), is_within("/a/b/../../etc", "/a/b")
+    (True, False, False)
+    """
+    child_r = Path(os.path.realpath(child))
+    parent_r = Path(os.path.realpath(parent))
+    return child_r == parent_r or parent_r in child_r.parents
+
+
+def resolve_inside(base: str | Path, relative: str, what: str) -> Path:
+    """Resolve a path named in a CSV against ``base``, refusing anything that escapes it."""
+    rel = relative.replace("\\", "/")
+    if rel.startswith("/") or (len(rel) > 1 and rel[1] == ":"):
+        raise UnsafePathError(f"{what}: '{relative}' is an absolute path. Name files relative to {base}.")
+    candidate = Path(base) / rel
+    if not is_within(candidate, base):
+        raise UnsafePathError(f"{what}: '{relative}' points outside {base}. Name files relative to that folder.")
+    return candidate
+
+
+def check_output_folder(out: str | Path, inputs: list[str | Path]) -> None:
+    """Refuse an output folder that is, contains, or lies inside an input folder (nothing is deleted first)."""
+    for inp in inputs:
+        if inp is None:
+            continue
+        if is_within(inp, out):
+            raise UnsafePathError(
+                f"The output folder {out} contains the input folder {inp}; building there would delete it. "
+                "Choose an output folder outside your collection, for example --out site.")
+        if is_within(out, inp) and Path(inp).is_dir():
+            raise UnsafePathError(
+                f"The output folder {out} lies inside the input folder {inp}; the site would be scanned as "
+                "part of the collection. Choose an output folder outside it, for example --out site.")
+    home = Path.home()
+    if Path(os.path.realpath(out)) in (Path("/"), home.resolve()):
+        raise UnsafePathError(f"Refusing to use {out} as the output folder: it would replace {out}. Use --out site.")

@@ -1,0 +1,313 @@
+"""``build(settings) -> BuildReport``: the only place that knows the order of the stages."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .cache import Cache, array_key
+from .collection import Collection, Problem, load_collection
+from .config import BuildSettings
+from .countries import load_countries
+from .errors import ImageError, InputError
+from .fsutil import check_output_folder, is_within, write_atomic
+from .images import load_rgb, web_image_bytes
+
+#: Bumped when the published picture format changes, so cached derivatives are redone.
+DERIVATIVE_VERSION = "webp-q80-v1"
+
+
+@dataclass
+class BuildReport:
+    drawings: int = 0
+    artworks: int = 0
+    pairs: int = 0
+    verso_skipped: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    computed: dict[str, int] = field(default_factory=dict)  # what was computed rather than read from the cache
+    site_bytes: int = 0
+    site_files: int = 0
+    out: Path | None = None
+    report_file: Path | None = None
+
+    def lines(self) -> list[str]:
+        out = [f"Published {self.drawings} drawings and {self.artworks} artworks ({self.pairs} known "
+               f"re-creations); {self.verso_skipped} back scans kept private."]
+        for stage, secs in self.timings.items():
+            out.append(f"  {stage:<12} {secs:7.2f} s")
+        out.append(f"Site: {self.site_files} files, {self.site_bytes / 1e6:.1f} MB in {self.out}")
+        if self.problems:
+            out.append(f"{len(self.problems)} files need attention (skipped or shown with unknown details):")
+            for p in self.problems[:10]:
+                out.append(f"  - {p}")
+            if len(self.problems) > 10:
+                out.append(f"  ... and {len(self.problems) - 10} more in {self.report_file}")
+        out.extend(f"Warning: {w}" for w in self.warnings)
+        return out
+
+
+@dataclass
+class Embedded:
+    """The published items and their vectors, row i of ``vectors`` belonging to ``ids[i]``."""
+
+    ids: list[str]
+    vectors: np.ndarray
+
+    def __post_init__(self):
+        assert len(self.ids) == len(self.vectors), "embedding rows out of step with items"
+
+
+Progress = Callable[[str, int], Callable[[int], None]]
+
+
+def _no_progress(label: str, total: int):
+    return lambda n: None
+
+
+def tqdm_progress(label: str, total: int):
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=label, unit="img", file=sys.stderr, leave=False,
+               disable=total < 2 or not sys.stderr.isatty())
+
+    def update(n: int):
+        bar.update(n)
+        if bar.n >= total:
+            bar.close()
+    return update
+
+
+@contextmanager
+def _timed(report: BuildReport, stage: str, echo: Callable[[str], None]):
+    start = time.perf_counter()
+    yield
+    report.timings[stage] = time.perf_counter() - start
+    echo(f"{stage}: {report.timings[stage]:.2f} s")
+
+
+def gather(settings: BuildSettings) -> Collection:
+    """Stage 1: read and check every input before any heavy work."""
+    if settings.drawings is None or settings.artworks is None:
+        raise InputError("Both --drawings and --artworks are needed (or set drawings and artworks in sitegen.toml).")
+    check_output_folder(settings.out, [settings.drawings, settings.artworks])
+    if is_within(settings.cache, settings.out):
+        raise InputError(f"The cache folder {settings.cache} lies inside the output folder {settings.out}, "
+                         "which is replaced at every build. Choose another --cache.")
+    coll = load_collection(settings.drawings, settings.artworks, settings.artworks_csv, settings.pairs)
+    if settings.strict and coll.problems:
+        raise InputError(_problem_summary(coll.problems, "--strict is on, so the build stops"))
+    return coll
+
+
+def _problem_summary(problems: list[Problem], intro: str) -> str:
+    lines = [f"{intro}: {len(problems)} problem(s) with the inputs."]
+    lines += [f"  - {p}" for p in problems[:10]]
+    if len(problems) > 10:
+        lines.append(f"  ... and {len(problems) - 10} more.")
+    return "\n".join(lines)
+
+
+def embed_items(paths: list[Path], hashes: list[str], cache: Cache, settings: BuildSettings,
+                progress: Progress, report: BuildReport) -> tuple[np.ndarray | None, list[ImageError], str]:
+    """Stage 3: vectors for every path (rows in order; None rows for failures), computing only the missing ones."""
+    from .embed import default_device, embed_paths, resolve_precision
+    from .model import load_model, resolve_model
+
+    device = default_device() if settings.device == "auto" else settings.device
+    precision = resolve_precision(settings.precision, device)
+    choice = resolve_model(settings.model, settings.weights)
+    key = f"{choice.fingerprint}-{precision}"
+    known = cache.load_embeddings(key)
+    missing = sorted({h for h in hashes if h and h not in known})
+    failures: list[ImageError] = []
+    report.computed["embeddings"] = len(missing)
+    if missing:
+        model = load_model(settings.model, settings.weights)
+        first_path = {}
+        for p, h in zip(paths, hashes):
+            first_path.setdefault(h, p)
+        todo = [first_path[h] for h in missing]
+        result = embed_paths(model, todo, batch_size=settings.batch_size, precision=precision, device=device,
+                             max_pixels=settings.max_pixels, progress=progress("embeddings", len(todo)))
+        failures = result.failures
+        new_keys = [missing[i] for i in result.ok]
+        cache.add_embeddings(key, new_keys, result.vectors)
+        cache.compact_embeddings(key)
+        known.update(zip(new_keys, result.vectors))
+    failed_paths = {str(f.path) for f in failures}
+    dim = next(iter(known.values())).shape[0] if known else 0
+    rows = np.zeros((len(paths), dim), np.float32)
+    ok = np.zeros(len(paths), bool)
+    for i, (p, h) in enumerate(zip(paths, hashes)):
+        if h in known:
+            rows[i] = known[h]
+            ok[i] = True
+        elif not h:
+            failures.append(ImageError(p, "the file could not be read", "Check that it exists and is readable."))
+        elif str(p) not in failed_paths:
+            # Same content as a file that failed: report this copy too.
+            failures.append(ImageError(p, "the picture could not be decoded", "Scan or copy it again."))
+    return (rows, ok), failures, choice.source
+
+
+def make_derivatives(items: list[tuple[str, Path, str]], cache: Cache, settings: BuildSettings,
+                     progress: Progress, report: BuildReport) -> dict[str, tuple[Path, Path]]:
+    """Stage: metadata-free WebP thumbnail and display picture for every (id, path, hash)."""
+    tag = f"{DERIVATIVE_VERSION}-{settings.thumb_size}-{settings.display_size}"
+    out, todo = {}, []
+    for item_id, path, digest in items:
+        thumb = cache.file_path("images", f"{digest}-{tag}-t.webp")
+        display = cache.file_path("images", f"{digest}-{tag}-d.webp")
+        out[item_id] = (thumb, display)
+        if not (thumb.is_file() and display.is_file()):
+            todo.append((path, thumb, display))
+    report.computed["images"] = len(todo)
+    tick = progress("pictures", len(todo))
+
+    def work(job):
+        path, thumb, display = job
+        try:
+            img = load_rgb(path, max_side=settings.display_size, max_pixels=settings.max_pixels)
+            write_atomic(display, web_image_bytes(img, settings.display_size))
+            write_atomic(thumb, web_image_bytes(img, settings.thumb_size, quality=75))
+        except ImageError as exc:
+            return exc
+        finally:
+            tick(1)
+        return None
+
+    with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 2))) as pool:
+        for err in pool.map(work, todo):
+            if err is not None:
+                report.problems.append(Problem(str(err.path), err.reason, err.fix, kind="image"))
+    return out
+
+
+def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: None,
+          progress: Progress = _no_progress) -> BuildReport:
+    """Run every stage and swap the finished site into place."""
+    from . import render
+    from .layout import compute_layout
+    from .neighbours import top_k
+
+    report = BuildReport(out=settings.out)
+    cache = Cache(settings.cache)
+    with _timed(report, "collection", echo):
+        coll = gather(settings)
+        countries = load_countries(settings.countries)
+        report.problems.extend(coll.problems)
+        report.verso_skipped = coll.verso_skipped
+        d_paths = [d.path for d in coll.drawings]
+        a_paths = [a.path for a in coll.artworks]
+        hashes = cache.content_hashes(d_paths + a_paths)
+    with _timed(report, "embeddings", echo):
+        (rows, ok), failures, model_source = embed_items(d_paths + a_paths, hashes, cache, settings, progress, report)
+    for f in failures:
+        report.problems.append(Problem(_display_path(f.path, settings), f.reason, f.fix, kind="image"))
+    if settings.strict and failures:
+        raise InputError(_problem_summary(report.problems, "--strict is on, so the build stops"))
+    nd = len(d_paths)
+    drawings = [d for i, d in enumerate(coll.drawings) if ok[i]]
+    artworks = [a for j, a in enumerate(coll.artworks) if ok[nd + j]]
+    d_hash = [h for i, h in enumerate(hashes[:nd]) if ok[i]]
+    a_hash = [h for j, h in enumerate(hashes[nd:]) if ok[nd + j]]
+    D = Embedded([d.id for d in drawings], rows[:nd][ok[:nd]])
+    A = Embedded([a.id for a in artworks], rows[nd:][ok[nd:]])
+    if not artworks:
+        raise InputError(f"No usable artwork pictures were found in {settings.artworks}. Check the folder.")
+    kept_ids = {d.id for d in drawings} | {a.id for a in artworks}
+    coll.pairs = [p for p in coll.pairs if p[0] in kept_ids and p[1] in kept_ids]
+    report.drawings, report.artworks, report.pairs = len(drawings), len(artworks), len(coll.pairs)
+
+    with _timed(report, "neighbours", echo):
+        key = array_key(D.vectors, A.vectors, settings.top_k, settings.similar_drawings, settings.artwork_drawings)
+        nb = cache.get_arrays("neighbours", key)
+        report.computed["neighbours"] = int(nb is None)
+        if nb is None:
+            da_i, da_s = top_k(D.vectors, A.vectors, settings.top_k)
+            dd_i, dd_s = top_k(D.vectors, D.vectors, settings.similar_drawings, exclude_self=True)
+            ad_i, ad_s = top_k(A.vectors, D.vectors, settings.artwork_drawings)
+            nb = dict(da_i=da_i, da_s=da_s, dd_i=dd_i, dd_s=dd_s, ad_i=ad_i, ad_s=ad_s)
+            cache.put_arrays("neighbours", key, **nb)
+    with _timed(report, "layout", echo):
+        both = np.concatenate([D.vectors, A.vectors])
+        key = array_key(both, settings.seed, "layout-v1")
+        lay = cache.get_arrays("layout", key)
+        report.computed["layout"] = int(lay is None)
+        if lay is None:
+            layout = compute_layout(both, seed=settings.seed)
+            lay = {"coords": layout.coords, "method": np.array(layout.method)}
+            cache.put_arrays("layout", key, **lay)
+    with _timed(report, "pictures", echo):
+        derivs = make_derivatives([(d.id, d.path, h) for d, h in zip(drawings, d_hash)] +
+                                  [(a.id, a.path, h) for a, h in zip(artworks, a_hash)], cache, settings,
+                                  progress, report)
+    with _timed(report, "pages", echo):
+        site = render.SiteData(settings=settings, drawings=drawings, artworks=artworks, pairs=coll.pairs,
+                               countries=countries, artists=coll.artists, neighbours=nb,
+                               coords=lay["coords"], layout_method=str(lay["method"]),
+                               derivatives=derivs, model_source=model_source,
+                               model_name=settings.model if not str(settings.model).endswith(".pt")
+                               else Path(settings.model).name)
+        staging = _staging_dir(settings.out)
+        try:
+            render.render_site(site, staging)
+            report.site_files, report.site_bytes = _tree_size(staging)
+            _swap_in(staging, settings.out)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+    report.warnings.extend(cache.warnings)
+    report.report_file = settings.cache / "build-report.txt"
+    write_atomic(report.report_file, "\n".join(report.lines() + ["", "All problems:"] +
+                                               [f"- {p}" for p in report.problems]) + "\n")
+    return report
+
+
+def _display_path(path, settings: BuildSettings) -> str:
+    for root in (settings.drawings, settings.artworks):
+        if root is not None and is_within(path, root):
+            return f"{Path(root).name}/{Path(os.path.relpath(path, root)).as_posix()}"
+    return str(path)
+
+
+def _staging_dir(out: Path) -> Path:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.building-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    return staging
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Replace ``out`` with ``staging`` using renames, so a crash leaves one complete site."""
+    out = Path(out)
+    old = out.parent / f".{out.name}.previous"
+    if old.exists():
+        shutil.rmtree(old)
+    if out.exists():
+        os.replace(out, old)
+    os.replace(staging, out)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _tree_size(root: Path) -> tuple[int, int]:
+    files = size = 0
+    for dirpath, _, filenames in os.walk(root):
+        for f in filenames:
+            files += 1
+            size += os.path.getsize(os.path.join(dirpath, f))
+    return files, size

@@ -1,0 +1,356 @@
+"""Rendering: page contexts, Jinja2 templates, JSON data files and static assets.
+
+Templates escape everything (autoescape on, StrictUndefined), so titles and
+names from CSV files are always shown as text. All links are relative: every
+page knows its depth and prefixes ``root`` to site paths, so the site works from
+a sub-folder of a web server and straight from the disk (``file://``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from .collection import AGE_GROUP_LABELS, AGE_GROUPS, Artwork, Drawing
+from .config import BuildSettings
+from .countries import CountryTable
+from .fsutil import write_atomic
+
+SCHEMA_VERSION = 1
+UNKNOWN = "unknown"
+
+
+def asset_dir(name: str) -> Path:
+    """The folder of templates or static files, installed (package data) or in a source checkout."""
+    try:
+        found = resources.files(f"generator.{name}")
+        path = Path(str(found))
+        if path.is_dir() and any(path.iterdir()):
+            return path
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent / name
+
+
+# ---------------------------------------------------------------- site data
+
+@dataclass
+class SiteData:
+    settings: BuildSettings
+    drawings: list[Drawing]
+    artworks: list[Artwork]
+    pairs: list[tuple[str, str]]
+    countries: CountryTable
+    artists: dict
+    neighbours: dict[str, np.ndarray]
+    coords: np.ndarray
+    layout_method: str
+    derivatives: dict[str, tuple[Path, Path]]
+    model_source: str
+    model_name: str
+    extra_pages: dict = field(default_factory=dict)
+
+
+def drawing_url(d_id: str) -> str:
+    return f"drawings/{d_id}/index.html"
+
+
+def artwork_url(a_id: str) -> str:
+    return f"artworks/{a_id}/index.html"
+
+
+def thumb_url(kind: str, item_id: str) -> str:
+    return f"images/{kind}/{item_id}.thumb.webp"
+
+
+def image_url(kind: str, item_id: str) -> str:
+    return f"images/{kind}/{item_id}.webp"
+
+
+def collection_url(facet: str, key: str, page: int = 1) -> str:
+    return f"{facet}/{key}/index.html" if page == 1 else f"{facet}/{key}/page-{page}/index.html"
+
+
+def facet_key_drawing(d: Drawing, facet: str) -> str:
+    if facet == "countries":
+        return d.country or UNKNOWN
+    if facet == "years":
+        return str(d.year) if d.year else UNKNOWN
+    return (d.age_group.lower() if d.age_group else UNKNOWN)
+
+
+FACETS = {
+    "countries": "Countries",
+    "years": "Years",
+    "ages": "Age groups",
+}
+
+
+class Renderer:
+    def __init__(self, site: SiteData, out: Path):
+        self.site = site
+        self.out = out
+        self.env = Environment(loader=FileSystemLoader(str(asset_dir("templates"))),
+                               autoescape=select_autoescape(default=True, default_for_string=True),
+                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                               keep_trailing_newline=True)
+        self.env.filters["sim"] = lambda v: f"{float(v):.3f}"
+        self.env.filters["json_script"] = json_for_script
+        self.pages: list[str] = []
+        s = site
+        self.d_by_id = {d.id: d for d in s.drawings}
+        self.a_by_id = {a.id: a for a in s.artworks}
+        self.confirmed_by_drawing: dict[str, list[str]] = defaultdict(list)
+        self.confirmed_by_artwork: dict[str, list[str]] = defaultdict(list)
+        for d_id, a_id in s.pairs:
+            self.confirmed_by_drawing[d_id].append(a_id)
+            self.confirmed_by_artwork[a_id].append(d_id)
+
+    # -------------------------------------------------------- helpers
+    def country_name(self, code: str | None) -> str:
+        if not code or code == UNKNOWN:
+            return "Unknown country"
+        return self.site.countries.name(code)
+
+    def facet_label(self, facet: str, key: str) -> str:
+        if key == UNKNOWN:
+            return {"countries": "Unknown country", "years": "Unknown year", "ages": "Unknown age group"}[facet]
+        if facet == "countries":
+            return self.country_name(key)
+        if facet == "ages":
+            group = key.upper() if key == "ms" else key
+            return f"{group} ({AGE_GROUP_LABELS.get(group, group)})"
+        return key
+
+    def drawing_card(self, d: Drawing) -> dict:
+        return {"id": d.id, "url": drawing_url(d.id), "thumb": thumb_url("drawings", d.id),
+                "label": self.drawing_label(d), "country": self.country_name(d.country),
+                "year": d.year, "age_group": d.age_group}
+
+    def drawing_label(self, d: Drawing) -> str:
+        if d.name is None:
+            return f"Drawing {Path(d.rel).stem}"
+        return f"Drawing {d.name.number}, {self.country_name(d.country)}, {d.year}"
+
+    def artwork_card(self, a: Artwork) -> dict:
+        return {"id": a.id, "url": artwork_url(a.id), "thumb": thumb_url("artworks", a.id), "title": a.title,
+                "artist": a.artist or "Unknown artist", "year": a.year or ""}
+
+    def page(self, template: str, rel_path: str, **ctx) -> None:
+        depth = rel_path.count("/")
+        root = "../" * depth
+        html = self.env.get_template(template).render(root=root, site_title=self.site.settings.title,
+                                                      page_path=rel_path, csp=self.csp(), **ctx)
+        write_atomic(self.out / rel_path, html)
+        self.pages.append(rel_path)
+
+    def csp(self) -> str:
+        img = "'self' data:"
+        if self.site.settings.image_base_url:
+            img += " " + self.site.settings.image_base_url.rstrip("/") + "/"
+        return (f"default-src 'self'; img-src {img}; style-src 'self'; script-src 'self'; "
+                "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
+
+    def write_json(self, rel_path: str, payload: dict) -> None:
+        payload = {"schema_version": SCHEMA_VERSION, **payload}
+        write_atomic(self.out / rel_path, json.dumps(payload, ensure_ascii=False, sort_keys=True,
+                                                     separators=(",", ":")) + "\n")
+
+    # -------------------------------------------------------- the site
+    def render(self) -> None:
+        self.copy_static()
+        self.copy_images()
+        self.render_drawings()
+        self.render_artworks()
+        self.render_collections()
+        self.render_map()
+        self.render_data()
+        self.render_home()
+
+    def copy_static(self) -> None:
+        shutil.copytree(asset_dir("static"), self.out / "static",
+                        ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
+        write_atomic(self.out / ".nojekyll", b"")
+
+    def copy_images(self) -> None:
+        s = self.site
+        for kind, items in (("drawings", s.drawings), ("artworks", s.artworks)):
+            folder = self.out / "images" / kind
+            folder.mkdir(parents=True, exist_ok=True)
+            for item in items:
+                thumb, display = s.derivatives[item.id]
+                for src, dest in ((thumb, folder / f"{item.id}.thumb.webp"), (display, folder / f"{item.id}.webp")):
+                    if not src.is_file():
+                        continue
+                    try:
+                        os.link(src, dest)
+                    except OSError:
+                        shutil.copyfile(src, dest)
+
+    def render_drawings(self) -> None:
+        s = self.site
+        nb = s.neighbours
+        for i, d in enumerate(s.drawings):
+            confirmed = set(self.confirmed_by_drawing.get(d.id, ()))
+            matches = []
+            for rank, (j, sim) in enumerate(zip(nb["da_i"][i], nb["da_s"][i]), start=1):
+                a = s.artworks[int(j)]
+                matches.append({**self.artwork_card(a), "rank": rank, "similarity": float(sim),
+                                "confirmed": a.id in confirmed})
+            similar = [{**self.drawing_card(s.drawings[int(j)]), "similarity": float(sim)}
+                       for j, sim in zip(nb["dd_i"][i], nb["dd_s"][i])]
+            facets = [(FACETS[f], self.facet_label(f, facet_key_drawing(d, f)),
+                       collection_url(f, facet_key_drawing(d, f))) for f in FACETS]
+            self.page("drawing.html", drawing_url(d.id), d=d, card=self.drawing_card(d),
+                      image=image_url("drawings", d.id), matches=matches,
+                      confirmed=[self.artwork_card(self.a_by_id[a]) for a in sorted(confirmed)],
+                      similar=similar, facets=facets, age_label=AGE_GROUP_LABELS.get(d.age_group or "", ""),
+                      title=self.drawing_label(d))
+
+    def render_artworks(self) -> None:
+        s = self.site
+        nb = s.neighbours
+        for j, a in enumerate(s.artworks):
+            closest = [{**self.drawing_card(s.drawings[int(i)]), "similarity": float(sim)}
+                       for i, sim in zip(nb["ad_i"][j], nb["ad_s"][j])]
+            echoes = [self.drawing_card(self.d_by_id[d]) for d in sorted(self.confirmed_by_artwork.get(a.id, ()))]
+            info = s.artists.get(a.artist or "", {})
+            self.page("artwork.html", artwork_url(a.id), a=a, card=self.artwork_card(a),
+                      image=image_url("artworks", a.id), closest=closest, echoes=echoes,
+                      artist_info={k: v for k, v in sorted(info.items()) if k in ("years", "nationality", "genre")},
+                      title=a.title)
+
+    def facet_groups(self, facet: str) -> dict[str, list[Drawing]]:
+        groups: dict[str, list[Drawing]] = defaultdict(list)
+        for d in self.site.drawings:
+            groups[facet_key_drawing(d, facet)].append(d)
+        return groups
+
+    def facet_order(self, facet: str, keys) -> list[str]:
+        if facet == "ages":
+            order = [g.lower() for g in AGE_GROUPS] + [UNKNOWN]
+            return [k for k in order if k in keys]
+        if facet == "countries":
+            return sorted((k for k in keys if k != UNKNOWN), key=lambda k: self.country_name(k).lower()) + \
+                   ([UNKNOWN] if UNKNOWN in keys else [])
+        return sorted(k for k in keys if k != UNKNOWN) + ([UNKNOWN] if UNKNOWN in keys else [])
+
+    def render_collections(self) -> None:
+        size = max(1, self.site.settings.page_size)
+        self.collection_summary = {}
+        for facet, facet_title in FACETS.items():
+            groups = self.facet_groups(facet)
+            keys = self.facet_order(facet, groups)
+            entries = [{"key": k, "label": self.facet_label(facet, k), "count": len(groups[k]),
+                        "url": collection_url(facet, k)} for k in keys]
+            self.collection_summary[facet] = entries
+            self.page("facet_index.html", f"{facet}/index.html", facet=facet, facet_title=facet_title,
+                      entries=entries, title=facet_title)
+            for k in keys:
+                members = groups[k]
+                pages = max(1, math.ceil(len(members) / size))
+                for p in range(1, pages + 1):
+                    chunk = members[(p - 1) * size:p * size]
+                    pager = [{"n": n, "url": collection_url(facet, k, n), "current": n == p}
+                             for n in range(1, pages + 1)]
+                    self.page("collection.html", collection_url(facet, k, p), facet=facet, facet_title=facet_title,
+                              label=self.facet_label(facet, k), items=[self.drawing_card(d) for d in chunk],
+                              total=len(members), page=p, pages=pages, pager=pager,
+                              prev_url=collection_url(facet, k, p - 1) if p > 1 else None,
+                              next_url=collection_url(facet, k, p + 1) if p < pages else None,
+                              title=f"{facet_title}: {self.facet_label(facet, k)}")
+                self.write_json(f"data/collections/{facet}-{k}.json", {
+                    "facet": facet, "key": k, "label": self.facet_label(facet, k),
+                    "count": len(members), "drawings": [d.id for d in members]})
+
+    def map_points(self) -> list[list]:
+        s = self.site
+        pts = []
+        nd = len(s.drawings)
+        for i, d in enumerate(s.drawings):
+            x, y = s.coords[i]
+            pts.append(["d", d.id, round(float(x), 4), round(float(y), 4), self.drawing_label(d)])
+        for j, a in enumerate(s.artworks):
+            x, y = s.coords[nd + j]
+            pts.append(["a", a.id, round(float(x), 4), round(float(y), 4),
+                        f"{a.title} ({a.artist or 'Unknown artist'})"])
+        return pts
+
+    def render_map(self) -> None:
+        pts = self.map_points()
+        payload = {"method": self.site.layout_method,
+                   "columns": ["kind", "id", "x", "y", "label"], "points": pts}
+        self.write_json("data/layout.json", payload)
+        # The map page loads its points as a script, which (unlike fetch) also works from file://.
+        write_atomic(self.out / "data" / "layout.js",
+                     "window.SITEGEN_LAYOUT = " + json_for_script({"schema_version": SCHEMA_VERSION, **payload}) + ";\n")
+        self.page("map.html", "map/index.html", title="Map", method=self.site.layout_method,
+                  n_drawings=len(self.site.drawings), n_artworks=len(self.site.artworks))
+
+    def render_data(self) -> None:
+        s = self.site
+        self.write_json("data/drawings.json", {"drawings": [{
+            "id": d.id, "file": Path(d.rel).name, "year": d.year, "age_group": d.age_group,
+            "country": d.country, "country_name": self.country_name(d.country) if d.country else None,
+            "variant": d.name.variant if d.name else None, "quality": d.quality,
+            "page": drawing_url(d.id), "thumbnail": thumb_url("drawings", d.id), "image": image_url("drawings", d.id),
+        } for d in s.drawings]})
+        self.write_json("data/artworks.json", {"artworks": [{
+            "id": a.id, "file": a.rel, "title": a.title, "artist": a.artist, "year": a.year,
+            "extra": dict(a.extra), "page": artwork_url(a.id), "thumbnail": thumb_url("artworks", a.id),
+            "image": image_url("artworks", a.id),
+        } for a in s.artworks]})
+        nb = s.neighbours
+        rows = []
+        for i, d in enumerate(s.drawings):
+            for rank, (j, sim) in enumerate(zip(nb["da_i"][i], nb["da_s"][i]), start=1):
+                rows.append([d.id, rank, s.artworks[int(j)].id, round(float(sim), 4)])
+        self.write_json("data/neighbours.json", {"model": s.model_name, "k": int(nb["da_i"].shape[1]),
+                                                 "columns": ["drawing", "rank", "artwork", "similarity"],
+                                                 "rows": rows})
+        self.write_json("data/pairs.json", {"columns": ["drawing", "artwork"], "rows": [list(p) for p in s.pairs]})
+        self.page("data.html", "data/index.html", title="Data", files=self.data_files())
+
+    def data_files(self) -> list[dict]:
+        return [
+            {"name": "drawings.json", "what": "Every published drawing: id, year, age group, country, page and pictures."},
+            {"name": "artworks.json", "what": "Every artwork: id, title, artist, year, page and pictures."},
+            {"name": "neighbours.json", "what": "For each drawing, its nearest artworks: rank (1 = most similar) and similarity (cosine, -1 to 1)."},
+            {"name": "pairs.json", "what": "Confirmed re-creations (drawing, artwork) given by the archive."},
+            {"name": "layout.json", "what": "Map coordinates of every drawing and artwork, between -1 and 1."},
+            {"name": "collections/", "what": "One file per country, year and age group, listing its drawings."},
+        ]
+
+    def render_home(self) -> None:
+        s = self.site
+        years = [d.year for d in s.drawings if d.year]
+        self.page("home.html", "index.html", title="Home", n_drawings=len(s.drawings), n_artworks=len(s.artworks),
+                  n_pairs=len(s.pairs), n_countries=len({d.country for d in s.drawings if d.country}),
+                  year_range=(min(years), max(years)) if years else None,
+                  facets=[(FACETS[f], f"{f}/index.html", self.collection_summary[f]) for f in FACETS],
+                  samples=[self.drawing_card(d) for d in s.drawings[:: max(1, len(s.drawings) // 12)][:12]],
+                  model_name=s.model_name, model_source=s.model_source)
+
+
+def json_for_script(value) -> str:
+    """JSON that is safe inside a <script> element: '<', '>' and '&' cannot close the tag."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def render_site(site: SiteData, out: Path) -> list[str]:
+    """Write the whole site into ``out`` (a fresh staging folder); returns the pages written."""
+    out.mkdir(parents=True, exist_ok=True)
+    r = Renderer(site, out)
+    r.render()
+    return r.pages

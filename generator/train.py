@@ -1,0 +1,698 @@
+"""Fine-tuning a backbone for drawing -> artwork retrieval. The only module with an optimizer.
+
+The thesis method: triplets (drawing, its artwork, a hard negative). For every
+training pair the ``hard_negatives`` most similar *non-matching* artworks under the
+current model are mined again at the start of every epoch (online mining), among
+all artworks of the gallery. The loss is the triplet loss on cosine distance
+``1 - cos`` with a margin; Adam with exponential learning-rate decay; early stopping
+on validation MAP keeps the best weights (the pretrained weights count as epoch 0,
+so a run that never improves on them gives them back, and says so).
+
+Pairs handed to :func:`fit` and :func:`evaluate_model` are **index pairs**
+``(drawing_index, artwork_index)`` into the ``drawings`` and ``artworks`` path
+lists; checkpoints record them by file name (relative to the folder the files
+share), so a checkpoint says which pictures it was trained and measured on.
+
+Checkpoints hold only plain types and tensors so that ``torch.load(...,
+weights_only=True)`` (used by :func:`generator.model.load_model`) can read them.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from . import __version__
+from .augment import random_style
+from .embed import embed_paths, resolve_precision
+from .errors import CheckpointError, ConfigError, ImageError
+from .evaluate import Metrics, Split, retrieval_metrics_from_embeddings
+from .images import load_rgb
+from .model import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, PREPROCESS_VERSION, Embedder, LoadedModel
+
+PARTIAL_FORMAT = "sitegen-training-state"
+PARTIAL_VERSION = 1
+
+#: Decoded training pictures kept in memory (each train_size^2 x 3 bytes: 330 px -> 0.33 MB).
+_CACHE_ITEMS = 2000
+
+# ImageNet-style luminance weights, as torchvision's rgb_to_grayscale.
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+IndexPair = tuple[int, int]
+Progress = Callable[[dict], None]
+
+
+# --------------------------------------------------------------------------- settings
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How a backbone is fine-tuned. Defaults follow the thesis."""
+
+    epochs: int = 10
+    """Maximum number of passes over the training triplets (early stopping may end sooner)."""
+
+    lr: float = 1e-5
+    """Adam learning rate. Small on purpose: with 4 triplets a step the gradients are noisy, and a
+    pretrained ImageNet network is already a good retrieval model; a larger rate (>= 1e-4) moves it
+    away from its features faster than a few hundred pairs can teach it new ones (the thesis uses 1e-5).
+    Collections of a few hundred pairs trained for few epochs may profit from 3e-5 to 1e-4: check
+    validation MAP."""
+
+    weight_decay: float = 1e-4
+    """L2 penalty of Adam (coupled, as in the thesis, not AdamW)."""
+
+    lr_gamma: float = 0.95
+    """Exponential learning-rate decay per epoch."""
+
+    batch_size: int = 4
+    """Triplets per optimizer step."""
+
+    margin: float = 0.7
+    """Triplet-loss margin on cosine distance (1 - cos, in [0, 2])."""
+
+    hard_negatives: int = 5
+    """Hardest non-matching artworks mined per training pair and epoch (NT); each gives one triplet."""
+
+    patience: int = 3
+    """Stop after this many epochs without a better validation MAP (ignored without validation pairs)."""
+
+    style_augmentation: bool = True
+    """Apply one random style effect (oil, watercolour, texture, greyscale, pencil) to training drawings."""
+
+    style_probability: float = 0.5
+    """Probability that a training drawing gets a style effect, when style_augmentation is on."""
+
+    train_size: int = 330
+    """Training pictures are squashed to train_size x train_size before the random crop."""
+
+    crop_size: int = 280
+    """Side of the random training crop; keep it equal to the model's input size (evaluation size)."""
+
+    seed: int = 0
+    """Seed of every random choice (triplet order, augmentation, subsampling)."""
+
+    device: str = "auto"
+    """'auto' (CUDA when available, else CPU), 'cpu', 'cuda' or 'cuda:N'."""
+
+    precision: str = "fp32"
+    """'fp32', 'bf16' (autocast for forward and backward; the weights stay fp32) or 'auto'."""
+
+    max_train_pairs: int | None = None
+    """Use at most this many training pairs (a seeded sample), for quick runs; None: all."""
+
+    freeze_stages: int = 0
+    """Freeze the stem and the first freeze_stages - 1 stages of the backbone (0: train everything)."""
+
+    negatives_from_all_artworks: bool = True
+    """Mine negatives among all artworks (thesis). False: only among training artworks, so validation
+    and test artworks are never seen during training (stricter, slightly weaker negatives)."""
+
+    eval_batch_size: int = 16
+    """Pictures per batch when embedding for mining and validation."""
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming every setting that cannot work."""
+        problems = []
+        positive = ("epochs", "lr", "batch_size", "hard_negatives", "train_size", "crop_size", "eval_batch_size")
+        for name in positive:
+            if not getattr(self, name) > 0:
+                problems.append(f"{name} must be positive (got {getattr(self, name)})")
+        if self.weight_decay < 0:
+            problems.append(f"weight_decay must be >= 0 (got {self.weight_decay})")
+        if not 0 < self.lr_gamma <= 1:
+            problems.append(f"lr_gamma must be in (0, 1] (got {self.lr_gamma})")
+        if self.margin < 0:
+            problems.append(f"margin must be >= 0 (got {self.margin})")
+        if self.patience < 1:
+            problems.append(f"patience must be at least 1 (got {self.patience})")
+        if not 0 <= self.style_probability <= 1:
+            problems.append(f"style_probability must be in [0, 1] (got {self.style_probability})")
+        if self.crop_size > self.train_size:
+            problems.append(f"crop_size ({self.crop_size}) must not exceed train_size ({self.train_size})")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            problems.append(f"precision must be auto, fp32 or bf16 (got {self.precision!r})")
+        if not (self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda")):
+            problems.append(f"device must be auto, cpu or cuda[:N] (got {self.device!r})")
+        if self.max_train_pairs is not None and self.max_train_pairs < 1:
+            problems.append(f"max_train_pairs must be positive or None (got {self.max_train_pairs})")
+        if self.freeze_stages < 0:
+            problems.append(f"freeze_stages must be >= 0 (got {self.freeze_stages})")
+        if problems:
+            raise ConfigError("Invalid training settings: " + "; ".join(problems) + ".")
+
+
+def resolve_device(requested: str) -> str:
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {requested!r} was asked for but CUDA is not available here. Use --device cpu.")
+    return requested
+
+
+# --------------------------------------------------------------------------- results
+
+@dataclass
+class TrainResult:
+    """What :func:`fit` learned and measured."""
+
+    state_dict: dict[str, torch.Tensor]       # best weights (of the Embedder), on the CPU
+    history: list[dict]                       # one entry per epoch: epoch, loss, lr, val_MAP, val_R@1..., seconds
+    best_epoch: int                           # 0 means no epoch beat the pretrained weights on validation
+    pretrained_val: dict | None               # Metrics.as_dict() before training (None without val pairs)
+    best_val: dict | None                     # the same for the kept weights
+    pretrained_test: dict | None = None       # measured when the split has test pairs
+    finetuned_test: dict | None = None
+    stopped_early: bool = False
+    seconds: float = 0.0                      # training time, including validation, this call only
+    drawing_names: list[str] = field(default_factory=list)
+    artwork_names: list[str] = field(default_factory=list)
+    unusable: list[str] = field(default_factory=list)   # pictures left out (could not be decoded)
+    settings: dict = field(default_factory=dict)
+    input_size: int = 280                     # evaluation input size of the model trained
+
+
+def _relative_names(paths: Sequence[Path]) -> list[str]:
+    """Names relative to the folder all ``paths`` share (plain file names for one flat folder)."""
+    if not paths:
+        return []
+    strs = [os.path.abspath(p) for p in paths]
+    base = os.path.commonpath(strs) if len(strs) > 1 else os.path.dirname(strs[0])
+    if len(strs) > 1 and base in strs:  # all the same file
+        base = os.path.dirname(base)
+    return [Path(os.path.relpath(s, base)).as_posix() for s in strs]
+
+
+def _state_fingerprint(state: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for k, v in state.items():
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def finetuned_model(base: LoadedModel, result: TrainResult) -> LoadedModel:
+    """A :class:`LoadedModel` with the fine-tuned weights of ``result``, without writing a file."""
+    embedder = copy.deepcopy(base.embedder).cpu()
+    embedder.load_state_dict(result.state_dict, strict=True)
+    embedder.eval()
+    fp = hashlib.sha256(f"mem|{_state_fingerprint(result.state_dict)}|{PREPROCESS_VERSION}|"
+                        f"{base.input_size}".encode()).hexdigest()[:16]
+    return LoadedModel(base.name, embedder, "fine-tuned (in memory)", fp, base.input_size)
+
+
+# --------------------------------------------------------------------------- mining
+
+def hardest_negatives(queries: np.ndarray, gallery: np.ndarray, exclude: Sequence[set[int]], k: int,
+                      allowed: np.ndarray | None = None) -> list[np.ndarray]:
+    """For each query vector, the indices of the ``k`` most similar gallery vectors not in ``exclude[q]``.
+
+    Most similar first; equal similarities in index order. ``allowed`` (boolean,
+    one per gallery item) restricts the candidates. A query with fewer than ``k``
+    candidates gets them all.
+    """
+    sims = queries.astype(np.float32) @ gallery.astype(np.float32).T
+    if allowed is not None:
+        sims[:, ~np.asarray(allowed, bool)] = -np.inf
+    out = []
+    idx = np.arange(gallery.shape[0])
+    for q, ex in enumerate(exclude):
+        row = sims[q].copy()
+        if ex:
+            row[list(ex)] = -np.inf
+        n_ok = int(np.count_nonzero(np.isfinite(row)))
+        order = np.lexsort((idx, -row))[:min(k, n_ok)]
+        out.append(order.astype(np.int64))
+    return out
+
+
+def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
+                 margin: float) -> torch.Tensor:
+    """Mean of max(0, d(a, p) - d(a, n) + margin) with d = 1 - cosine similarity."""
+    anchor, positive, negative = (F.normalize(t.float(), dim=1) for t in (anchor, positive, negative))
+    d_ap = 1.0 - (anchor * positive).sum(dim=1)
+    d_an = 1.0 - (anchor * negative).sum(dim=1)
+    return F.relu(d_ap - d_an + margin).mean()
+
+
+# --------------------------------------------------------------------------- transforms
+
+class _PictureCache:
+    """Training pictures decoded once and squashed to ``size`` x ``size`` (FIFO-bounded)."""
+
+    def __init__(self, size: int, limit: int = _CACHE_ITEMS):
+        self.size = size
+        self.limit = limit
+        self.items: dict[Path, np.ndarray] = {}
+
+    def get(self, path: Path) -> np.ndarray:
+        arr = self.items.get(path)
+        if arr is None:
+            img = load_rgb(path, max_side=self.size)
+            arr = np.asarray(img.resize((self.size, self.size), Image.Resampling.BILINEAR, reducing_gap=2.0),
+                             dtype=np.uint8)
+            if len(self.items) >= self.limit:
+                self.items.pop(next(iter(self.items)))
+            self.items[path] = arr
+        return arr
+
+
+def train_transform(rgb: np.ndarray, crop: int, rng: np.random.Generator, *, style_p: float = 0.0) -> np.ndarray:
+    """One random training view of a squashed uint8 picture, as float32 3 x crop x crop in [0, 1].
+
+    Optional style effect, random crop, horizontal flip (p 0.2), rotation within 5 degrees
+    (corners filled with white paper, not black, as drawings are on paper), brightness /
+    contrast / saturation factors in [0.9, 1.1], greyscale (p 0.4). Every random number is
+    drawn whether or not it is used, so a seed always gives the same sequence.
+    """
+    styled = rng.random() < style_p
+    if styled:
+        rgb = random_style(rgb, rng)
+    h, w = rgb.shape[:2]
+    y = int(rng.integers(0, h - crop + 1))
+    x = int(rng.integers(0, w - crop + 1))
+    flip = rng.random() < 0.2
+    angle = float(rng.uniform(-5.0, 5.0))
+    bright, contrast, sat = (float(v) for v in rng.uniform(0.9, 1.1, size=3))
+    grey = rng.random() < 0.4
+    img = Image.fromarray(np.ascontiguousarray(rgb[y:y + crop, x:x + crop]))
+    if flip:
+        img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    img = img.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=(255, 255, 255))
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    arr = np.clip(arr * bright, 0, 1)
+    lum = arr @ _LUMA
+    arr = np.clip(contrast * arr + (1 - contrast) * float(lum.mean()), 0, 1)
+    lum = arr @ _LUMA
+    arr = np.clip(sat * arr + (1 - sat) * lum[..., None], 0, 1)
+    if grey:
+        arr = np.repeat((arr @ _LUMA)[..., None], 3, axis=2)
+    return np.ascontiguousarray(arr.transpose(2, 0, 1), dtype=np.float32)
+
+
+# --------------------------------------------------------------------------- network helpers
+
+def _set_train_mode(net: nn.Module) -> None:
+    """Train mode, except BatchNorm. With 4 triplets (12 correlated pictures) per step the batch
+    statistics are too noisy to normalise with, and updating the running averages from them would
+    overwrite the ImageNet statistics the pretrained weights depend on; frozen statistics (eval
+    mode) keep the network's feature scale stable while its affine parameters still learn."""
+    net.train()
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.eval()
+
+
+def _stages(embedder: Embedder) -> list[nn.Module]:
+    """The backbone's stages in input order (stem first), for freeze_stages."""
+    trunk = embedder.trunk
+    net = getattr(trunk, "net", None)
+    if net is not None and hasattr(net, "blocks"):  # timm EfficientNet / MobileNet family
+        stem = [m for m in (getattr(net, "conv_stem", None), getattr(net, "bn1", None)) if m is not None]
+        return [nn.ModuleList(stem)] + list(net.blocks)
+    body = getattr(trunk, "body", None)
+    if body is not None:  # torchvision ResNet family: conv1, bn1, relu, maxpool, layer1..4
+        children = list(body.children())
+        return [nn.ModuleList(children[:4])] + children[4:]
+    return list((net or trunk).children())
+
+
+def _freeze(embedder: Embedder, n: int) -> None:
+    for stage in _stages(embedder)[:n]:
+        for p in stage.parameters():
+            p.requires_grad_(False)
+
+
+def _cpu_state(net: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous().clone() for k, v in net.state_dict().items()}
+
+
+# --------------------------------------------------------------------------- evaluation
+
+def _embed(model: LoadedModel, paths: Sequence[Path], indices: Sequence[int], *, precision: str, device: str,
+           batch_size: int) -> tuple[np.ndarray, list[int], list[ImageError]]:
+    """Embed ``paths[i]`` for ``i`` in ``indices``; returns vectors, the indices embedded and failures."""
+    res = embed_paths(model, [paths[i] for i in indices], batch_size=batch_size, precision=precision,
+                      device=device)
+    return res.vectors, [indices[j] for j in res.ok], res.failures
+
+
+def _metrics_for(pairs: Sequence[IndexPair], drawing_vecs: dict[int, np.ndarray], artwork_vecs: np.ndarray,
+                 artwork_rows: dict[int, int]) -> Metrics:
+    relevant: dict[int, set[int]] = {}
+    for d, a in pairs:
+        rel = relevant.setdefault(d, set())
+        if a in artwork_rows:
+            rel.add(artwork_rows[a])
+    drawings = [d for d in relevant if d in drawing_vecs]
+    queries = np.stack([drawing_vecs[d] for d in drawings]) if drawings else \
+        np.zeros((0, artwork_vecs.shape[1]), np.float32)
+    return retrieval_metrics_from_embeddings(queries, artwork_vecs, [relevant[d] for d in drawings])
+
+
+def evaluate_model(model: LoadedModel, drawings: Sequence[Path], artworks: Sequence[Path],
+                   pairs: Sequence[IndexPair], *, precision: str = "auto", device: str | None = None,
+                   batch_size: int = 16) -> Metrics:
+    """Retrieval metrics of ``model``: every drawing named in ``pairs`` searched against all ``artworks``.
+
+    Pictures that cannot be decoded are left out (a drawing whose artworks all
+    failed counts as without match).
+    """
+    device = device or resolve_device("auto")
+    drawing_idx = sorted({d for d, _ in pairs})
+    dv, dok, _ = _embed(model, drawings, drawing_idx, precision=precision, device=device, batch_size=batch_size)
+    av, aok, _ = _embed(model, artworks, list(range(len(artworks))), precision=precision, device=device,
+                        batch_size=batch_size)
+    return _metrics_for(pairs, dict(zip(dok, dv)), av, {a: r for r, a in enumerate(aok)})
+
+
+# --------------------------------------------------------------------------- resume files
+
+def partial_path_for(checkpoint: str | Path) -> Path:
+    """Where the unfinished-training file of ``checkpoint`` lives: ``<checkpoint>.partial``."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.with_name(checkpoint.name + ".partial")
+
+
+def _torch_save_atomic(obj, path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _restart_hint(path: Path) -> str:
+    return f"Delete {path} or pass --restart to start the training again."
+
+
+def _load_partial(path: Path, expected: dict) -> dict:
+    """Read an unfinished-training file and check it belongs to this run."""
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"The unfinished training file {path} cannot be read ({type(exc).__name__}); it is "
+                              f"damaged or incomplete. {_restart_hint(path)}") from None
+    required = ("format", "version", "epoch", "model", "optimizer", "scheduler", "history", "rng", "identity")
+    if not isinstance(data, dict) or data.get("format") != PARTIAL_FORMAT or any(k not in data for k in required):
+        raise CheckpointError(f"The file {path} is not an unfinished sitegen training. {_restart_hint(path)}")
+    if data["version"] != PARTIAL_VERSION:
+        raise CheckpointError(f"The unfinished training file {path} was written by another sitegen version "
+                              f"(format {data['version']}). {_restart_hint(path)}")
+    found = data["identity"]
+    diffs = []
+    for key in sorted(set(found) | set(expected)):
+        if found.get(key) != expected.get(key):
+            if key == "settings" and isinstance(found.get(key), dict):
+                for name in sorted(set(found[key]) | set(expected[key])):
+                    if found[key].get(name) != expected[key].get(name):
+                        diffs.append(f"{name} {found[key].get(name)!r} there, {expected[key].get(name)!r} now")
+            else:
+                diffs.append(f"a different {key}")
+    if diffs:
+        raise CheckpointError(f"The unfinished training file {path} belongs to another training run ("
+                              + "; ".join(diffs) + f"). {_restart_hint(path)}")
+    return data
+
+
+# --------------------------------------------------------------------------- fit
+
+def _settings_for_identity(settings: TrainSettings) -> dict:
+    # The device changes how fast, not what is learned; a run may resume on another machine.
+    return {k: v for k, v in asdict(settings).items() if k not in ("device", "eval_batch_size")}
+
+
+def _identity(model: LoadedModel, settings: TrainSettings, train: Sequence[IndexPair], val: Sequence[IndexPair],
+              drawing_names: list[str], artwork_names: list[str]) -> dict:
+    h = hashlib.sha256()
+    for part in (train, val):
+        h.update(repr(sorted((drawing_names[d], artwork_names[a]) for d, a in part)).encode())
+        h.update(b"|")
+    return {"backbone": model.name, "start_model": model.fingerprint, "pairs": h.hexdigest()[:16],
+            "settings": _settings_for_identity(settings)}
+
+
+def _emit(progress: Progress | None, **event) -> None:
+    if progress is not None:
+        progress(event)
+
+
+def fit(model: LoadedModel, drawings: Sequence[Path], artworks: Sequence[Path], split: Split,
+        settings: TrainSettings = TrainSettings(), *, resume_from: Path | None = None,
+        partial_path: Path | None = None, progress: Progress | None = None) -> TrainResult:
+    """Fine-tune a copy of ``model.embedder`` (the caller's model is left unchanged).
+
+    ``split`` holds index pairs ``(drawing_index, artwork_index)`` into ``drawings``
+    and ``artworks``; its train part is learned, its val part drives early stopping
+    and its test part (optional) is measured before and after. The gallery for
+    mining and measuring is every artwork in ``artworks``.
+
+    After every epoch the whole training state is written to ``partial_path``
+    (default: ``resume_from``; nothing when both are None). When ``resume_from``
+    exists it must come from the same run (settings, split, starting model) and
+    training continues after its last epoch; otherwise :class:`CheckpointError`.
+
+    ``progress`` receives dicts: ``{"event": "pretrained", ...metrics}``,
+    ``{"event": "step", "epoch", "step", "steps", "loss"}`` and
+    ``{"event": "epoch", **history_entry}`` (after the partial file is written).
+    """
+    settings.validate()
+    if not split.train:
+        raise ConfigError("There are no training pairs: training needs drawing,artwork pairs (pairs.csv).")
+    started = time.perf_counter()
+    device = resolve_device(settings.device)
+    precision = resolve_precision(settings.precision, device)
+    drawings = [Path(p) for p in drawings]
+    artworks = [Path(p) for p in artworks]
+    drawing_names = _relative_names(drawings)
+    artwork_names = _relative_names(artworks)
+    partial_path = Path(partial_path) if partial_path else (Path(resume_from) if resume_from else None)
+
+    for part, pairs in split.parts().items():
+        for d, a in pairs:
+            if not (0 <= d < len(drawings) and 0 <= a < len(artworks)):
+                raise ConfigError(f"The {part} pair ({d}, {a}) points outside the {len(drawings)} drawings / "
+                                  f"{len(artworks)} artworks given.")
+
+    train_pairs = list(dict.fromkeys(split.train))
+    if settings.max_train_pairs and len(train_pairs) > settings.max_train_pairs:
+        pick = np.random.default_rng([settings.seed, 1]).choice(len(train_pairs), settings.max_train_pairs,
+                                                                 replace=False)
+        train_pairs = [train_pairs[i] for i in sorted(pick)]
+    val_pairs = list(dict.fromkeys(split.val))
+    identity = _identity(model, settings, train_pairs, val_pairs, drawing_names, artwork_names)
+
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    gen = torch.Generator().manual_seed(settings.seed)
+
+    net: Embedder = copy.deepcopy(model.embedder).to(device)
+    _freeze(net, settings.freeze_stages)
+    params = [p for p in net.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=settings.lr_gamma)
+    work = LoadedModel(model.name, net, model.weights_source, model.fingerprint, model.input_size)
+    emb_kw = dict(precision=precision, device=device, batch_size=settings.eval_batch_size)
+
+    # Relevance of every drawing over all known pairs, so no true match is mined as a negative.
+    relevant_of: dict[int, set[int]] = {}
+    for d, a in (*split.train, *split.val, *split.test):
+        relevant_of.setdefault(d, set()).add(a)
+    allowed = None
+    if not settings.negatives_from_all_artworks:
+        allowed = np.zeros(len(artworks), bool)
+        allowed[[a for _, a in train_pairs]] = True
+
+    def embed_artworks():
+        vecs, ok, failures = _embed(work, artworks, list(range(len(artworks))), **emb_kw)
+        return vecs, {a: r for r, a in enumerate(ok)}, failures
+
+    def measure(pairs, art):
+        if not pairs:
+            return None
+        dv, dok, _ = _embed(work, drawings, sorted({d for d, _ in pairs}), **emb_kw)
+        return _metrics_for(pairs, dict(zip(dok, dv)), art[0], art[1]).as_dict()
+
+    history: list[dict] = []
+    start_epoch, best_epoch, bad_epochs, stopped = 0, 0, 0, False
+    unusable: list[str] = []
+    resumed = None
+    if resume_from is not None and Path(resume_from).exists():
+        resumed = _load_partial(Path(resume_from), identity)
+        net.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        scheduler.load_state_dict(resumed["scheduler"])
+        rng.bit_generator.state = resumed["rng"]["numpy"]
+        gen.set_state(resumed["rng"]["torch"])
+        history = list(resumed["history"])
+        start_epoch = int(resumed["epoch"])
+        best_epoch, bad_epochs, stopped = int(resumed["best_epoch"]), int(resumed["bad_epochs"]), \
+            bool(resumed["stopped"])
+        best_state = resumed["best_state"]
+        pretrained_val, pretrained_test = resumed["pretrained_val"], resumed["pretrained_test"]
+        unusable = list(resumed["unusable"])
+        art = embed_artworks()
+        best_val = resumed["best_val"]
+        _emit(progress, event="resumed", epoch=start_epoch)
+    else:
+        art = embed_artworks()
+        unusable = [str(f.path) for f in art[2]]
+        pretrained_val = measure(val_pairs, art)
+        pretrained_test = measure(split.test, art)
+        best_val = pretrained_val
+        best_state = _cpu_state(net)
+        _emit(progress, event="pretrained", val=pretrained_val, test=pretrained_test)
+
+    cache = _PictureCache(settings.train_size)
+    style_p = settings.style_probability if settings.style_augmentation else 0.0
+    autocast_device = "cuda" if device.startswith("cuda") else "cpu"
+    train_drawings = sorted({d for d, _ in train_pairs})
+
+    for epoch in range(start_epoch + 1, settings.epochs + 1):
+        if stopped:
+            break
+        t0 = time.perf_counter()
+        # Online mining with the current weights, in eval mode and without gradients.
+        dv, dok, dfail = _embed(work, drawings, train_drawings, **emb_kw)
+        unusable = sorted(set(unusable) | {str(f.path) for f in dfail})
+        drow = {d: r for r, d in enumerate(dok)}
+        art_vecs, art_rows = art[0], art[1]
+        usable = [(d, a) for d, a in train_pairs if d in drow and a in art_rows]
+        row_to_art = np.array(sorted(art_rows, key=art_rows.get), dtype=np.int64)
+        mined = hardest_negatives(
+            dv[[drow[d] for d, _ in usable]] if usable else np.zeros((0, art_vecs.shape[1]), np.float32),
+            art_vecs, [{art_rows[x] for x in relevant_of[d] if x in art_rows} for d, _ in usable],
+            settings.hard_negatives, None if allowed is None else allowed[row_to_art])
+        triplets = [(d, a, int(row_to_art[n])) for (d, a), negs in zip(usable, mined) for n in negs]
+        order = torch.randperm(len(triplets), generator=gen).tolist()
+        triplets = [triplets[i] for i in order]
+
+        _set_train_mode(net)
+        losses = []
+        steps = math.ceil(len(triplets) / settings.batch_size)
+        for step in range(steps):
+            batch = triplets[step * settings.batch_size:(step + 1) * settings.batch_size]
+            views = [train_transform(cache.get(drawings[d]), settings.crop_size, rng, style_p=style_p)
+                     for d, _, _ in batch]
+            views += [train_transform(cache.get(artworks[a]), settings.crop_size, rng) for _, a, _ in batch]
+            views += [train_transform(cache.get(artworks[n]), settings.crop_size, rng) for _, _, n in batch]
+            x = torch.from_numpy(np.stack(views)).to(device).contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device_type=autocast_device, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                emb = net(x)
+            anc, pos, neg = emb.float().split(len(batch))
+            loss = triplet_loss(anc, pos, neg, settings.margin)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+            _emit(progress, event="step", epoch=epoch, step=step + 1, steps=steps, loss=losses[-1])
+        lr_used = optimizer.param_groups[0]["lr"]
+        scheduler.step()
+        net.eval()
+
+        art = embed_artworks()  # also the next epoch's mining gallery: the weights do not change in between
+        val = measure(val_pairs, art)
+        entry = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else float("nan"), "lr": lr_used,
+                 "triplets": len(triplets)}
+        if val is not None:
+            entry.update({f"val_{k}": v for k, v in val.items() if not k.startswith("n_")})
+        entry["seconds"] = time.perf_counter() - t0
+        history.append(entry)
+        if val is None or best_val is None or val["MAP"] > best_val["MAP"]:
+            best_val, best_epoch, best_state, bad_epochs = val, epoch, _cpu_state(net), 0
+        else:
+            bad_epochs += 1
+            stopped = bad_epochs >= settings.patience
+        if partial_path is not None:
+            _torch_save_atomic({
+                "format": PARTIAL_FORMAT, "version": PARTIAL_VERSION, "identity": identity, "epoch": epoch,
+                "model": _cpu_state(net), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "rng": {"numpy": rng.bit_generator.state, "torch": gen.get_state()},
+                "history": history, "best_epoch": best_epoch, "bad_epochs": bad_epochs, "stopped": stopped,
+                "best_state": best_state, "best_val": best_val, "pretrained_val": pretrained_val,
+                "pretrained_test": pretrained_test, "unusable": unusable,
+            }, partial_path)
+        _emit(progress, event="epoch", **entry)
+
+    finetuned_test = None
+    if split.test:
+        net.load_state_dict(best_state)
+        finetuned_test = measure(split.test, embed_artworks())
+    net.cpu()
+    return TrainResult(
+        state_dict=best_state, history=history, best_epoch=best_epoch, pretrained_val=pretrained_val,
+        best_val=best_val, pretrained_test=pretrained_test, finetuned_test=finetuned_test, stopped_early=stopped,
+        seconds=time.perf_counter() - started, drawing_names=drawing_names, artwork_names=artwork_names,
+        unusable=unusable, settings=asdict(settings), input_size=model.input_size)
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+def _named_pairs(pairs: Sequence, result: TrainResult) -> list[list[str]]:
+    out = []
+    for d, a in pairs:
+        if isinstance(d, (int, np.integer)) and isinstance(a, (int, np.integer)):
+            out.append([result.drawing_names[d], result.artwork_names[a]])
+        else:
+            out.append([str(d), str(a)])
+    return out
+
+
+def save_checkpoint(path: str | Path, result: TrainResult, model_name: str, settings: TrainSettings,
+                    split: Split, *, input_size: int | None = None) -> Path:
+    """Write the fine-tuned model atomically; it loads back with ``load_model(str(path))``.
+
+    ``split`` may hold index pairs (mapped to file names through ``result``) or
+    name pairs. The unfinished-training file ``<path>.partial`` is removed once
+    the checkpoint is in place.
+    """
+    path = Path(path)
+    data = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "backbone": model_name,
+        "state_dict": {k: v.detach().cpu().contiguous() for k, v in result.state_dict.items()},
+        "input_size": int(input_size or result.input_size),
+        "settings": asdict(settings),
+        "split": {part: _named_pairs(pairs, result) for part, pairs in split.parts().items()},
+        "metrics": {"pretrained": {"val": result.pretrained_val, "test": result.pretrained_test},
+                    "finetuned": {"val": result.best_val, "test": result.finetuned_test}},
+        "history": result.history,
+        "best_epoch": result.best_epoch,
+        "created_with": f"sitegen {__version__}",
+    }
+    _torch_save_atomic(data, path)
+    partial = partial_path_for(path)
+    if partial.exists():
+        partial.unlink()
+    return path
+
+
+__all__ = [
+    "TrainSettings", "TrainResult", "fit", "evaluate_model", "save_checkpoint", "partial_path_for",
+    "hardest_negatives", "triplet_loss", "train_transform", "finetuned_model", "resolve_device",
+]
+
+# Keep the dataclass field list importable for CLI option generation.
+SETTING_FIELDS = tuple(f.name for f in fields(TrainSettings))
