@@ -1,0 +1,122 @@
+"""End-to-end builds of the demo collection and of the real pictures in ../shared/data."""
+
+import filecmp
+import json
+from pathlib import Path
+
+import pytest
+
+from generator.pipeline import build
+
+from .conftest import demo_settings
+from .sitecheck import broken_links
+
+pytestmark = pytest.mark.slow
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_demo_site_pages_exist(built_demo):
+    settings, report, out = built_demo
+    drawings = json.loads((out / "data/drawings.json").read_text())["drawings"]
+    artworks = json.loads((out / "data/artworks.json").read_text())["artworks"]
+    assert len(drawings) == report.drawings >= 300 and len(artworks) == report.artworks >= 60
+    for d in drawings:
+        assert (out / d["page"]).is_file() and (out / d["thumbnail"]).is_file() and (out / d["image"]).is_file()
+    for a in artworks:
+        assert (out / a["page"]).is_file()
+    for page in ("index.html", "map/index.html", "data/index.html", "countries/index.html", "years/index.html",
+                 "ages/index.html", "countries/unknown/index.html"):
+        assert (out / page).is_file(), page
+
+
+def test_every_internal_link_resolves(built_demo):
+    _, _, out = built_demo
+    assert broken_links(out) == []
+
+
+def test_json_files_have_version_and_shape(built_demo):
+    _, _, out = built_demo
+    files = sorted((out / "data").rglob("*.json"))
+    assert len(files) > 10
+    for f in files:
+        if f.parent.name == "schemas" or f.name == "datapackage.json":
+            continue
+        data = json.loads(f.read_text())
+        assert data["schema_version"] == 1, f
+    nb = json.loads((out / "data/neighbours.json").read_text())
+    assert nb["columns"] == ["drawing", "rank", "artwork", "similarity"]
+    ranks = {}
+    for d, rank, a, sim in nb["rows"]:
+        assert -1.0 <= sim <= 1.0
+        ranks.setdefault(d, []).append(rank)
+    assert all(r == list(range(1, 11)) for r in ranks.values())
+    layout = json.loads((out / "data/layout.json").read_text())
+    assert all(-1 <= p[2] <= 1 and -1 <= p[3] <= 1 for p in layout["points"])
+
+
+def test_no_back_scan_is_published(built_demo, demo_dir):
+    _, _, out = built_demo
+    versos = [p.name for p in (demo_dir / "drawings").rglob("*") if "_V_" in p.name]
+    assert versos, "the demo should contain back scans"
+    for f in out.rglob("*"):
+        if f.is_file() and f.suffix in (".html", ".json", ".js", ".csv", ".xml", ".txt"):
+            text = f.read_text(encoding="utf-8")
+            for v in versos:
+                assert Path(v).stem not in text, (f, v)
+    drawing_ids = {d["id"] for d in json.loads((out / "data/drawings.json").read_text())["drawings"]}
+    # A drawing whose only scan is a back never gets a page.
+    only_back = {v.rsplit("_V_", 1)[0] for v in versos} - {
+        p.stem.rsplit("_R_", 1)[0] for p in (demo_dir / "drawings").rglob("*_R_*")}
+    assert only_back and not (only_back & drawing_ids)
+
+
+def test_known_recreations_rank_in_top_10(built_demo):
+    _, _, out = built_demo
+    pairs = json.loads((out / "data/pairs.json").read_text())["rows"]
+    top = {}
+    for d, rank, a, _ in json.loads((out / "data/neighbours.json").read_text())["rows"]:
+        top.setdefault(d, set()).add(a)
+    hits = sum(a in top[d] for d, a in pairs)
+    rate = hits / len(pairs)
+    print(f"demo: {hits}/{len(pairs)} known re-creations have their artwork in the top 10 ({rate:.1%})")
+    assert len(pairs) >= 100 and rate >= 0.80
+
+
+def test_second_build_recomputes_nothing_and_is_identical(built_demo, tmp_path):
+    settings, _, out = built_demo
+    before = _tree(out)
+    again = build(settings)
+    assert again.computed == {"embeddings": 0, "neighbours": 0, "layout": 0, "images": 0}
+    assert _tree(out) == before
+
+
+def test_fresh_build_is_byte_identical(built_demo, demo_dir, tmp_path):
+    """A build with an empty cache gives the same bytes as the first one."""
+    _, _, out = built_demo
+    settings = demo_settings(demo_dir, tmp_path)
+    build(settings)
+    cmp = filecmp.dircmp(out, settings.out)
+    assert _tree(settings.out) == _tree(out), cmp.report_full_closure()
+
+
+def test_real_pictures_build(shared_data, tmp_path):
+    from generator.config import BuildSettings
+
+    settings = BuildSettings(drawings=shared_data / "children-drawings", artworks=shared_data / "artworks-pd/images",
+                             artworks_csv=shared_data / "artworks-pd/artworks.csv", out=tmp_path / "site",
+                             cache=tmp_path / "cache")
+    report = build(settings)
+    assert report.drawings == 7 and report.artworks == 176
+    out = settings.out
+    artworks = json.loads((out / "data/artworks.json").read_text())["artworks"]
+    mona = next(a for a in artworks if a["file"] == "wmb_mona-lisa.jpg")
+    assert mona["title"] == "Mona Lisa" and mona["artist"] == "Leonardo da Vinci"
+    page = (out / mona["page"]).read_text()
+    assert "Mona Lisa" in page and "Leonardo da Vinci" in page
+    assert broken_links(out) == []
+    assert "/work" not in (out / "data/drawings.json").read_text()
+    again = build(settings)
+    assert again.computed["embeddings"] == 0
