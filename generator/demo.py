@@ -340,16 +340,45 @@ def _art_landscape(rng: np.random.Generator) -> np.ndarray:
     layers = int(rng.integers(2, 5))
     horizon = rng.uniform(0.4, 0.7)
     xs = np.arange(w, dtype=np.float64)
-    green_hue = rng.uniform(0.18, 0.42)
+    # The season sets the hills' colour: spring green, summer yellow-green, autumn ochre, lavender, snow.
+    season = int(rng.choice(5, p=[0.35, 0.2, 0.2, 0.1, 0.15]))
+    green_hue, sat_range = [(0.3, (0.4, 0.8)), (0.2, (0.5, 0.9)), (0.08, (0.5, 0.9)), (0.75, (0.3, 0.6)),
+                            (0.6, (0.0, 0.12))][season]
+    green_hue += rng.uniform(-0.04, 0.04)
+    terrain = int(rng.choice(3, p=[0.5, 0.3, 0.2]))  # rolling hills, mountain peaks, ploughed fields
     for k in range(layers):
         base = h * (horizon + (1 - horizon) * k / layers)
         amp = h * rng.uniform(0.03, 0.12)
-        ys = base - amp * (np.sin(xs / w * rng.uniform(2, 8) + rng.uniform(0, 6.3))
-                           + 0.5 * np.sin(xs / w * rng.uniform(8, 16) + rng.uniform(0, 6.3)))
+        if terrain == 1 and k == 0:  # jagged peaks on the horizon
+            peaks = rng.uniform(0, 1, int(rng.integers(3, 8)) * 2 + 1)
+            ys = base - h * rng.uniform(0.1, 0.25) * np.interp(xs / w, np.linspace(0, 1, len(peaks)), peaks)
+        elif terrain == 2 and k > 0:  # straight field edges
+            ys = base + (xs / w - 0.5) * h * rng.uniform(-0.15, 0.15)
+        else:
+            ys = base - amp * (np.sin(xs / w * rng.uniform(2, 8) + rng.uniform(0, 6.3))
+                               + 0.5 * np.sin(xs / w * rng.uniform(8, 16) + rng.uniform(0, 6.3)))
         poly = np.concatenate([np.stack([xs, ys], 1), [[w, h], [0, h]]]).astype(np.int32)
         shade = 0.35 + 0.6 * (k + 1) / layers if hour == 0 else 0.25 + 0.45 * (k + 1) / layers
-        colour = _hsv_colour(rng, (green_hue + rng.normal(0, 0.05)) % 1, (0.4, 0.8), (shade * 0.8, shade))
+        if season == 4:
+            shade = min(1.0, shade + 0.25)
+        colour = _hsv_colour(rng, (green_hue + rng.normal(0, 0.04)) % 1, sat_range, (shade * 0.8, shade))
         cv2.fillPoly(img, [poly], colour, cv2.LINE_AA)
+        if terrain == 2 and k > 0:  # furrows
+            furrow = _rgb(np.array(colour) * 0.75)
+            for fx in np.linspace(-w, 2 * w, int(rng.integers(8, 25))):
+                _polyline(img, [(fx, h), (w / 2 + (fx - w / 2) * 0.3, base)], furrow, 2)
+    if rng.random() < 0.35:  # a house
+        hx, hy = rng.uniform(0.1, 0.8) * w, h * rng.uniform(horizon + 0.05, 0.85)
+        hs = rng.uniform(0.06, 0.14) * min(w, h)
+        wall = _hsv_colour(rng, rng.uniform(0.05, 0.15), (0.1, 0.5), (0.7, 1.0))
+        cv2.rectangle(img, (int(hx), int(hy)), (int(hx + hs), int(hy + hs * 0.8)), wall, -1)
+        cv2.fillPoly(img, [np.array([[hx - hs * 0.1, hy], [hx + hs / 2, hy - hs * 0.5], [hx + hs * 1.1, hy]],
+                                    np.int32)], (170, 50, 40), cv2.LINE_AA)
+    for _ in range(int(rng.integers(0, 4))):  # clouds
+        cx, cy, cs = rng.uniform(0, w), rng.uniform(0.05, horizon * 0.7) * h, rng.uniform(0.04, 0.1) * w
+        for j in range(3):
+            cv2.ellipse(img, (int(cx + j * cs * 0.7), int(cy + (j % 2) * cs * 0.2)), (int(cs * 0.6), int(cs * 0.35)),
+                        0, 0, 360, (245, 245, 250), -1, cv2.LINE_AA)
     if rng.random() < 0.6:  # a row of trees
         for _ in range(int(rng.integers(2, 8))):
             x = rng.uniform(0, w)
@@ -686,7 +715,7 @@ def _recreate(art: np.ndarray, rng: np.random.Generator, size: tuple[int, int] |
     source = img
     for _attempt in range(4):
         img = source
-        chosen = [names[int(idx)] for idx in rng.choice(len(names), 1 if rng.random() < 0.6 else 2, replace=False)]
+        chosen = [names[int(idx)] for idx in rng.choice(len(names), 1 if rng.random() < 0.7 else 2, replace=False)]
         for name in chosen:
             img = STYLE_EFFECTS[name](img)
             if name == "pencil":

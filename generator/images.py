@@ -20,6 +20,8 @@ from .errors import ImageError
 
 # Never accept silently-truncated files: a half-decoded scan would be published grey.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# The pixel limit is checked by load_rgb itself (per build setting, with a clearer message).
+Image.MAX_IMAGE_PIXELS = None
 
 #: Largest accepted picture, in pixels. A 600 dpi A2 scan is about 100 MP; anything
 #: far beyond that is a decompression bomb or a mistake.
