@@ -202,11 +202,15 @@ def _rel(path: Path, root: Path) -> str:
     return Path(os.path.relpath(path, root)).as_posix()
 
 
-def _unique_id(base: str, taken: set[str]) -> str:
+def _unique_id(base: str, taken: set[str], problems: list[Problem] | None = None, rel: str = "") -> str:
+    """``base``, or ``base-2``, ``base-3``... when another file already has that id (ids ignore case)."""
     candidate, n = base, 2
     while candidate.lower() in taken:
         candidate, n = f"{base}-{n}", n + 1
     taken.add(candidate.lower())
+    if candidate != base and problems is not None:
+        problems.append(Problem(rel, f"another file already has the page id '{base}', so this one is '{candidate}'",
+                                "Rename one of the files if the page address matters.", kind="duplicate"))
     return candidate
 
 
@@ -245,7 +249,8 @@ def scan_drawings(root: Path, problems: list[Problem]) -> tuple[list[Drawing], i
         scans = groups[key]
         if scans[0][1] is None:
             path = scans[0][0]
-            drawings.append(Drawing(_unique_id(slugify(path.stem), taken), path, _rel(path, root), None))
+            rel = _rel(path, root)
+            drawings.append(Drawing(_unique_id(slugify(path.stem), taken, problems, rel), path, rel, None))
             continue
         scans.sort(key=lambda s: (QUALITY_PREFERENCE.get(s[1].quality, 9), -_size(s[0]), _rel(s[0], root)))
         best_path, best_name = scans[0]
@@ -355,7 +360,7 @@ def load_artworks(root: Path, csv_path: Path | None, problems: list[Problem]) ->
         artist = by_folder.get(folder.lower(), folder.replace("_", " ")) if folder else None
         title = _title_from_stem(path.stem, folder)
         base_id = slugify(Path(rel).with_suffix("").as_posix().split("/")[-1])
-        items.append(Artwork(_unique_id(base_id, taken), path, rel, title, artist, None))
+        items.append(Artwork(_unique_id(base_id, taken, problems, rel), path, rel, title, artist, None))
     index = _NameIndex(items)
     updated = {}
     for lineno, row in rows:

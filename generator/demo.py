@@ -731,7 +731,7 @@ def _recreate(art: np.ndarray, rng: np.random.Generator, size: tuple[int, int] |
     # Onto paper: a different sheet size and aspect, with a margin, a small rotation, pigment multiplied
     # into the grain.
     sw, sh = size or _sheet_size(rng)
-    margin = rng.uniform(0.02, 0.1)
+    margin = rng.uniform(0.0, 0.06)
     scale = min(sw * (1 - 2 * margin) / img.shape[1], sh * (1 - 2 * margin) / img.shape[0])
     stretch = rng.uniform(0.9, 1.1)
     nw = max(8, min(sw - 2, int(img.shape[1] * scale * stretch)))
@@ -740,7 +740,7 @@ def _recreate(art: np.ndarray, rng: np.random.Generator, size: tuple[int, int] |
     paper = _paper(rng, sh, sw)
     layer = np.full((sh, sw, 3), 255, np.uint8)
     ox, oy = int(rng.integers(0, sw - nw + 1)), int(rng.integers(0, sh - nh + 1))
-    fade = rng.uniform(0.0, 0.2)
+    fade = rng.uniform(0.0, 0.12)
     layer[oy:oy + nh, ox:ox + nw] = (img.astype(np.float32) * (1 - fade) + 255 * fade).astype(np.uint8)
     layer = _rotate(layer, rng.uniform(-8, 8), (255, 255, 255))
     out = layer.astype(np.float32) * paper.astype(np.float32) / 255.0

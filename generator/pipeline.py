@@ -118,33 +118,64 @@ def _problem_summary(problems: list[Problem], intro: str) -> str:
     return "\n".join(lines)
 
 
-def embed_items(paths: list[Path], hashes: list[str], cache: Cache, settings: BuildSettings,
-                progress: Progress, report: BuildReport) -> tuple[np.ndarray | None, list[ImageError], str]:
-    """Stage 3: vectors for every path (rows in order; None rows for failures), computing only the missing ones."""
-    from .embed import default_device, embed_paths, resolve_precision
-    from .model import load_model, resolve_model
+#: Embeddings are saved every this many pictures, so an interrupted build loses little.
+SAVE_EVERY = 256
+
+
+def embedding_key(settings: BuildSettings) -> tuple[str, str, str, str]:
+    """(cache key, device, precision, weights source) for the configured model."""
+    from .embed import default_device, resolve_precision
+    from .model import resolve_model
 
     device = default_device() if settings.device == "auto" else settings.device
     precision = resolve_precision(settings.precision, device)
     choice = resolve_model(settings.model, settings.weights)
-    key = f"{choice.fingerprint}-{precision}"
+    return f"{choice.fingerprint}-{precision}", device, precision, choice.source
+
+
+def compute_missing_embeddings(paths: list[Path], hashes: list[str], cache: Cache, settings: BuildSettings,
+                               progress: Progress, shard: tuple[int, int] | None = None,
+                               ) -> tuple[dict[str, np.ndarray], list[ImageError], str, int]:
+    """Embed the pictures whose content is not cached yet, saving as it goes.
+
+    ``shard=(i, n)`` computes only the i-th of n equal slices of the missing pictures
+    (1-based), so that n machines can share the work; their cache part files merge
+    by copying them into one cache folder.
+    """
+    from .embed import embed_paths
+    from .model import load_model
+
+    key, device, precision, source = embedding_key(settings)
     known = cache.load_embeddings(key)
-    missing = sorted({h for h in hashes if h and h not in known})
+    first_path: dict[str, Path] = {}
+    for p, h in zip(paths, hashes):
+        if h:
+            first_path.setdefault(h, p)
+    missing = sorted(h for h in first_path if h not in known)
+    if shard is not None:
+        i, n = shard
+        missing = missing[i - 1::n]
     failures: list[ImageError] = []
-    report.computed["embeddings"] = len(missing)
     if missing:
         model = load_model(settings.model, settings.weights)
-        first_path = {}
-        for p, h in zip(paths, hashes):
-            first_path.setdefault(h, p)
-        todo = [first_path[h] for h in missing]
-        result = embed_paths(model, todo, batch_size=settings.batch_size, precision=precision, device=device,
-                             max_pixels=settings.max_pixels, progress=progress("embeddings", len(todo)))
-        failures = result.failures
-        new_keys = [missing[i] for i in result.ok]
-        cache.add_embeddings(key, new_keys, result.vectors)
+        tick = progress("embeddings", len(missing))
+        for start in range(0, len(missing), SAVE_EVERY):
+            chunk = missing[start:start + SAVE_EVERY]
+            result = embed_paths(model, [first_path[h] for h in chunk], batch_size=settings.batch_size,
+                                 precision=precision, device=device, max_pixels=settings.max_pixels, progress=tick)
+            failures.extend(result.failures)
+            new_keys = [chunk[i] for i in result.ok]
+            cache.add_embeddings(key, new_keys, result.vectors)
+            known.update(zip(new_keys, result.vectors))
         cache.compact_embeddings(key)
-        known.update(zip(new_keys, result.vectors))
+    return known, failures, source, len(missing)
+
+
+def embed_items(paths: list[Path], hashes: list[str], cache: Cache, settings: BuildSettings,
+                progress: Progress, report: BuildReport):
+    """Stage 3: one vector row per path (and a mask of those that worked)."""
+    known, failures, source, computed = compute_missing_embeddings(paths, hashes, cache, settings, progress)
+    report.computed["embeddings"] = computed
     failed_paths = {str(f.path) for f in failures}
     dim = next(iter(known.values())).shape[0] if known else 0
     rows = np.zeros((len(paths), dim), np.float32)
@@ -158,7 +189,7 @@ def embed_items(paths: list[Path], hashes: list[str], cache: Cache, settings: Bu
         elif str(p) not in failed_paths:
             # Same content as a file that failed: report this copy too.
             failures.append(ImageError(p, "the picture could not be decoded", "Scan or copy it again."))
-    return (rows, ok), failures, choice.source
+    return (rows, ok), failures, source
 
 
 def make_derivatives(items: list[tuple[str, Path, str]], cache: Cache, settings: BuildSettings,
@@ -202,6 +233,7 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
     from .neighbours import top_k
 
     report = BuildReport(out=settings.out)
+    recover_interrupted(settings.out)
     cache = Cache(settings.cache)
     with _timed(report, "collection", echo):
         coll = gather(settings)
@@ -280,6 +312,30 @@ def _display_path(path, settings: BuildSettings) -> str:
         if root is not None and is_within(path, root):
             return f"{Path(root).name}/{Path(os.path.relpath(path, root)).as_posix()}"
     return str(path)
+
+
+def recover_interrupted(out: Path) -> None:
+    """Undo what a killed build left: restore the previous site, remove dead staging folders."""
+    out = Path(out)
+    old = out.parent / f".{out.name}.previous"
+    if old.is_dir() and not out.exists():
+        os.replace(old, out)  # killed between the two renames of the swap
+    for stale in out.parent.glob(f".{out.name}.building-*"):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _staging_dir(out: Path) -> Path:

@@ -173,6 +173,7 @@ class Renderer:
         self.render_artworks()
         self.render_collections()
         self.render_map()
+        self.render_explore()  # issue #6: statistics and search
         self.render_data()
         self.render_home()
 
@@ -290,11 +291,18 @@ class Renderer:
         payload = {"method": self.site.layout_method,
                    "columns": ["kind", "id", "x", "y", "label"], "points": pts}
         self.write_json("data/layout.json", payload)
-        # The map page loads its points as a script, which (unlike fetch) also works from file://.
-        write_atomic(self.out / "data" / "layout.js",
-                     "window.SITEGEN_LAYOUT = " + json_for_script({"schema_version": SCHEMA_VERSION, **payload}) + ";\n")
+        # --- issue #6 (explore): the map page loads compact chunks from data/map/ (see mapdata.py)
+        from .mapdata import write_site_map
+        self.map_files = write_site_map(self)
         self.page("map.html", "map/index.html", title="Map", method=self.site.layout_method,
-                  n_drawings=len(self.site.drawings), n_artworks=len(self.site.artworks))
+                  n_drawings=len(self.site.drawings), n_artworks=len(self.site.artworks),
+                  map_facets=self.map_files.facets, map_count=self.map_files.count)
+
+    # --- issue #6 (explore): statistics and search pages, written by their own modules
+    def render_explore(self) -> None:
+        from .search import render_search
+        from .stats import render_stats
+        self.explore_data_files = render_stats(self) + render_search(self)
 
     def render_data(self) -> None:
         s = self.site
@@ -328,7 +336,7 @@ class Renderer:
             {"name": "pairs.json", "what": "Confirmed re-creations (drawing, artwork) given by the archive."},
             {"name": "layout.json", "what": "Map coordinates of every drawing and artwork, between -1 and 1."},
             {"name": "collections/", "what": "One file per country, year and age group, listing its drawings."},
-        ]
+        ] + getattr(self, "explore_data_files", [])  # issue #6: stats-*.csv, stats.json, map/, search/
 
     def render_home(self) -> None:
         s = self.site

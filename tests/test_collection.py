@@ -93,3 +93,13 @@ def test_csv_missing_column(tmp_path):
         load_collection(d, a, None, p)
     assert str(err.value) == (f"{p} has no column 'artwork' (found: drawing, painting). The first line must name "
                               "the columns drawing, artwork.")
+
+
+def test_two_files_with_one_page_id_are_reported(tmp_path):
+    d, a = tmp_path / "d", tmp_path / "a"
+    write_jpeg(d / "Drawing A.jpg", (40, 40))
+    write_jpeg(d / "drawing-a.png", (40, 40))
+    write_jpeg(a / "y.jpg", (40, 40))
+    coll = load_collection(d, a)
+    assert sorted(x.id for x in coll.drawings) == ["drawing-a", "drawing-a-2"]
+    assert any("already has the page id 'drawing-a'" in p.reason for p in coll.problems)

@@ -1,0 +1,611 @@
+"""The data download: CSV copies of the site's JSON files, the model card, JSON Schemas and ``datapackage.json``.
+
+Runs as the last step of rendering, when every ``data/*.json`` file has been
+written. It reads those JSON files back (they are the contract) and writes, next
+to them:
+
+- ``<name>.csv`` for drawings, artworks, nearest artworks, confirmed pairs and
+  map coordinates, with the same values as the JSON files;
+- ``model-card.json``: which network computed the similarities and, for a model
+  fine-tuned with ``sitegen train``, its training settings, metrics and history;
+- with ``publish_embeddings``: ``embeddings-drawings.npy`` and
+  ``embeddings-artworks.npy`` (float32, one row per item) and ``embeddings.json``
+  naming the item of every row;
+- ``schemas/<name>.schema.json``: a JSON Schema (draft 2020-12) for every JSON file;
+- ``datapackage.json``: a Frictionless Data Package describing every file with
+  its size, SHA-256 checksum and column types, and the data licence
+  (``data_licence``; the pictures are not covered by it);
+- the data page ``data/index.html`` listing each file with its size.
+
+The per-country/year/age files in ``data/collections/`` are navigation indexes
+derived from ``drawings.csv``; they have a schema but are left out of
+``datapackage.json`` to keep it short.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .fsutil import sha256_file, write_atomic
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+#: Known licences: identifier -> (title, address). Any other value is published by name (or as an address).
+LICENCES = {
+    "CC-BY-4.0": ("Creative Commons Attribution 4.0", "https://creativecommons.org/licenses/by/4.0/"),
+    "CC-BY-SA-4.0": ("Creative Commons Attribution-ShareAlike 4.0", "https://creativecommons.org/licenses/by-sa/4.0/"),
+    "CC-BY-NC-4.0": ("Creative Commons Attribution-NonCommercial 4.0",
+                     "https://creativecommons.org/licenses/by-nc/4.0/"),
+    "CC0-1.0": ("Creative Commons Zero 1.0 (public domain dedication)",
+                "https://creativecommons.org/publicdomain/zero/1.0/"),
+    "ODC-By-1.0": ("Open Data Commons Attribution License 1.0", "https://opendatacommons.org/licenses/by/1-0/"),
+    "ODbL-1.0": ("Open Data Commons Open Database License 1.0", "https://opendatacommons.org/licenses/odbl/1-0/"),
+    "PDDL-1.0": ("Open Data Commons Public Domain Dedication and License 1.0",
+                 "https://opendatacommons.org/licenses/pddl/1-0/"),
+}
+
+IMAGES_NOT_COVERED = ("The pictures (drawings and artworks) are not part of this data and are not covered by its "
+                      "licence: the drawings belong to the children who made them and their archive, and each "
+                      "artwork keeps its own rights.")
+
+
+# ---------------------------------------------------------------- what each table holds
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str                 # Table Schema type: string, integer or number
+    description: str
+    nullable: bool = False
+    enum: tuple | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def table_field(self) -> dict:
+        field = {"name": self.name, "type": self.type, "description": self.description}
+        constraints = {}
+        if not self.nullable:
+            constraints["required"] = True
+        if self.enum:
+            constraints["enum"] = list(self.enum)
+        if self.minimum is not None:
+            constraints["minimum"] = self.minimum
+        if self.maximum is not None:
+            constraints["maximum"] = self.maximum
+        if constraints:
+            field["constraints"] = constraints
+        return field
+
+    def json_schema(self) -> dict:
+        base = {"string": "string", "integer": "integer", "number": "number"}[self.type]
+        schema: dict = {"type": [base, "null"] if self.nullable else base, "description": self.description}
+        if self.enum:
+            schema["enum"] = list(self.enum) + ([None] if self.nullable else [])
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        return schema
+
+
+def _c(name, type_, description, **kw) -> Column:
+    return Column(name, type_, description, **kw)
+
+
+_PAGE = "Address of its page on this site, relative to the site's home."
+_THUMB = "Address of its small picture (WebP), relative to the site's home."
+_IMAGE = "Address of its large picture (WebP), relative to the site's home (or to --image-base-url)."
+
+DRAWING_COLUMNS = (
+    _c("id", "string", "The drawing's identifier: its archive number without side and scan quality, "
+       "e.g. 2018_14-17_1653_SGP. Stable between builds."),
+    _c("file", "string", "File name of the scan in the archive."),
+    _c("year", "integer", "Year the drawing was made (from its file name); empty when unknown.", nullable=True),
+    _c("age_group", "string", "Age group of the child (3-5, 6-9, 10-13, 14-17, 18-25 or MS); empty when unknown.",
+       nullable=True),
+    _c("country", "string", "Country code from the file name; empty when unknown.", nullable=True),
+    _c("country_name", "string", "Country name; empty when unknown.", nullable=True),
+    _c("variant", "string", "Letter telling apart several drawings with the same number; usually empty.",
+       nullable=True),
+    _c("quality", "string", "Scan quality letter from the file name; empty when unknown.", nullable=True),
+    _c("page", "string", _PAGE),
+    _c("thumbnail", "string", _THUMB),
+    _c("image", "string", _IMAGE),
+)
+
+ARTWORK_COLUMNS = (
+    _c("id", "string", "The artwork's identifier, made from its file name. Stable between builds."),
+    _c("file", "string", "Its file, relative to the artworks folder."),
+    _c("title", "string", "Title of the artwork."),
+    _c("artist", "string", "Artist; empty when unknown.", nullable=True),
+    _c("year", "string", "Date of the artwork as written in the artworks list (may be a range or 'c. 1890'); "
+       "empty when unknown.", nullable=True),
+    _c("page", "string", _PAGE),
+    _c("thumbnail", "string", _THUMB),
+    _c("image", "string", _IMAGE),
+)
+
+NEIGHBOUR_COLUMNS = (
+    _c("drawing", "string", "Identifier of the drawing (see drawings.csv)."),
+    _c("rank", "integer", "Position in the drawing's list: 1 is the most similar artwork.", minimum=1),
+    _c("artwork", "string", "Identifier of the artwork (see artworks.csv)."),
+    _c("similarity", "number", "Cosine similarity of the two pictures' feature vectors, from -1 to 1 "
+       "(higher is more alike).", minimum=-1, maximum=1),
+)
+
+PAIR_COLUMNS = (
+    _c("drawing", "string", "Identifier of the drawing (see drawings.csv)."),
+    _c("artwork", "string", "Identifier of the artwork it re-creates (see artworks.csv)."),
+)
+
+LAYOUT_COLUMNS = (
+    _c("kind", "string", "'drawing' or 'artwork' (written 'd' or 'a' in layout.json).",
+       enum=("drawing", "artwork")),
+    _c("id", "string", "Identifier of the drawing or artwork."),
+    _c("x", "number", "Horizontal position on the map, from -1 to 1.", minimum=-1, maximum=1),
+    _c("y", "number", "Vertical position on the map, from -1 to 1.", minimum=-1, maximum=1),
+    _c("label", "string", "The name shown on the map."),
+)
+LAYOUT_KINDS = {"d": "drawing", "a": "artwork"}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str          # file stem and resource name
+    title: str
+    description: str
+    columns: tuple[Column, ...]
+    list_key: str      # the JSON member holding the records or rows
+    records: bool      # True: a list of objects; False: "columns" + a list of rows
+    primary_key: tuple[str, ...] = ()
+    foreign_keys: tuple[tuple[str, str], ...] = ()  # (column, resource whose "id" it names)
+
+
+DATASETS = (
+    Dataset("drawings", "Drawings", "Every published drawing: identifier, year, age group, country, page and "
+            "pictures. Back sides of drawings are never published.", DRAWING_COLUMNS, "drawings", True,
+            primary_key=("id",)),
+    Dataset("artworks", "Artworks", "Every artwork: identifier, title, artist, date, page and pictures; extra "
+            "columns of the artworks list are kept.", ARTWORK_COLUMNS, "artworks", True, primary_key=("id",)),
+    Dataset("neighbours", "Nearest artworks", "For each drawing, the artworks whose pictures are most similar "
+            "to it: rank (1 = most similar) and similarity. Computed by the model described in model-card.json; "
+            "suggestions, not attributions.", NEIGHBOUR_COLUMNS, "rows", False, primary_key=("drawing", "rank"),
+            foreign_keys=(("drawing", "drawings"), ("artwork", "artworks"))),
+    Dataset("pairs", "Confirmed re-creations", "Drawings known (from the archive) to re-create an artwork.",
+            PAIR_COLUMNS, "rows", False, foreign_keys=(("drawing", "drawings"), ("artwork", "artworks"))),
+    Dataset("layout", "Map coordinates", "Position of every drawing and artwork on the site's map: similar "
+            "pictures lie close together.", LAYOUT_COLUMNS, "points", False, primary_key=("kind", "id")),
+)
+
+
+# ---------------------------------------------------------------- JSON Schemas
+
+def _schema_doc(name: str, title: str, description: str, properties: dict, required: list[str],
+                schema_version: int, site_url: str | None) -> dict:
+    doc = {"$schema": JSON_SCHEMA_DIALECT}
+    if site_url:
+        doc["$id"] = f"{site_url.rstrip('/')}/data/schemas/{name}.schema.json"
+    doc.update({"title": title, "description": description, "type": "object",
+                "properties": {"schema_version": {"const": schema_version,
+                                                  "description": "Raised whenever the layout of this file changes."},
+                               **properties},
+                "required": ["schema_version", *required]})
+    return doc
+
+
+def dataset_schema(ds: Dataset, schema_version: int, site_url: str | None) -> dict:
+    if ds.records:
+        item = {"type": "object", "properties": {c.name: c.json_schema() for c in ds.columns},
+                "required": [c.name for c in ds.columns]}
+        if ds.name == "artworks":
+            item["properties"]["extra"] = {"type": "object", "additionalProperties": {"type": ["string", "null"]},
+                                           "description": "Other columns of the artworks list, by column name."}
+            item["required"].append("extra")
+        props = {ds.list_key: {"type": "array", "items": item}}
+        return _schema_doc(ds.name, f"{ds.title} ({ds.name}.json)", ds.description, props, [ds.list_key],
+                           schema_version, site_url)
+    names = [c.name for c in ds.columns]
+    cells = []
+    for c in ds.columns:
+        cell = c.json_schema()
+        if ds.name == "layout" and c.name == "kind":
+            cell = {"enum": sorted(LAYOUT_KINDS), "description": "'d' for a drawing, 'a' for an artwork."}
+        cells.append(cell)
+    row = {"type": "array", "prefixItems": cells, "items": False, "minItems": len(cells)}
+    props = {"columns": {"const": names, "description": "Names of the values in each row, in order."},
+             ds.list_key: {"type": "array", "items": row}}
+    required = ["columns", ds.list_key]
+    if ds.name == "neighbours":
+        props["model"] = {"type": "string", "description": "Name of the model (see model-card.json)."}
+        props["k"] = {"type": "integer", "minimum": 0, "description": "How many artworks are listed per drawing."}
+        required += ["model", "k"]
+    if ds.name == "layout":
+        props["method"] = {"type": "string", "description": "How the map was computed (e.g. UMAP)."}
+        required.append("method")
+    return _schema_doc(ds.name, f"{ds.title} ({ds.name}.json)", ds.description, props, required,
+                       schema_version, site_url)
+
+
+def collection_schema(schema_version: int, site_url: str | None) -> dict:
+    props = {"facet": {"enum": ["countries", "years", "ages"], "description": "Kind of view."},
+             "key": {"type": "string", "description": "Country code, year or age group ('unknown' when unknown)."},
+             "label": {"type": "string", "description": "The name shown on the site."},
+             "count": {"type": "integer", "minimum": 0, "description": "Number of drawings."},
+             "drawings": {"type": "array", "items": {"type": "string"}, "description": "Identifiers of the drawings."}}
+    return _schema_doc("collection", "A country, year or age group (collections/<facet>-<key>.json)",
+                       "The drawings of one country, year or age group, in page order.", props,
+                       ["facet", "key", "label", "count", "drawings"], schema_version, site_url)
+
+
+def model_card_schema(schema_version: int, site_url: str | None) -> dict:
+    nullable_str = {"type": ["string", "null"]}
+    props = {
+        "model": {"type": "string", "description": "The model setting of the build (a name or a file name)."},
+        "backbone": {"type": "string", "description": "Network architecture."},
+        "weights_source": {"type": "string", "description": "Where the network's weights come from."},
+        "fine_tuned": {"type": "boolean", "description": "True for a model fine-tuned with 'sitegen train'."},
+        "embedding": {"type": "object", "properties": {
+            "dimension": {"type": ["integer", "null"], "minimum": 1},
+            "pooling": {"type": "string"}, "normalised": {"type": "boolean"}, "similarity": {"type": "string"}},
+            "required": ["dimension", "similarity"], "description": "The feature vectors compared."},
+        "neighbours_per_drawing": {"type": "integer", "minimum": 0},
+        "layout_method": {"type": "string"},
+        "training": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {
+            "settings": {"type": "object"}, "metrics": {"type": "object"}, "history": {"type": "array"},
+            "best_epoch": {"type": ["integer", "null"]}, "created_with": nullable_str,
+            "split_sizes": {"type": "object", "additionalProperties": {"type": "integer"}}},
+            "required": ["settings", "metrics", "history"]}],
+            "description": "Training settings, metrics and history of a fine-tuned model; null otherwise."},
+        "intended_use": {"type": "string"},
+        "limitations": {"type": "string"},
+    }
+    return _schema_doc("model-card", "Model card (model-card.json)",
+                       "Which neural network computed the similarities, and how it was trained.", props,
+                       ["model", "backbone", "weights_source", "fine_tuned", "embedding", "training"],
+                       schema_version, site_url)
+
+
+def embeddings_schema(schema_version: int, site_url: str | None) -> dict:
+    ids = {"type": "array", "items": {"type": "string"}}
+    props = {"model": {"type": "string"}, "dimension": {"type": "integer", "minimum": 0},
+             "dtype": {"const": "float32"},
+             "drawings": {"type": "object", "properties": {"file": {"type": "string"}, "ids": ids},
+                          "required": ["file", "ids"]},
+             "artworks": {"type": "object", "properties": {"file": {"type": "string"}, "ids": ids},
+                          "required": ["file", "ids"]}}
+    return _schema_doc("embeddings", "Embeddings index (embeddings.json)",
+                       "Names the drawing or artwork of every row of the .npy files.", props,
+                       ["model", "dimension", "dtype", "drawings", "artworks"], schema_version, site_url)
+
+
+def generic_schema(name: str, schema_version: int | None, site_url: str | None) -> dict:
+    doc = {"$schema": JSON_SCHEMA_DIALECT}
+    if site_url:
+        doc["$id"] = f"{site_url.rstrip('/')}/data/schemas/{name}.schema.json"
+    doc.update({"title": f"{name}.json", "description": "Not yet described in detail: a JSON object with a "
+                "schema_version number.", "type": "object",
+                "properties": {"schema_version": {"type": "integer"}}, "required": ["schema_version"]})
+    return doc
+
+
+def schema_name_for(rel: str) -> str:
+    """The schema (file stem in data/schemas/) of a JSON file named relative to data/.
+
+    >>> schema_name_for("drawings.json"), schema_name_for("collections/ages-6-9.json")
+    ('drawings', 'collection')
+    """
+    parts = rel.split("/")
+    if parts[0] == "collections":
+        return "collection"
+    return parts[0] if len(parts) > 1 else Path(rel).stem
+
+
+# ---------------------------------------------------------------- writing
+
+def csv_text(header: list[str], rows) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for row in rows:
+        w.writerow([_cell(v) for v in row])
+    return buf.getvalue()
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False, sort_keys=True)
+    return str(v)
+
+
+def dataset_table(ds: Dataset, payload: dict) -> tuple[list[dict], list[str], list[list]]:
+    """(Table Schema fields, header, rows) of one JSON file, keeping unknown members as extra columns."""
+    known = [c for c in ds.columns]
+    fields = [c.table_field() for c in known]
+    if ds.records:
+        records = payload.get(ds.list_key, [])
+        names = {c.name for c in known}
+        extra_keys: list[str] = []   # first-seen order: the order of the user's artworks.csv
+        other_keys: set[str] = set()
+        for rec in records:
+            for k in rec.get("extra", {}) if ds.name == "artworks" else ():
+                if k not in extra_keys:
+                    extra_keys.append(k)
+            other_keys.update(k for k in rec if k not in names and not (ds.name == "artworks" and k == "extra"))
+        others = sorted(other_keys)
+        header = [c.name for c in known] + others
+        extra_names = []
+        for k in extra_keys:
+            name = k
+            while name in header or name in extra_names:
+                name = f"extra_{name}"
+            extra_names.append(name)
+        header += extra_names
+        fields += [{"name": k, "type": "any", "description": "Not yet described."} for k in others]
+        fields += [{"name": n, "type": "string", "description": f"Column '{k}' of the artworks list."}
+                   for n, k in zip(extra_names, extra_keys)]
+        rows = [[rec.get(c.name) for c in known] + [rec.get(k) for k in others] +
+                [rec.get("extra", {}).get(k) for k in extra_keys] for rec in records]
+        return fields, header, rows
+    header = list(payload.get("columns", [c.name for c in known]))
+    by_name = {c.name: c for c in known}
+    fields = [by_name[n].table_field() if n in by_name else {"name": n, "type": "any", "description": "Not yet described."}
+              for n in header]
+    rows = payload.get(ds.list_key, [])
+    if ds.name == "layout" and "kind" in header:
+        at = header.index("kind")
+        rows = [[LAYOUT_KINDS.get(v, v) if i == at else v for i, v in enumerate(r)] for r in rows]
+    return fields, header, rows
+
+
+def _plain(value):
+    """A JSON-safe copy: numbers stay numbers (NaN and infinity become null), paths keep only their name."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Path):
+        return value.name  # never publish the folders of the machine that trained the model
+    if hasattr(value, "tolist"):
+        return _plain(value.tolist())
+    return str(value)
+
+
+def model_card(site) -> dict:
+    """What the model page and the download say about the network."""
+    s = site
+    checkpoint = _checkpoint_of(s.settings.model)
+    vectors = _vectors(s)
+    dim = int(vectors[0].shape[1]) if vectors is not None and vectors[0].ndim == 2 else None
+    training = None
+    if checkpoint is not None:
+        training = {"settings": _plain(checkpoint.get("settings", {})),
+                    "metrics": _plain(checkpoint.get("metrics", {})),
+                    "history": _plain(checkpoint.get("history", [])),
+                    "best_epoch": _plain(checkpoint.get("best_epoch")),
+                    "created_with": _plain(checkpoint.get("created_with")),
+                    "split_sizes": {str(k): len(v) for k, v in sorted((checkpoint.get("split") or {}).items())}}
+    nb = s.neighbours
+    return {
+        "model": s.model_name,
+        "backbone": str(checkpoint["backbone"]) if checkpoint else str(s.settings.model),
+        "weights_source": s.model_source,
+        "fine_tuned": checkpoint is not None,
+        "embedding": {"dimension": dim, "pooling": "global average of the last convolutional feature map",
+                      "normalised": True, "similarity": "cosine"},
+        "neighbours_per_drawing": int(nb["da_i"].shape[1]) if "da_i" in nb else 0,
+        "layout_method": s.layout_method,
+        "training": training,
+        "intended_use": "Suggesting, for each children's drawing, famous artworks that look alike, to help "
+                        "archivists and visitors find re-creations and influences.",
+        "limitations": "The network compares pictures only (colours, shapes, composition); it knows nothing of "
+                       "titles or history. A high similarity is a suggestion, not an attribution. Scan quality, "
+                       "paper colour and framing can affect the results.",
+    }
+
+
+def _checkpoint_of(model: str) -> dict | None:
+    from .model import is_checkpoint_path, load_checkpoint_dict
+
+    if not is_checkpoint_path(str(model)) or not Path(model).is_file():
+        return None
+    return load_checkpoint_dict(Path(model))
+
+
+def _vectors(site):
+    emb = getattr(site, "embeddings", None)
+    if not emb:
+        return None
+    return np.asarray(emb["drawings"].vectors), np.asarray(emb["artworks"].vectors)
+
+
+def human_size(n: int) -> str:
+    """Sizes in plain words.
+
+    >>> human_size(512), human_size(12_345), human_size(3_400_000)
+    ('512 bytes', '12.3 kB', '3.4 MB')
+    """
+    if n < 1000:
+        return f"{n} bytes"
+    for unit in ("kB", "MB", "GB", "TB"):
+        n /= 1000
+        if n < 1000 or unit == "TB":
+            return f"{n:.1f} {unit}"
+    raise AssertionError  # pragma: no cover
+
+
+def package_name(title: str) -> str:
+    """A Data Package name (lower case letters, digits, '-', '.', '_') made from the site title.
+
+    >>> package_name("Children's drawings & the artworks they re-create")
+    'childrens-drawings-the-artworks-they-re-create'
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower().replace("'", "").replace("\u2019", "")).strip("-")
+    return slug or "sitegen-data"
+
+
+def licence_entry(licence: str) -> dict:
+    if licence in LICENCES:
+        title, url = LICENCES[licence]
+        return {"name": licence, "path": url, "title": title}
+    if re.match(r"https?://", licence):
+        return {"path": licence, "title": licence}
+    return {"name": licence, "title": licence}
+
+
+def _resource(data_dir: Path, rel: str, name: str, title: str, description: str, fmt: str, mediatype: str,
+              **more) -> dict:
+    path = data_dir / rel
+    res = {"name": name, "title": title, "description": description, "path": rel, "format": fmt,
+           "mediatype": mediatype}
+    if fmt in ("csv", "json"):
+        res["encoding"] = "utf-8"
+    res.update(more)
+    res["bytes"] = path.stat().st_size
+    res["hash"] = "sha256:" + sha256_file(path)
+    return res
+
+
+def write_data_download(renderer) -> list[dict]:
+    """Write the download files into ``<site>/data`` and the data page; returns the page's file list."""
+    s = renderer.site
+    settings = s.settings
+    out: Path = renderer.out
+    data_dir = out / "data"
+    from .render import SCHEMA_VERSION
+
+    site_url = settings.site_url
+    licence = getattr(settings, "data_licence", "CC-BY-4.0")
+    resources: list[dict] = []
+    listing: list[dict] = []
+    other_descriptions = {f["name"]: f["what"] for f in renderer.data_files()}
+
+    # Written first, so they are found below with every other JSON file.
+    renderer.write_json("data/model-card.json", model_card(s))
+    vectors = _vectors(s) if settings.publish_embeddings else None
+    if vectors is not None:
+        emb = s.embeddings
+        for kind, v in zip(("drawings", "artworks"), vectors):
+            buf = io.BytesIO()
+            np.save(buf, np.ascontiguousarray(v, dtype="<f4"), allow_pickle=False)
+            write_atomic(data_dir / f"embeddings-{kind}.npy", buf.getvalue())
+        renderer.write_json("data/embeddings.json", {
+            "model": s.model_name, "dimension": int(vectors[0].shape[1]) if vectors[0].ndim == 2 else 0,
+            "dtype": "float32",
+            "drawings": {"file": "embeddings-drawings.npy", "ids": list(emb["drawings"].ids)},
+            "artworks": {"file": "embeddings-artworks.npy", "ids": list(emb["artworks"].ids)}})
+
+    # Schemas: one per kind of JSON file.
+    schemas = {ds.name: dataset_schema(ds, SCHEMA_VERSION, site_url) for ds in DATASETS}
+    schemas["collection"] = collection_schema(SCHEMA_VERSION, site_url)
+    schemas["model-card"] = model_card_schema(SCHEMA_VERSION, site_url)
+    if vectors is not None:
+        schemas["embeddings"] = embeddings_schema(SCHEMA_VERSION, site_url)
+    json_files = sorted(p.relative_to(data_dir).as_posix() for p in data_dir.rglob("*.json")
+                        if p.parent.name != "schemas" and p.name != "datapackage.json")
+    for rel in json_files:
+        name = schema_name_for(rel)
+        if name not in schemas:
+            schemas[name] = generic_schema(name, SCHEMA_VERSION, site_url)
+    for name, doc in sorted(schemas.items()):
+        write_atomic(data_dir / "schemas" / f"{name}.schema.json", json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+
+    # Tables: a CSV beside each JSON file.
+    by_name = {ds.name: ds for ds in DATASETS}
+    for ds in DATASETS:
+        src = data_dir / f"{ds.name}.json"
+        if not src.is_file():
+            continue
+        payload = json.loads(src.read_text(encoding="utf-8"))
+        fields, header, rows = dataset_table(ds, payload)
+        write_atomic(data_dir / f"{ds.name}.csv", csv_text(header, rows))
+        table_schema: dict = {"fields": fields, "missingValues": [""]}
+        if ds.primary_key:
+            table_schema["primaryKey"] = list(ds.primary_key)
+        if ds.foreign_keys:
+            table_schema["foreignKeys"] = [{"fields": col, "reference": {"resource": res, "fields": "id"}}
+                                           for col, res in ds.foreign_keys]
+        resources.append(_resource(data_dir, f"{ds.name}.csv", ds.name, ds.title, ds.description, "csv",
+                                   "text/csv", profile="tabular-data-resource", schema=table_schema))
+        resources.append(_resource(data_dir, f"{ds.name}.json", f"{ds.name}-json", f"{ds.title} (JSON)",
+                                   ds.description, "json", "application/json", profile="data-resource",
+                                   jsonSchema=f"schemas/{ds.name}.schema.json"))
+
+    # Every other JSON file, except the navigation indexes in collections/.
+    others = [rel for rel in json_files if rel.split("/")[0] != "collections" and Path(rel).stem not in by_name]
+    titles = {"model-card.json": ("Model card", "Which neural network computed the similarities: architecture, "
+                                  "source of its weights and, for a fine-tuned model, its training settings, "
+                                  "metrics and history."),
+              "embeddings.json": ("Embeddings index", "The drawing or artwork of every row of the two .npy files.")}
+    for rel in others:
+        title, what = titles.get(rel, (Path(rel).stem.replace("-", " ").capitalize(),
+                                       other_descriptions.get(rel, "Data shown on the site.")))
+        resources.append(_resource(data_dir, rel, package_name(Path(rel).with_suffix("").as_posix()) + "-json",
+                                   title, what, "json", "application/json", profile="data-resource",
+                                   jsonSchema=f"schemas/{schema_name_for(rel)}.schema.json"))
+    if vectors is not None:
+        for kind in ("drawings", "artworks"):
+            resources.append(_resource(
+                data_dir, f"embeddings-{kind}.npy", f"embeddings-{kind}", f"Embeddings of the {kind}",
+                f"Feature vectors of the {kind} (NumPy .npy, float32, one row per item in the order of "
+                f"embeddings.json). Cosine similarity of two rows is the similarity shown on the site.",
+                "npy", "application/octet-stream"))
+
+    package = {
+        "name": package_name(settings.title),
+        "title": settings.title,
+        "description": "Data behind the website: the drawings and artworks it shows, the artworks most similar "
+                       "to each drawing, the confirmed re-creations, the map coordinates and the model used. "
+                       + IMAGES_NOT_COVERED,
+        "licenses": [licence_entry(licence)],
+        "keywords": ["children's drawings", "art", "image similarity", "IMAJ"],
+    }
+    if site_url:
+        package["homepage"] = site_url
+    package["resources"] = resources
+    write_atomic(data_dir / "datapackage.json", json.dumps(package, ensure_ascii=False, indent=2) + "\n")
+
+    # The page lists each file a visitor may want, with its size.
+    json_copies = {f"{ds.name}.json" for ds in DATASETS}
+    for r in resources:
+        what = f"The same as {Path(r['path']).stem}.csv, as JSON." if r["path"] in json_copies else r["description"]
+        listing.append({"name": r["path"], "size": human_size(r["bytes"]), "what": what})
+    listing.append({"name": "datapackage.json", "size": human_size((data_dir / "datapackage.json").stat().st_size),
+                    "what": "Description of every file above (columns, types, size, SHA-256 checksum) in the "
+                            "Frictionless Data Package format, with the licence."})
+    listing.append({"name": "schemas/", "size": human_size(_folder_size(data_dir / "schemas")),
+                    "what": "A JSON Schema (draft 2020-12) for every JSON file."})
+    if (data_dir / "collections").is_dir():
+        listing.append({"name": "collections/", "size": human_size(_folder_size(data_dir / "collections")),
+                        "what": other_descriptions.get("collections/", "One file per country, year and age group, "
+                                                       "listing its drawings.")})
+    title, url = LICENCES.get(licence, (licence, licence if re.match(r"https?://", licence) else None))
+    rel = "data/index.html"
+    already = rel in renderer.pages
+    renderer.page("data.html", rel, title="Data", files=listing,
+                  download={"licence": licence, "licence_title": title, "licence_url": url,
+                            "images_note": IMAGES_NOT_COVERED, "embeddings": vectors is not None})
+    if already:
+        renderer.pages.pop()  # render_data wrote a first version of this page; list it once
+    return listing
+
+
+def _folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file())

@@ -1,0 +1,327 @@
+"""Compact data files for the map page, and the thumbnail atlases it draws when zoomed in.
+
+The map must open quickly with 100,000 items and work from ``file://``, where
+``fetch()`` is refused. So everything is written as small ``.js`` files that set
+a global when loaded with a ``<script>`` tag:
+
+``data/map/meta.js``
+    ``window.SITEGEN_MAP``: the item count, chunk sizes, facet dictionaries
+    (country, year, age group, artist, drawing/artwork) with counts, atlas sizes.
+``data/map/points-NNN.js``
+    one base64 string per chunk of points; column after column, little-endian:
+    x and y as uint16 (the [-1, 1] layout quantised to 0..65535), then one
+    index per facet (uint8, or uint16 when the facet has more than 256 values).
+    About 13 bytes of text per point, so 100,000 points are ~1.3 MB.
+``data/map/labels-NNN.js``
+    ids and labels, loaded only when the visitor points at an item there.
+``data/map/atlas-NNN.webp``
+    64-pixel thumbnails packed into 2048 x 2048 sheets, cell i of sheet s
+    being point ``s * per_sheet + i``.
+
+Points are ordered along a Z-order (Morton) curve of their position, so one
+chunk of labels or one atlas sheet covers one neighbourhood of the map: a
+visitor zoomed into a corner loads only the sheets of that corner.
+
+Sheets are cached under the build cache, keyed by the thumbnails they hold
+(their file names carry the picture's content hash), so a rebuild with nothing
+changed decodes no picture.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import shutil
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .fsutil import write_atomic
+
+MAP_SCHEMA_VERSION = 1
+ATLAS_VERSION = "atlas-v1"
+QUANT = 65535
+POINT_CHUNK = 16384
+LABEL_CHUNK = 1024
+ATLAS_CELL = 64
+ATLAS_SHEET = 2048
+#: Facet value of items without one (an artwork has no country; a badly named scan no year).
+NONE_VALUE = "-"
+
+#: (name, title shown on the page). Order matters: it is the column order in the point chunks.
+FACETS = (
+    ("kind", "Drawing or artwork"),
+    ("country", "Country"),
+    ("year", "Year"),
+    ("age", "Age group"),
+    ("artist", "Artist"),
+)
+
+
+@dataclass(frozen=True)
+class MapItem:
+    """One dot of the map."""
+
+    kind: str            # "d" (drawing) or "a" (artwork)
+    id: str
+    x: float             # layout coordinates in [-1, 1]
+    y: float
+    label: str
+    country: str = NONE_VALUE
+    year: str = NONE_VALUE
+    age: str = NONE_VALUE
+    artist: str = NONE_VALUE
+    thumb: Path | None = None  # picture for the atlas (any size; fitted into a cell)
+
+
+@dataclass(frozen=True)
+class MapFiles:
+    """What :func:`write_map_data` wrote, for the page template and the tests."""
+
+    count: int
+    facets: list[dict]
+    files: list[str]           # paths relative to the site root
+    point_bytes: int           # meta.js + points-*.js: what loads before the first frame
+    atlas_sheets: int
+    atlas_computed: int        # sheets made now rather than taken from the cache
+
+
+def morton_order(qx: np.ndarray, qy: np.ndarray, keys: list[str]) -> np.ndarray:
+    """Indices sorting points along a Z-order curve of their 8-bit cell, ties by ``keys``.
+
+    >>> morton_order(np.array([65535, 0, 0]), np.array([0, 0, 65535]), ["c", "b", "a"]).tolist()
+    [1, 0, 2]
+    """
+    cx = (np.asarray(qx, np.uint32) >> 8) & 0xFF
+    cy = (np.asarray(qy, np.uint32) >> 8) & 0xFF
+    code = np.zeros(len(cx), np.uint32)
+    for bit in range(8):
+        code |= ((cx >> bit) & 1) << (2 * bit)
+        code |= ((cy >> bit) & 1) << (2 * bit + 1)
+    return np.array(sorted(range(len(keys)), key=lambda i: (int(code[i]), keys[i])), dtype=np.int64)
+
+
+def quantise(v: np.ndarray) -> np.ndarray:
+    """[-1, 1] -> 0..65535 (values outside are clipped).
+
+    >>> quantise(np.array([-1.0, 0.0, 1.0])).tolist()
+    [0, 32768, 65535]
+    """
+    v = np.clip(np.asarray(v, np.float64), -1.0, 1.0)
+    return np.floor((v + 1.0) / 2.0 * QUANT + 0.5).astype(np.uint16)
+
+
+def dequantise(q) -> np.ndarray:
+    return np.asarray(q, np.float64) / QUANT * 2.0 - 1.0
+
+
+def facet_dictionary(values: list[str], labels: dict[str, str] | None, sort_key=None) -> dict:
+    """Distinct values (NONE_VALUE first), their labels and counts."""
+    counts = Counter(values)
+    distinct = sorted((v for v in counts if v != NONE_VALUE), key=sort_key or (lambda v: v))
+    ordered = [NONE_VALUE] + distinct
+    labels = labels or {}
+    return {"values": ordered,
+            "labels": [labels.get(v, "Not given" if v == NONE_VALUE else v) for v in ordered],
+            "counts": [counts.get(v, 0) for v in ordered]}
+
+
+def encode_chunk(qx: np.ndarray, qy: np.ndarray, columns: list[np.ndarray], wide: list[bool]) -> str:
+    parts = [qx.astype("<u2").tobytes(), qy.astype("<u2").tobytes()]
+    for col, w in zip(columns, wide):
+        parts.append(col.astype("<u2" if w else "u1").tobytes())
+    return base64.b64encode(b"".join(parts)).decode("ascii")
+
+
+def decode_chunk(text: str, n: int, wide: list[bool]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The inverse of :func:`encode_chunk` (used by the tests, as map.js does in the browser)."""
+    raw = base64.b64decode(text)
+    qx = np.frombuffer(raw, "<u2", n, 0)
+    qy = np.frombuffer(raw, "<u2", n, 2 * n)
+    off, cols = 4 * n, []
+    for w in wide:
+        dt = "<u2" if w else "u1"
+        cols.append(np.frombuffer(raw, dt, n, off))
+        off += n * (2 if w else 1)
+    assert off == len(raw), "chunk length does not match its point count"
+    return qx, qy, cols
+
+
+def js_assign(global_name: str, key, value) -> str:
+    """``(window.G = window.G || {})[key] = value;`` with JSON safe inside a script."""
+    from .render import json_for_script
+
+    return (f"(window.{global_name}=window.{global_name}||{{}})[{json_for_script(key)}]="
+            f"{json_for_script(value)};\n")
+
+
+def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, dict[str, str]] | None = None,
+                   facet_sort: dict | None = None, method: str = "", cache_dir: Path | None = None,
+                   workers: int = 2) -> MapFiles:
+    """Write ``out/data/map/*`` for ``items``; returns sizes and the facet dictionaries."""
+    folder = Path(out) / "data" / "map"
+    folder.mkdir(parents=True, exist_ok=True)
+    facet_labels = facet_labels or {}
+    facet_sort = facet_sort or {}
+    n = len(items)
+    qx = quantise(np.array([it.x for it in items], np.float64))
+    qy = quantise(np.array([it.y for it in items], np.float64))
+    order = morton_order(qx, qy, [f"{it.kind}:{it.id}" for it in items])
+    items = [items[i] for i in order]
+    qx, qy = qx[order], qy[order]
+
+    facets, columns, wide = [], [], []
+    for name, title in FACETS:
+        values = [getattr(it, name) for it in items]
+        dic = facet_dictionary(values, facet_labels.get(name), facet_sort.get(name))
+        index = {v: i for i, v in enumerate(dic["values"])}
+        columns.append(np.array([index[v] for v in values], np.uint16))
+        wide.append(len(dic["values"]) > 256)
+        facets.append({"name": name, "title": title, "wide": wide[-1], **dic})
+
+    files, point_bytes = [], 0
+    n_chunks = (n + POINT_CHUNK - 1) // POINT_CHUNK
+    for c in range(n_chunks):
+        sl = slice(c * POINT_CHUNK, (c + 1) * POINT_CHUNK)
+        text = js_assign("SITEGEN_MAP_POINTS", c, encode_chunk(qx[sl], qy[sl], [col[sl] for col in columns], wide))
+        name = f"points-{c:03d}.js"
+        write_atomic(folder / name, text)
+        files.append(f"data/map/{name}")
+        point_bytes += len(text.encode())
+    n_label_chunks = (n + LABEL_CHUNK - 1) // LABEL_CHUNK
+    for c in range(n_label_chunks):
+        chunk = items[c * LABEL_CHUNK:(c + 1) * LABEL_CHUNK]
+        name = f"labels-{c:03d}.js"
+        write_atomic(folder / name, js_assign("SITEGEN_MAP_LABELS", c, {
+            "ids": [it.id for it in chunk], "labels": [it.label for it in chunk]}))
+        files.append(f"data/map/{name}")
+
+    sheets, computed = write_atlases(folder, [it.thumb for it in items], cache_dir, workers)
+    files += [f"data/map/{s}" for s in sheets]
+    per_row = ATLAS_SHEET // ATLAS_CELL
+    meta = {
+        "schema_version": MAP_SCHEMA_VERSION, "count": n, "method": method, "quant": QUANT,
+        "chunk_size": POINT_CHUNK, "chunks": n_chunks, "label_chunk_size": LABEL_CHUNK,
+        "label_chunks": n_label_chunks, "none": NONE_VALUE, "facets": facets,
+        "pages": {"d": "drawings/", "a": "artworks/"},
+        "thumbs": {"d": "images/drawings/", "a": "images/artworks/"},
+        "atlas": {"cell": ATLAS_CELL, "sheet": ATLAS_SHEET, "per_row": per_row, "per_sheet": per_row * per_row,
+                  "files": sheets},
+    }
+    from .render import json_for_script
+
+    text = "window.SITEGEN_MAP=" + json_for_script(meta) + ";\n"
+    write_atomic(folder / "meta.js", text)
+    files.insert(0, "data/map/meta.js")
+    point_bytes += len(text.encode())
+    return MapFiles(count=n, facets=facets, files=files, point_bytes=point_bytes,
+                    atlas_sheets=len(sheets), atlas_computed=computed)
+
+
+def _cell_image(path: Path | None) -> Image.Image | None:
+    if path is None or not Path(path).is_file():
+        return None
+    try:
+        with Image.open(path) as img:
+            img.draft("RGB", (ATLAS_CELL * 2, ATLAS_CELL * 2))
+            img = img.convert("RGB")
+            img.thumbnail((ATLAS_CELL, ATLAS_CELL), Image.Resampling.LANCZOS)
+            return img
+    except Exception:  # a thumbnail that cannot be read shows as a plain dot
+        return None
+
+
+def write_atlases(folder: Path, thumbs: list[Path | None], cache_dir: Path | None, workers: int = 2
+                  ) -> tuple[list[str], int]:
+    """Pack ``thumbs`` into sheets ``atlas-NNN.webp`` in ``folder``; returns (file names, sheets computed)."""
+    per_row = ATLAS_SHEET // ATLAS_CELL
+    per_sheet = per_row * per_row
+    names, computed = [], 0
+    for s in range(0, (len(thumbs) + per_sheet - 1) // per_sheet):
+        part = thumbs[s * per_sheet:(s + 1) * per_sheet]
+        key = hashlib.sha256("|".join([ATLAS_VERSION, str(ATLAS_CELL), str(ATLAS_SHEET)] +
+                                      [Path(p).name if p else "" for p in part]).encode()).hexdigest()[:24]
+        name = f"atlas-{s:03d}.webp"
+        cached = Path(cache_dir) / "atlas" / f"{key}.webp" if cache_dir else None
+        if cached is None or not cached.is_file():
+            data = _sheet_bytes(part, per_row, workers)
+            computed += 1
+            if cached is not None:
+                write_atomic(cached, data)
+            else:
+                write_atomic(folder / name, data)
+        if cached is not None:
+            shutil.copyfile(cached, folder / name)
+        names.append(name)
+    return names, computed
+
+
+def _sheet_bytes(part: list[Path | None], per_row: int, workers: int) -> bytes:
+    rows = (len(part) + per_row - 1) // per_row
+    # The last sheet is only as tall as it needs to be; cells stay at the same place.
+    sheet = Image.new("RGBA", (ATLAS_SHEET, max(1, rows) * ATLAS_CELL), (0, 0, 0, 0))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        cells = list(pool.map(_cell_image, part))
+    for i, img in enumerate(cells):
+        if img is None:
+            continue
+        x0 = (i % per_row) * ATLAS_CELL + (ATLAS_CELL - img.width) // 2
+        y0 = (i // per_row) * ATLAS_CELL + (ATLAS_CELL - img.height) // 2
+        sheet.paste(img, (x0, y0))
+    buf = io.BytesIO()
+    sheet.save(buf, "WEBP", quality=70, method=4)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------- from a built site
+
+def map_items(renderer) -> tuple[list[MapItem], dict]:
+    """The map items of a site being rendered, and the facet labels (country names...)."""
+    from .collection import AGE_GROUP_LABELS, AGE_GROUPS
+
+    s = renderer.site
+    nd = len(s.drawings)
+    a_by_id = renderer.a_by_id
+    items, countries = [], {}
+    for i, d in enumerate(s.drawings):
+        x, y = s.coords[i]
+        confirmed = sorted({a_by_id[a].artist for a in renderer.confirmed_by_drawing.get(d.id, ())
+                            if a_by_id[a].artist})
+        if d.country:
+            countries[d.country] = renderer.country_name(d.country)
+        items.append(MapItem("d", d.id, float(x), float(y), renderer.drawing_label(d),
+                             country=d.country or NONE_VALUE, year=str(d.year) if d.year else NONE_VALUE,
+                             age=d.age_group or NONE_VALUE, artist=confirmed[0] if confirmed else NONE_VALUE,
+                             thumb=s.derivatives.get(d.id, (None, None))[0]))
+    for j, a in enumerate(s.artworks):
+        x, y = s.coords[nd + j]
+        items.append(MapItem("a", a.id, float(x), float(y), f"{a.title} ({a.artist or 'Unknown artist'})",
+                             artist=a.artist or NONE_VALUE, thumb=s.derivatives.get(a.id, (None, None))[0]))
+    labels = {
+        "kind": {"d": "Drawings", "a": "Artworks", NONE_VALUE: "Not given"},
+        "country": {NONE_VALUE: "No country (artworks, unknown)", **countries},
+        "year": {NONE_VALUE: "No year (artworks, unknown)"},
+        "age": {NONE_VALUE: "No age group (artworks, unknown)",
+                **{g: f"{g} ({AGE_GROUP_LABELS[g]})" for g in AGE_GROUPS}},
+        "artist": {NONE_VALUE: "No artist (drawings without a confirmed re-creation)"},
+    }
+    age_rank = {g: i for i, g in enumerate(AGE_GROUPS)}
+    sort = {"country": lambda v: countries.get(v, v).lower(),
+            "age": lambda v: (age_rank.get(v, 99), v),
+            "kind": lambda v: {"d": 0, "a": 1}.get(v, 2),
+            "artist": lambda v: v.lower()}
+    return items, {"labels": labels, "sort": sort}
+
+
+def write_site_map(renderer) -> MapFiles:
+    """Hook for :class:`generator.render.Renderer`: write the map data of the site being rendered."""
+    items, extra = map_items(renderer)
+    s = renderer.site
+    cache_dir = Path(s.settings.cache) if s.settings.cache else None
+    return write_map_data(renderer.out, items, facet_labels=extra["labels"], facet_sort=extra["sort"],
+                          method=s.layout_method, cache_dir=cache_dir)

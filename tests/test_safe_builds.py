@@ -1,0 +1,58 @@
+"""A build killed at any moment leaves the previous site intact and the cache usable."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .helpers import write_jpeg
+
+pytestmark = pytest.mark.slow
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _cmd(root: Path) -> list[str]:
+    return [sys.executable, "-m", "generator.cli", "build", "--drawings", str(root / "drawings"),
+            "--artworks", str(root / "artworks"), "--out", str(root / "site"), "--cache", str(root / "cache")]
+
+
+def test_killed_builds_keep_the_previous_site(tmp_path):
+    for i in range(24):
+        write_jpeg(tmp_path / "drawings" / f"2001_6-9_{i:04d}_FRA_R_C.jpg", (80, 60), seed=i)
+    for i in range(12):
+        write_jpeg(tmp_path / "artworks" / f"art_{i}.jpg", (80, 80), seed=100 + i)
+    repo = Path(__file__).resolve().parent.parent
+    subprocess.run(_cmd(tmp_path), check=True, cwd=repo, capture_output=True)
+    first = _tree(tmp_path / "site")
+    # New pictures, so the next build has real work to do at every stage.
+    for i in range(24, 60):
+        write_jpeg(tmp_path / "drawings" / f"2002_6-9_{i:04d}_DEU_R_C.jpg", (900, 700), seed=i)
+    outcomes = []
+    for delay in (0.5, 2.0, 4.0, 6.0, 9.0):
+        proc = subprocess.Popen(_cmd(tmp_path), cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        finished = proc.poll() is not None
+        if not finished:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        now = _tree(tmp_path / "site")
+        # Either the untouched previous site, or a complete new one: never a mixture.
+        assert now == first or (finished and "index.html" in now), delay
+        outcomes.append("finished" if finished else "killed")
+        if finished:
+            break
+    assert "killed" in outcomes
+    done = subprocess.run(_cmd(tmp_path), cwd=repo, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    final = _tree(tmp_path / "site")
+    assert sum(1 for k in final if k.startswith("drawings/") and k.endswith("index.html")) == 60
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")]
+    assert leftovers == []
