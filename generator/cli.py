@@ -93,6 +93,40 @@ def demo(dest, seed):
                f"--artworks-csv {dest}/artworks.csv --pairs {dest}/pairs.csv")
 
 
+@cli.command()
+@build_options
+@click.option("--shard", required=True, metavar="I/N",
+              help="Compute only the I-th of N equal parts of the pictures not cached yet (1-based).")
+def embed(config_file, shard, **flags):
+    """Compute embeddings for one part of the collection (for running on several machines).
+
+    Each part writes its own files under the cache folder's embeddings/; copy those
+    files from every machine into one cache folder, then run 'sitegen build'.
+    """
+    from .cache import Cache
+    from .pipeline import compute_missing_embeddings, gather, tqdm_progress
+
+    try:
+        i, n = (int(x) for x in shard.split("/"))
+        if not 1 <= i <= n:
+            raise ValueError
+    except ValueError:
+        raise click.BadParameter("use the form I/N with 1 <= I <= N, e.g. 3/8", param_hint="--shard") from None
+    try:
+        settings = settings_from(config_file, **flags)
+        coll = gather(settings)
+        paths = [d.path for d in coll.drawings] + [a.path for a in coll.artworks]
+        cache = Cache(settings.cache)
+        _, failures, _, computed = compute_missing_embeddings(paths, cache.content_hashes(paths), cache, settings,
+                                                              tqdm_progress, shard=(i, n))
+    except SitegenError as exc:
+        _fail(exc)
+    click.echo(f"Part {i} of {n}: computed {computed} embeddings into {settings.cache}; "
+               f"{len(failures)} pictures could not be read.")
+    for f in failures[:10]:
+        click.echo(f"  - {f}")
+
+
 def main() -> None:
     cli(prog_name="sitegen")
 
