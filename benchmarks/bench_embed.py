@@ -75,6 +75,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=280)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--precisions", default="fp32,bf16")
+    ap.add_argument("--workers", type=int, default=2, help="decoding threads")
     args = ap.parse_args()
     dev = args.device
     print(f"machine: {os.cpu_count()} CPU threads (torch uses {torch.get_num_threads()}), "
@@ -106,7 +107,8 @@ def main() -> None:
             sync(dev)
             net_rate = done / (time.perf_counter() - start)
             start = time.perf_counter()
-            embed_paths(model, paths, batch_size=args.batch_size, precision=precision, device=dev)
+            embed_paths(model, paths, batch_size=args.batch_size, precision=precision, device=dev,
+                        workers=args.workers)
             sync(dev)
             full_rate = len(paths) / (time.perf_counter() - start)
             possible = peak / fl
