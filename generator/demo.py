@@ -43,7 +43,7 @@ from .augment import STYLE_EFFECTS
 from .errors import InputError
 from .fsutil import write_atomic
 
-__all__ = ["DemoSummary", "write_demo", "ARTISTS", "COUNTRIES", "AGE_GROUPS"]
+__all__ = ["AGE_GROUPS", "ARTISTS", "COUNTRIES", "MALFORMED_NAMES", "DemoSummary", "write_demo"]
 
 JPEG_QUALITY = 88
 
@@ -173,10 +173,6 @@ def _allocate(total: int, weights: list[int]) -> list[int]:
 
 def _rgb(c) -> tuple[int, int, int]:
     return tuple(int(v) for v in c)
-
-
-def _rand_colour(rng: np.random.Generator, lo: int = 0, hi: int = 255) -> tuple[int, int, int]:
-    return _rgb(rng.integers(lo, hi + 1, 3))
 
 
 def _hsv_colour(rng: np.random.Generator, h: float | None = None, s=(0.5, 1.0), v=(0.5, 1.0)):
@@ -543,8 +539,8 @@ def _art_night(rng: np.random.Generator) -> np.ndarray:
         cv2.fillPoly(img, [np.array([[x, ground - bh], [x + bw / 2, ground - bh - bw / 2], [x + bw, ground - bh]],
                                     np.int32)], col)
         if rng.random() < 0.5:
-            cv2.rectangle(img, (int(x + bw * 0.35), int(ground - bh * 0.6)), (int(x + bw * 0.6), int(ground - bh * 0.3)),
-                          (250, 220, 90), -1)
+            cv2.rectangle(img, (int(x + bw * 0.35), int(ground - bh * 0.6)),
+                          (int(x + bw * 0.6), int(ground - bh * 0.3)), (250, 220, 90), -1)
         x += bw + rng.uniform(0, 15)
     img[int(ground):] = (img[int(ground):] * 0.6).astype(np.uint8)
     # cypress: a dark flame on one side
@@ -731,6 +727,8 @@ def _recreate(art: np.ndarray, rng: np.random.Generator, size: tuple[int, int] |
     # Onto paper: a different sheet size and aspect, with a margin, a small rotation, pigment multiplied
     # into the grain.
     sw, sh = size or _sheet_size(rng)
+    if (sw > sh) != (img.shape[1] > img.shape[0]) and rng.random() < 0.85:
+        sw, sh = sh, sw  # most children turn the sheet to suit the picture
     margin = rng.uniform(0.0, 0.06)
     scale = min(sw * (1 - 2 * margin) / img.shape[1], sh * (1 - 2 * margin) / img.shape[0])
     stretch = rng.uniform(0.9, 1.1)
@@ -769,7 +767,7 @@ def _verso(rng: np.random.Generator, meta: dict, size: tuple[int, int] | None = 
     card = np.clip(card.astype(np.float32) - np.abs(rng.normal(0, 2.5, (h, w, 1))), 0, 255).astype(np.uint8)
     if rng.random() < 0.6:  # faint show-through of the recto, mirrored
         ghost = cv2.flip(_original_drawing(rng, (w, h)), 1).astype(np.float32)
-        card = (card.astype(np.float32) * 0.92 + ghost * 0.08).astype(np.uint8)
+        card = (card.astype(np.float32) * 0.95 + ghost * 0.05).astype(np.uint8)
     ink = [(25, 40, 140), (30, 30, 30), (90, 90, 95), (20, 70, 160)][int(rng.integers(4))]
     first, last = _FIRST[int(rng.integers(len(_FIRST)))], _LAST[int(rng.integers(len(_LAST)))]
     lines = [
@@ -789,10 +787,11 @@ def _verso(rng: np.random.Generator, meta: dict, size: tuple[int, int] | None = 
         x = x_base + int(rng.integers(-8, 9))
         for word in line.split(" "):  # word by word, each slightly off the baseline
             dy = int(rng.integers(-3, 4))
-            cv2.putText(text_layer, word, (x, y + dy), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, scale, 255,
-                        max(1, int(round(scale * 1.6))), cv2.LINE_AA)
-            (tw, _), _ = cv2.getTextSize(word + " ", cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, scale, 1)
-            x += tw
+            thick = max(1, int(round(scale * 1.6)))
+            cv2.putText(text_layer, word, (x, y + dy), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, scale, 255, thick,
+                        cv2.LINE_AA)
+            (tw, _), _ = cv2.getTextSize(word, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, scale, thick)
+            x += tw + int(14 * scale * rng.uniform(0.8, 1.4))
         y += int(38 * scale * rng.uniform(1.1, 1.4))
     text_layer = _rotate(np.repeat(text_layer[..., None], 3, 2), rng.uniform(-3, 3), (0, 0, 0))[..., 0]
     alpha = (text_layer.astype(np.float32) / 255.0)[..., None]
@@ -930,7 +929,8 @@ def write_demo(dest: Path, *, seed: int = 7, n_artworks: int = 64, n_drawings: i
         name_c = _drawing_name(meta, "R", "C")
         if i in dup_ix:
             write_atomic(dest / "drawings" / _drawing_name(meta, "R", "A"), _jpeg_bytes(pixels, 92))
-            pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+            small = (round(pixels.shape[1] / 1.6), round(pixels.shape[0] / 1.6))
+            pixels = cv2.resize(pixels, small, interpolation=cv2.INTER_AREA)
             if is_recreation[i]:
                 pairs.append([_drawing_name(meta, "R", "A"), rel])
         write_atomic(dest / "drawings" / name_c, _jpeg_bytes(pixels))
