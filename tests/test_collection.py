@@ -103,3 +103,12 @@ def test_two_files_with_one_page_id_are_reported(tmp_path):
     coll = load_collection(d, a)
     assert sorted(x.id for x in coll.drawings) == ["drawing-a", "drawing-a-2"]
     assert any("already has the page id 'drawing-a'" in p.reason for p in coll.problems)
+
+
+def test_a_drawing_known_only_by_its_back_gets_no_page(tmp_path):
+    d, a = tmp_path / "d", tmp_path / "a"
+    write_jpeg(d / "2005_10-13_0077_KEN_V_C.jpg", (40, 40))
+    write_jpeg(d / "2005_10-13_0078_KEN_verso.jpg", (40, 40))
+    write_jpeg(a / "y.jpg", (40, 40))
+    coll = load_collection(d, a)
+    assert coll.drawings == [] and coll.verso_skipped == 2
