@@ -46,6 +46,11 @@ def build_options(f):
         click.option("--image-base-url", help="Serve display pictures from this address instead of the site."),
         click.option("--max-pixels", type=click.IntRange(1), help="Refuse pictures larger than this many pixels."),
         click.option("--strict/--no-strict", default=None, help="Stop at the first problem instead of skipping files."),
+        # issue #7: data download
+        click.option("--publish-embeddings/--no-publish-embeddings", default=None,
+                     help="Also publish the feature vectors (.npy) in the data download."),
+        click.option("--data-licence", help="Licence of the data download, e.g. CC-BY-4.0 (default) or CC0-1.0; "
+                     "the pictures are not covered."),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -125,6 +130,53 @@ def embed(config_file, shard, **flags):
                f"{len(failures)} pictures could not be read.")
     for f in failures[:10]:
         click.echo(f"  - {f}")
+
+
+# --- issue #7: publishing (generator/publish.py) ---
+@cli.command()
+@build_options
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free port).")
+def serve(config_file, port, **flags):
+    """Serve the site on this computer (http://127.0.0.1:PORT/), building it first if it is missing."""
+    from .publish import make_server, server_address
+
+    try:
+        settings = settings_from(config_file, **flags)
+        if not (settings.out / "index.html").is_file():
+            from .pipeline import build as run_build, tqdm_progress
+
+            click.echo(f"No site in {settings.out} yet: building it first.", err=True)
+            for line in run_build(settings, echo=lambda s: click.echo(s, err=True), progress=tqdm_progress).lines():
+                click.echo(line, err=True)
+        server = make_server(settings.out, port)
+    except SitegenError as exc:
+        _fail(exc)
+    click.echo(f"Serving {settings.out} at {server_address(server)} (press Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    finally:
+        server.server_close()
+
+
+@cli.command("gh-deploy")
+@click.option("--config", "config_file", type=PATH, help="Settings file (default: ./sitegen.toml if present).")
+@click.option("--out", type=PATH, help="The built site (default: site).")
+@click.option("--remote", default="origin", show_default=True, help="Git remote to push to.")
+@click.option("--branch", default="gh-pages", show_default=True, help="Branch GitHub Pages publishes.")
+@click.option("--message", "-m", help="Commit message (default: names the commit the site was built from).")
+def gh_deploy(config_file, out, remote, branch, message):
+    """Commit the built site to the GitHub Pages branch and push it (the branch keeps its history)."""
+    from .publish import gh_deploy as deploy
+
+    try:
+        site = settings_from(config_file, out=out).out
+        deploy(site, remote=remote, branch=branch, message=message, echo=click.echo)
+    except SitegenError as exc:
+        _fail(exc)
+# --- end issue #7 ---
 
 
 def main() -> None:

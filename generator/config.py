@@ -64,6 +64,8 @@ class BuildSettings:
     """Serve display pictures from this address instead of the site (keeps the site small)."""
     publish_embeddings: bool = False
     """Also publish the embeddings as .npy files in the data download."""
+    data_licence: str = "CC-BY-4.0"
+    """Licence of the data download (an SPDX id such as CC-BY-4.0 or CC0-1.0, or an address); the pictures are not covered."""
 
     def replace(self, **changes) -> "BuildSettings":
         return dataclasses.replace(self, **changes)

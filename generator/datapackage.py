@@ -560,6 +560,16 @@ def write_data_download(renderer) -> list[dict]:
         resources.append(_resource(data_dir, rel, package_name(Path(rel).with_suffix("").as_posix()) + "-json",
                                    title, what, "json", "application/json", profile="data-resource",
                                    jsonSchema=f"schemas/{schema_name_for(rel)}.schema.json"))
+    # CSV files written by other parts of the build (statistics...): their columns are typed from their values.
+    own_csvs = {f"{ds.name}.csv" for ds in DATASETS}
+    for path in sorted(data_dir.glob("*.csv")):
+        if path.name in own_csvs:
+            continue
+        header, rows = _read_csv(path)
+        resources.append(_resource(data_dir, path.name, package_name(path.stem), path.stem.replace("-", " ").capitalize(),
+                                   other_descriptions.get(path.name, "Data shown on the site."), "csv", "text/csv",
+                                   profile="tabular-data-resource",
+                                   schema={"fields": infer_fields(header, rows), "missingValues": [""]}))
     if vectors is not None:
         for kind in ("drawings", "artworks"):
             resources.append(_resource(
@@ -588,14 +598,13 @@ def write_data_download(renderer) -> list[dict]:
         what = f"The same as {Path(r['path']).stem}.csv, as JSON." if r["path"] in json_copies else r["description"]
         listing.append({"name": r["path"], "size": human_size(r["bytes"]), "what": what})
     listing.append({"name": "datapackage.json", "size": human_size((data_dir / "datapackage.json").stat().st_size),
-                    "what": "Description of every file above (columns, types, size, SHA-256 checksum) in the "
+                    "what": "Description of the files above (columns, types, size, SHA-256 checksum) in the "
                             "Frictionless Data Package format, with the licence."})
     listing.append({"name": "schemas/", "size": human_size(_folder_size(data_dir / "schemas")),
                     "what": "A JSON Schema (draft 2020-12) for every JSON file."})
-    if (data_dir / "collections").is_dir():
-        listing.append({"name": "collections/", "size": human_size(_folder_size(data_dir / "collections")),
-                        "what": other_descriptions.get("collections/", "One file per country, year and age group, "
-                                                       "listing its drawings.")})
+    for name, what in other_descriptions.items():  # folders: collections/, and those of other pages
+        if name.endswith("/") and (data_dir / name).is_dir():
+            listing.append({"name": name, "size": human_size(_folder_size(data_dir / name)), "what": what})
     title, url = LICENCES.get(licence, (licence, licence if re.match(r"https?://", licence) else None))
     rel = "data/index.html"
     already = rel in renderer.pages
@@ -605,6 +614,35 @@ def write_data_download(renderer) -> list[dict]:
     if already:
         renderer.pages.pop()  # render_data wrote a first version of this page; list it once
     return listing
+
+
+_INTEGER = re.compile(r"-?\d+")
+_NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    return (rows[0] if rows else []), rows[1:]
+
+
+def infer_fields(header: list[str], rows: list[list[str]]) -> list[dict]:
+    """Table Schema fields typed from the values: integer, number or string (empty cells are missing).
+
+    >>> [f["type"] for f in infer_fields(["a", "b", "c"], [["1", "1.5", "x"], ["", "2", "3"]])]
+    ['integer', 'number', 'string']
+    """
+    fields = []
+    for i, name in enumerate(header):
+        values = [r[i] for r in rows if i < len(r) and r[i] != ""]
+        if values and all(_INTEGER.fullmatch(v) for v in values):
+            kind = "integer"
+        elif values and all(_NUMBER.fullmatch(v) for v in values):
+            kind = "number"
+        else:
+            kind = "string"
+        fields.append({"name": name, "type": kind})
+    return fields
 
 
 def _folder_size(folder: Path) -> int:

@@ -1,0 +1,298 @@
+"""The data download: CSV copies, JSON Schemas, the model card, embeddings and datapackage.json."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from generator import datapackage
+from generator.datapackage import DATASETS, licence_entry, model_card, model_card_schema, schema_name_for
+
+SITE_URL = "https://example.org/project"
+
+
+@pytest.fixture(scope="session")
+def published(built_demo, tmp_path_factory):
+    """(site, settings) of the demo built again with a site address and the embeddings (from the same cache)."""
+    from generator.pipeline import build
+
+    settings, _, _ = built_demo
+    out = tmp_path_factory.mktemp("published") / "site"
+    changed = settings.replace(out=out, site_url=SITE_URL, publish_embeddings=True, data_licence="CC0-1.0")
+    build(changed)
+    return out, changed
+
+
+def json_files(data: Path) -> list[str]:
+    return sorted(p.relative_to(data).as_posix() for p in data.rglob("*.json")
+                  if p.parent.name != "schemas" and p.name != "datapackage.json")
+
+
+def check_against_schemas(site: Path) -> list[str]:
+    from jsonschema import Draft202012Validator
+
+    data = site / "data"
+    checked = []
+    for rel in json_files(data):
+        schema_file = data / "schemas" / f"{schema_name_for(rel)}.schema.json"
+        assert schema_file.is_file(), f"no schema for data/{rel}"
+        schema = json.loads(schema_file.read_text())
+        Draft202012Validator.check_schema(schema)
+        errors = sorted(Draft202012Validator(schema).iter_errors(json.loads((data / rel).read_text())), key=str)
+        assert not errors, f"data/{rel}: {errors[0].message} at {list(errors[0].absolute_path)}"
+        checked.append(rel)
+    return checked
+
+
+def test_every_json_file_matches_its_schema(built_demo):
+    _, _, site = built_demo
+    checked = check_against_schemas(site)
+    for name in ("drawings.json", "artworks.json", "neighbours.json", "pairs.json", "layout.json", "model-card.json"):
+        assert name in checked
+    assert any(rel.startswith("collections/") for rel in checked)
+    for name in ("drawings", "artworks", "neighbours", "pairs", "layout", "model-card", "collection"):
+        schema = json.loads((site / "data" / "schemas" / f"{name}.schema.json").read_text())
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert "Not yet described" not in schema["description"], name
+
+
+def test_published_json_files_match_their_schemas(published):
+    site, _ = published
+    assert "embeddings.json" in check_against_schemas(site)
+    schema = json.loads((site / "data" / "schemas" / "drawings.schema.json").read_text())
+    assert schema["$id"] == f"{SITE_URL}/data/schemas/drawings.schema.json"
+
+
+def test_schemas_catch_a_broken_file(built_demo):
+    from jsonschema import Draft202012Validator
+
+    _, _, site = built_demo
+    data = json.loads((site / "data" / "neighbours.json").read_text())
+    data["rows"][0][1] = "first"
+    schema = json.loads((site / "data" / "schemas" / "neighbours.schema.json").read_text())
+    assert not Draft202012Validator(schema).is_valid(data)
+
+
+def test_datapackage_is_valid_and_checksums_match(built_demo):
+    import frictionless
+
+    _, _, site = built_demo
+    data = site / "data"
+    package = json.loads((data / "datapackage.json").read_text())
+    report = frictionless.validate(str(data / "datapackage.json"))
+    assert report.valid, report.flatten(["resourceName", "type", "note"])[:10]
+    assert package["licenses"] == [{"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/",
+                                    "title": "Creative Commons Attribution 4.0"}]
+    assert "not covered by its licence" in package["description"]
+    names = [r["name"] for r in package["resources"]]
+    assert len(names) == len(set(names))
+    for res in package["resources"]:
+        path = data / res["path"]
+        blob = path.read_bytes()
+        assert res["bytes"] == len(blob), res["path"]
+        assert res["hash"] == "sha256:" + hashlib.sha256(blob).hexdigest(), res["path"]
+        assert res["format"] in ("csv", "json", "npy")
+        if res["format"] == "csv":
+            assert res["mediatype"] == "text/csv" and res["schema"]["fields"]
+        if res["format"] == "json":
+            assert res["mediatype"] == "application/json"
+            assert (data / res["jsonSchema"]).is_file()
+    # Every table and JSON file at the top of data/ is described.
+    top = sorted(p.name for p in data.iterdir() if p.suffix in (".csv", ".json") and p.name != "datapackage.json")
+    assert sorted(r["path"] for r in package["resources"]) == top
+    for ds in DATASETS:
+        assert {f"{ds.name}.csv", f"{ds.name}.json"} <= set(top)
+
+
+def test_datapackage_notices_a_changed_file(built_demo, tmp_path):
+    import shutil
+
+    import frictionless
+
+    _, _, site = built_demo
+    copy = tmp_path / "data"
+    shutil.copytree(site / "data", copy)
+    with open(copy / "pairs.csv", "a", encoding="utf-8") as fh:
+        fh.write("no-such-drawing,no-such-artwork\n")
+    report = frictionless.validate(str(copy / "datapackage.json"))
+    assert not report.valid
+    kinds = {e[0] for e in report.flatten(["type"])}
+    assert "hash-count" in kinds
+
+
+def test_published_datapackage_with_embeddings_and_other_licence(published):
+    import frictionless
+
+    site, _ = published
+    data = site / "data"
+    report = frictionless.validate(str(data / "datapackage.json"))
+    assert report.valid, report.flatten(["resourceName", "type", "note"])[:10]
+    package = json.loads((data / "datapackage.json").read_text())
+    assert package["licenses"][0]["name"] == "CC0-1.0"
+    assert package["homepage"] == SITE_URL
+    assert {"embeddings-drawings", "embeddings-artworks", "embeddings-json"} <= {r["name"] for r in package["resources"]}
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_csv_files_hold_the_same_data_as_json(built_demo):
+    _, _, site = built_demo
+    data = site / "data"
+    drawings = json.loads((data / "drawings.json").read_text())["drawings"]
+    rows = read_csv(data / "drawings.csv")
+    assert [r["id"] for r in rows] == [d["id"] for d in drawings]
+    for r, d in zip(rows, drawings):
+        assert r["year"] == ("" if d["year"] is None else str(d["year"]))
+        assert r["country"] == (d["country"] or "")
+    artworks = json.loads((data / "artworks.json").read_text())["artworks"]
+    assert [r["title"] for r in read_csv(data / "artworks.csv")] == [a["title"] for a in artworks]
+    nb = json.loads((data / "neighbours.json").read_text())
+    rows = read_csv(data / "neighbours.csv")
+    assert list(rows[0]) == ["drawing", "rank", "artwork", "similarity"]
+    assert len(rows) == len(nb["rows"])
+    for r, j in zip(rows, nb["rows"]):
+        assert [r["drawing"], int(r["rank"]), r["artwork"]] == j[:3]
+        assert math.isclose(float(r["similarity"]), j[3])
+    pairs = json.loads((data / "pairs.json").read_text())["rows"]
+    assert [[r["drawing"], r["artwork"]] for r in read_csv(data / "pairs.csv")] == pairs
+    layout = json.loads((data / "layout.json").read_text())["points"]
+    rows = read_csv(data / "layout.csv")
+    assert [r["kind"] for r in rows] == [{"d": "drawing", "a": "artwork"}[p[0]] for p in layout]
+    assert [r["id"] for r in rows] == [p[1] for p in layout]
+
+
+def test_artwork_extra_columns_are_kept():
+    ds = next(d for d in DATASETS if d.name == "artworks")
+    payload = {"artworks": [
+        {"id": "a", "file": "a.jpg", "title": "A", "artist": None, "year": None, "page": "p", "thumbnail": "t",
+         "image": "i", "extra": {"museum": "Louvre", "title": "clash"}},
+        {"id": "b", "file": "b.jpg", "title": "B", "artist": "X", "year": "1900", "page": "p", "thumbnail": "t",
+         "image": "i", "extra": {"medium": "oil"}}]}
+    fields, header, rows = datapackage.dataset_table(ds, payload)
+    assert header[-3:] == ["museum", "extra_title", "medium"]
+    assert [f["name"] for f in fields] == header
+    assert rows[1][-3:] == [None, None, "oil"]
+    text = datapackage.csv_text(header, rows)
+    assert text.splitlines()[1].endswith(",Louvre,clash,")
+
+
+def test_data_page_lists_files_with_sizes(built_demo):
+    _, _, site = built_demo
+    data = site / "data"
+    page = (data / "index.html").read_text()
+    package = json.loads((data / "datapackage.json").read_text())
+    for res in package["resources"] + [{"path": "datapackage.json"}]:
+        assert re.search(rf'<a href="{re.escape(res["path"])}">{re.escape(res["path"])}</a></td><td>'
+                         r"\d+(\.\d)? (bytes|kB|MB|GB)</td>", page), res["path"]
+    assert "Creative Commons Attribution 4.0" in page
+    assert "not covered by its licence" in page
+    assert page.count("<h1>") == 1
+
+
+def test_model_card_of_the_demo(built_demo):
+    _, _, site = built_demo
+    card = json.loads((site / "data" / "model-card.json").read_text())
+    assert card["backbone"] == "efficientnet_lite0" and card["fine_tuned"] is False and card["training"] is None
+    assert card["weights_source"].startswith("ImageNet")
+    assert card["embedding"]["dimension"] == 1280 and card["embedding"]["similarity"] == "cosine"
+
+
+def test_model_card_of_a_fine_tuned_model(monkeypatch):
+    from jsonschema import Draft202012Validator
+
+    checkpoint = {"backbone": "efficientnet_lite0", "created_with": "sitegen 0.1.0", "best_epoch": 3,
+                  "settings": {"epochs": 10, "lr": 1e-4, "data": Path("/home/someone/private/drawings")},
+                  "metrics": {"pretrained": {"val": {"MAP": 0.2}}, "finetuned": {"val": {"MAP": float("nan")}}},
+                  "history": [{"epoch": 1, "loss": np.float32(0.5)}],
+                  "split": {"train": [["d", "a"]] * 5, "val": [["d", "a"]]}}
+    monkeypatch.setattr(datapackage, "_checkpoint_of", lambda model: checkpoint)
+    vec = SimpleNamespace(ids=["x"], vectors=np.ones((1, 8), np.float32))
+    site = SimpleNamespace(settings=SimpleNamespace(model="runs/best.pt"), model_name="best.pt",
+                           model_source="fine-tuned model best.pt", neighbours={"da_i": np.zeros((1, 4), int)},
+                           layout_method="UMAP", embeddings={"drawings": vec, "artworks": vec})
+    card = model_card(site)
+    assert card["fine_tuned"] is True and card["backbone"] == "efficientnet_lite0"
+    t = card["training"]
+    assert t["settings"]["data"] == "drawings"  # no folder of the training machine
+    assert t["metrics"]["finetuned"]["val"]["MAP"] is None
+    assert t["history"] == [{"epoch": 1, "loss": 0.5}]
+    assert t["split_sizes"] == {"train": 5, "val": 1}
+    assert card["embedding"]["dimension"] == 8
+    doc = {"schema_version": 1, **json.loads(json.dumps(card, allow_nan=False))}
+    Draft202012Validator(model_card_schema(1, None)).validate(doc)
+
+
+def test_published_embeddings(published):
+    site, _ = published
+    data = site / "data"
+    index = json.loads((data / "embeddings.json").read_text())
+    drawings = json.loads((data / "drawings.json").read_text())["drawings"]
+    assert index["drawings"]["ids"] == [d["id"] for d in drawings]
+    for kind in ("drawings", "artworks"):
+        vectors = np.load(data / index[kind]["file"], allow_pickle=False)
+        assert vectors.dtype == np.float32
+        assert vectors.shape == (len(index[kind]["ids"]), index["dimension"])
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-3)
+    # The similarity published for a drawing's first artwork is the dot product of their vectors.
+    d_vec = np.load(data / "embeddings-drawings.npy")
+    a_vec = np.load(data / "embeddings-artworks.npy")
+    first = json.loads((data / "neighbours.json").read_text())["rows"][0]
+    i = index["drawings"]["ids"].index(first[0])
+    j = index["artworks"]["ids"].index(first[2])
+    assert math.isclose(float(d_vec[i] @ a_vec[j]), first[3], abs_tol=2e-4)
+
+
+def test_embeddings_are_not_published_by_default(built_demo):
+    _, _, site = built_demo
+    assert not list((site / "data").glob("*.npy"))
+    assert not (site / "data" / "embeddings.json").exists()
+
+
+def test_publishing_is_deterministic(published, tmp_path):
+    from generator.pipeline import build
+
+    site, settings = published
+    again = settings.replace(out=tmp_path / "again")
+    build(again)
+    names = ["404.html", "robots.txt", "sitemap.xml"] + \
+        [p.relative_to(site).as_posix() for p in sorted((site / "data").rglob("*")) if p.is_file()]
+    for name in names:
+        assert (again.out / name).read_bytes() == (site / name).read_bytes(), name
+
+
+def test_flags_reach_the_settings(monkeypatch, tmp_path):
+    import generator.pipeline as pipeline
+    from generator.cli import cli
+
+    seen = {}
+
+    def fake_build(settings, **kw):
+        seen["settings"] = settings
+        return pipeline.BuildReport(out=settings.out)
+
+    monkeypatch.setattr(pipeline, "build", fake_build)
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, ["build", "--drawings", "d", "--artworks", "a", "--publish-embeddings",
+                                   "--data-licence", "CC0-1.0"])
+    assert res.exit_code == 0, res.output
+    assert seen["settings"].publish_embeddings is True
+    assert seen["settings"].data_licence == "CC0-1.0"
+
+
+def test_licence_entries():
+    assert licence_entry("ODbL-1.0")["path"] == "https://opendatacommons.org/licenses/odbl/1-0/"
+    assert licence_entry("https://example.org/terms") == {"path": "https://example.org/terms",
+                                                           "title": "https://example.org/terms"}
+    assert licence_entry("Archive terms") == {"name": "Archive terms", "title": "Archive terms"}
