@@ -94,12 +94,15 @@ def main(argv=None) -> int:
             if ev["event"] == "epoch":
                 print(f"[{label}] epoch {ev['epoch']}: loss {ev['loss']:.4f}, val MAP {ev.get('val_MAP', float('nan')):.1f}, "
                       f"val R@1 {ev.get('val_R@1', float('nan')):.1f}, {ev['seconds']:.0f} s", flush=True)
+            elif ev["event"] == "step" and ev["step"] % 25 == 0:
+                print(f"[{label}] epoch {ev['epoch']} step {ev['step']}/{ev['steps']}", flush=True)
             elif ev["event"] == "pretrained" and ev["val"]:
                 print(f"[{label}] pretrained val MAP {ev['val']['MAP']:.1f}, R@1 {ev['val']['R@1']:.1f}", flush=True)
         result = fit(model, tr_draw, tr_art, split, settings, progress=progress)
         tuned = finetuned_model(model, result)
         test = evaluate_model(tuned, te_draw, te_art, te_pairs, precision="fp32").as_dict()
         results.append((label, settings, result, test))
+        print(row(f"fine-tuned ({label})", test, result.seconds, f"best epoch {result.best_epoch}"), flush=True)
         if args.save:
             save_checkpoint(args.save, result, model.name, settings, split)
 

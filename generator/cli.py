@@ -180,6 +180,8 @@ def gh_deploy(config_file, out, remote, branch, message):
 
 
 def main() -> None:
+    from . import cli_model  # noqa: F401  (registers train and evaluate)
+
     cli(prog_name="sitegen")
 
 

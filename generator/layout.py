@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from dataclasses import dataclass
 
@@ -9,6 +10,11 @@ import numpy as np
 
 #: Below this many items UMAP's neighbour graph is meaningless; a PCA projection is used instead.
 MIN_UMAP_ITEMS = 16
+#: New items up to this fraction of the map (counted since the last full layout) are placed
+#: into the existing map instead of recomputing it.
+MAX_PLACED_FRACTION = 0.05
+#: A new item goes to the similarity-weighted mean of its this many nearest placed items.
+PLACE_NEIGHBOURS = 8
 
 
 @dataclass
@@ -53,3 +59,67 @@ def compute_layout(vectors: np.ndarray, seed: int = 42, n_neighbors: int = 15) -
                             transform_seed=seed)
         coords = reducer.fit_transform(reduced)
     return Layout(_scale(coords), "UMAP")
+
+
+def row_digests(vectors: np.ndarray) -> np.ndarray:
+    """A 64-bit fingerprint of each vector row: the identity of an item in a stored layout.
+
+    Rows are matched by content (the embedding), not by name, so a re-scanned picture
+    or a changed model never keeps a stale position.
+    """
+    v = np.ascontiguousarray(vectors, dtype=np.float32)
+    return np.array([int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(), "little")
+                     for row in v], dtype=np.uint64)
+
+
+def place_points(new_vectors: np.ndarray, ref_vectors: np.ndarray, ref_coords: np.ndarray,
+                 k: int = PLACE_NEIGHBOURS) -> np.ndarray:
+    """Coordinates for new items in an existing map, without recomputing it.
+
+    Each new item lands at the mean of the positions of its ``k`` nearest existing items
+    (exact cosine neighbours), weighted by similarity. Deterministic, fast (one blocked
+    search), and a convex combination, so the result stays inside [-1, 1].
+    """
+    from .neighbours import top_k
+
+    if len(new_vectors) == 0:
+        return np.zeros((0, 2), np.float32)
+    if len(ref_vectors) == 0:
+        return np.zeros((len(new_vectors), 2), np.float32)
+    idx, sim = top_k(new_vectors, ref_vectors, k)
+    w = np.clip(sim.astype(np.float64), 0, None) ** 4 + 1e-12  # favour the closest items
+    w /= w.sum(axis=1, keepdims=True)
+    placed = np.einsum("nk,nkc->nc", w, np.asarray(ref_coords, np.float64)[idx])
+    return np.clip(np.round(placed, 4), -1, 1).astype(np.float32)
+
+
+def update_layout(vectors: np.ndarray, previous: dict | None, seed: int = 42,
+                  max_placed_fraction: float = MAX_PLACED_FRACTION) -> tuple[Layout, dict, int]:
+    """The map for ``vectors``, reusing ``previous`` (the state of an earlier layout) when it can.
+
+    When at most ``max_placed_fraction`` of the items (counting those placed in earlier
+    incremental updates too) are new, the earlier positions are kept, removed items
+    dropped and new ones placed with :func:`place_points`. Otherwise a full seeded layout
+    is computed. Returns the layout, the state to store for the next build, and how
+    many items were placed (-1 after a full layout).
+    """
+    digests = row_digests(vectors)
+    n = len(vectors)
+    if previous is not None and n >= MIN_UMAP_ITEMS and str(previous.get("method")) == "UMAP":
+        old = {int(d): i for i, d in enumerate(previous["digests"].tolist())}
+        pos = np.array([old.get(int(d), -1) for d in digests], np.int64)
+        known = pos >= 0
+        new = int((~known).sum())
+        placed_before = int(previous.get("placed", 0))
+        if known.any() and placed_before + new <= max_placed_fraction * n:
+            coords = np.zeros((n, 2), np.float32)
+            coords[known] = previous["coords"][pos[known]]
+            if new:
+                coords[~known] = place_points(vectors[~known], vectors[known], coords[known])
+            state = {"digests": digests, "coords": coords, "method": np.array("UMAP"),
+                     "placed": np.array(placed_before + new)}
+            return Layout(coords, "UMAP"), state, new
+    layout = compute_layout(vectors, seed=seed)
+    state = {"digests": digests, "coords": layout.coords, "method": np.array(layout.method),
+             "placed": np.array(0)}
+    return layout, state, -1

@@ -308,7 +308,7 @@ def map_items(renderer) -> tuple[list[MapItem], dict]:
         "year": {NONE_VALUE: "No year (artworks, unknown)"},
         "age": {NONE_VALUE: "No age group (artworks, unknown)",
                 **{g: f"{g} ({AGE_GROUP_LABELS[g]})" for g in AGE_GROUPS}},
-        "artist": {NONE_VALUE: "No artist (drawings without a confirmed re-creation)"},
+        "artist": {NONE_VALUE: "None (drawings not confirmed)"},
     }
     age_rank = {g: i for i, g in enumerate(AGE_GROUPS)}
     sort = {"country": lambda v: countries.get(v, v).lower(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import sys
@@ -19,8 +21,11 @@ from .collection import Collection, Problem, load_collection
 from .config import BuildSettings
 from .countries import load_countries
 from .errors import ImageError, InputError
-from .fsutil import check_output_folder, is_within, write_atomic
+from .fsutil import check_output_folder, is_within, sha256_file, write_atomic
 from .images import load_rgb, web_image_bytes
+
+#: Above this size the build warns: GitHub Pages refuses sites over 1 GB.
+SITE_WARN_BYTES = 800_000_000
 
 #: Bumped when the published picture format changes, so cached derivatives are redone.
 DERIVATIVE_VERSION = "webp-q80-v1"
@@ -229,7 +234,7 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
           progress: Progress = _no_progress) -> BuildReport:
     """Run every stage and swap the finished site into place."""
     from . import render
-    from .layout import compute_layout
+    from .layout import update_layout
     from .neighbours import top_k
 
     report = BuildReport(out=settings.out)
@@ -263,7 +268,8 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
     report.drawings, report.artworks, report.pairs = len(drawings), len(artworks), len(coll.pairs)
 
     with _timed(report, "neighbours", echo):
-        key = array_key(D.vectors, A.vectors, settings.top_k, settings.similar_drawings, settings.artwork_drawings)
+        nb_key = key = array_key(D.vectors, A.vectors, settings.top_k, settings.similar_drawings,
+                                 settings.artwork_drawings)
         nb = cache.get_arrays("neighbours", key)
         report.computed["neighbours"] = int(nb is None)
         if nb is None:
@@ -278,9 +284,13 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
         lay = cache.get_arrays("layout", key)
         report.computed["layout"] = int(lay is None)
         if lay is None:
-            layout = compute_layout(both, seed=settings.seed)
+            # A few new items are placed into the previous map instead of recomputing it (issue #5).
+            state_key = f"current-{settings.seed}"
+            layout, state, placed = update_layout(both, cache.get_arrays("layout", state_key), seed=settings.seed)
+            report.computed["layout_placed"] = max(placed, 0)
             lay = {"coords": layout.coords, "method": np.array(layout.method)}
             cache.put_arrays("layout", key, **lay)
+            cache.put_arrays("layout", state_key, **state)
     with _timed(report, "pictures", echo):
         derivs = make_derivatives([(d.id, d.path, h) for d, h in zip(drawings, d_hash)] +
                                   [(a.id, a.path, h) for a, h in zip(artworks, a_hash)], cache, settings,
@@ -290,16 +300,39 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
                                countries=countries, artists=coll.artists, neighbours=nb,
                                coords=lay["coords"], layout_method=str(lay["method"]),
                                derivatives=derivs, model_source=model_source,
+                               embeddings={"drawings": D, "artworks": A},  # issue #7: data download
                                model_name=settings.model if not str(settings.model).endswith(".pt")
                                else Path(settings.model).name)
-        staging = _staging_dir(settings.out)
-        try:
-            render.render_site(site, staging)
-            report.site_files, report.site_bytes = _tree_size(staging)
-            _swap_in(staging, settings.out)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+        # Issue #5: skip rendering when nothing that goes into the site changed and the site
+        # on disk is still the one we wrote (a manifest of sizes and times says so).
+        fingerprint = array_key(settings.fingerprint(), _assets_digest(), nb_key, lay["coords"], str(lay["method"]),
+                                repr(drawings), repr(artworks), d_hash, a_hash, coll.pairs, sorted(coll.artists.items()),
+                                _file_digest(settings.countries), model_source, sorted(derivs.items()))
+        site_state = _load_json(settings.cache / "site-state.json")
+        old_files = site_state.get("files", {}) if site_state.get("out") == os.path.abspath(settings.out) else {}
+        if site_state.get("fingerprint") == fingerprint and old_files and \
+                _manifest(settings.out) == {f: v[:2] for f, v in old_files.items()}:
+            report.computed["pages"] = 0
+            report.site_files, report.site_bytes = len(old_files), sum(v[0] for v in old_files.values())
+        else:
+            staging = _staging_dir(settings.out)
+            try:
+                pages = render.render_site(site, staging)
+                report.computed["pages"] = len(pages)
+                _swap_in(staging, settings.out)
+            finally:
+                if staging.exists():
+                    shutil.rmtree(staging, ignore_errors=True)
+            files = _manifest(settings.out, with_digest=True)
+            report.computed["files_changed"] = sum(1 for f, v in files.items() if old_files.get(f, [0])[-1] != v[-1])
+            report.site_files, report.site_bytes = len(files), sum(v[0] for v in files.values())
+            write_atomic(settings.cache / "site-state.json", json.dumps(
+                {"fingerprint": fingerprint, "out": os.path.abspath(settings.out), "files": files}))
+        if report.site_bytes > SITE_WARN_BYTES:
+            report.warnings.append(
+                f"The site is {report.site_bytes / 1e6:.0f} MB; GitHub Pages refuses sites over 1 GB. Make it smaller "
+                "with --thumb-size and --display-size, or serve the display pictures from elsewhere with "
+                "--image-base-url.")
     report.warnings.extend(cache.warnings)
     report.report_file = settings.cache / "build-report.txt"
     write_atomic(report.report_file, "\n".join(report.lines() + ["", "All problems:"] +
@@ -367,3 +400,56 @@ def _tree_size(root: Path) -> tuple[int, int]:
             files += 1
             size += os.path.getsize(os.path.join(dirpath, f))
     return files, size
+
+
+def _load_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text()) if Path(path).is_file() else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _file_digest(path) -> str:
+    return sha256_file(path) if path is not None and Path(path).is_file() else ""
+
+
+def _assets_digest() -> str:
+    """Everything besides the data that shapes the site: the code, templates and static files."""
+    from .render import asset_dir
+
+    h = hashlib.sha256()
+    for folder in (Path(__file__).resolve().parent, asset_dir("templates"), asset_dir("static")):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(path.name.encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _manifest(root: Path, with_digest: bool = False) -> dict[str, list]:
+    """relative path -> [size, mtime_ns(, content digest)] of every file of a built site.
+
+    Pictures are hard links into the cache, so their inode stands in for their content.
+    """
+    out: dict[str, list] = {}
+    root = Path(root)
+    if not root.is_dir():
+        return out
+    stack = [root]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for e in entries:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(Path(e.path))
+                    continue
+                st = e.stat(follow_symlinks=False)
+                rel = os.path.relpath(e.path, root).replace(os.sep, "/")
+                row = [st.st_size, st.st_mtime_ns]
+                if with_digest:
+                    if e.name.endswith(".webp"):
+                        row.append(f"i{st.st_ino}")
+                    else:
+                        with open(e.path, "rb") as fh:
+                            row.append(hashlib.blake2b(fh.read(), digest_size=8).hexdigest())
+                out[rel] = row
+    return out

@@ -58,6 +58,7 @@ class SiteData:
     model_source: str
     model_name: str
     extra_pages: dict = field(default_factory=dict)
+    embeddings: dict | None = None  # issue #7: {"drawings": Embedded, "artworks": Embedded}, for the data download
 
 
 def drawing_url(d_id: str) -> str:
@@ -150,7 +151,10 @@ class Renderer:
         root = "../" * depth
         html = self.env.get_template(template).render(root=root, site_title=self.site.settings.title,
                                                       page_path=rel_path, csp=self.csp(), **ctx)
-        write_atomic(self.out / rel_path, html)
+        # The staging folder is swapped in as a whole, so a plain write is safe here (issue #5: speed).
+        path = self.out / rel_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(html.encode("utf-8"))
         self.pages.append(rel_path)
 
     def csp(self) -> str:
@@ -175,7 +179,14 @@ class Renderer:
         self.render_map()
         self.render_explore()  # issue #6: statistics and search
         self.render_data()
+        from .modelpage import render_model_page
+        render_model_page(self)
         self.render_home()
+        # --- issue #7, keep last: they list every page and data file written above ---
+        from . import datapackage, publish
+        datapackage.write_data_download(self)
+        publish.write_site_extras(self)
+        # --- end issue #7 ---
 
     def copy_static(self) -> None:
         shutil.copytree(asset_dir("static"), self.out / "static",

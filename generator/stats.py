@@ -264,17 +264,18 @@ def heat_map(ya: dict, title: str, col_labels: list[str]) -> Markup:
                    f'text-anchor="middle">{_e(label)}</text>')
     for i, y in enumerate(years):
         yy = top + i * cell_h
-        out.append(f'<text class="chart-label" x="{left - 8}" y="{yy + 15}" text-anchor="end">{_e(y)}</text>')
+        out.append(f'<text class="chart-label" x="{left - 8}" y="{yy + 15}" text-anchor="end">'
+                   f'{_e("Unknown" if y == UNKNOWN else y)}</text>')
         for j, a in enumerate(ages):
             v = counts[i][j]
             # Light paper to deep orange; the number is always written, so colour is never the only cue.
             t = (v / vmax) ** 0.6 if v else 0.0
             r, g, b = (int(253 + (154 - 253) * t), int(252 + (52 - 252) * t), int(249 + (18 - 249) * t))
-            ink = "#fff" if t > 0.55 else "#1d1d1f"
+            ink, ink_class = ("#fff", "heat-value dark") if t > 0.55 else ("#1d1d1f", "heat-value")
             x = left + j * cell_w
             out.append(f'<g><rect x="{x}" y="{yy}" width="{cell_w - 2}" height="{cell_h - 2}" '
                        f'fill="#{r:02x}{g:02x}{b:02x}" stroke="#ddd6cc"><title>{_e(y)}, {_e(col_labels[j])}: '
-                       f'{v}</title></rect><text class="chart-value" x="{x + cell_w / 2 - 1:.1f}" y="{yy + 15}" '
+                       f'{v}</title></rect><text class="{ink_class}" x="{x + cell_w / 2 - 1:.1f}" y="{yy + 15}" '
                        f'text-anchor="middle" fill="{ink}">{v}</text></g>')
     out.append("</svg>")
     return Markup("".join(out))
@@ -321,7 +322,7 @@ def render_stats(r) -> list[dict]:
         "year_age": heat_map(ya, "Drawings per year and age group", age_cols),
         "countries": hbar_chart([(label("country", c), n, root + facet_link("country", c)) for c, n in st.countries],
                                 "Drawings per country, most first"),
-        "years": column_chart([(label("year", y), n, root + facet_link("year", y)) for y, n in st.years],
+        "years": column_chart([("Unknown" if y == UNKNOWN else y, n, root + facet_link("year", y)) for y, n in st.years],
                               "Drawings per year"),
     }
 

@@ -1,0 +1,290 @@
+"""Issue #5: does sitegen scale to the real archive? One table, one command.
+
+    python benchmarks/bench_scale.py [--drawings 100000 --artworks 250000] [--quick]
+                                     [--stages neighbours,layout,render] [--full-neighbours]
+
+Every stage runs in its own process, so its peak RSS (``resource.getrusage``) is its
+own. Inputs are synthetic (normalised random vectors; a clustered cloud for the map;
+fake drawings and artworks whose pictures are two tiny real WebP files), so no
+collection or model is needed.
+
+* neighbours: exact top-10 drawing -> artwork, sitegen's ``top_k`` against faiss-cpu's
+  exact ``IndexFlatIP`` on the same vectors (same run, ratio printed), on a scaled case
+  (20k x 50k by default; the work is n x m, so time extrapolates linearly in n x m).
+  The full-size memory case holds all 100k + 250k vectors and times a slice of the
+  queries; ``--full-neighbours`` runs all of them (about 6 minutes here).
+* layout: seeded UMAP (PCA to 50 first) of drawings + artworks' share of 110k points,
+  then placing 100 new points into that map.
+* render: pages per second for the synthetic site through ``render.Renderer``
+  (thumbnails are hard links and timed separately as "pictures").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def unit_vectors(n: int, d: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, d), np.float32)
+    for s in range(0, n, 16384):  # in slices: no float64 copy of the whole array
+        x = rng.standard_normal((min(16384, n - s), d), dtype=np.float32)
+        out[s:s + len(x)] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
+
+
+def timed(fn, repeat: int = 1):
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), result
+
+
+# ------------------------------------------------------------------ stages (each in a child process)
+
+def stage_neighbours(a) -> list[dict]:
+    import faiss
+    import torch
+
+    from generator.neighbours import top_k
+
+    rows = []
+    n, m, d = a.nb_drawings, a.nb_artworks, a.dim
+    q, g = unit_vectors(n, d, 1), unit_vectors(m, d, 2)
+    stats: dict = {}
+    t_ours, (idx, sim) = timed(lambda: top_k(q, g, 10, stats=stats), a.repeat)
+    faiss.omp_set_num_threads(torch.get_num_threads())
+    index = faiss.IndexFlatIP(d)
+    index.add(g)
+    t_faiss, (f_sim, f_idx) = timed(lambda: index.search(q, 10), a.repeat)
+    agree = float(np.mean(np.sort(f_idx, 1) == np.sort(idx, 1)))
+    pairs = n * m
+    full = a.drawings * a.artworks
+    rows.append(dict(stage="neighbours top-10 (sitegen)", size=f"{n:,} x {m:,} x {d}", secs=t_ours,
+                     rate=f"{pairs / t_ours / 1e6:.0f} M pairs/s", rss=peak_rss_mb(),
+                     target=f"<= faiss ({t_faiss:.1f} s)", met=t_ours <= t_faiss,
+                     note=f"{stats.get('precision')} candidates, {stats.get('uncertified')} rows re-checked; "
+                          f"faiss/sitegen = {t_faiss / t_ours:.2f}x; same top-10 sets as faiss: {agree:.4%}"))
+    rows.append(dict(stage="neighbours top-10 (faiss IndexFlatIP)", size=f"{n:,} x {m:,} x {d}", secs=t_faiss,
+                     rate=f"{pairs / t_faiss / 1e6:.0f} M pairs/s", rss=peak_rss_mb(), target="reference",
+                     met=None, note=""))
+    rows.append(dict(stage="neighbours extrapolated", size=f"{a.drawings:,} x {a.artworks:,}",
+                     secs=t_ours * full / pairs, rate="", rss=None, target="", met=None,
+                     note=f"faiss extrapolated {t_faiss * full / pairs:.0f} s; the build also runs "
+                          "drawing->drawing and artwork->drawing: x"
+                          f"{(a.drawings * a.artworks * 2 + a.drawings ** 2) / full:.1f} this"))
+    return rows
+
+
+def stage_neighbours_full(a) -> list[dict]:
+    """All vectors of the real size in memory; a slice of the queries (or all) timed."""
+    from generator.neighbours import top_k
+
+    n, m, d = a.drawings, a.artworks, a.dim
+    q, g = unit_vectors(n, d, 3), unit_vectors(m, d, 4)
+    part = n if a.full_neighbours else min(n, a.full_slice)
+    t, _ = timed(lambda: top_k(q[:part], g, 10))
+    est = t * n / part
+    return [dict(stage="neighbours full-size memory", size=f"{part:,} of {n:,} x {m:,} x {d}", secs=t,
+                 rate=f"{part * m / t / 1e6:.0f} M pairs/s", rss=peak_rss_mb(), target="RSS < 4 GB",
+                 met=peak_rss_mb() < 4096, note=f"all {n:,} queries: {est:.0f} s"
+                                                 + (" (measured)" if part == n else " (extrapolated)"))]
+
+
+def clustered(n: int, d: int, seed: int, clusters: int = 200) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, d)).astype(np.float32)
+    x = centres[rng.integers(0, clusters, n)] + 0.8 * rng.standard_normal((n, d), dtype=np.float32)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def stage_layout(a) -> list[dict]:
+    from generator.layout import compute_layout, update_layout
+
+    n = a.layout_points
+    x = clustered(n + 100, a.dim, 5)
+    t, lay = timed(lambda: compute_layout(x[:n], seed=42))
+    rows = [dict(stage="layout (PCA 50 + seeded UMAP)", size=f"{n:,} points", secs=t,
+                 rate=f"{n / t:,.0f} points/s", rss=peak_rss_mb(), target="< 600 s", met=t < 600, note=lay.method)]
+    from generator.layout import row_digests
+
+    state = {"digests": row_digests(x[:n]), "coords": lay.coords, "method": np.array("UMAP"), "placed": np.array(0)}
+    t2, (lay2, _, placed) = timed(lambda: update_layout(x, state, seed=42))
+    rows.append(dict(stage="layout + 100 new points (placed)", size=f"{n + 100:,} points", secs=t2, rate="",
+                     rss=peak_rss_mb(), target="no full UMAP", met=placed == 100,
+                     note=f"{placed} placed by k-NN; in [-1,1]: {bool(np.abs(lay2.coords).max() <= 1)}"))
+    return rows
+
+
+def synthetic_site(n_d: int, n_a: int, folder: Path):
+    from PIL import Image
+
+    from generator.collection import Artwork, Drawing, DrawingName
+    from generator.config import BuildSettings
+    from generator.countries import load_countries
+    from generator.render import SiteData
+
+    thumb, display = folder / "t.webp", folder / "d.webp"
+    Image.new("RGB", (32, 40), (200, 120, 40)).save(thumb, "WEBP")
+    Image.new("RGB", (64, 80), (40, 120, 200)).save(display, "WEBP")
+    rng = np.random.default_rng(7)
+    countries = ["AR", "BR", "DE", "FR", "IN", "JP", "KE", "MX", "PL", "TR", "US", "VN"]
+    ages = ["A", "B", "C", "D", "MS"]
+    drawings = []
+    for i in range(n_d):
+        name = DrawingName(year=2000 + i % 20, age_group=ages[i % 5], number=f"{i:06d}",
+                           country=countries[i % len(countries)], variant=None, side="R", quality="HQ")
+        rel = f"{name.year}_{name.age_group}_{name.number}_{name.country}_R_HQ.jpg"
+        drawings.append(Drawing(id=f"d{i:06d}", path=folder / rel, rel=rel, name=name))
+    artworks = [Artwork(id=f"a{j:06d}", path=folder / f"a{j}.jpg", rel=f"Artist_{j % 50}/a{j}.jpg",
+                        title=f"Artwork {j}", artist=f"Artist {j % 50}", year=str(1500 + j % 400))
+                for j in range(n_a)]
+    nb = {"da_i": rng.integers(0, n_a, (n_d, 10)), "da_s": rng.random((n_d, 10), np.float32),
+          "dd_i": rng.integers(0, n_d, (n_d, 6)), "dd_s": rng.random((n_d, 6), np.float32),
+          "ad_i": rng.integers(0, n_d, (n_a, 12)), "ad_s": rng.random((n_a, 12), np.float32)}
+    pairs = [(drawings[i].id, artworks[i % n_a].id) for i in range(0, n_d, 50)]
+    derivs = {it.id: (thumb, display) for it in drawings + artworks}
+    settings = BuildSettings(out=folder / "site", cache=folder / "cache")
+    kw = dict(settings=settings, drawings=drawings, artworks=artworks, pairs=pairs,
+              countries=load_countries(None), artists={}, neighbours=nb,
+              coords=rng.uniform(-1, 1, (n_d + n_a, 2)).astype(np.float32), layout_method="UMAP",
+              derivatives=derivs, model_source="synthetic", model_name="synthetic")
+    import dataclasses
+    if "embeddings" in {f.name for f in dataclasses.fields(SiteData)}:
+        from generator.pipeline import Embedded
+        kw["embeddings"] = {"drawings": Embedded([d.id for d in drawings], np.zeros((n_d, 4), np.float32)),
+                            "artworks": Embedded([x.id for x in artworks], np.zeros((n_a, 4), np.float32))}
+    return SiteData(**kw)
+
+
+def stage_render(a) -> list[dict]:
+    from generator import render
+
+    with tempfile.TemporaryDirectory(dir=a.tmp) as tmp:
+        tmp = Path(tmp)
+        site = synthetic_site(a.render_drawings, a.render_artworks, tmp)
+        out = tmp / "staging"
+        out.mkdir()
+        r = render.Renderer(site, out)
+        t_static, _ = timed(r.copy_static)
+        t_img, _ = timed(r.copy_images)
+        n_img = 2 * (len(site.drawings) + len(site.artworks))
+        steps = [s for s in ("render_drawings", "render_artworks", "render_collections", "render_map",
+                             "render_explore", "render_data", "render_home") if hasattr(r, s)]
+        per = {}
+        start = time.perf_counter()
+        for s in steps:
+            t0 = time.perf_counter()
+            getattr(r, s)()
+            per[s] = time.perf_counter() - t0
+        t_pages = time.perf_counter() - start
+        n_pages = len(r.pages)
+        from generator.pipeline import _manifest
+        files = _manifest(out)
+        size = sum(v[0] for v in files.values())
+        t_man, _ = timed(lambda: _manifest(out))
+    slow = ", ".join(f"{k.replace('render_', '')} {v:.1f}s" for k, v in sorted(per.items(), key=lambda kv: -kv[1])[:4])
+    return [dict(stage="render pages (all HTML + JSON)", size=f"{a.render_drawings:,} d + {a.render_artworks:,} a",
+                 secs=t_pages, rate=f"{n_pages / t_pages:,.0f} pages/s", rss=peak_rss_mb(),
+                 target=">= 2,000 pages/s", met=n_pages / t_pages >= 2000,
+                 note=f"{n_pages:,} pages; {slow}; site {len(files):,} files, {size / 1e6:.0f} MB"),
+            dict(stage="render pictures (hard links)", size=f"{n_img:,} files", secs=t_img,
+                 rate=f"{n_img / t_img:,.0f} files/s", rss=None, target="", met=None,
+                 note="thumbnail encoding itself is cached per content hash"),
+            dict(stage="no-op check (site manifest walk)", size=f"{len(files):,} files", secs=t_man,
+                 rate=f"{len(files) / t_man:,.0f} files/s", rss=None, target="part of < 30 s no-op", met=None,
+                 note="")]
+
+
+STAGES = {"neighbours": stage_neighbours, "neighbours_full": stage_neighbours_full, "layout": stage_layout,
+          "render": stage_render}
+
+
+# ------------------------------------------------------------------ driver
+
+def run_child(stage: str, argv: list[str]) -> list[dict]:
+    proc = subprocess.run([sys.executable, __file__, "--child", stage, *argv], capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-3000:])
+        return [dict(stage=stage, size="", secs=float("nan"), rate="", rss=None, target="", met=False,
+                     note=f"failed (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}")]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def print_table(rows: list[dict]) -> None:
+    head = ["stage", "size", "time", "rate", "peak RSS", "target", "met?"]
+    body = [[r["stage"], r["size"], f"{r['secs']:.1f} s", r["rate"],
+             "" if r["rss"] is None else f"{r['rss']:,.0f} MB", r["target"],
+             "" if r["met"] is None else ("yes" if r["met"] else "NO")] for r in rows]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join("---" for _ in head) + "|")
+    for b in body:
+        print("| " + " | ".join(b) + " |")
+    notes = [(r["stage"], r["note"]) for r in rows if r.get("note")]
+    for stage, note in notes:
+        print(f"- {stage}: {note}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--drawings", type=int, default=100_000)
+    ap.add_argument("--artworks", type=int, default=250_000)
+    ap.add_argument("--dim", type=int, default=1280)
+    ap.add_argument("--quick", action="store_true", help="reduced sizes, under 2 minutes")
+    ap.add_argument("--stages", default="neighbours,neighbours_full,layout,render")
+    ap.add_argument("--nb-drawings", type=int, default=20_000, help="scaled neighbours case (queries)")
+    ap.add_argument("--nb-artworks", type=int, default=50_000, help="scaled neighbours case (gallery)")
+    ap.add_argument("--full-neighbours", action="store_true", help="time all queries of the full-size case")
+    ap.add_argument("--full-slice", type=int, default=4096)
+    ap.add_argument("--layout-points", type=int, default=110_000)
+    ap.add_argument("--render-drawings", type=int, default=None)
+    ap.add_argument("--render-artworks", type=int, default=None)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--tmp", default=None, help="folder for the synthetic site (default: system temp)")
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.quick:
+        a.drawings, a.artworks = min(a.drawings, 10_000), min(a.artworks, 25_000)
+        a.nb_drawings, a.nb_artworks, a.layout_points, a.full_slice = 4_000, 10_000, 10_000, 1024
+    a.nb_drawings, a.nb_artworks = min(a.nb_drawings, a.drawings), min(a.nb_artworks, a.artworks)
+    a.render_drawings = a.render_drawings or a.drawings
+    a.render_artworks = a.render_artworks or min(a.artworks, 8_500 if a.quick else a.artworks)
+    if a.child:
+        import torch
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        print(json.dumps(STAGES[a.child](a)))
+        return
+    import platform
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    print(f"machine: {cpu}, {os.cpu_count()} CPU threads; python {platform.python_version()}")
+    argv = [x for x in sys.argv[1:]]
+    rows = []
+    for stage in a.stages.split(","):
+        t0 = time.perf_counter()
+        rows += run_child(stage.strip(), argv)
+        print(f"  ({stage} done in {time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

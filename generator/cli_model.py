@@ -1,0 +1,184 @@
+"""``sitegen train`` and ``sitegen evaluate``: fine-tuning and measuring the model, from the command line."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import click
+
+from .cli import PATH, _fail, cli
+from .errors import InputError, SitegenError
+
+METRIC_ORDER = ("MP", "MMP", "MAP", "R@1", "R@5", "R@10", "R@20", "R@50", "R@100", "R@200", "R@400")
+
+
+def _index_pairs(drawings: Path, artworks: Path, pairs: Path):
+    """Paths of every drawing and artwork, and the known pairs as index pairs into them."""
+    from .collection import load_collection
+
+    if pairs is None:
+        raise InputError("--pairs is needed: training and measuring use the known drawing,artwork pairs.")
+    coll = load_collection(drawings, artworks, None, pairs)
+    d_index = {d.id: i for i, d in enumerate(coll.drawings)}
+    a_index = {a.id: j for j, a in enumerate(coll.artworks)}
+    index_pairs = sorted((d_index[d], a_index[a]) for d, a in coll.pairs)
+    if not index_pairs:
+        raise InputError(f"{pairs} names no drawing and artwork found in the folders. Check the file names in it.")
+    return [d.path for d in coll.drawings], [a.path for a in coll.artworks], index_pairs, coll.problems
+
+
+def _train_settings(**opts):
+    from .train import TrainSettings
+
+    values = {k: v for k, v in opts.items() if v is not None}
+    if "style" in values:
+        values["style_augmentation"] = values.pop("style")
+    return TrainSettings(**values)
+
+
+def train_options(f):
+    opts = [
+        click.option("--epochs", type=click.IntRange(1), help="Most passes over the training pairs (default 10)."),
+        click.option("--lr", type=float, help="Learning rate (default 1e-5)."),
+        click.option("--hard-negatives", type=click.IntRange(1), help="Hard negatives mined per pair (default 5)."),
+        click.option("--margin", type=float, help="Triplet margin on cosine distance (default 0.7)."),
+        click.option("--patience", type=click.IntRange(1), help="Epochs without progress before stopping (default 3)."),
+        click.option("--style/--no-style", default=None, help="Style augmentation of training drawings (default on)."),
+        click.option("--max-train-pairs", type=click.IntRange(1), help="Use at most this many training pairs."),
+        click.option("--train-size", type=click.IntRange(32), help="Training pictures are resized to this (330)."),
+        click.option("--crop-size", type=click.IntRange(32), help="Random crop and model input size (280)."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where training runs."),
+        click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), help="Arithmetic for training."),
+        click.option("--seed", type=int, help="Seed of the split and of training (default 0)."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _metrics_table(columns: dict[str, dict | None]) -> list[str]:
+    names = [n for n in columns if columns[n]]
+    if not names:
+        return []
+    keys = [k for k in METRIC_ORDER if any(k in columns[n] for n in names)]
+    lines = ["  " + f"{'':<6}" + "".join(f"{n:>22}" for n in names)]
+    for k in keys:
+        unit = " %" if k.startswith(("MAP", "R@")) else ""
+        cells = "".join(f"{columns[n].get(k, float('nan')):>20.2f}{unit or '  '}" for n in names)
+        lines.append(f"  {k:<6}{cells}")
+    return lines
+
+
+def _progress(event: dict) -> None:
+    if event.get("event") == "epoch":
+        click.echo(f"  epoch {event.get('epoch')}: loss {event.get('loss', float('nan')):.4f}, "
+                   f"validation MAP {event.get('val_MAP', float('nan')):.2f} %, {event.get('seconds', 0):.0f} s",
+                   err=True)
+
+
+@cli.command()
+@click.option("--drawings", type=PATH, required=True, help="Folder of drawing scans.")
+@click.option("--artworks", type=PATH, required=True, help="Folder of artwork pictures (the whole gallery).")
+@click.option("--pairs", type=PATH, required=True, help="CSV of known re-creations (drawing,artwork).")
+@click.option("--out", type=PATH, required=True, help="Where to write the fine-tuned model file (e.g. model.pt).")
+@click.option("--backbone", default="efficientnet_lite0", show_default=True, help="Network to start from.")
+@click.option("--weights", type=PATH, help="Local weights file for the backbone.")
+@click.option("--restart", is_flag=True, help="Ignore an unfinished earlier run of the same training.")
+@train_options
+def train(drawings, artworks, pairs, out, backbone, weights, restart, **opts):
+    """Fine-tune the network on known drawing -> artwork pairs and write a model file.
+
+    The pairs are split by connected groups (60 % training, 25 % validation,
+    15 % test) so that no drawing or artwork is in two parts. An interrupted run
+    continues where it stopped when started again (use --restart to start over).
+    """
+    from .evaluate import split_pairs
+    from .model import load_model
+    from .train import fit, partial_path_for, save_checkpoint
+
+    try:
+        settings = _train_settings(**opts)
+        d_paths, a_paths, index_pairs, _ = _index_pairs(drawings, artworks, pairs)
+        split = split_pairs(index_pairs, seed=settings.seed)
+        click.echo(f"{len(index_pairs)} pairs: {len(split.train)} for training, {len(split.val)} for validation, "
+                   f"{len(split.test)} for testing; gallery of {len(a_paths)} artworks.")
+        partial = partial_path_for(out)
+        if restart and partial.exists():
+            partial.unlink()
+        base = load_model(backbone, weights, input_size=settings.crop_size)
+        result = fit(base, d_paths, a_paths, split, settings, resume_from=partial if partial.exists() else None,
+                     partial_path=partial, progress=_progress)
+        save_checkpoint(out, result, base.name, settings, split)
+    except SitegenError as exc:
+        _fail(exc)
+    click.echo(f"Model written to {out} (best epoch {result.best_epoch}, {result.seconds:.0f} s of training).")
+    for line in _metrics_table({"pretrained (val)": result.pretrained_val, "fine-tuned (val)": result.best_val,
+                                "pretrained (test)": result.pretrained_test,
+                                "fine-tuned (test)": result.finetuned_test}):
+        click.echo(line)
+    click.echo(f"Use it with: sitegen build --model {out} ...")
+
+
+def _mean_std(rows: list[dict]) -> tuple[dict, dict]:
+    keys = [k for k in rows[0] if isinstance(rows[0][k], (int, float)) and not k.startswith("n_")]
+    mean = {k: sum(r[k] for r in rows) / len(rows) for k in keys}
+    std = {k: math.sqrt(sum((r[k] - mean[k]) ** 2 for r in rows) / len(rows)) for k in keys}
+    return mean, std
+
+
+@cli.command()
+@click.option("--drawings", type=PATH, required=True, help="Folder of drawing scans.")
+@click.option("--artworks", type=PATH, required=True, help="Folder of artwork pictures (the whole gallery).")
+@click.option("--pairs", type=PATH, required=True, help="CSV of known re-creations (drawing,artwork).")
+@click.option("--model", default="efficientnet_lite0", show_default=True,
+              help="Model name or a file made by 'sitegen train'.")
+@click.option("--weights", type=PATH, help="Local weights file for the model.")
+@click.option("--folds", type=click.IntRange(3), help="Cross-validate: train and measure on K splits.")
+@click.option("--json", "json_file", type=PATH, help="Also write the figures to this JSON file.")
+@train_options
+def evaluate(drawings, artworks, pairs, model, weights, folds, json_file, **opts):
+    """Measure how well the model finds each drawing's artwork among all artworks.
+
+    Prints Mean Position and Minimum Mean Position (ranks, 0 = first), MAP and
+    Recall@k (percent). With --folds K, runs the thesis protocol: K splits,
+    fine-tuning on each, mean and standard deviation over the splits.
+    """
+    from .evaluate import kfold
+    from .model import load_model
+    from .train import evaluate_model, finetuned_model, fit
+
+    try:
+        settings = _train_settings(**opts)
+        d_paths, a_paths, index_pairs, _ = _index_pairs(drawings, artworks, pairs)
+        base = load_model(model, weights)
+        payload: dict = {"model": str(model), "gallery": len(a_paths), "pairs": len(index_pairs)}
+        if not folds:
+            metrics = evaluate_model(base, d_paths, a_paths, index_pairs).as_dict()
+            payload["metrics"] = metrics
+            lines = _metrics_table({"all pairs": metrics})
+        else:
+            per_fold = {"pretrained_test": [], "val": [], "test": []}
+            for i, split in enumerate(kfold(index_pairs, folds, seed=settings.seed), start=1):
+                click.echo(f"Split {i} of {folds}: {len(split.train)} training, {len(split.val)} validation, "
+                           f"{len(split.test)} test pairs", err=True)
+                result = fit(base, d_paths, a_paths, split, settings, progress=_progress)
+                tuned = finetuned_model(base, result)
+                per_fold["val"].append(evaluate_model(tuned, d_paths, a_paths, split.val).as_dict())
+                per_fold["test"].append(evaluate_model(tuned, d_paths, a_paths, split.test).as_dict())
+                per_fold["pretrained_test"].append(evaluate_model(base, d_paths, a_paths, split.test).as_dict())
+            summary = {part: _mean_std(rows) for part, rows in per_fold.items()}
+            payload.update({"folds": folds, "metrics": summary["test"][0], "metrics_std": summary["test"][1],
+                            "validation": summary["val"][0], "validation_std": summary["val"][1],
+                            "pretrained": summary["pretrained_test"][0], "per_fold": per_fold})
+            lines = _metrics_table({"pretrained (test)": summary["pretrained_test"][0],
+                                    "fine-tuned (val)": summary["val"][0], "fine-tuned (test)": summary["test"][0],
+                                    "± (test)": summary["test"][1]})
+    except SitegenError as exc:
+        _fail(exc)
+    click.echo(f"{len(index_pairs)} pairs, gallery of {len(a_paths)} artworks, model {model}:")
+    for line in lines:
+        click.echo(line)
+    if json_file:
+        Path(json_file).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")

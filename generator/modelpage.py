@@ -1,0 +1,124 @@
+"""The model page: which network ranks the artworks, how it was trained, and how well it does.
+
+For a fine-tuned model (a file from ``sitegen train``) the page shows the
+training settings, pretrained and fine-tuned figures side by side, the training
+curves as SVG, and the test drawings with the rank of their expected artwork.
+For any model it measures, on the confirmed pairs of this collection, how often
+the right artwork is found.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .evaluate import retrieval_metrics_from_embeddings
+from .model import is_checkpoint_path, load_checkpoint_dict
+
+METRIC_ROWS = [("MP", "Mean position (0 = always first)", ""), ("MMP", "Minimum mean position", ""),
+               ("MAP", "Mean average precision", "%"), ("R@1", "Found first", "%"), ("R@5", "Found in the top 5", "%"),
+               ("R@10", "Found in the top 10", "%"), ("R@20", "Found in the top 20", "%"),
+               ("R@50", "Found in the top 50", "%"), ("R@100", "Found in the top 100", "%")]
+
+
+def _fmt(value, unit: str) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    return f"{value:.1f} %" if unit else f"{value:.2f}"
+
+
+def metrics_table(columns: dict[str, dict | None]) -> dict:
+    names = [n for n, m in columns.items() if m]
+    rows = []
+    for key, label, unit in METRIC_ROWS:
+        if any(key in columns[n] for n in names):
+            rows.append({"key": key, "label": label, "cells": [_fmt(columns[n].get(key), unit) for n in names]})
+    return {"columns": names, "rows": rows}
+
+
+def curve_svg(values: list[float], title: str, unit: str = "") -> str:
+    """A small line chart as SVG markup (numbers only, no text from users)."""
+    w, h, pad = 360, 180, 34
+    pts = [(i, v) for i, v in enumerate(values) if v is not None and np.isfinite(v)]
+    if not pts:
+        return ""
+    lo, hi = min(v for _, v in pts), max(v for _, v in pts)
+    span = hi - lo or 1.0
+    n = max(1, len(values) - 1)
+    coords = [(pad + i / n * (w - 2 * pad), h - pad - (v - lo) / span * (h - 2 * pad)) for i, v in pts]
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+    dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3"/>' for x, y in coords)
+    return (f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{title}" class="curve">'
+            f'<title>{title}</title>'
+            f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" class="axis"/>'
+            f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{h - pad}" class="axis"/>'
+            f'<polyline points="{path}" class="line"/>{dots}'
+            f'<text x="{pad}" y="{pad - 8}">{hi:.3g}{unit}</text><text x="{pad}" y="{h - 8}">{lo:.3g}{unit}</text>'
+            f'<text x="{w - pad}" y="{h - 8}" text-anchor="end">epoch {len(values)}</text></svg>')
+
+
+def checkpoint_of(model: str) -> dict | None:
+    if not is_checkpoint_path(str(model)) or not Path(model).is_file():
+        return None
+    return load_checkpoint_dict(Path(model))
+
+
+def render_model_page(r) -> None:
+    """Write ``model/index.html`` for the Renderer ``r``."""
+    from markupsafe import Markup
+
+    s = r.site
+    ckpt = checkpoint_of(s.settings.model)
+    here = None
+    if s.embeddings and s.pairs:
+        d_row = {d.id: i for i, d in enumerate(s.drawings)}
+        a_row = {a.id: j for j, a in enumerate(s.artworks)}
+        rel: dict[int, set[int]] = {}
+        for d, a in s.pairs:
+            rel.setdefault(d_row[d], set()).add(a_row[a])
+        q = sorted(rel)
+        dv = s.embeddings["drawings"].vectors
+        av = s.embeddings["artworks"].vectors
+        here = retrieval_metrics_from_embeddings(dv[q], av, [rel[i] for i in q]).as_dict()
+    training = None
+    if ckpt is not None:
+        hist = ckpt.get("history") or []
+        metrics = ckpt.get("metrics") or {}
+        pre, fine = metrics.get("pretrained") or {}, metrics.get("finetuned") or {}
+        training = {
+            "settings": sorted((k, v) for k, v in (ckpt.get("settings") or {}).items()),
+            "table": metrics_table({"Pretrained, validation": pre.get("val"), "Fine-tuned, validation": fine.get("val"),
+                                    "Pretrained, test": pre.get("test"), "Fine-tuned, test": fine.get("test")}),
+            "loss_svg": Markup(curve_svg([e.get("loss") for e in hist], "Training loss per epoch")),
+            "map_svg": Markup(curve_svg([e.get("val_MAP") for e in hist], "Validation MAP per epoch", " %")),
+            "split": {k: len(v) for k, v in sorted((ckpt.get("split") or {}).items())},
+            "best_epoch": ckpt.get("best_epoch"),
+            "tests": _test_examples(r, ckpt),
+        }
+    r.page("model.html", "model/index.html", title="The model", model_name=s.model_name,
+           model_source=s.model_source, backbone=(ckpt or {}).get("backbone", s.model_name),
+           here=metrics_table({"This model on the confirmed pairs": here}) if here else None,
+           n_pairs=len(s.pairs), training=training)
+
+
+def _test_examples(r, ckpt: dict, limit: int = 24) -> list[dict]:
+    """Test drawings of the training split found on this site, with their top 10 and the expected artwork's rank."""
+    s = r.site
+    by_name = {Path(d.rel).name: i for i, d in enumerate(s.drawings)}
+    art_by_name = {}
+    for j, a in enumerate(s.artworks):
+        art_by_name[a.rel] = j
+        art_by_name.setdefault(Path(a.rel).name, j)
+    out = []
+    nb = s.neighbours
+    for d_name, a_name in (ckpt.get("split") or {}).get("test", [])[:limit]:
+        i = by_name.get(Path(d_name).name)
+        j = art_by_name.get(a_name, art_by_name.get(Path(a_name).name))
+        if i is None or j is None:
+            continue
+        top = [int(x) for x in nb["da_i"][i]]
+        out.append({"drawing": r.drawing_card(s.drawings[i]), "expected": r.artwork_card(s.artworks[j]),
+                    "rank": top.index(j) + 1 if j in top else None,
+                    "top": [r.artwork_card(s.artworks[x]) for x in top]})
+    return out

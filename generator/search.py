@@ -1,0 +1,142 @@
+"""A search index that works offline, from ``file://`` as well as from a web server.
+
+Why not Pagefind? It is installed (``python -m pagefind --site DIR`` runs its
+bundled binary without a download) and its output was byte-identical on two runs
+here, but its browser side loads the index with ``fetch()`` and WebAssembly:
+``fetch()`` is refused on ``file://`` pages and WebAssembly needs the CSP to
+allow ``'wasm-unsafe-eval'``. So the site carries its own small index instead,
+made of ``.js`` files loaded with ``<script>`` tags:
+
+``data/search/meta.js``
+    ``window.SITEGEN_SEARCH_META``: number of documents, chunk size, shard names.
+``data/search/t-<prefix>.js``
+    every token starting with those two letters -> the numbers of the documents
+    holding it (a visitor typing "monet" loads only ``t-mo.js``).
+``data/search/docs-NNN.js``
+    the documents themselves (kind, label, detail, page), by chunks of 500.
+
+Tokens are folded (accents dropped, lower case) the same way in Python and in
+``static/search.js``; a query matches the documents holding, for every word of
+the query, a token that starts with that word.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+
+from .mapdata import js_assign
+
+SEARCH_SCHEMA_VERSION = 1
+DOC_CHUNK = 500
+_SPLIT = re.compile(r"[^\w-]+|_")
+_SAFE_KEY = re.compile(r"^[a-z0-9]+$")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents.
+
+    >>> fold("Île-de-France École")
+    'ile-de-france ecole'
+    """
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    return "".join(ch for ch in decomposed if not unicodedata.category(ch).startswith("M")).lower()
+
+
+def tokens(text: str) -> list[str]:
+    """Index tokens: words, plus the parts of hyphenated words (so "14-17" and "17" both match).
+
+    >>> tokens("2009_14-17_1234_DEU Van Gogh's Starry-Night")
+    ['2009', '14-17', '14', '17', '1234', 'deu', 'van', 'gogh', 's', 'starry-night', 'starry', 'night']
+    """
+    out = []
+    for piece in _SPLIT.split(fold(text)):
+        piece = piece.strip("-")
+        if not piece:
+            continue
+        out.append(piece)
+        if "-" in piece:
+            out.extend(p for p in piece.split("-") if p)
+    return out
+
+
+def shard_key(token: str) -> str:
+    """The shard file (without ``t-`` and ``.js``) holding ``token``: its first two characters, made file-safe.
+
+    >>> shard_key("monet"), shard_key("a"), shard_key("横浜"), shard_key("a-b")
+    ('mo', 'a', 'u6a2a-u6d5c', 'u61-u2d')
+    """
+    key = token[:2]
+    if _SAFE_KEY.match(key):
+        return key
+    return "-".join(f"u{ord(ch):x}" for ch in key)
+
+
+def build_index(docs: list[dict]) -> tuple[dict[str, dict[str, list[int]]], int]:
+    """shard key -> {token: [document numbers]} from documents carrying a ``text`` field."""
+    postings: dict[str, set[int]] = defaultdict(set)
+    for n, doc in enumerate(docs):
+        for tok in tokens(doc["text"]):
+            postings[tok].add(n)
+    shards: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    for tok in sorted(postings):
+        shards[shard_key(tok)][tok] = sorted(postings[tok])
+    return dict(shards), len(postings)
+
+
+def write_index(out, docs: list[dict]) -> list[str]:
+    """Write ``out/data/search/*``; returns the paths written, relative to ``out``."""
+    from .fsutil import write_atomic
+
+    folder = out / "data" / "search"
+    shards, _ = build_index(docs)
+    files = []
+    for key, table in sorted(shards.items()):
+        write_atomic(folder / f"t-{key}.js", js_assign("SITEGEN_SEARCH", key, table))
+        files.append(f"data/search/t-{key}.js")
+    n_chunks = (len(docs) + DOC_CHUNK - 1) // DOC_CHUNK
+    for c in range(n_chunks):
+        chunk = [[d["kind"], d["label"], d["detail"], d["url"]] for d in docs[c * DOC_CHUNK:(c + 1) * DOC_CHUNK]]
+        write_atomic(folder / f"docs-{c:03d}.js", js_assign("SITEGEN_SEARCH_DOCS", c, chunk))
+        files.append(f"data/search/docs-{c:03d}.js")
+    from .render import json_for_script
+
+    meta = {"schema_version": SEARCH_SCHEMA_VERSION, "docs": len(docs), "doc_chunk": DOC_CHUNK,
+            "shards": sorted(shards)}
+    write_atomic(folder / "meta.js", "window.SITEGEN_SEARCH_META=" + json_for_script(meta) + ";\n")
+    return ["data/search/meta.js"] + files
+
+
+def site_documents(r) -> list[dict]:
+    """Artworks first (by title), then drawings (by id): what a visitor can find, and the words that find it."""
+    from .render import artwork_url, drawing_url
+
+    s = r.site
+    docs = []
+    for a in sorted(s.artworks, key=lambda a: (fold(a.title), a.id)):
+        artist = a.artist or "Unknown artist"
+        detail = f"Artwork by {artist}" + (f", {a.year}" if a.year else "")
+        docs.append({"kind": "a", "label": a.title, "detail": detail, "url": artwork_url(a.id),
+                     "text": " ".join(str(v) for v in (a.title, artist, a.year or "", a.id, a.rel))})
+    for d in sorted(s.drawings, key=lambda d: d.id):
+        country = r.country_name(d.country) if d.country else ""
+        parts = [d.id, d.rel.rsplit("/", 1)[-1].rsplit(".", 1)[0]]
+        if d.name:
+            parts += [d.name.number, d.country or "", country, str(d.year), d.age_group or ""]
+        detail = ", ".join(p for p in (f"Drawing {d.id}", country, str(d.year) if d.year else "",
+                                       f"age group {d.age_group}" if d.age_group else "") if p)
+        docs.append({"kind": "d", "label": r.drawing_label(d), "detail": detail, "url": drawing_url(d.id),
+                     "text": " ".join(parts)})
+    return docs
+
+
+def render_search(r) -> list[dict]:
+    """Hook for :class:`generator.render.Renderer`: write the search index and page; returns data-file entries."""
+    docs = site_documents(r)
+    write_index(r.out, docs)
+    r.page("search.html", "search/index.html", title="Search", n_docs=len(docs),
+           facets=[("Countries", "countries/index.html"), ("Years", "years/index.html"),
+                   ("Age groups", "ages/index.html")])
+    return [{"name": "search/", "what": "The search index used by the search page (JavaScript files, "
+                                        "one per two first letters of a word)."}]

@@ -1,0 +1,154 @@
+"""The explorable pages in headless Chromium: map, search and statistics, over HTTP and from file://."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from urllib.parse import urljoin
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.errors = []
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    # Nothing may be asked of another host. (wait_for_function gets arrow functions: strings would need eval,
+    # which the pages' Content-Security-Policy forbids.)
+    pg.on("request", lambda r: pg.errors.append(f"external request {r.url}")
+          if not r.url.startswith(("http://127.0.0.1", "file://", "data:")) else None)
+    yield pg
+    context.close()
+
+
+def open_map(page, url):
+    page.goto(url)
+    page.wait_for_selector("#map[data-ready]", timeout=15_000)
+    page.locator("#map").scroll_into_view_if_needed()
+
+
+def test_map_loads_without_errors(page, site_server, built_demo):
+    _, report, _ = built_demo
+    open_map(page, site_server + "map/index.html")
+    n = report.drawings + report.artworks
+    assert page.locator("#map-count").get_attribute("data-visible") == str(n)
+    assert page.evaluate("typeof window.SITEGEN_FIRST_FRAME_MS") == "number"
+    assert page.locator("#map-legend li").count() >= 2
+    assert page.errors == []
+
+
+def test_hover_shows_label_and_click_opens_page(page, site_server, built_demo):
+    _, _, out = built_demo
+    open_map(page, site_server + "map/index.html")
+    pos = page.evaluate("SITEGEN_MAP_API.position(0)")
+    page.mouse.move(pos["x"], pos["y"])
+    label = page.locator("#map-label")
+    label.wait_for(state="visible")
+    page.wait_for_function("() => document.getElementById('map-label').textContent.length > 0")
+    text, href = label.text_content(), label.get_attribute("data-href")
+    assert page.locator("#map-preview").is_visible()
+    # The label is the one written for that item in the labels file.
+    body = (out / "data/map/labels-000.js").read_text()
+    labels = json.loads(body[body.index("]=") + 2:].rstrip().rstrip(";"))
+    item_id = href.split("/")[-2]
+    assert labels["labels"][labels["ids"].index(item_id)] == text
+    with page.expect_navigation():
+        page.mouse.click(pos["x"], pos["y"])
+    assert page.url == urljoin(site_server + "map/index.html", href)
+    assert item_id in page.url and (out / page.url[len(site_server):]).is_file()
+    assert page.errors == []
+
+
+def test_filter_changes_what_is_shown(page, site_server, built_demo):
+    _, _, out = built_demo
+    stats = json.loads((out / "data/stats.json").read_text())
+    code, n = stats["countries"][0]["code"], stats["countries"][0]["drawings"]
+    open_map(page, site_server + "map/index.html")
+    page.select_option("#filter-country", code)
+    page.wait_for_function(f"() => document.getElementById('map-count').getAttribute('data-visible') === '{n}'")
+    page.select_option("#filter-kind", "a")
+    page.wait_for_function("() => document.getElementById('map-count').getAttribute('data-visible') === '0'")
+    page.select_option("#filter-country", "")
+    n_art = len(json.loads((out / "data/artworks.json").read_text())["artworks"])
+    page.wait_for_function(f"() => document.getElementById('map-count').getAttribute('data-visible') === '{n_art}'")
+    assert page.errors == []
+
+
+def test_url_hash_round_trips_the_view(page, site_server, built_demo):
+    _, _, out = built_demo
+    code = json.loads((out / "data/stats.json").read_text())["countries"][0]["code"]
+    open_map(page, site_server + f"map/index.html#x=0.1250&y=-0.2500&z=3.000&color=year&kind=d&country={code}")
+    assert page.input_value("#map-color") == "year"
+    assert page.input_value("#filter-country") == code
+    assert page.input_value("#filter-kind") == "d"
+    state = page.evaluate("SITEGEN_MAP_API.state()")
+    assert (state["x"], state["y"], state["z"]) == (0.125, -0.25, 3)
+    # Changing a control writes the view back into the address...
+    page.select_option("#map-color", "age")
+    page.wait_for_function("() => location.hash.indexOf('color=age') >= 0")
+    page.keyboard.press("Tab")  # controls are reachable by keyboard
+    page.focus("#map")
+    page.keyboard.press("+")
+    page.wait_for_function("() => /z=4\\.500/.test(location.hash)")
+    shared = page.url
+    # ...and that address opens the same view elsewhere.
+    other = page.context.new_page()
+    open_map(other, shared)
+    assert other.input_value("#map-color") == "age" and other.input_value("#filter-country") == code
+    assert other.evaluate("SITEGEN_MAP_API.state()") == page.evaluate("SITEGEN_MAP_API.state()")
+    other.close()
+    assert page.errors == []
+
+
+def test_keyboard_pans_the_map(page, site_server):
+    open_map(page, site_server + "map/index.html")
+    page.focus("#map")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowUp")
+    state = page.evaluate("SITEGEN_MAP_API.state()")
+    assert state["x"] > 0 and state["y"] > 0
+
+
+def test_search_finds_an_artwork(page, site_server, demo_dir):
+    row = next(csv.DictReader(io.StringIO((demo_dir / "artworks.csv").read_text())))
+    page.goto(site_server + "search/index.html")
+    page.fill("#search-q", row["title"])
+    page.press("#search-q", "Enter")
+    link = page.locator("#search-results a", has_text=row["title"]).first
+    link.wait_for()
+    assert "/artworks/" in link.get_attribute("href")
+    assert "result" in page.locator("#search-status").text_content()
+    # The address keeps the query.
+    page.goto(site_server + "search/index.html#q=" + row["artist"].split()[0])
+    page.locator("#search-results a", has_text=row["title"]).first.wait_for()
+    assert page.errors == []
+
+
+def test_stats_page_renders_its_charts(page, site_server):
+    page.goto(site_server + "stats/index.html")
+    charts = page.locator("svg.chart")
+    assert charts.count() >= 4
+    for i in range(charts.count()):
+        box = charts.nth(i).bounding_box()
+        assert box and box["width"] > 100 and box["height"] > 20
+        assert charts.nth(i).locator("rect").count() >= 1
+    assert page.errors == []
+
+
+def test_map_and_search_work_from_file_urls(page, built_demo, demo_dir):
+    _, report, out = built_demo
+    open_map(page, (out / "map/index.html").as_uri())
+    assert page.locator("#map-count").get_attribute("data-visible") == str(report.drawings + report.artworks)
+    pos = page.evaluate("SITEGEN_MAP_API.position(1)")
+    page.mouse.move(pos["x"], pos["y"])
+    page.wait_for_function("() => document.getElementById('map-label').textContent.length > 0")
+    row = next(csv.DictReader(io.StringIO((demo_dir / "artworks.csv").read_text())))
+    page.goto((out / "search/index.html").as_uri() + "#q=" + row["title"].split()[0])
+    page.locator("#search-results a", has_text=row["title"]).first.wait_for()
+    assert page.errors == []

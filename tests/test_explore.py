@@ -1,0 +1,243 @@
+"""The explorable site (issue #6): statistics, map data files, search index, artwork echoes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from generator import mapdata, search
+
+pytestmark = pytest.mark.slow
+
+# The archive's naming convention, written out again here so the counts do not reuse generator code.
+NAME = re.compile(r"^(\d{4})_(3-5|6-9|10-13|14-17|18-25|MS)_(\d+)_([A-Z]{3})(?:_([a-z]))?_([RV])_([A-Z]+)$")
+
+
+def _js_payload(path: Path):
+    """The JSON value a data/*.js file assigns (``...=VALUE;``)."""
+    text = path.read_text(encoding="utf-8").strip()
+    # "window.G=VALUE;" or "(window.G=window.G||{})[KEY]=VALUE;"
+    start = text.index("]=", text.index(")[")) + 2 if text.startswith("(") else text.index("=") + 1
+    return json.loads(text[start:].rstrip(";"))
+
+
+def _csv(path: Path) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+@pytest.fixture(scope="module")
+def demo_counts(demo_dir):
+    """Counts computed straight from the demo's file names and pairs.csv."""
+    ids, unknown = {}, 0
+    for p in sorted((demo_dir / "drawings").rglob("*.jpg")):
+        m = NAME.match(p.stem)
+        if m is None:
+            unknown += 1
+            continue
+        year, age, number, country, variant, side, _ = m.groups()
+        if side == "R":
+            ids[(year, age, number, country, variant)] = (year, age, country)
+    facts = list(ids.values())
+    pairs = _csv(demo_dir / "pairs.csv")
+    titles = {row["file"]: row["title"] for row in _csv(demo_dir / "artworks.csv")}
+    return {
+        "total": len(facts) + unknown, "unknown": unknown,
+        "years": Counter(y for y, _, _ in facts), "ages": Counter(a for _, a, _ in facts),
+        "countries": Counter(c for _, _, c in facts), "year_age": Counter((y, a) for y, a, _ in facts),
+        # A drawing scanned twice (C and A) may be listed with both scans: it is one drawing.
+        "confirmed_by_title": Counter(titles[a] for _, a in {(Path(row["drawing"]).stem.rsplit("_", 2)[0],
+                                                               row["artwork"]) for row in pairs}),
+        "pairs": len(pairs),
+    }
+
+
+def test_stats_match_the_collection(built_demo, demo_counts):
+    _, report, out = built_demo
+    st = json.loads((out / "data/stats.json").read_text())
+    assert st["schema_version"] == 1
+    assert st["drawings"] == report.drawings == demo_counts["total"]
+    years = {r["year"]: r["drawings"] for r in st["years"]}
+    assert years.pop("unknown") == demo_counts["unknown"]
+    assert years == dict(demo_counts["years"])
+    countries = {r["code"]: r["drawings"] for r in st["countries"]}
+    assert countries.pop("unknown") == demo_counts["unknown"]
+    assert countries == dict(demo_counts["countries"])
+    ya = st["year_age"]
+    table = {(y, a): ya["counts"][i][j] for i, y in enumerate(ya["years"]) for j, a in enumerate(ya["age_groups"])
+             if ya["counts"][i][j]}
+    assert table.pop(("unknown", "unknown")) == demo_counts["unknown"]
+    assert table == dict(demo_counts["year_age"])
+    assert ya["total"] == sum(ya["row_totals"]) == sum(ya["column_totals"]) == demo_counts["total"]
+    # Ranked most first, ties by code.
+    ranked = [(-r["drawings"], r["code"]) for r in st["countries"]]
+    assert ranked == sorted(ranked)
+
+
+def test_recreation_counts_match_pairs(built_demo, demo_counts):
+    _, report, out = built_demo
+    rows = _csv(out / "data/stats-artworks.csv")
+    confirmed = {r["title"]: int(r["confirmed_drawings"]) for r in rows if int(r["confirmed_drawings"])}
+    assert confirmed == dict(demo_counts["confirmed_by_title"])
+    # The model's first suggestion: one per drawing.
+    assert sum(int(r["model_top1_drawings"]) for r in rows) == report.drawings
+    st = json.loads((out / "data/stats.json").read_text())
+    top = st["recreated"]["confirmed"]["overall"]["artworks"][0]
+    assert top["drawings"] == max(demo_counts["confirmed_by_title"].values())
+    assert set(st["recreated"]) == {"confirmed", "model_top1"}
+    for measure in st["recreated"].values():
+        assert set(measure) >= {"overall", "by_country", "by_year", "by_age_group"}
+
+
+def test_stats_json_and_csv_agree(built_demo):
+    _, _, out = built_demo
+    st = json.loads((out / "data/stats.json").read_text())
+    assert [(r["code"], r["name"], int(r["drawings"])) for r in _csv(out / "data/stats-countries.csv")] == \
+        [(r["code"], r["name"], r["drawings"]) for r in st["countries"]]
+    assert [(r["year"], int(r["drawings"])) for r in _csv(out / "data/stats-years.csv")] == \
+        [(r["year"], r["drawings"]) for r in st["years"]]
+    ya = st["year_age"]
+    rows = _csv(out / "data/stats-year-age.csv")
+    assert [r["year"] for r in rows] == ya["years"] + ["total"]
+    for r, counts, total in zip(rows, ya["counts"], ya["row_totals"]):
+        assert [int(r[a]) for a in ya["age_groups"]] == counts and int(r["total"]) == total
+    assert [int(rows[-1][a]) for a in ya["age_groups"]] == ya["column_totals"]
+    by_group = _csv(out / "data/stats-recreated-by-group.csv")
+    for m in ("confirmed", "model_top1"):
+        for code, top in st["recreated"][m]["by_country"].items():
+            got = [(r["artwork"], int(r["drawings"])) for r in by_group
+                   if r["measure"] == m and r["facet"] == "country" and r["group"] == code]
+            assert got == [(a["id"], a["drawings"]) for a in top["artworks"]]
+
+
+def test_stats_page_has_charts_and_tables(built_demo):
+    _, _, out = built_demo
+    html = (out / "stats/index.html").read_text()
+    assert html.count('<svg class="chart') >= 4
+    assert "<table" in html and "confirmed by the archive" in html.lower() and "first suggestion" in html
+    home = (out / "index.html").read_text()
+    assert 'href="stats/index.html"' in home and 'href="search/index.html"' in home
+
+
+def test_map_data_is_compact_and_complete(built_demo):
+    _, report, out = built_demo
+    folder = out / "data/map"
+    meta = _js_payload(folder / "meta.js")
+    n = report.drawings + report.artworks
+    assert meta["count"] == n
+    point_files = sorted(folder.glob("points-*.js"))
+    assert len(point_files) == meta["chunks"]
+    loaded_first = (folder / "meta.js").stat().st_size + sum(p.stat().st_size for p in point_files)
+    assert loaded_first <= 16 * n + 12_000, loaded_first
+    wide = [f["wide"] for f in meta["facets"]]
+    xs, kinds = [], []
+    for c, p in enumerate(point_files):
+        text = _js_payload(p)
+        size = min(meta["chunk_size"], n - c * meta["chunk_size"])
+        qx, qy, cols = mapdata.decode_chunk(text, size, wide)
+        xs.append(qx)
+        kinds.append(cols[0])
+    assert sum(len(x) for x in xs) == n
+    kind_values = meta["facets"][0]["values"]
+    kinds = np.concatenate(kinds)
+    ids = []
+    for c in range(meta["label_chunks"]):
+        ids += _js_payload(folder / f"labels-{c:03d}.js")["ids"]
+    assert len(ids) == n
+    for i, item_id in enumerate(ids):
+        assert (out / meta["pages"][kind_values[kinds[i]]] / item_id / "index.html").is_file(), item_id
+    assert Counter(kind_values[k] for k in kinds) == {"d": report.drawings, "a": report.artworks}
+    assert [(folder / f).is_file() for f in meta["atlas"]["files"]] == [True] * len(meta["atlas"]["files"])
+    assert (out / "data/layout.json").is_file() and not (out / "data/layout.js").exists()
+
+
+def test_map_coordinates_agree_with_layout_json(built_demo):
+    _, _, out = built_demo
+    layout = {p[1]: (p[2], p[3]) for p in json.loads((out / "data/layout.json").read_text())["points"]}
+    folder = out / "data/map"
+    meta = _js_payload(folder / "meta.js")
+    wide = [f["wide"] for f in meta["facets"]]
+    qx, qy, _ = mapdata.decode_chunk(_js_payload(folder / "points-000.js"), min(meta["count"], meta["chunk_size"]),
+                                     wide)
+    ids = _js_payload(folder / "labels-000.js")["ids"]
+    for i, item_id in enumerate(ids):
+        x, y = layout[item_id]
+        assert abs(mapdata.dequantise(qx[i]) - x) < 1e-3 and abs(mapdata.dequantise(qy[i]) - y) < 1e-3
+
+
+def test_map_data_is_deterministic_and_atlases_are_cached(tmp_path):
+    rng = np.random.default_rng(0)
+    items = [mapdata.MapItem("d" if i % 3 else "a", f"item-{i}", float(x), float(y), f"Item {i}",
+                             country=["FRA", "DEU", mapdata.NONE_VALUE][i % 3], year=str(2000 + i % 5))
+             for i, (x, y) in enumerate(rng.uniform(-1, 1, (500, 2)))]
+    first = mapdata.write_map_data(tmp_path / "a", items, cache_dir=tmp_path / "cache")
+    second = mapdata.write_map_data(tmp_path / "b", items[::-1], cache_dir=tmp_path / "cache")
+    assert first.atlas_computed == 1 and second.atlas_computed == 0
+    for rel in first.files:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+
+
+def test_search_index_finds_an_artwork_title(built_demo, demo_dir):
+    _, _, out = built_demo
+    row = _csv(demo_dir / "artworks.csv")[0]
+    title = row["title"]
+    meta = _js_payload(out / "data/search/meta.js")
+    hits = None
+    for word in search.tokens(title):
+        key = search.shard_key(word)
+        assert key in meta["shards"]
+        table = _js_payload(out / f"data/search/t-{key}.js")
+        found = set(table[word])
+        hits = found if hits is None else hits & found
+    docs = []
+    for c in range((meta["docs"] + meta["doc_chunk"] - 1) // meta["doc_chunk"]):
+        docs += _js_payload(out / f"data/search/docs-{c:03d}.js")
+    assert len(docs) == meta["docs"]
+    assert title in [docs[n][1] for n in hits]
+    for n in hits:
+        assert (out / docs[n][3]).is_file()
+
+
+def test_search_page_works_without_javascript_too(built_demo):
+    _, _, out = built_demo
+    html = (out / "search/index.html").read_text()
+    assert "<noscript>" in html and 'href="../countries/index.html"' in html
+    assert '<form id="search-form"' in html and " hidden" in html
+
+
+def test_explore_pages_have_no_inline_script_or_style(built_demo):
+    _, _, out = built_demo
+    for page in ("map/index.html", "stats/index.html", "search/index.html"):
+        html = (out / page).read_text()
+        assert "Content-Security-Policy" in html
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), page
+        assert not re.search(r"\sstyle=", html), page
+        assert "<style" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+        assert "https://" not in html
+
+
+def test_artwork_pages_say_where_echoes_come_from(built_demo, demo_dir):
+    _, _, out = built_demo
+    pairs = [{"drawing": d, "artwork": a} for d, a in sorted({(Path(row["drawing"]).stem.rsplit("_", 2)[0],
+                                                                 row["artwork"]) for row in _csv(demo_dir / "pairs.csv")})]
+    art = Counter(row["artwork"] for row in pairs).most_common(1)[0][0]
+    art_id = json.loads((out / "data/artworks.json").read_text())["artworks"]
+    page_url = next(a["page"] for a in art_id if a["file"] == art)
+    html = (out / page_url).read_text()
+    summary = re.search(r'<p class="echo-summary">(.*?)</p>', html, re.S).group(1)
+    n = Counter(row["artwork"] for row in pairs)[art]
+    assert summary.startswith(f"{n} drawing")
+    years = {row["drawing"][:4] for row in pairs if row["artwork"] == art}
+    for y in years:
+        assert y in summary
+
+
+def test_search_tokens_fold_like_the_browser():
+    assert search.tokens("Île-de-France") == ["ile-de-france", "ile", "de", "france"]
+    assert search.shard_key("2009") == "20"

@@ -1,0 +1,67 @@
+"""Rebuilds do only what changed: a no-op build skips rendering; one new drawing is one new embedding."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from generator.config import BuildSettings
+from generator.pipeline import build
+
+from .helpers import write_jpeg
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("incremental")
+    for i in range(30):
+        write_jpeg(root / "drawings" / f"2001_6-9_{i:04d}_FRA_R_C.jpg", (80, 60), seed=i)
+    for i in range(12):
+        write_jpeg(root / "artworks" / f"art_{i}.jpg", (80, 80), seed=100 + i)
+    return root
+
+
+def _settings(root: Path) -> BuildSettings:
+    return BuildSettings(drawings=root / "drawings", artworks=root / "artworks", out=root / "site",
+                         cache=root / "cache")
+
+
+def test_rebuilds_do_only_what_changed(collection):
+    settings = _settings(collection)
+    first = build(settings)
+    assert first.computed["embeddings"] == 42 and first.computed["pages"] > 42
+    page = settings.out / "drawings" / first_drawing(settings.out) / "index.html"
+    stamp = page.stat().st_mtime_ns
+
+    again = build(settings)
+    assert again.computed["embeddings"] == 0 and again.computed["neighbours"] == 0
+    assert again.computed["layout"] == 0 and again.computed["pages"] == 0, "nothing changed: no rendering"
+    assert page.stat().st_mtime_ns == stamp
+    assert (again.site_files, again.site_bytes) == (first.site_files, first.site_bytes)
+
+    # A user edits the built site: the next build notices and writes it again.
+    page.write_text("edited")
+    fixed = build(settings)
+    assert fixed.computed["pages"] > 0 and page.read_text() != "edited"
+
+    # One new drawing: exactly one picture embedded, the pages that differ reported.
+    write_jpeg(collection / "drawings" / "2002_6-9_9999_DEU_R_C.jpg", (80, 60), seed=999)
+    added = build(settings)
+    assert added.computed["embeddings"] == 1
+    assert added.computed["pages"] > 0 and 0 < added.computed["files_changed"] < added.site_files
+    assert added.drawings == first.drawings + 1
+
+
+def test_changed_settings_render_again(collection):
+    settings = _settings(collection)
+    build(settings)
+    retitled = build(settings.replace(title="Another title"))
+    assert retitled.computed["pages"] > 0 and retitled.computed["embeddings"] == 0
+
+
+def first_drawing(site: Path) -> str:
+    return sorted(os.listdir(site / "drawings"))[0]

@@ -1,0 +1,67 @@
+"""The map: deterministic for a seed, inside [-1, 1], and new items placed without a recompute."""
+
+import numpy as np
+import pytest
+
+from generator.layout import compute_layout, place_points, row_digests, update_layout
+
+
+def clustered(n, seed=0, d=32, clusters=6):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, d)) * 3
+    x = centres[rng.integers(0, clusters, n)] + rng.standard_normal((n, d))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    x = clustered(400)
+    return x, compute_layout(x[:380], seed=3)
+
+
+def test_same_seed_same_map(fitted):
+    x, lay = fitted
+    again = compute_layout(x[:380], seed=3)
+    assert lay.method == "UMAP"
+    np.testing.assert_array_equal(lay.coords, again.coords)
+
+
+def test_coordinates_in_unit_square(fitted):
+    _, lay = fitted
+    assert lay.coords.shape == (380, 2)
+    assert np.abs(lay.coords).max() <= 1 and lay.coords.min() == -1 and lay.coords.max() == 1
+
+
+def test_new_points_land_near_their_nearest_neighbours(fitted):
+    x, lay = fitted
+    new = x[380:]
+    placed = place_points(new, x[:380], lay.coords)
+    assert np.abs(placed).max() <= 1
+    nearest = np.argmax(new @ x[:380].T, axis=1)
+    dist = np.linalg.norm(placed - lay.coords[nearest], axis=1)
+    spread = np.linalg.norm(lay.coords[:, None] - lay.coords[None], axis=2).mean()
+    assert np.median(dist) < 0.25 * spread
+
+
+def test_update_places_few_new_items_and_keeps_the_rest(fitted):
+    x, lay = fitted
+    state = {"digests": row_digests(x[:380]), "coords": lay.coords, "method": np.array("UMAP"),
+             "placed": np.array(0)}
+    # 5 new items (1.3 %) and one removed: positions kept, new ones placed, no UMAP.
+    vectors = np.concatenate([x[1:380], x[380:385]])
+    new_lay, new_state, placed = update_layout(vectors, state, seed=3)
+    assert placed == 5 and new_lay.method == "UMAP"
+    np.testing.assert_array_equal(new_lay.coords[:379], lay.coords[1:380])
+    assert int(new_state["placed"]) == 5
+    # Placed items accumulate: past 5 % the whole map is computed again.
+    vectors = np.concatenate([x[:380], x[380:400]])
+    _, again, placed = update_layout(vectors, new_state, seed=3)
+    assert placed == -1 and int(again["placed"]) == 0
+
+
+def test_small_collections_use_pca():
+    x = clustered(10)
+    lay = compute_layout(x)
+    assert lay.method == "PCA" and np.abs(lay.coords).max() <= 1
+    _, state, placed = update_layout(x, None)
+    assert placed == -1 and str(state["method"]) == "PCA"

@@ -1,0 +1,83 @@
+"""Exactness of the blocked top-k search against a brute-force float64 numpy reference."""
+
+import numpy as np
+import pytest
+
+from generator.neighbours import bf16_is_faster, top_k
+
+
+def reference(q, g, k, exclude_self=False):
+    s = np.round(q.astype(np.float64) @ g.astype(np.float64).T, 6)
+    if exclude_self:
+        np.fill_diagonal(s, -np.inf)
+    order = np.lexsort((np.broadcast_to(np.arange(len(g)), s.shape), -s), axis=1)[:, :k]
+    return order, np.take_along_axis(s, order, axis=1).astype(np.float32)
+
+
+def unit(rng, n, d):
+    x = rng.standard_normal((n, d))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def vectors():
+    rng = np.random.default_rng(0)
+    q, g = unit(rng, 700, 96), unit(rng, 3000, 96)
+    g[10:40] = g[500]            # thirty duplicates: ties broken by the lower index
+    g[41] = -g[42]
+    q[0] = g[500]                # a query whose best 30 matches tie exactly
+    q[1] = g[7]
+    q[2:20] = q[20]              # duplicate queries
+    # A clustered cloud, as real embeddings are: near-ties among the candidates.
+    centre = unit(rng, 1, 96)
+    g[1000:1400] = unit(np.random.default_rng(1), 400, 96) * 0.05 + centre
+    g[1000:1400] /= np.linalg.norm(g[1000:1400], axis=1, keepdims=True)
+    q[100:150] = centre + unit(rng, 50, 96) * 0.01
+    q[100:150] /= np.linalg.norm(q[100:150], axis=1, keepdims=True)
+    return q, g
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("block,chunk", [(64, 256), (1024, 16384), (7, 1000)])
+def test_top_k_equals_brute_force(vectors, precision, block, chunk):
+    q, g = vectors
+    stats = {}
+    idx, sim = top_k(q, g, 10, block=block, chunk=chunk, precision=precision, stats=stats)
+    ref_idx, ref_sim = reference(q, g, 10)
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_array_equal(sim, ref_sim)
+    assert stats["precision"] == precision
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_exclude_self_equals_brute_force(vectors, precision):
+    q, _ = vectors
+    idx, sim = top_k(q, q, 6, block=100, chunk=256, exclude_self=True, precision=precision)
+    ref_idx, ref_sim = reference(q, q, 6, exclude_self=True)
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_array_equal(sim, ref_sim)
+    assert not (idx == np.arange(len(q))[:, None]).any()
+
+
+def test_few_candidates_fall_back_and_stay_exact(vectors):
+    """Too few candidates for the ties: the certificate fails and the rows are redone."""
+    q, g = vectors
+    stats = {}
+    idx, sim = top_k(q, g, 10, candidates=11, precision="bf16", stats=stats)
+    assert stats["uncertified"] > 0
+    ref_idx, ref_sim = reference(q, g, 10)
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_array_equal(sim, ref_sim)
+
+
+def test_small_and_empty_cases():
+    rng = np.random.default_rng(3)
+    g = unit(rng, 5, 8)
+    idx, sim = top_k(g, g, 10, exclude_self=True)
+    assert idx.shape == (5, 4)
+    np.testing.assert_array_equal(idx, reference(g, g, 4, True)[0])
+    assert top_k(np.zeros((0, 8), np.float32), g, 3)[0].shape == (0, 3)
+
+
+def test_bf16_decision_is_a_bool():
+    assert bf16_is_faster() in (True, False)
