@@ -48,6 +48,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--model", default="efficientnet_lite0")
+    ap.add_argument("--weights", default=None, help="local weights file for the model")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--lr", type=float, default=TrainSettings.lr)
     ap.add_argument("--hard-negatives", type=int, default=TrainSettings.hard_negatives)
@@ -58,6 +59,7 @@ def main(argv=None) -> int:
                     help="training precision (test metrics are always measured in fp32)")
     ap.add_argument("--max-train-pairs", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--style-effects", default=None, help="comma-separated subset of oil,watercolour,texture,greyscale,pencil")
     style = ap.add_mutually_exclusive_group()
     style.add_argument("--no-style", action="store_true", help="train without style augmentation")
     style.add_argument("--compare-style", action="store_true", help="train twice: style augmentation on and off")
@@ -76,12 +78,13 @@ def main(argv=None) -> int:
     print(f"chairs-train: {len(split.train)} training pairs, {len(split.val)} validation pairs, "
           f"gallery {len(tr_art)}; chairs-test: {len(te_pairs)} pairs, gallery {len(te_art)}", flush=True)
 
-    model = load_model(args.model, input_size=args.input_size)
+    model = load_model(args.model, args.weights, input_size=args.input_size)
     base = TrainSettings(
         epochs=args.epochs, lr=args.lr, hard_negatives=args.hard_negatives, patience=args.patience,
         crop_size=args.input_size, train_size=args.train_size or round(args.input_size * 330 / 280),
         precision=args.precision, max_train_pairs=args.max_train_pairs, seed=args.seed,
-        style_augmentation=not args.no_style)
+        style_augmentation=not args.no_style,
+        **({"style_effects": tuple(args.style_effects.split(","))} if args.style_effects else {}))
     t0 = time.perf_counter()
     pretrained = evaluate_model(model, te_draw, te_art, te_pairs, precision="fp32").as_dict()
     print(f"pretrained test metrics in {time.perf_counter() - t0:.0f} s", flush=True)

@@ -128,7 +128,10 @@ def apply_style(name: str, rgb: np.ndarray) -> np.ndarray:
     return effect(rgb)
 
 
-def random_style(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Apply one of the five effects, chosen uniformly with ``rng`` (so a seeded generator repeats)."""
-    names = list(STYLE_EFFECTS)
+def random_style(rgb: np.ndarray, rng: np.random.Generator, names: tuple[str, ...] | None = None) -> np.ndarray:
+    """Apply one of the effects ``names`` (default: all five), chosen uniformly with ``rng`` (a seeded generator repeats)."""
+    names = list(names or STYLE_EFFECTS)
+    unknown = [n for n in names if n not in STYLE_EFFECTS]
+    if unknown:
+        raise ValueError(f"Unknown style effect(s) {', '.join(unknown)}; choose among {', '.join(STYLE_EFFECTS)}.")
     return STYLE_EFFECTS[names[int(rng.integers(len(names)))]](rgb)

@@ -97,6 +97,9 @@ class TrainSettings:
     style_probability: float = 0.5
     """Probability that a training drawing gets a style effect, when style_augmentation is on."""
 
+    style_effects: tuple[str, ...] = ("oil", "watercolour", "texture", "greyscale", "pencil")
+    """Which style effects may be drawn (to measure each one's contribution, or where OpenCV lacks one)."""
+
     train_size: int = 330
     """Training pictures are squashed to train_size x train_size before the random crop."""
 
@@ -280,7 +283,8 @@ class _PictureCache:
         return arr
 
 
-def train_transform(rgb: np.ndarray, crop: int, rng: np.random.Generator, *, style_p: float = 0.0) -> np.ndarray:
+def train_transform(rgb: np.ndarray, crop: int, rng: np.random.Generator, *, style_p: float = 0.0,
+                    style_effects: tuple[str, ...] | None = None) -> np.ndarray:
     """One random training view of a squashed uint8 picture, as float32 3 x crop x crop in [0, 1].
 
     Optional style effect, random crop, horizontal flip (p 0.2), rotation within 5 degrees
@@ -290,7 +294,7 @@ def train_transform(rgb: np.ndarray, crop: int, rng: np.random.Generator, *, sty
     """
     styled = rng.random() < style_p
     if styled:
-        rgb = random_style(rgb, rng)
+        rgb = random_style(rgb, rng, style_effects)
     h, w = rgb.shape[:2]
     y = int(rng.integers(0, h - crop + 1))
     x = int(rng.integers(0, w - crop + 1))
@@ -603,7 +607,8 @@ def fit(model: LoadedModel, drawings: Sequence[Path], artworks: Sequence[Path], 
         steps = math.ceil(len(triplets) / settings.batch_size)
         for step in range(steps):
             batch = triplets[step * settings.batch_size:(step + 1) * settings.batch_size]
-            views = [train_transform(cache.get(drawings[d]), settings.crop_size, rng, style_p=style_p)
+            views = [train_transform(cache.get(drawings[d]), settings.crop_size, rng, style_p=style_p,
+                                     style_effects=tuple(settings.style_effects))
                      for d, _, _ in batch]
             views += [train_transform(cache.get(artworks[a]), settings.crop_size, rng) for _, a, _ in batch]
             views += [train_transform(cache.get(artworks[n]), settings.crop_size, rng) for _, _, n in batch]

@@ -500,6 +500,7 @@
     visibleCount: function () { return nVisible; },
     isVisible: function (i) { return !!visible[i]; },
     state: function () { return JSON.parse(JSON.stringify(state)); },
+    sheetsLoaded: function () { return Object.keys(sheets).filter(function (s) { return sheets[s].ready; }).length; },
     drawMs: function () { var t0 = performance.now(); draw(); return performance.now() - t0; },
     hitMs: function (px, py) { var t0 = performance.now(); nearest(px, py, hitRadius()); return performance.now() - t0; }
   };
