@@ -115,7 +115,7 @@ def main() -> None:
             rows.append((precision, peak / 1e9, possible, net_rate, net_rate / possible, full_rate))
     print(f"\nscan-sized JPEGs 2500x3500: {args.images} made in {t_make:.1f} s; "
           f"decode to {args.size}px alone: {decode_rate:.1f} pictures/s (one thread)")
-    print(f"\n| precision | matmul GFLOP/s | possible img/s | network img/s | achieved/possible | whole stage img/s (decode overlapped) |")
+    print("\n| precision | matmul GFLOP/s | possible img/s | network img/s | achieved/possible | whole stage img/s (decode overlapped) |")
     print("| --- | --- | --- | --- | --- | --- |")
     for p, g, poss, net_r, frac, full in rows:
         print(f"| {p} | {g:.0f} | {poss:.1f} | {net_r:.1f} | {frac:.0%} | {full:.1f} |")

@@ -202,11 +202,13 @@ def stage_render(a) -> list[dict]:
         files = _manifest(out)
         size = sum(v[0] for v in files.values())
         t_man, _ = timed(lambda: _manifest(out))
+    workers = render.render_workers() if hasattr(render, "render_workers") else 1
     slow = ", ".join(f"{k.replace('render_', '')} {v:.1f}s" for k, v in sorted(per.items(), key=lambda kv: -kv[1])[:4])
     return [dict(stage="render pages (all HTML + JSON)", size=f"{a.render_drawings:,} d + {a.render_artworks:,} a",
                  secs=t_pages, rate=f"{n_pages / t_pages:,.0f} pages/s", rss=peak_rss_mb(),
                  target=">= 2,000 pages/s", met=n_pages / t_pages >= 2000,
-                 note=f"{n_pages:,} pages; {slow}; site {len(files):,} files, {size / 1e6:.0f} MB"),
+                 note=f"{n_pages:,} pages, {workers} render worker(s); {slow}; site {len(files):,} files, "
+                      f"{size / 1e6:.0f} MB"),
             dict(stage="render pictures (hard links)", size=f"{n_img:,} files", secs=t_img,
                  rate=f"{n_img / t_img:,.0f} files/s", rss=None, target="", met=None,
                  note="thumbnail encoding itself is cached per content hash"),
@@ -227,7 +229,11 @@ def run_child(stage: str, argv: list[str]) -> list[dict]:
         sys.stderr.write(proc.stderr[-3000:])
         return [dict(stage=stage, size="", secs=float("nan"), rate="", rss=None, target="", met=False,
                      note=f"failed (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}")]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    rows = json.loads(proc.stdout.strip().splitlines()[-1])
+    load = os.getloadavg()[0]  # other work on the machine inflates the times: say how much there was
+    for r in rows:
+        r["note"] = (r.get("note") or "") + f" [load average {load:.1f} at the end]"
+    return rows
 
 
 def print_table(rows: list[dict]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -43,7 +42,14 @@ def build_options(f):
         click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), help="Arithmetic for embeddings."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where the network runs."),
         click.option("--seed", type=int, help="Seed of the map layout (default 42)."),
-        click.option("--image-base-url", help="Serve display pictures from this address instead of the site."),
+        click.option("--thumb-size", type=click.IntRange(32, 4096), help="Long side of thumbnails in pixels (default 320)."),
+        click.option("--display-size", type=click.IntRange(64, 8192),
+                     help="Long side of the pictures on item pages in pixels (default 1280)."),
+        click.option("--image-base-url", metavar="URL",
+                     help="Serve the item pages' pictures from URL (http or https) instead of the site, which keeps "
+                     "it small: pages then load URL/images/<kind>/<id>.webp. The build writes those pictures to "
+                     "the folder <out>-images next to the site (replaced at each build); upload its contents "
+                     "to URL. Thumbnails stay in the site."),
         click.option("--max-pixels", type=click.IntRange(1), help="Refuse pictures larger than this many pixels."),
         click.option("--strict/--no-strict", default=None, help="Stop at the first problem instead of skipping files."),
         # issue #7: data download
@@ -66,13 +72,20 @@ def settings_from(config_file, **flags):
 
 @cli.command()
 @build_options
-def build(config_file, **flags):
+@click.option("--train", "train_first", is_flag=True,
+              help="Fine-tune the model on --pairs first (reused while pairs and pictures are unchanged).")
+@click.option("--train-epochs", type=click.IntRange(1), help="Most training epochs with --train (default 10).")
+def build(config_file, train_first, train_epochs, **flags):
     """Build the site: read the collection, compute similarities and the map, write the pages."""
     from .pipeline import build as run_build, tqdm_progress
 
     start = time.perf_counter()
     try:
         settings = settings_from(config_file, **flags)
+        if train_first:
+            from .cli_model import trained_model_for_build
+
+            settings = settings.replace(model=str(trained_model_for_build(settings, train_epochs)), weights=None)
         report = run_build(settings, echo=lambda s: click.echo(s, err=True), progress=tqdm_progress)
     except SitegenError as exc:
         _fail(exc)
@@ -180,9 +193,10 @@ def gh_deploy(config_file, out, remote, branch, message):
 
 
 def main() -> None:
-    from . import cli_model  # noqa: F401  (registers train and evaluate)
-
     cli(prog_name="sitegen")
+
+
+from . import cli_model  # noqa: E402,F401  (registers 'train' and 'evaluate' on the group above)
 
 
 if __name__ == "__main__":

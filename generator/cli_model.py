@@ -94,31 +94,67 @@ def train(drawings, artworks, pairs, out, backbone, weights, restart, **opts):
     15 % test) so that no drawing or artwork is in two parts. An interrupted run
     continues where it stopped when started again (use --restart to start over).
     """
+    try:
+        settings = _train_settings(**opts)
+        train_model(drawings, artworks, pairs, out, backbone, weights, settings, restart=restart)
+    except SitegenError as exc:
+        _fail(exc)
+    click.echo(f"Use it with: sitegen build --model {out} ...")
+
+
+def train_model(drawings: Path, artworks: Path, pairs: Path, out: Path, backbone: str, weights, settings, *,
+                restart: bool = False):
+    """Split the pairs, fine-tune, write the model file; prints what it does. Returns the TrainResult."""
     from .evaluate import split_pairs
     from .model import load_model
     from .train import fit, partial_path_for, save_checkpoint
 
-    try:
-        settings = _train_settings(**opts)
-        d_paths, a_paths, index_pairs, _ = _index_pairs(drawings, artworks, pairs)
-        split = split_pairs(index_pairs, seed=settings.seed)
-        click.echo(f"{len(index_pairs)} pairs: {len(split.train)} for training, {len(split.val)} for validation, "
-                   f"{len(split.test)} for testing; gallery of {len(a_paths)} artworks.")
-        partial = partial_path_for(out)
-        if restart and partial.exists():
-            partial.unlink()
-        base = load_model(backbone, weights, input_size=settings.crop_size)
-        result = fit(base, d_paths, a_paths, split, settings, resume_from=partial if partial.exists() else None,
-                     partial_path=partial, progress=_progress)
-        save_checkpoint(out, result, base.name, settings, split)
-    except SitegenError as exc:
-        _fail(exc)
+    d_paths, a_paths, index_pairs, _ = _index_pairs(drawings, artworks, pairs)
+    split = split_pairs(index_pairs, seed=settings.seed)
+    click.echo(f"{len(index_pairs)} pairs: {len(split.train)} for training, {len(split.val)} for validation, "
+               f"{len(split.test)} for testing; gallery of {len(a_paths)} artworks.")
+    partial = partial_path_for(out)
+    if restart and partial.exists():
+        partial.unlink()
+    base = load_model(backbone, weights, input_size=settings.crop_size)
+    result = fit(base, d_paths, a_paths, split, settings, resume_from=partial if partial.exists() else None,
+                 partial_path=partial, progress=_progress)
+    save_checkpoint(out, result, base.name, settings, split)
+    if result.best_epoch == 0:
+        click.echo("Fine-tuning never beat the pretrained network on the validation pairs, so the model file "
+                   "keeps the pretrained weights.")
     click.echo(f"Model written to {out} (best epoch {result.best_epoch}, {result.seconds:.0f} s of training).")
     for line in _metrics_table({"pretrained (val)": result.pretrained_val, "fine-tuned (val)": result.best_val,
                                 "pretrained (test)": result.pretrained_test,
                                 "fine-tuned (test)": result.finetuned_test}):
         click.echo(line)
-    click.echo(f"Use it with: sitegen build --model {out} ...")
+    return result
+
+
+def trained_model_for_build(settings, epochs: int | None) -> Path:
+    """``sitegen build --train``: the model file for these pairs, trained now unless an identical one exists."""
+    import hashlib
+
+    from .train import TrainSettings
+
+    if settings.pairs is None:
+        raise InputError("--train needs --pairs: fine-tuning learns from the known drawing,artwork pairs.")
+    train_settings = TrainSettings(**({"epochs": epochs} if epochs else {}))
+    h = hashlib.sha256()
+    h.update(Path(settings.pairs).read_bytes())
+    for folder in (settings.drawings, settings.artworks):
+        for p in sorted(Path(folder).rglob("*")):
+            if p.is_file():
+                h.update(f"{p.relative_to(folder)}:{p.stat().st_size}".encode())
+    h.update(repr((settings.model, str(settings.weights), train_settings)).encode())
+    out = Path(settings.cache) / "models" / f"trained-{h.hexdigest()[:16]}.pt"
+    if out.is_file():
+        click.echo(f"Using the model already trained on these pairs: {out}")
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    train_model(settings.drawings, settings.artworks, settings.pairs, out, settings.model, settings.weights,
+                train_settings)
+    return out
 
 
 def _mean_std(rows: list[dict]) -> tuple[dict, dict]:

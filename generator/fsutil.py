@@ -17,14 +17,19 @@ FILE_MODE = 0o666 & ~_UMASK
 
 def write_atomic(path: str | Path, data: bytes | str) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename, so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str):
         data = data.encode("utf-8")
+    write_atomic_with(path, lambda fh: fh.write(data))
+
+
+def write_atomic_with(path: str | Path, write) -> None:
+    """Call ``write(binary_file)`` on a temporary file, then rename it to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:

@@ -44,12 +44,9 @@ _U_BF16 = 2.0 ** -8  # unit round-off of bfloat16 (8-bit significand)
 @functools.lru_cache(maxsize=None)
 def bf16_is_faster() -> bool:
     """Native bfloat16 on this CPU and measurably faster than float32 (decided at run time)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            flags = fh.read()
-    except OSError:
-        return False
-    if "avx512_bf16" not in flags and "amx_bf16" not in flags:
+    from .embed import cpu_supports_bf16
+
+    if not cpu_supports_bf16():
         return False
     a, b = torch.randn(512, 1024), torch.randn(2048, 1024)
 

@@ -43,6 +43,7 @@ class BuildReport:
     computed: dict[str, int] = field(default_factory=dict)  # what was computed rather than read from the cache
     site_bytes: int = 0
     site_files: int = 0
+    images_out: Path | None = None  # --image-base-url: the folder of display pictures to upload there
     out: Path | None = None
     report_file: Path | None = None
 
@@ -52,6 +53,8 @@ class BuildReport:
         for stage, secs in self.timings.items():
             out.append(f"  {stage:<12} {secs:7.2f} s")
         out.append(f"Site: {self.site_files} files, {self.site_bytes / 1e6:.1f} MB in {self.out}")
+        if self.images_out is not None:
+            out.append(f"Display pictures: {self.images_out} (upload its contents to the --image-base-url address)")
         if self.problems:
             out.append(f"{len(self.problems)} files need attention (skipped or shown with unknown details):")
             for p in self.problems[:10]:
@@ -106,6 +109,8 @@ def gather(settings: BuildSettings) -> Collection:
     if settings.drawings is None or settings.artworks is None:
         raise InputError("Both --drawings and --artworks are needed (or set drawings and artworks in sitegen.toml).")
     check_output_folder(settings.out, [settings.drawings, settings.artworks])
+    if settings.image_base_url:
+        _check_images_folder(settings)
     if is_within(settings.cache, settings.out):
         raise InputError(f"The cache folder {settings.cache} lies inside the output folder {settings.out}, "
                          "which is replaced at every build. Choose another --cache.")
@@ -113,6 +118,34 @@ def gather(settings: BuildSettings) -> Collection:
     if settings.strict and coll.problems:
         raise InputError(_problem_summary(coll.problems, "--strict is on, so the build stops"))
     return coll
+
+
+def unknown_country_problems(coll: Collection, countries) -> list[Problem]:
+    """One report line per country code that the table does not know (such drawings show the code)."""
+    counts: dict[str, int] = {}
+    for d in coll.drawings:
+        if d.country and d.country not in countries:
+            counts[d.country] = counts.get(d.country, 0) + 1
+    return [Problem(f"country code {code}", f"{n} drawing(s) use the code {code}, which is not in the country "
+                    "table, so pages show the code instead of a name",
+                    f"Add a line '{code},<country name>' to a countries.csv file and pass it with --countries.",
+                    kind="country") for code, n in sorted(counts.items())]
+
+
+def _check_images_folder(settings: BuildSettings) -> None:
+    """--image-base-url: the display pictures go to ``<out>-images``, which each build replaces."""
+    from .render import IMAGES_MARKER, check_image_base_url, display_images_dir
+
+    check_image_base_url(settings.image_base_url)
+    folder = display_images_dir(settings.out)
+    check_output_folder(folder, [settings.drawings, settings.artworks])
+    if is_within(settings.cache, folder):
+        raise InputError(f"The cache folder {settings.cache} lies inside {folder}, which is replaced at every "
+                         "build. Choose another --cache.")
+    if folder.exists() and (not folder.is_dir() or (any(folder.iterdir())
+                                                      and not (folder / IMAGES_MARKER).is_file())):
+        raise InputError(f"With --image-base-url the display pictures are written to {folder}, but something "
+                         "else is there. Move it away or choose another --out.")
 
 
 def _problem_summary(problems: list[Problem], intro: str) -> str:
@@ -239,11 +272,15 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
 
     report = BuildReport(out=settings.out)
     recover_interrupted(settings.out)
+    if settings.image_base_url:
+        from .render import display_images_dir
+        recover_interrupted(display_images_dir(settings.out))
     cache = Cache(settings.cache)
     with _timed(report, "collection", echo):
         coll = gather(settings)
         countries = load_countries(settings.countries)
         report.problems.extend(coll.problems)
+        report.problems.extend(unknown_country_problems(coll, countries))
         report.verso_skipped = coll.verso_skipped
         d_paths = [d.path for d in coll.drawings]
         a_paths = [a.path for a in coll.artworks]
@@ -328,6 +365,19 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
             report.site_files, report.site_bytes = len(files), sum(v[0] for v in files.values())
             write_atomic(settings.cache / "site-state.json", json.dumps(
                 {"fingerprint": fingerprint, "out": os.path.abspath(settings.out), "files": files}))
+        if settings.image_base_url:
+            from .render import display_images_dir, write_display_images
+
+            images_out = report.images_out = display_images_dir(settings.out)
+            if report.computed["pages"] or not images_out.is_dir():
+                staging = _staging_dir(images_out)
+                try:
+                    write_display_images(site, staging)
+                    _swap_in(staging, images_out)
+                finally:
+                    if staging.exists():
+                        shutil.rmtree(staging, ignore_errors=True)
+            echo(f"Display pictures for {settings.image_base_url}: {images_out}")
         if report.site_bytes > SITE_WARN_BYTES:
             report.warnings.append(
                 f"The site is {report.site_bytes / 1e6:.0f} MB; GitHub Pages refuses sites over 1 GB. Make it smaller "

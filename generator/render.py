@@ -12,7 +12,7 @@ import json
 import math
 import os
 import shutil
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -77,6 +77,37 @@ def image_url(kind: str, item_id: str) -> str:
     return f"images/{kind}/{item_id}.webp"
 
 
+#: Marks a folder of display pictures written for --image-base-url, so a rebuild may replace it.
+IMAGES_MARKER = ".sitegen-images"
+
+
+def display_images_dir(out: Path) -> Path:
+    """Where the display pictures go with --image-base-url: a folder next to the site, ``<out>-images``."""
+    out = Path(out)
+    return out.parent / f"{out.name}-images"
+
+
+def check_image_base_url(url: str) -> str:
+    """The address without its trailing slash; refuses anything but a plain http(s) address.
+
+    It goes into every page's Content-Security-Policy, so quotes, spaces, ';' or ',' could
+    add policy directives.
+
+    >>> check_image_base_url("https://cdn.example.org/archive/")
+    'https://cdn.example.org/archive'
+    """
+    from urllib.parse import urlsplit
+
+    from .errors import ConfigError
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment or \
+            any(c.isspace() or c in "'\";,<>\\?#" for c in url):
+        raise ConfigError(f"--image-base-url {url!r} is not a plain http(s) address. Give one like "
+                          "https://pictures.example.org/archive (no quotes, spaces, ';', ',', '?' or '#').")
+    return url.rstrip("/")
+
+
 def collection_url(facet: str, key: str, page: int = 1) -> str:
     return f"{facet}/{key}/index.html" if page == 1 else f"{facet}/{key}/page-{page}/index.html"
 
@@ -103,11 +134,18 @@ class Renderer:
         self.env = Environment(loader=FileSystemLoader(str(asset_dir("templates"))),
                                autoescape=select_autoescape(default=True, default_for_string=True),
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                               keep_trailing_newline=True)
+                               keep_trailing_newline=True, auto_reload=False)
         self.env.filters["sim"] = lambda v: f"{float(v):.3f}"
         self.env.filters["json_script"] = json_for_script
         self.pages: list[str] = []
+        self._csp = None
+        self._card_lists: tuple[list[dict], list[dict]] | None = None
+        self._facet_labels: dict[tuple[str, str], str] = {}
         s = site
+        self.d_index = {d.id: i for i, d in enumerate(s.drawings)}
+        self.a_index = {a.id: j for j, a in enumerate(s.artworks)}
+        # --image-base-url: display pictures are served from there, not from the site.
+        self.image_base = check_image_base_url(s.settings.image_base_url) if s.settings.image_base_url else None
         self.d_by_id = {d.id: d for d in s.drawings}
         self.a_by_id = {a.id: a for a in s.artworks}
         self.confirmed_by_drawing: dict[str, list[str]] = defaultdict(list)
@@ -146,11 +184,16 @@ class Renderer:
         return {"id": a.id, "url": artwork_url(a.id), "thumb": thumb_url("artworks", a.id), "title": a.title,
                 "artist": a.artist or "Unknown artist", "year": a.year or ""}
 
+    def display_src(self, kind: str, item_id: str) -> str:
+        """The display picture's address: site-relative, or absolute under --image-base-url."""
+        rel = image_url(kind, item_id)
+        return f"{self.image_base}/{rel}" if self.image_base else rel
+
     def page(self, template: str, rel_path: str, **ctx) -> None:
         depth = rel_path.count("/")
         root = "../" * depth
         html = self.env.get_template(template).render(root=root, site_title=self.site.settings.title,
-                                                      page_path=rel_path, csp=self.csp(), **ctx)
+                                                      page_path=rel_path, csp=self._csp or self.csp(), **ctx)
         # The staging folder is swapped in as a whole, so a plain write is safe here (issue #5: speed).
         path = self.out / rel_path
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,11 +201,14 @@ class Renderer:
         self.pages.append(rel_path)
 
     def csp(self) -> str:
+        if self._csp:
+            return self._csp
         img = "'self' data:"
-        if self.site.settings.image_base_url:
-            img += " " + self.site.settings.image_base_url.rstrip("/") + "/"
-        return (f"default-src 'self'; img-src {img}; style-src 'self'; script-src 'self'; "
-                "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
+        if self.image_base:
+            img += " " + self.image_base + "/"
+        self._csp = (f"default-src 'self'; img-src {img}; style-src 'self'; script-src 'self'; "
+                     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
+        return self._csp
 
     def write_json(self, rel_path: str, payload: dict) -> None:
         payload = {"schema_version": SCHEMA_VERSION, **payload}
@@ -200,7 +246,10 @@ class Renderer:
             folder.mkdir(parents=True, exist_ok=True)
             for item in items:
                 thumb, display = s.derivatives[item.id]
-                for src, dest in ((thumb, folder / f"{item.id}.thumb.webp"), (display, folder / f"{item.id}.webp")):
+                pictures = [(thumb, folder / f"{item.id}.thumb.webp")]
+                if not self.image_base:  # else they go to display_images_dir(), see write_display_images
+                    pictures.append((display, folder / f"{item.id}.webp"))
+                for src, dest in pictures:
                     if not src.is_file():
                         continue
                     try:
@@ -208,38 +257,91 @@ class Renderer:
                     except OSError:
                         shutil.copyfile(src, dest)
 
+    # Issue #5 (speed): item pages are rendered from cards made once per item, and, for large
+    # collections, by forked worker processes, each writing a contiguous range of pages.
+    # Every page depends only on the site data, so the output is the same byte for byte.
+    def _cards(self) -> tuple[list[dict], list[dict]]:
+        if self._card_lists is None:
+            self._card_lists = ([self.drawing_card(d) for d in self.site.drawings],
+                                [self.artwork_card(a) for a in self.site.artworks])
+        return self._card_lists
+
+    def _facets(self, d: Drawing) -> list[tuple[str, str, str]]:
+        out = []
+        for f in FACETS:
+            key = facet_key_drawing(d, f)
+            label = self._facet_labels.get((f, key))
+            if label is None:
+                label = self._facet_labels[(f, key)] = self.facet_label(f, key)
+            out.append((FACETS[f], label, collection_url(f, key)))
+        return out
+
     def render_drawings(self) -> None:
+        self._in_workers(self._render_drawing_range, len(self.site.drawings))
+
+    def _render_drawing_range(self, lo: int, hi: int) -> None:
         s = self.site
         nb = s.neighbours
-        for i, d in enumerate(s.drawings):
+        d_cards, a_cards = self._cards()
+        da_i, da_s = nb["da_i"][lo:hi].tolist(), nb["da_s"][lo:hi].tolist()
+        dd_i, dd_s = nb["dd_i"][lo:hi].tolist(), nb["dd_s"][lo:hi].tolist()
+        external = bool(self.image_base)
+        for i in range(lo, hi):
+            d = s.drawings[i]
             confirmed = set(self.confirmed_by_drawing.get(d.id, ()))
             matches = []
-            for rank, (j, sim) in enumerate(zip(nb["da_i"][i], nb["da_s"][i]), start=1):
-                a = s.artworks[int(j)]
-                matches.append({**self.artwork_card(a), "rank": rank, "similarity": float(sim),
-                                "confirmed": a.id in confirmed})
-            similar = [{**self.drawing_card(s.drawings[int(j)]), "similarity": float(sim)}
-                       for j, sim in zip(nb["dd_i"][i], nb["dd_s"][i])]
-            facets = [(FACETS[f], self.facet_label(f, facet_key_drawing(d, f)),
-                       collection_url(f, facet_key_drawing(d, f))) for f in FACETS]
-            self.page("drawing.html", drawing_url(d.id), d=d, card=self.drawing_card(d),
-                      image=image_url("drawings", d.id), matches=matches,
-                      confirmed=[self.artwork_card(self.a_by_id[a]) for a in sorted(confirmed)],
-                      similar=similar, facets=facets, age_label=AGE_GROUP_LABELS.get(d.age_group or "", ""),
-                      title=self.drawing_label(d))
+            for rank, (j, sim) in enumerate(zip(da_i[i - lo], da_s[i - lo]), start=1):
+                card = a_cards[j]
+                matches.append({**card, "rank": rank, "similarity": sim, "confirmed": card["id"] in confirmed})
+            similar = [{**d_cards[j], "similarity": sim} for j, sim in zip(dd_i[i - lo], dd_s[i - lo])]
+            self.page("drawing.html", drawing_url(d.id), d=d, card=d_cards[i],
+                      image=self.display_src("drawings", d.id), image_external=external, matches=matches,
+                      confirmed=[a_cards[self.a_index[a]] for a in sorted(confirmed)],
+                      similar=similar, facets=self._facets(d), age_label=AGE_GROUP_LABELS.get(d.age_group or "", ""),
+                      title=d_cards[i]["label"])
 
     def render_artworks(self) -> None:
+        self._in_workers(self._render_artwork_range, len(self.site.artworks))
+
+    def _render_artwork_range(self, lo: int, hi: int) -> None:
         s = self.site
         nb = s.neighbours
-        for j, a in enumerate(s.artworks):
-            closest = [{**self.drawing_card(s.drawings[int(i)]), "similarity": float(sim)}
-                       for i, sim in zip(nb["ad_i"][j], nb["ad_s"][j])]
-            echoes = [self.drawing_card(self.d_by_id[d]) for d in sorted(self.confirmed_by_artwork.get(a.id, ()))]
+        d_cards, a_cards = self._cards()
+        ad_i, ad_s = nb["ad_i"][lo:hi].tolist(), nb["ad_s"][lo:hi].tolist()
+        external = bool(self.image_base)
+        for j in range(lo, hi):
+            a = s.artworks[j]
+            closest = [{**d_cards[i], "similarity": sim} for i, sim in zip(ad_i[j - lo], ad_s[j - lo])]
+            echoes = [d_cards[self.d_index[d]] for d in sorted(self.confirmed_by_artwork.get(a.id, ()))]
             info = s.artists.get(a.artist or "", {})
-            self.page("artwork.html", artwork_url(a.id), a=a, card=self.artwork_card(a),
-                      image=image_url("artworks", a.id), closest=closest, echoes=echoes,
+            self.page("artwork.html", artwork_url(a.id), a=a, card=a_cards[j],
+                      image=self.display_src("artworks", a.id), image_external=external,
+                      closest=closest, echoes=echoes,
                       artist_info={k: v for k, v in sorted(info.items()) if k in ("years", "nationality", "genre")},
                       title=a.title)
+
+    def _in_workers(self, render_range, n: int) -> None:
+        """``render_range(lo, hi)`` over ``range(n)``: in this process, or split between forked workers."""
+        workers = render_workers()
+        if workers < 2 or n < PARALLEL_MIN_PAGES:
+            render_range(0, n)
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        global _FORKED
+        self._cards()  # made once, before the fork, and shared by the workers
+        self.csp()
+        step = max(256, -(-n // (workers * 8)))  # several ranges per worker: even finish
+        _FORKED = self
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                futures = [pool.submit(_forked_range, render_range.__name__, lo, min(n, lo + step))
+                           for lo in range(0, n, step)]
+                for fut in futures:  # in order, so self.pages lists the pages as a serial run would
+                    self.pages.extend(fut.result())
+        finally:
+            _FORKED = None
 
     def facet_groups(self, facet: str) -> dict[str, list[Drawing]]:
         groups: dict[str, list[Drawing]] = defaultdict(list)
@@ -275,7 +377,7 @@ class Renderer:
                     pager = [{"n": n, "url": collection_url(facet, k, n), "current": n == p}
                              for n in range(1, pages + 1)]
                     self.page("collection.html", collection_url(facet, k, p), facet=facet, facet_title=facet_title,
-                              label=self.facet_label(facet, k), items=[self.drawing_card(d) for d in chunk],
+                              label=self.facet_label(facet, k), items=[self._cards()[0][self.d_index[d.id]] for d in chunk],
                               total=len(members), page=p, pages=pages, pager=pager,
                               prev_url=collection_url(facet, k, p - 1) if p > 1 else None,
                               next_url=collection_url(facet, k, p + 1) if p < pages else None,
@@ -321,12 +423,13 @@ class Renderer:
             "id": d.id, "file": Path(d.rel).name, "year": d.year, "age_group": d.age_group,
             "country": d.country, "country_name": self.country_name(d.country) if d.country else None,
             "variant": d.name.variant if d.name else None, "quality": d.quality,
-            "page": drawing_url(d.id), "thumbnail": thumb_url("drawings", d.id), "image": image_url("drawings", d.id),
+            "page": drawing_url(d.id), "thumbnail": thumb_url("drawings", d.id),
+            "image": self.display_src("drawings", d.id),
         } for d in s.drawings]})
         self.write_json("data/artworks.json", {"artworks": [{
             "id": a.id, "file": a.rel, "title": a.title, "artist": a.artist, "year": a.year,
             "extra": dict(a.extra), "page": artwork_url(a.id), "thumbnail": thumb_url("artworks", a.id),
-            "image": image_url("artworks", a.id),
+            "image": self.display_src("artworks", a.id),
         } for a in s.artworks]})
         nb = s.neighbours
         rows = []
@@ -365,6 +468,53 @@ def json_for_script(value) -> str:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+#: Item pages are rendered by this many forked processes when there are at least
+#: PARALLEL_MIN_PAGES of them (and the platform can fork); SITEGEN_RENDER_WORKERS overrides.
+PARALLEL_MIN_PAGES = 4000
+_FORKED: "Renderer | None" = None
+
+
+def render_workers() -> int:
+    import multiprocessing
+
+    env = os.environ.get("SITEGEN_RENDER_WORKERS", "")
+    if env.isdigit():
+        return int(env)
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def _forked_range(method: str, lo: int, hi: int) -> list[str]:
+    """In a forked worker: render pages lo..hi with the parent's Renderer; the pages written."""
+    r = _FORKED
+    before = len(r.pages)
+    getattr(r, method)(lo, hi)
+    return r.pages[before:]
+
+
+def write_display_images(site: SiteData, folder: Path) -> int:
+    """Hard-link (or copy) every display picture to ``folder/images/<kind>/<id>.webp``, the layout
+    that --image-base-url points at; returns how many. ``folder`` is a fresh staging folder."""
+    n = 0
+    for kind, items in (("drawings", site.drawings), ("artworks", site.artworks)):
+        dest_dir = Path(folder) / "images" / kind
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        for item in items:
+            src = site.derivatives[item.id][1]
+            if not src.is_file():
+                continue
+            dest = dest_dir / f"{item.id}.webp"
+            try:
+                os.link(src, dest)
+            except OSError:
+                shutil.copyfile(src, dest)
+            n += 1
+    write_atomic(Path(folder) / IMAGES_MARKER, "Display pictures written by 'sitegen build --image-base-url'. "
+                 "Upload this folder's contents to that address; the next build replaces this folder.\n")
+    return n
 
 
 def render_site(site: SiteData, out: Path) -> list[str]:

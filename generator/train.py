@@ -23,7 +23,6 @@ import copy
 import hashlib
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -40,6 +39,7 @@ from .augment import random_style
 from .embed import embed_paths, resolve_precision
 from .errors import CheckpointError, ConfigError, ImageError
 from .evaluate import Metrics, Split, retrieval_metrics_from_embeddings
+from .fsutil import write_atomic_with
 from .images import load_rgb
 from .model import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, PREPROCESS_VERSION, Embedder, LoadedModel
 
@@ -402,19 +402,7 @@ def partial_path_for(checkpoint: str | Path) -> Path:
 
 
 def _torch_save_atomic(obj, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomic_with(path, lambda fh: torch.save(obj, fh))
 
 
 def _restart_hint(path: Path) -> str:

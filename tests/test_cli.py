@@ -60,3 +60,64 @@ def test_shards_merge_into_one_cache(tmp_path):
 def test_bad_shard(tmp_path):
     res = CliRunner().invoke(cli, ["embed", "--shard", "3/2"])
     assert res.exit_code == 2 and "use the form I/N" in res.output
+
+
+TINY_TRAIN = ["--epochs", "1", "--hard-negatives", "1", "--max-train-pairs", "12", "--train-size", "72",
+              "--crop-size", "64", "--patience", "1"]
+
+
+def test_train_then_build_with_the_model(demo_dir, built_demo, tmp_path):
+    """sitegen train on the demo's pairs, then sitegen build --model with the file it wrote."""
+    import json
+
+    settings, _, _ = built_demo
+    model = tmp_path / "model.pt"
+    args = ["--drawings", str(demo_dir / "drawings"), "--artworks", str(demo_dir / "artworks"),
+            "--pairs", str(demo_dir / "pairs.csv")]
+    res = CliRunner().invoke(cli, ["train", *args, "--out", str(model), *TINY_TRAIN])
+    assert res.exit_code == 0, res.output
+    assert model.is_file() and not (tmp_path / "model.pt.partial").exists()
+    assert "Model written to" in res.output and "MAP" in res.output
+    out = tmp_path / "site"
+    res = CliRunner().invoke(cli, ["build", *args, "--artworks-csv", str(demo_dir / "artworks.csv"),
+                                   "--model", str(model), "--out", str(out), "--cache", str(settings.cache)])
+    assert res.exit_code == 0, res.output
+    card = json.loads((out / "data/model-card.json").read_text())
+    assert card["fine_tuned"] is True
+    page = (out / "model/index.html").read_text()
+    assert "Fine-tuned, validation" in page and "<svg" in page and "Test drawings" in page
+
+
+def test_evaluate_prints_and_writes_json(demo_dir, tmp_path):
+    import json
+
+    target = tmp_path / "figures.json"
+    res = CliRunner().invoke(cli, ["evaluate", "--drawings", str(demo_dir / "drawings"), "--artworks",
+                                   str(demo_dir / "artworks"), "--pairs", str(demo_dir / "pairs.csv"),
+                                   "--json", str(target)])
+    assert res.exit_code == 0, res.output
+    metrics = json.loads(target.read_text())["metrics"]
+    assert {"MP", "MMP", "MAP", "R@1", "R@5", "R@10", "R@20", "R@50"} <= set(metrics)
+    assert "R@100" not in metrics  # the gallery holds 64 artworks
+    assert 0 <= metrics["R@1"] <= metrics["R@10"] <= 100 and "R@10" in res.output
+
+
+def test_evaluate_folds(demo_dir, tmp_path):
+    import json
+
+    target = tmp_path / "folds.json"
+    res = CliRunner().invoke(cli, ["evaluate", "--drawings", str(demo_dir / "drawings"), "--artworks",
+                                   str(demo_dir / "artworks"), "--pairs", str(demo_dir / "pairs.csv"),
+                                   "--folds", "3", "--json", str(target), *TINY_TRAIN])
+    assert res.exit_code == 0, res.output
+    data = json.loads(target.read_text())
+    assert data["folds"] == 3 and len(data["per_fold"]["test"]) == 3
+    assert "MAP" in data["metrics"] and "MAP" in data["metrics_std"]
+
+
+def test_build_train_needs_pairs(tmp_path):
+    _collection(tmp_path)
+    res = CliRunner().invoke(cli, ["build", "--train", "--drawings", str(tmp_path / "drawings"), "--artworks",
+                                   str(tmp_path / "artworks"), "--out", str(tmp_path / "site"),
+                                   "--cache", str(tmp_path / "cache")])
+    assert res.exit_code == 1 and "--train needs --pairs" in res.output

@@ -1,7 +1,5 @@
 """The file-name grammar and the scanning of collections."""
 
-from pathlib import Path
-
 import pytest
 
 from generator.collection import load_collection, parse_drawing_name, slugify

@@ -201,7 +201,7 @@ def test_no_local_paths_or_external_hosts(hostile_build):
 
 
 def test_strict_stops(tmp_path):
-    files = make_hostile(tmp_path)
+    make_hostile(tmp_path)
     settings = BuildSettings(drawings=tmp_path / "drawings", artworks=tmp_path / "artworks",
                              out=tmp_path / "site", cache=tmp_path / "cache", strict=True)
     with pytest.raises(InputError, match="--strict is on"):

@@ -1,0 +1,197 @@
+"""Issue #5, end to end: first build, no-op rebuild and "100 new drawings" rebuild of a 100k collection.
+
+    python benchmarks/bench_rebuild.py [--drawings 100000] [--artworks 2000] [--add 100]
+                                       [--root /tmp/sitegen-rebuild] [--noop-repeat 3] [--keep]
+
+1. Writes ``--drawings`` tiny JPEG drawings (IMAJ names, nested year/country folders)
+   and ``--artworks`` artworks under ``--root`` (never inside the repository).
+2. Pre-fills the embedding cache with synthetic normalised vectors keyed by the files'
+   content hashes (``Cache.content_hashes``) under the build's real embedding key
+   (``pipeline.embedding_key``), so the first build does everything but run the network:
+   hashing, neighbours, layout, pictures, pages.
+3. Runs ``pipeline.build`` in a child process (its own peak RSS): first build, then
+   ``--noop-repeat`` builds with nothing changed (median), then adds ``--add`` drawings
+   whose vectors are *not* pre-filled, so the real model embeds them, and builds again.
+
+The builds run a snapshot of ``generator/``, ``templates/`` and ``static/`` copied to
+``--root``/code at the start: the code is part of the site's fingerprint, so editing the
+checkout during the benchmark would otherwise turn the no-op build into a full one.
+
+Prints one JSON line per build and a table; the collection stays under ``--root`` with
+``--keep`` (otherwise it is deleted at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+AGES = ["3-5", "6-9", "10-13", "14-17", "MS"]
+COUNTRIES = ["ARG", "BRA", "DEU", "FRA", "IND", "JPN", "KEN", "MEX", "POL", "TUR", "USA", "VNM"]
+
+
+def settings_for(root: Path):
+    from generator.config import BuildSettings
+
+    return BuildSettings(drawings=root / "drawings", artworks=root / "artworks", out=root / "site",
+                         cache=root / "cache")
+
+
+def write_drawings(root: Path, start: int, count: int, size: int) -> list[Path]:
+    from PIL import Image
+
+    rng = np.random.default_rng(start)
+    paths = []
+    for i in range(start, start + count):
+        year, country, age = 1990 + i % 30, COUNTRIES[i % len(COUNTRIES)], AGES[(i // 7) % len(AGES)]
+        path = root / "drawings" / str(year) / country / f"{year}_{age}_{i:06d}_{country}_R_C.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # a smooth random colour field: distinct content (distinct hashes), small JPEGs
+        small = rng.integers(0, 255, (4, 4, 3), dtype=np.uint8)
+        Image.fromarray(small).resize((size, size), Image.BILINEAR).save(path, "JPEG", quality=80)
+        paths.append(path)
+    return paths
+
+
+def write_artworks(root: Path, count: int, size: int) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(999)
+    for j in range(count):
+        artist = f"Artist_{j % 200:03d}"
+        path = root / "artworks" / artist / f"{artist}_{j}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        small = rng.integers(0, 255, (4, 4, 3), dtype=np.uint8)
+        Image.fromarray(small).resize((size, int(size * 1.25)), Image.BILINEAR).save(path, "JPEG", quality=80)
+
+
+def model_dim(settings) -> int:
+    from generator.model import load_model
+
+    return int(load_model(settings.model, settings.weights).dim)
+
+
+def prefill(root: Path) -> tuple[int, float]:
+    """Synthetic vectors for every picture now in the collection; (count, seconds)."""
+    from generator.cache import Cache
+    from generator.images import IMAGE_SUFFIXES
+    from generator.pipeline import embedding_key
+
+    settings = settings_for(root)
+    start = time.perf_counter()
+    paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and "site" not in p.parts
+                   and "cache" not in p.parts)
+    cache = Cache(settings.cache)
+    hashes = sorted(set(h for h in cache.content_hashes(paths) if h))
+    key = embedding_key(settings)[0]
+    dim = model_dim(settings)
+    rng = np.random.default_rng(3)
+    for s in range(0, len(hashes), 20_000):
+        part = hashes[s:s + 20_000]
+        v = rng.standard_normal((len(part), dim), dtype=np.float32)
+        cache.add_embeddings(key, part, v / np.linalg.norm(v, axis=1, keepdims=True))
+    cache.compact_embeddings(key)
+    return len(hashes), time.perf_counter() - start
+
+
+def child_build(root: Path) -> dict:
+    from generator.pipeline import build
+
+    start = time.perf_counter()
+    report = build(settings_for(root))
+    wall = time.perf_counter() - start
+    import generator
+    assert Path(generator.__file__).resolve().parent.parent == REPO, "not running the snapshot"
+    return {"wall_s": wall, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            "computed": report.computed, "timings": report.timings, "drawings": report.drawings,
+            "artworks": report.artworks, "site_files": report.site_files, "site_mb": report.site_bytes / 1e6,
+            "load": os.getloadavg()[0]}
+
+
+def snapshot_code(root: Path) -> Path:
+    code = root / "code"
+    for name in ("generator", "templates", "static", "benchmarks"):
+        shutil.copytree(REPO / name, code / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return code
+
+
+def run_build(root: Path, label: str) -> dict:
+    code = root / "code"
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    proc = subprocess.run([sys.executable, str(code / "benchmarks" / Path(__file__).name), "--child", str(root)],
+                          capture_output=True, text=True, env=env, cwd=str(code))
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-4000:])
+        raise SystemExit(f"{label} build failed (exit {proc.returncode})")
+    row = json.loads(proc.stdout.strip().splitlines()[-1])
+    row["label"] = label
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--drawings", type=int, default=100_000)
+    ap.add_argument("--artworks", type=int, default=2_000)
+    ap.add_argument("--add", type=int, default=100)
+    ap.add_argument("--size", type=int, default=48, help="side of the generated pictures in pixels")
+    ap.add_argument("--root", type=Path, default=Path("/tmp/sitegen-rebuild"))
+    ap.add_argument("--noop-repeat", type=int, default=3)
+    ap.add_argument("--keep", action="store_true", help="keep the generated collection, site and cache")
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        import torch
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        print(json.dumps(child_build(Path(a.child))))
+        return
+    root = a.root.resolve()
+    if root == REPO or REPO in root.parents:
+        raise SystemExit("--root must lie outside the repository")
+    if root.exists():
+        shutil.rmtree(root)
+    snapshot_code(root)
+    t0 = time.perf_counter()
+    write_drawings(root, 0, a.drawings, a.size)
+    write_artworks(root, a.artworks, a.size)
+    print(f"generated {a.drawings:,} drawings + {a.artworks:,} artworks in {time.perf_counter() - t0:.0f} s",
+          file=sys.stderr)
+    n, secs = prefill(root)
+    print(f"pre-filled {n:,} synthetic vectors in {secs:.0f} s", file=sys.stderr)
+    rows = [run_build(root, "first build")]
+    noops = [run_build(root, f"no-op {i + 1}") for i in range(a.noop_repeat)]
+    rows += noops
+    write_drawings(root, a.drawings, a.add, a.size)  # new numbers: new files, vectors not pre-filled
+    rows.append(run_build(root, f"+{a.add} drawings"))
+
+    print(f"\n{a.drawings:,} drawings + {a.artworks:,} artworks ({a.size}x{a.size} JPEG), cpu threads {os.cpu_count()}")
+    print("| build | wall | peak RSS (workers) | embeddings computed | pages rendered | files changed | load avg |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        c = r["computed"]
+        print(f"| {r['label']} | {r['wall_s']:.1f} s | {r['peak_rss_mb']:,.0f} MB ({r['children_peak_rss_mb']:,.0f}) | {c.get('embeddings')} | "
+              f"{c.get('pages')} | {c.get('files_changed', 0)} | {r['load']:.1f} |")
+    print(f"no-op median: {statistics.median(r['wall_s'] for r in noops):.1f} s "
+          f"(stages: {json.dumps({k: round(v, 2) for k, v in noops[-1]['timings'].items()})})")
+    print(f"first build stages: {json.dumps({k: round(v, 1) for k, v in rows[0]['timings'].items()})}")
+    print(f"+{a.add} stages: {json.dumps({k: round(v, 1) for k, v in rows[-1]['timings'].items()})}")
+    if not a.keep:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
