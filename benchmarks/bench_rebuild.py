@@ -110,14 +110,21 @@ def prefill(root: Path) -> tuple[int, float]:
 def child_build(root: Path) -> dict:
     from generator.pipeline import build
 
+    rss_after: dict[str, float] = {}  # peak RSS so far at the end of each stage: which stage set the peak
+
+    def echo(line: str) -> None:
+        stage = line.split(":", 1)[0]
+        rss_after[stage] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
     start = time.perf_counter()
-    report = build(settings_for(root))
+    report = build(settings_for(root), echo=echo)
     wall = time.perf_counter() - start
     import generator
     assert Path(generator.__file__).resolve().parent.parent == REPO, "not running the snapshot"
     return {"wall_s": wall, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-            "computed": report.computed, "timings": report.timings, "drawings": report.drawings,
+            "computed": report.computed, "timings": report.timings, "peak_rss_mb_after": rss_after,
+            "drawings": report.drawings,
             "artworks": report.artworks, "site_files": report.site_files, "site_mb": report.site_bytes / 1e6,
             "load": os.getloadavg()[0]}
 
@@ -151,6 +158,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=48, help="side of the generated pictures in pixels")
     ap.add_argument("--root", type=Path, default=Path("/tmp/sitegen-rebuild"))
     ap.add_argument("--noop-repeat", type=int, default=3)
+    ap.add_argument("--first-only", action="store_true", help="stop after the first build")
     ap.add_argument("--keep", action="store_true", help="keep the generated collection, site and cache")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -173,6 +181,8 @@ def main() -> None:
     n, secs = prefill(root)
     print(f"pre-filled {n:,} synthetic vectors in {secs:.0f} s", file=sys.stderr)
     rows = [run_build(root, "first build")]
+    if a.first_only:
+        return
     noops = [run_build(root, f"no-op {i + 1}") for i in range(a.noop_repeat)]
     rows += noops
     write_drawings(root, a.drawings, a.add, a.size)  # new numbers: new files, vectors not pre-filled

@@ -377,7 +377,8 @@ class Renderer:
                     pager = [{"n": n, "url": collection_url(facet, k, n), "current": n == p}
                              for n in range(1, pages + 1)]
                     self.page("collection.html", collection_url(facet, k, p), facet=facet, facet_title=facet_title,
-                              label=self.facet_label(facet, k), items=[self._cards()[0][self.d_index[d.id]] for d in chunk],
+                              label=self.facet_label(facet, k),
+                              items=[self._cards()[0][self.d_index[d.id]] for d in chunk],
                               total=len(members), page=p, pages=pages, pager=pager,
                               prev_url=collection_url(facet, k, p - 1) if p > 1 else None,
                               next_url=collection_url(facet, k, p + 1) if p < pages else None,
