@@ -23,14 +23,32 @@ class Layout:
     method: str          # "UMAP" or "PCA"
 
 
-def _pca(x: np.ndarray, dims: int) -> np.ndarray:
-    x = x - x.mean(axis=0, keepdims=True)
-    dims = min(dims, *x.shape)
+def _pca(x: np.ndarray, dims: int, block: int = 16384) -> np.ndarray:
+    """Project onto the top ``dims`` principal axes.
+
+    The axes come from the d x d covariance, accumulated in float64 over row blocks,
+    so memory stays at the size of the input (a full SVD of 110,000 x 1280 needs
+    several GB). Each axis's sign is fixed so that the result is deterministic.
+    """
+    x = np.asarray(x, np.float32)
+    n, d = x.shape
+    dims = min(dims, n, d)
     if dims <= 0:
-        return np.zeros((len(x), 0), np.float32)
-    _, _, vt = np.linalg.svd(x.astype(np.float64), full_matrices=False)
-    signs = np.sign(vt[:dims, np.argmax(np.abs(vt[:dims]), axis=1)].diagonal())  # fix sign: deterministic
-    return (x @ (vt[:dims].T * np.where(signs == 0, 1, signs))).astype(np.float32)
+        return np.zeros((n, 0), np.float32)
+    mean = x.mean(axis=0, dtype=np.float64)
+    cov = np.zeros((d, d), np.float64)
+    for start in range(0, n, block):
+        chunk = x[start:start + block].astype(np.float64) - mean
+        cov += chunk.T @ chunk
+    values, vectors = np.linalg.eigh(cov)
+    axes = vectors[:, np.argsort(values)[::-1][:dims]]
+    signs = np.sign(axes[np.argmax(np.abs(axes), axis=0), np.arange(dims)])
+    axes = (axes * np.where(signs == 0, 1, signs)).astype(np.float32)
+    out = np.empty((n, dims), np.float32)
+    mean32 = mean.astype(np.float32)
+    for start in range(0, n, block):
+        out[start:start + block] = (x[start:start + block] - mean32) @ axes
+    return out
 
 
 def _scale(coords: np.ndarray) -> np.ndarray:
