@@ -191,9 +191,3 @@ def _brute_force_row(query, gallery, k, self_index, chunk):
         key[self_index] = -np.inf
     order = np.lexsort((np.arange(len(key)), -key))[:k]
     return order, key[order].astype(np.float32)
-
-
-def reverse_top(drawing_to_artwork_sim: np.ndarray | None, drawings: np.ndarray, artworks: np.ndarray,
-                k: int, block: int = QUERY_BLOCK) -> tuple[np.ndarray, np.ndarray]:
-    """For each artwork, the ``k`` drawings closest to it."""
-    return top_k(artworks, drawings, k, block=block)
