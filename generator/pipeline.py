@@ -342,7 +342,8 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
                                else Path(settings.model).name)
         # Issue #5: skip rendering when nothing that goes into the site changed and the site
         # on disk is still the one we wrote (a manifest of sizes and times says so).
-        fingerprint = array_key(settings.fingerprint(), _assets_digest(), nb_key, lay["coords"], str(lay["method"]),
+        assets = _assets_digest()
+        fingerprint = array_key(settings.fingerprint(), assets, nb_key, lay["coords"], str(lay["method"]),
                                 repr(drawings), repr(artworks), d_hash, a_hash, coll.pairs, sorted(coll.artists.items()),
                                 _file_digest(settings.countries), model_source, sorted(derivs.items()))
         site_state = _load_json(settings.cache / "site-state.json")
@@ -353,9 +354,16 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
             report.site_files, report.site_bytes = len(old_files), sum(v[0] for v in old_files.values())
         else:
             staging = _staging_dir(settings.out)
+            if old_files and settings.out.is_dir():
+                site.previous_site = Path(settings.out)
+                site.previous_pages = site_state.get("pages", {})
+                site.previous_files = old_files
+            site.render_salt = array_key(settings.fingerprint(), assets, "pages-v1")
             try:
-                pages = render.render_site(site, staging)
-                report.computed["pages"] = len(pages)
+                renderer = render.render_site(site, staging)
+                report.computed["pages"] = len(renderer.pages) - renderer.reused
+                report.computed["pages_reused"] = renderer.reused
+                page_keys = renderer.page_keys
                 _swap_in(staging, settings.out)
             finally:
                 if staging.exists():
@@ -364,7 +372,8 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
             report.computed["files_changed"] = sum(1 for f, v in files.items() if old_files.get(f, [0])[-1] != v[-1])
             report.site_files, report.site_bytes = len(files), sum(v[0] for v in files.values())
             write_atomic(settings.cache / "site-state.json", json.dumps(
-                {"fingerprint": fingerprint, "out": os.path.abspath(settings.out), "files": files}))
+                {"fingerprint": fingerprint, "out": os.path.abspath(settings.out), "files": files,
+                 "pages": page_keys}))
         if settings.image_base_url:
             from .render import display_images_dir, write_display_images
 

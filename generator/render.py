@@ -8,6 +8,7 @@ a sub-folder of a web server and straight from the disk (``file://``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -59,6 +60,12 @@ class SiteData:
     model_name: str
     extra_pages: dict = field(default_factory=dict)
     embeddings: dict | None = None  # issue #7: {"drawings": Embedded, "artworks": Embedded}, for the data download
+    # Incremental rendering: the previous site, the key of each of its pages, and what every key
+    # shares (code, templates, settings). A page whose key is unchanged is linked, not rendered.
+    previous_site: Path | None = None
+    previous_pages: dict = field(default_factory=dict)    # page path -> key
+    previous_files: dict = field(default_factory=dict)    # file path -> [size, mtime_ns, ...]
+    render_salt: str = ""
 
 
 def drawing_url(d_id: str) -> str:
@@ -138,6 +145,8 @@ class Renderer:
         self.env.filters["sim"] = lambda v: f"{float(v):.3f}"
         self.env.filters["json_script"] = json_for_script
         self.pages: list[str] = []
+        self.page_keys: dict[str, str] = {}
+        self.reused = 0
         self._csp = None
         self._card_lists: tuple[list[dict], list[dict]] | None = None
         self._facet_labels: dict[tuple[str, str], str] = {}
@@ -190,15 +199,44 @@ class Renderer:
         return f"{self.image_base}/{rel}" if self.image_base else rel
 
     def page(self, template: str, rel_path: str, **ctx) -> None:
+        key = self._page_key(template, rel_path, ctx)
+        self.pages.append(rel_path)
+        self.page_keys[rel_path] = key
+        path = self.out / rel_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if self._reuse(rel_path, key, path):
+            return
         depth = rel_path.count("/")
         root = "../" * depth
         html = self.env.get_template(template).render(root=root, site_title=self.site.settings.title,
                                                       page_path=rel_path, csp=self._csp or self.csp(), **ctx)
         # The staging folder is swapped in as a whole, so a plain write is safe here (issue #5: speed).
-        path = self.out / rel_path
-        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(html.encode("utf-8"))
-        self.pages.append(rel_path)
+
+    def _page_key(self, template: str, rel_path: str, ctx: dict) -> str:
+        """What a page's bytes depend on: its template and context, and what all pages share."""
+        text = json.dumps(ctx, sort_keys=True, default=repr, ensure_ascii=False)
+        return hashlib.sha256(f"{self.site.render_salt}|{template}|{rel_path}|{text}".encode()).hexdigest()[:32]
+
+    def _reuse(self, rel_path: str, key: str, dest: Path) -> bool:
+        """Link the previous build's page when its key is unchanged and the file is as that build left it."""
+        s = self.site
+        if s.previous_site is None or s.previous_pages.get(rel_path) != key:
+            return False
+        old = s.previous_site / rel_path
+        recorded = s.previous_files.get(rel_path)
+        try:
+            st = old.stat()
+        except OSError:
+            return False
+        if not recorded or recorded[0] != st.st_size or recorded[1] != st.st_mtime_ns:
+            return False
+        try:
+            os.link(old, dest)
+        except OSError:
+            shutil.copy2(old, dest)
+        self.reused += 1
+        return True
 
     def csp(self) -> str:
         if self._csp:
@@ -339,7 +377,10 @@ class Renderer:
                 futures = [pool.submit(_forked_range, render_range.__name__, lo, min(n, lo + step))
                            for lo in range(0, n, step)]
                 for fut in futures:  # in order, so self.pages lists the pages as a serial run would
-                    self.pages.extend(fut.result())
+                    pages, keys, reused = fut.result()
+                    self.pages.extend(pages)
+                    self.page_keys.update(keys)
+                    self.reused += reused
         finally:
             _FORKED = None
 
@@ -488,12 +529,13 @@ def render_workers() -> int:
     return min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def _forked_range(method: str, lo: int, hi: int) -> list[str]:
-    """In a forked worker: render pages lo..hi with the parent's Renderer; the pages written."""
+def _forked_range(method: str, lo: int, hi: int) -> tuple[list[str], dict[str, str], int]:
+    """In a forked worker: render pages lo..hi with the parent's Renderer; the pages, their keys, how many reused."""
     r = _FORKED
-    before = len(r.pages)
+    before, reused = len(r.pages), r.reused
     getattr(r, method)(lo, hi)
-    return r.pages[before:]
+    pages = r.pages[before:]
+    return pages, {p: r.page_keys[p] for p in pages}, r.reused - reused
 
 
 def write_display_images(site: SiteData, folder: Path) -> int:
@@ -518,9 +560,9 @@ def write_display_images(site: SiteData, folder: Path) -> int:
     return n
 
 
-def render_site(site: SiteData, out: Path) -> list[str]:
-    """Write the whole site into ``out`` (a fresh staging folder); returns the pages written."""
+def render_site(site: SiteData, out: Path) -> Renderer:
+    """Write the whole site into ``out`` (a fresh staging folder); returns the renderer (pages, keys, reuse)."""
     out.mkdir(parents=True, exist_ok=True)
     r = Renderer(site, out)
     r.render()
-    return r.pages
+    return r

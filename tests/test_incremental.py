@@ -65,3 +65,39 @@ def test_changed_settings_render_again(collection):
 
 def first_drawing(site: Path) -> str:
     return sorted(os.listdir(site / "drawings"))[0]
+
+
+def test_adding_a_drawing_rerenders_only_changed_pages(tmp_path):
+    """Unchanged pages are linked from the previous site; the result equals a build from scratch."""
+    import json
+
+    from generator.config import BuildSettings
+    from generator.pipeline import build
+
+    from .helpers import write_jpeg
+
+    for i in range(30):
+        write_jpeg(tmp_path / "d" / f"2001_6-9_{i:04d}_FRA_R_C.jpg", (48, 48), seed=i)
+    for i in range(10):
+        write_jpeg(tmp_path / "a" / f"art_{i}.jpg", (48, 48), seed=100 + i)
+    settings = BuildSettings(drawings=tmp_path / "d", artworks=tmp_path / "a", out=tmp_path / "site",
+                             cache=tmp_path / "cache", similar_drawings=2, artwork_drawings=3)
+    first = build(settings)
+    assert first.computed["pages_reused"] == 0
+    import shutil
+
+    shutil.copytree(tmp_path / "cache", tmp_path / "cache2")  # the same state, for a comparison build
+    write_jpeg(tmp_path / "d" / "2019_18-25_0999_JPN_R_C.jpg", (48, 48), seed=999)
+    second = build(settings)
+    assert second.computed["embeddings"] == 1
+    assert second.computed["pages_reused"] > 0 and second.computed["pages"] > 0
+    # The same build into an empty folder renders every page, and gives the same bytes.
+    scratch = build(settings.replace(out=tmp_path / "scratch", cache=tmp_path / "cache2"))
+    assert scratch.computed["pages_reused"] == 0
+
+    def tree(root):
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    assert tree(tmp_path / "site") == tree(tmp_path / "scratch")
+    drawings = json.loads((tmp_path / "site/data/drawings.json").read_text())["drawings"]
+    assert len(drawings) == 31
