@@ -14,8 +14,6 @@ one full redraw and one hit test. Targets: < 3 MB and < 2 s.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
 import statistics
 import sys
@@ -121,6 +119,8 @@ MEASURE = """() => {
 def main(items: int, runs: int, keep: Path | None):
     from playwright.sync_api import sync_playwright
 
+    from generator.publish import make_server
+
     work = Path(tempfile.mkdtemp(prefix="bench-map-"))
     site = keep or work / "site"
     try:
@@ -129,11 +129,7 @@ def main(items: int, runs: int, keep: Path | None):
         total = sum((site / f).stat().st_size for f in files.files)
         atlas = sum((site / "data/map" / f).stat().st_size for f in (site / "data/map").glob("atlas-*.webp"))
 
-        class Quiet(http.server.SimpleHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+        server = make_server(site, port=0)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}/map/index.html"
         results = []

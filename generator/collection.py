@@ -313,6 +313,15 @@ def read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str,
     return rows
 
 
+def csv_text(header: list[str], rows) -> str:
+    """CSV text (comma-separated, '\\n' line ends, quoted where needed) of a header and rows."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
 class _NameIndex:
     """Finds an item by relative path, bare file name (when unique), or id."""
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .collection import csv_text
 from .fsutil import sha256_file, write_atomic
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -310,15 +311,6 @@ def schema_name_for(rel: str) -> str:
 
 # ---------------------------------------------------------------- writing
 
-def csv_text(header: list[str], rows) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    for row in rows:
-        w.writerow([_cell(v) for v in row])
-    return buf.getvalue()
-
-
 def _cell(v) -> str:
     if v is None:
         return ""
@@ -535,7 +527,7 @@ def write_data_download(renderer) -> list[dict]:
             continue
         payload = json.loads(src.read_text(encoding="utf-8"))
         fields, header, rows = dataset_table(ds, payload)
-        write_atomic(data_dir / f"{ds.name}.csv", csv_text(header, rows))
+        write_atomic(data_dir / f"{ds.name}.csv", csv_text(header, ([_cell(v) for v in row] for row in rows)))
         table_schema: dict = {"fields": fields, "missingValues": [""]}
         if ds.primary_key:
             table_schema["primaryKey"] = list(ds.primary_key)

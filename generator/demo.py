@@ -28,7 +28,6 @@ quality without metadata, so the same seed gives byte-identical files.
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ import numpy as np
 from PIL import Image
 
 from .augment import STYLE_EFFECTS
+from .collection import csv_text
 from .errors import InputError
 from .fsutil import write_atomic
 
@@ -817,14 +817,6 @@ def _jpeg_bytes(rgb: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
     return buf.getvalue()
 
 
-def _csv_text(header: list[str], rows: list[list]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
 def _rng(seed: int, *path: int) -> np.random.Generator:
     """An independent generator for one item, so each file depends only on the seed and its own position."""
     return np.random.default_rng([seed, *path])
@@ -876,9 +868,9 @@ def write_demo(dest: Path, *, seed: int = 7, n_artworks: int = 64, n_drawings: i
             artwork_rows.append([rel, title, name, year])
             artworks.append((rel, pixels))
             write_atomic(dest / "artworks" / rel, _jpeg_bytes(pixels))
-    write_atomic(dest / "artists.csv", _csv_text(
+    write_atomic(dest / "artists.csv", csv_text(
         ["id", "name", "years", "genre", "nationality", "bio", "wikipedia", "paintings"], artist_rows))
-    write_atomic(dest / "artworks.csv", _csv_text(["file", "title", "artist", "year"], artwork_rows))
+    write_atomic(dest / "artworks.csv", csv_text(["file", "title", "artist", "year"], artwork_rows))
 
     # ---- the drawings' identities ----
     plan = _rng(seed, 2)
@@ -941,7 +933,7 @@ def write_demo(dest: Path, *, seed: int = 7, n_artworks: int = 64, n_drawings: i
     for j, bad in enumerate(MALFORMED_NAMES):
         write_atomic(dest / "drawings" / bad, _jpeg_bytes(_original_drawing(_rng(seed, 4, j))))
     pairs.sort()
-    write_atomic(dest / "pairs.csv", _csv_text(["drawing", "artwork"], pairs))
+    write_atomic(dest / "pairs.csv", csv_text(["drawing", "artwork"], pairs))
 
     return DemoSummary(
         dest=dest, seed=seed, artists=len(artist_rows), artworks=len(artworks),

@@ -346,7 +346,10 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
         fingerprint = array_key(settings.fingerprint(), assets, nb_key, lay["coords"], str(lay["method"]),
                                 repr(drawings), repr(artworks), d_hash, a_hash, coll.pairs, sorted(coll.artists.items()),
                                 _file_digest(settings.countries), model_source, sorted(derivs.items()))
-        site_state = _load_json(settings.cache / "site-state.json")
+        # One state file per output folder, so sites built from one cache into different
+        # folders do not overwrite each other's record.
+        state_file = settings.cache / f"site-state-{array_key(os.path.abspath(settings.out))[:12]}.json"
+        site_state = _load_json(state_file)
         old_files = site_state.get("files", {}) if site_state.get("out") == os.path.abspath(settings.out) else {}
         if site_state.get("fingerprint") == fingerprint and old_files and \
                 _manifest(settings.out) == {f: v[:2] for f, v in old_files.items()}:
@@ -368,10 +371,10 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
             finally:
                 if staging.exists():
                     shutil.rmtree(staging, ignore_errors=True)
-            files = _manifest(settings.out, with_digest=True)
+            files = _manifest(settings.out, with_digest=True, known=old_files)
             report.computed["files_changed"] = sum(1 for f, v in files.items() if old_files.get(f, [0])[-1] != v[-1])
             report.site_files, report.site_bytes = len(files), sum(v[0] for v in files.values())
-            write_atomic(settings.cache / "site-state.json", json.dumps(
+            write_atomic(state_file, json.dumps(
                 {"fingerprint": fingerprint, "out": os.path.abspath(settings.out), "files": files,
                  "pages": page_keys}))
         if settings.image_base_url:
@@ -485,11 +488,14 @@ def _assets_digest() -> str:
     return h.hexdigest()
 
 
-def _manifest(root: Path, with_digest: bool = False) -> dict[str, list]:
+def _manifest(root: Path, with_digest: bool = False, known: dict[str, list] | None = None) -> dict[str, list]:
     """relative path -> [size, mtime_ns(, content digest)] of every file of a built site.
 
     Pictures are hard links into the cache, so their inode stands in for their content.
+    A file whose size and time equal its row in ``known`` (a page linked unchanged from
+    the previous site) keeps that row's digest instead of being read again.
     """
+    known = known or {}
     out: dict[str, list] = {}
     root = Path(root)
     if not root.is_dir():
@@ -505,7 +511,10 @@ def _manifest(root: Path, with_digest: bool = False) -> dict[str, list]:
                 rel = os.path.relpath(e.path, root).replace(os.sep, "/")
                 row = [st.st_size, st.st_mtime_ns]
                 if with_digest:
-                    if e.name.endswith(".webp"):
+                    old = known.get(rel)
+                    if old and len(old) == 3 and old[:2] == row:
+                        row.append(old[2])
+                    elif e.name.endswith(".webp"):
                         row.append(f"i{st.st_ino}")
                     else:
                         with open(e.path, "rb") as fh:

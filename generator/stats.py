@@ -14,15 +14,13 @@ Two measures of "most re-created" are kept apart, because they mean different th
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from html import escape
 
 from markupsafe import Markup
 
-from .collection import AGE_GROUP_LABELS, AGE_GROUPS
+from .collection import AGE_GROUP_LABELS, AGE_GROUPS, csv_text
 from .fsutil import write_atomic
 
 UNKNOWN = "unknown"
@@ -150,14 +148,6 @@ def stats_payload(st: Stats, label) -> dict:
         "age_groups": [{"age_group": g, "label": label("age_group", g), "drawings": n} for g, n in st.ages],
         "recreated": recreated,
     }
-
-
-def csv_text(header: list[str], rows: list[list]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue()
 
 
 def stats_csvs(st: Stats, label) -> dict[str, str]:

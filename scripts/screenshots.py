@@ -9,8 +9,6 @@ with Playwright driving Debian's Chromium (apt-get install chromium).
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
 import sys
 import tempfile
@@ -60,17 +58,15 @@ def pages(site: Path) -> dict[str, str]:
 def main(shots: Path, site: Path | None):
     from playwright.sync_api import sync_playwright
 
+    from generator.publish import make_server
+
     tmp = None
     if site is None:
         tmp = Path(tempfile.mkdtemp(prefix="sitegen-shots-"))
         site = build_demo(tmp)
     shots.mkdir(parents=True, exist_ok=True)
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    server = make_server(site, port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -172,24 +172,30 @@
     return sheets[s];
   }
   // Items of the grid cells overlapping the canvas (and a margin), visible ones only.
-  function itemsInView(marginPx, limit) {
-    var x0 = dataX(-marginPx), x1 = dataX(W + marginPx), y0 = dataY(H + marginPx), y1 = dataY(-marginPx);
-    var toCell = function (v) { return Math.max(0, Math.min(G - 1, Math.floor((v + 1) / 2 * Q) >> SHIFT)); };
-    var cx0 = toCell(x0), cx1 = toCell(x1), cy0 = toCell(y0), cy1 = toCell(y1), out = [];
+  // Calls visit(i) for every visible item in the grid cells covering data box [x0, x1] x [y0, y1];
+  // visit returning true stops the walk.
+  function toCell(v) { return Math.max(0, Math.min(G - 1, Math.floor((v + 1) / 2 * Q) >> SHIFT)); }
+  function visitCells(x0, x1, y0, y1, visit) {
+    var cx0 = toCell(x0), cx1 = toCell(x1), cy0 = toCell(y0), cy1 = toCell(y1);
     for (var cy = cy0; cy <= cy1; cy++) {
       for (var cx = cx0; cx <= cx1; cx++) {
         var c = cx + cy * G;
         for (var k = cellStart[c]; k < cellStart[c + 1]; k++) {
-          var i = cellItems[k];
-          if (!visible[i]) { continue; }
-          var px = sx(QX[i]), py = sy(QY[i]);
-          if (px < -marginPx || px > W + marginPx || py < -marginPx || py > H + marginPx) { continue; }
-          out.push(i);
-          if (out.length > limit) { return null; }
+          if (visible[cellItems[k]] && visit(cellItems[k])) { return; }
         }
       }
     }
-    return out;
+  }
+  function itemsInView(marginPx, limit) {
+    var out = [], full = false;
+    visitCells(dataX(-marginPx), dataX(W + marginPx), dataY(H + marginPx), dataY(-marginPx), function (i) {
+      var px = sx(QX[i]), py = sy(QY[i]);
+      if (px < -marginPx || px > W + marginPx || py < -marginPx || py > H + marginPx) { return false; }
+      out.push(i);
+      full = out.length > limit;
+      return full;
+    });
+    return full ? null : out;
   }
   function thumbSize() { return Math.round(Math.min(64, Math.max(28, scale * 0.05)) * dpr); }
   var thumbsShown = false;
@@ -268,20 +274,12 @@
   // ------------------------------------------------------------ hover and click
   function nearest(px, py, radiusPx) {
     var r = radiusPx / scale, x = dataX(px), y = dataY(py);
-    var toCell = function (v) { return Math.max(0, Math.min(G - 1, Math.floor((v + 1) / 2 * Q) >> SHIFT)); };
-    var cx0 = toCell(x - r), cx1 = toCell(x + r), cy0 = toCell(y - r), cy1 = toCell(y + r);
     var best = -1, bestD = Infinity;
-    for (var cy = cy0; cy <= cy1; cy++) {
-      for (var cx = cx0; cx <= cx1; cx++) {
-        var c = cx + cy * G;
-        for (var k = cellStart[c]; k < cellStart[c + 1]; k++) {
-          var i = cellItems[k];
-          if (!visible[i]) { continue; }
-          var dx = sx(QX[i]) - px, dy = sy(QY[i]) - py, d = dx * dx + dy * dy;
-          if (d < bestD || (d === bestD && i < best)) { bestD = d; best = i; }
-        }
-      }
-    }
+    visitCells(x - r, x + r, y - r, y + r, function (i) {
+      var dx = sx(QX[i]) - px, dy = sy(QY[i]) - py, d = dx * dx + dy * dy;
+      if (d < bestD || (d === bestD && i < best)) { bestD = d; best = i; }
+      return false;
+    });
     return bestD <= radiusPx * radiusPx ? best : -1;
   }
   function hitRadius() { return thumbsShown ? thumbSize() / 2 + 2 * dpr : 8 * dpr; }

@@ -76,17 +76,12 @@ def browser(chromium):
 @pytest.fixture(scope="session")
 def site_server(built_demo):
     """The built demo site served over HTTP on 127.0.0.1; yields its base URL."""
-    import functools
-    import http.server
     import threading
 
     _, _, out = built_demo
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
+    from generator.publish import make_server
 
-    handler = functools.partial(Quiet, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = make_server(out, port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
