@@ -1,34 +1,53 @@
-"""Fine-tuning benchmark on the QMUL chair sketches: pretrained against fine-tuned retrieval.
+"""Fine-tuning benchmark: does a recipe help on sketch -> picture pairs it was not tuned on?
 
-    python benchmarks/bench_train.py [--data ../shared/data/sbir] [--epochs N] [--no-style] [--compare-style]
+Two modes, so that no setting is ever chosen by looking at a test set:
 
-Trains on ``chairs-train`` (its pairs split by connected components into train
-and validation, 85/15, validation driving early stopping; the gallery for mining
-and validation is all 200 training edge maps), then measures on ``chairs-test``
-(gallery = its 97 edge maps, never seen in training). Published reference on
-this split (Yu et al., CVPR 2016): acc@1 72.2 %, acc@10 99.0 %.
+    # choose settings: K-fold cross-validation inside the training folder only
+    python benchmarks/bench_train.py --train DIR --cv 3 [--set lr=1e-4 --set epochs=8 ...]
+
+    # measure finished recipes once on the test folder, over several seeds
+    python benchmarks/bench_train.py --train DIR --test DIR [--recipes pretrained,default,thesis,no-pairs,both]
+                                     [--seeds 0,1,2]
+
+DIR is any folder laid out like ``../shared/data/sbir/chairs-train``:
+``drawings/``, ``artworks/`` and ``pairs.csv`` (columns drawing,artwork).
+
+Recipes: ``pretrained`` (no training), ``default`` (sitegen train with no
+flags), ``thesis`` (``--recipe thesis``), ``no-pairs`` (trained on the training
+folder's artworks alone), ``both`` (no-pairs, then the default recipe on the
+pairs starting from it). With ``--test``, training uses the training folder
+(85 % of its pairs to learn, 15 % to check) and the test folder's drawings are
+searched among the test folder's artworks. Figures: mean ± sd over the seeds;
+training time in seconds on this machine's CPU (printed).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
+import platform
+import statistics
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
+
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator.evaluate import split_pairs  # noqa: E402
+from generator.evaluate import kfold, split_pairs  # noqa: E402
 from generator.model import load_model  # noqa: E402
-from generator.train import TrainSettings, evaluate_model, finetuned_model, fit, save_checkpoint  # noqa: E402
+from generator.recipes import fit, fit_without_pairs  # noqa: E402
+from generator.train import TrainSettings, evaluate_model, finetuned_model  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sbir"
+COLUMNS = ("R@1", "R@10", "MAP", "MP")
+RECIPES = ("pretrained", "default", "thesis", "no-pairs", "both")
 
 
 def read_collection(folder: Path):
-    """Drawings, artworks (sorted paths) and index pairs of one SBIR folder."""
+    """Drawings, artworks (sorted paths) and index pairs of one folder."""
     drawings = sorted((folder / "drawings").iterdir())
     artworks = sorted((folder / "artworks").iterdir())
     d_index = {p.name: i for i, p in enumerate(drawings)}
@@ -38,88 +57,162 @@ def read_collection(folder: Path):
     return drawings, artworks, pairs
 
 
-def row(name: str, m: dict, seconds: float | None = None, extra: str = "") -> str:
-    t = f"{seconds:8.0f}" if seconds is not None else f"{'-':>8}"
-    return (f"{name:<28}{m['R@1']:7.1f}{m['R@5']:7.1f}{m['R@10']:7.1f}{m['MAP']:7.1f}{m['MP']:7.2f}"
-            f"{t}  {extra}")
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def parse_overrides(items: list[str]) -> dict[str, dict]:
+    """``--set [RECIPE:]name=value`` -> {recipe or '*': {name: typed value}}."""
+    types = {f.name: f.type for f in dataclasses.fields(TrainSettings)}
+    out: dict[str, dict] = {}
+    for item in items:
+        scope, _, assignment = item.rpartition(":")
+        name, _, value = assignment.partition("=")
+        if name not in types:
+            raise SystemExit(f"--set {item}: unknown setting {name!r}")
+        kind = str(types[name])
+        if "bool" in kind:
+            typed = value.lower() in ("1", "true", "yes", "on")
+        elif "tuple" in kind:
+            typed = tuple(v for v in value.split(",") if v)
+        elif "int" in kind and "float" not in kind:
+            typed = int(value)
+        elif "float" in kind:
+            typed = float(value)
+        else:
+            typed = value
+        out.setdefault(scope or "*", {})[name] = typed
+    return out
+
+
+def settings_for(recipe: str, seed: int, overrides: dict[str, dict]) -> TrainSettings:
+    preset = "thesis" if recipe == "thesis" else "contrastive"
+    return TrainSettings.preset(preset, seed=seed, **overrides.get("*", {}), **overrides.get(recipe, {}))
+
+
+def progress_printer(label: str):
+    def show(ev):
+        if ev["event"] == "epoch":
+            print(f"  [{label}] epoch {ev['epoch']}: loss {ev['loss']:.4f}, val MAP {ev.get('val_MAP', float('nan')):.1f},"
+                  f" val R@1 {ev.get('val_R@1', float('nan')):.1f}, {ev['seconds']:.0f} s", flush=True)
+        elif ev["event"] == "pretrained" and ev.get("val"):
+            print(f"  [{label}] pretrained val MAP {ev['val']['MAP']:.1f}, R@1 {ev['val']['R@1']:.1f}", flush=True)
+        elif ev["event"] == "cached":
+            print(f"  [{label}] {ev['pictures']} pictures x {ev['views']} views cached in {ev['seconds']:.0f} s",
+                  flush=True)
+    return show
+
+
+def train_recipe(recipe: str, settings: TrainSettings, backbone: str, weights, drawings, artworks, split):
+    """The trained model for ``recipe`` and its training seconds."""
+    base = load_model(backbone, weights, input_size=settings.crop_size)
+    if recipe == "pretrained":
+        return base, 0.0, None
+    show = progress_printer(f"{recipe} seed {settings.seed}")
+    seconds = 0.0
+    if recipe in ("no-pairs", "both"):
+        result = fit_without_pairs(base, artworks, settings, progress=show)
+        seconds += result.seconds
+        base = finetuned_model(base, result)
+        if recipe == "no-pairs":
+            return base, seconds, result
+    result = fit(base, drawings, artworks, split, settings, progress=show)
+    return finetuned_model(base, result), seconds + result.seconds, result
+
+
+def mean_sd(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:6.1f}"
+    return f"{statistics.mean(values):6.1f} ± {statistics.stdev(values):4.1f}"
+
+
+def run_test(args, overrides) -> int:
+    tr_draw, tr_art, tr_pairs = read_collection(args.train)
+    te_draw, te_art, te_pairs = read_collection(args.test)
+    print(f"{args.train.name}: {len(tr_pairs)} pairs, gallery {len(tr_art)}; {args.test.name}: {len(te_pairs)} "
+          f"pairs, gallery {len(te_art)}; {args.backbone}; CPU: {cpu_name()}, {torch.get_num_threads()} threads",
+          flush=True)
+    rows: dict[str, list[tuple[dict, float, int]]] = {}
+    for recipe in args.recipes:
+        for seed in args.seeds:
+            settings = settings_for(recipe, seed, overrides)
+            split = split_pairs(tr_pairs, (0.85, 0.15, 0.0), seed=seed)
+            model, seconds, result = train_recipe(recipe, settings, args.backbone, args.weights, tr_draw, tr_art,
+                                                  split)
+            test = evaluate_model(model, te_draw, te_art, te_pairs, precision="fp32").as_dict()
+            kept = result is None or result.best_epoch > 0
+            rows.setdefault(recipe, []).append((test, seconds, kept))
+            print(f"{recipe:<11} seed {seed}: " + "  ".join(f"{c} {test[c]:.1f}" for c in COLUMNS)
+                  + f"  ({seconds:.0f} s{'' if kept else ', pretrained weights given back'})", flush=True)
+            if recipe == "pretrained":
+                break  # no randomness: one seed says it all
+    print(f"\n{args.test.name} ({len(te_pairs)} drawings, gallery {len(te_art)}), trained on {args.train.name}; "
+          f"{args.backbone}; mean ± sd over seeds {','.join(map(str, args.seeds))}; CPU: {cpu_name()}")
+    print(f"| {'recipe':<11} | " + " | ".join(f"{c:>13}" for c in COLUMNS) + " | training s |")
+    print("|" + "---|" * (len(COLUMNS) + 2))
+    for recipe, runs in rows.items():
+        cells = [mean_sd([r[0][c] for r in runs]) for c in COLUMNS]
+        secs = mean_sd([r[1] for r in runs]) if recipe != "pretrained" else "-"
+        print(f"| {recipe:<11} | " + " | ".join(f"{c:>13}" for c in cells) + f" | {secs:>10} |")
+    return 0
+
+
+def run_cv(args, overrides) -> int:
+    """Cross-validation inside the training folder: mean over folds of the held-out fold."""
+    draw, art, pairs = read_collection(args.train)
+    print(f"{args.train.name}: {len(pairs)} pairs, {args.cv}-fold cross-validation; CPU: {cpu_name()}", flush=True)
+    for recipe in args.recipes:
+        before, after, secs = [], [], []
+        for seed in args.seeds:
+            settings = settings_for(recipe, seed, overrides)
+            for i, split in enumerate(kfold(pairs, args.cv, seed=seed)):
+                base = load_model(args.backbone, args.weights, input_size=settings.crop_size)
+                t0 = time.perf_counter()
+                model, seconds, _ = train_recipe(recipe, settings, args.backbone, args.weights, draw, art, split)
+                held = evaluate_model(model, draw, art, split.test, precision="fp32").as_dict()
+                pre = evaluate_model(base, draw, art, split.test, precision="fp32").as_dict()
+                before.append(pre)
+                after.append(held)
+                secs.append(time.perf_counter() - t0)
+                print(f"  {recipe} seed {seed} fold {i}: R@1 {pre['R@1']:.1f} -> {held['R@1']:.1f}, "
+                      f"MAP {pre['MAP']:.1f} -> {held['MAP']:.1f} ({secs[-1]:.0f} s)", flush=True)
+        print(f"CV {recipe} {overrides}: pretrained R@1 {mean_sd([m['R@1'] for m in before])}, "
+              f"tuned R@1 {mean_sd([m['R@1'] for m in after])}, MAP {mean_sd([m['MAP'] for m in before])} -> "
+              f"{mean_sd([m['MAP'] for m in after])}, {statistics.mean(secs):.0f} s per fold", flush=True)
+    return 0
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--model", default="efficientnet_lite0")
-    ap.add_argument("--weights", default=None, help="local weights file for the model")
-    ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--lr", type=float, default=TrainSettings.lr)
-    ap.add_argument("--hard-negatives", type=int, default=TrainSettings.hard_negatives)
-    ap.add_argument("--patience", type=int, default=TrainSettings.patience)
-    ap.add_argument("--input-size", type=int, default=280, help="evaluation size = crop size")
-    ap.add_argument("--train-size", type=int, default=None, help="default: input size * 330 / 280")
-    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
-                    help="training precision (test metrics are always measured in fp32)")
-    ap.add_argument("--max-train-pairs", type=int, default=None)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--style-effects", default=None, help="comma-separated subset of oil,watercolour,texture,greyscale,pencil")
-    style = ap.add_mutually_exclusive_group()
-    style.add_argument("--no-style", action="store_true", help="train without style augmentation")
-    style.add_argument("--compare-style", action="store_true", help="train twice: style augmentation on and off")
-    ap.add_argument("--save", type=Path, default=None, help="write the (last) fine-tuned checkpoint here")
+    ap.add_argument("--train", type=Path, default=DEFAULT_DATA / "chairs-train")
+    ap.add_argument("--test", type=Path, default=None, help="folder measured once per finished recipe")
+    ap.add_argument("--cv", type=int, default=None, help="K-fold cross-validation inside --train (no test)")
+    ap.add_argument("--recipes", default=None, help=f"comma-separated among {','.join(RECIPES)}")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--backbone", default="efficientnet_lite0")
+    ap.add_argument("--weights", default=None, help="local weights file for the backbone")
+    ap.add_argument("--set", action="append", default=[], metavar="[RECIPE:]NAME=VALUE",
+                    help="override a training setting (for one recipe with a RECIPE: prefix)")
     args = ap.parse_args(argv)
-
-    train_dir, test_dir = args.data / "chairs-train", args.data / "chairs-test"
-    for d in (train_dir, test_dir):
-        if not (d / "pairs.csv").is_file():
-            print(f"No chair data at {d}: pass --data pointing at the folder holding chairs-train/ and "
-                  "chairs-test/.", file=sys.stderr)
+    args.seeds = [int(s) for s in args.seeds.split(",")]
+    args.recipes = (args.recipes or ("default" if args.cv else ",".join(RECIPES))).split(",")
+    unknown = [r for r in args.recipes if r not in RECIPES]
+    if unknown:
+        ap.error(f"unknown recipe(s) {unknown}; choose among {RECIPES}")
+    if (args.cv is None) == (args.test is None):
+        ap.error("give either --test DIR (final figures) or --cv K (choosing settings), not both")
+    for folder in [args.train] + ([args.test] if args.test else []):
+        if not (folder / "pairs.csv").is_file():
+            print(f"No pairs at {folder}: pass a folder holding drawings/, artworks/ and pairs.csv.", file=sys.stderr)
             return 2
-    tr_draw, tr_art, tr_pairs = read_collection(train_dir)
-    te_draw, te_art, te_pairs = read_collection(test_dir)
-    split = split_pairs(tr_pairs, (0.85, 0.15, 0.0), seed=args.seed)
-    print(f"chairs-train: {len(split.train)} training pairs, {len(split.val)} validation pairs, "
-          f"gallery {len(tr_art)}; chairs-test: {len(te_pairs)} pairs, gallery {len(te_art)}", flush=True)
-
-    model = load_model(args.model, args.weights, input_size=args.input_size)
-    base = TrainSettings(
-        epochs=args.epochs, lr=args.lr, hard_negatives=args.hard_negatives, patience=args.patience,
-        crop_size=args.input_size, train_size=args.train_size or round(args.input_size * 330 / 280),
-        precision=args.precision, max_train_pairs=args.max_train_pairs, seed=args.seed,
-        style_augmentation=not args.no_style,
-        **({"style_effects": tuple(args.style_effects.split(","))} if args.style_effects else {}))
-    t0 = time.perf_counter()
-    pretrained = evaluate_model(model, te_draw, te_art, te_pairs, precision="fp32").as_dict()
-    print(f"pretrained test metrics in {time.perf_counter() - t0:.0f} s", flush=True)
-
-    runs = [("style on", replace(base, style_augmentation=True)), ("style off", replace(base, style_augmentation=False))] \
-        if args.compare_style else [("style " + ("off" if args.no_style else "on"), base)]
-    results = []
-    for label, settings in runs:
-        def progress(ev, label=label):
-            if ev["event"] == "epoch":
-                print(f"[{label}] epoch {ev['epoch']}: loss {ev['loss']:.4f}, val MAP {ev.get('val_MAP', float('nan')):.1f}, "
-                      f"val R@1 {ev.get('val_R@1', float('nan')):.1f}, {ev['seconds']:.0f} s", flush=True)
-            elif ev["event"] == "step" and ev["step"] % 25 == 0:
-                print(f"[{label}] epoch {ev['epoch']} step {ev['step']}/{ev['steps']}", flush=True)
-            elif ev["event"] == "pretrained" and ev["val"]:
-                print(f"[{label}] pretrained val MAP {ev['val']['MAP']:.1f}, R@1 {ev['val']['R@1']:.1f}", flush=True)
-        result = fit(model, tr_draw, tr_art, split, settings, progress=progress)
-        tuned = finetuned_model(model, result)
-        test = evaluate_model(tuned, te_draw, te_art, te_pairs, precision="fp32").as_dict()
-        results.append((label, settings, result, test))
-        print(row(f"fine-tuned ({label})", test, result.seconds, f"best epoch {result.best_epoch}"), flush=True)
-        if args.save:
-            save_checkpoint(args.save, result, model.name, settings, split)
-
-    print()
-    print(f"QMUL-Chair-V1 test ({len(te_pairs)} sketches, gallery {len(te_art)}), {args.model} @ {args.input_size} px, "
-          f"training precision {args.precision}")
-    print(f"{'model':<28}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MAP':>7}{'MP':>7}{'train s':>8}  notes")
-    print(row("pretrained", pretrained))
-    for label, settings, result, test in results:
-        note = (f"best epoch {result.best_epoch}/{len(result.history)}, lr {settings.lr:g}, "
-                f"NT {settings.hard_negatives}" + (", stopped early" if result.stopped_early else ""))
-        print(row(f"fine-tuned ({label})", test, result.seconds, note))
-    print(f"{'published (Yu et al. 2016)':<28}{72.2:7.1f}{'':>7}{99.0:7.1f}")
-    return 0
+    overrides = parse_overrides(args.set)
+    return run_cv(args, overrides) if args.cv else run_test(args, overrides)
 
 
 if __name__ == "__main__":

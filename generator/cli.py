@@ -31,7 +31,8 @@ def build_options(f):
         click.option("--artworks-csv", type=PATH, help="CSV describing the artworks (file,title,artist,year,...)."),
         click.option("--pairs", type=PATH, help="CSV of known re-creations (drawing,artwork)."),
         click.option("--countries", type=PATH, help="CSV of country codes (code,name,iso3) overriding the built-in table."),
-        click.option("--model", help="Model name (efficientnet_lite0, resnext101_32x8d) or a file made by 'sitegen train'."),
+        click.option("--model", help="Model name (efficientnet_lite0, efficientnet_lite2, resnext101_32x8d) "
+                     "or a file made by 'sitegen train'."),
         click.option("--weights", type=PATH, help="Local weights file for the model."),
         click.option("--out", type=PATH, help="Output folder for the site (default: site)."),
         click.option("--cache", type=PATH, help="Cache folder (default: .sitegen-cache)."),

@@ -29,26 +29,37 @@ def _index_pairs(drawings: Path, artworks: Path, pairs: Path):
     return [d.path for d in coll.drawings], [a.path for a in coll.artworks], index_pairs, coll.problems
 
 
-def _train_settings(**opts):
+#: Recipe names on the command line -> TrainSettings.recipe.
+RECIPES = {"default": "contrastive", "thesis": "thesis"}
+
+
+def _train_settings(recipe: str | None = None, **opts):
     from .train import TrainSettings
 
     values = {k: v for k, v in opts.items() if v is not None}
     if "style" in values:
         values["style_augmentation"] = values.pop("style")
-    return TrainSettings(**values)
+    return TrainSettings.preset(RECIPES[recipe or "default"], **values)
 
 
 def train_options(f):
     opts = [
-        click.option("--epochs", type=click.IntRange(1), help="Most passes over the training pairs (default 10)."),
-        click.option("--lr", type=float, help="Learning rate (default 1e-5)."),
-        click.option("--hard-negatives", type=click.IntRange(1), help="Hard negatives mined per pair (default 5)."),
-        click.option("--margin", type=float, help="Triplet margin on cosine distance (default 0.7)."),
-        click.option("--patience", type=click.IntRange(1), help="Epochs without progress before stopping (default 3)."),
+        click.option("--recipe", type=click.Choice(list(RECIPES)),
+                     help="How to fine-tune: 'default' (fast and reliable, see the README) or 'thesis' (the "
+                          "thesis's triplet recipe, slow on a CPU)."),
+        click.option("--epochs", type=click.IntRange(1), help="Passes over the training pairs (default 12; thesis: "
+                                                              "at most 10)."),
+        click.option("--lr", type=float, help="Learning rate (default 3e-4; thesis 1e-6)."),
+        click.option("--hard-negatives", type=click.IntRange(1), help="Thesis recipe: hard negatives per pair (5)."),
+        click.option("--margin", type=float, help="Thesis recipe: triplet margin on cosine distance (0.7)."),
+        click.option("--patience", type=click.IntRange(1), help="Thesis recipe: epochs without progress before "
+                                                                "stopping (3)."),
         click.option("--style/--no-style", default=None, help="Style augmentation of training drawings (default on)."),
         click.option("--max-train-pairs", type=click.IntRange(1), help="Use at most this many training pairs."),
-        click.option("--train-size", type=click.IntRange(32), help="Training pictures are resized to this (330)."),
-        click.option("--crop-size", type=click.IntRange(32), help="Random crop and model input size (280)."),
+        click.option("--train-size", type=click.IntRange(32), help="Training pictures are resized to this "
+                                                                   "(256; thesis 330)."),
+        click.option("--crop-size", type=click.IntRange(32), help="Random crop and model input size (224; "
+                                                                  "thesis 280)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where training runs."),
         click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), help="Arithmetic for training."),
         click.option("--seed", type=int, help="Seed of the split and of training (default 0)."),
@@ -79,27 +90,58 @@ def _progress(event: dict) -> None:
 
 
 @cli.command()
-@click.option("--drawings", type=PATH, required=True, help="Folder of drawing scans.")
+@click.option("--drawings", type=PATH, help="Folder of drawing scans (needed with --pairs).")
 @click.option("--artworks", type=PATH, required=True, help="Folder of artwork pictures (the whole gallery).")
-@click.option("--pairs", type=PATH, required=True, help="CSV of known re-creations (drawing,artwork).")
+@click.option("--pairs", type=PATH, help="CSV of known re-creations (drawing,artwork). Without it, the network "
+                                         "learns from the artworks alone.")
 @click.option("--out", type=PATH, required=True, help="Where to write the fine-tuned model file (e.g. model.pt).")
-@click.option("--backbone", default="efficientnet_lite0", show_default=True, help="Network to start from.")
+@click.option("--backbone", default="efficientnet_lite0", show_default=True,
+              help="Network to start from: efficientnet_lite0, efficientnet_lite2, resnext101_32x8d.")
+@click.option("--start-from", type=PATH, help="A model file made by 'sitegen train' to continue from (for "
+                                               "example one trained without pairs).")
 @click.option("--weights", type=PATH, help="Local weights file for the backbone.")
 @click.option("--restart", is_flag=True, help="Ignore an unfinished earlier run of the same training.")
 @train_options
-def train(drawings, artworks, pairs, out, backbone, weights, restart, **opts):
-    """Fine-tune the network on known drawing -> artwork pairs and write a model file.
+def train(drawings, artworks, pairs, out, backbone, start_from, weights, restart, **opts):
+    """Fine-tune the network and write a model file.
 
-    The pairs are split by connected groups (60 % training, 25 % validation,
-    15 % test) so that no drawing or artwork is in two parts. An interrupted run
-    continues where it stopped when started again (use --restart to start over).
+    With --pairs, it learns from known drawing -> artwork pairs, split by
+    connected groups (60 % training, 25 % validation, 15 % test) so that no
+    drawing or artwork is in two parts. Without --pairs, it learns from the
+    artworks alone, each matched with drawing-like versions of itself (pencil
+    sketch, outlines, watercolour, crops): useful when few re-creations are
+    confirmed yet. Either way the pretrained weights are kept when training
+    does not rank the validation pairs better.
     """
     try:
         settings = _train_settings(**opts)
-        train_model(drawings, artworks, pairs, out, backbone, weights, settings, restart=restart)
+        if pairs is None:
+            train_without_pairs(artworks, out, start_from or backbone, weights, settings)
+        else:
+            if drawings is None:
+                raise InputError("--pairs needs --drawings: the folder of the drawings the pairs name.")
+            train_model(drawings, artworks, pairs, out, start_from or backbone, weights, settings, restart=restart)
     except SitegenError as exc:
         _fail(exc)
     click.echo(f"Use it with: sitegen build --model {out} ...")
+
+
+def _report(result, out: Path) -> None:
+    """Say what the training gave, in words, then the figures."""
+    if result.best_epoch == 0:
+        why = ""
+        if result.rejected_val and result.pretrained_val:
+            why = (f" (validation MAP {result.rejected_val['MAP']:.1f} % after training against "
+                   f"{result.pretrained_val['MAP']:.1f} % before)")
+        click.echo("Training did not rank the validation pairs better than the pretrained network" + why
+                   + ", so the model file keeps the pretrained weights.")
+        click.echo(f"Model written to {out} ({result.seconds:.0f} s of training).")
+    else:
+        click.echo(f"Model written to {out} (epoch {result.best_epoch} kept, {result.seconds:.0f} s of training).")
+    for line in _metrics_table({"pretrained (val)": result.pretrained_val, "fine-tuned (val)": result.best_val,
+                                "pretrained (test)": result.pretrained_test,
+                                "fine-tuned (test)": result.finetuned_test}):
+        click.echo(line)
 
 
 def train_model(drawings: Path, artworks: Path, pairs: Path, out: Path, backbone: str, weights, settings, *,
@@ -107,7 +149,8 @@ def train_model(drawings: Path, artworks: Path, pairs: Path, out: Path, backbone
     """Split the pairs, fine-tune, write the model file; prints what it does. Returns the TrainResult."""
     from .evaluate import split_pairs
     from .model import load_model
-    from .train import fit, partial_path_for, save_checkpoint
+    from .recipes import fit
+    from .train import partial_path_for, save_checkpoint
 
     d_paths, a_paths, index_pairs, _ = _index_pairs(drawings, artworks, pairs)
     split = split_pairs(index_pairs, seed=settings.seed)
@@ -120,14 +163,28 @@ def train_model(drawings: Path, artworks: Path, pairs: Path, out: Path, backbone
     result = fit(base, d_paths, a_paths, split, settings, resume_from=partial if partial.exists() else None,
                  partial_path=partial, progress=_progress)
     save_checkpoint(out, result, base.name, settings, split)
-    if result.best_epoch == 0:
-        click.echo("Fine-tuning never beat the pretrained network on the validation pairs, so the model file "
-                   "keeps the pretrained weights.")
-    click.echo(f"Model written to {out} (best epoch {result.best_epoch}, {result.seconds:.0f} s of training).")
-    for line in _metrics_table({"pretrained (val)": result.pretrained_val, "fine-tuned (val)": result.best_val,
-                                "pretrained (test)": result.pretrained_test,
-                                "fine-tuned (test)": result.finetuned_test}):
-        click.echo(line)
+    _report(result, out)
+    return result
+
+
+def train_without_pairs(artworks: Path, out: Path, backbone: str, weights, settings):
+    """Learn from the artworks alone and write the model file; prints what it does. Returns the TrainResult."""
+    from .collection import load_artworks
+    from .evaluate import Split
+    from .model import load_model
+    from .recipes import fit_without_pairs
+    from .train import save_checkpoint
+
+    if not Path(artworks).is_dir():
+        raise InputError(f"The artworks folder {artworks} does not exist. Check the path given with --artworks.")
+    a_paths = [a.path for a in load_artworks(Path(artworks), None, [])[0]]
+    click.echo(f"No pairs given: learning from the {len(a_paths)} artworks alone, each matched with "
+               "drawing-like versions of itself.")
+    base = load_model(backbone, weights, input_size=settings.crop_size)
+    result = fit_without_pairs(base, a_paths, settings, progress=_progress)
+    # No confirmed pair was used: every pair stays available for measuring this model.
+    save_checkpoint(out, result, base.name, settings, Split(), without_pairs=True)
+    _report(result, out)
     return result
 
 
@@ -164,6 +221,41 @@ def _mean_std(rows: list[dict]) -> tuple[dict, dict]:
     return mean, std
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _unseen_pairs(checkpoint: dict | None, drawings: Path, artworks: Path, d_paths, a_paths, index_pairs,
+                  folds: int | None):
+    """For a model file from 'sitegen train': the pairs it neither trained nor was checked on, the number
+    left out, and a sentence saying so. Other models are measured on every pair."""
+    import os
+
+    from .evaluate import held_out_pairs
+
+    if checkpoint is None:
+        return index_pairs, 0, None
+    if not checkpoint.get("split"):
+        return index_pairs, 0, ("This model file does not say which pairs it learned from, so every pair is "
+                                "measured; the figures may look better than they really are.")
+    kept, left_out = held_out_pairs(checkpoint["split"],
+                                    [Path(os.path.relpath(p, drawings)).as_posix() for p in d_paths],
+                                    [Path(os.path.relpath(p, artworks)).as_posix() for p in a_paths], index_pairs)
+    if folds:  # every split fine-tunes from this model and measures its own test part
+        note = (f"The model given already saw the drawing or artwork of {left_out} of these pairs while it was "
+                "trained; every split starts from it, so the figures may look better than they really are.")
+        return index_pairs, left_out, note if left_out else None
+    if not kept:
+        raise InputError(f"This model saw the drawing or the artwork of every one of the {len(index_pairs)} pairs "
+                         "while it was trained or checked, so no pair is left to measure it fairly. Measure it on "
+                         "pairs it has not seen (another pairs file), or train it again keeping a test part.")
+    if not left_out:
+        return kept, 0, f"Measured on all {len(index_pairs)} pairs: this model did not learn from any of them."
+    why = _count(left_out, "is left out because this model saw its", "are left out because this model saw their")
+    return kept, left_out, (f"Measured on {len(kept)} of {len(index_pairs)} pairs: {why} drawing or artwork while "
+                            "it was trained or checked.")
+
+
 @cli.command()
 @click.option("--drawings", type=PATH, required=True, help="Folder of drawing scans.")
 @click.option("--artworks", type=PATH, required=True, help="Folder of artwork pictures (the whole gallery).")
@@ -178,25 +270,35 @@ def evaluate(drawings, artworks, pairs, model, weights, folds, json_file, **opts
     """Measure how well the model finds each drawing's artwork among all artworks.
 
     Prints Mean Position and Minimum Mean Position (ranks, 0 = first), MAP and
-    Recall@k (percent). With --folds K, runs the thesis protocol: K splits,
-    fine-tuning on each, mean and standard deviation over the splits.
+    Recall@k (percent). A model file from 'sitegen train' is measured only on the
+    pairs it did not learn from. With --folds K, runs the thesis protocol: K
+    splits, fine-tuning on each, mean and standard deviation over the splits.
     """
     from .evaluate import kfold
     from .model import load_model
-    from .train import evaluate_model, finetuned_model, fit
+    from .recipes import fit
+    from .train import evaluate_model, finetuned_model
 
     try:
         settings = _train_settings(**opts)
         d_paths, a_paths, index_pairs, _ = _index_pairs(drawings, artworks, pairs)
+        splits = kfold(index_pairs, folds, seed=settings.seed) if folds else []  # checked before the model loads
         base = load_model(model, weights)
+        measured, left_out, note = _unseen_pairs(base.checkpoint, drawings, artworks, d_paths, a_paths,
+                                                 index_pairs, folds)
         payload: dict = {"model": str(model), "gallery": len(a_paths), "pairs": len(index_pairs)}
         if not folds:
-            metrics = evaluate_model(base, d_paths, a_paths, index_pairs).as_dict()
-            payload["metrics"] = metrics
-            lines = _metrics_table({"all pairs": metrics})
+            metrics = evaluate_model(base, d_paths, a_paths, measured).as_dict()
+            payload.update({"metrics": metrics, "pairs_measured": len(measured),
+                            "pairs_left_out_learned_from": left_out})
+            lines = _metrics_table({"pairs not learned from" if left_out else "all pairs": metrics})
+            if metrics.get("n_unreadable"):
+                unreadable = _count(metrics["n_unreadable"], "drawing could not be read and is",
+                                    "drawings could not be read and are")
+                note = f"{note or ''} {unreadable} left out.".strip()
         else:
             per_fold = {"pretrained_test": [], "val": [], "test": []}
-            for i, split in enumerate(kfold(index_pairs, folds, seed=settings.seed), start=1):
+            for i, split in enumerate(splits, start=1):
                 click.echo(f"Split {i} of {folds}: {len(split.train)} training, {len(split.val)} validation, "
                            f"{len(split.test)} test pairs", err=True)
                 result = fit(base, d_paths, a_paths, split, settings, progress=_progress)
@@ -213,7 +315,9 @@ def evaluate(drawings, artworks, pairs, model, weights, folds, json_file, **opts
                                     "± (test)": summary["test"][1]})
     except SitegenError as exc:
         _fail(exc)
-    click.echo(f"{len(index_pairs)} pairs, gallery of {len(a_paths)} artworks, model {model}:")
+    if note:
+        click.echo(note)
+    click.echo(f"{len(measured)} pairs, gallery of {len(a_paths)} artworks, model {model}:")
     for line in lines:
         click.echo(line)
     if json_file:

@@ -25,7 +25,7 @@ class BuildSettings:
     countries: Path | None = None
     """Optional CSV code,name,iso3 overriding the built-in country table."""
     model: str = "efficientnet_lite0"
-    """A model name (efficientnet_lite0, resnext101_32x8d, a timm name) or a file from 'sitegen train'."""
+    """A model name (efficientnet_lite0, efficientnet_lite2, resnext101_32x8d, a timm name) or a file from 'sitegen train'."""
     weights: Path | None = None
     """A local weights file for the model (nothing is downloaded during a build)."""
     out: Path = Path("site")

@@ -12,7 +12,9 @@ best. Relevant artworks tied with each other keep their gallery order.
 Splits never put a drawing or an artwork in two parts: pairs are grouped into
 connected components of the bipartite drawing-artwork graph (a drawing that
 re-creates two artworks ties them together, and so does an artwork re-created
-by several drawings) and whole components are assigned to a part.
+by several drawings) and whole components are dealt to the parts at random (seeded),
+as the thesis does, keeping the proportions of pairs as close as the component sizes
+allow. A large component (a drawing with several artworks) can land in any part.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .errors import ConfigError
 
 DEFAULT_KS = (1, 5, 10, 20, 50, 100, 200, 400)
 
@@ -46,6 +50,7 @@ class Metrics:
     n_queries: int            # drawings measured (those with at least one relevant artwork)
     n_without_match: int      # drawings left out: no relevant artwork in the gallery
     n_gallery: int = 0        # gallery size
+    n_unreadable: int = 0     # drawings left out: their picture could not be decoded
 
     def as_dict(self) -> dict[str, float | int]:
         """``{"MP", "MMP", "MAP", "R@1", ...}`` with MAP and R@k in percent, plus the counts."""
@@ -55,6 +60,7 @@ class Metrics:
         out["n_queries"] = self.n_queries
         out["n_without_match"] = self.n_without_match
         out["n_gallery"] = self.n_gallery
+        out["n_unreadable"] = self.n_unreadable
         return out
 
 
@@ -243,33 +249,86 @@ def pair_components(pairs: Sequence[Pair]) -> list[list[Pair]]:
     return list(groups.values())
 
 
+#: Random dealings tried before keeping the one closest to the target proportions.
+_DEALS = 32
+
+
+def _deal(sizes: Sequence[int], targets: Sequence[float], rng: random.Random) -> list[int]:
+    """One random dealing of components (given by their sizes) into parts: the part index of each.
+
+    Components come in a random order; each goes to a part chosen at random, with a chance
+    proportional to how far the part is below its target, among the parts where it fits at
+    least half (else to the part furthest below). So a large component can land in any part,
+    and a part with a zero target gets nothing.
+    """
+    counts = [0] * len(targets)
+    where = [0] * len(sizes)
+    order = list(range(len(sizes)))
+    rng.shuffle(order)
+    for c in order:
+        gaps = [t - n for t, n in zip(targets, counts)]
+        weights = [g if t > 0 and g >= sizes[c] / 2 else 0.0 for g, t in zip(gaps, targets)]
+        if sum(weights) > 0:
+            part = rng.choices(range(len(targets)), weights=weights)[0]
+        else:
+            part = max((i for i, t in enumerate(targets) if t > 0), key=lambda i: (gaps[i], -i))
+        where[c] = part
+        counts[part] += sizes[c]
+    return where
+
+
+def _fill_empty_parts(where: list[int], sizes: Sequence[int], targets: Sequence[float]) -> list[int]:
+    """Move components so no part with a positive target stays empty, while there are components to spare."""
+    while True:
+        members = [[c for c, p in enumerate(where) if p == part] for part in range(len(targets))]
+        empty = [p for p, t in enumerate(targets) if t > 0 and not members[p]]
+        donors = [p for p in range(len(targets)) if len(members[p]) > 1]
+        if not empty or not donors:
+            return where
+        donor = max(donors, key=lambda p: (len(members[p]), -p))
+        where[min(members[donor], key=lambda c: (sizes[c], c))] = empty[0]
+
+
+def _misfit(where: Sequence[int], sizes: Sequence[int], targets: Sequence[float]) -> float:
+    counts = [0] * len(targets)
+    for c, p in enumerate(where):
+        counts[p] += sizes[c]
+    return max(abs(n - t) for n, t in zip(counts, targets))
+
+
 def _assign(components: list[list[Pair]], fractions: Sequence[float], seed: int) -> list[list[Pair]]:
-    """Greedy: components from largest to smallest (seeded order among equal sizes) go to the part
-    furthest below its target number of pairs."""
+    """Deal whole components into parts at random (seeded), near the target fractions of pairs.
+
+    Several random dealings are tried; the first whose every part is within 1 % of the
+    pairs (at least one pair) of its target is kept, else the closest one.
+    """
     if any(f < 0 for f in fractions) or sum(fractions) <= 0:
         raise ValueError(f"fractions must be non-negative with a positive sum, got {tuple(fractions)}")
-    total_f = float(sum(fractions))
-    comps = list(components)
-    random.Random(seed).shuffle(comps)
-    comps.sort(key=len, reverse=True)  # stable: the shuffle decides among equal sizes
-    n_pairs = sum(len(c) for c in comps)
-    targets = [f / total_f * n_pairs for f in fractions]
+    sizes = [len(c) for c in components]
+    n_pairs = sum(sizes)
+    targets = [f / float(sum(fractions)) * n_pairs for f in fractions]
+    rng = random.Random(seed)
+    best, best_misfit = None, float("inf")
+    for _ in range(_DEALS):
+        where = _fill_empty_parts(_deal(sizes, targets, rng), sizes, targets)
+        misfit = _misfit(where, sizes, targets)
+        if misfit < best_misfit:
+            best, best_misfit = where, misfit
+        if misfit <= max(1.0, 0.01 * n_pairs):
+            break
     parts: list[list[Pair]] = [[] for _ in fractions]
-    counts = [0] * len(fractions)
-    for comp in comps:
-        # Largest deficit first; among equal deficits, the earlier part.
-        best = max(range(len(parts)), key=lambda i: (targets[i] - counts[i], -i) if targets[i] > 0 else
-                   (float("-inf"), -i))
-        parts[best].extend(comp)
-        counts[best] += len(comp)
+    for comp, part in zip(components, best or []):
+        parts[part].extend(comp)
     return parts
 
 
 def split_pairs(pairs: Sequence[Pair], fractions: Sequence[float] = (0.6, 0.25, 0.15), seed: int = 0) -> Split:
     """Split ``pairs`` into train / validation / test by whole connected components.
 
-    ``fractions`` are of pairs; they are met as closely as the component sizes
-    allow. The same pairs and seed always give the same split.
+    Components go to the parts at random; ``fractions`` are of pairs and are met
+    as closely as the component sizes allow. A part with a positive fraction is
+    never left empty while there are enough components; a zero fraction gives an
+    empty part. The same pairs and seed always give the same split.
     """
     if len(fractions) != 3:
         raise ValueError("fractions must give (train, validation, test)")
@@ -280,17 +339,88 @@ def split_pairs(pairs: Sequence[Pair], fractions: Sequence[float] = (0.6, 0.25, 
 def kfold(pairs: Sequence[Pair], k: int = 5, seed: int = 0) -> list[Split]:
     """K splits for cross-validation over connected components.
 
-    The components are dealt into ``k`` folds of about equal size; in split ``i``
-    fold ``i`` is the test part, fold ``(i + 1) % k`` the validation part (for
-    early stopping) and the remaining ``k - 2`` folds are for training. Every pair
-    is a test pair in exactly one split.
+    The components are dealt at random into ``k`` folds of about equal size; in
+    split ``i`` fold ``i`` is the test part, fold ``(i + 1) % k`` the validation
+    part (for early stopping) and the remaining ``k - 2`` folds are for training.
+    Every pair is a test pair in exactly one split, and no fold is empty: with
+    fewer components than ``k`` it raises :class:`ConfigError`.
     """
     if k < 3:
         raise ValueError("kfold needs k >= 3 (one fold for test, one for validation, the rest for training)")
-    folds = _assign(pair_components(pairs), [1.0] * k, seed)
+    components = pair_components(pairs)
+    if len(components) < k:
+        raise ConfigError(_too_few_groups(len(components), k))
+    folds = _assign(components, [1.0] * k, seed)
     splits = []
     for i in range(k):
         j = (i + 1) % k
         train = [p for f in range(k) if f not in (i, j) for p in folds[f]]
         splits.append(Split(train, list(folds[j]), list(folds[i])))
     return splits
+
+
+def _too_few_groups(n_groups: int, k: int) -> str:
+    why = (f"Cross-validation with {k} folds needs at least {k} separate groups of pairs, but these pairs form "
+           f"only {n_groups} (pairs that share a drawing or an artwork always stay together).")
+    if n_groups >= 3:
+        return f"{why} Use --folds 3." if n_groups == 3 else f"{why} Use --folds between 3 and {n_groups}."
+    return f"{why} Cross-validation needs at least 3 groups: add more pairs, or measure without --folds."
+
+
+# --------------------------------------------------------------------------- pairs a model has not seen
+
+def _name_parts(name: str) -> tuple[str, ...]:
+    return tuple(p for p in str(name).replace("\\", "/").split("/") if p not in ("", "."))
+
+
+def _name_lookup(names: Sequence[str]):
+    """A function: a file name saved in a model file -> the indices of the matching ``names``.
+
+    Names are paths relative to a folder, with '/'. The folder given at training may
+    sit above or below the one given now, so a name also matches when one path ends
+    with the other, and finally by bare file name. A name matching several files
+    matches them all: when in doubt, a pair is left out rather than counted.
+    """
+    exact: dict[str, set[int]] = {}
+    tails: dict[str, set[int]] = {}
+    for i, name in enumerate(names):
+        parts = _name_parts(name)
+        exact.setdefault("/".join(parts), set()).add(i)
+        for k in range(1, len(parts)):
+            tails.setdefault("/".join(parts[k:]), set()).add(i)
+
+    def lookup(name: str) -> set[int]:
+        parts = _name_parts(name)
+        if not parts:
+            return set()
+        full = "/".join(parts)
+        if full in exact or full in tails:  # same folder, or today's folder is above the training one
+            return exact.get(full) or tails[full]
+        for k in range(1, len(parts) - 1):  # the training folder was above today's
+            if "/".join(parts[k:]) in exact:
+                return exact["/".join(parts[k:])]
+        return exact.get(parts[-1], set()) | tails.get(parts[-1], set())
+
+    return lookup
+
+
+def held_out_pairs(checkpoint_split: dict | None, drawing_names: Sequence[str], artwork_names: Sequence[str],
+                   pairs: Sequence[Pair]) -> tuple[list[Pair], int]:
+    """The ``pairs`` a fine-tuned model neither trained nor validated on, and how many were left out.
+
+    ``checkpoint_split`` is the ``split`` a model file from ``sitegen train`` keeps:
+    ``{"train": [[drawing, artwork], ...], "val": ..., "test": ...}`` with names
+    relative to the folders used for training. ``pairs`` are index pairs into
+    ``drawing_names`` and ``artwork_names`` (paths relative to today's folders). A
+    pair is left out when its drawing *or* its artwork appears in the training or
+    validation part: a drawing the model has seen must not count.
+    """
+    find_drawing, find_artwork = _name_lookup(drawing_names), _name_lookup(artwork_names)
+    seen_d: set[int] = set()
+    seen_a: set[int] = set()
+    for part in ("train", "val"):
+        for d_name, a_name in (checkpoint_split or {}).get(part) or ():
+            seen_d |= find_drawing(d_name)
+            seen_a |= find_artwork(a_name)
+    kept = [(d, a) for d, a in pairs if d not in seen_d and a not in seen_a]
+    return kept, len(pairs) - len(kept)

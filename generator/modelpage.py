@@ -4,16 +4,18 @@ For a fine-tuned model (a file from ``sitegen train``) the page shows the
 training settings, pretrained and fine-tuned figures side by side, the training
 curves as SVG, and the test drawings with the rank of their expected artwork.
 For any model it measures, on the confirmed pairs of this collection, how often
-the right artwork is found.
+the right artwork is found; a fine-tuned model only on the pairs it did not learn
+from, and the page says how many were left out and why.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .evaluate import retrieval_metrics_from_embeddings
+from .evaluate import held_out_pairs, retrieval_metrics_from_embeddings
 from .model import is_checkpoint_path, load_checkpoint_dict
 
 METRIC_ROWS = [("MP", "Mean position (0 = always first)", ""), ("MMP", "Minimum mean position", ""),
@@ -64,23 +66,50 @@ def checkpoint_of(model: str) -> dict | None:
     return load_checkpoint_dict(Path(model))
 
 
+@dataclass(frozen=True)
+class ConfirmedPairFigures:
+    """How well the model finds the confirmed re-creations of this site, and which pairs that counts."""
+
+    metrics: dict | None   # Metrics.as_dict() on the pairs measured; None when no pair is left
+    total: int             # confirmed pairs of the collection, readable or not
+    measured: int
+    learned_from: int      # left out: the model saw their drawing or artwork while trained or checked
+    unreadable: int        # left out: the drawing or the artwork could not be read
+
+
+def confirmed_pair_figures(site, checkpoint: dict | None) -> ConfirmedPairFigures | None:
+    """The figures of the model page on the site's confirmed pairs, leaving out every pair a fine-tuned
+    model learned from (see :func:`generator.evaluate.held_out_pairs`)."""
+    s = site
+    unreadable = s.pairs_unreadable
+    if not s.embeddings or not (s.pairs or unreadable):
+        return None
+    d_row = {d.id: i for i, d in enumerate(s.drawings)}
+    a_row = {a.id: j for j, a in enumerate(s.artworks)}
+    pairs = [(d_row[d], a_row[a]) for d, a in s.pairs]
+    kept, learned_from = pairs, 0
+    if checkpoint is not None and checkpoint.get("split"):
+        kept, learned_from = held_out_pairs(checkpoint["split"], [d.rel for d in s.drawings],
+                                            [a.rel for a in s.artworks], pairs)
+    metrics = None
+    if kept:
+        rel: dict[int, set[int]] = {}
+        for d, a in kept:
+            rel.setdefault(d, set()).add(a)
+        q = sorted(rel)
+        dv = s.embeddings["drawings"].vectors
+        av = s.embeddings["artworks"].vectors
+        metrics = retrieval_metrics_from_embeddings(dv[q], av, [rel[i] for i in q]).as_dict()
+    return ConfirmedPairFigures(metrics, len(pairs) + unreadable, len(kept), learned_from, unreadable)
+
+
 def render_model_page(r) -> None:
     """Write ``model/index.html`` for the Renderer ``r``."""
     from markupsafe import Markup
 
     s = r.site
     ckpt = checkpoint_of(s.settings.model)
-    here = None
-    if s.embeddings and s.pairs:
-        d_row = {d.id: i for i, d in enumerate(s.drawings)}
-        a_row = {a.id: j for j, a in enumerate(s.artworks)}
-        rel: dict[int, set[int]] = {}
-        for d, a in s.pairs:
-            rel.setdefault(d_row[d], set()).add(a_row[a])
-        q = sorted(rel)
-        dv = s.embeddings["drawings"].vectors
-        av = s.embeddings["artworks"].vectors
-        here = retrieval_metrics_from_embeddings(dv[q], av, [rel[i] for i in q]).as_dict()
+    here = confirmed_pair_figures(s, ckpt)
     training = None
     if ckpt is not None:
         hist = ckpt.get("history") or []
@@ -94,12 +123,14 @@ def render_model_page(r) -> None:
             "map_svg": Markup(curve_svg([e.get("val_MAP") for e in hist], "Validation MAP per epoch", " %")),
             "split": {k: len(v) for k, v in sorted((ckpt.get("split") or {}).items())},
             "best_epoch": ckpt.get("best_epoch"),
+            "recipe": (ckpt.get("settings") or {}).get("recipe", "thesis"),
+            "without_pairs": bool(ckpt.get("without_pairs")),
             "tests": _test_examples(r, ckpt),
         }
     r.page("model.html", "model/index.html", title="The model", model_name=s.model_name,
            model_source=s.model_source, backbone=(ckpt or {}).get("backbone", s.model_name),
-           here=metrics_table({"This model on the confirmed pairs": here}) if here else None,
-           n_pairs=len(s.pairs), training=training)
+           here=here, here_table=metrics_table({"This model on the confirmed pairs": here.metrics})
+           if here and here.metrics else None, training=training)
 
 
 def _test_examples(r, ckpt: dict, limit: int = 24) -> list[dict]:

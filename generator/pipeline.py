@@ -301,6 +301,7 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
     if not artworks:
         raise InputError(f"No usable artwork pictures were found in {settings.artworks}. Check the folder.")
     kept_ids = {d.id for d in drawings} | {a.id for a in artworks}
+    n_confirmed = len(coll.pairs)
     coll.pairs = [p for p in coll.pairs if p[0] in kept_ids and p[1] in kept_ids]
     report.drawings, report.artworks, report.pairs = len(drawings), len(artworks), len(coll.pairs)
 
@@ -338,6 +339,7 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
                                coords=lay["coords"], layout_method=str(lay["method"]),
                                derivatives=derivs, model_source=model_source,
                                embeddings={"drawings": D, "artworks": A},  # issue #7: data download
+                               pairs_unreadable=n_confirmed - len(coll.pairs),
                                model_name=settings.model if not str(settings.model).endswith(".pt")
                                else Path(settings.model).name)
         # Issue #5: skip rendering when nothing that goes into the site changed and the site

@@ -60,6 +60,7 @@ class SiteData:
     model_name: str
     extra_pages: dict = field(default_factory=dict)
     embeddings: dict | None = None  # issue #7: {"drawings": Embedded, "artworks": Embedded}, for the data download
+    pairs_unreadable: int = 0  # confirmed pairs left out of ``pairs``: a picture of theirs could not be read
     # Incremental rendering: the previous site, the key of each of its pages, and what every key
     # shares (code, templates, settings). A page whose key is unchanged is linked, not rendered.
     previous_site: Path | None = None

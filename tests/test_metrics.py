@@ -116,7 +116,7 @@ def test_from_embeddings_equals_from_similarity():
 def test_metrics_is_a_dataclass_with_percentages():
     m = Metrics(1.0, 0.5, 0.25, {1: 0.5}, 2, 0, 10)
     assert m.as_dict() == {"MP": 1.0, "MMP": 0.5, "MAP": 25.0, "R@1": 50.0, "n_queries": 2,
-                           "n_without_match": 0, "n_gallery": 10}
+                           "n_without_match": 0, "n_gallery": 10, "n_unreadable": 0}
 
 
 # --------------------------------------------------------------------------- splits

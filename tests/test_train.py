@@ -14,14 +14,16 @@ from generator.augment import STYLE_EFFECTS, apply_style
 from generator.errors import CheckpointError, ConfigError
 from generator.evaluate import Split
 from generator.model import load_model
-from generator.train import (TrainSettings, evaluate_model, fit, hardest_negatives, partial_path_for,
-                             save_checkpoint, train_transform, triplet_loss)
+from generator.recipes import fit
+from generator.train import (TrainSettings, evaluate_model, hardest_negatives, partial_path_for, save_checkpoint,
+                             train_transform, triplet_loss)
 
 pytestmark = pytest.mark.slow
 
 SIZE = 64  # model input: tiny, so an epoch takes well under a second on 2 CPU cores
-TINY = TrainSettings(epochs=2, lr=1e-4, hard_negatives=2, train_size=72, crop_size=SIZE, eval_batch_size=16,
-                     patience=3, seed=0)
+# The thesis recipe (triplets); the default recipe has its own tests in test_contrastive.py.
+TINY = TrainSettings.preset("thesis", epochs=2, lr=1e-4, hard_negatives=2, train_size=72, crop_size=SIZE,
+                            eval_batch_size=16, patience=3, seed=0)
 
 
 def _make_collection(root: Path, n: int = 12, size: int = 96, seed: int = 0):
@@ -212,6 +214,24 @@ def test_evaluate_model_with_whole_gallery(collection, model):
     drawings, artworks = collection
     m = evaluate_model(model, drawings, artworks, [(i, i) for i in range(12)], precision="fp32", device="cpu")
     assert m.n_queries == 12 and m.n_gallery == 12 and 0 < m.MAP <= 1
+
+
+def test_unreadable_drawing_counts_as_left_out(tmp_path, collection, model):
+    drawings, artworks = collection
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture")
+    m = evaluate_model(model, [*drawings, broken], artworks, [(i, i) for i in range(3)] + [(12, 0)],
+                       precision="fp32", device="cpu")
+    assert m.n_queries == 3 and m.n_unreadable == 1
+
+
+def test_thesis_preset_is_the_thesis_recipe():
+    t = TrainSettings.preset("thesis")
+    assert (t.recipe, t.lr, t.margin, t.batch_size, t.train_size, t.crop_size) == ("thesis", 1e-6, 0.7, 4, 330, 280)
+    assert t.lr * t.lr_gamma ** t.epochs == pytest.approx(1e-7)  # decayed by 0.1 over the run
+    assert len(t.style_effects) == 5 and t.style_augmentation
+    with pytest.raises(ConfigError, match="Unknown recipe 'fast'"):
+        TrainSettings.preset("fast")
 
 
 def test_invalid_settings_are_reported_together(collection, model):
