@@ -128,13 +128,13 @@ def train(drawings, artworks, pairs, out, backbone, start_from, weights, restart
 
 def _report(result, out: Path) -> None:
     """Say what the training gave, in words, then the figures."""
+    gain = result.val_gain
+    if gain:
+        click.echo(f"On the {gain['drawings']} validation drawings, training changed MAP by {gain['gain']:+.1f} "
+                   f"points (95 % interval {gain['low']:+.1f} to {gain['high']:+.1f}).")
     if result.best_epoch == 0:
-        why = ""
-        if result.rejected_val and result.pretrained_val:
-            why = (f" (validation MAP {result.rejected_val['MAP']:.1f} % after training against "
-                   f"{result.pretrained_val['MAP']:.1f} % before)")
-        click.echo("Training did not rank the validation pairs better than the pretrained network" + why
-                   + ", so the model file keeps the pretrained weights.")
+        click.echo("Training did not rank the validation pairs better than the pretrained network, so the model "
+                   "file keeps the pretrained weights.")
         click.echo(f"Model written to {out} ({result.seconds:.0f} s of training).")
     else:
         click.echo(f"Model written to {out} (epoch {result.best_epoch} kept, {result.seconds:.0f} s of training).")

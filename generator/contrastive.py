@@ -53,7 +53,7 @@ from .images import model_input
 from .model import Embedder, LoadedModel
 from .train import (IndexPair, Progress, TrainResult, TrainSettings, _cpu_state, _emit, _metrics_for,
                     _PictureCache, _relative_names, _stages, _tail, resolve_device, train_transform)
-from .evaluate import Split
+from .evaluate import Metrics, Split, map_gain
 
 #: Pictures per forward pass when filling the cache of early-stage outputs.
 _CACHE_BATCH = 32
@@ -180,14 +180,18 @@ class _Gallery:
 # --------------------------------------------------------------------------- training
 
 def _measure(gallery: _Gallery, late: nn.Module, pairs: Sequence[IndexPair], q_key: str,
-             art_items: Sequence[int]) -> dict | None:
+             art_items: Sequence[int]) -> Metrics | None:
     if not pairs:
         return None
     queries = sorted({d for d, _ in pairs if (q_key, d) in gallery.cache})
     qv = gallery.embed(late, q_key, queries)
     av = gallery.embed(late, "a", art_items)
     late.eval()
-    return _metrics_for(pairs, dict(zip(queries, qv)), av, {a: r for r, a in enumerate(art_items)}).as_dict()
+    return _metrics_for(pairs, dict(zip(queries, qv)), av, {a: r for r, a in enumerate(art_items)})
+
+
+def _as_dict(metrics: Metrics | None) -> dict | None:
+    return None if metrics is None else metrics.as_dict()
 
 
 def _average_into(avg: dict[str, torch.Tensor] | None, late: nn.Module, count: int) -> dict[str, torch.Tensor]:
@@ -247,7 +251,7 @@ def fit_contrastive(model: LoadedModel, drawings: Sequence[Path], artworks: Sequ
                 (lambda rgb: drawing_like(rgb, replica_rng)) if self_pairs else None)
     pretrained_val = _measure(gallery, late, val_pairs, q_key, art_items)
     pretrained_test = _measure(gallery, late, split.test, q_key, art_items)
-    _emit(progress, event="pretrained", val=pretrained_val, test=pretrained_test)
+    _emit(progress, event="pretrained", val=_as_dict(pretrained_val), test=_as_dict(pretrained_test))
 
     train_pairs = _readable(list(dict.fromkeys(split.train)), drawings, artworks, gallery)
     if settings.max_train_pairs and len(train_pairs) > settings.max_train_pairs:
@@ -260,46 +264,20 @@ def fit_contrastive(model: LoadedModel, drawings: Sequence[Path], artworks: Sequ
     _emit(progress, event="cached", pictures=len({k[:2] for k in views.store}), views=settings.views,
           seconds=time.perf_counter() - started)
 
-    relevant: dict[int, set[int]] = {}
-    for d, a in train_pairs:
-        relevant.setdefault(d, set()).add(a)
-    params = [p for p in late.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    steps_per_epoch = max(1, math.ceil(len(train_pairs) / settings.batch_pairs))
-    total = settings.epochs * steps_per_epoch
-    warmup = max(1, steps_per_epoch)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    optimizer, scheduler = _optimizer(late, settings, len(train_pairs))
     average, n_avg = None, 0
     first_avg = settings.epochs - max(1, round(settings.epochs * settings.average_fraction)) + 1
     history: list[dict] = []
     for epoch in range(1, settings.epochs + 1):
         t0 = time.perf_counter()
-        late.train()
-        _freeze_batchnorm(late)
-        losses = []
-        for batch in _batches(train_pairs, settings.batch_pairs, gen):
-            d_idx, a_idx = [d for d, _ in batch], [a for _, a in batch]
-            vq = torch.randint(settings.views, (len(batch),), generator=gen).tolist()
-            va = torch.randint(settings.views, (len(batch),), generator=gen).tolist()
-            x = torch.cat([views.batch("q*", d_idx, vq), views.batch("a*", a_idx, va)]).to(device)
-            with torch.autocast(**autocast):
-                emb = _head(late, x)
-            q, k = emb[:len(batch)], emb[len(batch):]
-            same = torch.tensor([[a2 in relevant[d] for a2 in a_idx] for d in d_idx], device=q.device)
-            loss = info_nce(q, k, same, settings.temperature)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            losses.append(float(loss.detach()))
-        late.eval()
+        losses = _epoch(late, views, train_pairs, optimizer, scheduler, settings, gen, device, autocast)
         if epoch >= first_avg:
             n_avg += 1
             average = _average_into(average, late, n_avg)
         entry = {"epoch": epoch, "loss": float(np.mean(losses)), "lr": optimizer.param_groups[0]["lr"],
                  "pairs": len(train_pairs)}
-        val = _measure(gallery, late, val_pairs, q_key, art_items) if settings.validate_every_epoch else None
+        val = _as_dict(_measure(gallery, late, val_pairs, q_key, art_items)) if settings.validate_every_epoch \
+            else None
         if val is not None:
             entry.update({f"val_{k}": v for k, v in val.items() if not k.startswith("n_")})
         entry["seconds"] = time.perf_counter() - t0
@@ -308,19 +286,60 @@ def fit_contrastive(model: LoadedModel, drawings: Sequence[Path], artworks: Sequ
 
     late.load_state_dict(average)
     tuned_val = _measure(gallery, late, val_pairs, q_key, art_items)
-    kept = tuned_val is None or pretrained_val is None or tuned_val["MAP"] >= pretrained_val["MAP"]
-    state = _cpu_state(net) if kept else _cpu_state(model.embedder)
+    # The guard: the trained weights must rank the validation drawings at least as well as before.
+    gain = map_gain(pretrained_val, tuned_val, settings.seed) if tuned_val and tuned_val.n_queries else None
+    kept = gain is None or gain["gain"] >= 0
     if not kept:
         late.load_state_dict(_late_state(model.embedder, settings.frozen_stages))
+    state = _cpu_state(net)
     test = _measure(gallery, late, split.test, q_key, art_items)
     net.cpu()
     return TrainResult(
         state_dict=state, history=history, best_epoch=settings.epochs if kept else 0,
-        pretrained_val=pretrained_val, best_val=tuned_val if kept else pretrained_val,
-        pretrained_test=pretrained_test, finetuned_test=test, stopped_early=False,
+        pretrained_val=_as_dict(pretrained_val), best_val=_as_dict(tuned_val if kept else pretrained_val),
+        pretrained_test=_as_dict(pretrained_test), finetuned_test=_as_dict(test), stopped_early=False,
         seconds=time.perf_counter() - started, drawing_names=_relative_names(drawings),
         artwork_names=_relative_names(artworks), unusable=sorted(gallery.failures), settings=asdict(settings),
-        input_size=model.input_size, rejected_val=None if kept else tuned_val)
+        input_size=model.input_size, rejected_val=None if kept else _as_dict(tuned_val), val_gain=gain)
+
+
+def _optimizer(late: nn.Module, settings: TrainSettings, n_pairs: int):
+    """AdamW over the learning layers; one warm-up epoch, then cosine decay to zero."""
+    params = [p for p in late.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    warmup = max(1, math.ceil(n_pairs / settings.batch_pairs))
+    total = settings.epochs * warmup
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    return optimizer, scheduler
+
+
+def _epoch(late: nn.Module, views: _Views, pairs: list[IndexPair], optimizer, scheduler, settings: TrainSettings,
+           gen: torch.Generator, device: str, autocast: dict) -> list[float]:
+    """One pass over the training pairs in random batches, each side in one of its cached views; the losses."""
+    relevant: dict[int, set[int]] = {}
+    for d, a in pairs:
+        relevant.setdefault(d, set()).add(a)
+    late.train()
+    _freeze_batchnorm(late)
+    losses = []
+    for batch in _batches(pairs, settings.batch_pairs, gen):
+        d_idx, a_idx = [d for d, _ in batch], [a for _, a in batch]
+        vq = torch.randint(settings.views, (len(batch),), generator=gen).tolist()
+        va = torch.randint(settings.views, (len(batch),), generator=gen).tolist()
+        x = torch.cat([views.batch("q*", d_idx, vq), views.batch("a*", a_idx, va)]).to(device)
+        with torch.autocast(**autocast):
+            emb = _head(late, x)
+        q, k = emb[:len(batch)], emb[len(batch):]
+        same = torch.tensor([[a2 in relevant[d] for a2 in a_idx] for d in d_idx], device=q.device)
+        loss = info_nce(q, k, same, settings.temperature)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        losses.append(float(loss.detach()))
+    late.eval()
+    return losses
 
 
 def _readable(pairs: list[IndexPair], drawings, artworks, gallery: _Gallery) -> list[IndexPair]:

@@ -50,6 +50,7 @@ class Metrics:
     n_queries: int            # drawings measured (those with at least one relevant artwork)
     n_without_match: int      # drawings left out: no relevant artwork in the gallery
     n_gallery: int = 0        # gallery size
+    average_precisions: np.ndarray | None = field(default=None, repr=False)  # per measured drawing, in order
     n_unreadable: int = 0     # drawings left out: their picture could not be decoded
 
     def as_dict(self) -> dict[str, float | int]:
@@ -127,7 +128,30 @@ def metrics_from_ranks(ranks: Sequence[np.ndarray], n_gallery: int, n_without_ma
             recall[k] += np.count_nonzero(r < k) / m
     n = len(ranks)
     return Metrics(mp, mmp, float(np.mean(aps)), {k: float(v / n) for k, v in recall.items()}, n,
-                   n_without_match, n_gallery)
+                   n_without_match, n_gallery, np.array(aps))
+
+
+def map_gain(before: Metrics, after: Metrics, seed: int = 0, resamples: int = 2000) -> dict:
+    """How much ``after`` raises MAP over ``before`` on the same drawings, with a 95 % interval.
+
+    The interval comes from a paired bootstrap over the drawings: it says whether a
+    difference could be the luck of which drawings happened to be measured.
+    Figures in MAP points (percent).
+
+    >>> b = metrics_from_ranks([np.array([1]), np.array([3]), np.array([2])], 10)
+    >>> a = metrics_from_ranks([np.array([0]), np.array([0]), np.array([0])], 10)
+    >>> g = map_gain(b, a)
+    >>> round(g["gain"], 1), g["low"] > 0, g["drawings"]
+    (63.9, True, 3)
+    """
+    x, y = before.average_precisions, after.average_precisions
+    if x is None or y is None or len(x) != len(y) or len(x) == 0:
+        raise ValueError("map_gain needs the same measured drawings on both sides")
+    diff = 100.0 * (np.asarray(y) - np.asarray(x))
+    picks = np.random.default_rng(seed).integers(0, len(diff), size=(resamples, len(diff)))
+    means = diff[picks].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return {"gain": float(diff.mean()), "low": float(low), "high": float(high), "drawings": int(len(diff))}
 
 
 def _clean_relevant(relevant: Sequence[set[int]], n_gallery: int) -> tuple[list[int], list[np.ndarray], int]:

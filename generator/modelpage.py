@@ -125,6 +125,7 @@ def render_model_page(r) -> None:
             "best_epoch": ckpt.get("best_epoch"),
             "recipe": (ckpt.get("settings") or {}).get("recipe", "thesis"),
             "without_pairs": bool(ckpt.get("without_pairs")),
+            "gain": metrics.get("validation_gain"),
             "tests": _test_examples(r, ckpt),
         }
     r.page("model.html", "model/index.html", title="The model", model_name=s.model_name,

@@ -78,6 +78,7 @@ def test_train_then_build_with_the_model(demo_dir, built_demo, tmp_path):
     assert res.exit_code == 0, res.output
     assert model.is_file() and not (tmp_path / "model.pt.partial").exists()
     assert "Model written to" in res.output and "MAP" in res.output
+    assert "validation drawings, training changed MAP by" in res.output  # the guard's evidence, in words
     out = tmp_path / "site"
     res = CliRunner().invoke(cli, ["build", *args, "--artworks-csv", str(demo_dir / "artworks.csv"),
                                    "--model", str(model), "--out", str(out), "--cache", str(settings.cache)])

@@ -57,6 +57,7 @@ def test_worse_weights_are_given_back_and_said(collection, model):
     result = fit(model, drawings, artworks, split, replace(TINY, epochs=2, lr=5.0, weight_decay=0.0))
     assert result.best_epoch == 0
     assert result.rejected_val["MAP"] < result.pretrained_val["MAP"]
+    assert result.val_gain["gain"] < 0 and result.val_gain["drawings"] == 6
     assert result.best_val == result.pretrained_val
     for k, v in model.embedder.state_dict().items():
         assert torch.equal(result.state_dict[k], v), k
