@@ -121,7 +121,11 @@ def embed_paths(model: LoadedModel, paths: Sequence[Path], *, batch_size: int = 
                     arrays.append(item)
                     kept.append(i)
             if arrays:
-                out.append(embed_arrays(net, np.stack(arrays), device, precision))
+                # Every batch has the same shape (the last one padded with copies): the CPU's convolution
+                # code may take another path for another batch size, and a picture's vector must not
+                # depend on how many pictures happened to share its batch (byte-identical sites).
+                padded = arrays + [arrays[-1]] * (batch_size - len(arrays))
+                out.append(embed_arrays(net, np.stack(padded), device, precision)[:len(arrays)])
                 ok.extend(kept)
             if progress:
                 progress(len(chunk))
