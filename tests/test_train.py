@@ -101,7 +101,7 @@ def test_checkpoint_loads_back(tmp_path, model, trained):
     ck = loaded.checkpoint
     assert ck["split"]["train"][0] == ["drawing_00.png", "art_00.png"]
     assert ck["settings"]["margin"] == 0.7 and ck["history"][-1]["epoch"] == 2
-    assert set(ck["metrics"]) == {"pretrained", "finetuned"}
+    assert set(ck["metrics"]) == {"pretrained", "finetuned", "validation_gain"}
     assert ck["created_with"].startswith("sitegen ")
     x = torch.rand(2, 3, SIZE, SIZE)
     with torch.no_grad():
