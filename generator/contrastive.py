@@ -113,7 +113,7 @@ class _Views:
 
     def __init__(self, early: nn.Module, device: str, autocast: dict):
         self.early, self.device, self.autocast = early, device, autocast
-        self.store: dict[tuple[str, int], torch.Tensor] = {}
+        self.store: dict[tuple[str, int, int], torch.Tensor] = {}
 
     @torch.inference_mode()
     def run(self, arrays: list[np.ndarray]) -> torch.Tensor:
@@ -253,14 +253,15 @@ def fit_contrastive(model: LoadedModel, drawings: Sequence[Path], artworks: Sequ
     pretrained_test = _measure(gallery, late, split.test, q_key, art_items)
     _emit(progress, event="pretrained", val=_as_dict(pretrained_val), test=_as_dict(pretrained_test))
 
-    train_pairs = _readable(list(dict.fromkeys(split.train)), drawings, artworks, gallery)
+    pictures = _PictureCache(settings.train_size)
+    train_pairs = _readable(list(dict.fromkeys(split.train)), drawings, artworks, gallery, pictures)
     if settings.max_train_pairs and len(train_pairs) > settings.max_train_pairs:
         pick = np.random.default_rng([settings.seed, 1]).choice(len(train_pairs), settings.max_train_pairs,
                                                                  replace=False)
         train_pairs = [train_pairs[i] for i in sorted(pick)]
     if not train_pairs:
         raise ConfigError("None of the training pictures could be read; see the list of unreadable files.")
-    _fill_training_views(views, drawings, artworks, train_pairs, settings, rng, self_pairs)
+    _fill_training_views(views, drawings, artworks, train_pairs, settings, rng, self_pairs, pictures)
     _emit(progress, event="cached", pictures=len({k[:2] for k in views.store}), views=settings.views,
           seconds=time.perf_counter() - started)
 
@@ -342,25 +343,25 @@ def _epoch(late: nn.Module, views: _Views, pairs: list[IndexPair], optimizer, sc
     return losses
 
 
-def _readable(pairs: list[IndexPair], drawings, artworks, gallery: _Gallery) -> list[IndexPair]:
-    """Training pairs whose two pictures decode (unreadable ones are reported in ``gallery.failures``)."""
-    out = []
-    for d, a in pairs:
-        ok = True
-        for path in (drawings[d], artworks[a]):
-            try:
-                model_input(path, 8)
-            except ImageError as exc:
-                gallery.failures[str(path)] = str(exc)
-                ok = False
-        if ok:
-            out.append((d, a))
-    return out
+def _readable(pairs: list[IndexPair], drawings, artworks, gallery: _Gallery,
+              pictures: _PictureCache) -> list[IndexPair]:
+    """Training pairs whose two pictures decode; each picture is decoded once, into the training cache
+    (unreadable ones are reported in ``gallery.failures``)."""
+    def ok(path: Path) -> bool:
+        if str(path) in gallery.failures:
+            return False
+        try:
+            pictures.get(path)
+            return True
+        except ImageError as exc:
+            gallery.failures[str(path)] = str(exc)
+            return False
+
+    return [(d, a) for d, a in pairs if ok(drawings[d]) & ok(artworks[a])]
 
 
 def _fill_training_views(views: _Views, drawings, artworks, pairs: list[IndexPair], settings: TrainSettings,
-                         rng: np.random.Generator, self_pairs: bool) -> None:
-    cache = _PictureCache(settings.train_size)
+                         rng: np.random.Generator, self_pairs: bool, cache: _PictureCache) -> None:
     style_p = settings.style_probability if settings.style_augmentation else 0.0
     effects = tuple(settings.style_effects)
 
