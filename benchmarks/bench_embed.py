@@ -24,9 +24,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generator.embed import cpu_supports_bf16, embed_arrays, embed_paths, prepare_model  # noqa: E402
-from generator.images import model_input  # noqa: E402
-from generator.model import LoadedModel, build_architecture  # noqa: E402
+from generator.ml.embed import cpu_supports_bf16, embed_arrays, embed_paths, prepare_model  # noqa: E402
+from generator.inputs.images import model_input  # noqa: E402
+from generator.ml.model import LoadedModel, build_architecture  # noqa: E402
 
 
 def matmul_rate(dtype: torch.dtype, device: str, n: int = 4096, reps: int = 5) -> float:

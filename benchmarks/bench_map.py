@@ -4,7 +4,7 @@
 
 Writes a synthetic map (clustered random coordinates, invented labels and facets,
 a handful of generic thumbnails packed into atlas sheets) with the real writer
-(generator.mapdata), next to the real map page, static files and a minimal
+(generator.site.mapdata), next to the real map page, static files and a minimal
 stand-in for the rest of the site; serves it on 127.0.0.1 and opens it in headless
 Chromium. Reported per run: bytes loaded before the first frame (page, CSS,
 scripts, point chunks: what the browser fetched up to the moment map.js drew),
@@ -37,7 +37,7 @@ ARTISTS = [f"Artist {i}" for i in range(60)]
 
 
 def synthetic_items(n: int, thumbs: list[Path], seed: int = 0):
-    from generator.mapdata import NONE_VALUE, MapItem
+    from generator.site.mapdata import NONE_VALUE, MapItem
 
     rng = np.random.default_rng(seed)
     centres = rng.uniform(-0.8, 0.8, (40, 2))
@@ -75,8 +75,8 @@ def generic_thumbnails(folder: Path, count: int = 24) -> list[Path]:
 
 
 def write_site(dest: Path, n: int, cache: Path) -> tuple[float, object]:
-    from generator.mapdata import write_map_data
-    from generator.render import asset_dir
+    from generator.site.mapdata import write_map_data
+    from generator.site.render import asset_dir
 
     shutil.copytree(asset_dir("static"), dest / "static", ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
     thumbs = generic_thumbnails(Path(tempfile.mkdtemp(prefix="bench-thumbs-")))
@@ -119,7 +119,7 @@ MEASURE = """() => {
 def main(items: int, runs: int, keep: Path | None):
     from playwright.sync_api import sync_playwright
 
-    from generator.publish import make_server
+    from generator.publish.web import make_server
 
     work = Path(tempfile.mkdtemp(prefix="bench-map-"))
     site = keep or work / "site"

@@ -44,7 +44,7 @@ COUNTRIES = ["ARG", "BRA", "DEU", "FRA", "IND", "JPN", "KEN", "MEX", "POL", "TUR
 
 
 def settings_for(root: Path):
-    from generator.config import BuildSettings
+    from generator.build.config import BuildSettings
 
     return BuildSettings(drawings=root / "drawings", artworks=root / "artworks", out=root / "site",
                          cache=root / "cache")
@@ -79,16 +79,16 @@ def write_artworks(root: Path, count: int, size: int) -> None:
 
 
 def model_dim(settings) -> int:
-    from generator.model import load_model
+    from generator.ml.model import load_model
 
     return int(load_model(settings.model, settings.weights).dim)
 
 
 def prefill(root: Path) -> tuple[int, float]:
     """Synthetic vectors for every picture now in the collection; (count, seconds)."""
-    from generator.cache import Cache
-    from generator.images import IMAGE_SUFFIXES
-    from generator.pipeline import embedding_key
+    from generator.build.cache import Cache
+    from generator.inputs.images import IMAGE_SUFFIXES
+    from generator.build.pipeline import embedding_key
 
     settings = settings_for(root)
     start = time.perf_counter()
@@ -108,7 +108,7 @@ def prefill(root: Path) -> tuple[int, float]:
 
 
 def child_build(root: Path) -> dict:
-    from generator.pipeline import build
+    from generator.build.pipeline import build
 
     rss_after: dict[str, float] = {}  # peak RSS so far at the end of each stage: which stage set the peak
 

@@ -65,7 +65,7 @@ def stage_neighbours(a) -> list[dict]:
     import faiss
     import torch
 
-    from generator.neighbours import top_k
+    from generator.ml.neighbours import top_k
 
     rows = []
     n, m, d = a.nb_drawings, a.nb_artworks, a.dim
@@ -97,7 +97,7 @@ def stage_neighbours(a) -> list[dict]:
 
 def stage_neighbours_full(a) -> list[dict]:
     """All vectors of the real size in memory; a slice of the queries (or all) timed."""
-    from generator.neighbours import top_k
+    from generator.ml.neighbours import top_k
 
     n, m, d = a.drawings, a.artworks, a.dim
     q, g = unit_vectors(n, d, 3), unit_vectors(m, d, 4)
@@ -118,14 +118,14 @@ def clustered(n: int, d: int, seed: int, clusters: int = 200) -> np.ndarray:
 
 
 def stage_layout(a) -> list[dict]:
-    from generator.layout import compute_layout, update_layout
+    from generator.ml.layout import compute_layout, update_layout
 
     n = a.layout_points
     x = clustered(n + 100, a.dim, 5)
     t, lay = timed(lambda: compute_layout(x[:n], seed=42))
     rows = [dict(stage="layout (PCA 50 + seeded UMAP)", size=f"{n:,} points", secs=t,
                  rate=f"{n / t:,.0f} points/s", rss=peak_rss_mb(), target="< 600 s", met=t < 600, note=lay.method)]
-    from generator.layout import row_digests
+    from generator.ml.layout import row_digests
 
     state = {"digests": row_digests(x[:n]), "coords": lay.coords, "method": np.array("UMAP"), "placed": np.array(0)}
     t2, (lay2, _, placed) = timed(lambda: update_layout(x, state, seed=42))
@@ -138,10 +138,10 @@ def stage_layout(a) -> list[dict]:
 def synthetic_site(n_d: int, n_a: int, folder: Path):
     from PIL import Image
 
-    from generator.collection import Artwork, Drawing, DrawingName
-    from generator.config import BuildSettings
-    from generator.countries import load_countries
-    from generator.render import SiteData
+    from generator.inputs.collection import Artwork, Drawing, DrawingName
+    from generator.build.config import BuildSettings
+    from generator.inputs.countries import load_countries
+    from generator.site.render import SiteData
 
     thumb, display = folder / "t.webp", folder / "d.webp"
     Image.new("RGB", (32, 40), (200, 120, 40)).save(thumb, "WEBP")
@@ -170,14 +170,14 @@ def synthetic_site(n_d: int, n_a: int, folder: Path):
               derivatives=derivs, model_source="synthetic", model_name="synthetic")
     import dataclasses
     if "embeddings" in {f.name for f in dataclasses.fields(SiteData)}:
-        from generator.pipeline import Embedded
+        from generator.build.pipeline import Embedded
         kw["embeddings"] = {"drawings": Embedded([d.id for d in drawings], np.zeros((n_d, 4), np.float32)),
                             "artworks": Embedded([x.id for x in artworks], np.zeros((n_a, 4), np.float32))}
     return SiteData(**kw)
 
 
 def stage_render(a) -> list[dict]:
-    from generator import render
+    from generator.site import render
 
     with tempfile.TemporaryDirectory(dir=a.tmp) as tmp:
         tmp = Path(tmp)
@@ -198,7 +198,7 @@ def stage_render(a) -> list[dict]:
             per[s] = time.perf_counter() - t0
         t_pages = time.perf_counter() - start
         n_pages = len(r.pages)
-        from generator.pipeline import _manifest
+        from generator.build.pipeline import _manifest
         files = _manifest(out)
         size = sum(v[0] for v in files.values())
         t_man, _ = timed(lambda: _manifest(out))

@@ -36,10 +36,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator.evaluate import kfold, split_pairs  # noqa: E402
-from generator.model import load_model  # noqa: E402
-from generator.recipes import fit, fit_without_pairs  # noqa: E402
-from generator.train import TrainSettings, evaluate_model, finetuned_model  # noqa: E402
+from generator.ml.evaluate import kfold, split_pairs  # noqa: E402
+from generator.ml.model import load_model  # noqa: E402
+from generator.ml.recipes import fit, fit_without_pairs  # noqa: E402
+from generator.ml.train import TrainSettings, evaluate_model, finetuned_model  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sbir"
 COLUMNS = ("R@1", "R@10", "MAP", "MP")

@@ -26,9 +26,9 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-
 
 
 def build_demo(work: Path) -> Path:
-    from generator.config import BuildSettings
-    from generator.demo import write_demo
-    from generator.pipeline import build
+    from generator.build.config import BuildSettings
+    from generator.demo.collection import write_demo
+    from generator.build.pipeline import build
 
     write_demo(work / "demo")
     settings = BuildSettings(drawings=work / "demo" / "drawings", artworks=work / "demo" / "artworks",
@@ -58,7 +58,7 @@ def pages(site: Path) -> dict[str, str]:
 def main(shots: Path, site: Path | None):
     from playwright.sync_api import sync_playwright
 
-    from generator.publish import make_server
+    from generator.publish.web import make_server
 
     tmp = None
     if site is None:

@@ -21,7 +21,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory) -> Path:
-    from generator.demo import write_demo
+    from generator.demo.collection import write_demo
 
     dest = tmp_path_factory.mktemp("demo")
     write_demo(dest)
@@ -29,7 +29,7 @@ def demo_dir(tmp_path_factory) -> Path:
 
 
 def demo_settings(demo_dir: Path, work: Path, **changes):
-    from generator.config import BuildSettings
+    from generator.build.config import BuildSettings
 
     return BuildSettings(drawings=demo_dir / "drawings", artworks=demo_dir / "artworks",
                          artworks_csv=demo_dir / "artworks.csv", pairs=demo_dir / "pairs.csv",
@@ -39,7 +39,7 @@ def demo_settings(demo_dir: Path, work: Path, **changes):
 @pytest.fixture(scope="session")
 def built_demo(demo_dir, tmp_path_factory):
     """(settings, first report, site folder) of the demo built once."""
-    from generator.pipeline import build
+    from generator.build.pipeline import build
 
     work = tmp_path_factory.mktemp("demo-build")
     settings = demo_settings(demo_dir, work)
@@ -79,7 +79,7 @@ def site_server(built_demo):
     import threading
 
     _, _, out = built_demo
-    from generator.publish import make_server
+    from generator.publish.web import make_server
 
     server = make_server(out, port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

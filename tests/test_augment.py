@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from generator import augment
-from generator.augment import STYLE_EFFECTS, apply_style, greyscale, pencil_sketch, random_style
+from generator.ml import augment
+from generator.ml.augment import STYLE_EFFECTS, apply_style, greyscale, pencil_sketch, random_style
 
 
 @pytest.fixture(scope="module")

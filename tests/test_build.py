@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.pipeline import build
+from generator.build.pipeline import build
 
 from .conftest import demo_settings
 from .sitecheck import broken_links
@@ -115,7 +115,7 @@ def test_fresh_build_is_byte_identical(built_demo, demo_dir, tmp_path):
 
 
 def test_real_pictures_build(shared_data, tmp_path):
-    from generator.config import BuildSettings
+    from generator.build.config import BuildSettings
 
     settings = BuildSettings(drawings=shared_data / "children-drawings", artworks=shared_data / "artworks-pd/images",
                              artworks_csv=shared_data / "artworks-pd/artworks.csv", out=tmp_path / "site",

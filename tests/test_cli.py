@@ -4,7 +4,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from generator.cli import cli
+from generator.cli.main import cli
 
 from .helpers import write_jpeg
 
@@ -49,8 +49,8 @@ def test_shards_merge_into_one_cache(tmp_path):
             dest = merged / part.relative_to(tmp_path / f"cache{i}")
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(part.read_bytes())
-    from generator.config import BuildSettings
-    from generator.pipeline import build
+    from generator.build.config import BuildSettings
+    from generator.build.pipeline import build
 
     report = build(BuildSettings(drawings=tmp_path / "drawings", artworks=tmp_path / "artworks",
                                  out=tmp_path / "site", cache=merged))

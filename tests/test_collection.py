@@ -2,7 +2,7 @@
 
 import pytest
 
-from generator.collection import load_collection, parse_drawing_name, slugify
+from generator.inputs.collection import load_collection, parse_drawing_name, slugify
 from generator.errors import InputError
 
 from .helpers import write_jpeg

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from generator.collection import load_collection
-from generator.config import make_settings
-from generator.countries import load_countries
+from generator.inputs.collection import load_collection
+from generator.build.config import make_settings
+from generator.inputs.countries import load_countries
 from generator.errors import ConfigError
-from generator.pipeline import unknown_country_problems
+from generator.build.pipeline import unknown_country_problems
 
 from .helpers import write_jpeg
 

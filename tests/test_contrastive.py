@@ -10,13 +10,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from generator.augment import DRAWING_LIKE, drawing_like, edge_map
-from generator.cli import cli
-from generator.contrastive import info_nce, split_trunk
-from generator.evaluate import Split
-from generator.model import build_architecture, load_model
-from generator.recipes import fit, fit_without_pairs
-from generator.train import TrainSettings, evaluate_model, finetuned_model, save_checkpoint
+from generator.ml.augment import DRAWING_LIKE, drawing_like, edge_map
+from generator.cli.main import cli
+from generator.ml.contrastive import info_nce, split_trunk
+from generator.ml.evaluate import Split
+from generator.ml.model import build_architecture, load_model
+from generator.ml.recipes import fit, fit_without_pairs
+from generator.ml.train import TrainSettings, evaluate_model, finetuned_model, save_checkpoint
 
 from .test_train import SIZE, _make_collection
 

@@ -1,4 +1,4 @@
-"""Tests for generator.countries: the built-in code table and the override CSV."""
+"""Tests for generator.inputs.countries: the built-in code table and the override CSV."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.countries import Country, CountryTable, load_countries
+from generator.inputs.countries import Country, CountryTable, load_countries
 from generator.errors import InputError
 
 
@@ -64,7 +64,7 @@ def test_unknown_code(countries):
 
 
 def test_builtin_table_is_sorted_complete_and_well_formed():
-    text = resources.files("generator").joinpath("data/countries.csv").read_text(encoding="utf-8")
+    text = resources.files("generator.inputs").joinpath("data/countries.csv").read_text(encoding="utf-8")
     rows = list(csv.reader(text.splitlines()))
     assert rows[0] == ["code", "name", "iso3"]
     codes = [r[0] for r in rows[1:]]
@@ -78,7 +78,7 @@ def test_builtin_table_is_sorted_complete_and_well_formed():
 
 
 def test_no_torch_import():
-    code = "import sys, generator.countries as m; m.load_countries(); sys.exit('torch' in sys.modules)"
+    code = "import sys, generator.inputs.countries as m; m.load_countries(); sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1]).returncode == 0
 
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from generator import datapackage
-from generator.datapackage import DATASETS, licence_entry, model_card, model_card_schema, schema_name_for
+from generator.site import datapackage
+from generator.site.datapackage import DATASETS, licence_entry, model_card, model_card_schema, schema_name_for
 
 SITE_URL = "https://example.org/project"
 
@@ -23,7 +23,7 @@ SITE_URL = "https://example.org/project"
 @pytest.fixture(scope="session")
 def published(built_demo, tmp_path_factory):
     """(site, settings) of the demo built again with a site address and the embeddings (from the same cache)."""
-    from generator.pipeline import build
+    from generator.build.pipeline import build
 
     settings, _, _ = built_demo
     out = tmp_path_factory.mktemp("published") / "site"
@@ -261,7 +261,7 @@ def test_embeddings_are_not_published_by_default(built_demo):
 
 
 def test_publishing_is_deterministic(published, tmp_path):
-    from generator.pipeline import build
+    from generator.build.pipeline import build
 
     site, settings = published
     again = settings.replace(out=tmp_path / "again")
@@ -273,8 +273,8 @@ def test_publishing_is_deterministic(published, tmp_path):
 
 
 def test_flags_reach_the_settings(monkeypatch, tmp_path):
-    import generator.pipeline as pipeline
-    from generator.cli import cli
+    import generator.build.pipeline as pipeline
+    from generator.cli.main import cli
 
     seen = {}
 

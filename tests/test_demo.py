@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generator.demo import AGE_GROUPS, COUNTRIES, MALFORMED_NAMES, DemoSummary, write_demo
+from generator.demo.collection import AGE_GROUPS, COUNTRIES, MALFORMED_NAMES, DemoSummary, write_demo
 from generator.errors import InputError
 
 NAME_RE = re.compile(
@@ -145,8 +145,8 @@ def test_other_seed_other_collection(tmp_path):
 def test_recreations_are_retrievable(demo):
     """Each re-creation must rank its artwork in the top 10 among all artworks for >= 80 % of the pairs."""
     torch = pytest.importorskip("torch")
-    from generator.images import model_input
-    from generator.model import load_model
+    from generator.inputs.images import model_input
+    from generator.ml.model import load_model
 
     dest, _, _ = demo
     model = load_model()

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from generator import mapdata, search
+from generator.site import mapdata, search
 
 pytestmark = pytest.mark.slow
 

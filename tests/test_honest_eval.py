@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator.cli import cli
+from generator.cli.main import cli
 from generator.errors import ConfigError
-from generator.evaluate import held_out_pairs, kfold, pair_components, split_pairs
+from generator.ml.evaluate import held_out_pairs, kfold, pair_components, split_pairs
 
 from .helpers import write_jpeg
 
@@ -183,9 +183,9 @@ def test_evaluate_folds_with_too_few_groups_is_a_clean_message(tmp_path):
 
 def _fake_checkpoint(path: Path, split: dict) -> Path:
     """A model file as 'sitegen train' writes it, with pretrained weights and the given split of names."""
-    from generator.evaluate import Split
-    from generator.model import load_model
-    from generator.train import TrainResult, TrainSettings, save_checkpoint
+    from generator.ml.evaluate import Split
+    from generator.ml.model import load_model
+    from generator.ml.train import TrainResult, TrainSettings, save_checkpoint
 
     base = load_model("efficientnet_lite0", input_size=64)
     result = TrainResult(state_dict=base.embedder.state_dict(), history=[], best_epoch=0, pretrained_val=None,
@@ -241,7 +241,7 @@ def _site(pairs_unreadable: int = 0):
 
 
 def test_model_page_figures_leave_out_pairs_the_model_learned_from():
-    from generator.modelpage import confirmed_pair_figures
+    from generator.site.modelpage import confirmed_pair_figures
 
     checkpoint = {"split": {"train": [["d0.jpg", "m0.jpg"], ["d1.jpg", "m1.jpg"]], "val": [["d2.jpg", "k0.jpg"]],
                             "test": [["d3.jpg", "k1.jpg"]]}}
@@ -255,8 +255,8 @@ def test_model_page_figures_leave_out_pairs_the_model_learned_from():
 def test_model_page_says_which_pairs_were_measured():
     from jinja2 import Environment, FileSystemLoader
 
-    from generator.modelpage import confirmed_pair_figures, metrics_table
-    from generator.render import asset_dir
+    from generator.site.modelpage import confirmed_pair_figures, metrics_table
+    from generator.site.render import asset_dir
 
     env = Environment(loader=FileSystemLoader(str(asset_dir("templates"))), autoescape=True, trim_blocks=True,
                       lstrip_blocks=True)

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generator import images
-from generator.config import BuildSettings
+from generator.inputs import images
+from generator.build.config import BuildSettings
 from generator.errors import ImageError, InputError, UnsafePathError
-from generator.images import load_rgb
-from generator.pipeline import build
+from generator.inputs.images import load_rgb
+from generator.build.pipeline import build
 
 from .helpers import write_jpeg
 from .sitecheck import broken_links

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from generator.config import BuildSettings
+from generator.build.config import BuildSettings
 from generator.errors import SitegenError
-from generator.pipeline import build
-from generator.render import IMAGES_MARKER, check_image_base_url
+from generator.build.pipeline import build
+from generator.site.render import IMAGES_MARKER, check_image_base_url
 
 from .helpers import write_jpeg
 from .sitecheck import broken_links
@@ -96,7 +96,7 @@ def test_refuses_unsafe_addresses_and_foreign_folders(built, tmp_path):
 
 def test_forked_page_rendering_is_byte_identical(built, tmp_path, monkeypatch):
     """Issue #5: large sites render item pages in forked workers; the site must not change."""
-    from generator import render
+    from generator.site import render
 
     settings, _ = built
     serial = settings.replace(image_base_url=None, out=tmp_path / "serial")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.config import BuildSettings
-from generator.pipeline import build
+from generator.build.config import BuildSettings
+from generator.build.pipeline import build
 
 from .helpers import write_jpeg
 
@@ -71,8 +71,8 @@ def test_adding_a_drawing_rerenders_only_changed_pages(tmp_path):
     """Unchanged pages are linked from the previous site; the result equals a build from scratch."""
     import json
 
-    from generator.config import BuildSettings
-    from generator.pipeline import build
+    from generator.build.config import BuildSettings
+    from generator.build.pipeline import build
 
     from .helpers import write_jpeg
 

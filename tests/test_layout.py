@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from generator.layout import compute_layout, place_points, row_digests, update_layout
+from generator.ml.layout import compute_layout, place_points, row_digests, update_layout
 
 
 def clustered(n, seed=0, d=32, clusters=6):

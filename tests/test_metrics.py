@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from generator import evaluate
-from generator.evaluate import (Metrics, kfold, metrics_from_ranks, pair_components, retrieval_metrics,
+from generator.ml import evaluate
+from generator.ml.evaluate import (Metrics, kfold, metrics_from_ranks, pair_components, retrieval_metrics,
                                 retrieval_metrics_from_embeddings, split_pairs)
 
 

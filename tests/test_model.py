@@ -8,11 +8,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from generator import model as model_module
-from generator.embed import embed_paths
+from generator.ml import model as model_module
+from generator.ml.embed import embed_paths
 from generator.errors import CheckpointError, ModelError
-from generator.images import model_input
-from generator.model import (BUILTIN_BACKBONES, NATIVE_INPUT_SIZE, PACKAGED_WEIGHTS, build_architecture,
+from generator.inputs.images import model_input
+from generator.ml.model import (BUILTIN_BACKBONES, NATIVE_INPUT_SIZE, PACKAGED_WEIGHTS, build_architecture,
                              load_model, resolve_model)
 
 #: ImageNet classes that fit scikit-learn's sample photo china.jpg (a Chinese temple by a lake).

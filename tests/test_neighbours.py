@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from generator.neighbours import bf16_is_faster, top_k
+from generator.ml.neighbours import bf16_is_faster, top_k
 
 
 def reference(q, g, k, exclude_self=False):

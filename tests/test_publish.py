@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator.cli import cli
-from generator.publish import PublishError, make_server, page_address, sitemap_files
+from generator.cli.main import cli
+from generator.publish.web import PublishError, make_server, page_address, sitemap_files
 
 from .conftest import REPO
 from .test_datapackage import SITE_URL, published  # noqa: F401 - the site built with --site-url
@@ -216,7 +216,7 @@ def test_gh_deploy_refuses_when_on_the_pages_branch(repo):
 def test_serve_answers_on_localhost(built_demo):
     _, _, site = built_demo
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "generator.cli", "serve", "--out", str(site), "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "generator.cli.main", "serve", "--out", str(site), "--port", "0"],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         lines: list[str] = []
@@ -250,7 +250,7 @@ def test_serve_answers_on_localhost(built_demo):
 def test_serve_builds_a_missing_site_first(tmp_path, monkeypatch):
     import http.server
 
-    import generator.pipeline as pipeline
+    import generator.build.pipeline as pipeline
 
     seen = {}
 

@@ -20,7 +20,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 def _cmd(root: Path) -> list[str]:
-    return [sys.executable, "-m", "generator.cli", "build", "--drawings", str(root / "drawings"),
+    return [sys.executable, "-m", "generator.cli.main", "build", "--drawings", str(root / "drawings"),
             "--artworks", str(root / "artworks"), "--out", str(root / "site"), "--cache", str(root / "cache")]
 
 

@@ -10,12 +10,12 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from generator.augment import STYLE_EFFECTS, apply_style
+from generator.ml.augment import STYLE_EFFECTS, apply_style
 from generator.errors import CheckpointError, ConfigError
-from generator.evaluate import Split
-from generator.model import load_model
-from generator.recipes import fit
-from generator.train import (TrainSettings, evaluate_model, hardest_negatives, partial_path_for, save_checkpoint,
+from generator.ml.evaluate import Split
+from generator.ml.model import load_model
+from generator.ml.recipes import fit
+from generator.ml.train import (TrainSettings, evaluate_model, hardest_negatives, partial_path_for, save_checkpoint,
                              train_transform, triplet_loss)
 
 pytestmark = pytest.mark.slow
@@ -241,8 +241,8 @@ def test_invalid_settings_are_reported_together(collection, model):
 
 
 def test_freeze_stages_freezes_stem_and_first_blocks():
-    from generator.model import build_architecture
-    from generator.train import _freeze, _stages
+    from generator.ml.model import build_architecture
+    from generator.ml.train import _freeze, _stages
 
     net = build_architecture("efficientnet_lite0")
     stages = _stages(net)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ConfigError
+from generator.errors import ConfigError
 
 DEFAULT_KS = (1, 5, 10, 20, 50, 100, 200, 400)
 

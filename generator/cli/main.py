@@ -7,14 +7,10 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .errors import SitegenError
-
-PATH = click.Path(path_type=Path)
-
-
-def _fail(exc: SitegenError) -> None:
-    raise click.ClickException(str(exc))
+from generator import __version__
+from generator.cli.common import PATH, _fail
+from generator.cli.model_commands import evaluate, train, trained_model_for_build
+from generator.errors import SitegenError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,7 +49,6 @@ def build_options(f):
                      "to URL. Thumbnails stay in the site."),
         click.option("--max-pixels", type=click.IntRange(1), help="Refuse pictures larger than this many pixels."),
         click.option("--strict/--no-strict", default=None, help="Stop at the first problem instead of skipping files."),
-        # issue #7: data download
         click.option("--publish-embeddings/--no-publish-embeddings", default=None,
                      help="Also publish the feature vectors (.npy) in the data download."),
         click.option("--data-licence", help="Licence of the data download, e.g. CC-BY-4.0 (default) or CC0-1.0; "
@@ -65,7 +60,7 @@ def build_options(f):
 
 
 def settings_from(config_file, **flags):
-    from .config import make_settings
+    from generator.build.config import make_settings
 
     flags = {k: (str(v) if k in ("model",) and v is not None else v) for k, v in flags.items()}
     return make_settings(config_file, **flags)
@@ -78,14 +73,12 @@ def settings_from(config_file, **flags):
 @click.option("--train-epochs", type=click.IntRange(1), help="Most training epochs with --train (default 10).")
 def build(config_file, train_first, train_epochs, **flags):
     """Build the site: read the collection, compute similarities and the map, write the pages."""
-    from .pipeline import build as run_build, tqdm_progress
+    from generator.build.pipeline import build as run_build, tqdm_progress
 
     start = time.perf_counter()
     try:
         settings = settings_from(config_file, **flags)
         if train_first:
-            from .cli_model import trained_model_for_build
-
             settings = settings.replace(model=str(trained_model_for_build(settings, train_epochs)), weights=None)
         report = run_build(settings, echo=lambda s: click.echo(s, err=True), progress=tqdm_progress)
     except SitegenError as exc:
@@ -101,7 +94,7 @@ def build(config_file, train_first, train_epochs, **flags):
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the generated collection.")
 def demo(dest, seed):
     """Write a demo collection (generated here, nothing downloaded) into DEST."""
-    from .demo import write_demo
+    from generator.demo.collection import write_demo
 
     try:
         summary = write_demo(dest, seed=seed)
@@ -122,8 +115,8 @@ def embed(config_file, shard, **flags):
     Each part writes its own files under the cache folder's embeddings/; copy those
     files from every machine into one cache folder, then run 'sitegen build'.
     """
-    from .cache import Cache
-    from .pipeline import compute_missing_embeddings, gather, tqdm_progress
+    from generator.build.cache import Cache
+    from generator.build.pipeline import compute_missing_embeddings, gather, tqdm_progress
 
     try:
         i, n = (int(x) for x in shard.split("/"))
@@ -146,19 +139,19 @@ def embed(config_file, shard, **flags):
         click.echo(f"  - {f}")
 
 
-# --- issue #7: publishing (generator/publish.py) ---
+# --- publishing ---
 @cli.command()
 @build_options
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port to listen on (0: any free port).")
 def serve(config_file, port, **flags):
     """Serve the site on this computer (http://127.0.0.1:PORT/), building it first if it is missing."""
-    from .publish import make_server, server_address
+    from generator.publish.web import make_server, server_address
 
     try:
         settings = settings_from(config_file, **flags)
         if not (settings.out / "index.html").is_file():
-            from .pipeline import build as run_build, tqdm_progress
+            from generator.build.pipeline import build as run_build, tqdm_progress
 
             click.echo(f"No site in {settings.out} yet: building it first.", err=True)
             for line in run_build(settings, echo=lambda s: click.echo(s, err=True), progress=tqdm_progress).lines():
@@ -183,21 +176,21 @@ def serve(config_file, port, **flags):
 @click.option("--message", "-m", help="Commit message (default: names the commit the site was built from).")
 def gh_deploy(config_file, out, remote, branch, message):
     """Commit the built site to the GitHub Pages branch and push it (the branch keeps its history)."""
-    from .publish import gh_deploy as deploy
+    from generator.publish.web import gh_deploy as deploy
 
     try:
         site = settings_from(config_file, out=out).out
         deploy(site, remote=remote, branch=branch, message=message, echo=click.echo)
     except SitegenError as exc:
         _fail(exc)
-# --- end issue #7 ---
 
 
 def main() -> None:
     cli(prog_name="sitegen")
 
 
-from . import cli_model  # noqa: E402,F401  (registers 'train' and 'evaluate' on the group above)
+cli.add_command(train)
+cli.add_command(evaluate)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import re
 import unicodedata
 from collections import defaultdict
 
-from .mapdata import js_assign
+from generator.site.mapdata import js_assign
 
 SEARCH_SCHEMA_VERSION = 1
 DOC_CHUNK = 500
@@ -87,7 +87,7 @@ def build_index(docs: list[dict]) -> tuple[dict[str, dict[str, list[int]]], int]
 
 def write_index(out, docs: list[dict]) -> list[str]:
     """Write ``out/data/search/*``; returns the paths written, relative to ``out``."""
-    from .fsutil import write_atomic
+    from generator.build.fsutil import write_atomic
 
     folder = out / "data" / "search"
     shards, _ = build_index(docs)
@@ -100,7 +100,7 @@ def write_index(out, docs: list[dict]) -> list[str]:
         chunk = [[d["kind"], d["label"], d["detail"], d["url"]] for d in docs[c * DOC_CHUNK:(c + 1) * DOC_CHUNK]]
         write_atomic(folder / f"docs-{c:03d}.js", js_assign("SITEGEN_SEARCH_DOCS", c, chunk))
         files.append(f"data/search/docs-{c:03d}.js")
-    from .render import json_for_script
+    from generator.site.render import json_for_script
 
     meta = {"schema_version": SEARCH_SCHEMA_VERSION, "docs": len(docs), "doc_chunk": DOC_CHUNK,
             "shards": sorted(shards)}
@@ -110,7 +110,7 @@ def write_index(out, docs: list[dict]) -> list[str]:
 
 def site_documents(r) -> list[dict]:
     """Artworks first (by title), then drawings (by id): what a visitor can find, and the words that find it."""
-    from .render import artwork_url, drawing_url
+    from generator.site.render import artwork_url, drawing_url
 
     s = r.site
     docs = []
@@ -132,7 +132,7 @@ def site_documents(r) -> list[dict]:
 
 
 def render_search(r) -> list[dict]:
-    """Hook for :class:`generator.render.Renderer`: write the search index and page; returns data-file entries."""
+    """Hook for :class:`generator.site.render.Renderer`: write the search index and page; returns data-file entries."""
     docs = site_documents(r)
     write_index(r.out, docs)
     r.page("search.html", "search/index.html", title="Search", n_docs=len(docs),

@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import UnsafePathError
+from generator.errors import UnsafePathError
 
 # mkstemp creates files readable by their owner only; published files must be readable by a web server.
 _UMASK = os.umask(0)

@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .errors import ConfigError
+from generator.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError, UnsafePathError
-from .fsutil import is_within, resolve_inside
-from .images import is_image_name
+from generator.errors import InputError, UnsafePathError
+from generator.build.fsutil import is_within, resolve_inside
+from generator.inputs.images import is_image_name
 
 AGE_GROUPS = ("3-5", "6-9", "10-13", "14-17", "18-25", "MS")
 AGE_GROUP_LABELS = {

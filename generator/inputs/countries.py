@@ -46,7 +46,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from .errors import InputError
+from generator.errors import InputError
 
 __all__ = ["Country", "CountryTable", "load_countries"]
 

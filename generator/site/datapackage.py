@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .collection import csv_text
-from .fsutil import sha256_file, write_atomic
+from generator.inputs.collection import csv_text
+from generator.build.fsutil import sha256_file, write_atomic
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -414,7 +414,7 @@ def model_card(site) -> dict:
 
 
 def _checkpoint_of(model: str) -> dict | None:
-    from .model import is_checkpoint_path, load_checkpoint_dict
+    from generator.ml.model import is_checkpoint_path, load_checkpoint_dict
 
     if not is_checkpoint_path(str(model)) or not Path(model).is_file():
         return None
@@ -481,7 +481,7 @@ def write_data_download(renderer) -> list[dict]:
     settings = s.settings
     out: Path = renderer.out
     data_dir = out / "data"
-    from .render import SCHEMA_VERSION
+    from generator.site.render import SCHEMA_VERSION
 
     site_url = settings.site_url
     licence = getattr(settings, "data_licence", "CC-BY-4.0")

@@ -13,7 +13,7 @@ borrowing a single picture:
   ``artworks.csv`` (``file,title,artist,year``).
 * ``drawings/``: scans named as in the IMAJ archive
   (``YEAR_AGEGROUP_ID_COUNTRY[_x]_SIDE_QUALITY.jpg``). Some re-create an artwork
-  through real transformations (the five style effects of :mod:`generator.augment`,
+  through real transformations (the five style effects of :mod:`generator.ml.augment`,
   cropping, rotation, colour shifts, paper grain, blur and wobbly lines); the
   others are original doodles. There are also versos (the hand-written back of
   a drawing), drawings scanned twice (consultation ``C`` and larger archive
@@ -38,10 +38,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .augment import STYLE_EFFECTS
-from .collection import csv_text
-from .errors import InputError
-from .fsutil import write_atomic
+from generator.ml.augment import STYLE_EFFECTS
+from generator.inputs.collection import csv_text
+from generator.errors import InputError
+from generator.build.fsutil import write_atomic
 
 __all__ = ["AGE_GROUPS", "ARTISTS", "COUNTRIES", "MALFORMED_NAMES", "DemoSummary", "write_demo"]
 

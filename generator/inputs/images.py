@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from .errors import ImageError
+from generator.errors import ImageError
 
 # Never accept silently-truncated files: a half-decoded scan would be published grey.
 ImageFile.LOAD_TRUNCATED_IMAGES = False

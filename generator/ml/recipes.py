@@ -1,7 +1,7 @@
 """One entry point for fine-tuning, whatever the recipe: ``fit``.
 
-The default recipe lives in :mod:`generator.contrastive`, the thesis's in
-:mod:`generator.train` (which also holds the settings, results and model files).
+The default recipe lives in :mod:`generator.ml.contrastive`, the thesis's in
+:mod:`generator.ml.train` (which also holds the settings, results and model files).
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .contrastive import fit_contrastive
-from .errors import ConfigError
-from .evaluate import Split, split_pairs
-from .model import LoadedModel
-from .train import Progress, TrainResult, TrainSettings, fit_triplet
+from generator.ml.contrastive import fit_contrastive
+from generator.errors import ConfigError
+from generator.ml.evaluate import Split, split_pairs
+from generator.ml.model import LoadedModel
+from generator.ml.train import Progress, TrainResult, TrainSettings, fit_triplet
 
 #: Share of the artworks kept apart to check a model trained without pairs.
 SELF_PAIRS_VALIDATION = 0.15

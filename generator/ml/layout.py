@@ -98,7 +98,7 @@ def place_points(new_vectors: np.ndarray, ref_vectors: np.ndarray, ref_coords: n
     (exact cosine neighbours), weighted by similarity. Deterministic, fast (one blocked
     search), and a convex combination, so the result stays inside [-1, 1].
     """
-    from .neighbours import top_k
+    from generator.ml.neighbours import top_k
 
     if len(new_vectors) == 0:
         return np.zeros((0, 2), np.float32)

@@ -34,9 +34,9 @@ from pathlib import Path
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
-from . import __version__
-from .errors import SitegenError
-from .fsutil import write_atomic
+from generator import __version__
+from generator.errors import SitegenError
+from generator.build.fsutil import write_atomic
 
 SITEMAP_LIMIT = 50_000
 FALLBACK_NAME = "sitegen"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .fsutil import sha256_file, write_atomic
+from generator.build.fsutil import sha256_file, write_atomic
 
 MAX_PARTS = 16
 

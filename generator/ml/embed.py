@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import ImageError
-from .images import DEFAULT_MAX_PIXELS, model_input
-from .model import LoadedModel
+from generator.errors import ImageError
+from generator.inputs.images import DEFAULT_MAX_PIXELS, model_input
+from generator.ml.model import LoadedModel
 
 PRECISIONS = ("auto", "fp32", "bf16")
 

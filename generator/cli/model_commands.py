@@ -8,15 +8,15 @@ from pathlib import Path
 
 import click
 
-from .cli import PATH, _fail, cli
-from .errors import InputError, SitegenError
+from generator.cli.common import PATH, _fail
+from generator.errors import InputError, SitegenError
 
 METRIC_ORDER = ("MP", "MMP", "MAP", "R@1", "R@5", "R@10", "R@20", "R@50", "R@100", "R@200", "R@400")
 
 
 def _index_pairs(drawings: Path, artworks: Path, pairs: Path):
     """Paths of every drawing and artwork, and the known pairs as index pairs into them."""
-    from .collection import load_collection
+    from generator.inputs.collection import load_collection
 
     if pairs is None:
         raise InputError("--pairs is needed: training and measuring use the known drawing,artwork pairs.")
@@ -34,7 +34,7 @@ RECIPES = {"default": "contrastive", "thesis": "thesis"}
 
 
 def _train_settings(recipe: str | None = None, **opts):
-    from .train import TrainSettings
+    from generator.ml.train import TrainSettings
 
     values = {k: v for k, v in opts.items() if v is not None}
     if "style" in values:
@@ -89,7 +89,7 @@ def _progress(event: dict) -> None:
                    err=True)
 
 
-@cli.command()
+@click.command()
 @click.option("--drawings", type=PATH, help="Folder of drawing scans (needed with --pairs).")
 @click.option("--artworks", type=PATH, required=True, help="Folder of artwork pictures (the whole gallery).")
 @click.option("--pairs", type=PATH, help="CSV of known re-creations (drawing,artwork). Without it, the network "
@@ -147,10 +147,10 @@ def _report(result, out: Path) -> None:
 def train_model(drawings: Path, artworks: Path, pairs: Path, out: Path, backbone: str, weights, settings, *,
                 restart: bool = False):
     """Split the pairs, fine-tune, write the model file; prints what it does. Returns the TrainResult."""
-    from .evaluate import split_pairs
-    from .model import load_model
-    from .recipes import fit
-    from .train import partial_path_for, save_checkpoint
+    from generator.ml.evaluate import split_pairs
+    from generator.ml.model import load_model
+    from generator.ml.recipes import fit
+    from generator.ml.train import partial_path_for, save_checkpoint
 
     d_paths, a_paths, index_pairs, _ = _index_pairs(drawings, artworks, pairs)
     split = split_pairs(index_pairs, seed=settings.seed)
@@ -169,11 +169,11 @@ def train_model(drawings: Path, artworks: Path, pairs: Path, out: Path, backbone
 
 def train_without_pairs(artworks: Path, out: Path, backbone: str, weights, settings):
     """Learn from the artworks alone and write the model file; prints what it does. Returns the TrainResult."""
-    from .collection import load_artworks
-    from .evaluate import Split
-    from .model import load_model
-    from .recipes import fit_without_pairs
-    from .train import save_checkpoint
+    from generator.inputs.collection import load_artworks
+    from generator.ml.evaluate import Split
+    from generator.ml.model import load_model
+    from generator.ml.recipes import fit_without_pairs
+    from generator.ml.train import save_checkpoint
 
     if not Path(artworks).is_dir():
         raise InputError(f"The artworks folder {artworks} does not exist. Check the path given with --artworks.")
@@ -192,7 +192,7 @@ def trained_model_for_build(settings, epochs: int | None) -> Path:
     """``sitegen build --train``: the model file for these pairs, trained now unless an identical one exists."""
     import hashlib
 
-    from .train import TrainSettings
+    from generator.ml.train import TrainSettings
 
     if settings.pairs is None:
         raise InputError("--train needs --pairs: fine-tuning learns from the known drawing,artwork pairs.")
@@ -231,7 +231,7 @@ def _unseen_pairs(checkpoint: dict | None, drawings: Path, artworks: Path, d_pat
     left out, and a sentence saying so. Other models are measured on every pair."""
     import os
 
-    from .evaluate import held_out_pairs
+    from generator.ml.evaluate import held_out_pairs
 
     if checkpoint is None:
         return index_pairs, 0, None
@@ -256,7 +256,7 @@ def _unseen_pairs(checkpoint: dict | None, drawings: Path, artworks: Path, d_pat
                             "it was trained or checked.")
 
 
-@cli.command()
+@click.command()
 @click.option("--drawings", type=PATH, required=True, help="Folder of drawing scans.")
 @click.option("--artworks", type=PATH, required=True, help="Folder of artwork pictures (the whole gallery).")
 @click.option("--pairs", type=PATH, required=True, help="CSV of known re-creations (drawing,artwork).")
@@ -274,10 +274,10 @@ def evaluate(drawings, artworks, pairs, model, weights, folds, json_file, **opts
     pairs it did not learn from. With --folds K, runs the thesis protocol: K
     splits, fine-tuning on each, mean and standard deviation over the splits.
     """
-    from .evaluate import kfold
-    from .model import load_model
-    from .recipes import fit
-    from .train import evaluate_model, finetuned_model
+    from generator.ml.evaluate import kfold
+    from generator.ml.model import load_model
+    from generator.ml.recipes import fit
+    from generator.ml.train import evaluate_model, finetuned_model
 
     try:
         settings = _train_settings(**opts)

@@ -20,8 +20,8 @@ from html import escape
 
 from markupsafe import Markup
 
-from .collection import AGE_GROUP_LABELS, AGE_GROUPS, csv_text
-from .fsutil import write_atomic
+from generator.inputs.collection import AGE_GROUP_LABELS, AGE_GROUPS, csv_text
+from generator.build.fsutil import write_atomic
 
 UNKNOWN = "unknown"
 TOP_OVERALL = 15
@@ -278,8 +278,8 @@ def drawing_facts(d) -> DrawingFacts:
 
 
 def render_stats(r) -> list[dict]:
-    """Hook for :class:`generator.render.Renderer`: write the statistics page and files; returns data-file entries."""
-    from .render import artwork_url, collection_url
+    """Hook for :class:`generator.site.render.Renderer`: write the statistics page and files; returns data-file entries."""
+    from generator.site.render import artwork_url, collection_url
 
     s = r.site
     drawings = [drawing_facts(d) for d in s.drawings]

@@ -46,14 +46,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .augment import drawing_like
-from .embed import resolve_precision
-from .errors import ConfigError, ImageError
-from .images import model_input
-from .model import Embedder, LoadedModel
-from .train import (IndexPair, Progress, TrainResult, TrainSettings, _cpu_state, _emit, _metrics_for,
+from generator.ml.augment import drawing_like
+from generator.ml.embed import resolve_precision
+from generator.errors import ConfigError, ImageError
+from generator.inputs.images import model_input
+from generator.ml.model import Embedder, LoadedModel
+from generator.ml.train import (IndexPair, Progress, TrainResult, TrainSettings, _cpu_state, _emit, _metrics_for,
                     _PictureCache, _relative_names, _stages, _tail, resolve_device, train_transform)
-from .evaluate import Metrics, Split, map_gain
+from generator.ml.evaluate import Metrics, Split, map_gain
 
 #: Pictures per forward pass when filling the cache of early-stage outputs.
 _CACHE_BATCH = 32

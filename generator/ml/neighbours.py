@@ -44,7 +44,7 @@ _U_BF16 = 2.0 ** -8  # unit round-off of bfloat16 (8-bit significand)
 @functools.lru_cache(maxsize=None)
 def bf16_is_faster() -> bool:
     """Native bfloat16 on this CPU and measurably faster than float32 (decided at run time)."""
-    from .embed import cpu_supports_bf16
+    from generator.ml.embed import cpu_supports_bf16
 
     if not cpu_supports_bf16():
         return False

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .fsutil import write_atomic
+from generator.build.fsutil import write_atomic
 
 MAP_SCHEMA_VERSION = 1
 ATLAS_VERSION = "atlas-v1"
@@ -154,7 +154,7 @@ def decode_chunk(text: str, n: int, wide: list[bool]) -> tuple[np.ndarray, np.nd
 
 def js_assign(global_name: str, key, value) -> str:
     """``(window.G = window.G || {})[key] = value;`` with JSON safe inside a script."""
-    from .render import json_for_script
+    from generator.site.render import json_for_script
 
     return (f"(window.{global_name}=window.{global_name}||{{}})[{json_for_script(key)}]="
             f"{json_for_script(value)};\n")
@@ -213,7 +213,7 @@ def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, d
         "atlas": {"cell": ATLAS_CELL, "sheet": ATLAS_SHEET, "per_row": per_row, "per_sheet": per_row * per_row,
                   "files": sheets},
     }
-    from .render import json_for_script
+    from generator.site.render import json_for_script
 
     text = "window.SITEGEN_MAP=" + json_for_script(meta) + ";\n"
     write_atomic(folder / "meta.js", text)
@@ -282,7 +282,7 @@ def _sheet_bytes(part: list[Path | None], per_row: int, workers: int) -> bytes:
 
 def map_items(renderer) -> tuple[list[MapItem], dict]:
     """The map items of a site being rendered, and the facet labels (country names...)."""
-    from .collection import AGE_GROUP_LABELS, AGE_GROUPS
+    from generator.inputs.collection import AGE_GROUP_LABELS, AGE_GROUPS
 
     s = renderer.site
     nd = len(s.drawings)
@@ -319,7 +319,7 @@ def map_items(renderer) -> tuple[list[MapItem], dict]:
 
 
 def write_site_map(renderer) -> MapFiles:
-    """Hook for :class:`generator.render.Renderer`: write the map data of the site being rendered."""
+    """Hook for :class:`generator.site.render.Renderer`: write the map data of the site being rendered."""
     items, extra = map_items(renderer)
     s = renderer.site
     cache_dir = Path(s.settings.cache) if s.settings.cache else None

@@ -2,7 +2,7 @@
 
 Two recipes share the settings (:class:`TrainSettings`) and the model files:
 
-- **default** (:mod:`generator.contrastive`): in-batch contrastive loss, early
+- **default** (:mod:`generator.ml.contrastive`): in-batch contrastive loss, early
   stages frozen and cached, AdamW 3e-4 with cosine decay, a fixed number of
   epochs, weights averaged over the last half. Chosen by cross-validation inside
   the chair training pairs (``benchmarks/bench_train.py --cv``).
@@ -32,7 +32,7 @@ lists; checkpoints record them by file name (relative to the folder the files
 share), so a checkpoint says which pictures it was trained and measured on.
 
 Checkpoints hold only plain types and tensors so that ``torch.load(...,
-weights_only=True)`` (used by :func:`generator.model.load_model`) can read them.
+weights_only=True)`` (used by :func:`generator.ml.model.load_model`) can read them.
 """
 
 from __future__ import annotations
@@ -52,14 +52,14 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from . import __version__
-from .augment import random_style
-from .embed import embed_paths, resolve_precision
-from .errors import CheckpointError, ConfigError, ImageError
-from .evaluate import Metrics, Split, retrieval_metrics_from_embeddings
-from .fsutil import write_atomic_with
-from .images import load_rgb
-from .model import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, PREPROCESS_VERSION, Embedder, LoadedModel
+from generator import __version__
+from generator.ml.augment import random_style
+from generator.ml.embed import embed_paths, resolve_precision
+from generator.errors import CheckpointError, ConfigError, ImageError
+from generator.ml.evaluate import Metrics, Split, retrieval_metrics_from_embeddings
+from generator.build.fsutil import write_atomic_with
+from generator.inputs.images import load_rgb
+from generator.ml.model import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, PREPROCESS_VERSION, Embedder, LoadedModel
 
 PARTIAL_FORMAT = "sitegen-training-state"
 PARTIAL_VERSION = 1

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from .collection import AGE_GROUP_LABELS, AGE_GROUPS, Artwork, Drawing
-from .config import BuildSettings
-from .countries import CountryTable
-from .fsutil import write_atomic
+from generator.inputs.collection import AGE_GROUP_LABELS, AGE_GROUPS, Artwork, Drawing
+from generator.build.config import BuildSettings
+from generator.inputs.countries import CountryTable
+from generator.build.fsutil import write_atomic
 
 SCHEMA_VERSION = 1
 UNKNOWN = "unknown"
@@ -39,7 +39,7 @@ def asset_dir(name: str) -> Path:
             return path
     except (ModuleNotFoundError, TypeError):
         pass
-    return Path(__file__).resolve().parent.parent / name
+    return Path(__file__).resolve().parents[2] / name
 
 
 # ---------------------------------------------------------------- site data
@@ -59,7 +59,7 @@ class SiteData:
     model_source: str
     model_name: str
     extra_pages: dict = field(default_factory=dict)
-    embeddings: dict | None = None  # issue #7: {"drawings": Embedded, "artworks": Embedded}, for the data download
+    embeddings: dict | None = None  # {"drawings": Embedded, "artworks": Embedded}, for the data download
     pairs_unreadable: int = 0  # confirmed pairs left out of ``pairs``: a picture of theirs could not be read
     # Incremental rendering: the previous site, the key of each of its pages, and what every key
     # shares (code, templates, settings). A page whose key is unchanged is linked, not rendered.
@@ -106,7 +106,7 @@ def check_image_base_url(url: str) -> str:
     """
     from urllib.parse import urlsplit
 
-    from .errors import ConfigError
+    from generator.errors import ConfigError
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment or \
@@ -211,7 +211,7 @@ class Renderer:
         root = "../" * depth
         html = self.env.get_template(template).render(root=root, site_title=self.site.settings.title,
                                                       page_path=rel_path, csp=self._csp or self.csp(), **ctx)
-        # The staging folder is swapped in as a whole, so a plain write is safe here (issue #5: speed).
+        # The staging folder is swapped in as a whole, so a plain write is safe here.
         path.write_bytes(html.encode("utf-8"))
 
     def _page_key(self, template: str, rel_path: str, ctx: dict) -> str:
@@ -262,16 +262,16 @@ class Renderer:
         self.render_artworks()
         self.render_collections()
         self.render_map()
-        self.render_explore()  # issue #6: statistics and search
+        self.render_explore()  # statistics and search
         self.render_data()
-        from .modelpage import render_model_page
+        from generator.site.modelpage import render_model_page
         render_model_page(self)
         self.render_home()
-        # --- issue #7, keep last: they list every page and data file written above ---
-        from . import datapackage, publish
+        # Keep last: they list every page and data file written above
+        from generator.publish import web as publish
+        from generator.site import datapackage
         datapackage.write_data_download(self)
         publish.write_site_extras(self)
-        # --- end issue #7 ---
 
     def copy_static(self) -> None:
         shutil.copytree(asset_dir("static"), self.out / "static",
@@ -447,17 +447,17 @@ class Renderer:
         payload = {"method": self.site.layout_method,
                    "columns": ["kind", "id", "x", "y", "label"], "points": pts}
         self.write_json("data/layout.json", payload)
-        # --- issue #6 (explore): the map page loads compact chunks from data/map/ (see mapdata.py)
-        from .mapdata import write_site_map
+        # the map page loads compact chunks from data/map/ (see mapdata.py)
+        from generator.site.mapdata import write_site_map
         self.map_files = write_site_map(self)
         self.page("map.html", "map/index.html", title="Map", method=self.site.layout_method,
                   n_drawings=len(self.site.drawings), n_artworks=len(self.site.artworks),
                   map_facets=self.map_files.facets, map_count=self.map_files.count)
 
-    # --- issue #6 (explore): statistics and search pages, written by their own modules
+    # statistics and search pages, written by their own modules
     def render_explore(self) -> None:
-        from .search import render_search
-        from .stats import render_stats
+        from generator.site.search import render_search
+        from generator.site.stats import render_stats
         self.explore_data_files = render_stats(self) + render_search(self)
 
     def render_data(self) -> None:
@@ -493,7 +493,7 @@ class Renderer:
             {"name": "pairs.json", "what": "Confirmed re-creations (drawing, artwork) given by the archive."},
             {"name": "layout.json", "what": "Map coordinates of every drawing and artwork, between -1 and 1."},
             {"name": "collections/", "what": "One file per country, year and age group, listing its drawings."},
-        ] + getattr(self, "explore_data_files", [])  # issue #6: stats-*.csv, stats.json, map/, search/
+        ] + getattr(self, "explore_data_files", [])  # stats-*.csv, stats.json, map/, search/
 
     def render_home(self) -> None:
         s = self.site

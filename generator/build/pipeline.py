@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import Cache, array_key
-from .collection import Collection, Problem, load_collection
-from .config import BuildSettings
-from .countries import load_countries
-from .errors import ImageError, InputError
-from .fsutil import check_output_folder, is_within, sha256_file, write_atomic
-from .images import load_rgb, web_image_bytes
+from generator.build.cache import Cache, array_key
+from generator.inputs.collection import Collection, Problem, load_collection
+from generator.build.config import BuildSettings
+from generator.inputs.countries import load_countries
+from generator.errors import ImageError, InputError
+from generator.build.fsutil import check_output_folder, is_within, sha256_file, write_atomic
+from generator.inputs.images import load_rgb, web_image_bytes
 
 #: Above this size the build warns: GitHub Pages refuses sites over 1 GB.
 SITE_WARN_BYTES = 800_000_000
@@ -134,7 +134,7 @@ def unknown_country_problems(coll: Collection, countries) -> list[Problem]:
 
 def _check_images_folder(settings: BuildSettings) -> None:
     """--image-base-url: the display pictures go to ``<out>-images``, which each build replaces."""
-    from .render import IMAGES_MARKER, check_image_base_url, display_images_dir
+    from generator.site.render import IMAGES_MARKER, check_image_base_url, display_images_dir
 
     check_image_base_url(settings.image_base_url)
     folder = display_images_dir(settings.out)
@@ -162,8 +162,8 @@ SAVE_EVERY = 256
 
 def embedding_key(settings: BuildSettings) -> tuple[str, str, str, str]:
     """(cache key, device, precision, weights source) for the configured model."""
-    from .embed import default_device, resolve_precision
-    from .model import resolve_model
+    from generator.ml.embed import default_device, resolve_precision
+    from generator.ml.model import resolve_model
 
     device = default_device() if settings.device == "auto" else settings.device
     precision = resolve_precision(settings.precision, device)
@@ -180,8 +180,8 @@ def compute_missing_embeddings(paths: list[Path], hashes: list[str], cache: Cach
     (1-based), so that n machines can share the work; their cache part files merge
     by copying them into one cache folder.
     """
-    from .embed import embed_paths
-    from .model import load_model
+    from generator.ml.embed import embed_paths
+    from generator.ml.model import load_model
 
     key, device, precision, source = embedding_key(settings)
     known = cache.load_embeddings(key)
@@ -266,14 +266,14 @@ def make_derivatives(items: list[tuple[str, Path, str]], cache: Cache, settings:
 def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: None,
           progress: Progress = _no_progress) -> BuildReport:
     """Run every stage and swap the finished site into place."""
-    from . import render
-    from .layout import update_layout
-    from .neighbours import top_k
+    from generator.site import render
+    from generator.ml.layout import update_layout
+    from generator.ml.neighbours import top_k
 
     report = BuildReport(out=settings.out)
     recover_interrupted(settings.out)
     if settings.image_base_url:
-        from .render import display_images_dir
+        from generator.site.render import display_images_dir
         recover_interrupted(display_images_dir(settings.out))
     cache = Cache(settings.cache)
     with _timed(report, "collection", echo):
@@ -322,7 +322,7 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
         lay = cache.get_arrays("layout", key)
         report.computed["layout"] = int(lay is None)
         if lay is None:
-            # A few new items are placed into the previous map instead of recomputing it (issue #5).
+            # A few new items are placed into the previous map instead of recomputing it.
             state_key = f"current-{settings.seed}"
             layout, state, placed = update_layout(both, cache.get_arrays("layout", state_key), seed=settings.seed)
             report.computed["layout_placed"] = max(placed, 0)
@@ -338,7 +338,7 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
                                countries=countries, artists=coll.artists, neighbours=nb,
                                coords=lay["coords"], layout_method=str(lay["method"]),
                                derivatives=derivs, model_source=model_source,
-                               embeddings={"drawings": D, "artworks": A},  # issue #7: data download
+                               embeddings={"drawings": D, "artworks": A},  # data download
                                pairs_unreadable=n_confirmed - len(coll.pairs),
                                model_name=settings.model if not str(settings.model).endswith(".pt")
                                else Path(settings.model).name)
@@ -380,7 +380,7 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
                 {"fingerprint": fingerprint, "out": os.path.abspath(settings.out), "files": files,
                  "pages": page_keys}))
         if settings.image_base_url:
-            from .render import display_images_dir, write_display_images
+            from generator.site.render import display_images_dir, write_display_images
 
             images_out = report.images_out = display_images_dir(settings.out)
             if report.computed["pages"] or not images_out.is_dir():
@@ -479,10 +479,10 @@ def _file_digest(path) -> str:
 
 def _assets_digest() -> str:
     """Everything besides the data that shapes the site: the code, templates and static files."""
-    from .render import asset_dir
+    from generator.site.render import asset_dir
 
     h = hashlib.sha256()
-    for folder in (Path(__file__).resolve().parent, asset_dir("templates"), asset_dir("static")):
+    for folder in (Path(__file__).resolve().parents[1], asset_dir("templates"), asset_dir("static")):
         for path in sorted(folder.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 h.update(path.name.encode())

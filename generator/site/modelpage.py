@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluate import held_out_pairs, retrieval_metrics_from_embeddings
-from .model import is_checkpoint_path, load_checkpoint_dict
+from generator.ml.evaluate import held_out_pairs, retrieval_metrics_from_embeddings
+from generator.ml.model import is_checkpoint_path, load_checkpoint_dict
 
 METRIC_ROWS = [("MP", "Mean position (0 = always first)", ""), ("MMP", "Minimum mean position", ""),
                ("MAP", "Mean average precision", "%"), ("R@1", "Found first", "%"), ("R@5", "Found in the top 5", "%"),
@@ -79,7 +79,7 @@ class ConfirmedPairFigures:
 
 def confirmed_pair_figures(site, checkpoint: dict | None) -> ConfirmedPairFigures | None:
     """The figures of the model page on the site's confirmed pairs, leaving out every pair a fine-tuned
-    model learned from (see :func:`generator.evaluate.held_out_pairs`)."""
+    model learned from (see :func:`generator.ml.evaluate.held_out_pairs`)."""
     s = site
     unreadable = s.pairs_unreadable
     if not s.embeddings or not (s.pairs or unreadable):
