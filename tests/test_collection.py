@@ -110,3 +110,43 @@ def test_a_drawing_known_only_by_its_back_gets_no_page(tmp_path):
     write_jpeg(a / "y.jpg", (40, 40))
     coll = load_collection(d, a)
     assert coll.drawings == [] and coll.verso_skipped == 2
+
+
+def test_a_folder_link_leaving_the_drawings_folder_is_not_followed(tmp_path):
+    d, a = tmp_path / "drawings", tmp_path / "artworks"
+    write_jpeg(d / "2009_14-17_0001_DEU_R_C.jpg", (40, 40))
+    for i in range(10):
+        write_jpeg(a / "Jane_Painter" / f"Jane_Painter_{i}.jpg", (40, 40), seed=i)
+    (d / "loop").symlink_to("..", target_is_directory=True)          # drawings/loop -> ..
+    (d / "sub").mkdir()
+    (d / "sub" / "art").symlink_to(a, target_is_directory=True)       # an absolute link out
+    (d / "sub" / "again").symlink_to(d, target_is_directory=True)     # a link back inside: a loop
+    coll = load_collection(d, a)
+    assert [x.rel for x in coll.drawings] == ["2009_14-17_0001_DEU_R_C.jpg"]
+    assert all(x.path.resolve().is_relative_to(d.resolve()) for x in coll.drawings)
+    by_file = {p.file: p for p in coll.problems}
+    for rel in ("loop", "sub/art"):
+        assert "link to a folder outside" in by_file[rel].reason and by_file[rel].skipped
+    assert "loop" not in by_file["loop"].reason  # it is not a loop: it leaves the folder
+    assert any("a loop" in p.reason for p in coll.problems if p.file.startswith("sub/again"))
+
+
+def test_a_file_link_leaving_the_folder_is_reported(tmp_path):
+    d, a = tmp_path / "drawings", tmp_path / "artworks"
+    outside = write_jpeg(tmp_path / "elsewhere" / "secret.jpg", (40, 40))
+    write_jpeg(a / "y.jpg", (40, 40))
+    d.mkdir()
+    (d / "2009_14-17_0001_DEU_R_C.jpg").symlink_to(outside)
+    coll = load_collection(d, a)
+    assert coll.drawings == []
+    assert [p.reason for p in coll.problems] == ["this link points outside the folder"]
+
+
+def test_report_lines_say_what_is_left_out_and_what_is_only_a_note(tmp_path):
+    d, a = tmp_path / "d", tmp_path / "a"
+    write_jpeg(d / "IMG_0001.jpg", (40, 40))                      # published, unknown details: a note
+    write_jpeg(d / "2009_14-17_0001_DEU_V_C.jpg", (40, 40))       # a back: never published, no line
+    write_jpeg(d / "scan 3 verso.jpg", (40, 40))                  # looks like a back: left out
+    write_jpeg(a / "y.jpg", (40, 40))
+    coll = load_collection(d, a)
+    assert {p.file: p.skipped for p in coll.problems} == {"IMG_0001.jpg": False, "scan 3 verso.jpg": True}

@@ -116,9 +116,8 @@ def test_missing_column_names_the_file(tmp_path):
         load_countries(p)
     msg = str(err.value)
     assert "my-countries.csv" in msg
-    assert "line 1" in msg
     assert "'name'" in msg
-    assert "code,name,iso3" in msg
+    assert "code, name" in msg
 
 
 def test_empty_code_error(tmp_path):
@@ -142,7 +141,7 @@ def test_bad_code_error(tmp_path, bad):
 def test_missing_file_and_bad_encoding(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         load_countries(tmp_path / "nope.csv")
-    p = tmp_path / "latin1.csv"
-    p.write_bytes("code,name\nCIV,C\xf4te d'Ivoire\n".encode("latin-1"))
-    with pytest.raises(InputError, match=r"latin1\.csv line 2: .*UTF-8"):
+    p = tmp_path / "odd.csv"
+    p.write_bytes(b"code,name\nCIV,C\x81te d'Ivoire\n")  # a byte that no Western encoding uses
+    with pytest.raises(InputError, match=r"odd\.csv line 2: .*UTF-8"):
         load_countries(p)

@@ -18,6 +18,7 @@ import numpy as np
 
 from generator.build.cache import Cache, array_key
 from generator.inputs.collection import Collection, Problem, load_collection
+from generator.inputs.problems import report_sections, skipped_first
 from generator.build.config import BuildSettings
 from generator.inputs.countries import load_countries
 from generator.errors import ImageError, InputError
@@ -56,11 +57,8 @@ class BuildReport:
         if self.images_out is not None:
             out.append(f"Display pictures: {self.images_out} (upload its contents to the --image-base-url address)")
         if self.problems:
-            out.append(f"{len(self.problems)} files need attention (skipped or shown with unknown details):")
-            for p in self.problems[:10]:
-                out.append(f"  - {p}")
-            if len(self.problems) > 10:
-                out.append(f"  ... and {len(self.problems) - 10} more in {self.report_file}")
+            out.append(f"{len(self.problems)} files need attention:")
+            out.extend(report_sections(self.problems, 10, self.report_file))
         out.extend(f"Warning: {w}" for w in self.warnings)
         return out
 
@@ -129,7 +127,7 @@ def unknown_country_problems(coll: Collection, countries) -> list[Problem]:
     return [Problem(f"country code {code}", f"{n} drawing(s) use the code {code}, which is not in the country "
                     "table, so pages show the code instead of a name",
                     f"Add a line '{code},<country name>' to a countries.csv file and pass it with --countries.",
-                    kind="country") for code, n in sorted(counts.items())]
+                    kind="country", skipped=False) for code, n in sorted(counts.items())]
 
 
 def _check_images_folder(settings: BuildSettings) -> None:
@@ -150,10 +148,7 @@ def _check_images_folder(settings: BuildSettings) -> None:
 
 def _problem_summary(problems: list[Problem], intro: str) -> str:
     lines = [f"{intro}: {len(problems)} problem(s) with the inputs."]
-    lines += [f"  - {p}" for p in problems[:10]]
-    if len(problems) > 10:
-        lines.append(f"  ... and {len(problems) - 10} more.")
-    return "\n".join(lines)
+    return "\n".join(lines + report_sections(problems, 10))
 
 
 #: Embeddings are saved every this many pictures, so an interrupted build loses little.
@@ -278,8 +273,8 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
     cache = Cache(settings.cache)
     with _timed(report, "collection", echo):
         coll = gather(settings)
-        countries = load_countries(settings.countries)
         report.problems.extend(coll.problems)
+        countries = load_countries(settings.countries, report.problems)
         report.problems.extend(unknown_country_problems(coll, countries))
         report.verso_skipped = coll.verso_skipped
         d_paths = [d.path for d in coll.drawings]
@@ -400,7 +395,7 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
     report.warnings.extend(cache.warnings)
     report.report_file = settings.cache / "build-report.txt"
     write_atomic(report.report_file, "\n".join(report.lines() + ["", "All problems:"] +
-                                               [f"- {p}" for p in report.problems]) + "\n")
+                                               [f"- {p}" for p in skipped_first(report.problems)]) + "\n")
     return report
 
 

@@ -16,14 +16,15 @@ from pathlib import Path
 
 from generator.errors import InputError, UnsafePathError
 from generator.build.fsutil import is_within, resolve_inside
+from generator.inputs.csvfile import read_csv
 from generator.inputs.images import is_image_name
+from generator.inputs.problems import Problem
 
 AGE_GROUPS = ("3-5", "6-9", "10-13", "14-17", "18-25", "MS")
 AGE_GROUP_LABELS = {
     "3-5": "3 to 5 years", "6-9": "6 to 9 years", "10-13": "10 to 13 years",
     "14-17": "14 to 17 years", "18-25": "18 to 25 years", "MS": "medico-social institutions",
 }
-QUALITY_LABELS = {"C": "consultation scan", "A": "archive scan"}
 #: Which scan of a drawing is shown when there are several: the archive master first.
 QUALITY_PREFERENCE = {"A": 0, "H": 1, "C": 2}
 
@@ -114,19 +115,6 @@ def slugify(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Problem:
-    """One line of the build report: what file, what is wrong, what to do."""
-
-    file: str
-    reason: str
-    fix: str
-    kind: str = "input"
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.reason}. {self.fix}"
-
-
-@dataclass(frozen=True)
 class Drawing:
     id: str               # stable URL id
     path: Path
@@ -164,38 +152,42 @@ class Collection:
     problems: list[Problem] = field(default_factory=list)
     verso_skipped: int = 0
     nonconforming: list[str] = field(default_factory=list)
-    ignored_files: int = 0
 
 
-def _walk_images(root: Path, problems: list[Problem]) -> tuple[list[Path], int]:
-    """Image files below ``root``, sorted; hidden files skipped; links leaving ``root`` refused."""
+def _walk_images(root: Path, problems: list[Problem]) -> list[Path]:
+    """Image files below ``root``, sorted; hidden files skipped; links leaving ``root`` never followed."""
     if not root.is_dir():
         raise InputError(f"The folder {root} does not exist. Check the path.")
-    found, ignored = [], 0
+    found = []
     seen_dirs: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=None):
         st = os.stat(dirpath)
         if (st.st_dev, st.st_ino) in seen_dirs:  # a symbolic-link loop
             problems.append(Problem(str(Path(dirpath).relative_to(root)), "this folder is a link back to a "
                                     "folder already scanned (a loop)", "Remove the link; its pictures are "
-                                    "already included."))
+                                    "already included.", kind="link"))
             dirnames[:] = []
             continue
         seen_dirs.add((st.st_dev, st.st_ino))
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        kept = []
+        for d in sorted(d for d in dirnames if not d.startswith(".")):
+            if is_within(Path(dirpath) / d, root):
+                kept.append(d)
+            else:  # following it would publish pictures from another folder (say, the artworks)
+                problems.append(Problem(_rel(Path(dirpath) / d, root), "this folder is a link to a folder "
+                                        "outside, so it is not read", "Copy the pictures into the folder "
+                                        "instead of linking to them.", kind="link"))
+        dirnames[:] = kept
         for fname in sorted(filenames):
-            if fname.startswith("."):
+            if fname.startswith(".") or not is_image_name(fname):
                 continue
             path = Path(dirpath) / fname
-            if not is_image_name(fname):
-                ignored += 1
-                continue
-            if path.is_symlink() and not is_within(path, root):
+            if not is_within(path, root):
                 problems.append(Problem(_rel(path, root), "this link points outside the folder",
-                                        "Copy the picture into the folder instead of linking to it."))
+                                        "Copy the picture into the folder instead of linking to it.", kind="link"))
                 continue
             found.append(path)
-    return sorted(found, key=lambda p: _rel(p, root)), ignored
+    return sorted(found, key=lambda p: _rel(p, root))
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -210,13 +202,14 @@ def _unique_id(base: str, taken: set[str], problems: list[Problem] | None = None
     taken.add(candidate.lower())
     if candidate != base and problems is not None:
         problems.append(Problem(rel, f"another file already has the page id '{base}', so this one is '{candidate}'",
-                                "Rename one of the files if the page address matters.", kind="duplicate"))
+                                "Rename one of the files if the page address matters.", kind="duplicate",
+                                skipped=False))
     return candidate
 
 
-def scan_drawings(root: Path, problems: list[Problem]) -> tuple[list[Drawing], int, list[str], int]:
+def scan_drawings(root: Path, problems: list[Problem]) -> tuple[list[Drawing], int, list[str]]:
     """All published drawings (recto scans, best quality per drawing) and what was left out."""
-    paths, ignored = _walk_images(root, problems)
+    paths = _walk_images(root, problems)
     verso = 0
     nonconforming: list[str] = []
     groups: dict[str, list[tuple[Path, DrawingName | None]]] = {}
@@ -235,7 +228,8 @@ def scan_drawings(root: Path, problems: list[Problem]) -> tuple[list[Drawing], i
             nonconforming.append(rel)
             problems.append(Problem(rel, "the name does not follow YEAR_AGEGROUP_ID_COUNTRY[_x]_SIDE_QUALITY, so "
                                     "year, age group and country are unknown",
-                                    "Rename the file, e.g. 2009_14-17_1234_DEU_R_C.jpg.", kind="name"))
+                                    "Rename the file, e.g. 2009_14-17_1234_DEU_R_C.jpg.", kind="name",
+                                    skipped=False))
             groups.setdefault("\0" + rel, []).append((path, None))
             continue
         if name.side == "V":
@@ -263,7 +257,7 @@ def scan_drawings(root: Path, problems: list[Problem]) -> tuple[list[Drawing], i
         drawings.append(Drawing(_unique_id(key, taken), best_path, _rel(best_path, root), best_name,
                                 tuple(_rel(s[0], root) for s in scans[1:])))
     drawings.sort(key=lambda d: d.id)
-    return drawings, verso, nonconforming, ignored
+    return drawings, verso, nonconforming
 
 
 def _size(path: Path) -> int:
@@ -274,44 +268,6 @@ def _size(path: Path) -> int:
 
 
 # ---------------------------------------------------------------- CSV files
-
-def read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a CSV as (line number, row) with stripped keys and values.
-
-    Copes with a UTF-8 byte-order mark, ``;`` or tab separators and Windows line ends.
-    Missing required columns are an :class:`InputError` naming the file and the fix.
-    """
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path} cannot be read ({exc.strerror or exc}). Check the path and permissions.") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    sample = "\n".join(text.splitlines()[:5])
-    delimiter = ","
-    if sample:
-        counts = {d: sample.splitlines()[0].count(d) for d in (",", ";", "\t")}
-        delimiter = max(counts, key=lambda d: counts[d]) if max(counts.values()) else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise InputError(f"{path} is empty. It needs a header line with the columns {', '.join(required)}.") from None
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise InputError(f"{path} has no column {', '.join(repr(c) for c in missing)} (found: "
-                         f"{', '.join(header) or 'nothing'}). The first line must name the columns "
-                         f"{', '.join(required)}.")
-    rows = []
-    for lineno, values in enumerate(reader, start=2):
-        if not any(v.strip() for v in values):
-            continue
-        row = {h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header) if h}
-        rows.append((lineno, row))
-    return rows
-
 
 def csv_text(header: list[str], rows) -> str:
     """CSV text (comma-separated, '\\n' line ends, quoted where needed) of a header and rows."""
@@ -357,10 +313,10 @@ def _check_csv_ref(ref: str, base: Path, what: str) -> None:
 
 def load_artworks(root: Path, csv_path: Path | None, problems: list[Problem]) -> tuple[list[Artwork], dict]:
     """Artworks from any tree, with artist names from the folder layout or artists.csv, and titles from the CSV."""
-    paths, _ = _walk_images(root, problems)
+    paths = _walk_images(root, problems)
     artists = _load_artists(root, problems)
     by_folder = {name.replace(" ", "_").lower(): name for name in artists}
-    rows = read_csv(csv_path, ("file",)) if csv_path else []
+    rows = read_csv(csv_path, ("file",), problems) if csv_path else []
     taken: set[str] = set()
     items = []
     for path in paths:
@@ -405,7 +361,7 @@ def _load_artists(root: Path, problems: list[Problem]) -> dict[str, dict[str, st
     for candidate in (root / "artists.csv", root.parent / "artists.csv"):
         if candidate.is_file():
             try:
-                rows = read_csv(candidate, ("name",))
+                rows = read_csv(candidate, ("name",), problems)
             except InputError as exc:
                 problems.append(Problem(str(candidate), str(exc), "Fix the file or remove it.", kind="csv"))
                 return {}
@@ -416,7 +372,7 @@ def _load_artists(root: Path, problems: list[Problem]) -> dict[str, dict[str, st
 def load_pairs(csv_path: Path, drawings: list[Drawing], artworks: list[Artwork], drawings_root: Path,
                artworks_root: Path, problems: list[Problem]) -> list[tuple[str, str]]:
     """Known re-creations as (drawing id, artwork id); rows naming missing files are reported."""
-    rows = read_csv(csv_path, ("drawing", "artwork"))
+    rows = read_csv(csv_path, ("drawing", "artwork"), problems)
     d_index = _NameIndex(drawings, extra_keys=lambda d: (Path(s).name for s in d.other_scans))
     a_index = _NameIndex(artworks)
     pairs: set[tuple[str, str]] = set()
@@ -454,8 +410,8 @@ def load_collection(drawings_dir: Path, artworks_dir: Path, artworks_csv: Path |
         if f is not None and not Path(f).is_file():
             raise InputError(f"The file {f} given with {flag} does not exist. Check the path.")
     problems: list[Problem] = []
-    drawings, verso, nonconforming, ignored = scan_drawings(Path(drawings_dir), problems)
+    drawings, verso, nonconforming = scan_drawings(Path(drawings_dir), problems)
     artworks, artists = load_artworks(Path(artworks_dir), Path(artworks_csv) if artworks_csv else None, problems)
     pairs = load_pairs(Path(pairs_csv), drawings, artworks, Path(drawings_dir), Path(artworks_dir),
                        problems) if pairs_csv else []
-    return Collection(drawings, artworks, pairs, artists, problems, verso, nonconforming, ignored)
+    return Collection(drawings, artworks, pairs, artists, problems, verso, nonconforming)

@@ -47,6 +47,8 @@ from pathlib import Path
 from typing import Iterator, Mapping
 
 from generator.errors import InputError
+from generator.inputs.csvfile import read_csv
+from generator.inputs.problems import Problem
 
 __all__ = ["Country", "CountryTable", "load_countries"]
 
@@ -136,7 +138,7 @@ def _builtin() -> tuple[Country, ...]:
     return tuple(rows)
 
 
-def load_countries(override_csv: Path | str | None = None) -> CountryTable:
+def load_countries(override_csv: Path | str | None = None, problems: list[Problem] | None = None) -> CountryTable:
     """The built-in country table, with the rows of ``override_csv`` (if given) on top.
 
     The override file has a header row with the columns ``code`` and ``name`` and
@@ -144,8 +146,9 @@ def load_countries(override_csv: Path | str | None = None) -> CountryTable:
     with the same code or adds a new code. An empty ``iso3`` keeps the built-in
     ``iso3`` of a known code. The file may be saved with or without a UTF-8 BOM,
     use ``,`` or ``;`` between columns, and have CRLF line ends, blank lines and
-    spaces around the values. Problems raise :class:`~generator.errors.InputError`
-    naming the file and the line.
+    spaces around the values; a Windows-1252 file is read and reported in
+    ``problems`` (give a list to see the report line). Problems raise
+    :class:`~generator.errors.InputError` naming the file and the line.
 
     >>> countries = load_countries()
     >>> countries.name("LBA"), countries.name("GER"), countries.name("DEU")
@@ -157,78 +160,23 @@ def load_countries(override_csv: Path | str | None = None) -> CountryTable:
     """
     table = {c.code: c for c in _builtin()}
     if override_csv is not None:
-        for country in _read_override(Path(override_csv)):
+        for country in _read_override(Path(override_csv), [] if problems is None else problems):
             if country.iso3 is None and country.code in table:
                 country = Country(country.code, country.name, table[country.code].iso3)
             table[country.code] = country
     return CountryTable(table)
 
 
-def _sniff_delimiter(header_line: str) -> str:
-    """``;`` or ``\\t`` when the header row uses it more than ``,``; else ``,``.
-
-    >>> _sniff_delimiter("code;name;iso3"), _sniff_delimiter("code,name"), _sniff_delimiter("code\\tname")
-    (';', ',', '\\t')
-    """
-    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] > 0 else ","
+def _read_override(path: Path, problems: list[Problem]) -> list[Country]:
+    if not path.exists():
+        raise InputError(f"{path}: the country override file does not exist. Check the path, or leave the setting out.")
+    return [_parse_row(path, line, row) for line, row in read_csv(path, ("code", "name"), problems)]
 
 
-def _read_override(path: Path) -> list[Country]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: the country override file does not exist. Check the path, or leave the setting out.") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: the country override path is a folder. Give the path of a CSV file.") from None
-    except OSError as exc:
-        raise InputError(f"{path}: the country override file cannot be read ({exc.strerror}). Check its permissions.") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path} line {line}: the file is not UTF-8 text. Save it as 'CSV UTF-8'.") from None
-
-    lines = text.splitlines()
-    header_line = next((ln for ln in lines if ln.strip()), "")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(header_line))
-
-    header: list[str] | None = None
-    countries: list[Country] = []
-    try:
-        for row in reader:
-            cells = [cell.strip() for cell in row]
-            if not any(cells):
-                continue  # blank line
-            line = reader.line_num
-            if header is None:
-                header = [cell.lstrip("\ufeff").strip().lower() for cell in cells]
-                for needed in ("code", "name"):
-                    if needed not in header:
-                        found = ", ".join(repr(h) for h in header if h) or "nothing"
-                        raise InputError(
-                            f"{path} line {line}: the header has no '{needed}' column (found {found}). "
-                            "Make the first row 'code,name,iso3'."
-                        )
-                continue
-            countries.append(_parse_row(path, line, header, cells))
-    except csv.Error as exc:
-        raise InputError(f"{path} line {reader.line_num}: the CSV is malformed ({exc}). Check the quotes on that line.") from None
-
-    if header is None:
-        raise InputError(f"{path}: the country override file is empty. Give a header row 'code,name,iso3' and one row per code.")
-    return countries
-
-
-def _parse_row(path: Path, line: int, header: list[str], cells: list[str]) -> Country:
-    def cell(column: str) -> str:
-        i = header.index(column) if column in header else -1
-        return cells[i] if 0 <= i < len(cells) else ""
-
-    code_col = header.index("code")
+def _parse_row(path: Path, line: int, row: dict[str, str]) -> Country:
+    code_col = list(row).index("code")
     where = "the first column" if code_col == 0 else f"the 'code' column (column {code_col + 1})"
-    code = cell("code")
+    code = row["code"]
     if not code:
         raise InputError(f"{path} line {line}: the code '' is empty. Give a three-letter code in {where}.")
     if not _CODE_RE.match(code):
@@ -236,10 +184,10 @@ def _parse_row(path: Path, line: int, header: list[str], cells: list[str]) -> Co
             f"{path} line {line}: the code {code!r} is not 2 to 4 letters. "
             f"Give a letter code such as 'FRA' in {where}."
         )
-    name = cell("name")
+    name = row["name"]
     if not name:
         raise InputError(f"{path} line {line}: the name for {code.upper()!r} is empty. Give the country's name in the 'name' column.")
-    iso3 = cell("iso3")
+    iso3 = row.get("iso3", "")
     if iso3 and not _ISO3_RE.match(iso3):
         raise InputError(
             f"{path} line {line}: the iso3 code {iso3!r} is not three letters. "
