@@ -1,12 +1,28 @@
 """The command line: wiring and messages."""
 
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from generator.cli.main import cli
 
 from .helpers import write_jpeg
+
+
+def test_the_installed_command_runs(tmp_path):
+    """The ``sitegen`` entry point of the installed package, in a process of its own."""
+    exe = shutil.which("sitegen")
+    if exe is None:
+        pytest.skip("the sitegen command is not installed (pip install .)")
+    res = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.startswith("sitegen, version "), res
+    (tmp_path / "mine.txt").write_text("not a demo")
+    res = subprocess.run([exe, "demo", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1 and "is not empty" in res.stderr and "Traceback" not in res.stderr, res
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
 
 
 def _collection(root: Path) -> None:
@@ -34,6 +50,7 @@ def test_unknown_model_message(tmp_path):
     assert not (tmp_path / "site").exists()
 
 
+@pytest.mark.slow
 def test_shards_merge_into_one_cache(tmp_path):
     _collection(tmp_path)
     args = ["--drawings", str(tmp_path / "drawings"), "--artworks", str(tmp_path / "artworks"),
@@ -66,6 +83,7 @@ TINY_TRAIN = ["--epochs", "1", "--hard-negatives", "1", "--max-train-pairs", "12
               "--crop-size", "64", "--patience", "1"]
 
 
+@pytest.mark.slow
 def test_train_then_build_with_the_model(demo_dir, built_demo, tmp_path):
     """sitegen train on the demo's pairs, then sitegen build --model with the file it wrote."""
     import json
@@ -89,6 +107,7 @@ def test_train_then_build_with_the_model(demo_dir, built_demo, tmp_path):
     assert "Fine-tuned, validation" in page and "<svg" in page and "Test drawings" in page
 
 
+@pytest.mark.slow
 def test_evaluate_prints_and_writes_json(demo_dir, tmp_path):
     import json
 
@@ -103,6 +122,7 @@ def test_evaluate_prints_and_writes_json(demo_dir, tmp_path):
     assert 0 <= metrics["R@1"] <= metrics["R@10"] <= 100 and "R@10" in res.output
 
 
+@pytest.mark.slow
 def test_evaluate_folds(demo_dir, tmp_path):
     import json
 

@@ -53,6 +53,7 @@ def check_against_schemas(site: Path) -> list[str]:
     return checked
 
 
+@pytest.mark.slow
 def test_every_json_file_matches_its_schema(built_demo):
     _, _, site = built_demo
     checked = check_against_schemas(site)
@@ -65,6 +66,7 @@ def test_every_json_file_matches_its_schema(built_demo):
         assert "Not yet described" not in schema["description"], name
 
 
+@pytest.mark.slow
 def test_published_json_files_match_their_schemas(published):
     site, _ = published
     assert "embeddings.json" in check_against_schemas(site)
@@ -72,6 +74,7 @@ def test_published_json_files_match_their_schemas(published):
     assert schema["$id"] == f"{SITE_URL}/data/schemas/drawings.schema.json"
 
 
+@pytest.mark.slow
 def test_schemas_catch_a_broken_file(built_demo):
     from jsonschema import Draft202012Validator
 
@@ -82,6 +85,7 @@ def test_schemas_catch_a_broken_file(built_demo):
     assert not Draft202012Validator(schema).is_valid(data)
 
 
+@pytest.mark.slow
 def test_datapackage_is_valid_and_checksums_match(built_demo):
     import frictionless
 
@@ -113,6 +117,7 @@ def test_datapackage_is_valid_and_checksums_match(built_demo):
         assert {f"{ds.name}.csv", f"{ds.name}.json"} <= set(top)
 
 
+@pytest.mark.slow
 def test_datapackage_notices_a_changed_file(built_demo, tmp_path):
     import shutil
 
@@ -129,6 +134,7 @@ def test_datapackage_notices_a_changed_file(built_demo, tmp_path):
     assert "hash-count" in kinds
 
 
+@pytest.mark.slow
 def test_published_datapackage_with_embeddings_and_other_licence(published):
     import frictionless
 
@@ -147,6 +153,7 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+@pytest.mark.slow
 def test_csv_files_hold_the_same_data_as_json(built_demo):
     _, _, site = built_demo
     data = site / "data"
@@ -188,6 +195,7 @@ def test_artwork_extra_columns_are_kept():
     assert text.splitlines()[1].endswith(",Louvre,clash,")
 
 
+@pytest.mark.slow
 def test_data_page_lists_files_with_sizes(built_demo):
     _, _, site = built_demo
     data = site / "data"
@@ -201,6 +209,7 @@ def test_data_page_lists_files_with_sizes(built_demo):
     assert page.count("<h1>") == 1
 
 
+@pytest.mark.slow
 def test_model_card_of_the_demo(built_demo):
     _, _, site = built_demo
     card = json.loads((site / "data" / "model-card.json").read_text())
@@ -234,6 +243,7 @@ def test_model_card_of_a_fine_tuned_model(monkeypatch):
     Draft202012Validator(model_card_schema(1, None)).validate(doc)
 
 
+@pytest.mark.slow
 def test_published_embeddings(published):
     site, _ = published
     data = site / "data"
@@ -254,12 +264,14 @@ def test_published_embeddings(published):
     assert math.isclose(float(d_vec[i] @ a_vec[j]), first[3], abs_tol=2e-4)
 
 
+@pytest.mark.slow
 def test_embeddings_are_not_published_by_default(built_demo):
     _, _, site = built_demo
     assert not list((site / "data").glob("*.npy"))
     assert not (site / "data" / "embeddings.json").exists()
 
 
+@pytest.mark.slow
 def test_publishing_is_deterministic(published, tmp_path):
     from generator.build.pipeline import build
 

@@ -193,6 +193,7 @@ def _fake_checkpoint(path: Path, split: dict) -> Path:
     return save_checkpoint(path, result, base.name, TrainSettings(), Split(**split))
 
 
+@pytest.mark.slow
 def test_evaluate_a_trained_model_only_on_pairs_it_did_not_learn_from(tmp_path):
     args = _tiny(tmp_path)
     # Names as training wrote them: relative to the folder all drawings shared ("batch/").

@@ -17,7 +17,8 @@ from generator.inputs import images
 from generator.build.config import BuildSettings
 from generator.errors import ImageError, InputError, UnsafePathError
 from generator.inputs.images import load_rgb
-from generator.build.pipeline import build
+from generator.build.pipeline import BuildReport, build
+from generator.inputs.problems import Problem
 
 from .helpers import write_jpeg
 from .sitecheck import broken_links
@@ -78,6 +79,7 @@ def make_hostile(root: Path) -> dict[str, Path]:
     files["dup2"] = write_jpeg(d / "sub" / "2009_14-17_0013_FRA_R_C.png", (60, 60), seed=8, fmt="PNG")
     loop = d / "sub" / "loop"
     loop.symlink_to(d, target_is_directory=True)
+    (d / "up").symlink_to("..", target_is_directory=True)  # leaves the drawings folder: to the artworks
     a = root / "artworks"
     files["art1"] = write_jpeg(a / "Jane_Painter" / "Jane_Painter_1.jpg", (90, 90), seed=10)
     files["art2"] = write_jpeg(a / "Jane_Painter" / "Jane_Painter_2.jpg", (90, 90), seed=11)
@@ -103,6 +105,7 @@ def hostile_build(tmp_path_factory):
     return root, files, settings, report
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case, reason", [
     ("zero", "empty"), ("truncated", "damaged or truncated"), ("corrupt", "damaged"),
     ("html", "not a picture"), ("bomb", "above the limit"),
@@ -116,6 +119,7 @@ def test_bad_pictures_are_reported_and_skipped(hostile_build, case, reason):
     assert Path(name).stem.rsplit("_R_", 1)[0] not in ids
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["cmyk", "16bit", "palette", "grey", "exif", "gif"])
 def test_unusual_but_valid_pictures_work(hostile_build, case):
     root, files, settings, report = hostile_build
@@ -146,6 +150,7 @@ def test_decode_errors_name_the_fix(tmp_path, monkeypatch):
     assert "permission denied" in err.value.reason and "read permission" in err.value.fix
 
 
+@pytest.mark.slow
 def test_odd_names_get_safe_pages(hostile_build):
     root, files, settings, report = hostile_build
     drawings = json.loads((settings.out / "data/drawings.json").read_text())["drawings"]
@@ -156,16 +161,53 @@ def test_odd_names_get_safe_pages(hostile_build):
     assert broken_links(settings.out) == []
 
 
+@pytest.mark.slow
 def test_same_id_twice_is_reported(hostile_build):
     _, _, _, report = hostile_build
     assert any("2009_14-17_0013_FRA_R_C" in p.file and "same drawing" in p.reason for p in report.problems)
 
 
+@pytest.mark.slow
 def test_symlink_loop_is_reported(hostile_build):
     _, _, _, report = hostile_build
     assert any("loop" in p.reason for p in report.problems)
 
 
+@pytest.mark.slow
+def test_a_link_out_of_the_drawings_folder_publishes_nothing_from_outside(hostile_build):
+    root, _, settings, report = hostile_build
+    files = [d["file"] for d in json.loads((settings.out / "data/drawings.json").read_text())["drawings"]]
+    assert files and not any(f.startswith("up/") or "Jane_Painter" in f or f == "other.jpg" for f in files)
+    line = next(p for p in report.problems if p.file == "up")
+    assert "outside" in line.reason and "loop" not in line.reason and line.skipped
+
+
+@pytest.mark.slow
+def test_console_shows_the_skipped_pictures_before_the_notes(hostile_build):
+    _, files, _, report = hostile_build
+    lines = report.lines()
+    skipped_at = lines.index(next(ln for ln in lines if ln.startswith("Skipped")))
+    notes_at = lines.index(next(ln for ln in lines if ln.startswith("Notes")))
+    for case in ("zero", "truncated", "html", "bomb"):
+        at = next(i for i, ln in enumerate(lines) if files[case].name in ln)
+        assert skipped_at < at < notes_at, (case, lines)
+
+
+def test_report_lists_skipped_files_before_notes_with_counts():
+    notes = [Problem(f"IMG_{i}.jpg", "the name does not follow the pattern", "Rename it.", kind="name",
+                     skipped=False) for i in range(12)]
+    skipped = [Problem(f"2009_14-17_000{i}_DEU_R_C.jpg", "the file is empty", "Scan it again.", kind="image")
+               for i in range(3)] + [Problem("up", "this folder is a link to a folder outside", "Copy.", kind="link")]
+    lines = BuildReport(problems=notes[:6] + skipped + notes[6:], report_file=Path("r.txt")).lines()
+    start = lines.index("16 files need attention:")
+    assert lines[start + 1] == "Skipped (not published): 4 (pictures: 3, links: 1)"
+    assert lines[start + 2:start + 6] == [f"  - {p}" for p in skipped]
+    assert lines[start + 6] == "Notes (published all the same): 12 (file names: 12)"
+    assert lines[start + 7:start + 17] == [f"  - {p}" for p in notes[:10]]
+    assert lines[start + 17] == "  ... and 2 more in r.txt"
+
+
+@pytest.mark.slow
 def test_metadata_is_text_never_markup(hostile_build):
     _, _, settings, _ = hostile_build
     out = settings.out
@@ -181,6 +223,7 @@ def test_metadata_is_text_never_markup(hostile_build):
         assert "</script" not in js.read_text().lower().replace("<\\/script", "")
 
 
+@pytest.mark.slow
 def test_csv_paths_cannot_escape(hostile_build):
     _, _, _, report = hostile_build
     text = "\n".join(map(str, report.problems))
@@ -188,6 +231,7 @@ def test_csv_paths_cannot_escape(hostile_build):
     assert "2009_14-17_9999_DEU_R_C.jpg" in text  # pairs.csv naming a missing file
 
 
+@pytest.mark.slow
 def test_no_local_paths_or_external_hosts(hostile_build):
     root, _, settings, _ = hostile_build
     for f in settings.out.rglob("*"):

@@ -19,6 +19,7 @@ def fitted():
     return x, compute_layout(x[:380], seed=3)
 
 
+@pytest.mark.slow  # fits UMAP
 def test_same_seed_same_map(fitted):
     x, lay = fitted
     again = compute_layout(x[:380], seed=3)
@@ -26,12 +27,14 @@ def test_same_seed_same_map(fitted):
     np.testing.assert_array_equal(lay.coords, again.coords)
 
 
+@pytest.mark.slow  # fits UMAP
 def test_coordinates_in_unit_square(fitted):
     _, lay = fitted
     assert lay.coords.shape == (380, 2)
     assert np.abs(lay.coords).max() <= 1 and lay.coords.min() == -1 and lay.coords.max() == 1
 
 
+@pytest.mark.slow  # fits UMAP
 def test_new_points_land_near_their_nearest_neighbours(fitted):
     x, lay = fitted
     new = x[380:]
@@ -43,6 +46,7 @@ def test_new_points_land_near_their_nearest_neighbours(fitted):
     assert np.median(dist) < 0.25 * spread
 
 
+@pytest.mark.slow  # fits UMAP
 def test_update_places_few_new_items_and_keeps_the_rest(fitted):
     x, lay = fitted
     state = {"digests": row_digests(x[:380]), "coords": lay.coords, "method": np.array("UMAP"),

@@ -20,7 +20,12 @@ BUILDING_CLASSES = {442: "bell cote", 449: "boathouse", 483: "castle", 497: "chu
                     663: "monastery", 668: "mosque", 698: "palace", 832: "stupa"}
 
 
-@pytest.mark.parametrize("name", BUILTIN_BACKBONES)
+def _bigger_ones_slow(names):
+    """The smallest network runs in every test run; the bigger ones take seconds each to build."""
+    return [n if n == "efficientnet_lite0" else pytest.param(n, marks=pytest.mark.slow) for n in names]
+
+
+@pytest.mark.parametrize("name", _bigger_ones_slow(BUILTIN_BACKBONES))
 def test_every_backbone_runs(name):
     net = build_architecture(name).eval()
     with torch.inference_mode():
@@ -35,7 +40,7 @@ def test_every_backbone_has_a_native_size():
     assert set(NATIVE_INPUT_SIZE) == set(BUILTIN_BACKBONES)
 
 
-@pytest.fixture(scope="module", params=sorted(PACKAGED_WEIGHTS))
+@pytest.fixture(scope="module", params=_bigger_ones_slow(sorted(PACKAGED_WEIGHTS)))
 def packaged(request):
     """(name, model at its native size, the package's own state dict)."""
     name = request.param

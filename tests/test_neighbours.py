@@ -38,7 +38,8 @@ def vectors():
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-@pytest.mark.parametrize("block,chunk", [(64, 256), (1024, 16384), (7, 1000)])
+@pytest.mark.parametrize("block,chunk", [pytest.param(64, 256, marks=pytest.mark.slow), (1024, 16384),
+                                         pytest.param(7, 1000, marks=pytest.mark.slow)])  # small blocks: many passes
 def test_top_k_equals_brute_force(vectors, precision, block, chunk):
     q, g = vectors
     stats = {}

@@ -77,6 +77,7 @@ def deploy(*args):
 
 # ---------------------------------------------------------------- gh-deploy
 
+@pytest.mark.slow
 def test_gh_deploy_publishes_the_demo_and_keeps_history(built_demo, repo, tmp_path):
     _, _, site = built_demo
     work, remote = repo
@@ -213,6 +214,7 @@ def test_gh_deploy_refuses_when_on_the_pages_branch(repo):
 
 # ---------------------------------------------------------------- serve
 
+@pytest.mark.slow
 def test_serve_answers_on_localhost(built_demo):
     _, _, site = built_demo
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -327,6 +329,7 @@ def test_pages_workflow_builds_the_demo_and_deploys():
 
 # ---------------------------------------------------------------- 404, sitemap, robots
 
+@pytest.mark.slow
 def test_site_without_address_has_no_sitemap(built_demo):
     settings, _, site = built_demo
     assert settings.site_url is None
@@ -339,6 +342,7 @@ def test_site_without_address_has_no_sitemap(built_demo):
     assert 'href="static/favicon.svg"' in (site / "index.html").read_text()
 
 
+@pytest.mark.slow
 def test_404_style_is_allowed_by_its_policy(built_demo):
     _, _, site = built_demo
     page = (site / "404.html").read_text()
@@ -347,6 +351,7 @@ def test_404_style_is_allowed_by_its_policy(built_demo):
     assert f"&#39;sha256-{digest}&#39;" in page
 
 
+@pytest.mark.slow
 def test_site_with_address_has_sitemap_robots_and_absolute_404(published):
     site, _ = published
     robots = (site / "robots.txt").read_text()

@@ -827,22 +827,23 @@ def _drawing_name(meta: dict, side: str, quality: str) -> str:
     return f"{meta['year']}_{meta['age']}_{meta['id']}_{meta['country']}{letter}_{side}_{quality}.jpg"
 
 
-def write_demo(dest: Path, *, seed: int = 7, n_artworks: int = 64, n_drawings: int = 320) -> DemoSummary:
-    """Write the demo collection into ``dest`` (created; it must be empty or absent) and return its counts.
+@dataclass(frozen=True)
+class _DrawingPlan:
+    """Who drew what: the front scans' names, which copy an artwork, and which are scanned twice or have a back."""
 
-    ``n_drawings`` counts every file in ``drawings/``: about 5 % versos, 5 archive
-    duplicates, 4 malformed names and, of the rest, about half re-creations.
-    """
-    dest = Path(dest)
-    if n_artworks < 1:
-        raise ValueError("n_artworks must be at least 1")
-    if n_drawings < 40:
-        raise ValueError("n_drawings must be at least 40 (versos, duplicates and malformed names come first)")
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise InputError(f"The demo folder {dest} already exists and is not empty. Choose a new folder, for "
-                         "example 'sitegen demo demo-collection', or remove it first.")
+    metas: list[dict]
+    is_recreation: np.ndarray
+    target_of: dict[int, int]     # re-creation index -> artwork index
+    dup_ix: set[int]
+    verso_ix: set[int]
+    n_recto: int
+    n_recreations: int
+    n_dups: int
+    n_verso: int
 
-    # ---- artists and artworks ----
+
+def _write_artworks(dest: Path, seed: int, n_artworks: int) -> tuple[list[tuple[str, np.ndarray]], int]:
+    """The artworks, artists.csv and artworks.csv; returns (relative path, pixels) per artwork and the artists."""
     counts = _allocate(n_artworks, [a.weight for a in ARTISTS])
     artworks: list[tuple[str, np.ndarray]] = []  # (relative path, pixels)
     artwork_rows, artist_rows = [], []
@@ -871,13 +872,14 @@ def write_demo(dest: Path, *, seed: int = 7, n_artworks: int = 64, n_drawings: i
     write_atomic(dest / "artists.csv", csv_text(
         ["id", "name", "years", "genre", "nationality", "bio", "wikipedia", "paintings"], artist_rows))
     write_atomic(dest / "artworks.csv", csv_text(["file", "title", "artist", "year"], artwork_rows))
+    return artworks, len(artist_rows)
 
-    # ---- the drawings' identities ----
+
+def _plan_drawings(seed: int, n_drawings: int, n_artworks: int) -> _DrawingPlan:
     plan = _rng(seed, 2)
-    n_malformed = len(MALFORMED_NAMES)
     n_dups = 5
     n_verso = max(3, round(n_drawings * 0.047))
-    n_recto = n_drawings - n_malformed - n_dups - n_verso
+    n_recto = n_drawings - len(MALFORMED_NAMES) - n_dups - n_verso
     n_recreations = min(n_recto - 10, round(n_recto * 0.49))
     codes = list(COUNTRIES)
     shares = np.array([COUNTRIES[c] for c in codes], np.float64)
@@ -896,48 +898,71 @@ def write_demo(dest: Path, *, seed: int = 7, n_artworks: int = 64, n_drawings: i
     is_recreation = np.zeros(n_recto, bool)
     is_recreation[recreation_ix] = True
     # Which artwork each re-creation copies: most artworks once, popular ones several times, some never.
-    covered = plan.permutation(len(artworks))[: max(1, int(len(artworks) * 0.85))]
-    popularity = plan.pareto(1.5, len(artworks)) + 0.2
-    extra = plan.choice(len(artworks), size=max(0, n_recreations - len(covered)), p=popularity / popularity.sum())
+    covered = plan.permutation(n_artworks)[: max(1, int(n_artworks * 0.85))]
+    popularity = plan.pareto(1.5, n_artworks) + 0.2
+    extra = plan.choice(n_artworks, size=max(0, n_recreations - len(covered)), p=popularity / popularity.sum())
     targets = plan.permutation(np.concatenate([covered, extra])[:n_recreations])
-    target_of = dict(zip(recreation_ix, targets.tolist()))
     # Archive duplicates: two re-creations and three originals scanned twice. Versos: backs of other rectos.
     originals_ix = [i for i in range(n_recto) if not is_recreation[i]]
     dup_ix = set(plan.choice(recreation_ix, 2, replace=False).tolist()) | \
         set(plan.choice(originals_ix, n_dups - 2, replace=False).tolist())
     verso_ix = set(plan.choice([i for i in range(n_recto) if i not in dup_ix], n_verso, replace=False).tolist())
+    return _DrawingPlan(metas, is_recreation, dict(zip(recreation_ix, targets.tolist())), dup_ix, verso_ix,
+                        n_recto, n_recreations, n_dups, n_verso)
 
-    # ---- render ----
+
+def _write_drawings(dest: Path, seed: int, plan: _DrawingPlan, artworks: list[tuple[str, np.ndarray]]) -> list:
+    """Every drawing file and pairs.csv; returns the pairs written."""
     pairs: list[list[str]] = []
-    for i, meta in enumerate(metas):
+    for i, meta in enumerate(plan.metas):
         rng = _rng(seed, 3, i)
         size = _sheet_size(rng)
-        big = (int(size[0] * 1.6), int(size[1] * 1.6)) if i in dup_ix else size
-        if is_recreation[i]:
-            rel, art = artworks[target_of[i]]
+        big = (int(size[0] * 1.6), int(size[1] * 1.6)) if i in plan.dup_ix else size
+        if plan.is_recreation[i]:
+            rel, art = artworks[plan.target_of[i]]
             pixels = _recreate(art, rng, big)
         else:
             pixels = _original_drawing(rng, big)
         name_c = _drawing_name(meta, "R", "C")
-        if i in dup_ix:
+        if i in plan.dup_ix:
             write_atomic(dest / "drawings" / _drawing_name(meta, "R", "A"), _jpeg_bytes(pixels, 92))
             small = (round(pixels.shape[1] / 1.6), round(pixels.shape[0] / 1.6))
             pixels = cv2.resize(pixels, small, interpolation=cv2.INTER_AREA)
-            if is_recreation[i]:
+            if plan.is_recreation[i]:
                 pairs.append([_drawing_name(meta, "R", "A"), rel])
         write_atomic(dest / "drawings" / name_c, _jpeg_bytes(pixels))
-        if is_recreation[i]:
+        if plan.is_recreation[i]:
             pairs.append([name_c, rel])
-        if i in verso_ix:
+        if i in plan.verso_ix:
             write_atomic(dest / "drawings" / _drawing_name(meta, "V", "C"), _jpeg_bytes(_verso(rng, meta)))
     for j, bad in enumerate(MALFORMED_NAMES):
         write_atomic(dest / "drawings" / bad, _jpeg_bytes(_original_drawing(_rng(seed, 4, j))))
     pairs.sort()
     write_atomic(dest / "pairs.csv", csv_text(["drawing", "artwork"], pairs))
+    return pairs
 
+
+def write_demo(dest: Path, *, seed: int = 7, n_artworks: int = 64, n_drawings: int = 320) -> DemoSummary:
+    """Write the demo collection into ``dest`` (created; it must be empty or absent) and return its counts.
+
+    ``n_drawings`` counts every file in ``drawings/``: about 5 % versos, 5 archive
+    duplicates, 4 malformed names and, of the rest, about half re-creations.
+    """
+    dest = Path(dest)
+    if n_artworks < 1:
+        raise ValueError("n_artworks must be at least 1")
+    if n_drawings < 40:
+        raise ValueError("n_drawings must be at least 40 (versos, duplicates and malformed names come first)")
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise InputError(f"The demo folder {dest} already exists and is not empty. Choose a new folder, for "
+                         "example 'sitegen demo demo-collection', or remove it first.")
+    artworks, n_artists = _write_artworks(dest, seed, n_artworks)
+    plan = _plan_drawings(seed, n_drawings, len(artworks))
+    pairs = _write_drawings(dest, seed, plan, artworks)
+    n_malformed = len(MALFORMED_NAMES)
     return DemoSummary(
-        dest=dest, seed=seed, artists=len(artist_rows), artworks=len(artworks),
-        drawing_files=n_recto + n_dups + n_verso + n_malformed, recto=n_recto + n_dups, verso=n_verso,
-        archive_duplicates=n_dups, malformed=n_malformed, recreations=len(pairs),
-        originals=n_recto - n_recreations,
+        dest=dest, seed=seed, artists=n_artists, artworks=len(artworks),
+        drawing_files=plan.n_recto + plan.n_dups + plan.n_verso + n_malformed, recto=plan.n_recto + plan.n_dups,
+        verso=plan.n_verso, archive_duplicates=plan.n_dups, malformed=n_malformed, recreations=len(pairs),
+        originals=plan.n_recto - plan.n_recreations,
     )

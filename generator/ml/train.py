@@ -43,7 +43,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -544,6 +544,171 @@ def _emit(progress: Progress | None, **event) -> None:
         progress(event)
 
 
+@dataclass
+class _Bench:
+    """The network being trained, wrapped as a model, and the pictures it is measured on."""
+
+    work: LoadedModel
+    drawings: list[Path]
+    artworks: list[Path]
+    embed_kw: dict
+
+    def embed_artworks(self) -> tuple[np.ndarray, dict[int, int], list[ImageError]]:
+        """Vectors of the gallery, artwork index -> row, and the artworks that could not be read."""
+        vecs, ok, failures = _embed(self.work, self.artworks, list(range(len(self.artworks))), **self.embed_kw)
+        return vecs, {a: r for r, a in enumerate(ok)}, failures
+
+    def measure(self, pairs: Sequence[IndexPair], art) -> dict | None:
+        if not pairs:
+            return None
+        dv, dok, _ = _embed(self.work, self.drawings, sorted({d for d, _ in pairs}), **self.embed_kw)
+        return _metrics_for(pairs, dict(zip(dok, dv)), art[0], art[1]).as_dict()
+
+
+@dataclass
+class _RunState:
+    """Everything about a triplet run that an unfinished-training file must bring back."""
+
+    history: list[dict]
+    start_epoch: int
+    best_epoch: int
+    bad_epochs: int
+    stopped: bool
+    best_state: dict
+    best_val: dict | None
+    pretrained_val: dict | None
+    pretrained_test: dict | None
+    unusable: list[str]
+
+    def record(self, epoch: int, val: dict | None, net: nn.Module, patience: int) -> None:
+        """Keep the weights when the validation MAP improved; stop after ``patience`` epochs without."""
+        if val is None or self.best_val is None or val["MAP"] > self.best_val["MAP"]:
+            self.best_val, self.best_epoch, self.best_state, self.bad_epochs = val, epoch, _cpu_state(net), 0
+        else:
+            self.bad_epochs += 1
+            self.stopped = self.bad_epochs >= patience
+
+
+def _check_pair_indices(split: Split, n_drawings: int, n_artworks: int) -> None:
+    for part, pairs in split.parts().items():
+        for d, a in pairs:
+            if not (0 <= d < n_drawings and 0 <= a < n_artworks):
+                raise ConfigError(f"The {part} pair ({d}, {a}) points outside the {n_drawings} drawings / "
+                                  f"{n_artworks} artworks given.")
+
+
+def _train_and_val_pairs(split: Split, settings: TrainSettings) -> tuple[list[IndexPair], list[IndexPair]]:
+    """The training pairs (at most ``max_train_pairs``, a seeded choice) and the validation pairs, deduplicated."""
+    train_pairs = list(dict.fromkeys(split.train))
+    if settings.max_train_pairs and len(train_pairs) > settings.max_train_pairs:
+        pick = np.random.default_rng([settings.seed, 1]).choice(len(train_pairs), settings.max_train_pairs,
+                                                                 replace=False)
+        train_pairs = [train_pairs[i] for i in sorted(pick)]
+    return train_pairs, list(dict.fromkeys(split.val))
+
+
+def _start_state(bench: _Bench, net: nn.Module, val_pairs, test_pairs, progress: Progress | None):
+    """A fresh run: the pretrained figures are the ones to beat. Returns the state and the gallery vectors."""
+    art = bench.embed_artworks()
+    pretrained_val = bench.measure(val_pairs, art)
+    pretrained_test = bench.measure(test_pairs, art)
+    _emit(progress, event="pretrained", val=pretrained_val, test=pretrained_test)
+    return _RunState(history=[], start_epoch=0, best_epoch=0, bad_epochs=0, stopped=False,
+                     best_state=_cpu_state(net), best_val=pretrained_val, pretrained_val=pretrained_val,
+                     pretrained_test=pretrained_test, unusable=[str(f.path) for f in art[2]]), art
+
+
+def _resume_state(data: dict, bench: _Bench, net: nn.Module, optimizer, scheduler, rng, gen,
+                  progress: Progress | None):
+    """Bring back an unfinished run from its file. Returns the state and the gallery vectors."""
+    net.load_state_dict(data["model"])
+    optimizer.load_state_dict(data["optimizer"])
+    scheduler.load_state_dict(data["scheduler"])
+    rng.bit_generator.state = data["rng"]["numpy"]
+    gen.set_state(data["rng"]["torch"])
+    state = _RunState(history=list(data["history"]), start_epoch=int(data["epoch"]),
+                      best_epoch=int(data["best_epoch"]), bad_epochs=int(data["bad_epochs"]),
+                      stopped=bool(data["stopped"]), best_state=data["best_state"], best_val=data["best_val"],
+                      pretrained_val=data["pretrained_val"], pretrained_test=data["pretrained_test"],
+                      unusable=list(data["unusable"]))
+    art = bench.embed_artworks()
+    _emit(progress, event="resumed", epoch=state.start_epoch)
+    return state, art
+
+
+def _negative_rules(split: Split, train_pairs: Sequence[IndexPair], settings: TrainSettings, n_artworks: int):
+    """Every drawing's relevant artworks over all known pairs (never mined as negatives), and which
+    artworks may be negatives (None: all)."""
+    relevant_of: dict[int, set[int]] = {}
+    for d, a in (*split.train, *split.val, *split.test):
+        relevant_of.setdefault(d, set()).add(a)
+    allowed = None
+    if not settings.negatives_from_all_artworks:
+        allowed = np.zeros(n_artworks, bool)
+        allowed[[a for _, a in train_pairs]] = True
+    return relevant_of, allowed
+
+
+def _mine_triplets(bench: _Bench, train_pairs, art, relevant_of, allowed, settings: TrainSettings, gen,
+                   state: _RunState) -> list[tuple[int, int, int]]:
+    """(drawing, artwork, hard negative) triplets mined with the current weights, in a seeded random order."""
+    dv, dok, dfail = _embed(bench.work, bench.drawings, sorted({d for d, _ in train_pairs}), **bench.embed_kw)
+    state.unusable = sorted(set(state.unusable) | {str(f.path) for f in dfail})
+    drow = {d: r for r, d in enumerate(dok)}
+    art_vecs, art_rows = art[0], art[1]
+    usable = [(d, a) for d, a in train_pairs if d in drow and a in art_rows]
+    row_to_art = np.array(sorted(art_rows, key=art_rows.get), dtype=np.int64)
+    mined = hardest_negatives(
+        dv[[drow[d] for d, _ in usable]] if usable else np.zeros((0, art_vecs.shape[1]), np.float32),
+        art_vecs, [{art_rows[x] for x in relevant_of[d] if x in art_rows} for d, _ in usable],
+        settings.hard_negatives, None if allowed is None else allowed[row_to_art])
+    triplets = [(d, a, int(row_to_art[n])) for (d, a), negs in zip(usable, mined) for n in negs]
+    order = torch.randperm(len(triplets), generator=gen).tolist()
+    return [triplets[i] for i in order]
+
+
+def _train_epoch(bench: _Bench, net: nn.Module, optimizer, triplets, cache: _PictureCache,
+                 settings: TrainSettings, rng, epoch: int, progress: Progress | None) -> list[float]:
+    """One pass over the triplets; returns the loss of each step."""
+    device, precision = bench.embed_kw["device"], bench.embed_kw["precision"]
+    style_p = settings.style_probability if settings.style_augmentation else 0.0
+    autocast_device = "cuda" if device.startswith("cuda") else "cpu"
+    _set_train_mode(net)
+    losses = []
+    steps = math.ceil(len(triplets) / settings.batch_size)
+    for step in range(steps):
+        batch = triplets[step * settings.batch_size:(step + 1) * settings.batch_size]
+        views = [train_transform(cache.get(bench.drawings[d]), settings.crop_size, rng, style_p=style_p,
+                                 style_effects=tuple(settings.style_effects))
+                 for d, _, _ in batch]
+        views += [train_transform(cache.get(bench.artworks[a]), settings.crop_size, rng) for _, a, _ in batch]
+        views += [train_transform(cache.get(bench.artworks[n]), settings.crop_size, rng) for _, _, n in batch]
+        x = torch.from_numpy(np.stack(views)).to(device).contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device_type=autocast_device, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            emb = net(x)
+        anc, pos, neg = emb.float().split(len(batch))
+        loss = triplet_loss(anc, pos, neg, settings.margin)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+        _emit(progress, event="step", epoch=epoch, step=step + 1, steps=steps, loss=losses[-1])
+    return losses
+
+
+def _save_partial(path: Path, state: _RunState, identity: dict, epoch: int, net, optimizer, scheduler, rng,
+                  gen) -> None:
+    _torch_save_atomic({
+        "format": PARTIAL_FORMAT, "version": PARTIAL_VERSION, "identity": identity, "epoch": epoch,
+        "model": _cpu_state(net), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+        "rng": {"numpy": rng.bit_generator.state, "torch": gen.get_state()},
+        "history": state.history, "best_epoch": state.best_epoch, "bad_epochs": state.bad_epochs,
+        "stopped": state.stopped, "best_state": state.best_state, "best_val": state.best_val,
+        "pretrained_val": state.pretrained_val, "pretrained_test": state.pretrained_test,
+        "unusable": state.unusable,
+    }, path)
+
+
 def fit_triplet(model: LoadedModel, drawings: Sequence[Path], artworks: Sequence[Path], split: Split,
         settings: TrainSettings = TrainSettings(), *, resume_from: Path | None = None,
         partial_path: Path | None = None, progress: Progress | None = None) -> TrainResult:
@@ -574,164 +739,63 @@ def fit_triplet(model: LoadedModel, drawings: Sequence[Path], artworks: Sequence
     drawing_names = _relative_names(drawings)
     artwork_names = _relative_names(artworks)
     partial_path = Path(partial_path) if partial_path else (Path(resume_from) if resume_from else None)
-
-    for part, pairs in split.parts().items():
-        for d, a in pairs:
-            if not (0 <= d < len(drawings) and 0 <= a < len(artworks)):
-                raise ConfigError(f"The {part} pair ({d}, {a}) points outside the {len(drawings)} drawings / "
-                                  f"{len(artworks)} artworks given.")
-
-    train_pairs = list(dict.fromkeys(split.train))
-    if settings.max_train_pairs and len(train_pairs) > settings.max_train_pairs:
-        pick = np.random.default_rng([settings.seed, 1]).choice(len(train_pairs), settings.max_train_pairs,
-                                                                 replace=False)
-        train_pairs = [train_pairs[i] for i in sorted(pick)]
-    val_pairs = list(dict.fromkeys(split.val))
+    _check_pair_indices(split, len(drawings), len(artworks))
+    train_pairs, val_pairs = _train_and_val_pairs(split, settings)
     identity = _identity(model, settings, train_pairs, val_pairs, drawing_names, artwork_names)
 
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     gen = torch.Generator().manual_seed(settings.seed)
-
     net: Embedder = copy.deepcopy(model.embedder).to(device)
     _freeze(net, settings.freeze_stages)
     params = [p for p in net.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=settings.lr_gamma)
-    work = LoadedModel(model.name, net, model.weights_source, model.fingerprint, model.input_size)
-    emb_kw = dict(precision=precision, device=device, batch_size=settings.eval_batch_size)
-
-    # Relevance of every drawing over all known pairs, so no true match is mined as a negative.
-    relevant_of: dict[int, set[int]] = {}
-    for d, a in (*split.train, *split.val, *split.test):
-        relevant_of.setdefault(d, set()).add(a)
-    allowed = None
-    if not settings.negatives_from_all_artworks:
-        allowed = np.zeros(len(artworks), bool)
-        allowed[[a for _, a in train_pairs]] = True
-
-    def embed_artworks():
-        vecs, ok, failures = _embed(work, artworks, list(range(len(artworks))), **emb_kw)
-        return vecs, {a: r for r, a in enumerate(ok)}, failures
-
-    def measure(pairs, art):
-        if not pairs:
-            return None
-        dv, dok, _ = _embed(work, drawings, sorted({d for d, _ in pairs}), **emb_kw)
-        return _metrics_for(pairs, dict(zip(dok, dv)), art[0], art[1]).as_dict()
-
-    history: list[dict] = []
-    start_epoch, best_epoch, bad_epochs, stopped = 0, 0, 0, False
-    unusable: list[str] = []
-    resumed = None
+    bench = _Bench(LoadedModel(model.name, net, model.weights_source, model.fingerprint, model.input_size),
+                   drawings, artworks, dict(precision=precision, device=device, batch_size=settings.eval_batch_size))
+    relevant_of, allowed = _negative_rules(split, train_pairs, settings, len(artworks))
     if resume_from is not None and Path(resume_from).exists():
-        resumed = _load_partial(Path(resume_from), identity)
-        net.load_state_dict(resumed["model"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        scheduler.load_state_dict(resumed["scheduler"])
-        rng.bit_generator.state = resumed["rng"]["numpy"]
-        gen.set_state(resumed["rng"]["torch"])
-        history = list(resumed["history"])
-        start_epoch = int(resumed["epoch"])
-        best_epoch, bad_epochs, stopped = int(resumed["best_epoch"]), int(resumed["bad_epochs"]), \
-            bool(resumed["stopped"])
-        best_state = resumed["best_state"]
-        pretrained_val, pretrained_test = resumed["pretrained_val"], resumed["pretrained_test"]
-        unusable = list(resumed["unusable"])
-        art = embed_artworks()
-        best_val = resumed["best_val"]
-        _emit(progress, event="resumed", epoch=start_epoch)
+        state, art = _resume_state(_load_partial(Path(resume_from), identity), bench, net, optimizer, scheduler,
+                                   rng, gen, progress)
     else:
-        art = embed_artworks()
-        unusable = [str(f.path) for f in art[2]]
-        pretrained_val = measure(val_pairs, art)
-        pretrained_test = measure(split.test, art)
-        best_val = pretrained_val
-        best_state = _cpu_state(net)
-        _emit(progress, event="pretrained", val=pretrained_val, test=pretrained_test)
+        state, art = _start_state(bench, net, val_pairs, split.test, progress)
 
     cache = _PictureCache(settings.train_size)
-    style_p = settings.style_probability if settings.style_augmentation else 0.0
-    autocast_device = "cuda" if device.startswith("cuda") else "cpu"
-    train_drawings = sorted({d for d, _ in train_pairs})
-
-    for epoch in range(start_epoch + 1, settings.epochs + 1):
-        if stopped:
+    for epoch in range(state.start_epoch + 1, settings.epochs + 1):
+        if state.stopped:
             break
         t0 = time.perf_counter()
         # Online mining with the current weights, in eval mode and without gradients.
-        dv, dok, dfail = _embed(work, drawings, train_drawings, **emb_kw)
-        unusable = sorted(set(unusable) | {str(f.path) for f in dfail})
-        drow = {d: r for r, d in enumerate(dok)}
-        art_vecs, art_rows = art[0], art[1]
-        usable = [(d, a) for d, a in train_pairs if d in drow and a in art_rows]
-        row_to_art = np.array(sorted(art_rows, key=art_rows.get), dtype=np.int64)
-        mined = hardest_negatives(
-            dv[[drow[d] for d, _ in usable]] if usable else np.zeros((0, art_vecs.shape[1]), np.float32),
-            art_vecs, [{art_rows[x] for x in relevant_of[d] if x in art_rows} for d, _ in usable],
-            settings.hard_negatives, None if allowed is None else allowed[row_to_art])
-        triplets = [(d, a, int(row_to_art[n])) for (d, a), negs in zip(usable, mined) for n in negs]
-        order = torch.randperm(len(triplets), generator=gen).tolist()
-        triplets = [triplets[i] for i in order]
-
-        _set_train_mode(net)
-        losses = []
-        steps = math.ceil(len(triplets) / settings.batch_size)
-        for step in range(steps):
-            batch = triplets[step * settings.batch_size:(step + 1) * settings.batch_size]
-            views = [train_transform(cache.get(drawings[d]), settings.crop_size, rng, style_p=style_p,
-                                     style_effects=tuple(settings.style_effects))
-                     for d, _, _ in batch]
-            views += [train_transform(cache.get(artworks[a]), settings.crop_size, rng) for _, a, _ in batch]
-            views += [train_transform(cache.get(artworks[n]), settings.crop_size, rng) for _, _, n in batch]
-            x = torch.from_numpy(np.stack(views)).to(device).contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device_type=autocast_device, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                emb = net(x)
-            anc, pos, neg = emb.float().split(len(batch))
-            loss = triplet_loss(anc, pos, neg, settings.margin)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(float(loss.detach()))
-            _emit(progress, event="step", epoch=epoch, step=step + 1, steps=steps, loss=losses[-1])
+        triplets = _mine_triplets(bench, train_pairs, art, relevant_of, allowed, settings, gen, state)
+        losses = _train_epoch(bench, net, optimizer, triplets, cache, settings, rng, epoch, progress)
         lr_used = optimizer.param_groups[0]["lr"]
         scheduler.step()
         net.eval()
 
-        art = embed_artworks()  # also the next epoch's mining gallery: the weights do not change in between
-        val = measure(val_pairs, art)
+        art = bench.embed_artworks()  # also the next epoch's mining gallery: the weights do not change in between
+        val = bench.measure(val_pairs, art)
         entry = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else float("nan"), "lr": lr_used,
                  "triplets": len(triplets)}
         if val is not None:
             entry.update({f"val_{k}": v for k, v in val.items() if not k.startswith("n_")})
         entry["seconds"] = time.perf_counter() - t0
-        history.append(entry)
-        if val is None or best_val is None or val["MAP"] > best_val["MAP"]:
-            best_val, best_epoch, best_state, bad_epochs = val, epoch, _cpu_state(net), 0
-        else:
-            bad_epochs += 1
-            stopped = bad_epochs >= settings.patience
+        state.history.append(entry)
+        state.record(epoch, val, net, settings.patience)
         if partial_path is not None:
-            _torch_save_atomic({
-                "format": PARTIAL_FORMAT, "version": PARTIAL_VERSION, "identity": identity, "epoch": epoch,
-                "model": _cpu_state(net), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "rng": {"numpy": rng.bit_generator.state, "torch": gen.get_state()},
-                "history": history, "best_epoch": best_epoch, "bad_epochs": bad_epochs, "stopped": stopped,
-                "best_state": best_state, "best_val": best_val, "pretrained_val": pretrained_val,
-                "pretrained_test": pretrained_test, "unusable": unusable,
-            }, partial_path)
+            _save_partial(partial_path, state, identity, epoch, net, optimizer, scheduler, rng, gen)
         _emit(progress, event="epoch", **entry)
 
     finetuned_test = None
     if split.test:
-        net.load_state_dict(best_state)
-        finetuned_test = measure(split.test, embed_artworks())
+        net.load_state_dict(state.best_state)
+        finetuned_test = bench.measure(split.test, bench.embed_artworks())
     net.cpu()
     return TrainResult(
-        state_dict=best_state, history=history, best_epoch=best_epoch, pretrained_val=pretrained_val,
-        best_val=best_val, pretrained_test=pretrained_test, finetuned_test=finetuned_test, stopped_early=stopped,
-        seconds=time.perf_counter() - started, drawing_names=drawing_names, artwork_names=artwork_names,
-        unusable=unusable, settings=asdict(settings), input_size=model.input_size)
+        state_dict=state.best_state, history=state.history, best_epoch=state.best_epoch,
+        pretrained_val=state.pretrained_val, best_val=state.best_val, pretrained_test=state.pretrained_test,
+        finetuned_test=finetuned_test, stopped_early=state.stopped, seconds=time.perf_counter() - started,
+        drawing_names=drawing_names, artwork_names=artwork_names, unusable=state.unusable,
+        settings=asdict(settings), input_size=model.input_size)
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -782,6 +846,3 @@ __all__ = [
     "TrainSettings", "TrainResult", "PRESETS", "fit_triplet", "evaluate_model", "save_checkpoint", "partial_path_for",
     "hardest_negatives", "triplet_loss", "train_transform", "finetuned_model", "resolve_device",
 ]
-
-# Keep the dataclass field list importable for CLI option generation.
-SETTING_FIELDS = tuple(f.name for f in fields(TrainSettings))
