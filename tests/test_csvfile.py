@@ -73,3 +73,17 @@ def test_broken_quotes_name_the_line(tmp_path):
     p.write_text('drawing,artwork\na.jpg,b.jpg\n"c.jpg,d.jpg\ne.jpg,f.jpg\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"pairs\.csv line 3: .*quotes"):
         read_csv(p, ("drawing", "artwork"), [])
+
+
+def test_train_and_evaluate_show_the_note_about_their_pairs_file(tmp_path, capsys):
+    from generator.cli.model_commands import _index_pairs
+
+    d, a = tmp_path / "d", tmp_path / "a"
+    write_jpeg(d / "caf\u00e9_1.jpg", (40, 40))
+    write_jpeg(a / "x.jpg", (40, 40))
+    pcsv = tmp_path / "pairs.csv"
+    pcsv.write_bytes("drawing,artwork\ncaf\u00e9_1.jpg,x.jpg\n".encode("cp1252"))
+    _, _, index_pairs, _ = _index_pairs(d, a, pcsv)
+    assert index_pairs == [(0, 0)]  # the accented name was read right
+    err = capsys.readouterr().err
+    assert str(pcsv) in err and "Windows-1252" in err

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from generator.ml import model as model_module
 from generator.site import datapackage
 from generator.site.datapackage import DATASETS, licence_entry, model_card, model_card_schema, schema_name_for
 
@@ -226,7 +227,7 @@ def test_model_card_of_a_fine_tuned_model(monkeypatch):
                   "metrics": {"pretrained": {"val": {"MAP": 0.2}}, "finetuned": {"val": {"MAP": float("nan")}}},
                   "history": [{"epoch": 1, "loss": np.float32(0.5)}],
                   "split": {"train": [["d", "a"]] * 5, "val": [["d", "a"]]}}
-    monkeypatch.setattr(datapackage, "_checkpoint_of", lambda model: checkpoint)
+    monkeypatch.setattr(model_module, "checkpoint_of", lambda model: checkpoint)
     vec = SimpleNamespace(ids=["x"], vectors=np.ones((1, 8), np.float32))
     site = SimpleNamespace(settings=SimpleNamespace(model="runs/best.pt"), model_name="best.pt",
                            model_source="fine-tuned model best.pt", neighbours={"da_i": np.zeros((1, 4), int)},

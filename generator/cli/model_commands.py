@@ -11,16 +11,16 @@ import click
 from generator.cli.common import PATH, _fail
 from generator.errors import InputError, SitegenError
 
-METRIC_ORDER = ("MP", "MMP", "MAP", "R@1", "R@5", "R@10", "R@20", "R@50", "R@100", "R@200", "R@400")
-
-
 def _index_pairs(drawings: Path, artworks: Path, pairs: Path):
     """Paths of every drawing and artwork, and the known pairs as index pairs into them."""
     from generator.inputs.collection import load_collection
+    from generator.inputs.problems import report_sections
 
     if pairs is None:
         raise InputError("--pairs is needed: training and measuring use the known drawing,artwork pairs.")
     coll = load_collection(drawings, artworks, None, pairs)
+    for line in report_sections([p for p in coll.problems if p.kind in ("csv", "encoding")]):
+        click.echo(line, err=True)  # a pairs file read with another encoding or naming missing files
     d_index = {d.id: i for i, d in enumerate(coll.drawings)}
     a_index = {a.id: j for j, a in enumerate(coll.artworks)}
     index_pairs = sorted((d_index[d], a_index[a]) for d, a in coll.pairs)
@@ -70,13 +70,16 @@ def train_options(f):
 
 
 def _metrics_table(columns: dict[str, dict | None]) -> list[str]:
+    from generator.ml.evaluate import METRIC_ROWS
+
     names = [n for n in columns if columns[n]]
     if not names:
         return []
-    keys = [k for k in METRIC_ORDER if any(k in columns[n] for n in names)]
     lines = ["  " + f"{'':<6}" + "".join(f"{n:>22}" for n in names)]
-    for k in keys:
-        unit = " %" if k.startswith(("MAP", "R@")) else ""
+    for k, _, percent in METRIC_ROWS:
+        if not any(k in columns[n] for n in names):
+            continue
+        unit = " %" if percent else ""
         cells = "".join(f"{columns[n].get(k, float('nan')):>20.2f}{unit or '  '}" for n in names)
         lines.append(f"  {k:<6}{cells}")
     return lines

@@ -231,6 +231,13 @@ def is_checkpoint_path(spec: str) -> bool:
     return spec.endswith((".pt", ".pth", ".ckpt")) or os.sep in spec or "/" in spec
 
 
+def checkpoint_of(model: str | Path) -> dict | None:
+    """The contents of the model file a model setting names; None for a network name or a missing file."""
+    if not is_checkpoint_path(str(model)) or not Path(model).is_file():
+        return None
+    return load_checkpoint_dict(Path(model))
+
+
 def load_checkpoint_dict(path: Path) -> dict:
     """Read and validate a sitegen checkpoint file."""
     data = _torch_load(path, "model file")

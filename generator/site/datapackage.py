@@ -382,8 +382,10 @@ def _plain(value):
 
 def model_card(site) -> dict:
     """What the model page and the download say about the network."""
+    from generator.ml.model import checkpoint_of  # torch is imported only when a model card is written
+
     s = site
-    checkpoint = _checkpoint_of(s.settings.model)
+    checkpoint = checkpoint_of(s.settings.model)
     vectors = _vectors(s)
     dim = int(vectors[0].shape[1]) if vectors is not None and vectors[0].ndim == 2 else None
     training = None
@@ -411,14 +413,6 @@ def model_card(site) -> dict:
                        "titles or history. A high similarity is a suggestion, not an attribution. Scan quality, "
                        "paper colour and framing can affect the results.",
     }
-
-
-def _checkpoint_of(model: str) -> dict | None:
-    from generator.ml.model import is_checkpoint_path, load_checkpoint_dict
-
-    if not is_checkpoint_path(str(model)) or not Path(model).is_file():
-        return None
-    return load_checkpoint_dict(Path(model))
 
 
 def _vectors(site):

@@ -15,13 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.ml.evaluate import held_out_pairs, retrieval_metrics_from_embeddings
-from generator.ml.model import is_checkpoint_path, load_checkpoint_dict
+from generator.ml.evaluate import METRIC_ROWS, held_out_pairs, retrieval_metrics_from_embeddings
+from generator.ml.model import checkpoint_of
 
-METRIC_ROWS = [("MP", "Mean position (0 = always first)", ""), ("MMP", "Minimum mean position", ""),
-               ("MAP", "Mean average precision", "%"), ("R@1", "Found first", "%"), ("R@5", "Found in the top 5", "%"),
-               ("R@10", "Found in the top 10", "%"), ("R@20", "Found in the top 20", "%"),
-               ("R@50", "Found in the top 50", "%"), ("R@100", "Found in the top 100", "%")]
+#: The page stops at the top 100: wider cut-offs tell a visitor little.
+PAGE_METRIC_ROWS = tuple(row for row in METRIC_ROWS if row[0] not in ("R@200", "R@400"))
 
 
 def _fmt(value, unit: str) -> str:
@@ -33,7 +31,7 @@ def _fmt(value, unit: str) -> str:
 def metrics_table(columns: dict[str, dict | None]) -> dict:
     names = [n for n, m in columns.items() if m]
     rows = []
-    for key, label, unit in METRIC_ROWS:
+    for key, label, unit in PAGE_METRIC_ROWS:
         if any(key in columns[n] for n in names):
             rows.append({"key": key, "label": label, "cells": [_fmt(columns[n].get(key), unit) for n in names]})
     return {"columns": names, "rows": rows}
@@ -58,12 +56,6 @@ def curve_svg(values: list[float], title: str, unit: str = "") -> str:
             f'<polyline points="{path}" class="line"/>{dots}'
             f'<text x="{pad}" y="{pad - 8}">{hi:.3g}{unit}</text><text x="{pad}" y="{h - 8}">{lo:.3g}{unit}</text>'
             f'<text x="{w - pad}" y="{h - 8}" text-anchor="end">epoch {len(values)}</text></svg>')
-
-
-def checkpoint_of(model: str) -> dict | None:
-    if not is_checkpoint_path(str(model)) or not Path(model).is_file():
-        return None
-    return load_checkpoint_dict(Path(model))
 
 
 @dataclass(frozen=True)
