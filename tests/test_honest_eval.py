@@ -211,6 +211,7 @@ def test_evaluate_a_trained_model_only_on_pairs_it_did_not_learn_from(tmp_path):
     assert data["gallery"] == 6 and data["metrics"]["n_queries"] == 2
 
 
+@pytest.mark.slow
 def test_evaluate_a_trained_model_with_nothing_left_is_an_error(tmp_path):
     args = _tiny(tmp_path, 3)
     model = _fake_checkpoint(tmp_path / "model.pt", {

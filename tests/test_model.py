@@ -40,7 +40,7 @@ def test_every_backbone_has_a_native_size():
     assert set(NATIVE_INPUT_SIZE) == set(BUILTIN_BACKBONES)
 
 
-@pytest.fixture(scope="module", params=_bigger_ones_slow(sorted(PACKAGED_WEIGHTS)))
+@pytest.fixture(scope="module", params=[pytest.param(n, marks=pytest.mark.slow) for n in sorted(PACKAGED_WEIGHTS)])
 def packaged(request):
     """(name, model at its native size, the package's own state dict)."""
     name = request.param
