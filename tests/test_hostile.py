@@ -196,9 +196,11 @@ def test_console_shows_the_skipped_pictures_before_the_notes(hostile_build):
 def test_report_lists_skipped_files_before_notes_with_counts():
     notes = [Problem(f"IMG_{i}.jpg", "the name does not follow the pattern", "Rename it.", kind="name",
                      skipped=False) for i in range(12)]
-    skipped = [Problem(f"2009_14-17_000{i}_DEU_R_C.jpg", "the file is empty", "Scan it again.", kind="image")
-               for i in range(3)] + [Problem("up", "this folder is a link to a folder outside", "Copy.", kind="link")]
-    lines = BuildReport(problems=notes[:6] + skipped + notes[6:], report_file=Path("r.txt")).lines()
+    link = Problem("up", "this folder is a link to a folder outside", "Copy.", kind="link")
+    pictures = [Problem(f"2009_14-17_000{i}_DEU_R_C.jpg", "the file is empty", "Scan it again.", kind="image")
+                for i in range(3)]
+    skipped = pictures + [link]  # pictures to scan again come first, whatever the scan order
+    lines = BuildReport(problems=notes[:6] + [link] + pictures + notes[6:], report_file=Path("r.txt")).lines()
     start = lines.index("16 files need attention:")
     assert lines[start + 1] == "Skipped (not published): 4 (pictures: 3, links: 1)"
     assert lines[start + 2:start + 6] == [f"  - {p}" for p in skipped]
@@ -228,6 +230,7 @@ def test_csv_paths_cannot_escape(hostile_build):
     _, _, _, report = hostile_build
     text = "\n".join(map(str, report.problems))
     assert "'../../etc/passwd' points outside" in text and "'/etc/hostname' is an absolute path" in text
+    assert text.count("Name files relative") == 2  # one piece of advice per line
     assert "2009_14-17_9999_DEU_R_C.jpg" in text  # pairs.csv naming a missing file
 
 

@@ -307,6 +307,11 @@ class _NameIndex:
         return None, "no such file"
 
 
+def _first_sentence(exc: UnsafePathError) -> str:
+    """What is wrong with a CSV reference, without the message's prefix and advice (the report adds its own)."""
+    return str(exc).split(": ", 1)[1].split(". Name files relative", 1)[0].rstrip(".")
+
+
 def _check_csv_ref(ref: str, base: Path, what: str) -> None:
     resolve_inside(base, ref, what)  # raises UnsafePathError for ../ and absolute paths
 
@@ -334,7 +339,7 @@ def load_artworks(root: Path, csv_path: Path | None, problems: list[Problem]) ->
         try:
             _check_csv_ref(ref, root, where)
         except UnsafePathError as exc:
-            problems.append(Problem(f"{csv_path}:{lineno}", str(exc).split(": ", 1)[1].rstrip("."),
+            problems.append(Problem(f"{csv_path}:{lineno}", _first_sentence(exc),
                                     "Name files relative to the artworks folder.", kind="csv"))
             continue
         item, why = index.find(ref)
@@ -384,7 +389,7 @@ def load_pairs(csv_path: Path, drawings: list[Drawing], artworks: list[Artwork],
             try:
                 _check_csv_ref(ref, base, where)
             except UnsafePathError as exc:
-                problems.append(Problem(where, str(exc).split(": ", 1)[1].rstrip("."),
+                problems.append(Problem(where, _first_sentence(exc),
                                         f"Name the {what} relative to its folder.", kind="csv"))
                 break
             item, why = index.find(ref)

@@ -18,6 +18,11 @@ KIND_WORDS = {
 }
 
 
+#: Order of the skipped lines: pictures that could not be read first (they are the files to scan or copy
+#: again), then what the scan left out on purpose, then CSV lines.
+SKIPPED_ORDER = ("image", "link", "name", "duplicate", "csv", "encoding", "country", "input")
+
+
 @dataclass(frozen=True)
 class Problem:
     """One line of the build report: what file, what is wrong, what to do.
@@ -37,9 +42,13 @@ class Problem:
         return f"{self.file}: {self.reason}. {self.fix}"
 
 
+def _rank(p: Problem) -> int:
+    return SKIPPED_ORDER.index(p.kind) if p.kind in SKIPPED_ORDER else len(SKIPPED_ORDER)
+
+
 def skipped_first(problems: list[Problem]) -> list[Problem]:
-    """The problems with what was left out first, then the notes, each in its original order."""
-    return [p for p in problems if p.skipped] + [p for p in problems if not p.skipped]
+    """What was left out (unreadable pictures first, see ``SKIPPED_ORDER``), then the notes in their order."""
+    return sorted((p for p in problems if p.skipped), key=_rank) + [p for p in problems if not p.skipped]
 
 
 def count_by_kind(problems: list[Problem]) -> str:
@@ -58,9 +67,10 @@ def report_sections(problems: list[Problem], limit: int = 10, more_in: object = 
 
     What is left out of the site comes first: a long run of notes must not hide it.
     """
+    ordered = skipped_first(problems)
     out = []
-    for title, part in (("Skipped (not published)", [p for p in problems if p.skipped]),
-                        ("Notes (published all the same)", [p for p in problems if not p.skipped])):
+    for title, part in (("Skipped (not published)", [p for p in ordered if p.skipped]),
+                        ("Notes (published all the same)", [p for p in ordered if not p.skipped])):
         if not part:
             continue
         out.append(f"{title}: {len(part)} ({count_by_kind(part)})")
