@@ -1,0 +1,5 @@
+"""``python -m generator.cli``: the same as the ``sitegen`` command."""
+
+from generator.cli.main import main
+
+main()
