@@ -303,3 +303,11 @@ def load_model(spec: str = "efficientnet_lite0", weights: str | Path | None = No
     _load_plain_weights(embedder, spec, choice.path)
     embedder.eval()
     return LoadedModel(spec, embedder, choice.source, choice.fingerprint, input_size)
+
+
+def checkpoint_record(model: str) -> dict | None:
+    """What a model file from 'sitegen train' says about itself (backbone, settings, metrics, history,
+    split...) without its weights; None when the model setting names an architecture."""
+    if not is_checkpoint_path(str(model)) or not Path(model).is_file():
+        return None
+    return {k: v for k, v in load_checkpoint_dict(Path(model)).items() if k != "state_dict"}
