@@ -22,7 +22,7 @@ from generator.build.fsutil import (check_output_folder, is_within, recover_inte
 from generator.contracts import Embedded, Embeddings, Neighbours
 from generator.errors import ImageError, InputError
 from generator.inputs.collection import Artwork, Collection, Drawing, Problem, load_collection
-from generator.inputs.countries import CountryTable, load_countries
+from generator.inputs.countries import load_countries
 from generator.inputs.images import load_rgb, web_image_bytes
 from generator.site.context import SiteData
 from generator.site.images import IMAGES_MARKER, display_images_dir, write_display_images

@@ -32,7 +32,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import shutil
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field

@@ -46,10 +46,6 @@ def collection_url(facet: str, key: str, page: int = 1) -> str:
     return f"{facet}/{key}/index.html" if page == 1 else f"{facet}/{key}/page-{page}/index.html"
 
 
-def data_file_url(name: str) -> str:
-    return f"data/{name}"
-
-
 def display_src(image_base: str | None, kind: str, item_id: str) -> str:
     """The display picture's address: site-relative, or absolute under --image-base-url."""
     rel = image_url(kind, item_id)
