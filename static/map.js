@@ -19,6 +19,8 @@
   var countEl = $("map-count"), labelEl = $("map-label"), legendEl = $("map-legend");
   var preview = $("map-preview"), previewImg = $("map-preview-img"), previewLabel = $("map-preview-label");
   var controls = $("map-controls");
+  var noThumb = {};  // points whose picture could not be made: their preview shows the label only
+  (M.no_thumb || []).forEach(function (i) { noThumb[i] = true; });
 
   // ------------------------------------------------------------ data
   var QX = new Uint16Array(n), QY = new Uint16Array(n);
@@ -300,8 +302,9 @@
       labelEl.setAttribute("data-href", pageOf(i, info.id));
       if (preview) {
         previewLabel.textContent = info.label;
+        previewImg.hidden = !!noThumb[i];
         var src = root + M.thumbs[kindOf(i)] + info.id + ".thumb.webp";
-        if (previewImg.getAttribute("src") !== src) { previewImg.src = src; }
+        if (!noThumb[i] && previewImg.getAttribute("src") !== src) { previewImg.src = src; }
         previewImg.alt = "";
         var wrap = canvas.parentNode.getBoundingClientRect();
         var left = clientX - wrap.left + 14, top = clientY - wrap.top + 14;

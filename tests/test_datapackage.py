@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from generator.ml import model as model_module
+from generator.contracts import Embedded, Embeddings, Neighbours
 from generator.site import datapackage
 from generator.site.datapackage import DATASETS, licence_entry, model_card, model_card_schema, schema_name_for
 
@@ -219,7 +219,7 @@ def test_model_card_of_the_demo(built_demo):
     assert card["embedding"]["dimension"] == 1280 and card["embedding"]["similarity"] == "cosine"
 
 
-def test_model_card_of_a_fine_tuned_model(monkeypatch):
+def test_model_card_of_a_fine_tuned_model():
     from jsonschema import Draft202012Validator
 
     checkpoint = {"backbone": "efficientnet_lite0", "created_with": "sitegen 0.1.0", "best_epoch": 3,
@@ -227,11 +227,12 @@ def test_model_card_of_a_fine_tuned_model(monkeypatch):
                   "metrics": {"pretrained": {"val": {"MAP": 0.2}}, "finetuned": {"val": {"MAP": float("nan")}}},
                   "history": [{"epoch": 1, "loss": np.float32(0.5)}],
                   "split": {"train": [["d", "a"]] * 5, "val": [["d", "a"]]}}
-    monkeypatch.setattr(model_module, "checkpoint_of", lambda model: checkpoint)
-    vec = SimpleNamespace(ids=["x"], vectors=np.ones((1, 8), np.float32))
+    vec = Embedded(["x"], np.ones((1, 8), np.float32))
+    ranks, sims = np.zeros((1, 4), int), np.zeros((1, 4), np.float32)
     site = SimpleNamespace(settings=SimpleNamespace(model="runs/best.pt"), model_name="best.pt",
-                           model_source="fine-tuned model best.pt", neighbours={"da_i": np.zeros((1, 4), int)},
-                           layout_method="UMAP", embeddings={"drawings": vec, "artworks": vec})
+                           model_source="fine-tuned model best.pt", checkpoint=checkpoint,
+                           neighbours=Neighbours(ranks, sims, ranks[:, :0], sims[:, :0], ranks, sims),
+                           layout_method="UMAP", embeddings=Embeddings(vec, vec))
     card = model_card(site)
     assert card["fine_tuned"] is True and card["backbone"] == "efficientnet_lite0"
     t = card["training"]

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli.main import cli
+from generator.contracts import Embedded, Embeddings
 from generator.errors import ConfigError
 from generator.ml.evaluate import held_out_pairs, kfold, pair_components, split_pairs
 
@@ -239,7 +240,8 @@ def _site(pairs_unreadable: int = 0):
         drawings=[SimpleNamespace(id=f"d{i}", rel=name) for i, name in enumerate(DRAWINGS)],
         artworks=[SimpleNamespace(id=f"a{j}", rel=name) for j, name in enumerate(ARTWORKS)],
         pairs=[(f"d{i}", f"a{i}") for i in range(5)], pairs_unreadable=pairs_unreadable,
-        embeddings={"drawings": SimpleNamespace(vectors=dv), "artworks": SimpleNamespace(vectors=av)})
+        embeddings=Embeddings(Embedded([f"d{i}" for i in range(len(dv))], dv),
+                              Embedded([f"a{j}" for j in range(len(av))], av)))
 
 
 def test_model_page_figures_leave_out_pairs_the_model_learned_from():
@@ -258,7 +260,7 @@ def test_model_page_says_which_pairs_were_measured():
     from jinja2 import Environment, FileSystemLoader
 
     from generator.site.modelpage import confirmed_pair_figures, metrics_table
-    from generator.site.render import asset_dir
+    from generator.site.output import asset_dir
 
     env = Environment(loader=FileSystemLoader(str(asset_dir("templates"))), autoescape=True, trim_blocks=True,
                       lstrip_blocks=True)

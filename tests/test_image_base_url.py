@@ -12,7 +12,8 @@ import pytest
 from generator.build.config import BuildSettings
 from generator.errors import SitegenError
 from generator.build.pipeline import build
-from generator.site.render import IMAGES_MARKER, check_image_base_url
+from generator.site.images import IMAGES_MARKER
+from generator.site.urls import check_image_base_url
 
 from .helpers import write_jpeg
 from .sitecheck import broken_links
@@ -95,15 +96,15 @@ def test_refuses_unsafe_addresses_and_foreign_folders(built, tmp_path):
 
 
 def test_forked_page_rendering_is_byte_identical(built, tmp_path, monkeypatch):
-    """Issue #5: large sites render item pages in forked workers; the site must not change."""
-    from generator.site import render
+    """Large sites render item pages in forked workers; the site must not change."""
+    from generator.site import output
 
     settings, _ = built
     serial = settings.replace(image_base_url=None, out=tmp_path / "serial")
     monkeypatch.setenv("SITEGEN_RENDER_WORKERS", "1")
     build(serial)
     monkeypatch.setenv("SITEGEN_RENDER_WORKERS", "2")
-    monkeypatch.setattr(render, "PARALLEL_MIN_PAGES", 1)
+    monkeypatch.setattr(output, "PARALLEL_MIN_PAGES", 1)
     parallel = build(serial.replace(out=tmp_path / "parallel"))
     assert parallel.computed["pages"] > 12
 

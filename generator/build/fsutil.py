@@ -1,10 +1,13 @@
-"""File-system helpers: atomic writes and path-safety checks."""
+"""File-system helpers: atomic writes, links, the staging swap and path-safety checks."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from generator.errors import UnsafePathError
@@ -87,3 +90,69 @@ def check_output_folder(out: str | Path, inputs: list[str | Path]) -> None:
     home = Path.home()
     if Path(os.path.realpath(out)) in (Path("/"), home.resolve()):
         raise UnsafePathError(f"Refusing to use {out} as the output folder: it would replace {out}. Use --out site.")
+
+
+def link_or_copy(src: str | Path, dest: str | Path) -> None:
+    """Hard-link ``src`` to ``dest`` (no extra disk space), or copy it where links are refused.
+
+    The copy keeps the file's times, so a file recorded by size and time is still recognised.
+    """
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copy2(src, dest)
+
+
+def _previous(out: Path) -> Path:
+    return out.parent / f".{out.name}.previous"
+
+
+@contextmanager
+def staged(out: str | Path) -> Iterator[Path]:
+    """A fresh staging folder beside ``out``; swapped in for ``out`` when the block ends without error.
+
+    The swap is two renames, so a crash leaves one complete folder (:func:`recover_interrupted`
+    puts the previous one back); on an error the staging folder is removed and ``out`` is untouched.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.building-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    try:
+        yield staging
+        old = _previous(out)
+        if old.exists():
+            shutil.rmtree(old)
+        if out.exists():
+            os.replace(out, old)
+        os.replace(staging, out)
+        if old.exists():
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def recover_interrupted(out: str | Path) -> None:
+    """Undo what a killed build left: restore the previous folder, remove dead staging folders."""
+    out = Path(out)
+    old = _previous(out)
+    if old.is_dir() and not out.exists():
+        os.replace(old, out)  # killed between the two renames of the swap
+    for stale in out.parent.glob(f".{out.name}.building-*"):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

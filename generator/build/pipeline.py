@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -17,13 +16,20 @@ from pathlib import Path
 import numpy as np
 
 from generator.build.cache import Cache, array_key
-from generator.inputs.collection import Collection, Problem, load_collection
 from generator.inputs.problems import report_sections, skipped_first
 from generator.build.config import BuildSettings
-from generator.inputs.countries import load_countries
+from generator.build.fsutil import (check_output_folder, is_within, recover_interrupted, sha256_file, staged,
+                                    write_atomic)
+from generator.contracts import Embedded, Embeddings, Neighbours
 from generator.errors import ImageError, InputError
-from generator.build.fsutil import check_output_folder, is_within, sha256_file, write_atomic
+from generator.inputs.collection import Artwork, Collection, Drawing, Problem, load_collection
+from generator.inputs.countries import load_countries
 from generator.inputs.images import load_rgb, web_image_bytes
+from generator.site.context import SiteData
+from generator.site.images import IMAGES_MARKER, display_images_dir, write_display_images
+from generator.site.output import PreviousSite, asset_dir
+from generator.site.pages import render_site
+from generator.site.urls import check_image_base_url
 
 #: Above this size the build warns: GitHub Pages refuses sites over 1 GB.
 SITE_WARN_BYTES = 800_000_000
@@ -61,17 +67,6 @@ class BuildReport:
             out.extend(report_sections(self.problems, 10, self.report_file))
         out.extend(f"Warning: {w}" for w in self.warnings)
         return out
-
-
-@dataclass
-class Embedded:
-    """The published items and their vectors, row i of ``vectors`` belonging to ``ids[i]``."""
-
-    ids: list[str]
-    vectors: np.ndarray
-
-    def __post_init__(self):
-        assert len(self.ids) == len(self.vectors), "embedding rows out of step with items"
 
 
 Progress = Callable[[str, int], Callable[[int], None]]
@@ -132,8 +127,6 @@ def unknown_country_problems(coll: Collection, countries) -> list[Problem]:
 
 def _check_images_folder(settings: BuildSettings) -> None:
     """--image-base-url: the display pictures go to ``<out>-images``, which each build replaces."""
-    from generator.site.render import IMAGES_MARKER, check_image_base_url, display_images_dir
-
     check_image_base_url(settings.image_base_url)
     folder = display_images_dir(settings.out)
     check_output_folder(folder, [settings.drawings, settings.artworks])
@@ -204,8 +197,18 @@ def compute_missing_embeddings(paths: list[Path], hashes: list[str], cache: Cach
     return known, failures, source, len(missing)
 
 
+@dataclass(frozen=True)
+class EmbeddedItems:
+    """Stage 3's result: one vector row per path, which rows worked, what failed, where the weights came from."""
+
+    rows: np.ndarray
+    ok: np.ndarray          # bool per path
+    failures: list[ImageError]
+    model_source: str
+
+
 def embed_items(paths: list[Path], hashes: list[str], cache: Cache, settings: BuildSettings,
-                progress: Progress, report: BuildReport):
+                progress: Progress, report: BuildReport) -> EmbeddedItems:
     """Stage 3: one vector row per path (and a mask of those that worked)."""
     known, failures, source, computed = compute_missing_embeddings(paths, hashes, cache, settings, progress)
     report.computed["embeddings"] = computed
@@ -222,12 +225,16 @@ def embed_items(paths: list[Path], hashes: list[str], cache: Cache, settings: Bu
         elif str(p) not in failed_paths:
             # Same content as a file that failed: report this copy too.
             failures.append(ImageError(p, "the picture could not be decoded", "Scan or copy it again."))
-    return (rows, ok), failures, source
+    return EmbeddedItems(rows, ok, failures, source)
 
 
 def make_derivatives(items: list[tuple[str, Path, str]], cache: Cache, settings: BuildSettings,
                      progress: Progress, report: BuildReport) -> dict[str, tuple[Path, Path]]:
-    """Stage: metadata-free WebP thumbnail and display picture for every (id, path, hash)."""
+    """Stage: metadata-free WebP thumbnail and display picture for every (id, path, hash).
+
+    Returns item id -> (thumbnail, display picture); an item whose pictures could not be made is left
+    out, with a report line, and its pages show no picture.
+    """
     tag = f"{DERIVATIVE_VERSION}-{settings.thumb_size}-{settings.display_size}"
     out, todo = {}, []
     for item_id, path, digest in items:
@@ -235,12 +242,12 @@ def make_derivatives(items: list[tuple[str, Path, str]], cache: Cache, settings:
         display = cache.file_path("images", f"{digest}-{tag}-d.webp")
         out[item_id] = (thumb, display)
         if not (thumb.is_file() and display.is_file()):
-            todo.append((path, thumb, display))
+            todo.append((item_id, path, thumb, display))
     report.computed["images"] = len(todo)
     tick = progress("pictures", len(todo))
 
     def work(job):
-        path, thumb, display = job
+        _, path, thumb, display = job
         try:
             img = load_rgb(path, max_side=settings.display_size, max_pixels=settings.max_pixels)
             write_atomic(display, web_image_bytes(img, settings.display_size))
@@ -252,23 +259,34 @@ def make_derivatives(items: list[tuple[str, Path, str]], cache: Cache, settings:
         return None
 
     with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 2))) as pool:
-        for err in pool.map(work, todo):
+        for (item_id, *_), err in zip(todo, pool.map(work, todo)):
             if err is not None:
-                report.problems.append(Problem(str(err.path), err.reason, err.fix, kind="image"))
+                del out[item_id]
+                report.problems.append(Problem(
+                    _display_path(err.path, settings), f"{err.reason}, so no web copy of it could be made and "
+                    "its page is published without a picture", err.fix, kind="image"))
     return out
+
+
+@dataclass(frozen=True)
+class Published:
+    """The items whose pictures could be read, their content hashes and vectors, and the pairs among them."""
+
+    drawings: list[Drawing]
+    artworks: list[Artwork]
+    d_hash: list[str]
+    a_hash: list[str]
+    embeddings: Embeddings
+    pairs: list[tuple[str, str]]
+    pairs_unreadable: int
 
 
 def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: None,
           progress: Progress = _no_progress) -> BuildReport:
     """Run every stage and swap the finished site into place."""
-    from generator.site import render
-    from generator.ml.layout import update_layout
-    from generator.ml.neighbours import top_k
-
     report = BuildReport(out=settings.out)
     recover_interrupted(settings.out)
     if settings.image_base_url:
-        from generator.site.render import display_images_dir
         recover_interrupted(display_images_dir(settings.out))
     cache = Cache(settings.cache)
     with _timed(report, "collection", echo):
@@ -277,115 +295,46 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
         countries = load_countries(settings.countries, report.problems)
         report.problems.extend(unknown_country_problems(coll, countries))
         report.verso_skipped = coll.verso_skipped
-        d_paths = [d.path for d in coll.drawings]
-        a_paths = [a.path for a in coll.artworks]
-        hashes = cache.content_hashes(d_paths + a_paths)
+        paths = [d.path for d in coll.drawings] + [a.path for a in coll.artworks]
+        hashes = cache.content_hashes(paths)
     with _timed(report, "embeddings", echo):
-        (rows, ok), failures, model_source = embed_items(d_paths + a_paths, hashes, cache, settings, progress, report)
-    for f in failures:
+        embedded = embed_items(paths, hashes, cache, settings, progress, report)
+    for f in embedded.failures:
         report.problems.append(Problem(_display_path(f.path, settings), f.reason, f.fix, kind="image"))
-    if settings.strict and failures:
+    if settings.strict and embedded.failures:
         raise InputError(_problem_summary(report.problems, "--strict is on, so the build stops"))
-    nd = len(d_paths)
-    drawings = [d for i, d in enumerate(coll.drawings) if ok[i]]
-    artworks = [a for j, a in enumerate(coll.artworks) if ok[nd + j]]
-    d_hash = [h for i, h in enumerate(hashes[:nd]) if ok[i]]
-    a_hash = [h for j, h in enumerate(hashes[nd:]) if ok[nd + j]]
-    D = Embedded([d.id for d in drawings], rows[:nd][ok[:nd]])
-    A = Embedded([a.id for a in artworks], rows[nd:][ok[nd:]])
-    if not artworks:
-        raise InputError(f"No usable artwork pictures were found in {settings.artworks}. Check the folder.")
-    kept_ids = {d.id for d in drawings} | {a.id for a in artworks}
-    n_confirmed = len(coll.pairs)
-    coll.pairs = [p for p in coll.pairs if p[0] in kept_ids and p[1] in kept_ids]
-    report.drawings, report.artworks, report.pairs = len(drawings), len(artworks), len(coll.pairs)
-
+    items = published_items(coll, hashes, embedded, settings)
+    report.drawings, report.artworks, report.pairs = len(items.drawings), len(items.artworks), len(items.pairs)
     with _timed(report, "neighbours", echo):
-        nb_key = key = array_key(D.vectors, A.vectors, settings.top_k, settings.similar_drawings,
-                                 settings.artwork_drawings)
-        nb = cache.get_arrays("neighbours", key)
-        report.computed["neighbours"] = int(nb is None)
-        if nb is None:
-            da_i, da_s = top_k(D.vectors, A.vectors, settings.top_k)
-            dd_i, dd_s = top_k(D.vectors, D.vectors, settings.similar_drawings, exclude_self=True)
-            ad_i, ad_s = top_k(A.vectors, D.vectors, settings.artwork_drawings)
-            nb = dict(da_i=da_i, da_s=da_s, dd_i=dd_i, dd_s=dd_s, ad_i=ad_i, ad_s=ad_s)
-            cache.put_arrays("neighbours", key, **nb)
+        nb, nb_key = find_neighbours(items.embeddings, cache, settings, report)
     with _timed(report, "layout", echo):
-        both = np.concatenate([D.vectors, A.vectors])
-        key = array_key(both, settings.seed, "layout-v1")
-        lay = cache.get_arrays("layout", key)
-        report.computed["layout"] = int(lay is None)
-        if lay is None:
-            # A few new items are placed into the previous map instead of recomputing it.
-            state_key = f"current-{settings.seed}"
-            layout, state, placed = update_layout(both, cache.get_arrays("layout", state_key), seed=settings.seed)
-            report.computed["layout_placed"] = max(placed, 0)
-            lay = {"coords": layout.coords, "method": np.array(layout.method)}
-            cache.put_arrays("layout", key, **lay)
-            cache.put_arrays("layout", state_key, **state)
+        lay = place_on_map(items.embeddings, cache, settings, report)
     with _timed(report, "pictures", echo):
-        derivs = make_derivatives([(d.id, d.path, h) for d, h in zip(drawings, d_hash)] +
-                                  [(a.id, a.path, h) for a, h in zip(artworks, a_hash)], cache, settings,
-                                  progress, report)
+        pictures = make_derivatives([(d.id, d.path, h) for d, h in zip(items.drawings, items.d_hash)] +
+                                    [(a.id, a.path, h) for a, h in zip(items.artworks, items.a_hash)], cache,
+                                    settings, progress, report)
     with _timed(report, "pages", echo):
-        site = render.SiteData(settings=settings, drawings=drawings, artworks=artworks, pairs=coll.pairs,
-                               countries=countries, artists=coll.artists, neighbours=nb,
-                               coords=lay["coords"], layout_method=str(lay["method"]),
-                               derivatives=derivs, model_source=model_source,
-                               embeddings={"drawings": D, "artworks": A},  # data download
-                               pairs_unreadable=n_confirmed - len(coll.pairs),
-                               model_name=settings.model if not str(settings.model).endswith(".pt")
-                               else Path(settings.model).name)
-        # Issue #5: skip rendering when nothing that goes into the site changed and the site
-        # on disk is still the one we wrote (a manifest of sizes and times says so).
+        model_source = embedded.model_source
+        site = SiteData(settings=settings, drawings=items.drawings, artworks=items.artworks, pairs=items.pairs,
+                        countries=countries, artists=coll.artists, neighbours=nb, coords=lay["coords"],
+                        layout_method=str(lay["method"]), pictures=pictures, model_source=model_source,
+                        model_name=settings.model if not str(settings.model).endswith(".pt")
+                        else Path(settings.model).name, checkpoint=_checkpoint(settings),
+                        embeddings=items.embeddings, pairs_unreadable=items.pairs_unreadable)
+        # Rendering is skipped when nothing that goes into the site changed and the site on disk is
+        # still the one we wrote (a manifest of sizes and times says so).
         assets = _assets_digest()
         fingerprint = array_key(settings.fingerprint(), assets, nb_key, lay["coords"], str(lay["method"]),
-                                repr(drawings), repr(artworks), d_hash, a_hash, coll.pairs, sorted(coll.artists.items()),
-                                _file_digest(settings.countries), model_source, sorted(derivs.items()))
-        # One state file per output folder, so sites built from one cache into different
-        # folders do not overwrite each other's record.
-        state_file = settings.cache / f"site-state-{array_key(os.path.abspath(settings.out))[:12]}.json"
-        site_state = _load_json(state_file)
-        old_files = site_state.get("files", {}) if site_state.get("out") == os.path.abspath(settings.out) else {}
-        if site_state.get("fingerprint") == fingerprint and old_files and \
-                _manifest(settings.out) == {f: v[:2] for f, v in old_files.items()}:
-            report.computed["pages"] = 0
-            report.site_files, report.site_bytes = len(old_files), sum(v[0] for v in old_files.values())
-        else:
-            staging = _staging_dir(settings.out)
-            if old_files and settings.out.is_dir():
-                site.previous_site = Path(settings.out)
-                site.previous_pages = site_state.get("pages", {})
-                site.previous_files = old_files
-            site.render_salt = array_key(settings.fingerprint(), assets, "pages-v1")
-            try:
-                renderer = render.render_site(site, staging)
-                report.computed["pages"] = len(renderer.pages) - renderer.reused
-                report.computed["pages_reused"] = renderer.reused
-                page_keys = renderer.page_keys
-                _swap_in(staging, settings.out)
-            finally:
-                if staging.exists():
-                    shutil.rmtree(staging, ignore_errors=True)
-            files = _manifest(settings.out, with_digest=True, known=old_files)
-            report.computed["files_changed"] = sum(1 for f, v in files.items() if old_files.get(f, [0])[-1] != v[-1])
-            report.site_files, report.site_bytes = len(files), sum(v[0] for v in files.values())
-            write_atomic(state_file, json.dumps(
-                {"fingerprint": fingerprint, "out": os.path.abspath(settings.out), "files": files,
-                 "pages": page_keys}))
+                                repr(items.drawings), repr(items.artworks), items.d_hash, items.a_hash, items.pairs,
+                                sorted(coll.artists.items()), _file_digest(settings.countries), model_source,
+                                sorted(pictures.items()))
+        render_salt = array_key(settings.fingerprint(), assets, "pages-v1")
+        write_site(site, fingerprint, render_salt, report)
         if settings.image_base_url:
-            from generator.site.render import display_images_dir, write_display_images
-
             images_out = report.images_out = display_images_dir(settings.out)
             if report.computed["pages"] or not images_out.is_dir():
-                staging = _staging_dir(images_out)
-                try:
+                with staged(images_out) as staging:
                     write_display_images(site, staging)
-                    _swap_in(staging, images_out)
-                finally:
-                    if staging.exists():
-                        shutil.rmtree(staging, ignore_errors=True)
             echo(f"Display pictures for {settings.image_base_url}: {images_out}")
         if report.site_bytes > SITE_WARN_BYTES:
             report.warnings.append(
@@ -399,66 +348,107 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
     return report
 
 
+def published_items(coll: Collection, hashes: list[str], embedded: EmbeddedItems,
+                    settings: BuildSettings) -> Published:
+    """The drawings and artworks whose pictures could be read, and the confirmed pairs between them."""
+    ok, rows = embedded.ok, embedded.rows
+    nd = len(coll.drawings)
+    drawings = [d for i, d in enumerate(coll.drawings) if ok[i]]
+    artworks = [a for j, a in enumerate(coll.artworks) if ok[nd + j]]
+    if not artworks:
+        raise InputError(f"No usable artwork pictures were found in {settings.artworks}. Check the folder.")
+    kept_ids = {d.id for d in drawings} | {a.id for a in artworks}
+    pairs = [p for p in coll.pairs if p[0] in kept_ids and p[1] in kept_ids]
+    return Published(
+        drawings, artworks, [h for i, h in enumerate(hashes[:nd]) if ok[i]],
+        [h for j, h in enumerate(hashes[nd:]) if ok[nd + j]],
+        Embeddings(Embedded([d.id for d in drawings], rows[:nd][ok[:nd]]),
+                   Embedded([a.id for a in artworks], rows[nd:][ok[nd:]])),
+        pairs, len(coll.pairs) - len(pairs))
+
+
+def find_neighbours(emb: Embeddings, cache: Cache, settings: BuildSettings,
+                    report: BuildReport) -> tuple[Neighbours, str]:
+    """Stage 4: the nearest artworks and drawings of every item (from the cache when the vectors are known)."""
+    from generator.ml.neighbours import top_k
+
+    D, A = emb.drawings.vectors, emb.artworks.vectors
+    key = array_key(D, A, settings.top_k, settings.similar_drawings, settings.artwork_drawings)
+    cached = cache.get_arrays("neighbours", key)
+    report.computed["neighbours"] = int(cached is None)
+    if cached is not None:
+        return Neighbours.from_arrays(cached), key
+    nb = Neighbours(*top_k(D, A, settings.top_k), *top_k(D, D, settings.similar_drawings, exclude_self=True),
+                    *top_k(A, D, settings.artwork_drawings))
+    cache.put_arrays("neighbours", key, **nb.arrays())
+    return nb, key
+
+
+def place_on_map(emb: Embeddings, cache: Cache, settings: BuildSettings, report: BuildReport) -> dict:
+    """Stage 5: map coordinates of the drawings then the artworks ({"coords", "method"})."""
+    from generator.ml.layout import update_layout
+
+    both = np.concatenate([emb.drawings.vectors, emb.artworks.vectors])
+    key = array_key(both, settings.seed, "layout-v1")
+    lay = cache.get_arrays("layout", key)
+    report.computed["layout"] = int(lay is None)
+    if lay is None:
+        # A few new items are placed into the previous map instead of recomputing it.
+        state_key = f"current-{settings.seed}"
+        layout, state, placed = update_layout(both, cache.get_arrays("layout", state_key), seed=settings.seed)
+        report.computed["layout_placed"] = max(placed, 0)
+        lay = {"coords": layout.coords, "method": np.array(layout.method)}
+        cache.put_arrays("layout", key, **lay)
+        cache.put_arrays("layout", state_key, **state)
+    return lay
+
+
+def _checkpoint(settings: BuildSettings) -> dict | None:
+    """The training record of a fine-tuned model, for the model page and the model card."""
+    from generator.ml.model import checkpoint_record
+
+    return checkpoint_record(settings.model)
+
+
+def write_site(site: SiteData, fingerprint: str, render_salt: str, report: BuildReport) -> None:
+    """Stage 6: render the site into a staging folder and swap it in, unless the site on disk is already it.
+
+    Pages whose key is unchanged are linked from the previous site instead of rendered.
+    """
+    settings = site.settings
+    # One state file per output folder, so sites built from one cache into different
+    # folders do not overwrite each other's record.
+    state_file = settings.cache / f"site-state-{array_key(os.path.abspath(settings.out))[:12]}.json"
+    site_state = _load_json(state_file)
+    old_files = site_state.get("files", {}) if site_state.get("out") == os.path.abspath(settings.out) else {}
+    if site_state.get("fingerprint") == fingerprint and old_files and \
+            _manifest(settings.out) == {f: v[:2] for f, v in old_files.items()}:
+        report.computed["pages"] = 0
+        report.site_files, report.site_bytes = len(old_files), sum(v[0] for v in old_files.values())
+        report.problems.extend(Problem(*p) for p in site_state.get("problems", []))
+        return
+    previous = None
+    if old_files and settings.out.is_dir():
+        previous = PreviousSite(Path(settings.out), site_state.get("pages", {}), old_files)
+    with staged(settings.out) as staging:
+        result = render_site(site, staging, salt=render_salt, previous=previous)
+    report.computed["pages"] = len(result.pages) - result.reused
+    report.computed["pages_reused"] = result.reused
+    report.problems.extend(result.problems)
+    files = _manifest(settings.out, with_digest=True, known=old_files)
+    report.computed["files_changed"] = sum(1 for f, v in files.items() if old_files.get(f, [0])[-1] != v[-1])
+    report.site_files, report.site_bytes = len(files), sum(v[0] for v in files.values())
+    write_atomic(state_file, json.dumps(
+        {"fingerprint": fingerprint, "out": os.path.abspath(settings.out), "files": files,
+         "pages": result.page_keys,
+         "problems": [[p.file, p.reason, p.fix, p.kind] for p in result.problems]}))
+
+
 def _display_path(path, settings: BuildSettings) -> str:
     for root in (settings.drawings, settings.artworks):
         if root is not None and is_within(path, root):
             return f"{Path(root).name}/{Path(os.path.relpath(path, root)).as_posix()}"
     return str(path)
-
-
-def recover_interrupted(out: Path) -> None:
-    """Undo what a killed build left: restore the previous site, remove dead staging folders."""
-    out = Path(out)
-    old = out.parent / f".{out.name}.previous"
-    if old.is_dir() and not out.exists():
-        os.replace(old, out)  # killed between the two renames of the swap
-    for stale in out.parent.glob(f".{out.name}.building-*"):
-        pid = stale.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(stale, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _staging_dir(out: Path) -> Path:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.building-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    return staging
-
-
-def _swap_in(staging: Path, out: Path) -> None:
-    """Replace ``out`` with ``staging`` using renames, so a crash leaves one complete site."""
-    out = Path(out)
-    old = out.parent / f".{out.name}.previous"
-    if old.exists():
-        shutil.rmtree(old)
-    if out.exists():
-        os.replace(out, old)
-    os.replace(staging, out)
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _tree_size(root: Path) -> tuple[int, int]:
-    files = size = 0
-    for dirpath, _, filenames in os.walk(root):
-        for f in filenames:
-            files += 1
-            size += os.path.getsize(os.path.join(dirpath, f))
-    return files, size
 
 
 def _load_json(path: Path) -> dict:
@@ -474,8 +464,6 @@ def _file_digest(path) -> str:
 
 def _assets_digest() -> str:
     """Everything besides the data that shapes the site: the code, templates and static files."""
-    from generator.site.render import asset_dir
-
     h = hashlib.sha256()
     for folder in (Path(__file__).resolve().parents[1], asset_dir("templates"), asset_dir("static")):
         for path in sorted(folder.rglob("*")):

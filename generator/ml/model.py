@@ -231,13 +231,6 @@ def is_checkpoint_path(spec: str) -> bool:
     return spec.endswith((".pt", ".pth", ".ckpt")) or os.sep in spec or "/" in spec
 
 
-def checkpoint_of(model: str | Path) -> dict | None:
-    """The contents of the model file a model setting names; None for a network name or a missing file."""
-    if not is_checkpoint_path(str(model)) or not Path(model).is_file():
-        return None
-    return load_checkpoint_dict(Path(model))
-
-
 def load_checkpoint_dict(path: Path) -> dict:
     """Read and validate a sitegen checkpoint file."""
     data = _torch_load(path, "model file")
@@ -310,3 +303,11 @@ def load_model(spec: str = "efficientnet_lite0", weights: str | Path | None = No
     _load_plain_weights(embedder, spec, choice.path)
     embedder.eval()
     return LoadedModel(spec, embedder, choice.source, choice.fingerprint, input_size)
+
+
+def checkpoint_record(model: str) -> dict | None:
+    """What a model file from 'sitegen train' says about itself (backbone, settings, metrics, history,
+    split...) without its weights; None when the model setting names an architecture."""
+    if not is_checkpoint_path(str(model)) or not Path(model).is_file():
+        return None
+    return {k: v for k, v in load_checkpoint_dict(Path(model)).items() if k != "state_dict"}

@@ -91,23 +91,22 @@ NOT_FOUND_STYLE = ("body{font-family:system-ui,sans-serif;max-width:40rem;margin
                    "line-height:1.5;color:#1c1917;background:#fdfcf9}a{color:#9a3412}")
 
 
-def write_site_extras(renderer) -> None:
-    """Write 404.html, robots.txt and (with a site address) sitemap.xml into the site."""
-    settings = renderer.site.settings
-    out: Path = renderer.out
+def write_site_extras(ctx, out) -> None:
+    """Write 404.html, robots.txt and (with a site address) sitemap.xml into the site (``out``, a SiteOutput)."""
+    settings = ctx.site.settings
     base = _base_url(settings.site_url)
     style_hash = base64.b64encode(hashlib.sha256(NOT_FOUND_STYLE.encode()).digest()).decode()
     csp = (f"default-src 'none'; style-src 'self' 'sha256-{style_hash}'; img-src 'self' data:; "
            "base-uri 'none'; form-action 'none'")
-    html = renderer.env.get_template("404.html").render(site_title=settings.title, home=base, csp=csp,
-                                                       style=NOT_FOUND_STYLE)
-    write_atomic(out / "404.html", html)
+    html = out.env.get_template("404.html").render(site_title=settings.title, home=base, csp=csp,
+                                                   style=NOT_FOUND_STYLE)
+    write_atomic(out.root / "404.html", html)
     robots = "User-agent: *\nAllow: /\n"
     if base:
-        for name, text in sitemap_files(base, renderer.pages).items():
-            write_atomic(out / name, text)
+        for name, text in sitemap_files(base, out.pages).items():
+            write_atomic(out.root / name, text)
         robots += f"Sitemap: {base}sitemap.xml\n"
-    write_atomic(out / "robots.txt", robots)
+    write_atomic(out.root / "robots.txt", robots)
 
 
 # ---------------------------------------------------------------- serve

@@ -34,8 +34,11 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.inputs.collection import csv_text
 from generator.build.fsutil import sha256_file, write_atomic
+from generator.inputs.collection import csv_text
+from generator.site.jsonout import SCHEMA_VERSION
+from generator.site.search import SEARCH_FILES
+from generator.site.stats import STATS_FILES
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -102,8 +105,9 @@ def _c(name, type_, description, **kw) -> Column:
 
 
 _PAGE = "Address of its page on this site, relative to the site's home."
-_THUMB = "Address of its small picture (WebP), relative to the site's home."
-_IMAGE = "Address of its large picture (WebP), relative to the site's home (or to --image-base-url)."
+_THUMB = "Address of its small picture (WebP), relative to the site's home; empty when it could not be made."
+_IMAGE = ("Address of its large picture (WebP), relative to the site's home (or to --image-base-url); empty when "
+          "it could not be made.")
 
 DRAWING_COLUMNS = (
     _c("id", "string", "The drawing's identifier: its archive number without side and scan quality, "
@@ -118,8 +122,8 @@ DRAWING_COLUMNS = (
        nullable=True),
     _c("quality", "string", "Scan quality letter from the file name; empty when unknown.", nullable=True),
     _c("page", "string", _PAGE),
-    _c("thumbnail", "string", _THUMB),
-    _c("image", "string", _IMAGE),
+    _c("thumbnail", "string", _THUMB, nullable=True),
+    _c("image", "string", _IMAGE, nullable=True),
 )
 
 ARTWORK_COLUMNS = (
@@ -130,8 +134,8 @@ ARTWORK_COLUMNS = (
     _c("year", "string", "Date of the artwork as written in the artworks list (may be a range or 'c. 1890'); "
        "empty when unknown.", nullable=True),
     _c("page", "string", _PAGE),
-    _c("thumbnail", "string", _THUMB),
-    _c("image", "string", _IMAGE),
+    _c("thumbnail", "string", _THUMB, nullable=True),
+    _c("image", "string", _IMAGE, nullable=True),
 )
 
 NEIGHBOUR_COLUMNS = (
@@ -382,10 +386,8 @@ def _plain(value):
 
 def model_card(site) -> dict:
     """What the model page and the download say about the network."""
-    from generator.ml.model import checkpoint_of  # torch is imported only when a model card is written
-
     s = site
-    checkpoint = checkpoint_of(s.settings.model)
+    checkpoint = s.checkpoint
     vectors = _vectors(s)
     dim = int(vectors[0].shape[1]) if vectors is not None and vectors[0].ndim == 2 else None
     training = None
@@ -404,7 +406,7 @@ def model_card(site) -> dict:
         "fine_tuned": checkpoint is not None,
         "embedding": {"dimension": dim, "pooling": "global average of the last convolutional feature map",
                       "normalised": True, "similarity": "cosine"},
-        "neighbours_per_drawing": int(nb["da_i"].shape[1]) if "da_i" in nb else 0,
+        "neighbours_per_drawing": nb.per_drawing,
         "layout_method": s.layout_method,
         "training": training,
         "intended_use": "Suggesting, for each children's drawing, famous artworks that look alike, to help "
@@ -416,10 +418,10 @@ def model_card(site) -> dict:
 
 
 def _vectors(site):
-    emb = getattr(site, "embeddings", None)
-    if not emb:
+    emb = site.embeddings
+    if emb is None:
         return None
-    return np.asarray(emb["drawings"].vectors), np.asarray(emb["artworks"].vectors)
+    return np.asarray(emb.drawings.vectors), np.asarray(emb.artworks.vectors)
 
 
 def human_size(n: int) -> str:
@@ -469,40 +471,80 @@ def _resource(data_dir: Path, rel: str, name: str, title: str, description: str,
     return res
 
 
-def write_data_download(renderer) -> list[dict]:
-    """Write the download files into ``<site>/data`` and the data page; returns the page's file list."""
-    s = renderer.site
-    settings = s.settings
-    out: Path = renderer.out
-    data_dir = out / "data"
-    from generator.site.render import SCHEMA_VERSION
+#: The data page's lines for the files written by the other page writers, in the page's order.
+DATA_FILES = [
+    {"name": "drawings.json", "what": "Every published drawing: id, year, age group, country, page and pictures."},
+    {"name": "artworks.json", "what": "Every artwork: id, title, artist, year, page and pictures."},
+    {"name": "neighbours.json", "what": "For each drawing, its nearest artworks: rank (1 = most similar) and "
+                                        "similarity (cosine, -1 to 1)."},
+    {"name": "pairs.json", "what": "Confirmed re-creations (drawing, artwork) given by the archive."},
+    {"name": "layout.json", "what": "Map coordinates of every drawing and artwork, between -1 and 1."},
+    {"name": "collections/", "what": "One file per country, year and age group, listing its drawings."},
+] + STATS_FILES + SEARCH_FILES
 
-    site_url = settings.site_url
-    licence = getattr(settings, "data_licence", "CC-BY-4.0")
-    resources: list[dict] = []
-    listing: list[dict] = []
-    other_descriptions = {f["name"]: f["what"] for f in renderer.data_files()}
+_OTHER_TITLES = {
+    "model-card.json": ("Model card", "Which neural network computed the similarities: architecture, source of its "
+                        "weights and, for a fine-tuned model, its training settings, metrics and history."),
+    "embeddings.json": ("Embeddings index", "The drawing or artwork of every row of the two .npy files."),
+}
+
+
+def write_data_download(ctx, out) -> None:
+    """Write the download files into ``<site>/data`` and the data page listing them."""
+    s = ctx.site
+    settings = s.settings
+    data_dir = out.root / "data"
+    licence = settings.data_licence
+    descriptions = {f["name"]: f["what"] for f in DATA_FILES}
 
     # Written first, so they are found below with every other JSON file.
-    renderer.write_json("data/model-card.json", model_card(s))
-    vectors = _vectors(s) if settings.publish_embeddings else None
-    if vectors is not None:
-        emb = s.embeddings
-        for kind, v in zip(("drawings", "artworks"), vectors):
-            buf = io.BytesIO()
-            np.save(buf, np.ascontiguousarray(v, dtype="<f4"), allow_pickle=False)
-            write_atomic(data_dir / f"embeddings-{kind}.npy", buf.getvalue())
-        renderer.write_json("data/embeddings.json", {
-            "model": s.model_name, "dimension": int(vectors[0].shape[1]) if vectors[0].ndim == 2 else 0,
-            "dtype": "float32",
-            "drawings": {"file": "embeddings-drawings.npy", "ids": list(emb["drawings"].ids)},
-            "artworks": {"file": "embeddings-artworks.npy", "ids": list(emb["artworks"].ids)}})
+    out.write_json("data/model-card.json", model_card(s))
+    vectors = _write_embeddings(s, out) if settings.publish_embeddings else None
+    json_files = _write_schemas(data_dir, settings.site_url, with_embeddings=vectors is not None)
+    resources = _table_resources(data_dir)
+    resources += _other_resources(data_dir, json_files, descriptions, with_embeddings=vectors is not None)
+    package = {
+        "name": package_name(settings.title),
+        "title": settings.title,
+        "description": "Data behind the website: the drawings and artworks it shows, the artworks most similar "
+                       "to each drawing, the confirmed re-creations, the map coordinates and the model used. "
+                       + IMAGES_NOT_COVERED,
+        "licenses": [licence_entry(licence)],
+        "keywords": ["children's drawings", "art", "image similarity", "IMAJ"],
+    }
+    if settings.site_url:
+        package["homepage"] = settings.site_url
+    package["resources"] = resources
+    write_atomic(data_dir / "datapackage.json", json.dumps(package, ensure_ascii=False, indent=2) + "\n")
 
-    # Schemas: one per kind of JSON file.
+    title, url = LICENCES.get(licence, (licence, licence if re.match(r"https?://", licence) else None))
+    out.page("data.html", "data/index.html", title="Data", files=_listing(data_dir, resources, descriptions),
+             download={"licence": licence, "licence_title": title, "licence_url": url,
+                       "images_note": IMAGES_NOT_COVERED, "embeddings": vectors is not None})
+
+
+def _write_embeddings(s, out) -> tuple[np.ndarray, np.ndarray] | None:
+    vectors = _vectors(s)
+    if vectors is None:
+        return None
+    for kind, v in zip(("drawings", "artworks"), vectors):
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(v, dtype="<f4"), allow_pickle=False)
+        write_atomic(out.root / "data" / f"embeddings-{kind}.npy", buf.getvalue())
+    out.write_json("data/embeddings.json", {
+        "model": s.model_name, "dimension": int(vectors[0].shape[1]) if vectors[0].ndim == 2 else 0,
+        "dtype": "float32",
+        "drawings": {"file": "embeddings-drawings.npy", "ids": list(s.embeddings.drawings.ids)},
+        "artworks": {"file": "embeddings-artworks.npy", "ids": list(s.embeddings.artworks.ids)}})
+    return vectors
+
+
+def _write_schemas(data_dir: Path, site_url: str | None, with_embeddings: bool) -> list[str]:
+    """One JSON Schema per kind of JSON file; returns the JSON files found (relative to data/)."""
     schemas = {ds.name: dataset_schema(ds, SCHEMA_VERSION, site_url) for ds in DATASETS}
     schemas["collection"] = collection_schema(SCHEMA_VERSION, site_url)
     schemas["model-card"] = model_card_schema(SCHEMA_VERSION, site_url)
-    if vectors is not None:
+    if with_embeddings:
         schemas["embeddings"] = embeddings_schema(SCHEMA_VERSION, site_url)
     json_files = sorted(p.relative_to(data_dir).as_posix() for p in data_dir.rglob("*.json")
                         if p.parent.name != "schemas" and p.name != "datapackage.json")
@@ -512,9 +554,12 @@ def write_data_download(renderer) -> list[dict]:
             schemas[name] = generic_schema(name, SCHEMA_VERSION, site_url)
     for name, doc in sorted(schemas.items()):
         write_atomic(data_dir / "schemas" / f"{name}.schema.json", json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    return json_files
 
-    # Tables: a CSV beside each JSON file.
-    by_name = {ds.name: ds for ds in DATASETS}
+
+def _table_resources(data_dir: Path) -> list[dict]:
+    """A CSV beside each main JSON file, and both described as resources."""
+    resources = []
     for ds in DATASETS:
         src = data_dir / f"{ds.name}.json"
         if not src.is_file():
@@ -533,53 +578,46 @@ def write_data_download(renderer) -> list[dict]:
         resources.append(_resource(data_dir, f"{ds.name}.json", f"{ds.name}-json", f"{ds.title} (JSON)",
                                    ds.description, "json", "application/json", profile="data-resource",
                                    jsonSchema=f"schemas/{ds.name}.schema.json"))
+    return resources
 
-    # Every other JSON file, except the navigation indexes in collections/.
-    others = [rel for rel in json_files if rel.split("/")[0] != "collections" and Path(rel).stem not in by_name]
-    titles = {"model-card.json": ("Model card", "Which neural network computed the similarities: architecture, "
-                                  "source of its weights and, for a fine-tuned model, its training settings, "
-                                  "metrics and history."),
-              "embeddings.json": ("Embeddings index", "The drawing or artwork of every row of the two .npy files.")}
-    for rel in others:
-        title, what = titles.get(rel, (Path(rel).stem.replace("-", " ").capitalize(),
-                                       other_descriptions.get(rel, "Data shown on the site.")))
+
+def _other_resources(data_dir: Path, json_files: list[str], descriptions: dict[str, str],
+                     with_embeddings: bool) -> list[dict]:
+    """Every other JSON file (except the navigation indexes in collections/), the other CSV files, the vectors."""
+    resources = []
+    main = {ds.name for ds in DATASETS}
+    for rel in json_files:
+        if rel.split("/")[0] == "collections" or Path(rel).stem in main:
+            continue
+        title, what = _OTHER_TITLES.get(rel, (Path(rel).stem.replace("-", " ").capitalize(),
+                                              descriptions.get(rel, "Data shown on the site.")))
         resources.append(_resource(data_dir, rel, package_name(Path(rel).with_suffix("").as_posix()) + "-json",
                                    title, what, "json", "application/json", profile="data-resource",
                                    jsonSchema=f"schemas/{schema_name_for(rel)}.schema.json"))
-    # CSV files written by other parts of the build (statistics...): their columns are typed from their values.
+    # CSV files written by other page writers (statistics...): their columns are typed from their values.
     own_csvs = {f"{ds.name}.csv" for ds in DATASETS}
     for path in sorted(data_dir.glob("*.csv")):
         if path.name in own_csvs:
             continue
         header, rows = _read_csv(path)
         resources.append(_resource(data_dir, path.name, package_name(path.stem), path.stem.replace("-", " ").capitalize(),
-                                   other_descriptions.get(path.name, "Data shown on the site."), "csv", "text/csv",
+                                   descriptions.get(path.name, "Data shown on the site."), "csv", "text/csv",
                                    profile="tabular-data-resource",
                                    schema={"fields": infer_fields(header, rows), "missingValues": [""]}))
-    if vectors is not None:
+    if with_embeddings:
         for kind in ("drawings", "artworks"):
             resources.append(_resource(
                 data_dir, f"embeddings-{kind}.npy", f"embeddings-{kind}", f"Embeddings of the {kind}",
                 f"Feature vectors of the {kind} (NumPy .npy, float32, one row per item in the order of "
                 f"embeddings.json). Cosine similarity of two rows is the similarity shown on the site.",
                 "npy", "application/octet-stream"))
+    return resources
 
-    package = {
-        "name": package_name(settings.title),
-        "title": settings.title,
-        "description": "Data behind the website: the drawings and artworks it shows, the artworks most similar "
-                       "to each drawing, the confirmed re-creations, the map coordinates and the model used. "
-                       + IMAGES_NOT_COVERED,
-        "licenses": [licence_entry(licence)],
-        "keywords": ["children's drawings", "art", "image similarity", "IMAJ"],
-    }
-    if site_url:
-        package["homepage"] = site_url
-    package["resources"] = resources
-    write_atomic(data_dir / "datapackage.json", json.dumps(package, ensure_ascii=False, indent=2) + "\n")
 
-    # The page lists each file a visitor may want, with its size.
+def _listing(data_dir: Path, resources: list[dict], descriptions: dict[str, str]) -> list[dict]:
+    """The data page's list: each file a visitor may want, with its size."""
     json_copies = {f"{ds.name}.json" for ds in DATASETS}
+    listing = []
     for r in resources:
         what = f"The same as {Path(r['path']).stem}.csv, as JSON." if r["path"] in json_copies else r["description"]
         listing.append({"name": r["path"], "size": human_size(r["bytes"]), "what": what})
@@ -588,17 +626,9 @@ def write_data_download(renderer) -> list[dict]:
                             "Frictionless Data Package format, with the licence."})
     listing.append({"name": "schemas/", "size": human_size(_folder_size(data_dir / "schemas")),
                     "what": "A JSON Schema (draft 2020-12) for every JSON file."})
-    for name, what in other_descriptions.items():  # folders: collections/, and those of other pages
+    for name, what in descriptions.items():  # folders: collections/, and those of other pages
         if name.endswith("/") and (data_dir / name).is_dir():
             listing.append({"name": name, "size": human_size(_folder_size(data_dir / name)), "what": what})
-    title, url = LICENCES.get(licence, (licence, licence if re.match(r"https?://", licence) else None))
-    rel = "data/index.html"
-    already = rel in renderer.pages
-    renderer.page("data.html", rel, title="Data", files=listing,
-                  download={"licence": licence, "licence_title": title, "licence_url": url,
-                            "images_note": IMAGES_NOT_COVERED, "embeddings": vectors is not None})
-    if already:
-        renderer.pages.pop()  # render_data wrote a first version of this page; list it once
     return listing
 
 

@@ -32,16 +32,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import shutil
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from generator.build.fsutil import write_atomic
+from generator.build.fsutil import link_or_copy, write_atomic
+from generator.inputs.collection import AGE_GROUPS, Problem
+from generator.site import labels
+from generator.site.jsonout import js_assign, json_for_script
+from generator.site.urls import PAGE_FOLDERS, PICTURE_FOLDERS
 
 MAP_SCHEMA_VERSION = 1
 ATLAS_VERSION = "atlas-v1"
@@ -89,6 +92,7 @@ class MapFiles:
     point_bytes: int           # meta.js + points-*.js: what loads before the first frame
     atlas_sheets: int
     atlas_computed: int        # sheets made now rather than taken from the cache
+    unreadable: list[MapItem] = field(default_factory=list)  # thumbnails that could not be read for the atlas
 
 
 def morton_order(qx: np.ndarray, qy: np.ndarray, keys: list[str]) -> np.ndarray:
@@ -152,14 +156,6 @@ def decode_chunk(text: str, n: int, wide: list[bool]) -> tuple[np.ndarray, np.nd
     return qx, qy, cols
 
 
-def js_assign(global_name: str, key, value) -> str:
-    """``(window.G = window.G || {})[key] = value;`` with JSON safe inside a script."""
-    from generator.site.render import json_for_script
-
-    return (f"(window.{global_name}=window.{global_name}||{{}})[{json_for_script(key)}]="
-            f"{json_for_script(value)};\n")
-
-
 def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, dict[str, str]] | None = None,
                    facet_sort: dict | None = None, method: str = "", cache_dir: Path | None = None,
                    workers: int = 2) -> MapFiles:
@@ -201,113 +197,119 @@ def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, d
             "ids": [it.id for it in chunk], "labels": [it.label for it in chunk]}))
         files.append(f"data/map/{name}")
 
-    sheets, computed = write_atlases(folder, [it.thumb for it in items], cache_dir, workers)
+    sheets, computed, failed = write_atlases(folder, [it.thumb for it in items], cache_dir, workers)
     files += [f"data/map/{s}" for s in sheets]
     per_row = ATLAS_SHEET // ATLAS_CELL
     meta = {
         "schema_version": MAP_SCHEMA_VERSION, "count": n, "method": method, "quant": QUANT,
         "chunk_size": POINT_CHUNK, "chunks": n_chunks, "label_chunk_size": LABEL_CHUNK,
         "label_chunks": n_label_chunks, "none": NONE_VALUE, "facets": facets,
-        "pages": {"d": "drawings/", "a": "artworks/"},
-        "thumbs": {"d": "images/drawings/", "a": "images/artworks/"},
+        "pages": dict(PAGE_FOLDERS), "thumbs": dict(PICTURE_FOLDERS),
         "atlas": {"cell": ATLAS_CELL, "sheet": ATLAS_SHEET, "per_row": per_row, "per_sheet": per_row * per_row,
                   "files": sheets},
     }
-    from generator.site.render import json_for_script
-
+    no_picture = sorted(set(failed) | {i for i, it in enumerate(items) if it.thumb is None})
+    if no_picture:  # points (in file order) whose preview would be a missing picture
+        meta["no_thumb"] = no_picture
     text = "window.SITEGEN_MAP=" + json_for_script(meta) + ";\n"
     write_atomic(folder / "meta.js", text)
     files.insert(0, "data/map/meta.js")
     point_bytes += len(text.encode())
     return MapFiles(count=n, facets=facets, files=files, point_bytes=point_bytes,
-                    atlas_sheets=len(sheets), atlas_computed=computed)
+                    atlas_sheets=len(sheets), atlas_computed=computed, unreadable=[items[i] for i in failed])
 
 
-def _cell_image(path: Path | None) -> Image.Image | None:
-    if path is None or not Path(path).is_file():
-        return None
+def _cell_image(path: Path) -> Image.Image | None:
+    """The thumbnail fitted into an atlas cell; None when it cannot be read (its cell stays empty)."""
     try:
         with Image.open(path) as img:
             img.draft("RGB", (ATLAS_CELL * 2, ATLAS_CELL * 2))
             img = img.convert("RGB")
             img.thumbnail((ATLAS_CELL, ATLAS_CELL), Image.Resampling.LANCZOS)
             return img
-    except Exception:  # a thumbnail that cannot be read shows as a plain dot
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return None
 
 
 def write_atlases(folder: Path, thumbs: list[Path | None], cache_dir: Path | None, workers: int = 2
-                  ) -> tuple[list[str], int]:
-    """Pack ``thumbs`` into sheets ``atlas-NNN.webp`` in ``folder``; returns (file names, sheets computed)."""
+                  ) -> tuple[list[str], int, list[int]]:
+    """Pack ``thumbs`` into sheets ``atlas-NNN.webp`` in ``folder``.
+
+    Returns the file names, how many sheets were made now, and the positions of the thumbnails
+    that could not be read. A sheet with such a hole is not cached, so the next build tries again.
+    """
     per_row = ATLAS_SHEET // ATLAS_CELL
     per_sheet = per_row * per_row
-    names, computed = [], 0
+    names, computed, failed = [], 0, []
     for s in range(0, (len(thumbs) + per_sheet - 1) // per_sheet):
         part = thumbs[s * per_sheet:(s + 1) * per_sheet]
         key = hashlib.sha256("|".join([ATLAS_VERSION, str(ATLAS_CELL), str(ATLAS_SHEET)] +
                                       [Path(p).name if p else "" for p in part]).encode()).hexdigest()[:24]
         name = f"atlas-{s:03d}.webp"
         cached = Path(cache_dir) / "atlas" / f"{key}.webp" if cache_dir else None
-        if cached is None or not cached.is_file():
-            data = _sheet_bytes(part, per_row, workers)
+        if cached is not None and cached.is_file():
+            link_or_copy(cached, folder / name)
+        else:
+            data, holes = _sheet_bytes(part, per_row, workers)
             computed += 1
-            if cached is not None:
+            failed += [s * per_sheet + i for i in holes]
+            write_atomic(folder / name, data)
+            if cached is not None and not holes:
                 write_atomic(cached, data)
-            else:
-                write_atomic(folder / name, data)
-        if cached is not None:
-            shutil.copyfile(cached, folder / name)
         names.append(name)
-    return names, computed
+    return names, computed, failed
 
 
-def _sheet_bytes(part: list[Path | None], per_row: int, workers: int) -> bytes:
+def _sheet_bytes(part: list[Path | None], per_row: int, workers: int) -> tuple[bytes, list[int]]:
     rows = (len(part) + per_row - 1) // per_row
     # The last sheet is only as tall as it needs to be; cells stay at the same place.
     sheet = Image.new("RGBA", (ATLAS_SHEET, max(1, rows) * ATLAS_CELL), (0, 0, 0, 0))
+    wanted = [i for i, p in enumerate(part) if p is not None]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        cells = list(pool.map(_cell_image, part))
-    for i, img in enumerate(cells):
+        cells = list(pool.map(_cell_image, [part[i] for i in wanted]))
+    holes = []
+    for i, img in zip(wanted, cells):
         if img is None:
+            holes.append(i)
             continue
         x0 = (i % per_row) * ATLAS_CELL + (ATLAS_CELL - img.width) // 2
         y0 = (i // per_row) * ATLAS_CELL + (ATLAS_CELL - img.height) // 2
         sheet.paste(img, (x0, y0))
     buf = io.BytesIO()
     sheet.save(buf, "WEBP", quality=70, method=4)
-    return buf.getvalue()
+    return buf.getvalue(), holes
 
 
 # ---------------------------------------------------------------- from a built site
 
-def map_items(renderer) -> tuple[list[MapItem], dict]:
-    """The map items of a site being rendered, and the facet labels (country names...)."""
-    from generator.inputs.collection import AGE_GROUP_LABELS, AGE_GROUPS
-
-    s = renderer.site
+def map_items(ctx) -> tuple[list[MapItem], dict]:
+    """The map items of a site being rendered (a :class:`generator.site.context.SiteContext`), and the
+    facet labels (country names...)."""
+    s = ctx.site
     nd = len(s.drawings)
-    a_by_id = renderer.a_by_id
     items, countries = [], {}
+
+    def thumb(item_id: str) -> Path | None:
+        return s.pictures[item_id][0] if item_id in s.pictures else None
     for i, d in enumerate(s.drawings):
         x, y = s.coords[i]
-        confirmed = sorted({a_by_id[a].artist for a in renderer.confirmed_by_drawing.get(d.id, ())
-                            if a_by_id[a].artist})
+        confirmed = sorted({ctx.a_by_id[a].artist for a in ctx.confirmed_by_drawing.get(d.id, ())
+                            if ctx.a_by_id[a].artist})
         if d.country:
-            countries[d.country] = renderer.country_name(d.country)
-        items.append(MapItem("d", d.id, float(x), float(y), renderer.drawing_label(d),
+            countries[d.country] = ctx.country_name(d.country)
+        items.append(MapItem("d", d.id, float(x), float(y), ctx.drawing_label(d),
                              country=d.country or NONE_VALUE, year=str(d.year) if d.year else NONE_VALUE,
                              age=d.age_group or NONE_VALUE, artist=confirmed[0] if confirmed else NONE_VALUE,
-                             thumb=s.derivatives.get(d.id, (None, None))[0]))
+                             thumb=thumb(d.id)))
     for j, a in enumerate(s.artworks):
         x, y = s.coords[nd + j]
-        items.append(MapItem("a", a.id, float(x), float(y), f"{a.title} ({a.artist or 'Unknown artist'})",
-                             artist=a.artist or NONE_VALUE, thumb=s.derivatives.get(a.id, (None, None))[0]))
-    labels = {
+        items.append(MapItem("a", a.id, float(x), float(y), labels.artwork_label(a),
+                             artist=a.artist or NONE_VALUE, thumb=thumb(a.id)))
+    facet_labels = {
         "kind": {"d": "Drawings", "a": "Artworks", NONE_VALUE: "Not given"},
         "country": {NONE_VALUE: "No country (artworks, unknown)", **countries},
         "year": {NONE_VALUE: "No year (artworks, unknown)"},
-        "age": {NONE_VALUE: "No age group (artworks, unknown)",
-                **{g: f"{g} ({AGE_GROUP_LABELS[g]})" for g in AGE_GROUPS}},
+        "age": {NONE_VALUE: "No age group (artworks, unknown)", **{g: labels.age_group_label(g) for g in AGE_GROUPS}},
         "artist": {NONE_VALUE: "None (drawings not confirmed)"},
     }
     age_rank = {g: i for i, g in enumerate(AGE_GROUPS)}
@@ -315,13 +317,20 @@ def map_items(renderer) -> tuple[list[MapItem], dict]:
             "age": lambda v: (age_rank.get(v, 99), v),
             "kind": lambda v: {"d": 0, "a": 1}.get(v, 2),
             "artist": lambda v: v.lower()}
-    return items, {"labels": labels, "sort": sort}
+    return items, {"labels": facet_labels, "sort": sort}
 
 
-def write_site_map(renderer) -> MapFiles:
-    """Hook for :class:`generator.site.render.Renderer`: write the map data of the site being rendered."""
-    items, extra = map_items(renderer)
-    s = renderer.site
+def write_site_map(ctx, out) -> MapFiles:
+    """Write the map data of the site being rendered; a thumbnail that cannot be read gets a report line."""
+    items, extra = map_items(ctx)
+    s = ctx.site
     cache_dir = Path(s.settings.cache) if s.settings.cache else None
-    return write_map_data(renderer.out, items, facet_labels=extra["labels"], facet_sort=extra["sort"],
-                          method=s.layout_method, cache_dir=cache_dir)
+    files = write_map_data(out.root, items, facet_labels=extra["labels"], facet_sort=extra["sort"],
+                           method=s.layout_method, cache_dir=cache_dir)
+    for it in files.unreadable:
+        kind = "drawing" if it.kind == "d" else "artwork"
+        out.problems.append(Problem(
+            f"thumbnail of the {kind} {it.id}", "it could not be read to draw the map, so the map shows a plain "
+            "dot for it, without its picture", "Delete the cache folder's images/ and atlas/ folders and build "
+            "again; if it happens again, scan or copy the picture again.", kind="image"))
+    return files

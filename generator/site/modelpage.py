@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from markupsafe import Markup
+
 from generator.ml.evaluate import METRIC_ROWS, held_out_pairs, retrieval_metrics_from_embeddings
-from generator.ml.model import checkpoint_of
 
 #: The page stops at the top 100: wider cut-offs tell a visitor little.
 PAGE_METRIC_ROWS = tuple(row for row in METRIC_ROWS if row[0] not in ("R@200", "R@400"))
@@ -89,18 +90,16 @@ def confirmed_pair_figures(site, checkpoint: dict | None) -> ConfirmedPairFigure
         for d, a in kept:
             rel.setdefault(d, set()).add(a)
         q = sorted(rel)
-        dv = s.embeddings["drawings"].vectors
-        av = s.embeddings["artworks"].vectors
+        dv = s.embeddings.drawings.vectors
+        av = s.embeddings.artworks.vectors
         metrics = retrieval_metrics_from_embeddings(dv[q], av, [rel[i] for i in q]).as_dict()
     return ConfirmedPairFigures(metrics, len(pairs) + unreadable, len(kept), learned_from, unreadable)
 
 
-def render_model_page(r) -> None:
-    """Write ``model/index.html`` for the Renderer ``r``."""
-    from markupsafe import Markup
-
-    s = r.site
-    ckpt = checkpoint_of(s.settings.model)
+def write_model_page(ctx, out) -> None:
+    """``model/index.html``: what the pipeline read about the model, and its figures on this site."""
+    s = ctx.site
+    ckpt = s.checkpoint
     here = confirmed_pair_figures(s, ckpt)
     training = None
     if ckpt is not None:
@@ -118,17 +117,17 @@ def render_model_page(r) -> None:
             "recipe": (ckpt.get("settings") or {}).get("recipe", "thesis"),
             "without_pairs": bool(ckpt.get("without_pairs")),
             "gain": metrics.get("validation_gain"),
-            "tests": _test_examples(r, ckpt),
+            "tests": _test_examples(ctx, ckpt),
         }
-    r.page("model.html", "model/index.html", title="The model", model_name=s.model_name,
-           model_source=s.model_source, backbone=(ckpt or {}).get("backbone", s.model_name),
-           here=here, here_table=metrics_table({"This model on the confirmed pairs": here.metrics})
-           if here and here.metrics else None, training=training)
+    out.page("model.html", "model/index.html", title="The model", model_name=s.model_name,
+             model_source=s.model_source, backbone=(ckpt or {}).get("backbone", s.model_name),
+             here=here, here_table=metrics_table({"This model on the confirmed pairs": here.metrics})
+             if here and here.metrics else None, training=training)
 
 
-def _test_examples(r, ckpt: dict, limit: int = 24) -> list[dict]:
+def _test_examples(ctx, ckpt: dict, limit: int = 24) -> list[dict]:
     """Test drawings of the training split found on this site, with their top 10 and the expected artwork's rank."""
-    s = r.site
+    s = ctx.site
     by_name = {Path(d.rel).name: i for i, d in enumerate(s.drawings)}
     art_by_name = {}
     for j, a in enumerate(s.artworks):
@@ -141,8 +140,7 @@ def _test_examples(r, ckpt: dict, limit: int = 24) -> list[dict]:
         j = art_by_name.get(a_name, art_by_name.get(Path(a_name).name))
         if i is None or j is None:
             continue
-        top = [int(x) for x in nb["da_i"][i]]
-        out.append({"drawing": r.drawing_card(s.drawings[i]), "expected": r.artwork_card(s.artworks[j]),
-                    "rank": top.index(j) + 1 if j in top else None,
-                    "top": [r.artwork_card(s.artworks[x]) for x in top]})
+        top = [int(x) for x in nb.artworks_index[i]]
+        out.append({"drawing": ctx.d_cards[i], "expected": ctx.a_cards[j],
+                    "rank": top.index(j) + 1 if j in top else None, "top": [ctx.a_cards[x] for x in top]})
     return out

@@ -26,7 +26,10 @@ import re
 import unicodedata
 from collections import defaultdict
 
-from generator.site.mapdata import js_assign
+from generator.build.fsutil import write_atomic
+from generator.site.jsonout import js_assign, json_for_script
+from generator.site.labels import FACETS, artist_name
+from generator.site.urls import artwork_url, drawing_url, facet_index_url
 
 SEARCH_SCHEMA_VERSION = 1
 DOC_CHUNK = 500
@@ -87,8 +90,6 @@ def build_index(docs: list[dict]) -> tuple[dict[str, dict[str, list[int]]], int]
 
 def write_index(out, docs: list[dict]) -> list[str]:
     """Write ``out/data/search/*``; returns the paths written, relative to ``out``."""
-    from generator.build.fsutil import write_atomic
-
     folder = out / "data" / "search"
     shards, _ = build_index(docs)
     files = []
@@ -100,43 +101,41 @@ def write_index(out, docs: list[dict]) -> list[str]:
         chunk = [[d["kind"], d["label"], d["detail"], d["url"]] for d in docs[c * DOC_CHUNK:(c + 1) * DOC_CHUNK]]
         write_atomic(folder / f"docs-{c:03d}.js", js_assign("SITEGEN_SEARCH_DOCS", c, chunk))
         files.append(f"data/search/docs-{c:03d}.js")
-    from generator.site.render import json_for_script
-
     meta = {"schema_version": SEARCH_SCHEMA_VERSION, "docs": len(docs), "doc_chunk": DOC_CHUNK,
             "shards": sorted(shards)}
     write_atomic(folder / "meta.js", "window.SITEGEN_SEARCH_META=" + json_for_script(meta) + ";\n")
     return ["data/search/meta.js"] + files
 
 
-def site_documents(r) -> list[dict]:
+def site_documents(ctx) -> list[dict]:
     """Artworks first (by title), then drawings (by id): what a visitor can find, and the words that find it."""
-    from generator.site.render import artwork_url, drawing_url
-
-    s = r.site
+    s = ctx.site
     docs = []
     for a in sorted(s.artworks, key=lambda a: (fold(a.title), a.id)):
-        artist = a.artist or "Unknown artist"
+        artist = artist_name(a.artist)
         detail = f"Artwork by {artist}" + (f", {a.year}" if a.year else "")
         docs.append({"kind": "a", "label": a.title, "detail": detail, "url": artwork_url(a.id),
                      "text": " ".join(str(v) for v in (a.title, artist, a.year or "", a.id, a.rel))})
     for d in sorted(s.drawings, key=lambda d: d.id):
-        country = r.country_name(d.country) if d.country else ""
+        country = ctx.country_name(d.country) if d.country else ""
         parts = [d.id, d.rel.rsplit("/", 1)[-1].rsplit(".", 1)[0]]
         if d.name:
             parts += [d.name.number, d.country or "", country, str(d.year), d.age_group or ""]
         detail = ", ".join(p for p in (f"Drawing {d.id}", country, str(d.year) if d.year else "",
                                        f"age group {d.age_group}" if d.age_group else "") if p)
-        docs.append({"kind": "d", "label": r.drawing_label(d), "detail": detail, "url": drawing_url(d.id),
+        docs.append({"kind": "d", "label": ctx.drawing_label(d), "detail": detail, "url": drawing_url(d.id),
                      "text": " ".join(parts)})
     return docs
 
 
-def render_search(r) -> list[dict]:
-    """Hook for :class:`generator.site.render.Renderer`: write the search index and page; returns data-file entries."""
-    docs = site_documents(r)
-    write_index(r.out, docs)
-    r.page("search.html", "search/index.html", title="Search", n_docs=len(docs),
-           facets=[("Countries", "countries/index.html"), ("Years", "years/index.html"),
-                   ("Age groups", "ages/index.html")])
-    return [{"name": "search/", "what": "The search index used by the search page (JavaScript files, "
-                                        "one per two first letters of a word)."}]
+#: The search folder's line on the data page.
+SEARCH_FILES = [{"name": "search/", "what": "The search index used by the search page (JavaScript files, "
+                                          "one per two first letters of a word)."}]
+
+
+def write_search(ctx, out) -> None:
+    """The search index and page."""
+    docs = site_documents(ctx)
+    write_index(out.root, docs)
+    out.page("search.html", "search/index.html", title="Search", n_docs=len(docs),
+             facets=[(title, facet_index_url(facet)) for facet, title in FACETS.items()])

@@ -20,10 +20,10 @@ from html import escape
 
 from markupsafe import Markup
 
-from generator.inputs.collection import AGE_GROUP_LABELS, AGE_GROUPS, csv_text
 from generator.build.fsutil import write_atomic
-
-UNKNOWN = "unknown"
+from generator.inputs.collection import AGE_GROUPS, csv_text
+from generator.site.labels import UNKNOWN, artist_name
+from generator.site.urls import artwork_url, collection_url
 TOP_OVERALL = 15
 TOP_PER_GROUP = 3
 MEASURES = {
@@ -277,33 +277,29 @@ def drawing_facts(d) -> DrawingFacts:
     return DrawingFacts(d.id, d.country or UNKNOWN, str(d.year) if d.year else UNKNOWN, d.age_group or UNKNOWN)
 
 
-def render_stats(r) -> list[dict]:
-    """Hook for :class:`generator.site.render.Renderer`: write the statistics page and files; returns data-file entries."""
-    from generator.site.render import artwork_url, collection_url
-
-    s = r.site
+def write_stats(ctx, out) -> None:
+    """The statistics page, data/stats.json and data/stats-*.csv."""
+    s = ctx.site
     drawings = [drawing_facts(d) for d in s.drawings]
-    artworks = [ArtworkFacts(a.id, a.title, a.artist or "Unknown artist") for a in s.artworks]
-    da_i = s.neighbours["da_i"]
+    artworks = [ArtworkFacts(a.id, a.title, artist_name(a.artist)) for a in s.artworks]
+    da_i = s.neighbours.artworks_index
     top1 = {d.id: s.artworks[int(da_i[i][0])].id for i, d in enumerate(s.drawings) if len(da_i[i])}
     st = compute_stats(drawings, artworks, s.pairs, top1)
 
+    def site_key(facet: str, key: str) -> str:
+        return key.lower() if facet == "age_group" else key
+
     def label(facet: str, key: str) -> str:
-        if facet == "country":
-            return r.country_name(key)
-        if facet == "age_group":
-            return "Unknown age group" if key == UNKNOWN else f"{key} ({AGE_GROUP_LABELS.get(key, key)})"
-        return "Unknown year" if key == UNKNOWN else key
+        return ctx.facet_label(GROUP_FACETS[facet], site_key(facet, key))
 
     def facet_link(facet: str, key: str) -> str:
-        site_key = key.lower() if facet == "age_group" else key
-        return collection_url(GROUP_FACETS[facet], site_key)
+        return collection_url(GROUP_FACETS[facet], site_key(facet, key))
 
     payload = stats_payload(st, label)
-    r.write_json("data/stats.json", payload)
+    out.write_json("data/stats.json", payload)
     csvs = stats_csvs(st, label)
     for name, text in csvs.items():
-        write_atomic(r.out / "data" / name, text)
+        write_atomic(out.root / "data" / name, text)
 
     root = "../"
     ya = st.year_age
@@ -348,14 +344,11 @@ def render_stats(r) -> list[dict]:
                                          f"Most re-created artworks: {title.lower()}", label_width=230),
             "groups": groups,
         })
-    r.page("stats.html", "stats/index.html", title="Statistics", st=st, ya=ya, age_cols=age_cols,
-           charts=charts, measures=measures, countries=[(label("country", c), facet_link("country", c), n)
-                                                        for c, n in st.countries],
-           years=[(label("year", y), facet_link("year", y), n) for y, n in st.years],
-           csv_files=sorted(csvs))
-    return [{"name": "stats.json", "what": "The numbers of the statistics page: drawings per year, age group and "
-                                           "country, and the most re-created artworks and artists."}] + \
-        [{"name": name, "what": CSV_WHAT[name]} for name in sorted(csvs)]
+    out.page("stats.html", "stats/index.html", title="Statistics", st=st, ya=ya, age_cols=age_cols,
+             charts=charts, measures=measures, countries=[(label("country", c), facet_link("country", c), n)
+                                                          for c, n in st.countries],
+             years=[(label("year", y), facet_link("year", y), n) for y, n in st.years],
+             csv_files=sorted(csvs))
 
 
 def n_in(st: Stats, facet: str, key: str) -> int:
@@ -376,3 +369,8 @@ CSV_WHAT = {
     "stats-recreated-by-group.csv": "The three most re-created artworks per country, year and age group, "
                                     "under both measures.",
 }
+
+#: The statistics files' lines on the data page.
+STATS_FILES = [{"name": "stats.json", "what": "The numbers of the statistics page: drawings per year, age group "
+                                              "and country, and the most re-created artworks and artists."}] + \
+    [{"name": name, "what": CSV_WHAT[name]} for name in sorted(CSV_WHAT)]

@@ -1,0 +1,182 @@
+"""What the pages are made from: the site data the pipeline hands over, and one read-only context built from it.
+
+:class:`SiteData` is the contract between the pipeline and the site: the
+published items, their neighbours, the map, the pictures that could be made and
+what the pipeline read about the model. :class:`SiteContext` adds, once, what
+every page writer looks up: item rows, confirmed pairs, cards, labels and the
+collection views.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from generator.build.config import BuildSettings
+from generator.contracts import Embeddings, Neighbours
+from generator.inputs.collection import AGE_GROUPS, Artwork, Drawing
+from generator.inputs.countries import CountryTable
+from generator.site import labels
+from generator.site.labels import FACETS, UNKNOWN
+from generator.site.urls import (artwork_url, check_image_base_url, collection_url, display_src, drawing_url,
+                                 thumb_url)
+
+
+@dataclass(frozen=True)
+class SiteData:
+    """Everything the site shows, as the pipeline computed it; rows of the arrays follow the item lists."""
+
+    settings: BuildSettings
+    drawings: list[Drawing]
+    artworks: list[Artwork]
+    pairs: list[tuple[str, str]]
+    countries: CountryTable
+    artists: dict
+    neighbours: Neighbours
+    coords: np.ndarray
+    layout_method: str
+    #: item id -> (thumbnail, display picture) in the cache; an item whose pictures could not be made is absent
+    pictures: dict[str, tuple[Path, Path]]
+    model_source: str
+    model_name: str
+    #: the training record of a model fine-tuned with 'sitegen train' (settings, metrics, split...); else None
+    checkpoint: dict | None = None
+    embeddings: Embeddings | None = None
+    pairs_unreadable: int = 0  # confirmed pairs left out of ``pairs``: a picture of theirs could not be read
+
+
+@dataclass(frozen=True)
+class Group:
+    """One country, year or age group of a collection view, with its drawings in site order."""
+
+    facet: str
+    key: str
+    label: str
+    members: tuple[Drawing, ...]
+
+    @property
+    def url(self) -> str:
+        return collection_url(self.facet, self.key)
+
+    def entry(self) -> dict:
+        return {"key": self.key, "label": self.label, "count": len(self.members), "url": self.url}
+
+
+def _csp(image_base: str | None) -> str:
+    img = "'self' data:"
+    if image_base:
+        img += " " + image_base + "/"
+    return (f"default-src 'self'; img-src {img}; style-src 'self'; script-src 'self'; "
+            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
+
+
+@dataclass(frozen=True)
+class SiteContext:
+    """The site data and the lookups every page writer shares; built once by :meth:`build`, never changed."""
+
+    site: SiteData
+    image_base: str | None      # --image-base-url without its trailing slash
+    csp: str                    # every page's Content-Security-Policy
+    d_index: dict[str, int]     # item id -> row
+    a_index: dict[str, int]
+    a_by_id: dict[str, Artwork]
+    confirmed_by_drawing: dict[str, tuple[str, ...]]
+    confirmed_by_artwork: dict[str, tuple[str, ...]]
+    d_cards: tuple[dict, ...]   # what a grid or list shows of each item, in row order
+    a_cards: tuple[dict, ...]
+    collections: dict[str, tuple[Group, ...]]  # facet -> its groups, in menu order
+
+    @classmethod
+    def build(cls, site: SiteData) -> SiteContext:
+        s = site
+        image_base = check_image_base_url(s.settings.image_base_url) if s.settings.image_base_url else None
+        by_drawing: dict[str, list[str]] = defaultdict(list)
+        by_artwork: dict[str, list[str]] = defaultdict(list)
+        for d_id, a_id in s.pairs:
+            by_drawing[d_id].append(a_id)
+            by_artwork[a_id].append(d_id)
+        label_of: dict[tuple[str, str], str] = {}
+
+        def label(facet: str, key: str) -> str:
+            if (facet, key) not in label_of:
+                label_of[facet, key] = labels.facet_label(s.countries, facet, key)
+            return label_of[facet, key]
+        return cls(
+            site=s, image_base=image_base, csp=_csp(image_base),
+            d_index={d.id: i for i, d in enumerate(s.drawings)}, a_index={a.id: j for j, a in enumerate(s.artworks)},
+            a_by_id={a.id: a for a in s.artworks},
+            confirmed_by_drawing={k: tuple(v) for k, v in by_drawing.items()},
+            confirmed_by_artwork={k: tuple(v) for k, v in by_artwork.items()},
+            d_cards=tuple(_drawing_card(s, d) for d in s.drawings),
+            a_cards=tuple(_artwork_card(s, a) for a in s.artworks),
+            collections={f: _groups(s, f, label) for f in FACETS})
+
+    # -------------------------------------------------------- words
+    def country_name(self, code: str | None) -> str:
+        return labels.country_name(self.site.countries, code)
+
+    def drawing_label(self, d: Drawing) -> str:
+        return labels.drawing_label(self.site.countries, d)
+
+    def facet_label(self, facet: str, key: str) -> str:
+        return labels.facet_label(self.site.countries, facet, key)
+
+    def facets_of(self, d: Drawing) -> list[tuple[str, str, str]]:
+        """(view title, group label, group page) of each collection view ``d`` belongs to."""
+        out = []
+        for facet, title in FACETS.items():
+            key = labels.facet_key(d, facet)
+            out.append((title, self.facet_label(facet, key), collection_url(facet, key)))
+        return out
+
+    # -------------------------------------------------------- pictures
+    def has_pictures(self, item_id: str) -> bool:
+        return item_id in self.site.pictures
+
+    def display_picture(self, kind: str, item_id: str) -> str | None:
+        """The display picture's address, or None when it could not be made (the page shows no picture)."""
+        return display_src(self.image_base, kind, item_id) if self.has_pictures(item_id) else None
+
+    def drawing_card(self, d: Drawing) -> dict:
+        return self.d_cards[self.d_index[d.id]]
+
+    def artwork_card(self, a: Artwork) -> dict:
+        return self.a_cards[self.a_index[a.id]]
+
+    def pages_of(self, group: Group) -> int:
+        return max(1, math.ceil(len(group.members) / max(1, self.site.settings.page_size)))
+
+
+def _thumb(site: SiteData, kind: str, item_id: str) -> str | None:
+    return thumb_url(kind, item_id) if item_id in site.pictures else None
+
+
+def _drawing_card(site: SiteData, d: Drawing) -> dict:
+    return {"id": d.id, "url": drawing_url(d.id), "thumb": _thumb(site, "drawings", d.id),
+            "label": labels.drawing_label(site.countries, d), "country": labels.country_name(site.countries, d.country),
+            "year": d.year, "age_group": d.age_group}
+
+
+def _artwork_card(site: SiteData, a: Artwork) -> dict:
+    return {"id": a.id, "url": artwork_url(a.id), "thumb": _thumb(site, "artworks", a.id), "title": a.title,
+            "artist": labels.artist_name(a.artist), "year": a.year or ""}
+
+
+def _groups(site: SiteData, facet: str, label) -> tuple[Group, ...]:
+    members: dict[str, list[Drawing]] = defaultdict(list)
+    for d in site.drawings:
+        members[labels.facet_key(d, facet)].append(d)
+    keys = set(members)
+    tail = [UNKNOWN] if UNKNOWN in keys else []
+    if facet == "ages":
+        order = [k for k in [g.lower() for g in AGE_GROUPS] + [UNKNOWN] if k in keys]
+    elif facet == "countries":
+        order = sorted((k for k in keys if k != UNKNOWN),
+                       key=lambda k: labels.country_name(site.countries, k).lower()) + tail
+    else:
+        order = sorted(k for k in keys if k != UNKNOWN) + tail
+    return tuple(Group(facet, k, label(facet, k), tuple(members[k])) for k in order)

@@ -1,0 +1,69 @@
+"""The words the site shows for groups and items: facet titles, age groups, countries, unknown values."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from generator.inputs.collection import AGE_GROUP_LABELS, Artwork, Drawing
+from generator.inputs.countries import CountryTable
+
+#: The key of a drawing's group when its country, year or age group is not known.
+UNKNOWN = "unknown"
+UNKNOWN_ARTIST = "Unknown artist"
+
+#: The site's collection views, in the order of the menus: folder name -> title.
+FACETS = {
+    "countries": "Countries",
+    "years": "Years",
+    "ages": "Age groups",
+}
+UNKNOWN_LABELS = {"countries": "Unknown country", "years": "Unknown year", "ages": "Unknown age group"}
+
+
+def artist_name(artist: str | None) -> str:
+    return artist or UNKNOWN_ARTIST
+
+
+def age_group_label(group: str) -> str:
+    """
+    >>> age_group_label("MS")
+    'MS (medico-social institutions)'
+    """
+    return f"{group} ({AGE_GROUP_LABELS.get(group, group)})"
+
+
+def country_name(countries: CountryTable, code: str | None) -> str:
+    if not code or code == UNKNOWN:
+        return UNKNOWN_LABELS["countries"]
+    return countries.name(code)
+
+
+def facet_key(d: Drawing, facet: str) -> str:
+    """The group of ``d`` in a collection view: a country code, a year or a lower-case age group."""
+    if facet == "countries":
+        return d.country or UNKNOWN
+    if facet == "years":
+        return str(d.year) if d.year else UNKNOWN
+    return d.age_group.lower() if d.age_group else UNKNOWN
+
+
+def facet_label(countries: CountryTable, facet: str, key: str) -> str:
+    """The name of a group of a collection view (``facet`` as in :data:`FACETS`)."""
+    if key == UNKNOWN:
+        return UNKNOWN_LABELS[facet]
+    if facet == "countries":
+        return country_name(countries, key)
+    if facet == "ages":
+        return age_group_label(key.upper() if key == "ms" else key)
+    return key
+
+
+def drawing_label(countries: CountryTable, d: Drawing) -> str:
+    if d.name is None:
+        return f"Drawing {PurePosixPath(d.rel).stem}"
+    return f"Drawing {d.name.number}, {country_name(countries, d.country)}, {d.year}"
+
+
+def artwork_label(a: Artwork) -> str:
+    """An artwork named with its artist, as on the map."""
+    return f"{a.title} ({artist_name(a.artist)})"

@@ -1,0 +1,165 @@
+"""Where the page writers write: one staging folder, the Jinja2 templates, and the record of what was written.
+
+Templates escape everything (autoescape on, StrictUndefined), so titles and
+names from CSV files are always shown as text. All links are relative: every
+page knows its depth and prefixes ``root`` to site paths, so the site works from
+a sub-folder of a web server and straight from the disk (``file://``).
+
+A page whose key (template, context and what all pages share) equals the key it
+had in the previous build, and whose file is as that build left it, is linked
+from the previous site instead of being rendered again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from generator.build.fsutil import link_or_copy, write_atomic
+from generator.inputs.collection import Problem
+from generator.site.jsonout import data_json_text, json_for_script
+
+
+def asset_dir(name: str) -> Path:
+    """The folder of templates or static files, installed (package data) or in a source checkout."""
+    try:
+        found = resources.files(f"generator.{name}")
+        path = Path(str(found))
+        if path.is_dir() and any(path.iterdir()):
+            return path
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parents[2] / name
+
+
+def template_environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(asset_dir("templates"))),
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True, auto_reload=False)
+    env.filters["sim"] = lambda v: f"{float(v):.3f}"
+    env.filters["json_script"] = json_for_script
+    return env
+
+
+@dataclass(frozen=True)
+class PreviousSite:
+    """The site the previous build left in place: its folder, the key of each page, its files' sizes and times."""
+
+    folder: Path
+    pages: dict = field(default_factory=dict)    # page path -> key
+    files: dict = field(default_factory=dict)    # file path -> [size, mtime_ns, ...]
+
+
+class SiteOutput:
+    """The staging folder being filled, and what has been written to it."""
+
+    def __init__(self, root: Path, *, title: str, csp: str, salt: str = "", previous: PreviousSite | None = None):
+        self.root = Path(root)
+        self.env = template_environment()
+        self.title = title
+        self.csp = csp
+        self.salt = salt            # what every page shares: code, templates, settings
+        self.previous = previous
+        self.pages: list[str] = []
+        self.page_keys: dict[str, str] = {}
+        self.reused = 0
+        self.problems: list[Problem] = []   # for the build report
+
+    def page(self, template: str, rel_path: str, **ctx) -> None:
+        key = self._page_key(template, rel_path, ctx)
+        self.pages.append(rel_path)
+        self.page_keys[rel_path] = key
+        path = self.root / rel_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if self._reuse(rel_path, key, path):
+            return
+        root = "../" * rel_path.count("/")
+        html = self.env.get_template(template).render(root=root, site_title=self.title, page_path=rel_path,
+                                                      csp=self.csp, **ctx)
+        # The staging folder is swapped in as a whole, so a plain write is safe here.
+        path.write_bytes(html.encode("utf-8"))
+
+    def write_json(self, rel_path: str, payload: dict) -> None:
+        write_atomic(self.root / rel_path, data_json_text(payload))
+
+    def _page_key(self, template: str, rel_path: str, ctx: dict) -> str:
+        """What a page's bytes depend on: its template and context, and what all pages share."""
+        text = json.dumps(ctx, sort_keys=True, default=repr, ensure_ascii=False)
+        return hashlib.sha256(f"{self.salt}|{template}|{rel_path}|{text}".encode()).hexdigest()[:32]
+
+    def _reuse(self, rel_path: str, key: str, dest: Path) -> bool:
+        """Link the previous build's page when its key is unchanged and the file is as that build left it."""
+        prev = self.previous
+        if prev is None or prev.pages.get(rel_path) != key:
+            return False
+        old = prev.folder / rel_path
+        recorded = prev.files.get(rel_path)
+        try:
+            st = old.stat()
+        except OSError:
+            return False
+        if not recorded or recorded[0] != st.st_size or recorded[1] != st.st_mtime_ns:
+            return False
+        link_or_copy(old, dest)
+        self.reused += 1
+        return True
+
+
+# ---------------------------------------------------------------- item pages in forked workers
+
+#: Item pages are rendered by this many forked processes when there are at least
+#: PARALLEL_MIN_PAGES of them (and the platform can fork); SITEGEN_RENDER_WORKERS overrides.
+PARALLEL_MIN_PAGES = 4000
+_FORKED: tuple | None = None
+
+
+def render_workers() -> int:
+    env = os.environ.get("SITEGEN_RENDER_WORKERS", "")
+    if env.isdigit():
+        return int(env)
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def in_workers(write_range: Callable, ctx, out: SiteOutput, n: int) -> None:
+    """``write_range(ctx, out, lo, hi)`` over ``range(n)``: in this process, or split between forked workers.
+
+    Every page depends only on the context, so the output is the same byte for byte either way.
+    """
+    global _FORKED
+    workers = render_workers()
+    if workers < 2 or n < PARALLEL_MIN_PAGES:
+        write_range(ctx, out, 0, n)
+        return
+    step = max(256, -(-n // (workers * 8)))  # several ranges per worker: even finish
+    _FORKED = (write_range, ctx, out)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_forked_range, lo, min(n, lo + step)) for lo in range(0, n, step)]
+            for fut in futures:  # in order, so out.pages lists the pages as a serial run would
+                pages, keys, reused = fut.result()
+                out.pages.extend(pages)
+                out.page_keys.update(keys)
+                out.reused += reused
+    finally:
+        _FORKED = None
+
+
+def _forked_range(lo: int, hi: int) -> tuple[list[str], dict[str, str], int]:
+    """In a forked worker: write pages lo..hi with the parent's writer; the pages, their keys, how many reused."""
+    write_range, ctx, out = _FORKED
+    before, reused = len(out.pages), out.reused
+    write_range(ctx, out, lo, hi)
+    pages = out.pages[before:]
+    return pages, {p: out.page_keys[p] for p in pages}, out.reused - reused

@@ -1,0 +1,198 @@
+"""The page writers and the one list that orders them.
+
+Each writer is ``write_x(ctx, out)``: it reads the read-only :class:`SiteContext`
+and writes pages and data files through :class:`SiteOutput`. :data:`PAGES` is the
+order they run in; the pipeline calls :func:`render_site` once per build.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.build.fsutil import write_atomic
+from generator.inputs.collection import AGE_GROUP_LABELS, Problem
+from generator.publish.web import write_site_extras
+from generator.site import datapackage, labels
+from generator.site.context import SiteContext, SiteData
+from generator.site.images import write_pictures
+from generator.site.labels import FACETS
+from generator.site.mapdata import write_site_map
+from generator.site.modelpage import write_model_page
+from generator.site.output import PreviousSite, SiteOutput, asset_dir, in_workers
+from generator.site.search import write_search
+from generator.site.stats import write_stats
+from generator.site.urls import artwork_url, collection_url, drawing_url, facet_index_url
+
+
+def write_static(ctx: SiteContext, out: SiteOutput) -> None:
+    shutil.copytree(asset_dir("static"), out.root / "static",
+                    ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
+    write_atomic(out.root / ".nojekyll", b"")
+
+
+# ---------------------------------------------------------------- one page per item
+
+def write_drawing_pages(ctx: SiteContext, out: SiteOutput) -> None:
+    in_workers(_drawing_range, ctx, out, len(ctx.site.drawings))
+
+
+def _drawing_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
+    s, nb = ctx.site, ctx.site.neighbours
+    d_cards, a_cards = ctx.d_cards, ctx.a_cards
+    da_i, da_s = nb.artworks_index[lo:hi].tolist(), nb.artworks_similarity[lo:hi].tolist()
+    dd_i, dd_s = nb.drawings_index[lo:hi].tolist(), nb.drawings_similarity[lo:hi].tolist()
+    for i in range(lo, hi):
+        d = s.drawings[i]
+        confirmed = set(ctx.confirmed_by_drawing.get(d.id, ()))
+        matches = []
+        for rank, (j, sim) in enumerate(zip(da_i[i - lo], da_s[i - lo]), start=1):
+            card = a_cards[j]
+            matches.append({**card, "rank": rank, "similarity": sim, "confirmed": card["id"] in confirmed})
+        similar = [{**d_cards[j], "similarity": sim} for j, sim in zip(dd_i[i - lo], dd_s[i - lo])]
+        out.page("drawing.html", drawing_url(d.id), d=d, card=d_cards[i],
+                 image=ctx.display_picture("drawings", d.id), image_external=bool(ctx.image_base),
+                 matches=matches, confirmed=[a_cards[ctx.a_index[a]] for a in sorted(confirmed)],
+                 similar=similar, facets=ctx.facets_of(d), age_label=AGE_GROUP_LABELS.get(d.age_group or "", ""),
+                 title=d_cards[i]["label"])
+
+
+def write_artwork_pages(ctx: SiteContext, out: SiteOutput) -> None:
+    in_workers(_artwork_range, ctx, out, len(ctx.site.artworks))
+
+
+def _artwork_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
+    s, nb = ctx.site, ctx.site.neighbours
+    ad_i, ad_s = nb.of_artwork_index[lo:hi].tolist(), nb.of_artwork_similarity[lo:hi].tolist()
+    for j in range(lo, hi):
+        a = s.artworks[j]
+        closest = [{**ctx.d_cards[i], "similarity": sim} for i, sim in zip(ad_i[j - lo], ad_s[j - lo])]
+        echoes = [ctx.d_cards[ctx.d_index[d]] for d in sorted(ctx.confirmed_by_artwork.get(a.id, ()))]
+        info = s.artists.get(a.artist or "", {})
+        out.page("artwork.html", artwork_url(a.id), a=a, card=ctx.a_cards[j],
+                 image=ctx.display_picture("artworks", a.id), image_external=bool(ctx.image_base),
+                 closest=closest, echoes=echoes,
+                 artist_info={k: v for k, v in sorted(info.items()) if k in ("years", "nationality", "genre")},
+                 title=a.title)
+
+
+# ---------------------------------------------------------------- countries, years, age groups
+
+def write_collections(ctx: SiteContext, out: SiteOutput) -> None:
+    size = max(1, ctx.site.settings.page_size)
+    for facet, facet_title in FACETS.items():
+        groups = ctx.collections[facet]
+        out.page("facet_index.html", facet_index_url(facet), facet=facet, facet_title=facet_title,
+                 entries=[g.entry() for g in groups], title=facet_title)
+        for g in groups:
+            pages = ctx.pages_of(g)
+            for p in range(1, pages + 1):
+                chunk = g.members[(p - 1) * size:p * size]
+                pager = [{"n": n, "url": collection_url(facet, g.key, n), "current": n == p}
+                         for n in range(1, pages + 1)]
+                out.page("collection.html", collection_url(facet, g.key, p), facet=facet, facet_title=facet_title,
+                         label=g.label, items=[ctx.d_cards[ctx.d_index[d.id]] for d in chunk],
+                         total=len(g.members), page=p, pages=pages, pager=pager,
+                         prev_url=collection_url(facet, g.key, p - 1) if p > 1 else None,
+                         next_url=collection_url(facet, g.key, p + 1) if p < pages else None,
+                         title=f"{facet_title}: {g.label}")
+            out.write_json(f"data/collections/{facet}-{g.key}.json", {
+                "facet": facet, "key": g.key, "label": g.label,
+                "count": len(g.members), "drawings": [d.id for d in g.members]})
+
+
+# ---------------------------------------------------------------- the map
+
+def write_map(ctx: SiteContext, out: SiteOutput) -> None:
+    s = ctx.site
+    nd = len(s.drawings)
+    pts = []
+    for i, d in enumerate(s.drawings):
+        x, y = s.coords[i]
+        pts.append(["d", d.id, round(float(x), 4), round(float(y), 4), ctx.drawing_label(d)])
+    for j, a in enumerate(s.artworks):
+        x, y = s.coords[nd + j]
+        pts.append(["a", a.id, round(float(x), 4), round(float(y), 4), labels.artwork_label(a)])
+    out.write_json("data/layout.json", {"method": s.layout_method,
+                                        "columns": ["kind", "id", "x", "y", "label"], "points": pts})
+    # the map page loads compact chunks from data/map/ (see mapdata.py)
+    files = write_site_map(ctx, out)
+    out.page("map.html", "map/index.html", title="Map", method=s.layout_method,
+             n_drawings=len(s.drawings), n_artworks=len(s.artworks),
+             map_facets=files.facets, map_count=files.count)
+
+
+# ---------------------------------------------------------------- data files and home
+
+def write_data(ctx: SiteContext, out: SiteOutput) -> None:
+    """The main data files; their data page is written with the download (see datapackage)."""
+    s = ctx.site
+    out.write_json("data/drawings.json", {"drawings": [{
+        "id": d.id, "file": Path(d.rel).name, "year": d.year, "age_group": d.age_group,
+        "country": d.country, "country_name": ctx.country_name(d.country) if d.country else None,
+        "variant": d.name.variant if d.name else None, "quality": d.quality,
+        "page": drawing_url(d.id), "thumbnail": ctx.d_cards[i]["thumb"],
+        "image": ctx.display_picture("drawings", d.id),
+    } for i, d in enumerate(s.drawings)]})
+    out.write_json("data/artworks.json", {"artworks": [{
+        "id": a.id, "file": a.rel, "title": a.title, "artist": a.artist, "year": a.year,
+        "extra": dict(a.extra), "page": artwork_url(a.id), "thumbnail": ctx.a_cards[j]["thumb"],
+        "image": ctx.display_picture("artworks", a.id),
+    } for j, a in enumerate(s.artworks)]})
+    nb = s.neighbours
+    rows = []
+    for i, d in enumerate(s.drawings):
+        for rank, (j, sim) in enumerate(zip(nb.artworks_index[i], nb.artworks_similarity[i]), start=1):
+            rows.append([d.id, rank, s.artworks[int(j)].id, round(float(sim), 4)])
+    out.write_json("data/neighbours.json", {"model": s.model_name, "k": nb.per_drawing,
+                                            "columns": ["drawing", "rank", "artwork", "similarity"], "rows": rows})
+    out.write_json("data/pairs.json", {"columns": ["drawing", "artwork"], "rows": [list(p) for p in s.pairs]})
+
+
+def write_home(ctx: SiteContext, out: SiteOutput) -> None:
+    s = ctx.site
+    years = [d.year for d in s.drawings if d.year]
+    out.page("home.html", "index.html", title="Home", n_drawings=len(s.drawings), n_artworks=len(s.artworks),
+             n_pairs=len(s.pairs), n_countries=len({d.country for d in s.drawings if d.country}),
+             year_range=(min(years), max(years)) if years else None,
+             facets=[(FACETS[f], facet_index_url(f), [g.entry() for g in ctx.collections[f]]) for f in FACETS],
+             samples=[ctx.drawing_card(d) for d in s.drawings[:: max(1, len(s.drawings) // 12)][:12]],
+             model_name=s.model_name, model_source=s.model_source)
+
+
+#: Every writer, in the order they run. The data download and the site extras come last:
+#: they list every page and data file written before them.
+PAGES = (
+    write_static,
+    write_pictures,
+    write_drawing_pages,
+    write_artwork_pages,
+    write_collections,
+    write_map,
+    write_stats,
+    write_search,
+    write_data,
+    write_model_page,
+    write_home,
+    datapackage.write_data_download,
+    write_site_extras,
+)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    pages: list[str]            # every page written, in order
+    page_keys: dict[str, str]   # page -> key, for the next build's reuse
+    reused: int                 # pages linked unchanged from the previous site
+    problems: list[Problem]     # what could not be shown as it should (for the build report)
+
+
+def render_site(site: SiteData, out: Path, *, salt: str = "", previous: PreviousSite | None = None) -> RenderResult:
+    """Write the whole site into ``out`` (a fresh staging folder)."""
+    ctx = SiteContext.build(site)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    output = SiteOutput(out, title=site.settings.title, csp=ctx.csp, salt=salt, previous=previous)
+    for write in PAGES:
+        write(ctx, output)
+    return RenderResult(output.pages, output.page_keys, output.reused, output.problems)

@@ -1,0 +1,69 @@
+"""Every address of the site, relative to its home (the templates prefix ``root``).
+
+``static/map.js`` and ``static/search.js`` build the same addresses from the
+prefixes written into their data files (:data:`PAGE_FOLDERS`, :data:`PICTURE_FOLDERS`).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from generator.errors import ConfigError
+
+#: Map and search data name an item by kind ("d" drawing, "a" artwork); its page and pictures live under these.
+PAGE_FOLDERS = {"d": "drawings/", "a": "artworks/"}
+PICTURE_FOLDERS = {"d": "images/drawings/", "a": "images/artworks/"}
+
+
+def drawing_url(d_id: str) -> str:
+    return f"drawings/{d_id}/index.html"
+
+
+def artwork_url(a_id: str) -> str:
+    return f"artworks/{a_id}/index.html"
+
+
+def thumb_url(kind: str, item_id: str) -> str:
+    """The small picture of a drawing or artwork; ``kind`` is "drawings" or "artworks"."""
+    return f"images/{kind}/{item_id}.thumb.webp"
+
+
+def image_url(kind: str, item_id: str) -> str:
+    """The display picture, relative to the site's home or to --image-base-url."""
+    return f"images/{kind}/{item_id}.webp"
+
+
+def facet_index_url(facet: str) -> str:
+    return f"{facet}/index.html"
+
+
+def collection_url(facet: str, key: str, page: int = 1) -> str:
+    """A page of one country, year or age group.
+
+    >>> collection_url("ages", "6-9"), collection_url("years", "2009", 2)
+    ('ages/6-9/index.html', 'years/2009/page-2/index.html')
+    """
+    return f"{facet}/{key}/index.html" if page == 1 else f"{facet}/{key}/page-{page}/index.html"
+
+
+def display_src(image_base: str | None, kind: str, item_id: str) -> str:
+    """The display picture's address: site-relative, or absolute under --image-base-url."""
+    rel = image_url(kind, item_id)
+    return f"{image_base}/{rel}" if image_base else rel
+
+
+def check_image_base_url(url: str) -> str:
+    """The address without its trailing slash; refuses anything but a plain http(s) address.
+
+    It goes into every page's Content-Security-Policy, so quotes, spaces, ';' or ',' could
+    add policy directives.
+
+    >>> check_image_base_url("https://cdn.example.org/archive/")
+    'https://cdn.example.org/archive'
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment or \
+            any(c.isspace() or c in "'\";,<>\\?#" for c in url):
+        raise ConfigError(f"--image-base-url {url!r} is not a plain http(s) address. Give one like "
+                          "https://pictures.example.org/archive (no quotes, spaces, ';', ',', '?' or '#').")
+    return url.rstrip("/")

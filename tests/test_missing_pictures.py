@@ -1,0 +1,117 @@
+"""A picture that could not be made is reported and never linked: the web copy of an item, a map thumbnail."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from generator.build import pipeline
+from generator.build.config import BuildSettings
+from generator.errors import ImageError
+from generator.site import mapdata
+
+from .helpers import write_jpeg
+from .sitecheck import broken_links
+
+BROKEN = "2001_6-9_0002_FRA_R_C.jpg"   # its web copy fails
+BROKEN_ID = "2001_6-9_0002_FRA"
+
+
+def _collection(root: Path) -> BuildSettings:
+    for i in range(6):
+        write_jpeg(root / "drawings" / f"2001_6-9_{i:04d}_FRA_R_C.jpg", (64, 64), seed=i)
+        write_jpeg(root / "artworks" / f"a{i}.jpg", (64, 64), seed=50 + i)
+    return BuildSettings(drawings=root / "drawings", artworks=root / "artworks", out=root / "site",
+                         cache=root / "cache")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A build in which one drawing decodes for its vector but its web copy cannot be made."""
+    root = tmp_path_factory.mktemp("missing")
+    settings = _collection(root)
+    real = pipeline.load_rgb
+
+    def load_rgb(path, **kw):
+        if Path(path).name == BROKEN:
+            raise ImageError(path, "the picture could not be decoded", "Scan or copy it again.")
+        return real(path, **kw)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "load_rgb", load_rgb)
+        report = pipeline.build(settings)
+    return settings, report
+
+
+def test_a_failed_web_copy_is_reported(built):
+    _, report = built
+    lines = [str(p) for p in report.problems if BROKEN in p.file]
+    assert len(lines) == 1 and "published without a picture" in lines[0]
+    assert report.drawings == 6  # the drawing itself is still published, with its neighbours
+
+
+def test_no_page_points_at_the_missing_picture(built):
+    settings, _ = built
+    site = settings.out
+    assert broken_links(site) == []
+    page = (site / "drawings" / BROKEN_ID / "index.html").read_text(encoding="utf-8")
+    assert "No picture" in page and f"{BROKEN_ID}.webp" not in page
+    for other in site.rglob("*.html"):
+        assert f"{BROKEN_ID}.thumb.webp" not in other.read_text(encoding="utf-8"), other
+    record = next(d for d in json.loads((site / "data" / "drawings.json").read_text())["drawings"]
+                  if d["id"] == BROKEN_ID)
+    assert record["image"] is None and record["thumbnail"] is None
+
+
+def test_the_map_shows_no_preview_for_the_missing_picture(built):
+    settings, _ = built
+    meta = _map_meta(settings.out)
+    ids = _map_ids(settings.out)
+    assert [ids[i] for i in meta["no_thumb"]] == [BROKEN_ID]
+
+
+def test_an_unreadable_map_thumbnail_is_reported_and_not_linked(built):
+    """A thumbnail damaged in the cache: the map's atlas cannot draw it, says so, and does not link it."""
+    settings, _ = built
+    thumbs = sorted((settings.cache / "images").rglob("*-t.webp"))
+    victim = thumbs[0]
+    # A new file in its place (the first site keeps its own link to the good one).
+    damaged = victim.with_suffix(".tmp")
+    damaged.write_bytes(b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"\x00" * 40)
+    os.replace(damaged, victim)
+    again = settings.replace(out=settings.out.parent / "site-again")
+    report = pipeline.build(again)
+    lines = [str(p) for p in report.problems if p.file.startswith("thumbnail of the")]
+    assert len(lines) == 1 and "the map shows a plain dot" in lines[0]
+    # Only the damaged one: without the failure of the first build, the other web copy is made now.
+    no_thumb = [_map_ids(again.out)[i] for i in _map_meta(again.out)["no_thumb"]]
+    assert len(no_thumb) == 1 and no_thumb[0] in lines[0]
+
+
+def test_an_atlas_sheet_with_a_hole_is_not_cached(tmp_path):
+    good = write_jpeg(tmp_path / "good.jpg", (80, 80), seed=1)
+    bad = tmp_path / "bad.webp"
+    bad.write_bytes(b"not a picture")
+    items = [mapdata.MapItem("d", "x", 0.1, 0.2, "X", thumb=good), mapdata.MapItem("a", "y", -0.5, 0.3, "Y", thumb=bad)]
+    for _ in range(2):
+        files = mapdata.write_map_data(tmp_path / "site", items, cache_dir=tmp_path / "cache")
+        assert [it.id for it in files.unreadable] == ["y"] and files.atlas_computed == 1
+    assert not (tmp_path / "cache" / "atlas").exists()
+    meta = _map_meta(tmp_path / "site")
+    assert [_map_ids(tmp_path / "site")[i] for i in meta["no_thumb"]] == ["y"]
+
+
+def _map_meta(site: Path) -> dict:
+    text = (site / "data" / "map" / "meta.js").read_text(encoding="utf-8")
+    return json.loads(re.fullmatch(r"window\.SITEGEN_MAP=(.*);\n", text, re.S).group(1))
+
+
+def _map_ids(site: Path) -> list[str]:
+    ids = []
+    for path in sorted((site / "data" / "map").glob("labels-*.js")):
+        text = path.read_text(encoding="utf-8")
+        ids += json.loads(re.search(r"=(\{.*\});\n$", text, re.S).group(1))["ids"]
+    return ids
