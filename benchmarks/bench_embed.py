@@ -24,7 +24,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generator.ml.embed import cpu_supports_bf16, embed_arrays, embed_paths, prepare_model  # noqa: E402
+from generator.ml.device import cpu_supports_bf16  # noqa: E402
+from generator.ml.embed import embed_arrays, embed_paths, prepare_model  # noqa: E402
 from generator.inputs.images import model_input  # noqa: E402
 from generator.ml.model import LoadedModel, build_architecture  # noqa: E402
 

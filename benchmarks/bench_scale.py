@@ -11,6 +11,7 @@ collection or model is needed.
 * neighbours: exact top-10 drawing -> artwork, sitegen's ``top_k`` against faiss-cpu's
   exact ``IndexFlatIP`` on the same vectors (same run, ratio printed), on a scaled case
   (20k x 50k by default; the work is n x m, so time extrapolates linearly in n x m).
+  faiss is not a dependency of sitegen: ``pip install -e '.[bench]'`` installs it.
   The full-size memory case holds all 100k + 250k vectors and times a slice of the
   queries; ``--full-neighbours`` runs all of them (about 6 minutes here).
 * layout: seeded UMAP (PCA to 50 first) of drawings + artworks' share of 110k points,
@@ -22,6 +23,7 @@ collection or model is needed.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -279,6 +281,10 @@ def main() -> None:
         torch.set_num_threads(max(1, os.cpu_count() or 1))
         print(json.dumps(STAGES[a.child](a)))
         return
+    if "neighbours" in [s.strip() for s in a.stages.split(",")] and importlib.util.find_spec("faiss") is None:
+        sys.exit("The neighbours stage compares sitegen with faiss, which is not installed. Install it with\n"
+                 "    pip install -e '.[bench]'    (or: pip install faiss-cpu)\n"
+                 "or leave that stage out: --stages neighbours_full,layout,render")
     import platform
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""

@@ -1,12 +1,16 @@
 """The command line: wiring and messages."""
 
+import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
+from generator.build.config import FIELD_NAMES, describe_settings
 from generator.cli.main import cli
 
 from .helpers import write_jpeg
@@ -142,3 +146,85 @@ def test_build_train_needs_pairs(tmp_path):
                                    str(tmp_path / "artworks"), "--out", str(tmp_path / "site"),
                                    "--cache", str(tmp_path / "cache")])
     assert res.exit_code == 1 and "--train needs --pairs" in res.output
+
+
+@pytest.mark.parametrize("command, extras", [("build", {"config_file", "train_first", "train_epochs"}),
+                                             ("embed", {"config_file", "shard"}),
+                                             ("serve", {"config_file", "port"})])
+def test_options_are_the_settings(command, extras):
+    """Every setting is a flag with the setting's type, range, choices and default, and nothing else is."""
+    params = {p.name: p for p in cli.commands[command].params if p.name != "help"}
+    assert set(params) - extras == set(FIELD_NAMES)
+    for info in describe_settings():
+        opt = params[info.name]
+        assert opt.opts == [info.flag] and opt.default is None
+        if info.kind is bool:
+            assert opt.secondary_opts == ["--no-" + info.flag[2:]]
+            assert opt.help.endswith(f"(default: {'on' if info.default else 'off'})")
+        elif info.default is not None:
+            assert opt.help.endswith(f"(default: {info.default})"), opt.help
+        if info.rule.choices:
+            assert tuple(opt.type.choices) == info.rule.choices
+        elif info.kind is int:
+            assert isinstance(opt.type, click.IntRange)
+            assert (opt.type.min, opt.type.max) == (info.rule.low, info.rule.high)
+    assert "(default: 10)" in " ".join(CliRunner().invoke(cli, [command, "--help"]).output.split())
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("top_k = 0", "top_k must be a whole number from 1 to 1000 (got 0)"),
+    ('thumb_size = "big"', "thumb_size must be a whole number from 32 to 4096 (got 'big')"),
+    ('device = "tpu"', "device must be one of auto, cpu, cuda (got 'tpu')"),
+])
+def test_bad_setting_in_the_file_stops_before_any_work(tmp_path, monkeypatch, line, problem):
+    _collection(tmp_path)
+    (tmp_path / "sitegen.toml").write_text(f'drawings = "drawings"\nartworks = "artworks"\n{line}\n')
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, ["build"])
+    assert res.exit_code == 1
+    assert res.output == ("Error: sitegen.toml has a setting that cannot work, so nothing was done. "
+                          f"Fix it in the file: {problem}.\n")
+    assert sorted(os.listdir(tmp_path)) == ["artworks", "drawings", "sitegen.toml"], "nothing was written"
+
+
+@pytest.mark.slow
+def test_demo_says_what_it_wrote_and_what_to_do_next(tmp_path):
+    dest = tmp_path / "demo"
+    res = CliRunner().invoke(cli, ["demo", str(dest)])
+    assert res.exit_code == 0, res.output
+    first, second = res.output.splitlines()
+    n_drawings, n_artworks = len(os.listdir(dest / "drawings")), len(list((dest / "artworks").rglob("*.jpg")))
+    n_pairs = len((dest / "pairs.csv").read_text().splitlines()) - 1
+    assert first.startswith(f"Wrote a demo collection to {dest}: {n_drawings} drawing scans in {dest / 'drawings'} (")
+    assert f" {n_artworks} artworks by " in first and f"{n_pairs} known re-creations in {dest / 'pairs.csv'}." in first
+    assert "DemoSummary" not in res.output
+    assert second == (f"Next, build its site with: sitegen build --drawings {dest}/drawings --artworks {dest}/artworks "
+                      f"--artworks-csv {dest}/artworks.csv --pairs {dest}/pairs.csv")
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_two_processes_build_the_same_site(tmp_path):
+    """The installed command, run twice at once in two processes with two caches, writes the same bytes."""
+    sitegen = shutil.which("sitegen")
+    if sitegen is None:
+        pytest.skip("the sitegen command is not installed (pip install .)")
+    for i in range(24):
+        write_jpeg(tmp_path / "drawings" / f"2001_6-9_{i:04d}_FRA_R_C.jpg", (72, 56), seed=i)
+    for i in range(10):
+        write_jpeg(tmp_path / "artworks" / f"art_{i}.jpg", (64, 64), seed=100 + i)
+    runs = [subprocess.Popen([sitegen, "build", "--drawings", "drawings", "--artworks", "artworks", "--out", f"site{n}",
+                              "--cache", f"cache{n}", "--thumb-size", "48", "--display-size", "96"],
+                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for n in (1, 2)]
+    outputs = [run.communicate(timeout=900)[0] for run in runs]
+    for run, output in zip(runs, outputs):
+        assert run.returncode == 0, output
+        # Each stage's time is printed once, as the stage ends.
+        assert len(re.findall(r"^\s*embeddings:?\s+[0-9.]+ s$", output, re.M)) == 1, output
+    one, two = _tree(tmp_path / "site1"), _tree(tmp_path / "site2")
+    assert len(one) > 30 and one.keys() == two.keys()
+    assert [name for name in one if one[name] != two[name]] == []

@@ -63,6 +63,22 @@ def test_changed_settings_render_again(collection):
     assert retitled.computed["pages"] > 0 and retitled.computed["embeddings"] == 0
 
 
+def test_speed_settings_and_a_moved_cache_render_nothing(collection):
+    """Batch size, device, precision and where the cache lives change how a site is made, never its pages."""
+    import shutil
+
+    from generator.ml.device import choose_device, choose_precision
+
+    settings = _settings(collection)
+    build(settings)
+    moved = collection / "cache-moved"
+    shutil.copytree(settings.cache, moved)
+    device = choose_device("auto")
+    again = build(settings.replace(cache=moved, batch_size=3, device=device, strict=True,
+                                   precision=choose_precision("auto", device)))
+    assert again.computed["embeddings"] == 0 and again.computed["pages"] == 0
+
+
 def first_drawing(site: Path) -> str:
     return sorted(os.listdir(site / "drawings"))[0]
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from generator.ml.neighbours import bf16_is_faster, top_k
+from generator.ml.device import cpu_precision
+from generator.ml.neighbours import top_k
 
 
 def reference(q, g, k, exclude_self=False):
@@ -80,5 +81,13 @@ def test_small_and_empty_cases():
     assert top_k(np.zeros((0, 8), np.float32), g, 3)[0].shape == (0, 3)
 
 
-def test_bf16_decision_is_a_bool():
-    assert bf16_is_faster() in (True, False)
+def test_auto_precision_is_the_processors_not_a_timing():
+    rng = np.random.default_rng(5)
+    q, g = unit(rng, 20, 16), unit(rng, 50, 16)
+    stats: dict = {}
+    idx, sim = top_k(q, g, 5, stats=stats)
+    assert stats["precision"] == cpu_precision("matmul")
+    for precision in ("fp32", "bf16"):
+        other = top_k(q, g, 5, precision=precision)
+        np.testing.assert_array_equal(other[0], idx)
+        np.testing.assert_array_equal(other[1], sim)

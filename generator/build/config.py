@@ -1,15 +1,44 @@
-"""Build settings: one frozen dataclass, filled from sitegen.toml and then from command-line flags."""
+"""Build settings: one frozen dataclass, checked by one function whatever the source.
+
+Defaults < ``sitegen.toml`` < command-line flags. Every value, from any of the three,
+goes through :func:`check_setting`, so a wrong value in the file is refused as firmly
+as a wrong flag, with a message naming the setting, what is allowed and where the
+value came from. The command line derives its options from these fields (see
+:func:`describe_settings`), so the two cannot drift apart.
+"""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
 import hashlib
+import inspect
 import json
 import tomllib
-from dataclasses import dataclass, fields
+import types
+import typing
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from generator.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a setting allows, beyond its type."""
+
+    low: int | None = None
+    high: int | None = None
+    choices: tuple[str, ...] = ()
+    #: False for settings that change how the site is computed (speed, where the cache lives) but
+    #: never what its pages say: changing them re-renders nothing.
+    shapes_pages: bool = True
+    metavar: str | None = None
+
+
+def _setting(default, **rule):
+    return field(default=default, metadata={"rule": Rule(**rule)})
 
 
 @dataclass(frozen=True)
@@ -19,53 +48,64 @@ class BuildSettings:
     artworks: Path | None = None
     """Folder of artwork pictures (any tree; Artist_Name/Artist_Name_N.jpg understood)."""
     artworks_csv: Path | None = None
-    """Optional CSV file,title,artist,year,... describing the artworks."""
+    """CSV describing the artworks (file,title,artist,year,...)."""
     pairs: Path | None = None
-    """Optional CSV drawing,artwork of known re-creations."""
+    """CSV of known re-creations (drawing,artwork)."""
     countries: Path | None = None
-    """Optional CSV code,name,iso3 overriding the built-in country table."""
+    """CSV of country codes (code,name,iso3) overriding the built-in table."""
     model: str = "efficientnet_lite0"
-    """A model name (efficientnet_lite0, efficientnet_lite2, resnext101_32x8d, a timm name) or a file from 'sitegen train'."""
+    """Model name (efficientnet_lite0, efficientnet_lite2, resnext101_32x8d, a timm name) or a file made by
+    'sitegen train'."""
     weights: Path | None = None
-    """A local weights file for the model (nothing is downloaded during a build)."""
+    """Local weights file for the model (nothing is downloaded during a build)."""
     out: Path = Path("site")
-    """Where the site is written."""
-    cache: Path = Path(".sitegen-cache")
+    """Output folder for the site."""
+    cache: Path = _setting(Path(".sitegen-cache"), shapes_pages=False)
     """Where embeddings, layouts and thumbnails are kept between builds."""
     title: str = "Children's drawings and the artworks they re-create"
-    """The site's title."""
-    site_url: str | None = None
-    """The public address of the site, for sitemap.xml (links stay relative)."""
-    top_k: int = 10
-    """How many nearest artworks each drawing page lists."""
-    similar_drawings: int = 6
-    """How many similar drawings each drawing page lists."""
-    artwork_drawings: int = 12
-    """How many closest drawings each artwork page lists."""
-    page_size: int = 60
+    """Title of the site."""
+    site_url: str | None = _setting(None, metavar="URL")
+    """Public address of the site, for sitemap.xml (links stay relative)."""
+    top_k: int = _setting(10, low=1, high=1000)
+    """Nearest artworks listed on each drawing page."""
+    similar_drawings: int = _setting(6, low=1, high=1000)
+    """Similar drawings listed on each drawing page."""
+    artwork_drawings: int = _setting(12, low=1, high=1000)
+    """Closest drawings listed on each artwork page."""
+    page_size: int = _setting(60, low=1, high=10_000)
     """Items per page in collection views."""
-    batch_size: int = 16
+    batch_size: int = _setting(16, low=1, high=4096, shapes_pages=False)
     """Pictures per batch when computing embeddings."""
-    precision: str = "auto"
-    """Arithmetic for embeddings: auto, fp32 or bf16."""
-    device: str = "auto"
-    """auto, cpu or cuda."""
-    seed: int = 42
+    precision: str = _setting("auto", choices=("auto", "fp32", "bf16"), shapes_pages=False)
+    """Arithmetic for embeddings; auto chooses from the processor's features, the same way every time."""
+    device: str = _setting("auto", choices=("auto", "cpu", "cuda"), shapes_pages=False)
+    """Where the network runs; auto uses a CUDA graphics card when there is one."""
+    seed: int = _setting(42, low=0, high=2**32 - 1)
     """Seed of the map layout."""
-    thumb_size: int = 320
+    thumb_size: int = _setting(320, low=32, high=4096)
     """Long side of thumbnails, in pixels."""
-    display_size: int = 1280
+    display_size: int = _setting(1280, low=64, high=8192)
     """Long side of the pictures on item pages, in pixels."""
-    max_pixels: int = 200_000_000
-    """Larger pictures are refused as unsafe to decode."""
-    strict: bool = False
+    max_pixels: int = _setting(200_000_000, low=1)
+    """Refuse pictures larger than this many pixels, as unsafe to decode."""
+    strict: bool = _setting(False, shapes_pages=False)
     """Stop at the first problem instead of skipping the file."""
-    image_base_url: str | None = None
-    """Serve display pictures from this address instead of the site (keeps the site small)."""
+    image_base_url: str | None = _setting(None, metavar="URL")
+    """Serve the item pages' pictures from URL (http or https) instead of the site, which keeps it small: pages
+    then load URL/images/<kind>/<id>.webp. The build writes those pictures to the folder <out>-images next to
+    the site (replaced at each build); upload its contents to URL. Thumbnails stay in the site."""
     publish_embeddings: bool = False
-    """Also publish the embeddings as .npy files in the data download."""
+    """Also publish the feature vectors (.npy) in the data download."""
     data_licence: str = "CC-BY-4.0"
-    """Licence of the data download (an SPDX id such as CC-BY-4.0 or CC0-1.0, or an address); the pictures are not covered."""
+    """Licence of the data download (an SPDX id such as CC-BY-4.0 or CC0-1.0, or an address); the pictures are
+    not covered."""
+
+    def __post_init__(self):
+        values, problems = check_settings({f.name: getattr(self, f.name) for f in fields(self)})
+        if problems:
+            raise ConfigError(_problems_message("These build settings cannot work", problems))
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
 
     def replace(self, **changes) -> "BuildSettings":
         return dataclasses.replace(self, **changes)
@@ -75,27 +115,133 @@ class BuildSettings:
         chosen = {f.name: str(getattr(self, f.name)) for f in fields(self) if not names or f.name in names}
         return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:16]
 
+    def page_fingerprint(self) -> str:
+        """A short hash of the settings that can change what a page says (not how fast or where it is made)."""
+        return self.fingerprint(*PAGE_SETTINGS)
 
-PATH_FIELDS = {f.name for f in fields(BuildSettings) if "Path" in str(f.type)}
-FIELD_NAMES = {f.name for f in fields(BuildSettings)}
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """One setting as the command line shows it."""
+
+    name: str
+    kind: type                  # Path, str, int or bool
+    optional: bool              # None is allowed (the setting may be left out)
+    default: object
+    doc: str
+    rule: Rule
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def allowed(self) -> str:
+        """What the setting accepts, in words."""
+        r = self.rule
+        if r.choices:
+            return "one of " + ", ".join(r.choices)
+        if self.kind is bool:
+            return "true or false"
+        if self.kind is int:
+            if r.low is not None and r.high is not None:
+                return f"a whole number from {r.low} to {r.high}"
+            return f"a whole number of at least {r.low}" if r.low is not None else "a whole number"
+        return "a path" if self.kind is Path else "text"
+
+
+@functools.cache
+def describe_settings() -> tuple[SettingInfo, ...]:
+    """Every setting in field order: its type, default, rule and the text under its field."""
+    hints = typing.get_type_hints(BuildSettings)
+    docs = _field_docs()
+    out = []
+    for f in fields(BuildSettings):
+        hint = hints[f.name]
+        args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        kind = next(a for a in args if a is not type(None))
+        out.append(SettingInfo(f.name, kind, type(None) in args, f.default, docs.get(f.name, ""),
+                               f.metadata.get("rule", Rule())))
+    return tuple(out)
+
+
+def _field_docs() -> dict[str, str]:
+    """The string under each field, read from the source (one text serves the code and the --help)."""
+    try:
+        tree = ast.parse(inspect.getsource(BuildSettings))
+    except (OSError, TypeError):
+        return {}
+    body = tree.body[0].body
+    docs = {}
+    for stmt, after in zip(body, body[1:]):
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and isinstance(after, ast.Expr) \
+                and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str):
+            docs[stmt.target.id] = " ".join(after.value.value.split())
+    return docs
+
+
+def check_setting(info: SettingInfo, value):
+    """``value`` if ``info`` allows it (a path given as text becomes a Path); else ValueError in plain words."""
+    if value is None and info.optional:
+        return None
+    ok = True
+    if info.kind is Path:
+        ok = isinstance(value, (str, Path)) and str(value) != ""
+        value = Path(value) if ok else value
+    elif info.kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok = ok and (info.rule.low is None or value >= info.rule.low)
+        ok = ok and (info.rule.high is None or value <= info.rule.high)
+    elif info.kind is bool:
+        ok = isinstance(value, bool)
+    else:
+        ok = isinstance(value, str) and (not info.rule.choices or value in info.rule.choices)
+    if not ok:
+        raise ValueError(f"{info.name} must be {info.allowed()} (got {value!r})")
+    return value
+
+
+def check_settings(values: dict) -> tuple[dict, list[str]]:
+    """(checked values, a sentence per value that is not allowed); unknown names are left to the caller."""
+    infos = {i.name: i for i in describe_settings()}
+    checked, problems = {}, []
+    for name, value in values.items():
+        try:
+            checked[name] = check_setting(infos[name], value)
+        except ValueError as exc:
+            problems.append(str(exc))
+    return checked, problems
+
+
+def _problems_message(intro: str, problems: list[str]) -> str:
+    if len(problems) == 1:
+        return f"{intro}: {problems[0]}."
+    return f"{intro}:\n" + "\n".join(f"  - {p}" for p in problems)
+
+
+FIELD_NAMES = tuple(f.name for f in fields(BuildSettings))
+PATH_FIELDS = frozenset(i.name for i in describe_settings() if i.kind is Path)
+#: The settings that can change a page; the others only change how fast or where the site is made.
+PAGE_SETTINGS = tuple(i.name for i in describe_settings() if i.rule.shapes_pages)
 
 
 def load_toml(path: Path) -> dict:
-    """Settings from a sitegen.toml (top level or a [build] table); paths are relative to the file."""
+    """Checked settings from a sitegen.toml (top level or a [build] table); paths are relative to the file."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc}). Fix the line named.") from None
     data = data.get("build", data)
-    out = {}
-    for key, value in data.items():
-        name = key.replace("-", "_")
-        if name not in FIELD_NAMES:
-            raise ConfigError(f"{path}: unknown setting '{key}'. Known settings: {', '.join(sorted(FIELD_NAMES))}.")
-        if name in PATH_FIELDS and value is not None:
-            value = (path.parent / value) if not Path(value).is_absolute() else Path(value)
-        out[name] = value
-    return out
+    unknown = sorted(k for k in data if k.replace("-", "_") not in FIELD_NAMES)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting '{unknown[0]}'. Known settings: {', '.join(sorted(FIELD_NAMES))}.")
+    values, problems = check_settings({k.replace("-", "_"): v for k, v in data.items()})
+    if problems:
+        raise ConfigError(_problems_message(f"{path} has a setting that cannot work, so nothing was done. "
+                                            "Fix it in the file", problems))
+    for name in PATH_FIELDS & values.keys():
+        if values[name] is not None and not values[name].is_absolute():
+            values[name] = path.parent / values[name]
+    return values
 
 
 def make_settings(config_file: Path | None, **flags) -> BuildSettings:
@@ -107,11 +253,12 @@ def make_settings(config_file: Path | None, **flags) -> BuildSettings:
         if not config_file.is_file():
             raise ConfigError(f"The settings file {config_file} does not exist.")
         values.update(load_toml(config_file))
-    values.update({k: v for k, v in flags.items() if v is not None})
-    for name in PATH_FIELDS:
-        if values.get(name) is not None:
-            values[name] = Path(values[name])
-    try:
-        return BuildSettings(**values)
-    except TypeError as exc:
-        raise ConfigError(str(exc)) from None
+    given = {k: v for k, v in flags.items() if v is not None}
+    unknown = sorted(k for k in given if k not in FIELD_NAMES)
+    if unknown:
+        raise ConfigError(f"Unknown setting '{unknown[0]}'. Known settings: {', '.join(sorted(FIELD_NAMES))}.")
+    checked, problems = check_settings(given)
+    if problems:
+        raise ConfigError(_problems_message("A setting given on the command line cannot work", problems))
+    values.update(checked)
+    return BuildSettings(**values)

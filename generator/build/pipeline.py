@@ -54,11 +54,13 @@ class BuildReport:
     out: Path | None = None
     report_file: Path | None = None
 
+    def timing_lines(self) -> list[str]:
+        return [f"  {stage:<12} {secs:7.2f} s" for stage, secs in self.timings.items()]
+
     def lines(self) -> list[str]:
+        """The summary shown at the end of a build (each stage's time is shown as it ends, not again here)."""
         out = [f"Published {self.drawings} drawings and {self.artworks} artworks ({self.pairs} known "
                f"re-creations); {self.verso_skipped} back scans kept private."]
-        for stage, secs in self.timings.items():
-            out.append(f"  {stage:<12} {secs:7.2f} s")
         out.append(f"Site: {self.site_files} files, {self.site_bytes / 1e6:.1f} MB in {self.out}")
         if self.images_out is not None:
             out.append(f"Display pictures: {self.images_out} (upload its contents to the --image-base-url address)")
@@ -150,11 +152,11 @@ SAVE_EVERY = 256
 
 def embedding_key(settings: BuildSettings) -> tuple[str, str, str, str]:
     """(cache key, device, precision, weights source) for the configured model."""
-    from generator.ml.embed import default_device, resolve_precision
+    from generator.ml.device import choose_device, choose_precision
     from generator.ml.model import resolve_model
 
-    device = default_device() if settings.device == "auto" else settings.device
-    precision = resolve_precision(settings.precision, device)
+    device = choose_device(settings.device)
+    precision = choose_precision(settings.precision, device)
     choice = resolve_model(settings.model, settings.weights)
     return f"{choice.fingerprint}-{precision}", device, precision, choice.source
 
@@ -324,11 +326,13 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
         # Rendering is skipped when nothing that goes into the site changed and the site on disk is
         # still the one we wrote (a manifest of sizes and times says so).
         assets = _assets_digest()
-        fingerprint = array_key(settings.fingerprint(), assets, nb_key, lay["coords"], str(lay["method"]),
+        # Only what can change a page: batch size, device, precision and where the cache lives cannot
+        # (derived pictures are named by content, so their folder is left out too).
+        fingerprint = array_key(settings.page_fingerprint(), assets, nb_key, lay["coords"], str(lay["method"]),
                                 repr(items.drawings), repr(items.artworks), items.d_hash, items.a_hash, items.pairs,
                                 sorted(coll.artists.items()), _file_digest(settings.countries), model_source,
-                                sorted(pictures.items()))
-        render_salt = array_key(settings.fingerprint(), assets, "pages-v1")
+                                sorted((i, t.name, d.name) for i, (t, d) in pictures.items()))
+        render_salt = array_key(settings.page_fingerprint(), assets, "pages-v1")
         write_site(site, fingerprint, render_salt, report)
         if settings.image_base_url:
             images_out = report.images_out = display_images_dir(settings.out)
@@ -343,7 +347,8 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
                 "--image-base-url.")
     report.warnings.extend(cache.warnings)
     report.report_file = settings.cache / "build-report.txt"
-    write_atomic(report.report_file, "\n".join(report.lines() + ["", "All problems:"] +
+    write_atomic(report.report_file, "\n".join(report.lines() + ["", "Time per stage:"] + report.timing_lines() +
+                                               ["", "All problems:"] +
                                                [f"- {p}" for p in skipped_first(report.problems)]) + "\n")
     return report
 

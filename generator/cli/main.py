@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from generator import __version__
+from generator.build.config import describe_settings, make_settings
 from generator.cli.common import PATH, _fail
 from generator.cli.model_commands import evaluate, train, trained_model_for_build
 from generator.errors import SitegenError
@@ -19,50 +21,33 @@ def cli():
     """Build a website linking children's drawings to the famous artworks they re-create."""
 
 
+def setting_option(info) -> Callable:
+    """The click option of one build setting: its type, range, choices and help come from the settings."""
+    if info.kind is bool:
+        decls, kw = [f"{info.flag}/--no-{info.flag[2:]}"], {}
+    elif info.rule.choices:
+        decls, kw = [info.flag], {"type": click.Choice(list(info.rule.choices))}
+    elif info.kind is int:
+        decls, kw = [info.flag], {"type": click.IntRange(info.rule.low, info.rule.high)}
+    else:
+        decls, kw = [info.flag], {"type": PATH if info.kind is Path else str}
+    help_text = info.doc
+    if info.default is not None:
+        help_text += f" (default: {('on' if info.default else 'off') if info.kind is bool else info.default})"
+    # default=None: a flag that is not given leaves the value from sitegen.toml (or the default) alone.
+    return click.option(*decls, info.name, default=None, metavar=info.rule.metavar, help=help_text, **kw)
+
+
 def build_options(f):
-    opts = [
-        click.option("--config", "config_file", type=PATH, help="Settings file (default: ./sitegen.toml if present)."),
-        click.option("--drawings", type=PATH, help="Folder of drawing scans."),
-        click.option("--artworks", type=PATH, help="Folder of artwork pictures."),
-        click.option("--artworks-csv", type=PATH, help="CSV describing the artworks (file,title,artist,year,...)."),
-        click.option("--pairs", type=PATH, help="CSV of known re-creations (drawing,artwork)."),
-        click.option("--countries", type=PATH, help="CSV of country codes (code,name,iso3) overriding the built-in table."),
-        click.option("--model", help="Model name (efficientnet_lite0, efficientnet_lite2, resnext101_32x8d) "
-                     "or a file made by 'sitegen train'."),
-        click.option("--weights", type=PATH, help="Local weights file for the model."),
-        click.option("--out", type=PATH, help="Output folder for the site (default: site)."),
-        click.option("--cache", type=PATH, help="Cache folder (default: .sitegen-cache)."),
-        click.option("--title", help="Title of the site."),
-        click.option("--site-url", help="Public address of the site, for sitemap.xml."),
-        click.option("--top-k", type=click.IntRange(1, 1000), help="Nearest artworks listed per drawing (default 10)."),
-        click.option("--batch-size", type=click.IntRange(1, 4096), help="Pictures per batch (default 16)."),
-        click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), help="Arithmetic for embeddings."),
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where the network runs."),
-        click.option("--seed", type=int, help="Seed of the map layout (default 42)."),
-        click.option("--thumb-size", type=click.IntRange(32, 4096), help="Long side of thumbnails in pixels (default 320)."),
-        click.option("--display-size", type=click.IntRange(64, 8192),
-                     help="Long side of the pictures on item pages in pixels (default 1280)."),
-        click.option("--image-base-url", metavar="URL",
-                     help="Serve the item pages' pictures from URL (http or https) instead of the site, which keeps "
-                     "it small: pages then load URL/images/<kind>/<id>.webp. The build writes those pictures to "
-                     "the folder <out>-images next to the site (replaced at each build); upload its contents "
-                     "to URL. Thumbnails stay in the site."),
-        click.option("--max-pixels", type=click.IntRange(1), help="Refuse pictures larger than this many pixels."),
-        click.option("--strict/--no-strict", default=None, help="Stop at the first problem instead of skipping files."),
-        click.option("--publish-embeddings/--no-publish-embeddings", default=None,
-                     help="Also publish the feature vectors (.npy) in the data download."),
-        click.option("--data-licence", help="Licence of the data download, e.g. CC-BY-4.0 (default) or CC0-1.0; "
-                     "the pictures are not covered."),
-    ]
+    opts = [click.option("--config", "config_file", type=PATH,
+                         help="Settings file (default: ./sitegen.toml if present).")]
+    opts += [setting_option(info) for info in describe_settings()]
     for opt in reversed(opts):
         f = opt(f)
     return f
 
 
 def settings_from(config_file, **flags):
-    from generator.build.config import make_settings
-
-    flags = {k: (str(v) if k in ("model",) and v is not None else v) for k, v in flags.items()}
     return make_settings(config_file, **flags)
 
 
@@ -100,8 +85,12 @@ def demo(dest, seed):
         summary = write_demo(dest, seed=seed)
     except SitegenError as exc:
         _fail(exc)
-    click.echo(f"Demo collection written to {dest}: {summary}")
-    click.echo(f"Build it with: sitegen build --drawings {dest}/drawings --artworks {dest}/artworks "
+    click.echo(f"Wrote a demo collection to {dest}: {summary.drawing_files} drawing scans in {dest / 'drawings'} "
+               f"({summary.verso} of them backs of drawings, which are never published, and {summary.malformed} "
+               f"with names that break the naming pattern, as in a real archive), {summary.artworks} artworks by "
+               f"{summary.artists} artists in {dest / 'artworks'}, described in {dest / 'artworks.csv'}, and "
+               f"{summary.recreations} known re-creations in {dest / 'pairs.csv'}.")
+    click.echo(f"Next, build its site with: sitegen build --drawings {dest}/drawings --artworks {dest}/artworks "
                f"--artworks-csv {dest}/artworks.csv --pairs {dest}/pairs.csv")
 
 

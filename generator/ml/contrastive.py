@@ -47,12 +47,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from generator.ml.augment import drawing_like
-from generator.ml.embed import resolve_precision
+from generator.ml.device import choose_device, choose_precision
 from generator.errors import ConfigError, ImageError
 from generator.inputs.images import model_input
 from generator.ml.model import Embedder, LoadedModel
 from generator.ml.train import (IndexPair, Progress, TrainResult, TrainSettings, _cpu_state, _emit, _metrics_for,
-                    _PictureCache, _relative_names, _stages, _tail, resolve_device, train_transform)
+                    _PictureCache, _relative_names, _stages, _tail, train_transform)
 from generator.ml.evaluate import Metrics, Split, map_gain
 
 #: Pictures per forward pass when filling the cache of early-stage outputs.
@@ -228,8 +228,8 @@ def fit_contrastive(model: LoadedModel, drawings: Sequence[Path], artworks: Sequ
         raise ConfigError("There are no training pairs: training needs drawing,artwork pairs (pairs.csv), "
                           "or artworks to learn from.")
     started = time.perf_counter()
-    device = resolve_device(settings.device)
-    precision = resolve_precision(settings.precision, device)
+    device = choose_device(settings.device)
+    precision = choose_precision(settings.precision, device, workload="training")
     autocast = dict(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16,
                     enabled=precision == "bf16")
     torch.manual_seed(settings.seed)

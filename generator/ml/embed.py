@@ -7,8 +7,6 @@ on the previous batch.
 
 from __future__ import annotations
 
-import functools
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,55 +17,8 @@ import torch
 
 from generator.errors import ImageError
 from generator.inputs.images import DEFAULT_MAX_PIXELS, model_input
+from generator.ml.device import choose_device, choose_precision
 from generator.ml.model import LoadedModel
-
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
-@functools.lru_cache(maxsize=None)
-def cpu_supports_bf16() -> bool:
-    """True when the CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            flags = fh.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-@functools.lru_cache(maxsize=None)
-def _bf16_is_faster() -> bool:
-    """A quick measurement: does bfloat16 matrix multiplication beat float32 here?"""
-    a = torch.randn(768, 768)
-    b = torch.randn(768, 768)
-
-    def rate(x, y):
-        x @ y
-        start = time.perf_counter()
-        for _ in range(4):
-            x @ y
-        return time.perf_counter() - start
-
-    return rate(a.bfloat16(), b.bfloat16()) < 0.8 * rate(a, b)
-
-
-def resolve_precision(requested: str, device: str = "cpu") -> str:
-    """Pick fp32 or bf16 for ``requested`` ('auto', 'fp32' or 'bf16') on ``device``.
-
-    'auto' uses bfloat16 only where the hardware has it and a measurement shows it
-    is faster; elsewhere it keeps float32.
-    """
-    if requested not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}")
-    if requested != "auto":
-        return requested
-    if device.startswith("cuda"):
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if cpu_supports_bf16() and _bf16_is_faster() else "fp32"
-
-
-def default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 @dataclass
@@ -101,8 +52,8 @@ def embed_paths(model: LoadedModel, paths: Sequence[Path], *, batch_size: int = 
                 max_pixels: int = DEFAULT_MAX_PIXELS,
                 progress: Callable[[int], None] | None = None) -> EmbedResult:
     """Embed every picture in ``paths``. Bad pictures are returned as failures, never silently dropped."""
-    device = device or default_device()
-    precision = resolve_precision(precision, device)
+    device = choose_device(device or "auto")
+    precision = choose_precision(precision, device)
     net = prepare_model(model, device, precision)
     size = model.input_size
     out: list[np.ndarray] = []

@@ -5,8 +5,8 @@ How it is fast and still exact
 1. A *candidate pass* multiplies the vectors in tiles (a block of queries against a
    chunk of the gallery) and keeps, for every query, the ``C`` best gallery rows by an
    approximate score. Where the CPU has native bfloat16 arithmetic (AVX512-BF16, AMX)
-   and it measures faster than float32, the tiles are multiplied in bfloat16 (about
-   2.5x the float32 rate on the machines we measured); elsewhere in float32.
+   the tiles are multiplied in bfloat16 (about 2.5x the float32 rate on the machines
+   we measured); elsewhere in float32 (see ``generator.ml.device``).
 2. The candidates are *re-scored exactly* (float64 dot products of the float32
    vectors), rounded to 6 decimals and ordered by (similarity desc, gallery index asc),
    so the order is deterministic and independent of BLAS blocking or thread count.
@@ -25,11 +25,10 @@ and a bfloat16 copy of the queries; the gallery is converted chunk by chunk.
 
 from __future__ import annotations
 
-import functools
-import time
-
 import numpy as np
 import torch
+
+from generator.ml.device import choose_precision
 
 #: Queries per tile and gallery rows per tile; 1024 x 16384 scores (32 MB in bfloat16)
 #: keep the matrix multiply efficient and the memory small.
@@ -39,25 +38,6 @@ GALLERY_CHUNK = 16384
 DECIMALS = 6
 _U32 = 2.0 ** -24  # unit round-off of float32
 _U_BF16 = 2.0 ** -8  # unit round-off of bfloat16 (8-bit significand)
-
-
-@functools.lru_cache(maxsize=None)
-def bf16_is_faster() -> bool:
-    """Native bfloat16 on this CPU and measurably faster than float32 (decided at run time)."""
-    from generator.ml.embed import cpu_supports_bf16
-
-    if not cpu_supports_bf16():
-        return False
-    a, b = torch.randn(512, 1024), torch.randn(2048, 1024)
-
-    def secs(x, y):
-        x @ y.T
-        start = time.perf_counter()
-        for _ in range(3):
-            x @ y.T
-        return time.perf_counter() - start
-
-    return secs(a.bfloat16(), b.bfloat16()) < 0.75 * secs(a, b)
 
 
 def top_k(queries: np.ndarray, gallery: np.ndarray, k: int, *, block: int = QUERY_BLOCK,
@@ -85,7 +65,7 @@ def top_k(queries: np.ndarray, gallery: np.ndarray, k: int, *, block: int = QUER
     if k == 0 or n == 0:
         return out_idx, out_sim
     if precision == "auto":
-        precision = "bf16" if bf16_is_faster() else "fp32"
+        precision = choose_precision("auto", "cpu", workload="matmul")
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     c = min(m, candidates or (k + max(16, k)))
     cand, bound, keep = _candidates(queries, gallery, c, k, dtype, block, chunk, exclude_self)

@@ -54,7 +54,8 @@ from torch import nn
 
 from generator import __version__
 from generator.ml.augment import random_style
-from generator.ml.embed import embed_paths, resolve_precision
+from generator.ml.device import choose_device, choose_precision
+from generator.ml.embed import embed_paths
 from generator.errors import CheckpointError, ConfigError, ImageError
 from generator.ml.evaluate import Metrics, Split, retrieval_metrics_from_embeddings
 from generator.build.fsutil import write_atomic_with
@@ -225,14 +226,6 @@ PRESETS: dict[str, dict] = {
     "thesis": {"recipe": "thesis", "epochs": 10, "lr": 1e-6, "lr_gamma": 0.1 ** (1 / 10), "batch_size": 4,
                "margin": 0.7, "hard_negatives": 5, "train_size": 330, "crop_size": 280},
 }
-
-
-def resolve_device(requested: str) -> str:
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {requested!r} was asked for but CUDA is not available here. Use --device cpu.")
-    return requested
 
 
 # --------------------------------------------------------------------------- results
@@ -469,7 +462,7 @@ def evaluate_model(model: LoadedModel, drawings: Sequence[Path], artworks: Seque
     Pictures that cannot be decoded are left out: a drawing that cannot be read is
     counted in ``n_unreadable``, a drawing whose artworks all failed in ``n_without_match``.
     """
-    device = device or resolve_device("auto")
+    device = choose_device(device or "auto")
     drawing_idx = sorted({d for d, _ in pairs})
     dv, dok, _ = _embed(model, drawings, drawing_idx, precision=precision, device=device, batch_size=batch_size)
     av, aok, _ = _embed(model, artworks, list(range(len(artworks))), precision=precision, device=device,
@@ -732,8 +725,8 @@ def fit_triplet(model: LoadedModel, drawings: Sequence[Path], artworks: Sequence
     if not split.train:
         raise ConfigError("There are no training pairs: training needs drawing,artwork pairs (pairs.csv).")
     started = time.perf_counter()
-    device = resolve_device(settings.device)
-    precision = resolve_precision(settings.precision, device)
+    device = choose_device(settings.device)
+    precision = choose_precision(settings.precision, device, workload="training")
     drawings = [Path(p) for p in drawings]
     artworks = [Path(p) for p in artworks]
     drawing_names = _relative_names(drawings)
@@ -844,5 +837,5 @@ def save_checkpoint(path: str | Path, result: TrainResult, model_name: str, sett
 
 __all__ = [
     "TrainSettings", "TrainResult", "PRESETS", "fit_triplet", "evaluate_model", "save_checkpoint", "partial_path_for",
-    "hardest_negatives", "triplet_loss", "train_transform", "finetuned_model", "resolve_device",
+    "hardest_negatives", "triplet_loss", "train_transform", "finetuned_model",
 ]

@@ -1,0 +1,92 @@
+"""Where the networks run and in which arithmetic: one choice for embedding, training and neighbours.
+
+'auto' is decided from what the machine *is* (a CUDA card, the processor's
+instruction sets), never from a timing taken in the running process: a timing
+varies with the load, so two builds of the same collection in two processes could
+choose differently and publish different sites. Read from the processor's
+features, the choice is the same in every process on a machine.
+
+What was measured on the machines this was built for (README, DESIGN.md):
+
+* Intel Xeon with AMX: bfloat16 matrix products run 5x faster than float32, and
+  networks gain too: bfloat16 for everything.
+* AMD EPYC with AVX-512 BF16 but no AMX: bfloat16 matrix products run 2.7x faster
+  and embedding gains too, but training under bfloat16 autocast was about 10x
+  slower than float32: bfloat16 for embedding and neighbours, float32 for training.
+* Without either: float32 everywhere (bfloat16 would be emulated, hence slow).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from generator.errors import ConfigError
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+#: What the arithmetic is for: "inference" (embedding pictures), "training" (forward and backward
+#: passes) or "matmul" (the neighbours' candidate pass, whose result is the same in either arithmetic).
+WORKLOADS = ("inference", "training", "matmul")
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The processor's feature flags (empty where the system does not list them)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def cpu_supports_bf16(flags: frozenset[str] | None = None) -> bool:
+    """True when the processor has native bfloat16 arithmetic (AVX512-BF16 or AMX)."""
+    flags = cpu_flags() if flags is None else flags
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def cpu_precision(workload: str, flags: frozenset[str] | None = None) -> str:
+    """'auto' on a processor with these flags: bf16 only where it is faster for this kind of work.
+
+    >>> avx512_bf16, amx = frozenset({"avx512f", "avx512_bf16"}), frozenset({"avx512_bf16", "amx_bf16", "amx_tile"})
+    >>> [cpu_precision(w, avx512_bf16) for w in WORKLOADS]
+    ['bf16', 'fp32', 'bf16']
+    >>> [cpu_precision(w, amx) for w in WORKLOADS]
+    ['bf16', 'bf16', 'bf16']
+    >>> [cpu_precision(w, frozenset({"avx2", "fma"})) for w in WORKLOADS]
+    ['fp32', 'fp32', 'fp32']
+    """
+    if workload not in WORKLOADS:
+        raise ValueError(f"workload must be one of {WORKLOADS}")
+    flags = cpu_flags() if flags is None else flags
+    if workload == "training":
+        return "bf16" if "amx_bf16" in flags else "fp32"
+    return "bf16" if cpu_supports_bf16(flags) else "fp32"
+
+
+def choose_device(requested: str = "auto") -> str:
+    """'auto' (a CUDA card when there is one, else the processor), 'cpu', 'cuda' or 'cuda:N'."""
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"The device {requested!r} was asked for, but no CUDA graphics card is usable here. "
+                          "Use --device cpu (or auto).")
+    if requested != "cpu" and not requested.startswith("cuda"):
+        raise ConfigError(f"The device {requested!r} is not known. Use auto, cpu, cuda or cuda:N.")
+    return requested
+
+
+def choose_precision(requested: str, device: str = "cpu", workload: str = "inference") -> str:
+    """fp32 or bf16 for ``requested`` ('auto', 'fp32' or 'bf16') on ``device``, the same in every process."""
+    if requested not in PRECISIONS:
+        raise ConfigError(f"The precision {requested!r} is not known. Use one of {', '.join(PRECISIONS)}.")
+    if requested != "auto":
+        return requested
+    if device.startswith("cuda"):
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return cpu_precision(workload)
