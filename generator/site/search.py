@@ -1,8 +1,7 @@
 """A search index that works offline, from ``file://`` as well as from a web server.
 
-Why not Pagefind? It is installed (``python -m pagefind --site DIR`` runs its
-bundled binary without a download) and its output was byte-identical on two runs
-here, but its browser side loads the index with ``fetch()`` and WebAssembly:
+Why not Pagefind? Its output was byte-identical on two runs when it was tried
+here (``python -m pagefind --site DIR``), but its browser side loads the index with ``fetch()`` and WebAssembly:
 ``fetch()`` is refused on ``file://`` pages and WebAssembly needs the CSP to
 allow ``'wasm-unsafe-eval'``. So the site carries its own small index instead,
 made of ``.js`` files loaded with ``<script>`` tags:
