@@ -65,7 +65,7 @@ class BuildSettings:
     title: str = "Children's drawings and the artworks they re-create"
     """Title of the site."""
     site_url: str | None = _setting(None, metavar="URL")
-    """Public address of the site, for sitemap.xml (links stay relative)."""
+    """Public address of the site, for sitemap.xml, link previews and IIIF manifests (links stay relative)."""
     top_k: int = _setting(10, low=1, high=1000)
     """Nearest artworks listed on each drawing page."""
     similar_drawings: int = _setting(6, low=1, high=1000)

@@ -26,6 +26,7 @@ from generator.inputs.collection import Artwork, Collection, Drawing, Problem, l
 from generator.inputs.countries import load_countries
 from generator.inputs.images import load_rgb, web_image_bytes
 from generator.site.context import SiteData
+from generator.site.iiif import IIIF_NEEDS_SITE_URL
 from generator.site.images import IMAGES_MARKER, display_images_dir, write_display_images
 from generator.site.output import PreviousSite, asset_dir
 from generator.site.pages import render_site
@@ -46,6 +47,7 @@ class BuildReport:
     verso_skipped: int = 0
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the site leaves out, and the setting that adds it
     timings: dict[str, float] = field(default_factory=dict)
     computed: dict[str, int] = field(default_factory=dict)  # what was computed rather than read from the cache
     site_bytes: int = 0
@@ -64,6 +66,7 @@ class BuildReport:
         out.append(f"Site: {self.site_files} files, {self.site_bytes / 1e6:.1f} MB in {self.out}")
         if self.images_out is not None:
             out.append(f"Display pictures: {self.images_out} (upload its contents to the --image-base-url address)")
+        out.extend(self.notes)
         if self.problems:
             out.append(f"{len(self.problems)} files need attention:")
             out.extend(report_sections(self.problems, 10, self.report_file))
@@ -334,6 +337,8 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
                                 sorted((i, t.name, d.name) for i, (t, d) in pictures.items()))
         render_salt = array_key(settings.page_fingerprint(), assets, "pages-v1")
         write_site(site, fingerprint, render_salt, report)
+        if not settings.site_url:
+            report.notes.append(IIIF_NEEDS_SITE_URL)
         if settings.image_base_url:
             images_out = report.images_out = display_images_dir(settings.out)
             if report.computed["pages"] or not images_out.is_dir():

@@ -36,6 +36,7 @@ import numpy as np
 
 from generator.build.fsutil import sha256_file, write_atomic
 from generator.inputs.collection import csv_text
+from generator.site.iiif import iiif_listing
 from generator.site.jsonout import SCHEMA_VERSION
 from generator.site.search import SEARCH_FILES
 from generator.site.stats import STATS_FILES
@@ -520,7 +521,8 @@ def write_data_download(ctx, out) -> None:
     title, url = LICENCES.get(licence, (licence, licence if re.match(r"https?://", licence) else None))
     out.page("data.html", "data/index.html", title="Data", files=_listing(data_dir, resources, descriptions),
              download={"licence": licence, "licence_title": title, "licence_url": url,
-                       "images_note": IMAGES_NOT_COVERED, "embeddings": vectors is not None})
+                       "images_note": IMAGES_NOT_COVERED, "embeddings": vectors is not None},
+             iiif=iiif_listing(ctx, out))
 
 
 def _write_embeddings(s, out) -> tuple[np.ndarray, np.ndarray] | None:

@@ -17,7 +17,9 @@ from generator.publish.web import write_site_extras
 from generator.site import datapackage, labels
 from generator.site.context import SiteContext, SiteData
 from generator.site.images import write_pictures
+from generator.site.iiif import write_iiif
 from generator.site.labels import FACETS
+from generator.site.linkmeta import artwork_meta, drawing_meta
 from generator.site.mapdata import write_site_map
 from generator.site.modelpage import write_model_page
 from generator.site.output import PreviousSite, SiteOutput, asset_dir, in_workers
@@ -55,7 +57,8 @@ def _drawing_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
                  image=ctx.display_picture("drawings", d.id), image_external=bool(ctx.image_base),
                  matches=matches, confirmed=[a_cards[ctx.a_index[a]] for a in sorted(confirmed)],
                  similar=similar, facets=ctx.facets_of(d), age_label=AGE_GROUP_LABELS.get(d.age_group or "", ""),
-                 title=d_cards[i]["label"])
+                 title=d_cards[i]["label"],
+                 meta=drawing_meta(ctx, d, d_cards[i]["label"], [ctx.a_by_id[a] for a in sorted(confirmed)]))
 
 
 def write_artwork_pages(ctx: SiteContext, out: SiteOutput) -> None:
@@ -74,7 +77,7 @@ def _artwork_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
                  image=ctx.display_picture("artworks", a.id), image_external=bool(ctx.image_base),
                  closest=closest, echoes=echoes,
                  artist_info={k: v for k, v in sorted(info.items()) if k in ("years", "nationality", "genre")},
-                 title=a.title)
+                 title=a.title, meta=artwork_meta(ctx, a, len(echoes), info.get("nationality")))
 
 
 # ---------------------------------------------------------------- countries, years, age groups
@@ -173,6 +176,7 @@ PAGES = (
     write_stats,
     write_search,
     write_data,
+    write_iiif,
     write_model_page,
     write_home,
     datapackage.write_data_download,

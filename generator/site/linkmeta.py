@@ -1,0 +1,134 @@
+"""What a drawing or artwork page tells other sites: link-preview tags and schema.org data.
+
+Chat apps and social networks build a link's preview from the page's Open Graph
+and Twitter card tags; search engines read the schema.org description in its
+``application/ld+json`` script. Both need absolute addresses: a preview is
+fetched without the page around it, so a relative picture address cannot be
+resolved. The page address comes from --site-url; the picture's address from
+--image-base-url when the pictures are served from there, else from --site-url.
+Without either, the tags carry only the title and description, which are
+correct wherever the page is served.
+
+The archive publishes no children's names, so a drawing's schema.org
+description names no creator.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from generator.inputs.collection import AGE_GROUP_LABELS, Artwork, Drawing
+from generator.site.jsonout import json_for_script
+from generator.site.labels import artist_name
+from generator.site.urls import artwork_url, drawing_url, image_url, thumb_url
+
+SCHEMA_CONTEXT = "https://schema.org"
+
+
+def site_base(site_url: str | None) -> str | None:
+    """The site's public address ending in '/', or None.
+
+    >>> site_base("https://example.org/archive"), site_base(None)
+    ('https://example.org/archive/', None)
+    """
+    return site_url.rstrip("/") + "/" if site_url else None
+
+
+def absolute(base: str, rel_path: str) -> str:
+    """A site path made absolute; a page's ``index.html`` becomes its folder, as in the sitemap.
+
+    >>> absolute("https://a.org/p/", "drawings/x/index.html"), absolute("https://a.org/p/", "images/x.webp")
+    ('https://a.org/p/drawings/x/', 'https://a.org/p/images/x.webp')
+    """
+    if rel_path.endswith("/index.html"):
+        rel_path = rel_path[: -len("index.html")]
+    return base + quote(rel_path, safe="/")
+
+
+def iiif_manifest_path(kind: str, item_id: str) -> str:
+    """Where an item's IIIF manifest is written; ``kind`` is "drawings" or "artworks"."""
+    return f"iiif/{kind}/{item_id}.json"
+
+
+def picture_address(ctx, kind: str, item_id: str) -> str | None:
+    """The display picture's absolute address, or None when it has none or none can be known."""
+    if not ctx.has_pictures(item_id):
+        return None
+    if ctx.image_base:
+        return f"{ctx.image_base}/{image_url(kind, item_id)}"
+    base = site_base(ctx.site.settings.site_url)
+    return absolute(base, image_url(kind, item_id)) if base else None
+
+
+def drawing_description(ctx, d: Drawing, confirmed: list[Artwork]) -> str:
+    """One or two plain sentences about a drawing, for link previews and manifests."""
+    who = "A children's drawing"
+    if d.age_group:
+        who += f" (age group: {AGE_GROUP_LABELS.get(d.age_group, d.age_group)})"
+    where = f", {ctx.country_name(d.country)}" if d.country else ""
+    when = f", {d.year}" if d.year else ""
+    text = f"{who}{where}{when}."
+    if confirmed:
+        names = "; ".join(f"{a.title} by {artist_name(a.artist)}" for a in confirmed)
+        text += f" The archive records it as a re-creation of {names}."
+    else:
+        text += " See the artworks it most resembles."
+    return text
+
+
+def artwork_description(a: Artwork, n_recreations: int) -> str:
+    text = f"{a.title} by {artist_name(a.artist)}" + (f", {a.year}" if a.year else "") + "."
+    if n_recreations:
+        text += f" {n_recreations} children's drawing{'s' if n_recreations != 1 else ''} in the archive re-create it."
+    else:
+        text += " See the children's drawings that most resemble it."
+    return text
+
+
+def _artwork_ld(ctx, a: Artwork, base: str | None, nationality: str | None = None) -> dict:
+    doc = {"@type": "VisualArtwork", "name": a.title}
+    if a.artist:
+        creator = {"@type": "Person", "name": a.artist}
+        if nationality:
+            creator["nationality"] = nationality
+        doc["creator"] = creator
+    if a.year:
+        doc["dateCreated"] = a.year
+    if base:
+        doc["url"] = absolute(base, artwork_url(a.id))
+    return doc
+
+
+def _page_meta(ctx, kind: str, item_id: str, page: str, title: str, description: str, ld: dict) -> dict:
+    base = site_base(ctx.site.settings.site_url)
+    image = picture_address(ctx, kind, item_id)
+    ld = {"@context": SCHEMA_CONTEXT, **ld, "name": title, "description": description}
+    if base:
+        ld["url"] = absolute(base, page)
+        if ctx.has_pictures(item_id):
+            ld["thumbnailUrl"] = absolute(base, thumb_url(kind, item_id))
+    if image:
+        ld["image"] = image
+    return {"title": title, "description": description, "image": image,
+            "url": absolute(base, page) if base else None, "jsonld": json_for_script(ld),
+            "iiif": iiif_manifest_path(kind, item_id) if base and ctx.has_pictures(item_id) else None}
+
+
+def drawing_meta(ctx, d: Drawing, title: str, confirmed: list[Artwork]) -> dict:
+    """The link-preview tags, schema.org data (a CreativeWork, based on its confirmed artworks) and IIIF link."""
+    base = site_base(ctx.site.settings.site_url)
+    ld: dict = {"@type": "CreativeWork", "genre": "Children's drawing"}
+    if d.year:
+        ld["dateCreated"] = str(d.year)
+    if d.country:
+        ld["countryOfOrigin"] = {"@type": "Country", "name": ctx.country_name(d.country)}
+    if confirmed:
+        based = [_artwork_ld(ctx, a, base) for a in confirmed]
+        ld["isBasedOn"] = based[0] if len(based) == 1 else based
+    return _page_meta(ctx, "drawings", d.id, drawing_url(d.id), title, drawing_description(ctx, d, confirmed), ld)
+
+
+def artwork_meta(ctx, a: Artwork, n_recreations: int, nationality: str | None) -> dict:
+    """The link-preview tags, schema.org data (a VisualArtwork) and IIIF link of an artwork page."""
+    ld = _artwork_ld(ctx, a, None, nationality)
+    return _page_meta(ctx, "artworks", a.id, artwork_url(a.id), a.title, artwork_description(a, n_recreations), ld)
