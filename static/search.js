@@ -98,8 +98,9 @@
       hits.length + (hits.length === 1 ? " result" : " results") + " for “" + query + "”" +
       (hits.length > MAX_SHOWN ? "; the first " + MAX_SHOWN + " are shown, add words to narrow it down." : ".");
   }
-  function fromHash() {
-    var m = /(?:^#|&)q=([^&]*)/.exec(window.location.hash);
+  // The query from the address: "#q=" (kept while searching on this page) or "?q=" (from the search box of any page).
+  function fromAddress() {
+    var m = /(?:^#|&)q=([^&]*)/.exec(window.location.hash) || /(?:^\?|&)q=([^&]*)/.exec(window.location.search);
     return m ? decodeURIComponent(m[1].replace(/\+/g, " ")) : "";
   }
   form.hidden = false;
@@ -114,6 +115,6 @@
     clearTimeout(timer);
     timer = setTimeout(function () { run(input.value.trim()); }, 200);
   });
-  var initial = fromHash();
+  var initial = fromAddress();
   if (initial) { input.value = initial; run(initial); }
 })();
