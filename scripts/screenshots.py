@@ -38,6 +38,10 @@ def build_demo(work: Path) -> Path:
     return settings.out
 
 
+#: Shots of what a visitor sees before scrolling; the others show the whole page.
+FIRST_SCREEN_ONLY = ("map", "map-zoomed", "drawing-first-screen", "artwork-first-screen")
+
+
 def pages(site: Path) -> dict[str, str]:
     """Page name -> path: home, map, stats, a drawing with a confirmed pair, an artwork re-created by drawings."""
     import json
@@ -48,8 +52,9 @@ def pages(site: Path) -> dict[str, str]:
     layout = json.loads((site / "data" / "layout.json").read_text())["points"]
     _, _, x, y, _ = layout[len(layout) // 2]
     return {"home": "index.html", "map": "map/index.html", "map-zoomed": f"map/index.html#x={x}&y={y}&z=8&color=country",
-            "stats": "stats/index.html", "search": "search/index.html#q=ada",
-            "drawing": f"drawings/{drawing}/index.html", "artwork": f"artworks/{artwork}/index.html"}
+            "stats": "stats/index.html", "search": "search/index.html?q=ada",
+            "drawing": f"drawings/{drawing}/index.html", "drawing-first-screen": f"drawings/{drawing}/index.html",
+            "artwork": f"artworks/{artwork}/index.html", "artwork-first-screen": f"artworks/{artwork}/index.html"}
 
 
 @click.command()
@@ -85,7 +90,7 @@ def main(shots: Path, site: Path | None):
                     else:
                         page.wait_for_load_state("load")
                     out = shots / f"{name}-{size_name}.png"
-                    page.screenshot(path=str(out), full_page=name not in ("map", "map-zoomed"))
+                    page.screenshot(path=str(out), full_page=name not in FIRST_SCREEN_ONLY)
                     click.echo(out)
                 page.close()
             browser.close()

@@ -1,18 +1,12 @@
-/* The search page: loads only the index pieces a query needs, with <script> tags (works from file://). */
+/* Search, on every page: the header's search box (results shown while typing, Enter opens the search page)
+   and the search page itself. Loads only the index pieces a query needs, with <script> tags (works from file://). */
 (function () {
   "use strict";
-  var meta = window.SITEGEN_SEARCH_META;
-  var form = document.getElementById("search-form");
-  var input = document.getElementById("search-q");
-  var status = document.getElementById("search-status");
-  var list = document.getElementById("search-results");
   var me = document.getElementById("search-script");
-  if (!meta || !form) { return; }
-  var root = (me && me.getAttribute("data-root")) || "../";
+  var root = (me && me.getAttribute("data-root")) || "";
   var base = root + "data/search/";
-  var shardNames = {};
-  meta.shards.forEach(function (s) { shardNames[s] = true; });
   var MAX_SHOWN = 100;
+  var LIVE_SHOWN = 8;
   var loading = {};
 
   function load(src, done) {
@@ -38,7 +32,6 @@
   }
   function shard(key) { return (window.SITEGEN_SEARCH || {})[key]; }
   function docChunk(c) { return (window.SITEGEN_SEARCH_DOCS || {})[c]; }
-
   function matches(word) {
     var table = shard(shardKey(word)) || {};
     var found = {};
@@ -47,18 +40,17 @@
     });
     return found;
   }
-  var seq = 0;
-  function run(query) {
-    var my = ++seq;
+  // Calls done(total, docs) with the first `limit` documents matching every word; null when not worth telling.
+  function find(query, limit, done) {
+    var meta = window.SITEGEN_SEARCH_META;
+    if (!meta) { load(base + "meta.js", function () { if (window.SITEGEN_SEARCH_META) { find(query, limit, done); } }); return; }
     var ws = words(query);
-    list.textContent = "";
-    if (!ws.length) { status.textContent = ""; return; }
+    if (!ws.length) { done(0, []); return; }
     var keys = ws.map(shardKey).filter(function (k, i, a) { return a.indexOf(k) === i; });
-    var missing = keys.filter(function (k) { return shardNames[k] && !shard(k); });
+    var missing = keys.filter(function (k) { return meta.shards.indexOf(k) >= 0 && !shard(k); });
     if (missing.length) {
-      status.textContent = "Searching…";
       var left = missing.length;
-      missing.forEach(function (k) { load(base + "t-" + k + ".js", function () { if (--left === 0 && my === seq) { run(query); } }); });
+      missing.forEach(function (k) { load(base + "t-" + k + ".js", function () { if (--left === 0) { find(query, limit, done); } }); });
       return;
     }
     var result = null;
@@ -71,49 +63,125 @@
       }
     });
     var hits = Object.keys(result || {}).map(Number).sort(function (a, b) { return a - b; });
-    var shown = hits.slice(0, MAX_SHOWN);
+    var shown = hits.slice(0, limit);
     var chunks = shown.map(function (n) { return Math.floor(n / meta.doc_chunk); })
       .filter(function (c, i, a) { return a.indexOf(c) === i && !docChunk(c); });
     if (chunks.length) {
       var left2 = chunks.length;
       chunks.forEach(function (c) {
-        load(base + "docs-" + ("00" + c).slice(-3) + ".js", function () { if (--left2 === 0 && my === seq) { run(query); } });
+        load(base + "docs-" + ("00" + c).slice(-3) + ".js", function () { if (--left2 === 0) { find(query, limit, done); } });
       });
       return;
     }
-    shown.forEach(function (n) {
-      var doc = docChunk(Math.floor(n / meta.doc_chunk))[n % meta.doc_chunk];
-      var li = document.createElement("li");
-      li.className = doc[0] === "a" ? "result-artwork" : "result-drawing";
-      var a = document.createElement("a");
-      a.href = root + doc[3];
-      a.textContent = doc[1];
-      var detail = document.createElement("span");
-      detail.className = "count";
-      detail.textContent = " " + doc[2];
-      li.appendChild(a); li.appendChild(detail);
-      list.appendChild(li);
+    done(hits.length, shown.map(function (n) { return docChunk(Math.floor(n / meta.doc_chunk))[n % meta.doc_chunk]; }));
+  }
+  function resultItem(doc) {
+    var li = document.createElement("li");
+    li.className = doc[0] === "a" ? "result-artwork" : "result-drawing";
+    var a = document.createElement("a");
+    a.href = root + doc[3];
+    a.textContent = doc[1];
+    var detail = document.createElement("span");
+    detail.className = "count";
+    detail.textContent = " " + doc[2];
+    li.appendChild(a); li.appendChild(detail);
+    return li;
+  }
+  function debounce(f) {
+    var timer = null;
+    return function () { clearTimeout(timer); timer = setTimeout(f, 200); };
+  }
+
+  // ---- the search box in the header of every page
+  function header() {
+    var form = document.querySelector("form.site-search");
+    if (!form) { return; }
+    var input = form.querySelector("input");
+    var live = document.createElement("div");
+    live.className = "site-search-live";
+    live.id = "site-search-live";
+    live.hidden = true;
+    var status = document.createElement("p");
+    status.className = "site-search-status";
+    status.setAttribute("aria-live", "polite");
+    var list = document.createElement("ul");
+    live.appendChild(status); live.appendChild(list);
+    form.appendChild(live);
+    var seq = 0;
+    function close() { live.hidden = true; }
+    function show() {
+      // While typing, a last word of one letter would find nothing yet: leave it out until the next letter.
+      var q = input.value.trim().replace(/(^|\s)\S$/u, "").trim(), my = ++seq;
+      if (!q) { close(); status.textContent = ""; return; }
+      find(q, LIVE_SHOWN, function (total, docs) {
+        if (my !== seq) { return; }
+        list.textContent = "";
+        docs.forEach(function (doc) { list.appendChild(resultItem(doc)); });
+        status.textContent = total === 0 ? "Nothing found." : total + (total === 1 ? " result" : " results") +
+          (total > docs.length ? "; press Enter to see them all." : ".") + " Press the down arrow to reach " + (docs.length === 1 ? "it." : "them.");
+        live.hidden = false;
+      });
+    }
+    input.addEventListener("input", debounce(show));
+    form.addEventListener("keydown", function (evt) {
+      var links = Array.prototype.slice.call(list.querySelectorAll("a"));
+      var at = links.indexOf(document.activeElement);
+      if (evt.key === "Escape") { close(); input.focus(); } else if (evt.key === "ArrowDown" && !live.hidden && links.length) {
+        evt.preventDefault();
+        links[Math.min(at + 1, links.length - 1)].focus();
+      } else if (evt.key === "ArrowUp" && at >= 0) {
+        evt.preventDefault();
+        if (at === 0) { input.focus(); } else { links[at - 1].focus(); }
+      }
     });
-    status.textContent = hits.length === 0 ? "Nothing found for “" + query + "”." :
-      hits.length + (hits.length === 1 ? " result" : " results") + " for “" + query + "”" +
-      (hits.length > MAX_SHOWN ? "; the first " + MAX_SHOWN + " are shown, add words to narrow it down." : ".");
+    form.addEventListener("focusout", function (evt) { if (!form.contains(evt.relatedTarget)) { close(); } });
+    form.addEventListener("submit", function (evt) {
+      evt.preventDefault();
+      var q = input.value.trim();
+      // form.action is the search page's address, resolved against this page (works from a subfolder and file://).
+      window.location.href = form.action + (q ? "?q=" + encodeURIComponent(q) : "");
+    });
+    form.hidden = false;
   }
-  function fromHash() {
-    var m = /(?:^#|&)q=([^&]*)/.exec(window.location.hash);
-    return m ? decodeURIComponent(m[1].replace(/\+/g, " ")) : "";
+
+  // ---- the search page
+  function page() {
+    var form = document.getElementById("search-form");
+    var input = document.getElementById("search-q");
+    var status = document.getElementById("search-status");
+    var list = document.getElementById("search-results");
+    if (!form || !window.SITEGEN_SEARCH_META) { return; }
+    var seq = 0;
+    function run(query) {
+      var my = ++seq;
+      list.textContent = "";
+      if (!words(query).length) { status.textContent = ""; return; }
+      status.textContent = "Searching…";
+      find(query, MAX_SHOWN, function (total, docs) {
+        if (my !== seq) { return; }
+        docs.forEach(function (doc) { list.appendChild(resultItem(doc)); });
+        status.textContent = total === 0 ? "Nothing found for “" + query + "”." :
+          total + (total === 1 ? " result" : " results") + " for “" + query + "”" +
+          (total > MAX_SHOWN ? "; the first " + MAX_SHOWN + " are shown, add words to narrow it down." : ".");
+      });
+    }
+    // The query from the address: "#q=" (kept while searching on this page) or "?q=" (from the header of any page).
+    function fromAddress() {
+      var m = /(?:^#|&)q=([^&]*)/.exec(window.location.hash) || /(?:^\?|&)q=([^&]*)/.exec(window.location.search);
+      return m ? decodeURIComponent(m[1].replace(/\+/g, " ")) : "";
+    }
+    form.hidden = false;
+    form.addEventListener("submit", function (evt) {
+      evt.preventDefault();
+      var q = input.value.trim();
+      try { history.replaceState(null, "", "#q=" + encodeURIComponent(q)); } catch (e) { window.location.hash = "q=" + encodeURIComponent(q); }
+      run(q);
+    });
+    input.addEventListener("input", debounce(function () { run(input.value.trim()); }));
+    var initial = fromAddress();
+    if (initial) { input.value = initial; run(initial); }
   }
-  form.hidden = false;
-  form.addEventListener("submit", function (evt) {
-    evt.preventDefault();
-    var q = input.value.trim();
-    try { history.replaceState(null, "", "#q=" + encodeURIComponent(q)); } catch (e) { window.location.hash = "q=" + encodeURIComponent(q); }
-    run(q);
-  });
-  var timer = null;
-  input.addEventListener("input", function () {
-    clearTimeout(timer);
-    timer = setTimeout(function () { run(input.value.trim()); }, 200);
-  });
-  var initial = fromHash();
-  if (initial) { input.value = initial; run(initial); }
+
+  header();
+  page();
 })();

@@ -53,12 +53,28 @@ def _drawing_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
             card = a_cards[j]
             matches.append({**card, "rank": rank, "similarity": sim, "confirmed": card["id"] in confirmed})
         similar = [{**d_cards[j], "similarity": sim} for j, sim in zip(dd_i[i - lo], dd_s[i - lo])]
+        confirmed_cards = [a_cards[ctx.a_index[a]] for a in sorted(confirmed)]
         out.page("drawing.html", drawing_url(d.id), d=d, card=d_cards[i],
                  image=ctx.display_picture("drawings", d.id), image_external=bool(ctx.image_base),
-                 matches=matches, confirmed=[a_cards[ctx.a_index[a]] for a in sorted(confirmed)],
+                 featured=_featured_artwork(ctx, matches, confirmed_cards),
+                 matches=matches, confirmed=confirmed_cards,
                  similar=similar, facets=ctx.facets_of(d), age_label=AGE_GROUP_LABELS.get(d.age_group or "", ""),
                  title=d_cards[i]["label"],
                  meta=drawing_meta(ctx, d, d_cards[i]["label"], [ctx.a_by_id[a] for a in sorted(confirmed)]))
+
+
+def _featured_artwork(ctx: SiteContext, matches: list[dict], confirmed: list[dict]) -> dict | None:
+    """The artwork shown beside the drawing: its first confirmed artwork, else the model's best suggestion.
+
+    Carries its display picture and, when the model ranks it, its rank and similarity."""
+    if confirmed:
+        ranked = next((m for m in matches if m["id"] == confirmed[0]["id"]), None)
+        card = ranked or {**confirmed[0], "rank": None, "similarity": None, "confirmed": True}
+    elif matches:
+        card = matches[0]
+    else:
+        return None
+    return {**card, "image": ctx.display_picture("artworks", card["id"])}
 
 
 def write_artwork_pages(ctx: SiteContext, out: SiteOutput) -> None:

@@ -197,7 +197,7 @@ def hbar_chart(rows: list[tuple[str, int, str | None]], title: str, *, width: in
     height = top * 2 + row_h * max(1, len(rows))
     vmax = max([v for _, v, _ in rows] + [1])
     span = width - label_width - 60
-    out = [f'<svg class="chart" role="img" aria-label="{_e(title)}" viewBox="0 0 {width} {height}" '
+    out = [f'<svg class="chart" role="group" aria-label="{_e(title)}" viewBox="0 0 {width} {height}" '
            f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">', f"<title>{_e(title)}</title>"]
     for i, (label, value, href) in enumerate(rows):
         y = top + i * row_h
@@ -220,7 +220,7 @@ def column_chart(rows: list[tuple[str, int, str | None]], title: str, *, height:
     width = left + col_w * max(1, len(rows)) + 10
     vmax = max([v for _, v, _ in rows] + [1])
     span = height - top - bottom
-    out = [f'<svg class="chart" role="img" aria-label="{_e(title)}" viewBox="0 0 {width} {height}" '
+    out = [f'<svg class="chart" role="group" aria-label="{_e(title)}" viewBox="0 0 {width} {height}" '
            f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">', f"<title>{_e(title)}</title>",
            f'<line class="axis" x1="{left - 2}" y1="{height - bottom}" x2="{width - 5}" y2="{height - bottom}" '
            f'stroke="#999"/>',
