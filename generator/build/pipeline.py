@@ -331,11 +331,12 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
         assets = _assets_digest()
         # Only what can change a page: batch size, device, precision and where the cache lives cannot
         # (derived pictures are named by content, so their folder is left out too).
-        fingerprint = array_key(settings.page_fingerprint(), assets, nb_key, lay["coords"], str(lay["method"]),
+        page_settings = settings.page_fingerprint()
+        fingerprint = array_key(page_settings, assets, nb_key, lay["coords"], str(lay["method"]),
                                 repr(items.drawings), repr(items.artworks), items.d_hash, items.a_hash, items.pairs,
                                 sorted(coll.artists.items()), _file_digest(settings.countries), model_source,
                                 sorted((i, t.name, d.name) for i, (t, d) in pictures.items()))
-        render_salt = array_key(settings.page_fingerprint(), assets, "pages-v1")
+        render_salt = array_key(page_settings, assets, "pages-v1")
         write_site(site, fingerprint, render_salt, report)
         if not settings.site_url:
             report.notes.append(IIIF_NEEDS_SITE_URL)
