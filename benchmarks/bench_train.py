@@ -109,14 +109,21 @@ def progress_printer(label: str):
     return show
 
 
-def train_recipe(recipe: str, settings: TrainSettings, backbone: str, weights, drawings, artworks, split):
-    """The trained model for ``recipe`` and its training seconds."""
+def train_recipe(recipe: str, settings: TrainSettings, backbone: str, weights, drawings, artworks, split,
+                 without_pairs=None):
+    """The trained model for ``recipe`` and its training seconds.
+
+    ``without_pairs``: an already trained no-pairs model of the same seed and its seconds, so that
+    ``both`` continues from it instead of training it again (same settings, same seed: same model).
+    """
     base = load_model(backbone, weights, input_size=settings.crop_size)
     if recipe == "pretrained":
         return base, 0.0, None
     show = progress_printer(f"{recipe} seed {settings.seed}")
     seconds = 0.0
-    if recipe in ("no-pairs", "both"):
+    if recipe == "both" and without_pairs is not None:
+        base, seconds = without_pairs
+    elif recipe in ("no-pairs", "both"):
         result = fit_without_pairs(base, artworks, settings, progress=show)
         seconds += result.seconds
         base = finetuned_model(base, result)
@@ -139,12 +146,16 @@ def run_test(args, overrides) -> int:
           f"pairs, gallery {len(te_art)}; {args.backbone}; CPU: {cpu_name()}, {torch.get_num_threads()} threads",
           flush=True)
     rows: dict[str, list[tuple[dict, float, int]]] = {}
+    without_pairs = {}  # seed -> (no-pairs model, seconds), reused by "both" when its settings are the same
     for recipe in args.recipes:
         for seed in args.seeds:
             settings = settings_for(recipe, seed, overrides)
             split = split_pairs(tr_pairs, (0.85, 0.15, 0.0), seed=seed)
+            reuse = without_pairs.get(seed) if settings == settings_for("no-pairs", seed, overrides) else None
             model, seconds, result = train_recipe(recipe, settings, args.backbone, args.weights, tr_draw, tr_art,
-                                                  split)
+                                                  split, without_pairs=reuse)
+            if recipe == "no-pairs":
+                without_pairs[seed] = (model, seconds)
             test = evaluate_model(model, te_draw, te_art, te_pairs, precision="fp32").as_dict()
             kept = result is None or result.best_epoch > 0
             rows.setdefault(recipe, []).append((test, seconds, kept))
