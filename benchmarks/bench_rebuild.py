@@ -43,11 +43,30 @@ AGES = ["3-5", "6-9", "10-13", "14-17", "MS"]
 COUNTRIES = ["ARG", "BRA", "DEU", "FRA", "IND", "JPN", "KEN", "MEX", "POL", "TUR", "USA", "VNM"]
 
 
+PICTURE_SUFFIXES = {".webp", ".jpg", ".jpeg", ".png", ".avif", ".gif"}
+
+
 def settings_for(root: Path):
     from generator.build.config import BuildSettings
 
+    site_url = os.environ.get("SITEGEN_BENCH_SITE_URL") or None
     return BuildSettings(drawings=root / "drawings", artworks=root / "artworks", out=root / "site",
-                         cache=root / "cache")
+                         cache=root / "cache", site_url=site_url)
+
+
+def site_breakdown(site: Path) -> dict[str, float]:
+    """Megabytes of the built site by kind: HTML pages, data (JSON, CSV, ... outside static/ and iiif/),
+    IIIF manifests, pictures, the shared static files."""
+    sizes = {"pages": 0, "data": 0, "iiif": 0, "pictures": 0, "static": 0}
+    for path in site.rglob("*"):
+        if not path.is_file():
+            continue
+        top = path.relative_to(site).parts[0]
+        kind = ("static" if top == "static" else "iiif" if top == "iiif"
+                else "pictures" if path.suffix.lower() in PICTURE_SUFFIXES
+                else "pages" if path.suffix == ".html" else "data")
+        sizes[kind] += path.stat().st_size
+    return {k: round(v / 1e6, 1) for k, v in sizes.items()}
 
 
 def write_drawings(root: Path, start: int, count: int, size: int) -> list[Path]:
@@ -126,6 +145,7 @@ def child_build(root: Path) -> dict:
             "computed": report.computed, "timings": report.timings, "peak_rss_mb_after": rss_after,
             "drawings": report.drawings,
             "artworks": report.artworks, "site_files": report.site_files, "site_mb": report.site_bytes / 1e6,
+            "site_mb_by_kind": site_breakdown(settings_for(root).out),
             "load": os.getloadavg()[0]}
 
 
@@ -160,6 +180,8 @@ def main() -> None:
     ap.add_argument("--noop-repeat", type=int, default=3)
     ap.add_argument("--first-only", action="store_true", help="stop after the first build")
     ap.add_argument("--keep", action="store_true", help="keep the generated collection, site and cache")
+    ap.add_argument("--site-url", default=None,
+                    help="build as for hosting at this address (adds link previews and IIIF manifests)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -167,6 +189,8 @@ def main() -> None:
         torch.set_num_threads(max(1, os.cpu_count() or 1))
         print(json.dumps(child_build(Path(a.child))))
         return
+    if a.site_url:
+        os.environ["SITEGEN_BENCH_SITE_URL"] = a.site_url  # read by the child builds
     root = a.root.resolve()
     if root == REPO or REPO in root.parents:
         raise SystemExit("--root must lie outside the repository")
@@ -197,6 +221,7 @@ def main() -> None:
               f"{c.get('pages')} | {c.get('files_changed', 0)} | {r['load']:.1f} |")
     print(f"no-op median: {statistics.median(r['wall_s'] for r in noops):.1f} s "
           f"(stages: {json.dumps({k: round(v, 2) for k, v in noops[-1]['timings'].items()})})")
+    print(f"first build, megabytes by kind: {json.dumps(rows[0]['site_mb_by_kind'])}")
     print(f"first build stages: {json.dumps({k: round(v, 1) for k, v in rows[0]['timings'].items()})}")
     print(f"+{a.add} stages: {json.dumps({k: round(v, 1) for k, v in rows[-1]['timings'].items()})}")
     if not a.keep:

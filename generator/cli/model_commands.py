@@ -57,8 +57,8 @@ def train_options(f):
         click.option("--style/--no-style", default=None, help="Style augmentation of training drawings (default on)."),
         click.option("--max-train-pairs", type=click.IntRange(1), help="Use at most this many training pairs."),
         click.option("--train-size", type=click.IntRange(32), help="Training pictures are resized to this "
-                                                                   "(256; thesis 330)."),
-        click.option("--crop-size", type=click.IntRange(32), help="Random crop and model input size (224; "
+                                                                   "(288; thesis 330)."),
+        click.option("--crop-size", type=click.IntRange(32), help="Random crop and model input size (256; "
                                                                   "thesis 280)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where training runs."),
         click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), help="Arithmetic for training."),
