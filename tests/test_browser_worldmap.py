@@ -80,7 +80,7 @@ def test_map_links_are_reachable_by_keyboard_and_skippable(opened):
     page.keyboard.press("Tab")                      # skip to content
     for _ in range(40):
         page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.classList.contains('skip') && "
+        if page.evaluate("document.activeElement.classList.contains('world-skip') && "
                          "document.activeElement.getAttribute('href') === '#facet-list'"):
             break
     else:
