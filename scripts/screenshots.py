@@ -43,7 +43,8 @@ FIRST_SCREEN_ONLY = ("map", "map-zoomed", "drawing-first-screen", "artwork-first
 
 
 def pages(site: Path) -> dict[str, str]:
-    """Page name -> path: home, map, stats, a drawing with a confirmed pair, an artwork re-created by drawings."""
+    """Page name -> path: home, map, stats, the countries and their world map, a drawing with a confirmed pair,
+    an artwork re-created by drawings."""
     import json
 
     pairs = json.loads((site / "data" / "pairs.json").read_text())["rows"]
@@ -52,7 +53,7 @@ def pages(site: Path) -> dict[str, str]:
     layout = json.loads((site / "data" / "layout.json").read_text())["points"]
     _, _, x, y, _ = layout[len(layout) // 2]
     return {"home": "index.html", "map": "map/index.html", "map-zoomed": f"map/index.html#x={x}&y={y}&z=8&color=country",
-            "stats": "stats/index.html", "search": "search/index.html?q=ada",
+            "stats": "stats/index.html", "countries": "countries/index.html", "search": "search/index.html?q=ada",
             "drawing": f"drawings/{drawing}/index.html", "drawing-first-screen": f"drawings/{drawing}/index.html",
             "artwork": f"artworks/{artwork}/index.html", "artwork-first-screen": f"artworks/{artwork}/index.html"}
 

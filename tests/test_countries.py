@@ -66,15 +66,21 @@ def test_unknown_code(countries):
 def test_builtin_table_is_sorted_complete_and_well_formed():
     text = resources.files("generator.inputs").joinpath("data/countries.csv").read_text(encoding="utf-8")
     rows = list(csv.reader(text.splitlines()))
-    assert rows[0] == ["code", "name", "iso3"]
+    assert rows[0] == ["code", "name", "iso3", "numeric"]
     codes = [r[0] for r in rows[1:]]
     assert codes == sorted(codes)
     assert len(codes) == len(set(codes))
     iso3s = {r[2] for r in rows[1:] if r[2]}
     assert len(iso3s) == 249  # every ISO 3166-1 alpha-3 code
     assert iso3s <= set(codes)
-    for code, name, iso3 in rows[1:]:
+    numeric_of = {}
+    for code, name, iso3, numeric in rows[1:]:
         assert code.isupper() and 2 <= len(code) <= 4 and name
+        # the ISO 3166-1 numeric code goes with the alpha-3 code: three digits, the same on every row
+        assert (len(numeric) == 3 and numeric.isdigit()) if iso3 else numeric == "", code
+        assert numeric_of.setdefault(iso3, numeric) == numeric, code
+    assert len({n for n in numeric_of.values() if n}) == 249
+    assert numeric_of["LBN"] == "422" and numeric_of["FRA"] == "250" and numeric_of["AUS"] == "036"
 
 
 def test_no_torch_import():

@@ -32,6 +32,11 @@ taken in this order, first wins:
 (``None``) for a state that no longer exists as one (``YUG``, ``SCG``, ``ANT``,
 ``CSK``, ``SUN``) or has no ISO code (Kosovo).
 
+A fourth column, ``numeric``, holds the ISO 3166-1 numeric code that goes with
+``iso3`` (``LBN`` -> ``422``), empty when ``iso3`` is; it was filled once from
+the ISO 3166-1 table of the ``pycountry`` package. The world map finds a
+country's outline by it (see :func:`iso_numeric`).
+
 A site may add or correct codes with an override CSV (see :func:`load_countries`).
 """
 
@@ -50,7 +55,7 @@ from generator.errors import InputError
 from generator.inputs.csvfile import read_csv
 from generator.inputs.problems import Problem
 
-__all__ = ["Country", "CountryTable", "load_countries"]
+__all__ = ["Country", "CountryTable", "iso_numeric", "load_countries"]
 
 _CODE_RE = re.compile(r"^[A-Za-z]{2,4}$")
 _ISO3_RE = re.compile(r"^[A-Za-z]{3}$")
@@ -129,13 +134,24 @@ class CountryTable:
         return f"CountryTable({len(self)} codes)"
 
 
+def _builtin_rows() -> list[dict[str, str]]:
+    text = resources.files(__package__ or "generator").joinpath("data/countries.csv").read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
 @lru_cache(maxsize=1)
 def _builtin() -> tuple[Country, ...]:
-    text = resources.files(__package__ or "generator").joinpath("data/countries.csv").read_text(encoding="utf-8")
-    rows = []
-    for row in csv.DictReader(io.StringIO(text, newline="")):
-        rows.append(Country(row["code"], row["name"], row["iso3"] or None))
-    return tuple(rows)
+    return tuple(Country(row["code"], row["name"], row["iso3"] or None) for row in _builtin_rows())
+
+
+@lru_cache(maxsize=1)
+def iso_numeric() -> dict[str, str]:
+    """ISO 3166-1 alpha-3 code -> ISO 3166-1 numeric code (three digits), from the built-in table.
+
+    >>> iso_numeric()["LBN"], iso_numeric()["AUS"], len(iso_numeric())
+    ('422', '036', 249)
+    """
+    return {row["iso3"]: row["numeric"] for row in _builtin_rows() if row["iso3"] and row["numeric"]}
 
 
 def load_countries(override_csv: Path | str | None = None, problems: list[Problem] | None = None) -> CountryTable:

@@ -26,6 +26,7 @@ from generator.site.output import PreviousSite, SiteOutput, asset_dir, in_worker
 from generator.site.search import write_search
 from generator.site.stats import write_stats
 from generator.site.urls import artwork_url, collection_url, drawing_url, facet_index_url
+from generator.site.worldmap import world_map
 
 
 def write_static(ctx: SiteContext, out: SiteOutput) -> None:
@@ -102,8 +103,10 @@ def write_collections(ctx: SiteContext, out: SiteOutput) -> None:
     size = max(1, ctx.site.settings.page_size)
     for facet, facet_title in FACETS.items():
         groups = ctx.collections[facet]
+        entries = [g.entry() for g in groups]
         out.page("facet_index.html", facet_index_url(facet), facet=facet, facet_title=facet_title,
-                 entries=[g.entry() for g in groups], title=facet_title)
+                 entries=entries, title=facet_title,
+                 world=world_map(entries, ctx.site.countries) if facet == "countries" else None)
         for g in groups:
             pages = ctx.pages_of(g)
             for p in range(1, pages + 1):
