@@ -92,7 +92,7 @@ def write_site(dest: Path, n: int, cache: Path) -> tuple[float, object]:
     html = env.get_template("map.html").render(
         root="../", site_title="Benchmark", page_path="map/index.html", title="Map", method="synthetic",
         csp="default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'", n_drawings=n - n // 20,
-        n_artworks=n // 20, map_facets=files.facets, map_count=files.count)
+        n_artworks=n // 20, map_facets=files.facets, map_count=files.count, map_layouts=files.layouts)
     (dest / "map").mkdir(parents=True, exist_ok=True)
     (dest / "map" / "index.html").write_text(html, encoding="utf-8")
     return elapsed, files

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from generator.site import mapdata, search
 
@@ -153,7 +154,8 @@ def test_map_data_is_compact_and_complete(built_demo):
     for i, item_id in enumerate(ids):
         assert (out / meta["pages"][kind_values[kinds[i]]] / item_id / "index.html").is_file(), item_id
     assert Counter(kind_values[k] for k in kinds) == {"d": report.drawings, "a": report.artworks}
-    assert [(folder / f).is_file() for f in meta["atlas"]["files"]] == [True] * len(meta["atlas"]["files"])
+    sheets = [f for level in meta["atlas"] for f in level["files"]]
+    assert sheets and [(folder / f).is_file() for f in sheets] == [True] * len(sheets)
     assert (out / "data/layout.json").is_file() and not (out / "data/layout.js").exists()
 
 
@@ -178,9 +180,50 @@ def test_map_data_is_deterministic_and_atlases_are_cached(tmp_path):
              for i, (x, y) in enumerate(rng.uniform(-1, 1, (500, 2)))]
     first = mapdata.write_map_data(tmp_path / "a", items, cache_dir=tmp_path / "cache")
     second = mapdata.write_map_data(tmp_path / "b", items[::-1], cache_dir=tmp_path / "cache")
-    assert first.atlas_computed == 1 and second.atlas_computed == 0
+    assert first.atlas_computed == 2 and second.atlas_computed == 0  # one overview and one detail sheet
     for rel in first.files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+
+
+def test_map_atlases_hold_every_picture_at_two_sizes(built_demo):
+    """Cell i of sheet s is point s * per_sheet + i; every published item has a picture there, no back scan."""
+    _, report, out = built_demo
+    folder = out / "data/map"
+    meta = _js_payload(folder / "meta.js")
+    n = meta["count"]
+    ids = []
+    for c in range(meta["label_chunks"]):
+        ids += _js_payload(folder / f"labels-{c:03d}.js")["ids"]
+    assert not [i for i in ids if re.search(r"_V(_|$)", i)]
+    overview, detail = meta["atlas"]
+    assert (overview["name"], overview["cell"], overview["sheet"]) == ("overview", 32, 4096)
+    assert (detail["name"], detail["cell"]) == ("detail", 64)
+    no_thumb = set(meta.get("no_thumb", []))
+    for level in (overview, detail):
+        assert level["per_row"] == level["sheet"] // level["cell"]
+        assert len(level["files"]) == -(-n // level["per_sheet"])
+        for s, name in enumerate(level["files"]):
+            with Image.open(folder / name) as img:
+                assert img.format == "WEBP" and img.width == level["sheet"] and img.height <= level["sheet"]
+                alpha = np.asarray(img.convert("RGBA"))[:, :, 3]
+                rgb = np.asarray(img.convert("RGB")).astype(int)
+            for k in range(min(level["per_sheet"], n - s * level["per_sheet"])):
+                y, x = divmod(k, level["per_row"])
+                cell = np.s_[y * level["cell"]:(y + 1) * level["cell"], x * level["cell"]:(x + 1) * level["cell"]]
+                covered = (alpha[cell] > 128).mean()
+                if s * level["per_sheet"] + k in no_thumb:
+                    assert covered == 0
+                else:  # a picture fitted into its cell (the longer side fills it), with more than one colour
+                    assert covered > 0.3 and rgb[cell][alpha[cell] > 128].std() > 2, (name, k)
+
+
+def test_overview_cell_shrinks_with_the_item_count():
+    from generator.site.atlas import atlas_levels
+
+    for n, cell in [(1, 32), (16384, 32), (20000, 16), (100_000, 8), (262_144, 8)]:
+        overview, detail = atlas_levels(n)
+        assert overview.cell == cell and overview.sheet <= 4096 and detail.sheet <= 4096
+        assert -(-n // overview.per_sheet) == 1  # the first frame needs one sheet
 
 
 def test_search_index_finds_an_artwork_title(built_demo, demo_dir):
