@@ -103,6 +103,13 @@
     }
     W = canvas.width; H = canvas.height;
   }
+  // The zoom that shows a whole arrangement: a timeline is wide, so it may fill the width of the canvas.
+  function homeZoom() {
+    var L = layoutByName(state.layout), e = L && L.groups && L.groups.extent;
+    if (!e || !W) { return 1; }
+    return Math.max(0.5, Math.min(W / (2 * e[0]), H / (2 * e[1])) / (Math.min(W, H) / 2 * 0.94) * 0.97);
+  }
+  function home() { state.x = 0; state.y = 0; state.z = homeZoom(); }
   function updateScale() { scale = state.z * Math.min(W, H) / 2 * 0.94; }
   // data coordinates in [-1, 1] (y up) <-> canvas pixels
   function sx(q) { return W / 2 + ((q / Q) * 2 - 1 - state.x) * scale; }
@@ -113,6 +120,10 @@
   // zooming in, they grow more slowly than the distances between them, so neighbours come apart.
   var maxPoint = 256;
   function pictureSize() {
+    var L = layoutByName(state.layout);
+    if (L && L.groups && L.groups.cell) {   // arranged in a grid: each picture fills its cell
+      return Math.max(1, Math.min(maxPoint, 200 * dpr, L.groups.cell * scale * 0.9));
+    }
     var base = Math.sqrt(W * H / Math.max(1, nVisible)) * 0.8;
     base = Math.max(2 * dpr, Math.min(36 * dpr, base));
     return Math.max(2, Math.min(maxPoint, 200 * dpr, base * Math.pow(state.z, 0.8)));
@@ -711,7 +722,7 @@
       case "ArrowDown": state.y -= step; break;
       case "+": case "=": zoomAt(1.5, W / 2, H / 2); break;
       case "-": case "_": zoomAt(1 / 1.5, W / 2, H / 2); break;
-      case "0": state.x = 0; state.y = 0; state.z = 1; break;
+      case "0": home(); break;
       case "Enter": var i = centreItem(); if (i >= 0) { openItem(i); } break;
       default: handled = false;
     }
@@ -813,7 +824,7 @@
     on("map-layout", "change", function () {
       var name = this.value;
       applyLayout(name, function () {
-        state.layout = name; state.x = 0; state.y = 0; state.z = 1;
+        state.layout = name; resize(); home();
         clearSelection(); viewChanged();
       });
     });
@@ -825,7 +836,7 @@
     });
     on("map-zoom-in", "click", function () { zoomAt(1.5, W / 2, H / 2); });
     on("map-zoom-out", "click", function () { zoomAt(1 / 1.5, W / 2, H / 2); });
-    on("map-reset", "click", function () { state.x = 0; state.y = 0; state.z = 1; viewChanged(); });
+    on("map-reset", "click", function () { home(); viewChanged(); });
     on("map-select", "click", function () { setSelectMode(!selectMode); });
     on("map-select-view", "click", function () { selectBox(0, W, 0, H); });
     on("map-selection-clear", "click", clearSelection);

@@ -146,6 +146,26 @@ def test_the_keyboard_lists_what_is_in_view(page, site_server, built_demo):
     assert page.errors == []
 
 
+def test_the_arrangement_can_be_switched(page, site_server):
+    open_map(page, site_server + "map/index.html")
+    before = page.evaluate("[0, 1, 2, 3].map(i => SITEGEN_MAP_API.position(i))")
+    for name in ("year", "country"):
+        page.select_option("#map-layout", name)
+        page.wait_for_function(f"() => location.hash.indexOf('layout={name}') >= 0")
+        assert page.evaluate("SITEGEN_MAP_API.state()")["layout"] == name
+        assert page.evaluate("[0, 1, 2, 3].map(i => SITEGEN_MAP_API.position(i))") != before
+        colours, painted = _picture_colours(page)
+        assert colours > 5000 and painted > 0.02, (name, colours, painted)
+    # The address brings the arrangement back.
+    page.reload()
+    page.wait_for_selector("#map[data-ready]")
+    assert page.input_value("#map-layout") == "country"
+    page.select_option("#map-layout", "similarity")
+    page.wait_for_function("() => location.hash.indexOf('layout=') < 0")
+    assert page.evaluate("[0, 1, 2, 3].map(i => SITEGEN_MAP_API.position(i))") == before
+    assert page.errors == []
+
+
 def test_hover_shows_label_and_click_opens_page(page, site_server, built_demo):
     _, _, out = built_demo
     open_map(page, site_server + "map/index.html")

@@ -226,6 +226,75 @@ def test_overview_cell_shrinks_with_the_item_count():
         assert -(-n // overview.per_sheet) == 1  # the first frame needs one sheet
 
 
+def _layout_xy(folder: Path, name: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    raw = __import__("base64").b64decode(_js_payload(folder / f"layout-{name}.js"))
+    q = np.frombuffer(raw, "<u2")
+    assert len(q) == 2 * n
+    return mapdata.dequantise(q[:n]), mapdata.dequantise(q[n:])
+
+
+def test_map_offers_three_arrangements_with_named_groups(built_demo):
+    from generator.site.maplayouts import cluster_count
+
+    _, _, out = built_demo
+    folder = out / "data/map"
+    meta = _js_payload(folder / "meta.js")
+    n = meta["count"]
+    assert [lay["name"] for lay in meta["layouts"]] == ["similarity", "year", "country"]
+    ids, kinds = [], []
+    for c in range(meta["label_chunks"]):
+        ids += _js_payload(folder / f"labels-{c:03d}.js")["ids"]
+    drawings = {d["id"]: d for d in json.loads((out / "data/drawings.json").read_text())["drawings"]}
+    artworks = json.loads((out / "data/artworks.json").read_text())["artworks"]
+    stats = json.loads((out / "data/stats.json").read_text())
+    # Similarity: k-means groups, named by an artist or a country of the site.
+    sim = meta["layouts"][0]["groups"]
+    assert len(sim["labels"]) == cluster_count(n) and sum(sim["counts"]) == n
+    names = {a["artist"] for a in artworks if a.get("artist")} | {c["name"] for c in stats["countries"]}
+    for label in sim["labels"]:
+        assert re.sub(r"(, ages .*| \(\d+\))$", "", label) in names, label
+    assert len(set(sim["labels"])) == len(sim["labels"])
+    # Year: one column per year, left to right in year order.
+    x, _ = _layout_xy(folder, "year", n)
+    spans = {}
+    for i, item_id in enumerate(ids):
+        year = drawings.get(item_id, {}).get("year")
+        if year:
+            lo, hi = spans.get(year, (9, -9))
+            spans[year] = (min(lo, x[i]), max(hi, x[i]))
+    years = sorted(spans)
+    assert len(years) > 3 and all(spans[a][1] < spans[b][0] for a, b in zip(years, years[1:]))
+    year_groups = meta["layouts"][1]["groups"]
+    assert {str(y) for y in years} <= set(year_groups["labels"]) and sum(year_groups["counts"]) == n
+    # Country: one block per country, blocks apart.
+    x, y = _layout_xy(folder, "country", n)
+    boxes = {}
+    for i, item_id in enumerate(ids):
+        key = drawings[item_id]["country"] if item_id in drawings else "artworks"
+        b = boxes.get(key, [9, 9, -9, -9])
+        boxes[key] = [min(b[0], x[i]), min(b[1], y[i]), max(b[2], x[i]), max(b[3], y[i])]
+    keys = sorted(boxes, key=str)
+    for a in keys:
+        for b in keys:
+            if a != b:
+                A, B = boxes[a], boxes[b]
+                assert A[2] < B[0] or B[2] < A[0] or A[3] < B[1] or B[3] < A[1], (a, b)
+
+
+def test_kmeans_finds_separate_blobs_and_is_seeded():
+    from generator.site.maplayouts import kmeans
+
+    rng = np.random.default_rng(3)
+    centres = np.array([[-0.6, -0.6], [0.6, -0.5], [0.0, 0.7]])
+    truth = np.repeat(np.arange(3), 50)
+    xy = centres[truth] + rng.normal(0, 0.05, (150, 2))
+    got = kmeans(xy, 3)
+    assert np.array_equal(got, kmeans(xy, 3))
+    for k in range(3):  # each blob is one group
+        assert len(set(got[truth == k].tolist())) == 1
+    assert len(set(got.tolist())) == 3
+
+
 def test_search_index_finds_an_artwork_title(built_demo, demo_dir):
     _, _, out = built_demo
     row = _csv(demo_dir / "artworks.csv")[0]

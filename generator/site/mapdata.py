@@ -14,6 +14,10 @@ a global when loaded with a ``<script>`` tag:
     About 13 bytes of text per point, so 100,000 points are ~1.3 MB.
 ``data/map/labels-NNN.js``
     ids and labels, loaded only when the visitor points at an item there.
+``data/map/layout-year.js``, ``data/map/layout-country.js``
+    the other arrangements offered on the page (see maplayouts.py): x and y of
+    every point, quantised and base64 like the chunks, loaded when chosen. The
+    groups that label each arrangement are in ``meta.js``.
 ``data/map/atlas-overview-NNN.webp``, ``data/map/atlas-detail-NNN.webp``
     every item's thumbnail packed into sheets at two sizes (see atlas.py), cell i
     of sheet s being point ``s * per_sheet + i``: the overview sheet is loaded
@@ -41,11 +45,11 @@ from generator.build.fsutil import write_atomic
 from generator.inputs.collection import AGE_GROUPS, Problem
 from generator.site import labels
 from generator.site.atlas import write_atlases
+from generator.site.maplayouts import QUANT, alternative_layouts, quantise
 from generator.site.jsonout import js_assign, json_for_script
 from generator.site.urls import PAGE_FOLDERS, PICTURE_FOLDERS
 
 MAP_SCHEMA_VERSION = 2
-QUANT = 65535
 POINT_CHUNK = 16384
 LABEL_CHUNK = 1024
 #: Facet value of items without one (an artwork has no country; a badly named scan no year).
@@ -104,16 +108,6 @@ def morton_order(qx: np.ndarray, qy: np.ndarray, keys: list[str]) -> np.ndarray:
         code |= ((cx >> bit) & 1) << (2 * bit)
         code |= ((cy >> bit) & 1) << (2 * bit + 1)
     return np.array(sorted(range(len(keys)), key=lambda i: (int(code[i]), keys[i])), dtype=np.int64)
-
-
-def quantise(v: np.ndarray) -> np.ndarray:
-    """[-1, 1] -> 0..65535 (values outside are clipped).
-
-    >>> quantise(np.array([-1.0, 0.0, 1.0])).tolist()
-    [0, 32768, 65535]
-    """
-    v = np.clip(np.asarray(v, np.float64), -1.0, 1.0)
-    return np.floor((v + 1.0) / 2.0 * QUANT + 0.5).astype(np.uint16)
 
 
 def dequantise(q) -> np.ndarray:
@@ -193,6 +187,16 @@ def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, d
             "ids": [it.id for it in chunk], "labels": [it.label for it in chunk]}))
         files.append(f"data/map/{name}")
 
+    layouts = []
+    country_names = (facet_labels.get("country") or {})
+    for described, q in alternative_layouts(items, qx, qy, NONE_VALUE, country_names):
+        if q is not None:
+            text = js_assign("SITEGEN_MAP_LAYOUTS", described["name"],
+                             base64.b64encode(q[0].astype("<u2").tobytes() + q[1].astype("<u2").tobytes()).decode())
+            write_atomic(folder / described["file"], text)
+            files.append(f"data/map/{described['file']}")
+        layouts.append(described)
+
     levels, computed, failed = write_atlases(folder, [it.thumb for it in items], cache_dir, workers)
     sheets = [name for level in levels for name in level["files"]]
     files += [f"data/map/{s}" for s in sheets]
@@ -201,7 +205,7 @@ def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, d
         "chunk_size": POINT_CHUNK, "chunks": n_chunks, "label_chunk_size": LABEL_CHUNK,
         "label_chunks": n_label_chunks, "none": NONE_VALUE, "facets": facets,
         "pages": dict(PAGE_FOLDERS), "thumbs": dict(PICTURE_FOLDERS),
-        "atlas": levels,
+        "atlas": levels, "layouts": layouts,
     }
     no_picture = sorted(set(failed) | {i for i, it in enumerate(items) if it.thumb is None})
     if no_picture:  # points (in file order) whose preview would be a missing picture
@@ -211,7 +215,8 @@ def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, d
     files.insert(0, "data/map/meta.js")
     point_bytes += len(text.encode())
     return MapFiles(count=n, facets=facets, files=files, point_bytes=point_bytes,
-                    atlas_sheets=len(sheets), atlas_computed=computed, unreadable=[items[i] for i in failed])
+                    atlas_sheets=len(sheets), atlas_computed=computed, unreadable=[items[i] for i in failed],
+                    layouts=[{"name": d["name"], "title": d["title"]} for d in layouts])
 
 
 # ---------------------------------------------------------------- from a built site
