@@ -40,7 +40,7 @@ def cluster_count(n: int) -> int:
     """How many groups to label for ``n`` items.
 
     >>> [cluster_count(n) for n in (1, 50, 400, 100_000)]
-    [1, 3, 7, 40]
+    [1, 2, 7, 40]
     """
     return max(1, min(MAX_CLUSTERS, n, round(math.sqrt(n / 8))))
 
