@@ -10,9 +10,10 @@ static files and a one-line home page (the server wants one); serves it on
 canvas (``?draw=2d``). Reported (median of the runs): bytes loaded before the first
 frame (page, CSS, scripts, point chunks and the overview atlas: what the browser
 fetched up to the moment map.js drew), time to first frame
-(``window.SITEGEN_FIRST_FRAME_MS``, from navigation start), one full redraw, the
-frame time while panning (20 frames, each moved sideways and drawn to the end) and
-one hit test. Targets: < 3 MB, < 2 s, < 16 ms a frame (60 frames a second).
+(``window.SITEGEN_FIRST_FRAME_MS``, from navigation start), one full redraw (waiting
+until it is drawn), the time between frames while the view is dragged sideways (30
+frames as the browser shows them, at most 60 a second) and one hit test.
+Targets: < 3 MB, < 2 s, 16.7 ms a frame (60 frames a second).
 Headless Chromium here has no graphics card: WebGL runs in SwiftShader, on the
 processor, so a real graphics card draws faster than measured.
 """
@@ -109,7 +110,7 @@ def write_site(dest: Path, n: int, cache: Path) -> tuple[float, object]:
     return elapsed, files
 
 
-MEASURE = """() => {
+MEASURE = """async () => {
   const first = window.SITEGEN_FIRST_FRAME_MS;
   const nav = performance.getEntriesByType('navigation')[0];
   let bytes = nav.encodedBodySize || nav.transferSize || 0;
@@ -117,7 +118,7 @@ MEASURE = """() => {
     if (r.responseEnd <= first) { bytes += r.encodedBodySize || r.transferSize || 0; }
   }
   const draws = [1, 2, 3, 4, 5].map(() => SITEGEN_MAP_API.drawMs());
-  const pan = SITEGEN_MAP_API.panMs(20);
+  const pan = await SITEGEN_MAP_API.panFrames(30);
   const canvas = document.getElementById('map');
   const hits = [1, 2, 3, 4, 5].map(() => SITEGEN_MAP_API.hitMs(canvas.width / 2, canvas.height / 2));
   return {first, bytes, draw: Math.min(...draws), pan, hit: Math.min(...hits),
@@ -181,7 +182,7 @@ def main(items: int, runs: int, keep: Path | None):
         row("time to first frame", lambda v: f"{v:.0f} ms", "first", "< 2000 ms")
         row("picture side at the first frame", lambda v: f"{v:.1f} px", "size")
         row("one full redraw (all pictures)", lambda v: f"{v:.1f} ms", "draw", "< 16 ms")
-        row("frame while panning (mean of 20)", lambda v: f"{v:.1f} ms", "pan", "< 16 ms")
+        row("frame while panning (30 frames shown)", lambda v: f"{v:.1f} ms", "pan", "<= 16.7 ms")
         row("one hit test (pointer)", lambda v: f"{v:.2f} ms", "hit")
         row("points visible", lambda v: f"{v:.0f}", "visible", str(items))
         row("page errors", lambda v: f"{v:.0f}", "errors", "0")

@@ -401,12 +401,13 @@
   function draw2D(size, want) {
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, W, H);
-    var half = size / 2, frame = size >= 12 * dpr, lw = Math.max(1, dpr);
+    var half = size / 2, frame = size >= 12 * dpr, lw = Math.max(1, dpr), drawn = 0;
     ctx.lineWidth = lw;
     visitCells(dataX(-half), dataX(W + half), dataY(H + half), dataY(-half), function (i) {
       var px = sx(QX[i]) - half, py = sy(QY[i]) - half;
       if (px < -size || py < -size || px > W || py > H) { return false; }
       var src = noThumb[i] ? null : source(i, want && want[Math.floor(i / DET.per_sheet)]);
+      drawn++;
       if (src) {
         ctx.drawImage(src[0], src[1], src[2], src[3], src[3], px, py, size, size);
         if (frame) { ctx.strokeStyle = css32(colour32[i]); ctx.strokeRect(px + lw / 2, py + lw / 2, size - lw, size - lw); }
@@ -416,6 +417,7 @@
       }
       return false;
     });
+    return drawn;
   }
 
   // ------------------------------------------------------------ each item's own thumbnail, close up
@@ -474,13 +476,36 @@
 
   // ------------------------------------------------------------ one frame
   var firstFrame = false;
+  // Without WebGL, drawing every picture of a large map takes longer than a frame. While the map is dragged,
+  // the last full frame is moved instead, and everything is drawn again when the drag ends.
+  var snap = null, snapView = null, lastCost = 0, benchPanning = false;   // lastCost: pictures in the last frame
+  function panning() { return benchPanning || !!(drag && drag.moved); }
+  function moveLastFrame(size) {
+    if (gl || !snap || lastCost < 2000 || !panning() || snapView.z !== state.z || snap.width !== W || snap.height !== H) {
+      return false;
+    }
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, W, H);
+    ctx.drawImage(snap, Math.round((snapView.x - state.x) * scale), Math.round((state.y - snapView.y) * scale));
+    if (octx) { drawOverlay(size, null); }
+    return true;
+  }
+  function keepLastFrame(drawn) {
+    lastCost = drawn;   // the time is spent later, when the browser paints: count the pictures instead
+    if (lastCost < 2000) { return; }
+    snap = snap || document.createElement("canvas");
+    if (snap.width !== W || snap.height !== H) { snap.width = W; snap.height = H; }
+    snap.getContext("2d").drawImage(canvas, 0, 0);
+    snapView = { x: state.x, y: state.y, z: state.z };
+  }
   function draw() {
     pending = false;
     if (!ready) { return; }
     resize(); updateScale();
     var size = pictureSize();
+    if (moveLastFrame(size)) { return; }
     var inView = itemsInView(size, 20000), want = wantedDetail(size, inView);
-    if (gl) { drawGL(size, want); } else { draw2D(size, want); }
+    if (gl) { drawGL(size, want); } else { keepLastFrame(draw2D(size, want)); }
     if (octx) { drawOverlay(size, inView); }
     if (!firstFrame) {
       firstFrame = true;
@@ -690,6 +715,7 @@
     if (!drag && !selectMode) { return; }
     var moved = drag && drag.moved;
     drag = null;
+    if (moved) { requestDraw(); }   // the whole frame again, after moving the last one
     if (!moved) {
       var p = canvasPoint(evt), i = nearest(p[0], p[1], hitRadius());
       if (i >= 0) { openItem(i); }
@@ -875,6 +901,7 @@
       });
     })(c);
   }
+  var tainted = false;
   window.SITEGEN_MAP_API = {   // for tests and the benchmark: where an item is drawn, in page pixels
     position: function (i) {
       var r = canvas.getBoundingClientRect();
@@ -890,13 +917,30 @@
     selected: function () { return selected.slice(); },
     drawMs: function () {   // one full frame, waiting for the graphics card to finish it
       var t0 = performance.now(); draw();
-      if (gl) { gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4)); }
+      if (gl) { gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4)); } else if (!tainted) {
+        try { ctx.getImageData(0, 0, 1, 1); } catch (e) { tainted = true; }   // from file:// the pictures forbid it
+      }
       return performance.now() - t0;
     },
-    panMs: function (steps) {   // the mean frame time while the view moves sideways
-      var t0 = performance.now();
-      for (var k = 0; k < steps; k++) { state.x += 0.01; this.drawMs(); }
-      return (performance.now() - t0) / steps;
+    panFrames: function (frames) {   // the mean time between displayed frames while the view is dragged sideways
+      return new Promise(function (resolve) {
+        var k = 0, t0 = 0;
+        benchPanning = true;
+        function step() {
+          if (k === 0) { t0 = performance.now(); }
+          if (k === frames) {
+            benchPanning = false;
+            resolve((performance.now() - t0) / frames);
+            requestDraw();
+            return;
+          }
+          k++;
+          state.x += 0.002;
+          draw();
+          window.requestAnimationFrame(step);
+        }
+        window.requestAnimationFrame(step);
+      });
     },
     hitMs: function (px, py) { var t0 = performance.now(); nearest(px, py, hitRadius()); return performance.now() - t0; }
   };
