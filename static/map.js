@@ -339,6 +339,13 @@
     attr32 = new Uint32Array(n);
     return true;
   }
+  // A graphics card may take its memory back (the driver restarts, the tab sleeps): build everything again.
+  canvas.addEventListener("webglcontextlost", function (evt) { evt.preventDefault(); });
+  canvas.addEventListener("webglcontextrestored", function () {
+    ovSheets.concat(Object.keys(detSheets).map(function (s) { return detSheets[s]; }))
+      .forEach(function (img) { if (img) { img.tex = null; } });
+    if (initGL()) { positionsChanged = true; attributesChanged = true; requestDraw(); }
+  });
   function texture(img) {
     if (!img.tex) {
       img.tex = gl.createTexture();
@@ -476,27 +483,36 @@
 
   // ------------------------------------------------------------ one frame
   var firstFrame = false;
-  // Without WebGL, drawing every picture of a large map takes longer than a frame. While the map is dragged,
-  // the last full frame is moved instead, and everything is drawn again when the drag ends.
-  var snap = null, snapView = null, lastCost = 0, benchPanning = false;   // lastCost: pictures in the last frame
+  // Drawing every picture of a large map can take longer than a frame: without WebGL, or with WebGL drawn
+  // by the processor (a browser without a usable graphics card). While the map is dragged, the last full
+  // frame is then moved instead, and everything is drawn again when the drag ends.
+  var snap = null, snapView = null, slow = false, benchPanning = false;
   function panning() { return benchPanning || !!(drag && drag.moved); }
   function moveLastFrame(size) {
-    if (gl || !snap || lastCost < 2000 || !panning() || snapView.z !== state.z || snap.width !== W || snap.height !== H) {
+    if (!slow || !snap || !panning() || snapView.z !== state.z || snap.width !== W || snap.height !== H) {
       return false;
     }
-    ctx.fillStyle = "#fff";
-    ctx.fillRect(0, 0, W, H);
-    ctx.drawImage(snap, Math.round((snapView.x - state.x) * scale), Math.round((state.y - snapView.y) * scale));
-    if (octx) { drawOverlay(size, null); }
+    var target = gl ? octx : ctx;   // over a WebGL canvas, the moved frame covers it on the overlay
+    if (!target) { return false; }
+    target.fillStyle = "#fff";
+    target.fillRect(0, 0, W, H);
+    target.drawImage(snap, Math.round((snapView.x - state.x) * scale), Math.round((state.y - snapView.y) * scale));
+    if (octx) { drawOverlay(size, null, gl); }
     return true;
   }
   function keepLastFrame(drawn) {
-    lastCost = drawn;   // the time is spent later, when the browser paints: count the pictures instead
-    if (lastCost < 2000) { return; }
+    if (!gl) { slow = drawn > 2000; }   // 2D time is spent later, when the browser paints: count pictures
+    if (!slow) { return; }
     snap = snap || document.createElement("canvas");
     if (snap.width !== W || snap.height !== H) { snap.width = W; snap.height = H; }
-    snap.getContext("2d").drawImage(canvas, 0, 0);
+    snap.getContext("2d").drawImage(canvas, 0, 0);   // a WebGL canvas can be read in the task that drew it
     snapView = { x: state.x, y: state.y, z: state.z };
+  }
+  // Once, after the first frame: how long WebGL takes to finish a whole frame here.
+  function timeWebGL() {
+    var t0 = performance.now();
+    gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4));
+    slow = performance.now() - t0 > 30;
   }
   function draw() {
     pending = false;
@@ -505,18 +521,19 @@
     var size = pictureSize();
     if (moveLastFrame(size)) { return; }
     var inView = itemsInView(size, 20000), want = wantedDetail(size, inView);
-    if (gl) { drawGL(size, want); } else { keepLastFrame(draw2D(size, want)); }
+    if (gl) { drawGL(size, want); keepLastFrame(0); } else { keepLastFrame(draw2D(size, want)); }
     if (octx) { drawOverlay(size, inView); }
     if (!firstFrame) {
       firstFrame = true;
+      if (gl) { timeWebGL(); keepLastFrame(0); }
       window.SITEGEN_FIRST_FRAME_MS = performance.now();
       if (performance.mark) { performance.mark("sitegen-map-first-frame"); }
       canvas.setAttribute("data-ready", "true");
       canvas.setAttribute("data-renderer", gl ? "webgl" : "2d");
     }
   }
-  function drawOverlay(size, inView) {
-    octx.clearRect(0, 0, W, H);
+  function drawOverlay(size, inView, keep) {
+    if (!keep) { octx.clearRect(0, 0, W, H); }
     drawOwn(size, inView);
     drawGroupLabels(size);
     var lw = Math.max(1, dpr);
