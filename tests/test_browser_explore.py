@@ -140,6 +140,11 @@ def test_the_keyboard_lists_what_is_in_view(page, site_server, built_demo):
     page.focus("#map-select-view")
     page.keyboard.press("Enter")
     assert len(_listed_links(page, out, site_server)) > 0
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright")
+    page.click("#map-select")
+    serious = [f"{v['id']}: {v['help']}" for v in axe.Axe().run(page).response["violations"]
+               if v["impact"] in ("serious", "critical")]
+    assert serious == []  # with the list of selected items shown and selection mode on
     page.focus("#map-selection-clear")
     page.keyboard.press("Enter")
     assert page.locator("#map-selection").is_hidden()
