@@ -8,6 +8,9 @@ import json
 from urllib.parse import urljoin
 
 import pytest
+from PIL import Image
+
+from .conftest import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -40,6 +43,131 @@ def test_map_loads_without_errors(page, site_server, built_demo):
     assert page.locator("#map-count").get_attribute("data-visible") == str(n)
     assert page.evaluate("typeof window.SITEGEN_FIRST_FRAME_MS") == "number"
     assert page.locator("#map-legend li").count() >= 2
+    assert page.errors == []
+
+
+def _picture_colours(page) -> tuple[int, float]:
+    """Distinct colours in the map's pixels and the share of pixels that are not the white background."""
+    shot = Image.open(io.BytesIO(page.locator("#map").screenshot())).convert("RGB")
+    colours = shot.getcolors(1 << 24)
+    painted = sum(count for count, rgb in colours if rgb != (255, 255, 255))
+    return len(colours), painted / (shot.width * shot.height)
+
+
+@pytest.mark.parametrize("renderer, query", [("webgl", ""), ("2d", "?draw=2d")])
+def test_the_first_frame_draws_pictures(page, site_server, renderer, query):
+    """Read by pixels: plain dots in a dozen colours would give a few dozen colours; pictures give thousands."""
+    open_map(page, site_server + "map/index.html" + query)
+    assert page.locator("#map").get_attribute("data-renderer") == renderer
+    assert page.evaluate("SITEGEN_MAP_API.pictureSize()") >= 16
+    colours, painted = _picture_colours(page)
+    assert colours > 5000 and painted > 0.03, (colours, painted)
+    assert page.errors == []
+
+
+def test_the_map_draws_pictures_without_webgl(browser_without_webgl, site_server):
+    page = browser_without_webgl.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    open_map(page, site_server + "map/index.html")
+    assert page.locator("#map").get_attribute("data-renderer") == "2d"
+    colours, painted = _picture_colours(page)
+    assert colours > 5000 and painted > 0.03, (colours, painted)
+    assert errors == []
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def browser_without_webgl(browser, chromium):
+    """A second Chromium, started with WebGL switched off, from the same Playwright as ``browser``."""
+    b = browser.browser_type.launch(executable_path=chromium, args=CHROMIUM_ARGS + ["--disable-webgl",
+                                                                                    "--disable-3d-apis"])
+    yield b
+    b.close()
+
+
+def _drag(page, a, b, shift=False):
+    if shift:
+        page.keyboard.down("Shift")
+    page.mouse.move(a[0], a[1])
+    page.mouse.down()
+    page.mouse.move((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, steps=3)
+    page.mouse.move(b[0], b[1], steps=3)
+    page.mouse.up()
+    if shift:
+        page.keyboard.up("Shift")
+
+
+def _listed_links(page, out, site_server):
+    page.wait_for_selector("#map-selection-list[data-complete]")
+    hrefs = page.eval_on_selector_all("#map-selection-list a", "els => els.map(a => a.href)")
+    for href in hrefs:
+        assert href.startswith(site_server) and (out / href[len(site_server):]).is_file(), href
+    return hrefs
+
+
+def test_a_box_selection_lists_the_items_with_links(page, site_server, built_demo):
+    _, _, out = built_demo
+    open_map(page, site_server + "map/index.html")
+    box = page.locator("#map").bounding_box()
+    p0 = page.evaluate("SITEGEN_MAP_API.position(0)")
+    # Shift + drag around the first item.
+    _drag(page, (p0["x"] - 40, p0["y"] - 40), (p0["x"] + 40, p0["y"] + 40), shift=True)
+    hrefs = _listed_links(page, out, site_server)
+    count = int(page.locator("#map-selection-count").get_attribute("data-count"))
+    assert 1 <= count == len(hrefs) or (count > len(hrefs) == 100)
+    assert 0 in page.evaluate("SITEGEN_MAP_API.selected()")
+    assert page.evaluate("SITEGEN_MAP_API.state()")["x"] == 0  # selecting did not move the map
+    # The button switches selection on for a plain drag; the whole canvas selects everything shown.
+    page.click("#map-select")
+    assert page.get_attribute("#map-select", "aria-pressed") == "true"
+    _drag(page, (box["x"] + 2, box["y"] + 2), (box["x"] + box["width"] - 2, box["y"] + box["height"] - 2))
+    page.wait_for_function("() => document.getElementById('map-selection-count').getAttribute('data-count') !== '%d'"
+                           % count)
+    total = int(page.locator("#map-count").get_attribute("data-visible"))
+    everything = int(page.locator("#map-selection-count").get_attribute("data-count"))
+    assert total - 5 <= everything <= total  # pictures cut by the canvas edge may fall outside
+    hrefs = _listed_links(page, out, site_server)
+    assert len(hrefs) == min(everything, 100)
+    if everything > 100:
+        assert f"and {everything - 100} more" in page.text_content("#map-selection-more")
+    assert page.errors == []
+
+
+def test_the_keyboard_lists_what_is_in_view(page, site_server, built_demo):
+    _, _, out = built_demo
+    open_map(page, site_server + "map/index.html")
+    page.focus("#map-select-view")
+    page.keyboard.press("Enter")
+    assert len(_listed_links(page, out, site_server)) > 0
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright")
+    page.click("#map-select")
+    serious = [f"{v['id']}: {v['help']}" for v in axe.Axe().run(page).response["violations"]
+               if v["impact"] in ("serious", "critical")]
+    assert serious == []  # with the list of selected items shown and selection mode on
+    page.focus("#map-selection-clear")
+    page.keyboard.press("Enter")
+    assert page.locator("#map-selection").is_hidden()
+    assert page.errors == []
+
+
+def test_the_arrangement_can_be_switched(page, site_server):
+    open_map(page, site_server + "map/index.html")
+    before = page.evaluate("[0, 1, 2, 3].map(i => SITEGEN_MAP_API.position(i))")
+    for name in ("year", "country"):
+        page.select_option("#map-layout", name)
+        page.wait_for_function(f"() => location.hash.indexOf('layout={name}') >= 0")
+        assert page.evaluate("SITEGEN_MAP_API.state()")["layout"] == name
+        assert page.evaluate("[0, 1, 2, 3].map(i => SITEGEN_MAP_API.position(i))") != before
+        colours, painted = _picture_colours(page)
+        assert colours > 5000 and painted > 0.02, (name, colours, painted)
+    # The address brings the arrangement back.
+    page.reload()
+    page.wait_for_selector("#map[data-ready]")
+    assert page.input_value("#map-layout") == "country"
+    page.select_option("#map-layout", "similarity")
+    page.wait_for_function("() => location.hash.indexOf('layout=') < 0")
+    assert page.evaluate("[0, 1, 2, 3].map(i => SITEGEN_MAP_API.position(i))") == before
     assert page.errors == []
 
 

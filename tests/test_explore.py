@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from generator.site import mapdata, search
 
@@ -153,7 +154,8 @@ def test_map_data_is_compact_and_complete(built_demo):
     for i, item_id in enumerate(ids):
         assert (out / meta["pages"][kind_values[kinds[i]]] / item_id / "index.html").is_file(), item_id
     assert Counter(kind_values[k] for k in kinds) == {"d": report.drawings, "a": report.artworks}
-    assert [(folder / f).is_file() for f in meta["atlas"]["files"]] == [True] * len(meta["atlas"]["files"])
+    sheets = [f for level in meta["atlas"] for f in level["files"]]
+    assert sheets and [(folder / f).is_file() for f in sheets] == [True] * len(sheets)
     assert (out / "data/layout.json").is_file() and not (out / "data/layout.js").exists()
 
 
@@ -178,9 +180,119 @@ def test_map_data_is_deterministic_and_atlases_are_cached(tmp_path):
              for i, (x, y) in enumerate(rng.uniform(-1, 1, (500, 2)))]
     first = mapdata.write_map_data(tmp_path / "a", items, cache_dir=tmp_path / "cache")
     second = mapdata.write_map_data(tmp_path / "b", items[::-1], cache_dir=tmp_path / "cache")
-    assert first.atlas_computed == 1 and second.atlas_computed == 0
+    assert first.atlas_computed == 2 and second.atlas_computed == 0  # one overview and one detail sheet
     for rel in first.files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+
+
+def test_map_atlases_hold_every_picture_at_two_sizes(built_demo):
+    """Cell i of sheet s is point s * per_sheet + i; every published item has a picture there, no back scan."""
+    _, report, out = built_demo
+    folder = out / "data/map"
+    meta = _js_payload(folder / "meta.js")
+    n = meta["count"]
+    ids = []
+    for c in range(meta["label_chunks"]):
+        ids += _js_payload(folder / f"labels-{c:03d}.js")["ids"]
+    assert not [i for i in ids if re.search(r"_V(_|$)", i)]
+    overview, detail = meta["atlas"]
+    assert (overview["name"], overview["cell"], overview["sheet"]) == ("overview", 32, 4096)
+    assert (detail["name"], detail["cell"]) == ("detail", 64)
+    no_thumb = set(meta.get("no_thumb", []))
+    for level in (overview, detail):
+        assert level["per_row"] == level["sheet"] // level["cell"]
+        assert len(level["files"]) == -(-n // level["per_sheet"])
+        for s, name in enumerate(level["files"]):
+            with Image.open(folder / name) as img:
+                assert img.format == "WEBP" and img.width == level["sheet"] and img.height <= level["sheet"]
+                alpha = np.asarray(img.convert("RGBA"))[:, :, 3]
+                rgb = np.asarray(img.convert("RGB")).astype(int)
+            for k in range(min(level["per_sheet"], n - s * level["per_sheet"])):
+                y, x = divmod(k, level["per_row"])
+                cell = np.s_[y * level["cell"]:(y + 1) * level["cell"], x * level["cell"]:(x + 1) * level["cell"]]
+                covered = (alpha[cell] > 128).mean()
+                if s * level["per_sheet"] + k in no_thumb:
+                    assert covered == 0
+                else:  # a picture fitted into its cell (the longer side fills it), with more than one colour
+                    assert covered > 0.3 and rgb[cell][alpha[cell] > 128].std() > 2, (name, k)
+
+
+def test_overview_cell_shrinks_with_the_item_count():
+    from generator.site.atlas import atlas_levels
+
+    for n, cell in [(1, 32), (16384, 32), (20000, 16), (100_000, 8), (262_144, 8)]:
+        overview, detail = atlas_levels(n)
+        assert overview.cell == cell and overview.sheet <= 4096 and detail.sheet <= 4096
+        assert -(-n // overview.per_sheet) == 1  # the first frame needs one sheet
+
+
+def _layout_xy(folder: Path, name: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    raw = __import__("base64").b64decode(_js_payload(folder / f"layout-{name}.js"))
+    q = np.frombuffer(raw, "<u2")
+    assert len(q) == 2 * n
+    return mapdata.dequantise(q[:n]), mapdata.dequantise(q[n:])
+
+
+def test_map_offers_three_arrangements_with_named_groups(built_demo):
+    from generator.site.maplayouts import cluster_count
+
+    _, _, out = built_demo
+    folder = out / "data/map"
+    meta = _js_payload(folder / "meta.js")
+    n = meta["count"]
+    assert [lay["name"] for lay in meta["layouts"]] == ["similarity", "year", "country"]
+    ids, kinds = [], []
+    for c in range(meta["label_chunks"]):
+        ids += _js_payload(folder / f"labels-{c:03d}.js")["ids"]
+    drawings = {d["id"]: d for d in json.loads((out / "data/drawings.json").read_text())["drawings"]}
+    artworks = json.loads((out / "data/artworks.json").read_text())["artworks"]
+    stats = json.loads((out / "data/stats.json").read_text())
+    # Similarity: k-means groups, named by an artist or a country of the site.
+    sim = meta["layouts"][0]["groups"]
+    assert len(sim["labels"]) == cluster_count(n) and sum(sim["counts"]) == n
+    names = {a["artist"] for a in artworks if a.get("artist")} | {c["name"] for c in stats["countries"]}
+    for label in sim["labels"]:
+        assert re.sub(r"(, ages .*| \(\d+\))$", "", label) in names, label
+    assert len(set(sim["labels"])) == len(sim["labels"])
+    # Year: one column per year, left to right in year order.
+    x, _ = _layout_xy(folder, "year", n)
+    spans = {}
+    for i, item_id in enumerate(ids):
+        year = drawings.get(item_id, {}).get("year")
+        if year:
+            lo, hi = spans.get(year, (9, -9))
+            spans[year] = (min(lo, x[i]), max(hi, x[i]))
+    years = sorted(spans)
+    assert len(years) > 3 and all(spans[a][1] < spans[b][0] for a, b in zip(years, years[1:]))
+    year_groups = meta["layouts"][1]["groups"]
+    assert {str(y) for y in years} <= set(year_groups["labels"]) and sum(year_groups["counts"]) == n
+    # Country: one block per country, blocks apart.
+    x, y = _layout_xy(folder, "country", n)
+    boxes = {}
+    for i, item_id in enumerate(ids):
+        key = drawings[item_id]["country"] if item_id in drawings else "artworks"
+        b = boxes.get(key, [9, 9, -9, -9])
+        boxes[key] = [min(b[0], x[i]), min(b[1], y[i]), max(b[2], x[i]), max(b[3], y[i])]
+    keys = sorted(boxes, key=str)
+    for a in keys:
+        for b in keys:
+            if a != b:
+                A, B = boxes[a], boxes[b]
+                assert A[2] < B[0] or B[2] < A[0] or A[3] < B[1] or B[3] < A[1], (a, b)
+
+
+def test_kmeans_finds_separate_blobs_and_is_seeded():
+    from generator.site.maplayouts import kmeans
+
+    rng = np.random.default_rng(3)
+    centres = np.array([[-0.6, -0.6], [0.6, -0.5], [0.0, 0.7]])
+    truth = np.repeat(np.arange(3), 50)
+    xy = centres[truth] + rng.normal(0, 0.05, (150, 2))
+    got = kmeans(xy, 3)
+    assert np.array_equal(got, kmeans(xy, 3))
+    for k in range(3):  # each blob is one group
+        assert len(set(got[truth == k].tolist())) == 1
+    assert len(set(got.tolist())) == 3
 
 
 def test_search_index_finds_an_artwork_title(built_demo, demo_dir):

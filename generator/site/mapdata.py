@@ -1,4 +1,4 @@
-"""Compact data files for the map page, and the thumbnail atlases it draws when zoomed in.
+"""Compact data files for the map page, and the thumbnail atlases it draws from the first frame.
 
 The map must open quickly with 100,000 items and work from ``file://``, where
 ``fetch()`` is refused. So everything is written as small ``.js`` files that set
@@ -14,15 +14,20 @@ a global when loaded with a ``<script>`` tag:
     About 13 bytes of text per point, so 100,000 points are ~1.3 MB.
 ``data/map/labels-NNN.js``
     ids and labels, loaded only when the visitor points at an item there.
-``data/map/atlas-NNN.webp``
-    64-pixel thumbnails packed into 2048 x 2048 sheets, cell i of sheet s
-    being point ``s * per_sheet + i``.
+``data/map/layout-year.js``, ``data/map/layout-country.js``
+    the other arrangements offered on the page (see maplayouts.py): x and y of
+    every point, quantised and base64 like the chunks, loaded when chosen. The
+    groups that label each arrangement are in ``meta.js``.
+``data/map/atlas-overview-NNN.webp``, ``data/map/atlas-detail-NNN.webp``
+    every item's thumbnail packed into sheets at two sizes (see atlas.py), cell i
+    of sheet s being point ``s * per_sheet + i``: the overview sheet is loaded
+    before the first frame, detail sheets as one zooms in.
 
 Points are ordered along a Z-order (Morton) curve of their position, so one
 chunk of labels or one atlas sheet covers one neighbourhood of the map: a
 visitor zoomed into a corner loads only the sheets of that corner.
 
-Sheets are cached under the build cache, keyed by the thumbnails they hold
+Atlas sheets are cached under the build cache, keyed by the thumbnails they hold
 (their file names carry the picture's content hash), so a rebuild with nothing
 changed decodes no picture.
 """
@@ -30,29 +35,23 @@ changed decodes no picture.
 from __future__ import annotations
 
 import base64
-import hashlib
-import io
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from generator.build.fsutil import link_or_copy, write_atomic
+from generator.build.fsutil import write_atomic
 from generator.inputs.collection import AGE_GROUPS, Problem
 from generator.site import labels
+from generator.site.atlas import write_atlases
+from generator.site.maplayouts import QUANT, alternative_layouts, quantise
 from generator.site.jsonout import js_assign, json_for_script
 from generator.site.urls import PAGE_FOLDERS, PICTURE_FOLDERS
 
-MAP_SCHEMA_VERSION = 1
-ATLAS_VERSION = "atlas-v1"
-QUANT = 65535
+MAP_SCHEMA_VERSION = 2
 POINT_CHUNK = 16384
 LABEL_CHUNK = 1024
-ATLAS_CELL = 64
-ATLAS_SHEET = 2048
 #: Facet value of items without one (an artwork has no country; a badly named scan no year).
 NONE_VALUE = "-"
 
@@ -93,6 +92,7 @@ class MapFiles:
     atlas_sheets: int
     atlas_computed: int        # sheets made now rather than taken from the cache
     unreadable: list[MapItem] = field(default_factory=list)  # thumbnails that could not be read for the atlas
+    layouts: list[dict] = field(default_factory=list)  # the arrangements offered on the page (name, title)
 
 
 def morton_order(qx: np.ndarray, qy: np.ndarray, keys: list[str]) -> np.ndarray:
@@ -108,16 +108,6 @@ def morton_order(qx: np.ndarray, qy: np.ndarray, keys: list[str]) -> np.ndarray:
         code |= ((cx >> bit) & 1) << (2 * bit)
         code |= ((cy >> bit) & 1) << (2 * bit + 1)
     return np.array(sorted(range(len(keys)), key=lambda i: (int(code[i]), keys[i])), dtype=np.int64)
-
-
-def quantise(v: np.ndarray) -> np.ndarray:
-    """[-1, 1] -> 0..65535 (values outside are clipped).
-
-    >>> quantise(np.array([-1.0, 0.0, 1.0])).tolist()
-    [0, 32768, 65535]
-    """
-    v = np.clip(np.asarray(v, np.float64), -1.0, 1.0)
-    return np.floor((v + 1.0) / 2.0 * QUANT + 0.5).astype(np.uint16)
 
 
 def dequantise(q) -> np.ndarray:
@@ -197,16 +187,25 @@ def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, d
             "ids": [it.id for it in chunk], "labels": [it.label for it in chunk]}))
         files.append(f"data/map/{name}")
 
-    sheets, computed, failed = write_atlases(folder, [it.thumb for it in items], cache_dir, workers)
+    layouts = []
+    country_names = (facet_labels.get("country") or {})
+    for described, q in alternative_layouts(items, qx, qy, NONE_VALUE, country_names):
+        if q is not None:
+            text = js_assign("SITEGEN_MAP_LAYOUTS", described["name"],
+                             base64.b64encode(q[0].astype("<u2").tobytes() + q[1].astype("<u2").tobytes()).decode())
+            write_atomic(folder / described["file"], text)
+            files.append(f"data/map/{described['file']}")
+        layouts.append(described)
+
+    levels, computed, failed = write_atlases(folder, [it.thumb for it in items], cache_dir, workers)
+    sheets = [name for level in levels for name in level["files"]]
     files += [f"data/map/{s}" for s in sheets]
-    per_row = ATLAS_SHEET // ATLAS_CELL
     meta = {
         "schema_version": MAP_SCHEMA_VERSION, "count": n, "method": method, "quant": QUANT,
         "chunk_size": POINT_CHUNK, "chunks": n_chunks, "label_chunk_size": LABEL_CHUNK,
         "label_chunks": n_label_chunks, "none": NONE_VALUE, "facets": facets,
         "pages": dict(PAGE_FOLDERS), "thumbs": dict(PICTURE_FOLDERS),
-        "atlas": {"cell": ATLAS_CELL, "sheet": ATLAS_SHEET, "per_row": per_row, "per_sheet": per_row * per_row,
-                  "files": sheets},
+        "atlas": levels, "layouts": layouts,
     }
     no_picture = sorted(set(failed) | {i for i, it in enumerate(items) if it.thumb is None})
     if no_picture:  # points (in file order) whose preview would be a missing picture
@@ -216,68 +215,8 @@ def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, d
     files.insert(0, "data/map/meta.js")
     point_bytes += len(text.encode())
     return MapFiles(count=n, facets=facets, files=files, point_bytes=point_bytes,
-                    atlas_sheets=len(sheets), atlas_computed=computed, unreadable=[items[i] for i in failed])
-
-
-def _cell_image(path: Path) -> Image.Image | None:
-    """The thumbnail fitted into an atlas cell; None when it cannot be read (its cell stays empty)."""
-    try:
-        with Image.open(path) as img:
-            img.draft("RGB", (ATLAS_CELL * 2, ATLAS_CELL * 2))
-            img = img.convert("RGB")
-            img.thumbnail((ATLAS_CELL, ATLAS_CELL), Image.Resampling.LANCZOS)
-            return img
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        return None
-
-
-def write_atlases(folder: Path, thumbs: list[Path | None], cache_dir: Path | None, workers: int = 2
-                  ) -> tuple[list[str], int, list[int]]:
-    """Pack ``thumbs`` into sheets ``atlas-NNN.webp`` in ``folder``.
-
-    Returns the file names, how many sheets were made now, and the positions of the thumbnails
-    that could not be read. A sheet with such a hole is not cached, so the next build tries again.
-    """
-    per_row = ATLAS_SHEET // ATLAS_CELL
-    per_sheet = per_row * per_row
-    names, computed, failed = [], 0, []
-    for s in range(0, (len(thumbs) + per_sheet - 1) // per_sheet):
-        part = thumbs[s * per_sheet:(s + 1) * per_sheet]
-        key = hashlib.sha256("|".join([ATLAS_VERSION, str(ATLAS_CELL), str(ATLAS_SHEET)] +
-                                      [Path(p).name if p else "" for p in part]).encode()).hexdigest()[:24]
-        name = f"atlas-{s:03d}.webp"
-        cached = Path(cache_dir) / "atlas" / f"{key}.webp" if cache_dir else None
-        if cached is not None and cached.is_file():
-            link_or_copy(cached, folder / name)
-        else:
-            data, holes = _sheet_bytes(part, per_row, workers)
-            computed += 1
-            failed += [s * per_sheet + i for i in holes]
-            write_atomic(folder / name, data)
-            if cached is not None and not holes:
-                write_atomic(cached, data)
-        names.append(name)
-    return names, computed, failed
-
-
-def _sheet_bytes(part: list[Path | None], per_row: int, workers: int) -> tuple[bytes, list[int]]:
-    rows = (len(part) + per_row - 1) // per_row
-    # The last sheet is only as tall as it needs to be; cells stay at the same place.
-    sheet = Image.new("RGBA", (ATLAS_SHEET, max(1, rows) * ATLAS_CELL), (0, 0, 0, 0))
-    wanted = [i for i, p in enumerate(part) if p is not None]
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        cells = list(pool.map(_cell_image, [part[i] for i in wanted]))
-    holes = []
-    for i, img in zip(wanted, cells):
-        if img is None:
-            holes.append(i)
-            continue
-        x0 = (i % per_row) * ATLAS_CELL + (ATLAS_CELL - img.width) // 2
-        y0 = (i // per_row) * ATLAS_CELL + (ATLAS_CELL - img.height) // 2
-        sheet.paste(img, (x0, y0))
-    buf = io.BytesIO()
-    sheet.save(buf, "WEBP", quality=70, method=4)
-    return buf.getvalue(), holes
+                    atlas_sheets=len(sheets), atlas_computed=computed, unreadable=[items[i] for i in failed],
+                    layouts=[{"name": d["name"], "title": d["title"]} for d in layouts])
 
 
 # ---------------------------------------------------------------- from a built site

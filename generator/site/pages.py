@@ -142,7 +142,7 @@ def write_map(ctx: SiteContext, out: SiteOutput) -> None:
     files = write_site_map(ctx, out)
     out.page("map.html", "map/index.html", title="Map", method=s.layout_method,
              n_drawings=len(s.drawings), n_artworks=len(s.artworks),
-             map_facets=files.facets, map_count=files.count)
+             map_facets=files.facets, map_count=files.count, map_layouts=files.layouts)
 
 
 # ---------------------------------------------------------------- data files and home

@@ -1,0 +1,191 @@
+"""Other arrangements of the map's items, and named groups to label them, computed at build time.
+
+* **Similarity** (the layout of the model, usually UMAP): the points are split into groups by k-means
+  on their map position (seeded, so the same layout gives the same groups). Each group is named by the
+  artist met most often among its artworks and confirmed re-creations; a group without any artist is
+  named by the country met most often among its drawings (and when two groups would share a name,
+  by the age group met most often too).
+* **Year**: a timeline, one column of pictures per year from left to right, stacked upwards; artworks
+  and drawings without a year get columns of their own at the end.
+* **Country**: one square block of pictures per country, largest first, packed in rows; artworks and
+  drawings without a country get blocks of their own.
+
+Inside a column or block the items keep the map's point order, which follows the similarity layout,
+so similar pictures stay near each other there too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+
+CLUSTER_SEED = 0
+MAX_CLUSTERS = 40
+QUANT = 65535
+
+
+def quantise(v: np.ndarray) -> np.ndarray:
+    """[-1, 1] -> 0..65535 (values outside are clipped).
+
+    >>> quantise(np.array([-1.0, 0.0, 1.0])).tolist()
+    [0, 32768, 65535]
+    """
+    v = np.clip(np.asarray(v, np.float64), -1.0, 1.0)
+    return np.floor((v + 1.0) / 2.0 * QUANT + 0.5).astype(np.uint16)
+
+
+def cluster_count(n: int) -> int:
+    """How many groups to label for ``n`` items.
+
+    >>> [cluster_count(n) for n in (1, 50, 400, 100_000)]
+    [1, 2, 7, 40]
+    """
+    return max(1, min(MAX_CLUSTERS, n, round(math.sqrt(n / 8))))
+
+
+def kmeans(xy: np.ndarray, k: int, seed: int = CLUSTER_SEED, iterations: int = 40) -> np.ndarray:
+    """Group labels (0..k-1) of the rows of ``xy`` by k-means, seeded k-means++ start, fixed iterations."""
+    xy = np.asarray(xy, np.float64)
+    n = len(xy)
+    k = max(1, min(k, n))
+    rng = np.random.default_rng(seed)
+    centres = [xy[int(rng.integers(n))]]
+    d2 = ((xy - centres[0]) ** 2).sum(1)
+    for _ in range(1, k):
+        total = d2.sum()
+        pick = int(rng.choice(n, p=d2 / total)) if total > 0 else int(rng.integers(n))
+        centres.append(xy[pick])
+        d2 = np.minimum(d2, ((xy - xy[pick]) ** 2).sum(1))
+    c = np.array(centres)
+    assign = np.zeros(n, np.int64)
+    for _ in range(iterations):
+        dist = ((xy[:, None, :] - c[None, :, :]) ** 2).sum(2)
+        new = dist.argmin(1)
+        if _ and np.array_equal(new, assign):
+            break
+        assign = new
+        for j in range(k):
+            members = xy[assign == j]
+            if len(members):
+                c[j] = members.mean(0)
+    return assign
+
+
+def _most_common(values) -> str | None:
+    """The most frequent value (ties: the first in sorted order), ignoring empty ones."""
+    counts = Counter(v for v in values if v)
+    if not counts:
+        return None
+    best = max(counts.values())
+    return min(v for v, c in counts.items() if c == best)
+
+
+def similarity_groups(items, qx: np.ndarray, qy: np.ndarray, none: str, country_names: dict[str, str]) -> dict:
+    """Named k-means groups of the similarity layout: label positions (quantised), labels, sizes."""
+    n = len(items)
+    if n == 0:
+        return {"kind": "clusters", "x": [], "y": [], "labels": [], "counts": []}
+    assign = kmeans(np.stack([qx, qy], 1).astype(np.float64) / 65535.0, cluster_count(n))
+    groups, used = [], Counter()
+    for j in sorted(set(assign.tolist())):
+        members = np.flatnonzero(assign == j)
+        artist = _most_common(items[i].artist for i in members if items[i].artist != none)
+        country = _most_common(items[i].country for i in members if items[i].country != none)
+        label = artist or (country_names.get(country, country) if country else "Pictures without details")
+        used[label] += 1
+        if used[label] > 1:   # two groups with one name: the age group met most often tells them apart
+            age = _most_common(items[i].age for i in members if items[i].age != none)
+            label = f"{label}, ages {age}" if age and used[f"{label}, ages {age}"] == 0 else f"{label} ({used[label]})"
+            used[label] += 1
+        groups.append((-len(members), label, int(round(qx[members].mean())), int(round(qy[members].mean()))))
+    groups.sort()
+    return {"kind": "clusters", "x": [g[2] for g in groups], "y": [g[3] for g in groups],
+            "labels": [g[1] for g in groups], "counts": [-g[0] for g in groups]}
+
+
+def _to_unit(cx: np.ndarray, cy: np.ndarray, width: float, height: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Cell coordinates -> [-1, 1] keeping the aspect ratio; also the side of one cell there."""
+    side = 1.9 / max(width, height, 1.0)
+    return (cx - width / 2) * side, (cy - height / 2) * side, side
+
+
+def _groups_of(items, key) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for i, it in enumerate(items):
+        out.setdefault(key(it), []).append(i)
+    return out
+
+
+def timeline_layout(items, none: str) -> tuple[np.ndarray, np.ndarray, dict]:
+    """x = year (one column per year), items stacked upwards; (x, y, groups with cell size)."""
+    by = _groups_of(items, lambda it: "artworks" if it.kind == "a" else it.year)
+    years = sorted(k for k in by if k not in ("artworks", none))
+    keys = years + [k for k in (none, "artworks") if k in by]
+    names = {none: "No year", "artworks": "Artworks"}
+    tallest = max((len(by[k]) for k in keys), default=1)
+    cols = max(1, round(math.sqrt(1.6 * tallest / max(1, len(keys)))))
+    gap = max(1, cols // 3)
+    width = len(keys) * cols + (len(keys) - 1) * gap
+    height = math.ceil(tallest / cols) + 2          # two rows below the columns for the labels
+    cx, cy = np.zeros(len(items)), np.zeros(len(items))
+    label_x = []
+    for g, key in enumerate(keys):
+        left = g * (cols + gap)
+        for r, i in enumerate(by[key]):
+            cx[i], cy[i] = left + r % cols + 0.5, 2 + r // cols + 0.5
+        label_x.append(left + cols / 2)
+    x, y, side = _to_unit(cx, cy, width, height)
+    lx, ly, _ = _to_unit(np.array(label_x), np.full(len(keys), 1.0), width, height)
+    return x, y, _named(lx, ly, [names.get(k, k) for k in keys], [len(by[k]) for k in keys], side,
+                        (width * side / 2, height * side / 2))
+
+
+def country_layout(items, none: str, country_names: dict[str, str]) -> tuple[np.ndarray, np.ndarray, dict]:
+    """One square block per country, largest first, packed in rows; (x, y, groups with cell size)."""
+    by = _groups_of(items, lambda it: "artworks" if it.kind == "a" else it.country)
+    keys = sorted(by, key=lambda k: (k in ("artworks", none), -len(by[k]), k))
+    names = {**{k: v for k, v in country_names.items() if k != none}, none: "No country", "artworks": "Artworks"}
+    sides = {k: max(1, math.ceil(math.sqrt(len(by[k])))) for k in keys}
+    area = sum((s + 1) * (s + 2) for s in sides.values())
+    row_width = max(max(sides.values(), default=1), math.ceil(math.sqrt(area * 1.6)))
+    cx, cy = np.zeros(len(items)), np.zeros(len(items))
+    label_at, x0, top, row_h = [], 0, 0.0, 0
+    for k in keys:
+        s = sides[k]
+        if x0 and x0 + s > row_width:               # next row (rows go downwards: y decreases)
+            x0, top, row_h = 0, top - row_h - 2, 0
+        for r, i in enumerate(by[k]):
+            cx[i], cy[i] = x0 + r % s + 0.5, top - 1 - r // s - 0.5
+        label_at.append((x0 + s / 2, top - 0.4))
+        x0, row_h = x0 + s + 1, max(row_h, s)
+    bottom = top - row_h - 1
+    height = -bottom
+    x, y, side = _to_unit(cx, cy + height, row_width, height)
+    lx, ly, _ = _to_unit(np.array([p[0] for p in label_at]), np.array([p[1] for p in label_at]) + height,
+                         row_width, height)
+    return x, y, _named(lx, ly, [names.get(k, k) for k in keys], [len(by[k]) for k in keys], side,
+                        (row_width * side / 2, height * side / 2))
+
+
+def _named(lx, ly, labels: list[str], counts: list[int], side: float, extent: tuple[float, float]) -> dict:
+    """Group labels (largest group first), the side of a cell and the half width and height of the layout."""
+    order = sorted(range(len(labels)), key=lambda g: (-counts[g], g))   # larger groups win a crowded spot
+    qx, qy = quantise(np.asarray(lx)), quantise(np.asarray(ly))
+    return {"kind": "groups", "cell": round(side, 6), "extent": [round(extent[0], 6), round(extent[1], 6)], "x": [int(qx[g]) for g in order],
+            "y": [int(qy[g]) for g in order], "labels": [labels[g] for g in order],
+            "counts": [counts[g] for g in order]}
+
+
+def alternative_layouts(items, qx: np.ndarray, qy: np.ndarray, none: str, country_names: dict[str, str]
+                        ) -> list[tuple[dict, np.ndarray | None]]:
+    """Every arrangement offered on the map page: (its description, its quantised x and y stacked, or None
+    for the similarity layout, whose coordinates are the points' own)."""
+    out = [({"name": "similarity", "title": "Similarity", "file": None,
+             "groups": similarity_groups(items, qx, qy, none, country_names)}, None)]
+    for name, title, (x, y, groups) in (("year", "Year (a timeline)", timeline_layout(items, none)),
+                                        ("country", "Country", country_layout(items, none, country_names))):
+        out.append(({"name": name, "title": title, "file": f"layout-{name}.js", "groups": groups},
+                    np.stack([quantise(x), quantise(y)])))
+    return out
