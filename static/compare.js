@@ -1,15 +1,28 @@
 /* Drawing page: lay the artwork over the drawing and blend the two with a slider (keyboard: Tab, then arrow keys). */
 (function () {
   "use strict";
-  var box = document.getElementById("compare");
-  var toggle = document.getElementById("compare-toggle");
-  var mix = document.getElementById("compare-mix");
-  var stage = document.getElementById("compare-stage");
   var pair = document.getElementById("pair");
-  if (!box || !toggle || !mix || !stage || !pair) { return; }
+  if (!pair) { return; }
   var drawing = pair.querySelector(".pair-drawing img");
   var artwork = pair.querySelector(".pair-artwork img");
   if (!drawing || !artwork) { return; }
+  // The controls are made here, not written into every drawing page: without this script they could not work.
+  function el(tag, attrs) {
+    var e = document.createElement(tag);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    return e;
+  }
+  var box = el("div", {"class": "compare", id: "compare"});
+  var toggle = el("button", {type: "button", id: "compare-toggle", "aria-pressed": "false", "aria-controls": "compare-stage"});
+  toggle.textContent = "Lay the artwork over the drawing";
+  var label = el("label", {"for": "compare-mix"});
+  label.textContent = "Artwork shown";
+  var mix = el("input", {type: "range", id: "compare-mix", min: "0", max: "100", step: "5", value: "50", "aria-valuetext": "50%"});
+  mix.disabled = true;
+  var stage = el("div", {"class": "compare-stage", id: "compare-stage"});
+  stage.hidden = true;
+  box.appendChild(toggle); box.appendChild(label); box.appendChild(mix); box.appendChild(stage);
+  pair.parentNode.insertBefore(box, pair.nextSibling);
   var under = null, over = null;
 
   function build() {
@@ -39,5 +52,4 @@
     blend();
   });
   mix.addEventListener("input", blend);
-  box.hidden = false;
 })();

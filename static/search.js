@@ -93,8 +93,35 @@
   }
 
   // ---- the search box in the header of every page
+  // The form is made here rather than written into every page: without this script it could not work anyway.
+  function headerForm() {
+    var bar = document.querySelector("header.site-header");
+    if (!bar) { return null; }
+    var form = document.createElement("form");
+    form.className = "site-search";
+    form.setAttribute("role", "search");
+    form.setAttribute("aria-label", "Site search");
+    form.action = root + "search/index.html";
+    var label = document.createElement("label");
+    label.className = "visually-hidden";
+    label.htmlFor = "site-search-q";
+    label.textContent = "Search drawings and artworks";
+    var input = document.createElement("input");
+    input.id = "site-search-q";
+    input.name = "q";
+    input.type = "search";
+    input.placeholder = "Search drawings and artworks";
+    input.autocomplete = "off";
+    input.spellcheck = false;
+    var button = document.createElement("button");
+    button.type = "submit";
+    button.textContent = "Search";
+    form.appendChild(label); form.appendChild(input); form.appendChild(button);
+    bar.appendChild(form);
+    return form;
+  }
   function header() {
-    var form = document.querySelector("form.site-search");
+    var form = headerForm();
     if (!form) { return; }
     var input = form.querySelector("input");
     var live = document.createElement("div");
@@ -141,7 +168,6 @@
       // form.action is the search page's address, resolved against this page (works from a subfolder and file://).
       window.location.href = form.action + (q ? "?q=" + encodeURIComponent(q) : "");
     });
-    form.hidden = false;
   }
 
   // ---- the search page

@@ -157,10 +157,45 @@ def test_the_artwork_page_shows_its_re_creations_on_the_first_screen(browser, er
     context, page = _page(browser, errors, DESKTOP)
     page.goto(site_server + f"artworks/{artwork}/index.html")
     page.wait_for_load_state("load")
-    first = page.locator(".echoes .card").first.bounding_box()
-    assert first["y"] + first["height"] <= DESKTOP["height"], first
+    first = page.locator(".echoes .cards li").first
+    first.locator("img").wait_for()
+    box = first.bounding_box()
+    assert box["y"] + box["height"] <= DESKTOP["height"], box
     context.close()
     assert errors == []
+
+
+@pytest.mark.parametrize("which", ["drawing", "artwork", "collection", "home"])
+def test_lists_show_a_thumbnail_for_every_item_with_a_picture(browser, errors, site_server, paths, which):
+    """The pages carry text links; static/cards.js puts the thumbnails in, and each one must load."""
+    context, page = _page(browser, errors, DESKTOP)
+    page.goto(site_server + paths[which])
+    page.wait_for_load_state("load")
+    items = page.locator(".cards > li")
+    assert items.count() > 0
+    for i in range(items.count()):
+        item = items.nth(i)
+        name = item.locator("a").text_content()
+        if "no-pic" in (item.get_attribute("class") or ""):
+            assert item.locator("img").count() == 0, name
+            continue
+        img = item.locator("img")
+        img.scroll_into_view_if_needed()
+        img.evaluate("i => i.decode()")
+        assert img.evaluate("i => i.naturalWidth") > 0, name
+        assert img.get_attribute("alt") == "" and name.strip(), name   # the link's text names the item
+    context.close()
+    assert errors == []
+
+
+def test_lists_are_plain_links_without_scripts(browser, site_server, paths):
+    context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(site_server + paths["drawing"])
+    links = page.locator(".cards > li > a")
+    assert links.count() > 0 and page.locator(".cards img").count() == 0
+    assert page.locator(".pair-artwork img").is_visible()
+    context.close()
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])

@@ -9,6 +9,7 @@ import pytest
 from generator.build.pipeline import build
 
 from .conftest import demo_settings
+from .helpers import neighbour_rows
 from .sitecheck import broken_links
 
 pytestmark = pytest.mark.slow
@@ -46,10 +47,8 @@ def test_json_files_have_version_and_shape(built_demo):
             continue
         data = json.loads(f.read_text())
         assert data["schema_version"] == 1, f
-    nb = json.loads((out / "data/neighbours.json").read_text())
-    assert nb["columns"] == ["drawing", "rank", "artwork", "similarity"]
     ranks = {}
-    for d, rank, a, sim in nb["rows"]:
+    for d, rank, a, sim in neighbour_rows(out):
         assert -1.0 <= sim <= 1.0
         ranks.setdefault(d, []).append(rank)
     assert all(r == list(range(1, 11)) for r in ranks.values())
@@ -88,7 +87,7 @@ def test_known_recreations_rank_in_top_10(built_demo):
     _, _, out = built_demo
     pairs = json.loads((out / "data/pairs.json").read_text())["rows"]
     top = {}
-    for d, rank, a, _ in json.loads((out / "data/neighbours.json").read_text())["rows"]:
+    for d, rank, a, _ in neighbour_rows(out):
         top.setdefault(d, set()).add(a)
     hits = sum(a in top[d] for d, a in pairs)
     rate = hits / len(pairs)

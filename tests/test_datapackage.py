@@ -58,10 +58,12 @@ def check_against_schemas(site: Path) -> list[str]:
 def test_every_json_file_matches_its_schema(built_demo):
     _, _, site = built_demo
     checked = check_against_schemas(site)
-    for name in ("drawings.json", "artworks.json", "neighbours.json", "pairs.json", "layout.json", "model-card.json"):
+    for name in ("drawings.json", "artworks.json", "pairs.json", "layout.json", "model-card.json"):
         assert name in checked
     assert any(rel.startswith("collections/") for rel in checked)
-    for name in ("drawings", "artworks", "neighbours", "pairs", "layout", "model-card", "collection"):
+    # The nearest artworks are published as CSV only (described in datapackage.json), without a JSON copy.
+    assert not (site / "data" / "neighbours.json").exists() and (site / "data" / "neighbours.csv").is_file()
+    for name in ("drawings", "artworks", "pairs", "layout", "model-card", "collection"):
         schema = json.loads((site / "data" / "schemas" / f"{name}.schema.json").read_text())
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
         assert "Not yet described" not in schema["description"], name
@@ -80,9 +82,9 @@ def test_schemas_catch_a_broken_file(built_demo):
     from jsonschema import Draft202012Validator
 
     _, _, site = built_demo
-    data = json.loads((site / "data" / "neighbours.json").read_text())
-    data["rows"][0][1] = "first"
-    schema = json.loads((site / "data" / "schemas" / "neighbours.schema.json").read_text())
+    data = json.loads((site / "data" / "layout.json").read_text())
+    data["points"][0][2] = "left"
+    schema = json.loads((site / "data" / "schemas" / "layout.schema.json").read_text())
     assert not Draft202012Validator(schema).is_valid(data)
 
 
@@ -115,7 +117,9 @@ def test_datapackage_is_valid_and_checksums_match(built_demo):
     top = sorted(p.name for p in data.iterdir() if p.suffix in (".csv", ".json") and p.name != "datapackage.json")
     assert sorted(r["path"] for r in package["resources"]) == top
     for ds in DATASETS:
-        assert {f"{ds.name}.csv", f"{ds.name}.json"} <= set(top)
+        assert f"{ds.name}.csv" in top
+        assert (f"{ds.name}.json" in top) == ds.json_copy, ds.name   # the nearest artworks: CSV only
+    assert "neighbours.json" not in top
 
 
 @pytest.mark.slow
@@ -166,13 +170,18 @@ def test_csv_files_hold_the_same_data_as_json(built_demo):
         assert r["country"] == (d["country"] or "")
     artworks = json.loads((data / "artworks.json").read_text())["artworks"]
     assert [r["title"] for r in read_csv(data / "artworks.csv")] == [a["title"] for a in artworks]
-    nb = json.loads((data / "neighbours.json").read_text())
     rows = read_csv(data / "neighbours.csv")
     assert list(rows[0]) == ["drawing", "rank", "artwork", "similarity"]
-    assert len(rows) == len(nb["rows"])
-    for r, j in zip(rows, nb["rows"]):
-        assert [r["drawing"], int(r["rank"]), r["artwork"]] == j[:3]
-        assert math.isclose(float(r["similarity"]), j[3])
+    per_drawing = {}
+    for r in rows:
+        per_drawing.setdefault(r["drawing"], []).append(int(r["rank"]))
+        assert -1 <= float(r["similarity"]) <= 1
+    assert list(per_drawing) == [d["id"] for d in drawings]
+    assert all(ranks == list(range(1, len(ranks) + 1)) for ranks in per_drawing.values())
+    package = json.loads((data / "datapackage.json").read_text())
+    res = next(r for r in package["resources"] if r["path"] == "neighbours.csv")
+    assert res["schema"]["primaryKey"] == ["drawing", "rank"] and res["bytes"] == (data / "neighbours.csv").stat().st_size
+    assert not any(r["path"] == "neighbours.json" for r in package["resources"])
     pairs = json.loads((data / "pairs.json").read_text())["rows"]
     assert [[r["drawing"], r["artwork"]] for r in read_csv(data / "pairs.csv")] == pairs
     layout = json.loads((data / "layout.json").read_text())["points"]
@@ -260,10 +269,10 @@ def test_published_embeddings(published):
     # The similarity published for a drawing's first artwork is the dot product of their vectors.
     d_vec = np.load(data / "embeddings-drawings.npy")
     a_vec = np.load(data / "embeddings-artworks.npy")
-    first = json.loads((data / "neighbours.json").read_text())["rows"][0]
-    i = index["drawings"]["ids"].index(first[0])
-    j = index["artworks"]["ids"].index(first[2])
-    assert math.isclose(float(d_vec[i] @ a_vec[j]), first[3], abs_tol=2e-4)
+    first = read_csv(data / "neighbours.csv")[0]
+    i = index["drawings"]["ids"].index(first["drawing"])
+    j = index["artworks"]["ids"].index(first["artwork"])
+    assert math.isclose(float(d_vec[i] @ a_vec[j]), float(first["similarity"]), abs_tol=2e-4)
 
 
 @pytest.mark.slow

@@ -5,7 +5,9 @@ written. It reads those JSON files back (they are the contract) and writes, next
 to them:
 
 - ``<name>.csv`` for drawings, artworks, nearest artworks, confirmed pairs and
-  map coordinates, with the same values as the JSON files;
+  map coordinates, with the same values as the JSON files; the nearest artworks,
+  the largest table (ten rows per drawing), are published as ``neighbours.csv``
+  only, made here from the build's neighbours: a JSON copy would hold nothing more;
 - ``model-card.json``: which network computed the similarities and, for a model
   fine-tuned with ``sitegen train``, its training settings, metrics and history;
 - with ``publish_embeddings``: ``embeddings-drawings.npy`` and
@@ -173,6 +175,7 @@ class Dataset:
     records: bool      # True: a list of objects; False: "columns" + a list of rows
     primary_key: tuple[str, ...] = ()
     foreign_keys: tuple[tuple[str, str], ...] = ()  # (column, resource whose "id" it names)
+    json_copy: bool = True   # False: published as CSV only (its rows come from neighbours_payload)
 
 
 DATASETS = (
@@ -184,7 +187,7 @@ DATASETS = (
     Dataset("neighbours", "Nearest artworks", "For each drawing, the artworks whose pictures are most similar "
             "to it: rank (1 = most similar) and similarity. Computed by the model described in model-card.json; "
             "suggestions, not attributions.", NEIGHBOUR_COLUMNS, "rows", False, primary_key=("drawing", "rank"),
-            foreign_keys=(("drawing", "drawings"), ("artwork", "artworks"))),
+            foreign_keys=(("drawing", "drawings"), ("artwork", "artworks")), json_copy=False),
     Dataset("pairs", "Confirmed re-creations", "Drawings known (from the archive) to re-create an artwork.",
             PAIR_COLUMNS, "rows", False, foreign_keys=(("drawing", "drawings"), ("artwork", "artworks"))),
     Dataset("layout", "Map coordinates", "Position of every drawing and artwork on the site's map: similar "
@@ -229,10 +232,6 @@ def dataset_schema(ds: Dataset, schema_version: int, site_url: str | None) -> di
     props = {"columns": {"const": names, "description": "Names of the values in each row, in order."},
              ds.list_key: {"type": "array", "items": row}}
     required = ["columns", ds.list_key]
-    if ds.name == "neighbours":
-        props["model"] = {"type": "string", "description": "Name of the model (see model-card.json)."}
-        props["k"] = {"type": "integer", "minimum": 0, "description": "How many artworks are listed per drawing."}
-        required += ["model", "k"]
     if ds.name == "layout":
         props["method"] = {"type": "string", "description": "How the map was computed (e.g. UMAP)."}
         required.append("method")
@@ -476,8 +475,8 @@ def _resource(data_dir: Path, rel: str, name: str, title: str, description: str,
 DATA_FILES = [
     {"name": "drawings.json", "what": "Every published drawing: id, year, age group, country, page and pictures."},
     {"name": "artworks.json", "what": "Every artwork: id, title, artist, year, page and pictures."},
-    {"name": "neighbours.json", "what": "For each drawing, its nearest artworks: rank (1 = most similar) and "
-                                        "similarity (cosine, -1 to 1)."},
+    {"name": "neighbours.csv", "what": "For each drawing, its nearest artworks: rank (1 = most similar) and "
+                                       "similarity (cosine, -1 to 1)."},
     {"name": "pairs.json", "what": "Confirmed re-creations (drawing, artwork) given by the archive."},
     {"name": "layout.json", "what": "Map coordinates of every drawing and artwork, between -1 and 1."},
     {"name": "collections/", "what": "One file per country, year and age group, listing its drawings."},
@@ -502,7 +501,7 @@ def write_data_download(ctx, out) -> None:
     out.write_json("data/model-card.json", model_card(s))
     vectors = _write_embeddings(s, out) if settings.publish_embeddings else None
     json_files = _write_schemas(data_dir, settings.site_url, with_embeddings=vectors is not None)
-    resources = _table_resources(data_dir)
+    resources = _table_resources(data_dir, {"neighbours": neighbours_payload(s)})
     resources += _other_resources(data_dir, json_files, descriptions, with_embeddings=vectors is not None)
     package = {
         "name": package_name(settings.title),
@@ -543,7 +542,7 @@ def _write_embeddings(s, out) -> tuple[np.ndarray, np.ndarray] | None:
 
 def _write_schemas(data_dir: Path, site_url: str | None, with_embeddings: bool) -> list[str]:
     """One JSON Schema per kind of JSON file; returns the JSON files found (relative to data/)."""
-    schemas = {ds.name: dataset_schema(ds, SCHEMA_VERSION, site_url) for ds in DATASETS}
+    schemas = {ds.name: dataset_schema(ds, SCHEMA_VERSION, site_url) for ds in DATASETS if ds.json_copy}
     schemas["collection"] = collection_schema(SCHEMA_VERSION, site_url)
     schemas["model-card"] = model_card_schema(SCHEMA_VERSION, site_url)
     if with_embeddings:
@@ -559,14 +558,25 @@ def _write_schemas(data_dir: Path, site_url: str | None, with_embeddings: bool) 
     return json_files
 
 
-def _table_resources(data_dir: Path) -> list[dict]:
-    """A CSV beside each main JSON file, and both described as resources."""
+def neighbours_payload(site) -> dict:
+    """The nearest artworks of every drawing, in the shape of the other tables (columns and rows)."""
+    nb, artworks = site.neighbours, site.artworks
+    rows = []
+    for i, d in enumerate(site.drawings):
+        for rank, (j, sim) in enumerate(zip(nb.artworks_index[i], nb.artworks_similarity[i]), start=1):
+            rows.append([d.id, rank, artworks[int(j)].id, round(float(sim), 4)])
+    return {"columns": [c.name for c in NEIGHBOUR_COLUMNS], "rows": rows}
+
+
+def _table_resources(data_dir: Path, csv_only: dict[str, dict]) -> list[dict]:
+    """A CSV beside each main JSON file, and both described as resources; the tables without a JSON copy
+    come from ``csv_only`` (name -> payload)."""
     resources = []
     for ds in DATASETS:
         src = data_dir / f"{ds.name}.json"
-        if not src.is_file():
+        if ds.json_copy and not src.is_file():
             continue
-        payload = json.loads(src.read_text(encoding="utf-8"))
+        payload = json.loads(src.read_text(encoding="utf-8")) if ds.json_copy else csv_only[ds.name]
         fields, header, rows = dataset_table(ds, payload)
         write_atomic(data_dir / f"{ds.name}.csv", csv_text(header, ([_cell(v) for v in row] for row in rows)))
         table_schema: dict = {"fields": fields, "missingValues": [""]}
@@ -577,9 +587,10 @@ def _table_resources(data_dir: Path) -> list[dict]:
                                            for col, res in ds.foreign_keys]
         resources.append(_resource(data_dir, f"{ds.name}.csv", ds.name, ds.title, ds.description, "csv",
                                    "text/csv", profile="tabular-data-resource", schema=table_schema))
-        resources.append(_resource(data_dir, f"{ds.name}.json", f"{ds.name}-json", f"{ds.title} (JSON)",
-                                   ds.description, "json", "application/json", profile="data-resource",
-                                   jsonSchema=f"schemas/{ds.name}.schema.json"))
+        if ds.json_copy:
+            resources.append(_resource(data_dir, f"{ds.name}.json", f"{ds.name}-json", f"{ds.title} (JSON)",
+                                       ds.description, "json", "application/json", profile="data-resource",
+                                       jsonSchema=f"schemas/{ds.name}.schema.json"))
     return resources
 
 

@@ -1,8 +1,8 @@
 """What a drawing or artwork page tells other sites: link-preview tags and schema.org data.
 
 Chat apps and social networks build a link's preview from the page's Open Graph
-and Twitter card tags; search engines read the schema.org description in its
-``application/ld+json`` script. Both need absolute addresses: a preview is
+and Twitter card tags; search engines read the schema.org data in its
+``application/ld+json`` script (and the page's description tag). Both need absolute addresses: a preview is
 fetched without the page around it, so a relative picture address cannot be
 resolved. The page address comes from --site-url; the picture's address from
 --image-base-url when the pictures are served from there, else from --site-url.
@@ -102,7 +102,8 @@ def _artwork_ld(ctx, a: Artwork, base: str | None, nationality: str | None = Non
 def _page_meta(ctx, kind: str, item_id: str, page: str, title: str, description: str, ld: dict) -> dict:
     base = site_base(ctx.site.settings.site_url)
     image = picture_address(ctx, kind, item_id)
-    ld = {"@context": SCHEMA_CONTEXT, **ld, "name": title, "description": description}
+    # No "description": search engines read the page's description tag, which says the same.
+    ld = {"@context": SCHEMA_CONTEXT, **ld, "name": title}
     if base:
         ld["url"] = absolute(base, page)
         if ctx.has_pictures(item_id):

@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from generator.build.fsutil import link_or_copy, write_atomic
 from generator.inputs.collection import Problem
@@ -48,7 +49,19 @@ def template_environment() -> Environment:
                       keep_trailing_newline=True, auto_reload=False)
     env.filters["sim"] = lambda v: f"{float(v):.3f}"
     env.filters["json_script"] = json_for_script
+    env.filters["csp_attr"] = csp_attribute
     return env
+
+
+def csp_attribute(policy: str) -> Markup:
+    """The policy for a double-quoted attribute: ``&``, ``<``, ``>`` and ``"`` escaped, its single quotes
+    left as they are (every page is shorter, the policy the browser reads is the same).
+
+    >>> str(csp_attribute("img-src 'self' https://x.org/?a=1&b=\\"2\\""))
+    "img-src 'self' https://x.org/?a=1&amp;b=&#34;2&#34;"
+    """
+    text = policy.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;")
+    return Markup(text)
 
 
 @dataclass(frozen=True)

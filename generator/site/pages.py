@@ -111,8 +111,8 @@ def write_collections(ctx: SiteContext, out: SiteOutput) -> None:
             pages = ctx.pages_of(g)
             for p in range(1, pages + 1):
                 chunk = g.members[(p - 1) * size:p * size]
-                pager = [{"n": n, "url": collection_url(facet, g.key, n), "current": n == p}
-                         for n in range(1, pages + 1)]
+                pager = [{"n": n, "url": collection_url(facet, g.key, n) if n else None, "current": n == p}
+                         for n in pager_numbers(p, pages)]
                 out.page("collection.html", collection_url(facet, g.key, p), facet=facet, facet_title=facet_title,
                          label=g.label, items=[ctx.d_cards[ctx.d_index[d.id]] for d in chunk],
                          total=len(g.members), page=p, pages=pages, pager=pager,
@@ -122,6 +122,22 @@ def write_collections(ctx: SiteContext, out: SiteOutput) -> None:
             out.write_json(f"data/collections/{facet}-{g.key}.json", {
                 "facet": facet, "key": g.key, "label": g.label,
                 "count": len(g.members), "drawings": [d.id for d in g.members]})
+
+
+def pager_numbers(page: int, pages: int, around: int = 2) -> list[int]:
+    """The page numbers a collection page links to: the first, the last and those near the current one;
+    0 stands for a gap. A pager listing every page would grow each page with the collection's size.
+
+    >>> pager_numbers(1, 3), pager_numbers(10, 40)
+    ([1, 2, 3], [1, 0, 8, 9, 10, 11, 12, 0, 40])
+    """
+    shown = sorted({1, pages, *range(max(1, page - around), min(pages, page + around) + 1)})
+    numbers: list[int] = []
+    for n in shown:
+        if numbers and n > numbers[-1] + 1:
+            numbers.append(0)
+        numbers.append(n)
+    return numbers
 
 
 # ---------------------------------------------------------------- the map
@@ -162,13 +178,8 @@ def write_data(ctx: SiteContext, out: SiteOutput) -> None:
         "extra": dict(a.extra), "page": artwork_url(a.id), "thumbnail": ctx.a_cards[j]["thumb"],
         "image": ctx.display_picture("artworks", a.id),
     } for j, a in enumerate(s.artworks)]})
-    nb = s.neighbours
-    rows = []
-    for i, d in enumerate(s.drawings):
-        for rank, (j, sim) in enumerate(zip(nb.artworks_index[i], nb.artworks_similarity[i]), start=1):
-            rows.append([d.id, rank, s.artworks[int(j)].id, round(float(sim), 4)])
-    out.write_json("data/neighbours.json", {"model": s.model_name, "k": nb.per_drawing,
-                                            "columns": ["drawing", "rank", "artwork", "similarity"], "rows": rows})
+    # The nearest artworks are published as neighbours.csv only (see datapackage.neighbours_payload): a JSON
+    # copy of the site's largest table would add 10 rows per drawing for nothing the CSV does not hold.
     out.write_json("data/pairs.json", {"columns": ["drawing", "artwork"], "rows": [list(p) for p in s.pairs]})
 
 
