@@ -257,13 +257,10 @@ def test_model_page_figures_leave_out_pairs_the_model_learned_from():
 
 
 def test_model_page_says_which_pairs_were_measured():
-    from jinja2 import Environment, FileSystemLoader
-
     from generator.site.modelpage import confirmed_pair_figures, metrics_table
-    from generator.site.output import asset_dir
+    from generator.site.output import template_environment
 
-    env = Environment(loader=FileSystemLoader(str(asset_dir("templates"))), autoescape=True, trim_blocks=True,
-                      lstrip_blocks=True)
+    env = template_environment()
     checkpoint = {"split": {"train": [["d0.jpg", "m0.jpg"]], "val": [["d1.jpg", "m1.jpg"]]}}
     here = confirmed_pair_figures(_site(pairs_unreadable=1), checkpoint)
     html = env.get_template("model.html").render(
