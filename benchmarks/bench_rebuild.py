@@ -1,4 +1,4 @@
-"""Issue #5, end to end: first build, no-op rebuild and "100 new drawings" rebuild of a 100k collection.
+"""End to end: first build, no-op rebuild and "100 new drawings" rebuild of a 100k collection.
 
     python benchmarks/bench_rebuild.py [--drawings 100000] [--artworks 2000] [--add 100]
                                        [--root /tmp/sitegen-rebuild] [--noop-repeat 3] [--keep]

@@ -1,4 +1,4 @@
-"""Issue #5: does sitegen scale to the real archive? One table, one command.
+"""Does sitegen scale to the real archive? One table, one command.
 
     python benchmarks/bench_scale.py [--drawings 100000 --artworks 250000] [--quick]
                                      [--stages neighbours,layout,render] [--full-neighbours]

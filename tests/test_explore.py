@@ -1,4 +1,4 @@
-"""The explorable site (issue #6): statistics, map data files, search index, artwork echoes."""
+"""The explorable site: statistics, map data files, search index, artwork echoes."""
 
 from __future__ import annotations
 
