@@ -87,7 +87,7 @@ def test_json_ld_and_tags_are_escaped_and_stay_one_element():
     """A hostile title cannot close the JSON-LD block or break out of an attribute."""
     title = 'Night </script><script>alert(1)</script> & "Day" <!--'
     a = Artwork(id="x", path=Path("x.jpg"), rel="x.jpg", title=title, artist="A <b>", year="1900")
-    ctx = SimpleNamespace(site=SimpleNamespace(settings=SimpleNamespace(site_url=None)), image_base=None,
+    ctx = SimpleNamespace(site=SimpleNamespace(settings=SimpleNamespace(site_url=None)), image_base=None, site_base=None,
                           has_pictures=lambda item_id: True)
     meta = artwork_meta(ctx, a, 2, None)
     html = template_environment().get_template("_meta.html").render(meta=meta, site_title="S", root="../../")
@@ -104,7 +104,7 @@ def test_json_ld_and_tags_are_escaped_and_stay_one_element():
 def test_picture_from_image_base_url_is_absolute_without_site_url():
     a = Artwork(id="x", path=Path("x.jpg"), rel="x.jpg", title="T", artist=None, year=None)
     ctx = SimpleNamespace(site=SimpleNamespace(settings=SimpleNamespace(site_url=None)),
-                          image_base="https://cdn.example.org/a", has_pictures=lambda item_id: True)
+                          image_base="https://cdn.example.org/a", site_base=None, has_pictures=lambda item_id: True)
     meta = artwork_meta(ctx, a, 0, None)
     assert meta["image"] == "https://cdn.example.org/a/images/artworks/x.webp"
     assert meta["url"] is None and meta["iiif"] is None

@@ -20,7 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli.main import cli
-from generator.publish.web import PublishError, make_server, page_address, sitemap_files
+from generator.publish.web import PublishError, make_server, sitemap_files
+from generator.site.urls import page_address
 
 from .conftest import REPO
 from .test_datapackage import SITE_URL, published  # noqa: F401 - the site built with --site-url

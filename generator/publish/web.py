@@ -31,12 +31,12 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from generator import __version__
 from generator.errors import SitegenError
 from generator.build.fsutil import write_atomic
+from generator.site.urls import page_address, site_base
 
 SITEMAP_LIMIT = 50_000
 FALLBACK_NAME = "sitegen"
@@ -48,23 +48,6 @@ class PublishError(SitegenError):
 
 
 # ---------------------------------------------------------------- 404, sitemap, robots
-
-def _base_url(site_url: str | None) -> str | None:
-    return site_url.rstrip("/") + "/" if site_url else None
-
-
-def page_address(base: str, rel_path: str) -> str:
-    """The public address of a page (``…/index.html`` becomes its folder).
-
-    >>> page_address("https://a.org/p/", "drawings/x y/index.html")
-    'https://a.org/p/drawings/x%20y/'
-    """
-    if rel_path == "index.html":
-        rel_path = ""
-    elif rel_path.endswith("/index.html"):
-        rel_path = rel_path[: -len("index.html")]
-    return base + quote(rel_path, safe="/")
-
 
 def sitemap_files(base: str, pages: list[str], limit: int = SITEMAP_LIMIT) -> dict[str, str]:
     """File name -> XML text: one sitemap.xml, or an index and numbered parts when there are many pages."""
@@ -94,7 +77,7 @@ NOT_FOUND_STYLE = ("body{font-family:system-ui,sans-serif;max-width:40rem;margin
 def write_site_extras(ctx, out) -> None:
     """Write 404.html, robots.txt and (with a site address) sitemap.xml into the site (``out``, a SiteOutput)."""
     settings = ctx.site.settings
-    base = _base_url(settings.site_url)
+    base = site_base(settings.site_url)
     style_hash = base64.b64encode(hashlib.sha256(NOT_FOUND_STYLE.encode()).digest()).decode()
     csp = (f"default-src 'none'; style-src 'self' 'sha256-{style_hash}'; img-src 'self' data:; "
            "base-uri 'none'; form-action 'none'")

@@ -23,7 +23,7 @@ from generator.inputs.countries import CountryTable
 from generator.site import labels
 from generator.site.labels import FACETS, UNKNOWN
 from generator.site.urls import (artwork_url, check_image_base_url, collection_url, display_src, drawing_url,
-                                 thumb_url)
+                                 site_base, thumb_url)
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ class SiteContext:
 
     site: SiteData
     image_base: str | None      # --image-base-url without its trailing slash
+    site_base: str | None       # --site-url ending in '/' (link previews, IIIF), or None
     csp: str                    # every page's Content-Security-Policy
     d_index: dict[str, int]     # item id -> row
     a_index: dict[str, int]
@@ -106,7 +107,7 @@ class SiteContext:
                 label_of[facet, key] = labels.facet_label(s.countries, facet, key)
             return label_of[facet, key]
         return cls(
-            site=s, image_base=image_base, csp=_csp(image_base),
+            site=s, image_base=image_base, site_base=site_base(s.settings.site_url), csp=_csp(image_base),
             d_index={d.id: i for i, d in enumerate(s.drawings)}, a_index={a.id: j for j, a in enumerate(s.artworks)},
             a_by_id={a.id: a for a in s.artworks},
             confirmed_by_drawing={k: tuple(v) for k, v in by_drawing.items()},

@@ -19,11 +19,10 @@ import json
 from PIL import Image
 
 from generator.site.context import SiteContext
-from generator.site.linkmeta import (absolute, artwork_description, drawing_description, iiif_manifest_path,
-                                     picture_address, site_base)
+from generator.site.linkmeta import artwork_description, drawing_description, iiif_manifest_path, picture_address
 from generator.site.labels import FACETS, artist_name, facet_key
 from generator.site.output import SiteOutput, in_workers
-from generator.site.urls import artwork_url, drawing_url, thumb_url
+from generator.site.urls import artwork_url, drawing_url, page_address, thumb_url
 
 COLLECTION_PATH = "iiif/collection.json"
 IIIF_NEEDS_SITE_URL = ("No IIIF manifests were written: IIIF needs the site's public address. Give it with "
@@ -70,17 +69,17 @@ def manifest(ctx: SiteContext, kind: str, row: int, base: str) -> dict:
     item = (ctx.site.drawings if kind == "drawings" else ctx.site.artworks)[row]
     label, summary, page, metadata = (_drawing_fields if kind == "drawings" else _artwork_fields)(ctx, row)
     thumb_file, display_file = ctx.site.pictures[item.id]
-    man_id = absolute(base, iiif_manifest_path(kind, item.id))
+    man_id = page_address(base, iiif_manifest_path(kind, item.id))
     stem = man_id[: -len(".json")]
     tw, th = _size(thumb_file)
     dw, dh = _size(display_file)
     m = Manifest(id=man_id, label=_text(label, "en" if kind == "drawings" else "none"), summary=_text(summary),
                  metadata=[KeyValueString(**p) for p in metadata],
-                 thumbnail=[AnnotationBody(id=absolute(base, thumb_url(kind, item.id)), type="Image",
+                 thumbnail=[AnnotationBody(id=page_address(base, thumb_url(kind, item.id)), type="Image",
                                            format="image/webp", width=tw, height=th)],
-                 homepage=[{"id": absolute(base, page), "type": "Text", "label": _text(label),
+                 homepage=[{"id": page_address(base, page), "type": "Text", "label": _text(label),
                             "format": "text/html"}],
-                 partOf=[{"id": absolute(base, COLLECTION_PATH), "type": "Collection"}])
+                 partOf=[{"id": page_address(base, COLLECTION_PATH), "type": "Collection"}])
     canvas = Canvas(id=f"{stem}/canvas/1", label=_text(label), width=dw, height=dh)
     canvas.add_image(picture_address(ctx, kind, item.id), anno_id=f"{stem}/annotation/1",
                      anno_page_id=f"{stem}/page/1", format="image/webp", width=dw, height=dh)
@@ -99,7 +98,7 @@ def _with_pictures(ctx: SiteContext) -> list[tuple[str, int]]:
 
 
 def _manifest_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
-    base = site_base(ctx.site.settings.site_url)
+    base = ctx.site_base
     for kind, row in _with_pictures(ctx)[lo:hi]:
         item = (ctx.site.drawings if kind == "drawings" else ctx.site.artworks)[row]
         path = out.root / iiif_manifest_path(kind, item.id)
@@ -119,9 +118,9 @@ def collection(ctx: SiteContext, base: str) -> dict:
         else:
             item = ctx.site.artworks[row]
             label = _text(f"{item.title} ({artist_name(item.artist)})", "none")
-        refs.append(ManifestRef(id=absolute(base, iiif_manifest_path(kind, item.id)), type="Manifest", label=label))
+        refs.append(ManifestRef(id=page_address(base, iiif_manifest_path(kind, item.id)), type="Manifest", label=label))
     kinds = [kind for kind, _ in _with_pictures(ctx)]
-    coll = Collection(id=absolute(base, COLLECTION_PATH), label=_text(ctx.site.settings.title),
+    coll = Collection(id=page_address(base, COLLECTION_PATH), label=_text(ctx.site.settings.title),
                       summary=_text(f"{sum(k == 'drawings' for k in kinds)} children's drawings and "
                                     f"{sum(k == 'artworks' for k in kinds)} artworks, one manifest each."),
                       homepage=[{"id": base, "type": "Text", "label": _text(ctx.site.settings.title),
@@ -132,7 +131,7 @@ def collection(ctx: SiteContext, base: str) -> dict:
 
 def write_iiif(ctx: SiteContext, out: SiteOutput) -> None:
     """One manifest per item with pictures, and the collection; nothing without --site-url."""
-    base = site_base(ctx.site.settings.site_url)
+    base = ctx.site_base
     if not base:
         return
     (out.root / "iiif").mkdir(parents=True, exist_ok=True)

@@ -15,34 +15,12 @@ description names no creator.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from generator.inputs.collection import AGE_GROUP_LABELS, Artwork, Drawing
 from generator.site.jsonout import json_for_script
 from generator.site.labels import artist_name
-from generator.site.urls import artwork_url, drawing_url, image_url, thumb_url
+from generator.site.urls import artwork_url, drawing_url, image_url, page_address, thumb_url
 
 SCHEMA_CONTEXT = "https://schema.org"
-
-
-def site_base(site_url: str | None) -> str | None:
-    """The site's public address ending in '/', or None.
-
-    >>> site_base("https://example.org/archive"), site_base(None)
-    ('https://example.org/archive/', None)
-    """
-    return site_url.rstrip("/") + "/" if site_url else None
-
-
-def absolute(base: str, rel_path: str) -> str:
-    """A site path made absolute; a page's ``index.html`` becomes its folder, as in the sitemap.
-
-    >>> absolute("https://a.org/p/", "drawings/x/index.html"), absolute("https://a.org/p/", "images/x.webp")
-    ('https://a.org/p/drawings/x/', 'https://a.org/p/images/x.webp')
-    """
-    if rel_path.endswith("/index.html"):
-        rel_path = rel_path[: -len("index.html")]
-    return base + quote(rel_path, safe="/")
 
 
 def iiif_manifest_path(kind: str, item_id: str) -> str:
@@ -56,8 +34,8 @@ def picture_address(ctx, kind: str, item_id: str) -> str | None:
         return None
     if ctx.image_base:
         return f"{ctx.image_base}/{image_url(kind, item_id)}"
-    base = site_base(ctx.site.settings.site_url)
-    return absolute(base, image_url(kind, item_id)) if base else None
+    base = ctx.site_base
+    return page_address(base, image_url(kind, item_id)) if base else None
 
 
 def drawing_description(ctx, d: Drawing, confirmed: list[Artwork]) -> str:
@@ -95,29 +73,29 @@ def _artwork_ld(ctx, a: Artwork, base: str | None, nationality: str | None = Non
     if a.year:
         doc["dateCreated"] = a.year
     if base:
-        doc["url"] = absolute(base, artwork_url(a.id))
+        doc["url"] = page_address(base, artwork_url(a.id))
     return doc
 
 
 def _page_meta(ctx, kind: str, item_id: str, page: str, title: str, description: str, ld: dict) -> dict:
-    base = site_base(ctx.site.settings.site_url)
+    base = ctx.site_base
     image = picture_address(ctx, kind, item_id)
     # No "description": search engines read the page's description tag, which says the same.
     ld = {"@context": SCHEMA_CONTEXT, **ld, "name": title}
     if base:
-        ld["url"] = absolute(base, page)
+        ld["url"] = page_address(base, page)
         if ctx.has_pictures(item_id):
-            ld["thumbnailUrl"] = absolute(base, thumb_url(kind, item_id))
+            ld["thumbnailUrl"] = page_address(base, thumb_url(kind, item_id))
     if image:
         ld["image"] = image
     return {"title": title, "description": description, "image": image,
-            "url": absolute(base, page) if base else None, "jsonld": json_for_script(ld),
+            "url": page_address(base, page) if base else None, "jsonld": json_for_script(ld),
             "iiif": iiif_manifest_path(kind, item_id) if base and ctx.has_pictures(item_id) else None}
 
 
 def drawing_meta(ctx, d: Drawing, title: str, confirmed: list[Artwork]) -> dict:
     """The link-preview tags, schema.org data (a CreativeWork, based on its confirmed artworks) and IIIF link."""
-    base = site_base(ctx.site.settings.site_url)
+    base = ctx.site_base
     ld: dict = {"@type": "CreativeWork", "genre": "Children's drawing"}
     if d.year:
         ld["dateCreated"] = str(d.year)

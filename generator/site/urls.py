@@ -6,7 +6,7 @@ prefixes written into their data files (:data:`PAGE_FOLDERS`, :data:`PICTURE_FOL
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from generator.errors import ConfigError
 
@@ -50,6 +50,28 @@ def display_src(image_base: str | None, kind: str, item_id: str) -> str:
     """The display picture's address: site-relative, or absolute under --image-base-url."""
     rel = image_url(kind, item_id)
     return f"{image_base}/{rel}" if image_base else rel
+
+
+def site_base(site_url: str | None) -> str | None:
+    """The site's public address (--site-url) ending in '/', or None.
+
+    >>> site_base("https://example.org/archive"), site_base(None)
+    ('https://example.org/archive/', None)
+    """
+    return site_url.rstrip("/") + "/" if site_url else None
+
+
+def page_address(base: str, rel_path: str) -> str:
+    """The public address of a site path under ``base`` (``…/index.html`` becomes its folder, as in the sitemap).
+
+    >>> page_address("https://a.org/p/", "drawings/x y/index.html"), page_address("https://a.org/p/", "images/x.webp")
+    ('https://a.org/p/drawings/x%20y/', 'https://a.org/p/images/x.webp')
+    """
+    if rel_path == "index.html":
+        rel_path = ""
+    elif rel_path.endswith("/index.html"):
+        rel_path = rel_path[: -len("index.html")]
+    return base + quote(rel_path, safe="/")
 
 
 def check_image_base_url(url: str) -> str:
