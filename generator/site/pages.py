@@ -54,14 +54,15 @@ def _drawing_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
             card = a_cards[j]
             matches.append({**card, "rank": rank, "similarity": sim, "confirmed": card["id"] in confirmed})
         similar = [{**d_cards[j], "similarity": sim} for j, sim in zip(dd_i[i - lo], dd_s[i - lo])]
-        confirmed_cards = [a_cards[ctx.a_index[a]] for a in sorted(confirmed)]
+        confirmed_ids = sorted(confirmed)
+        confirmed_cards = [a_cards[ctx.a_index[a]] for a in confirmed_ids]
         out.page("drawing.html", drawing_url(d.id), d=d, card=d_cards[i],
                  image=ctx.display_picture("drawings", d.id), image_external=bool(ctx.image_base),
                  featured=_featured_artwork(ctx, matches, confirmed_cards),
                  matches=matches, confirmed=confirmed_cards,
                  similar=similar, facets=ctx.facets_of(d), age_label=AGE_GROUP_LABELS.get(d.age_group or "", ""),
                  title=d_cards[i]["label"],
-                 meta=drawing_meta(ctx, d, d_cards[i]["label"], [ctx.a_by_id[a] for a in sorted(confirmed)]))
+                 meta=drawing_meta(ctx, d, d_cards[i]["label"], [ctx.a_by_id[a] for a in confirmed_ids]))
 
 
 def _featured_artwork(ctx: SiteContext, matches: list[dict], confirmed: list[dict]) -> dict | None:
