@@ -50,8 +50,11 @@ def pages(site: Path) -> dict[str, str]:
     pairs = json.loads((site / "data" / "pairs.json").read_text())["rows"]
     drawing = pairs[0][0] if pairs else sorted(p.name for p in (site / "drawings").iterdir() if p.is_dir())[0]
     artwork = pairs[0][1] if pairs else sorted(p.name for p in (site / "artworks").iterdir() if p.is_dir())[0]
-    layout = json.loads((site / "data" / "layout.json").read_text())["points"]
-    _, _, x, y, _ = layout[len(layout) // 2]
+    import csv
+
+    with open(site / "data" / "layout.csv", newline="", encoding="utf-8") as f:
+        layout = list(csv.DictReader(f))
+    x, y = (float(layout[len(layout) // 2][k]) for k in ("x", "y"))
     return {"home": "index.html", "map": "map/index.html", "map-zoomed": f"map/index.html#x={x}&y={y}&z=8&color=country",
             "stats": "stats/index.html", "countries": "countries/index.html", "search": "search/index.html?q=ada",
             "drawing": f"drawings/{drawing}/index.html", "drawing-first-screen": f"drawings/{drawing}/index.html",

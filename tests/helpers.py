@@ -18,3 +18,22 @@ def neighbour_rows(site: Path) -> list[tuple[str, int, str, float]]:
 
     with open(site / "data" / "neighbours.csv", newline="", encoding="utf-8") as f:
         return [(r["drawing"], int(r["rank"]), r["artwork"], float(r["similarity"])) for r in csv.DictReader(f)]
+
+
+def site_drawings(site: Path) -> list[dict]:
+    """The rows of the site's drawings.csv; empty cells read as None, the year as a number."""
+    import csv
+
+    with open(site / "data" / "drawings.csv", newline="", encoding="utf-8") as f:
+        rows = [{k: (v if v != "" else None) for k, v in r.items()} for r in csv.DictReader(f)]
+    for r in rows:
+        r["year"] = int(r["year"]) if r["year"] else None
+    return rows
+
+
+def site_layout(site: Path) -> dict[str, tuple[float, float]]:
+    """id -> (x, y) of every drawing and artwork in the site's layout.csv."""
+    import csv
+
+    with open(site / "data" / "layout.csv", newline="", encoding="utf-8") as f:
+        return {r["id"]: (float(r["x"]), float(r["y"])) for r in csv.DictReader(f)}

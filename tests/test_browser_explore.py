@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from .conftest import CHROMIUM_ARGS
+from .helpers import site_layout
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -277,7 +278,7 @@ def test_map_and_search_work_from_file_urls(page, built_demo, demo_dir):
     page.mouse.move(pos["x"], pos["y"])
     page.wait_for_function("() => document.getElementById('map-label').textContent.length > 0")
     # Zoomed in, thumbnails come from the atlas sheets (images, not fetch: fine from file://).
-    _, _, x, y, _ = json.loads((out / "data/layout.json").read_text())["points"][0]
+    x, y = next(iter(site_layout(out).values()))
     open_map(page, (out / "map/index.html").as_uri() + f"#x={x}&y={y}&z=8")
     page.wait_for_function("() => SITEGEN_MAP_API.sheetsLoaded() > 0")
     row = next(csv.DictReader(io.StringIO((demo_dir / "artworks.csv").read_text())))

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 
 import pytest
+from tests.helpers import site_drawings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -19,7 +21,7 @@ PHONE = {"width": 390, "height": 844}
 def paths(built_demo):
     """Addresses of the pages checked: a drawing with a confirmed artwork, one without, and the others."""
     _, _, out = built_demo
-    drawings = json.loads((out / "data/drawings.json").read_text())["drawings"]
+    drawings = site_drawings(out)
     artworks = json.loads((out / "data/artworks.json").read_text())["artworks"]
     paired = {row[0] for row in json.loads((out / "data/pairs.json").read_text())["rows"]}
     pictured = [d for d in drawings if d["thumbnail"]]
@@ -115,7 +117,7 @@ def test_the_artwork_is_visible_after_one_screen_on_a_phone(browser, errors, sit
     assert art["x"] >= 0 and art["x"] + art["width"] <= PHONE["width"], art
     assert art["height"] > 150 and art["y"] + art["height"] <= 2 * PHONE["height"], art
     # Scrolling down by at most one screen brings the whole picture into view.
-    scroll = max(0, art["y"] + art["height"] - PHONE["height"])
+    scroll = max(0, math.ceil(art["y"] + art["height"] - PHONE["height"]))   # whole pixels: scrollTo rounds
     assert scroll <= PHONE["height"]
     page.evaluate(f"window.scrollTo(0, {scroll})")
     page.wait_for_function(f"Math.abs(window.scrollY - {scroll}) < 1")
@@ -171,6 +173,8 @@ def test_lists_show_a_thumbnail_for_every_item_with_a_picture(browser, errors, s
     context, page = _page(browser, errors, DESKTOP)
     page.goto(site_server + paths[which])
     page.wait_for_load_state("load")
+    if which == "drawing":   # drawn by static/related.js from shared data
+        page.locator("#related .cards > li img").first.wait_for()
     items = page.locator(".cards > li")
     assert items.count() > 0
     for i in range(items.count()):
@@ -191,10 +195,15 @@ def test_lists_show_a_thumbnail_for_every_item_with_a_picture(browser, errors, s
 def test_lists_are_plain_links_without_scripts(browser, site_server, paths):
     context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
     page = context.new_page()
-    page.goto(site_server + paths["drawing"])
+    page.goto(site_server + paths["collection"])
     links = page.locator(".cards > li > a")
     assert links.count() > 0 and page.locator(".cards img").count() == 0
+    # A drawing page shows the drawing and its artwork; its other lists need the script, and say where they are.
+    page.goto(site_server + paths["drawing"])
     assert page.locator(".pair-artwork img").is_visible()
+    assert page.locator("header nav a").count() == 1
+    page.get_by_role("link", name="data download").click()
+    assert page.url.endswith("/data/index.html")
     context.close()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.helpers import site_drawings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -16,7 +17,7 @@ PAGES = ["index.html", "{drawing}", "{artwork}", "countries/index.html", "{colle
 @pytest.fixture(scope="module")
 def page_paths(built_demo):
     _, _, out = built_demo
-    drawings = json.loads((out / "data/drawings.json").read_text())["drawings"]
+    drawings = site_drawings(out)
     artworks = json.loads((out / "data/artworks.json").read_text())["artworks"]
     with_country = next(d for d in drawings if d["country"])
     return [p.format(drawing=drawings[0]["page"], artwork=artworks[0]["page"],

@@ -11,6 +11,7 @@ from generator.build.pipeline import build
 from .conftest import demo_settings
 from .helpers import neighbour_rows
 from .sitecheck import broken_links
+from tests.helpers import site_drawings, site_layout
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +22,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def test_demo_site_pages_exist(built_demo):
     settings, report, out = built_demo
-    drawings = json.loads((out / "data/drawings.json").read_text())["drawings"]
+    drawings = site_drawings(out)
     artworks = json.loads((out / "data/artworks.json").read_text())["artworks"]
     assert len(drawings) == report.drawings >= 300 and len(artworks) == report.artworks >= 60
     for d in drawings:
@@ -52,8 +53,7 @@ def test_json_files_have_version_and_shape(built_demo):
         assert -1.0 <= sim <= 1.0
         ranks.setdefault(d, []).append(rank)
     assert all(r == list(range(1, 11)) for r in ranks.values())
-    layout = json.loads((out / "data/layout.json").read_text())
-    assert all(-1 <= p[2] <= 1 and -1 <= p[3] <= 1 for p in layout["points"])
+    assert all(-1 <= x <= 1 and -1 <= y <= 1 for x, y in site_layout(out).values())
 
 
 def test_no_back_scan_is_published(built_demo, demo_dir):
@@ -128,6 +128,6 @@ def test_real_pictures_build(shared_data, tmp_path):
     page = (out / mona["page"]).read_text()
     assert "Mona Lisa" in page and "Leonardo da Vinci" in page
     assert broken_links(out) == []
-    assert "/work" not in (out / "data/drawings.json").read_text()
+    assert "/work" not in (out / "data/drawings.csv").read_text()
     again = build(settings)
     assert again.computed["embeddings"] == 0

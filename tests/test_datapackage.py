@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from generator.contracts import Embedded, Embeddings, Neighbours
 from generator.site import datapackage
 from generator.site.datapackage import DATASETS, licence_entry, model_card, model_card_schema, schema_name_for
+from tests.helpers import site_drawings
 
 SITE_URL = "https://example.org/project"
 
@@ -58,12 +59,13 @@ def check_against_schemas(site: Path) -> list[str]:
 def test_every_json_file_matches_its_schema(built_demo):
     _, _, site = built_demo
     checked = check_against_schemas(site)
-    for name in ("drawings.json", "artworks.json", "pairs.json", "layout.json", "model-card.json"):
+    for name in ("artworks.json", "pairs.json", "model-card.json"):
         assert name in checked
-    assert any(rel.startswith("collections/") for rel in checked)
+    # Which drawings a country, year or age group holds is in drawings.csv, not repeated in other files.
+    assert not (site / "data" / "collections").exists()
     # The nearest artworks are published as CSV only (described in datapackage.json), without a JSON copy.
     assert not (site / "data" / "neighbours.json").exists() and (site / "data" / "neighbours.csv").is_file()
-    for name in ("drawings", "artworks", "pairs", "layout", "model-card", "collection"):
+    for name in ("artworks", "pairs", "model-card"):
         schema = json.loads((site / "data" / "schemas" / f"{name}.schema.json").read_text())
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
         assert "Not yet described" not in schema["description"], name
@@ -73,8 +75,8 @@ def test_every_json_file_matches_its_schema(built_demo):
 def test_published_json_files_match_their_schemas(published):
     site, _ = published
     assert "embeddings.json" in check_against_schemas(site)
-    schema = json.loads((site / "data" / "schemas" / "drawings.schema.json").read_text())
-    assert schema["$id"] == f"{SITE_URL}/data/schemas/drawings.schema.json"
+    schema = json.loads((site / "data" / "schemas" / "artworks.schema.json").read_text())
+    assert schema["$id"] == f"{SITE_URL}/data/schemas/artworks.schema.json"
 
 
 @pytest.mark.slow
@@ -82,9 +84,9 @@ def test_schemas_catch_a_broken_file(built_demo):
     from jsonschema import Draft202012Validator
 
     _, _, site = built_demo
-    data = json.loads((site / "data" / "layout.json").read_text())
-    data["points"][0][2] = "left"
-    schema = json.loads((site / "data" / "schemas" / "layout.schema.json").read_text())
+    data = json.loads((site / "data" / "pairs.json").read_text())
+    data["rows"][0][1] = 7
+    schema = json.loads((site / "data" / "schemas" / "pairs.schema.json").read_text())
     assert not Draft202012Validator(schema).is_valid(data)
 
 
@@ -159,15 +161,15 @@ def read_csv(path: Path) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_csv_files_hold_the_same_data_as_json(built_demo):
+def test_csv_files_agree_with_each_other_and_with_json(built_demo):
     _, _, site = built_demo
     data = site / "data"
-    drawings = json.loads((data / "drawings.json").read_text())["drawings"]
-    rows = read_csv(data / "drawings.csv")
-    assert [r["id"] for r in rows] == [d["id"] for d in drawings]
-    for r, d in zip(rows, drawings):
-        assert r["year"] == ("" if d["year"] is None else str(d["year"]))
-        assert r["country"] == (d["country"] or "")
+    drawings = site_drawings(data.parent)
+    # Tables with a row per drawing are published as CSV only.
+    assert not (data / "drawings.json").exists() and not (data / "layout.json").exists()
+    for d in drawings:
+        assert d["page"] == f"drawings/{d['id']}/index.html" and (site / d["page"]).is_file()
+        assert str(d["year"]) in d["id"] if d["year"] else True
     artworks = json.loads((data / "artworks.json").read_text())["artworks"]
     assert [r["title"] for r in read_csv(data / "artworks.csv")] == [a["title"] for a in artworks]
     rows = read_csv(data / "neighbours.csv")
@@ -184,10 +186,9 @@ def test_csv_files_hold_the_same_data_as_json(built_demo):
     assert not any(r["path"] == "neighbours.json" for r in package["resources"])
     pairs = json.loads((data / "pairs.json").read_text())["rows"]
     assert [[r["drawing"], r["artwork"]] for r in read_csv(data / "pairs.csv")] == pairs
-    layout = json.loads((data / "layout.json").read_text())["points"]
     rows = read_csv(data / "layout.csv")
-    assert [r["kind"] for r in rows] == [{"d": "drawing", "a": "artwork"}[p[0]] for p in layout]
-    assert [r["id"] for r in rows] == [p[1] for p in layout]
+    assert [r["id"] for r in rows] == [d["id"] for d in drawings] + [a["id"] for a in artworks]
+    assert [r["kind"] for r in rows] == ["drawing"] * len(drawings) + ["artwork"] * len(artworks)
 
 
 def test_artwork_extra_columns_are_kept():
@@ -259,7 +260,7 @@ def test_published_embeddings(published):
     site, _ = published
     data = site / "data"
     index = json.loads((data / "embeddings.json").read_text())
-    drawings = json.loads((data / "drawings.json").read_text())["drawings"]
+    drawings = site_drawings(data.parent)
     assert index["drawings"]["ids"] == [d["id"] for d in drawings]
     for kind in ("drawings", "artworks"):
         vectors = np.load(data / index[kind]["file"], allow_pickle=False)

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from generator.site import mapdata, search
+from tests.helpers import site_drawings, site_layout
 
 pytestmark = pytest.mark.slow
 
@@ -156,12 +157,12 @@ def test_map_data_is_compact_and_complete(built_demo):
     assert Counter(kind_values[k] for k in kinds) == {"d": report.drawings, "a": report.artworks}
     sheets = [f for level in meta["atlas"] for f in level["files"]]
     assert sheets and [(folder / f).is_file() for f in sheets] == [True] * len(sheets)
-    assert (out / "data/layout.json").is_file() and not (out / "data/layout.js").exists()
+    assert (out / "data/layout.csv").is_file() and not (out / "data/layout.js").exists()
 
 
-def test_map_coordinates_agree_with_layout_json(built_demo):
+def test_map_coordinates_agree_with_layout_csv(built_demo):
     _, _, out = built_demo
-    layout = {p[1]: (p[2], p[3]) for p in json.loads((out / "data/layout.json").read_text())["points"]}
+    layout = site_layout(out)
     folder = out / "data/map"
     meta = _js_payload(folder / "meta.js")
     wide = [f["wide"] for f in meta["facets"]]
@@ -244,7 +245,7 @@ def test_map_offers_three_arrangements_with_named_groups(built_demo):
     ids, kinds = [], []
     for c in range(meta["label_chunks"]):
         ids += _js_payload(folder / f"labels-{c:03d}.js")["ids"]
-    drawings = {d["id"]: d for d in json.loads((out / "data/drawings.json").read_text())["drawings"]}
+    drawings = {d["id"]: d for d in site_drawings(out)}
     artworks = json.loads((out / "data/artworks.json").read_text())["artworks"]
     stats = json.loads((out / "data/stats.json").read_text())
     # Similarity: k-means groups, named by an artist or a country of the site.

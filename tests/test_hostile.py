@@ -22,6 +22,7 @@ from generator.inputs.problems import Problem
 
 from .helpers import write_jpeg
 from .sitecheck import broken_links
+from tests.helpers import site_drawings
 
 XSS_TITLE = "<script>alert(1)</script>"
 XSS_TITLE2 = '"></a><img src=x onerror=alert(1)>'
@@ -115,7 +116,7 @@ def test_bad_pictures_are_reported_and_skipped(hostile_build, case, reason):
     name = files[case].name
     lines = [str(p) for p in report.problems if name in p.file]
     assert lines and reason in lines[0], lines
-    ids = {d["id"] for d in json.loads((settings.out / "data/drawings.json").read_text())["drawings"]}
+    ids = {d["id"] for d in site_drawings(settings.out)}
     assert Path(name).stem.rsplit("_R_", 1)[0] not in ids
 
 
@@ -153,7 +154,7 @@ def test_decode_errors_name_the_fix(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_odd_names_get_safe_pages(hostile_build):
     root, files, settings, report = hostile_build
-    drawings = json.loads((settings.out / "data/drawings.json").read_text())["drawings"]
+    drawings = site_drawings(settings.out)
     names = {d["file"] for d in drawings}
     assert "my drawing école 横浜.jpg" in names and "<b>&amp;'x'.jpg" in names
     for d in drawings:
@@ -176,7 +177,7 @@ def test_symlink_loop_is_reported(hostile_build):
 @pytest.mark.slow
 def test_a_link_out_of_the_drawings_folder_publishes_nothing_from_outside(hostile_build):
     root, _, settings, report = hostile_build
-    files = [d["file"] for d in json.loads((settings.out / "data/drawings.json").read_text())["drawings"]]
+    files = [d["file"] for d in site_drawings(settings.out)]
     assert files and not any(f.startswith("up/") or "Jane_Painter" in f or f == "other.jpg" for f in files)
     line = next(p for p in report.problems if p.file == "up")
     assert "outside" in line.reason and "loop" not in line.reason and line.skipped

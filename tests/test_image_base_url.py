@@ -17,6 +17,7 @@ from generator.site.urls import check_image_base_url
 
 from .helpers import write_jpeg
 from .sitecheck import broken_links
+from tests.helpers import site_drawings
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +42,7 @@ def test_display_pictures_go_next_to_the_site(built):
     assert report.images_out == images and any(str(images) in line for line in report.lines())
     assert (images / IMAGES_MARKER).is_file()
     assert not list(out.glob("images/*/*[!b].webp")), "display pictures must not be in the site"
-    drawings = json.loads((out / "data/drawings.json").read_text())["drawings"]
+    drawings = site_drawings(out)
     artworks = json.loads((out / "data/artworks.json").read_text())["artworks"]
     assert len(drawings) == 8 and len(artworks) == 4
     for kind, items in (("drawings", drawings), ("artworks", artworks)):
@@ -77,7 +78,7 @@ def test_no_op_rebuild_and_switching_back(built):
     assert again.computed["pages"] == 0 and (images / IMAGES_MARKER).is_file()
     plain = build(settings.replace(image_base_url=None))
     assert plain.images_out is None and plain.computed["pages"] > 0
-    drawings = json.loads((settings.out / "data/drawings.json").read_text())["drawings"]
+    drawings = site_drawings(settings.out)
     assert all((settings.out / d["image"]).is_file() for d in drawings)
     assert broken_links(settings.out) == []
 

@@ -10,7 +10,7 @@ import pytest
 from generator.build.config import BuildSettings
 from generator.build.pipeline import build
 
-from .helpers import write_jpeg
+from .helpers import site_drawings, write_jpeg
 
 pytestmark = pytest.mark.slow
 
@@ -85,8 +85,6 @@ def first_drawing(site: Path) -> str:
 
 def test_adding_a_drawing_rerenders_only_changed_pages(tmp_path):
     """Unchanged pages are linked from the previous site; the result equals a build from scratch."""
-    import json
-
     from generator.build.config import BuildSettings
     from generator.build.pipeline import build
 
@@ -115,5 +113,5 @@ def test_adding_a_drawing_rerenders_only_changed_pages(tmp_path):
         return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
     assert tree(tmp_path / "site") == tree(tmp_path / "scratch")
-    drawings = json.loads((tmp_path / "site/data/drawings.json").read_text())["drawings"]
+    drawings = site_drawings(tmp_path / "site")
     assert len(drawings) == 31

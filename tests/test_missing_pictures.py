@@ -16,6 +16,7 @@ from generator.site import mapdata
 
 from .helpers import write_jpeg
 from .sitecheck import broken_links
+from tests.helpers import site_drawings
 
 BROKEN = "2001_6-9_0002_FRA_R_C.jpg"   # its web copy fails
 BROKEN_ID = "2001_6-9_0002_FRA"
@@ -68,7 +69,7 @@ def test_no_page_points_at_the_missing_picture(built):
             assert 'class="no-pic"' in item, other
             listed += 1
     assert listed > 0
-    record = next(d for d in json.loads((site / "data" / "drawings.json").read_text())["drawings"]
+    record = next(d for d in site_drawings(site)
                   if d["id"] == BROKEN_ID)
     assert record["image"] is None and record["thumbnail"] is None
 

@@ -19,9 +19,8 @@ to them:
   (``data_licence``; the pictures are not covered by it);
 - the data page ``data/index.html`` listing each file with its size.
 
-The per-country/year/age files in ``data/collections/`` are navigation indexes
-derived from ``drawings.csv``; they have a schema but are left out of
-``datapackage.json`` to keep it short.
+Which drawings a country, year or age group holds follows from ``drawings.csv``
+(its ``country``, ``year`` and ``age_group`` columns): no file repeats it.
 """
 
 from __future__ import annotations
@@ -38,10 +37,12 @@ import numpy as np
 
 from generator.build.fsutil import sha256_file, write_atomic
 from generator.inputs.collection import csv_text
+from generator.site import labels
 from generator.site.iiif import iiif_listing
 from generator.site.jsonout import SCHEMA_VERSION
 from generator.site.search import SEARCH_FILES
 from generator.site.stats import STATS_FILES
+from generator.site.urls import drawing_url
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -155,7 +156,7 @@ PAIR_COLUMNS = (
 )
 
 LAYOUT_COLUMNS = (
-    _c("kind", "string", "'drawing' or 'artwork' (written 'd' or 'a' in layout.json).",
+    _c("kind", "string", "'drawing' or 'artwork'.",
        enum=("drawing", "artwork")),
     _c("id", "string", "Identifier of the drawing or artwork."),
     _c("x", "number", "Horizontal position on the map, from -1 to 1.", minimum=-1, maximum=1),
@@ -175,13 +176,13 @@ class Dataset:
     records: bool      # True: a list of objects; False: "columns" + a list of rows
     primary_key: tuple[str, ...] = ()
     foreign_keys: tuple[tuple[str, str], ...] = ()  # (column, resource whose "id" it names)
-    json_copy: bool = True   # False: published as CSV only (its rows come from neighbours_payload)
+    json_copy: bool = True   # False: published as CSV only (its rows come from per_drawing_payloads)
 
 
 DATASETS = (
     Dataset("drawings", "Drawings", "Every published drawing: identifier, year, age group, country, page and "
             "pictures. Back sides of drawings are never published.", DRAWING_COLUMNS, "drawings", True,
-            primary_key=("id",)),
+            primary_key=("id",), json_copy=False),
     Dataset("artworks", "Artworks", "Every artwork: identifier, title, artist, date, page and pictures; extra "
             "columns of the artworks list are kept.", ARTWORK_COLUMNS, "artworks", True, primary_key=("id",)),
     Dataset("neighbours", "Nearest artworks", "For each drawing, the artworks whose pictures are most similar "
@@ -191,7 +192,8 @@ DATASETS = (
     Dataset("pairs", "Confirmed re-creations", "Drawings known (from the archive) to re-create an artwork.",
             PAIR_COLUMNS, "rows", False, foreign_keys=(("drawing", "drawings"), ("artwork", "artworks"))),
     Dataset("layout", "Map coordinates", "Position of every drawing and artwork on the site's map: similar "
-            "pictures lie close together.", LAYOUT_COLUMNS, "points", False, primary_key=("kind", "id")),
+            "pictures lie close together.", LAYOUT_COLUMNS, "points", False, primary_key=("kind", "id"),
+            json_copy=False),
 )
 
 
@@ -237,17 +239,6 @@ def dataset_schema(ds: Dataset, schema_version: int, site_url: str | None) -> di
         required.append("method")
     return _schema_doc(ds.name, f"{ds.title} ({ds.name}.json)", ds.description, props, required,
                        schema_version, site_url)
-
-
-def collection_schema(schema_version: int, site_url: str | None) -> dict:
-    props = {"facet": {"enum": ["countries", "years", "ages"], "description": "Kind of view."},
-             "key": {"type": "string", "description": "Country code, year or age group ('unknown' when unknown)."},
-             "label": {"type": "string", "description": "The name shown on the site."},
-             "count": {"type": "integer", "minimum": 0, "description": "Number of drawings."},
-             "drawings": {"type": "array", "items": {"type": "string"}, "description": "Identifiers of the drawings."}}
-    return _schema_doc("collection", "A country, year or age group (collections/<facet>-<key>.json)",
-                       "The drawings of one country, year or age group, in page order.", props,
-                       ["facet", "key", "label", "count", "drawings"], schema_version, site_url)
 
 
 def model_card_schema(schema_version: int, site_url: str | None) -> dict:
@@ -304,12 +295,10 @@ def generic_schema(name: str, schema_version: int | None, site_url: str | None) 
 def schema_name_for(rel: str) -> str:
     """The schema (file stem in data/schemas/) of a JSON file named relative to data/.
 
-    >>> schema_name_for("drawings.json"), schema_name_for("collections/ages-6-9.json")
-    ('drawings', 'collection')
+    >>> schema_name_for("artworks.json"), schema_name_for("search/meta.json")
+    ('artworks', 'search')
     """
     parts = rel.split("/")
-    if parts[0] == "collections":
-        return "collection"
     return parts[0] if len(parts) > 1 else Path(rel).stem
 
 
@@ -473,13 +462,12 @@ def _resource(data_dir: Path, rel: str, name: str, title: str, description: str,
 
 #: The data page's lines for the files written by the other page writers, in the page's order.
 DATA_FILES = [
-    {"name": "drawings.json", "what": "Every published drawing: id, year, age group, country, page and pictures."},
+    {"name": "drawings.csv", "what": "Every published drawing: id, year, age group, country, page and pictures."},
     {"name": "artworks.json", "what": "Every artwork: id, title, artist, year, page and pictures."},
     {"name": "neighbours.csv", "what": "For each drawing, its nearest artworks: rank (1 = most similar) and "
                                        "similarity (cosine, -1 to 1)."},
     {"name": "pairs.json", "what": "Confirmed re-creations (drawing, artwork) given by the archive."},
-    {"name": "layout.json", "what": "Map coordinates of every drawing and artwork, between -1 and 1."},
-    {"name": "collections/", "what": "One file per country, year and age group, listing its drawings."},
+    {"name": "layout.csv", "what": "Map coordinates of every drawing and artwork, between -1 and 1."},
 ] + STATS_FILES + SEARCH_FILES
 
 _OTHER_TITLES = {
@@ -501,7 +489,7 @@ def write_data_download(ctx, out) -> None:
     out.write_json("data/model-card.json", model_card(s))
     vectors = _write_embeddings(s, out) if settings.publish_embeddings else None
     json_files = _write_schemas(data_dir, settings.site_url, with_embeddings=vectors is not None)
-    resources = _table_resources(data_dir, {"neighbours": neighbours_payload(s)})
+    resources = _table_resources(data_dir, per_drawing_payloads(ctx))
     resources += _other_resources(data_dir, json_files, descriptions, with_embeddings=vectors is not None)
     package = {
         "name": package_name(settings.title),
@@ -543,7 +531,6 @@ def _write_embeddings(s, out) -> tuple[np.ndarray, np.ndarray] | None:
 def _write_schemas(data_dir: Path, site_url: str | None, with_embeddings: bool) -> list[str]:
     """One JSON Schema per kind of JSON file; returns the JSON files found (relative to data/)."""
     schemas = {ds.name: dataset_schema(ds, SCHEMA_VERSION, site_url) for ds in DATASETS if ds.json_copy}
-    schemas["collection"] = collection_schema(SCHEMA_VERSION, site_url)
     schemas["model-card"] = model_card_schema(SCHEMA_VERSION, site_url)
     if with_embeddings:
         schemas["embeddings"] = embeddings_schema(SCHEMA_VERSION, site_url)
@@ -556,6 +543,25 @@ def _write_schemas(data_dir: Path, site_url: str | None, with_embeddings: bool) 
     for name, doc in sorted(schemas.items()):
         write_atomic(data_dir / "schemas" / f"{name}.schema.json", json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     return json_files
+
+
+def per_drawing_payloads(ctx) -> dict[str, dict]:
+    """The tables with a row (or ten) per drawing, published as CSV only, in the shape of the JSON tables."""
+    s = ctx.site
+    drawings = [{
+        "id": d.id, "file": Path(d.rel).name, "year": d.year, "age_group": d.age_group,
+        "country": d.country, "country_name": ctx.country_name(d.country) if d.country else None,
+        "variant": d.name.variant if d.name else None, "quality": d.quality,
+        "page": drawing_url(d.id), "thumbnail": ctx.d_cards[i]["thumb"],
+        "image": ctx.display_picture("drawings", d.id),
+    } for i, d in enumerate(s.drawings)]
+    nd = len(s.drawings)
+    points = [["d", d.id, round(float(s.coords[i][0]), 4), round(float(s.coords[i][1]), 4), ctx.drawing_label(d)]
+              for i, d in enumerate(s.drawings)]
+    points += [["a", a.id, round(float(s.coords[nd + j][0]), 4), round(float(s.coords[nd + j][1]), 4),
+                labels.artwork_label(a)] for j, a in enumerate(s.artworks)]
+    return {"drawings": {"drawings": drawings}, "neighbours": neighbours_payload(s),
+            "layout": {"method": s.layout_method, "columns": [c.name for c in LAYOUT_COLUMNS], "points": points}}
 
 
 def neighbours_payload(site) -> dict:
@@ -596,11 +602,11 @@ def _table_resources(data_dir: Path, csv_only: dict[str, dict]) -> list[dict]:
 
 def _other_resources(data_dir: Path, json_files: list[str], descriptions: dict[str, str],
                      with_embeddings: bool) -> list[dict]:
-    """Every other JSON file (except the navigation indexes in collections/), the other CSV files, the vectors."""
+    """Every other JSON file, the other CSV files, the vectors."""
     resources = []
     main = {ds.name for ds in DATASETS}
     for rel in json_files:
-        if rel.split("/")[0] == "collections" or Path(rel).stem in main:
+        if Path(rel).stem in main:
             continue
         title, what = _OTHER_TITLES.get(rel, (Path(rel).stem.replace("-", " ").capitalize(),
                                               descriptions.get(rel, "Data shown on the site.")))
@@ -639,7 +645,7 @@ def _listing(data_dir: Path, resources: list[dict], descriptions: dict[str, str]
                             "Frictionless Data Package format, with the licence."})
     listing.append({"name": "schemas/", "size": human_size(_folder_size(data_dir / "schemas")),
                     "what": "A JSON Schema (draft 2020-12) for every JSON file."})
-    for name, what in descriptions.items():  # folders: collections/, and those of other pages
+    for name, what in descriptions.items():  # folders of other pages
         if name.endswith("/") and (data_dir / name).is_dir():
             listing.append({"name": name, "size": human_size(_folder_size(data_dir / name)), "what": what})
     return listing

@@ -58,10 +58,13 @@ def facet_label(countries: CountryTable, facet: str, key: str) -> str:
     return key
 
 
-def drawing_label(countries: CountryTable, d: Drawing) -> str:
+def drawing_label(countries: CountryTable, d: Drawing, within: str | None = None) -> str:
+    """"Drawing 1234, Germany, 2009"; ``within`` a country's or a year's list, that part is left out."""
     if d.name is None:
         return f"Drawing {PurePosixPath(d.rel).stem}"
-    return f"Drawing {d.name.number}, {country_name(countries, d.country)}, {d.year}"
+    parts = [country_name(countries, d.country) if within != "countries" else None,
+             str(d.year) if within != "years" else None]
+    return ", ".join([f"Drawing {d.name.number}", *(p for p in parts if p)])
 
 
 def artwork_label(a: Artwork) -> str:

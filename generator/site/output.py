@@ -28,6 +28,7 @@ from markupsafe import Markup
 from generator.build.fsutil import link_or_copy, write_atomic
 from generator.inputs.collection import Problem
 from generator.site.jsonout import data_json_text, json_for_script
+from generator.site.urls import NAV
 
 
 def asset_dir(name: str) -> Path:
@@ -50,6 +51,7 @@ def template_environment() -> Environment:
     env.filters["sim"] = lambda v: f"{float(v):.3f}"
     env.filters["json_script"] = json_for_script
     env.filters["csp_attr"] = csp_attribute
+    env.globals["nav"] = NAV
     return env
 
 

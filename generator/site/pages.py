@@ -23,6 +23,7 @@ from generator.site.linkmeta import artwork_meta, drawing_meta
 from generator.site.mapdata import write_site_map
 from generator.site.modelpage import write_model_page
 from generator.site.output import PreviousSite, SiteOutput, asset_dir, in_workers
+from generator.site.related import write_related
 from generator.site.search import write_search
 from generator.site.stats import write_stats
 from generator.site.urls import artwork_url, collection_url, drawing_url, facet_index_url
@@ -39,13 +40,13 @@ def write_static(ctx: SiteContext, out: SiteOutput) -> None:
 
 def write_drawing_pages(ctx: SiteContext, out: SiteOutput) -> None:
     in_workers(_drawing_range, ctx, out, len(ctx.site.drawings))
+    write_related(ctx, out.root)   # the lists under each drawing, drawn by static/related.js
 
 
 def _drawing_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
     s, nb = ctx.site, ctx.site.neighbours
     d_cards, a_cards = ctx.d_cards, ctx.a_cards
     da_i, da_s = nb.artworks_index[lo:hi].tolist(), nb.artworks_similarity[lo:hi].tolist()
-    dd_i, dd_s = nb.drawings_index[lo:hi].tolist(), nb.drawings_similarity[lo:hi].tolist()
     for i in range(lo, hi):
         d = s.drawings[i]
         confirmed = set(ctx.confirmed_by_drawing.get(d.id, ()))
@@ -53,14 +54,12 @@ def _drawing_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
         for rank, (j, sim) in enumerate(zip(da_i[i - lo], da_s[i - lo]), start=1):
             card = a_cards[j]
             matches.append({**card, "rank": rank, "similarity": sim, "confirmed": card["id"] in confirmed})
-        similar = [{**d_cards[j], "similarity": sim} for j, sim in zip(dd_i[i - lo], dd_s[i - lo])]
         confirmed_ids = sorted(confirmed)
         confirmed_cards = [a_cards[ctx.a_index[a]] for a in confirmed_ids]
         out.page("drawing.html", drawing_url(d.id), d=d, card=d_cards[i],
                  image=ctx.display_picture("drawings", d.id), image_external=bool(ctx.image_base),
                  featured=_featured_artwork(ctx, matches, confirmed_cards),
-                 matches=matches, confirmed=confirmed_cards,
-                 similar=similar, facets=ctx.facets_of(d), age_label=AGE_GROUP_LABELS.get(d.age_group or "", ""),
+                 confirmed=confirmed_cards, facets=ctx.facets_of(d), age_label=AGE_GROUP_LABELS.get(d.age_group or "", ""),
                  title=d_cards[i]["label"],
                  meta=drawing_meta(ctx, d, d_cards[i]["label"], [ctx.a_by_id[a] for a in confirmed_ids]))
 
@@ -115,14 +114,13 @@ def write_collections(ctx: SiteContext, out: SiteOutput) -> None:
                 pager = [{"n": n, "url": collection_url(facet, g.key, n) if n else None, "current": n == p}
                          for n in pager_numbers(p, pages)]
                 out.page("collection.html", collection_url(facet, g.key, p), facet=facet, facet_title=facet_title,
-                         label=g.label, items=[ctx.d_cards[ctx.d_index[d.id]] for d in chunk],
+                         label=g.label, items=[{**ctx.d_cards[ctx.d_index[d.id]],
+                                                "label": labels.drawing_label(ctx.site.countries, d, facet)}
+                                               for d in chunk],
                          total=len(g.members), page=p, pages=pages, pager=pager,
                          prev_url=collection_url(facet, g.key, p - 1) if p > 1 else None,
                          next_url=collection_url(facet, g.key, p + 1) if p < pages else None,
                          title=f"{facet_title}: {g.label}")
-            out.write_json(f"data/collections/{facet}-{g.key}.json", {
-                "facet": facet, "key": g.key, "label": g.label,
-                "count": len(g.members), "drawings": [d.id for d in g.members]})
 
 
 def pager_numbers(page: int, pages: int, around: int = 2) -> list[int]:
@@ -145,16 +143,6 @@ def pager_numbers(page: int, pages: int, around: int = 2) -> list[int]:
 
 def write_map(ctx: SiteContext, out: SiteOutput) -> None:
     s = ctx.site
-    nd = len(s.drawings)
-    pts = []
-    for i, d in enumerate(s.drawings):
-        x, y = s.coords[i]
-        pts.append(["d", d.id, round(float(x), 4), round(float(y), 4), ctx.drawing_label(d)])
-    for j, a in enumerate(s.artworks):
-        x, y = s.coords[nd + j]
-        pts.append(["a", a.id, round(float(x), 4), round(float(y), 4), labels.artwork_label(a)])
-    out.write_json("data/layout.json", {"method": s.layout_method,
-                                        "columns": ["kind", "id", "x", "y", "label"], "points": pts})
     # the map page loads compact chunks from data/map/ (see mapdata.py)
     files = write_site_map(ctx, out)
     out.page("map.html", "map/index.html", title="Map", method=s.layout_method,
@@ -167,20 +155,13 @@ def write_map(ctx: SiteContext, out: SiteOutput) -> None:
 def write_data(ctx: SiteContext, out: SiteOutput) -> None:
     """The main data files; their data page is written with the download (see datapackage)."""
     s = ctx.site
-    out.write_json("data/drawings.json", {"drawings": [{
-        "id": d.id, "file": Path(d.rel).name, "year": d.year, "age_group": d.age_group,
-        "country": d.country, "country_name": ctx.country_name(d.country) if d.country else None,
-        "variant": d.name.variant if d.name else None, "quality": d.quality,
-        "page": drawing_url(d.id), "thumbnail": ctx.d_cards[i]["thumb"],
-        "image": ctx.display_picture("drawings", d.id),
-    } for i, d in enumerate(s.drawings)]})
     out.write_json("data/artworks.json", {"artworks": [{
         "id": a.id, "file": a.rel, "title": a.title, "artist": a.artist, "year": a.year,
         "extra": dict(a.extra), "page": artwork_url(a.id), "thumbnail": ctx.a_cards[j]["thumb"],
         "image": ctx.display_picture("artworks", a.id),
     } for j, a in enumerate(s.artworks)]})
-    # The nearest artworks are published as neighbours.csv only (see datapackage.neighbours_payload): a JSON
-    # copy of the site's largest table would add 10 rows per drawing for nothing the CSV does not hold.
+    # The tables with a row per drawing (drawings, neighbours, layout) are published as CSV only (see
+    # datapackage.per_drawing_payloads): JSON copies would add megabytes per 10,000 drawings for nothing new.
     out.write_json("data/pairs.json", {"columns": ["drawing", "artwork"], "rows": [list(p) for p in s.pairs]})
 
 

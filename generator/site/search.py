@@ -120,8 +120,8 @@ def site_documents(ctx) -> list[dict]:
         parts = [d.id, d.rel.rsplit("/", 1)[-1].rsplit(".", 1)[0]]
         if d.name:
             parts += [d.name.number, d.country or "", country, str(d.year), d.age_group or ""]
-        detail = ", ".join(p for p in (f"Drawing {d.id}", country, str(d.year) if d.year else "",
-                                       f"age group {d.age_group}" if d.age_group else "") if p)
+        # The label names the number, country and year; the detail adds only what it lacks.
+        detail = f"Age group {d.age_group}" if d.age_group else f"File {d.rel.rsplit('/', 1)[-1]}"
         docs.append({"kind": "d", "label": ctx.drawing_label(d), "detail": detail, "url": drawing_url(d.id),
                      "text": " ".join(parts)})
     return docs

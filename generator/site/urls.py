@@ -13,6 +13,10 @@ from generator.errors import ConfigError
 #: Map and search data name an item by kind ("d" drawing, "a" artwork); its page and pictures live under these.
 PAGE_FOLDERS = {"d": "drawings/", "a": "artworks/"}
 PICTURE_FOLDERS = {"d": "images/drawings/", "a": "images/artworks/"}
+#: The header's links to the site's sections, in order (label, page).
+NAV = (("Countries", "countries/index.html"), ("Years", "years/index.html"), ("Age groups", "ages/index.html"),
+       ("Map", "map/index.html"), ("Statistics", "stats/index.html"), ("Search", "search/index.html"),
+       ("Model", "model/index.html"), ("Data", "data/index.html"))
 
 
 def drawing_url(d_id: str) -> str:

@@ -1,0 +1,117 @@
+"""The lists under a drawing (its other suggested artworks, its similar drawings) as shared data files.
+
+A drawing page carries the drawing and the artwork beside it; the nine other suggestions and the six similar
+drawings would add about 1.8 KB of links to each page, 180 MB over 100,000 drawings, mostly names repeated on
+page after page. They are written once here, in small ``.js`` files that ``static/related.js`` loads with a
+``<script>`` tag (``fetch()`` is refused from ``file://``) and turns into the same lists of links:
+
+``data/related/meta.js``
+    ``window.SITEGEN_RELATED``: the number of drawing chunks and of artworks per artwork chunk, the country
+    names the drawing labels use, the header's links (``urls.NAV``: drawing pages carry only one).
+``data/related/a-NNN.js``
+    artworks ``N * ARTWORK_CHUNK`` onwards, in site order: ``[id, title, artist, year, has_picture]``.
+``data/related/d-NNN.js``
+    the drawings whose id hashes to chunk N (``chunk_of``), by id: ``[artworks, similarities, drawings,
+    similarities, extra]``: the suggested artworks as indexes into the artwork chunks, in rank order, the
+    similar drawings by id, similarities in thousandths; ``extra`` (only when needed) holds ``c``: the confirmed
+    artworks (indexes), ``n``: similar drawings without a picture, ``l``: labels the script cannot spell from
+    an id (see ``spelt_label``).
+
+A drawing's chunk follows from its id alone, so adding drawings to the archive changes no page for that.
+The data download keeps the full table of suggestions in ``neighbours.csv``; these files serve the pages.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from generator.build.fsutil import write_atomic
+from generator.site.jsonout import js_assign
+from generator.site.urls import NAV
+
+#: Drawings per chunk, on average: a page loads one chunk (about 55 KB at 200 drawings).
+DRAWINGS_PER_CHUNK = 256
+ARTWORK_CHUNK = 4096
+FOLDER = "data/related"
+#: The archive's name pattern as the site's ids keep it: YEAR_AGEGROUP_NUMBER_COUNTRY[_x]
+_IMAJ_ID = re.compile(r"^(\d{4})_[^_]+_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$")
+
+
+def chunk_count(n_drawings: int) -> int:
+    """A power of two, so that the count (and every drawing's chunk) changes only when the archive doubles.
+
+    >>> chunk_count(0), chunk_count(256), chunk_count(257), chunk_count(100_000)
+    (1, 1, 2, 512)
+    """
+    return 1 << max(0, math.ceil(math.log2(max(1, n_drawings) / DRAWINGS_PER_CHUNK)))
+
+
+def chunk_of(item_id: str, chunks: int) -> int:
+    """FNV-1a (32 bits) of the id's UTF-8 bytes, modulo ``chunks``; static/related.js computes the same.
+
+    >>> chunk_of("1994_MS_002974_USA", 512), chunk_of("", 7)
+    (254, 2)
+    """
+    h = 0x811C9DC5
+    for byte in item_id.encode("utf-8"):
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return h % chunks
+
+
+def spelt_label(item_id: str, countries: dict[str, str]) -> str | None:
+    """The label static/related.js spells from a drawing's id, or None where the id does not follow the
+    archive's pattern. Where it differs from the site's label, the chunk carries the site's label.
+
+    >>> spelt_label("2009_14-17_1234_DEU_a", {"DEU": "Germany"}), spelt_label("scan 12", {})
+    ('Drawing 1234, Germany, 2009', None)
+    """
+    m = _IMAJ_ID.match(item_id)
+    if not m:
+        return None
+    year, number, code = m.groups()
+    return f"Drawing {number}, {countries.get(code.upper(), code.upper())}, {year}"
+
+
+def _thousandths(values) -> list[int]:
+    return [int(round(float(v) * 1000)) for v in values]
+
+
+def write_related(ctx, out_root: Path) -> None:
+    """Write ``data/related/`` for every drawing of the site (``ctx``: the SiteContext)."""
+    s, nb = ctx.site, ctx.site.neighbours
+    folder = Path(out_root) / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    countries = {d.country: ctx.country_name(d.country) for d in s.drawings if d.country}
+    chunks = chunk_count(len(s.drawings))
+    write_atomic(folder / "meta.js", js_assign("SITEGEN_RELATED", "meta", {
+        "chunks": chunks, "artwork_chunk": ARTWORK_CHUNK, "countries": countries, "nav": [list(n) for n in NAV]}))
+    cards = ctx.a_cards
+    for c in range(0, max(1, len(cards)), ARTWORK_CHUNK):
+        rows = [[a["id"], a["title"], a["artist"], a["year"] or "", 1 if a["thumb"] else 0]
+                for a in cards[c:c + ARTWORK_CHUNK]]
+        write_atomic(folder / f"a-{c // ARTWORK_CHUNK:03d}.js", js_assign("SITEGEN_RELATED", f"a{c // ARTWORK_CHUNK}", rows))
+    by_chunk: dict[int, dict] = defaultdict(dict)
+    da_i, da_s = nb.artworks_index.tolist(), nb.artworks_similarity.tolist()
+    dd_i, dd_s = nb.drawings_index.tolist(), nb.drawings_similarity.tolist()
+    for i, d in enumerate(s.drawings):
+        similar = [ctx.d_cards[j] for j in dd_i[i]]
+        entry = [da_i[i], _thousandths(da_s[i]), [card["id"] for card in similar], _thousandths(dd_s[i])]
+        extra = {}
+        confirmed = sorted(ctx.confirmed_by_drawing.get(d.id, ()))
+        if confirmed:
+            extra["c"] = [ctx.a_index[a] for a in confirmed]
+        no_picture = [card["id"] for card in similar if not card["thumb"]]
+        if no_picture:
+            extra["n"] = no_picture
+        labels = {card["id"]: card["label"] for card in similar
+                  if spelt_label(card["id"], countries) != card["label"]}
+        if labels:
+            extra["l"] = labels
+        if extra:
+            entry.append(extra)
+        by_chunk[chunk_of(d.id, chunks)][d.id] = entry
+    for c in range(chunks):
+        write_atomic(folder / f"d-{c:03d}.js", js_assign("SITEGEN_RELATED", f"d{c}", by_chunk.get(c, {})))

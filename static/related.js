@@ -1,0 +1,127 @@
+/* The lists under a drawing: its other suggested artworks and its similar drawings, drawn from the shared
+   data files in data/related/ (see generator/site/related.py). The files are loaded with script tags, so this
+   works from file:// too. The page holds <div id="related" data-id="DRAWING_ID" data-skip="RANK">, RANK being
+   the suggestion already shown beside the drawing (0: none). It also puts in the header's links. */
+(function () {
+  "use strict";
+  var box = document.getElementById("related");
+  var me = document.currentScript;
+  if (!box || !me) { return; }
+  var root = (me.getAttribute("src") || "").replace(/static\/related\.js$/, "");
+  var id = box.getAttribute("data-id");
+  var skip = parseInt(box.getAttribute("data-skip") || "0", 10);
+  var store = function () { return window.SITEGEN_RELATED || {}; };
+
+  function load(name, key, done) {
+    if (store()[key] !== undefined) { done(); return; }
+    var s = document.createElement("script");
+    s.src = root + "data/related/" + name + ".js";
+    s.onload = done;
+    s.onerror = function () { say("The lists of similar artworks and drawings could not be loaded (" + s.src + ")."); };
+    document.head.appendChild(s);
+  }
+  function say(text) {
+    var p = document.createElement("p");
+    p.className = "note";
+    p.textContent = text;
+    box.appendChild(p);
+  }
+  function pad(n) { return String(n).padStart(3, "0"); }
+  function fnv1a(text) {
+    var bytes = new TextEncoder().encode(text), h = 0x811c9dc5;
+    for (var i = 0; i < bytes.length; i++) { h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0; }
+    return h >>> 0;
+  }
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text) { e.textContent = text; }
+    return e;
+  }
+  function sim(v) { return (v / 1000).toFixed(3); }
+  function spelt(did, countries) {
+    var m = /^(\d{4})_[^_]+_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$/.exec(did);
+    if (!m) { return did; }
+    var code = m[3].toUpperCase();
+    return "Drawing " + m[2] + ", " + (countries[code] || code) + ", " + m[1];
+  }
+
+  function artworkList(entry, artworks) {
+    var extra = entry[4] || {}, confirmed = extra.c || [];
+    var ol = el("ol", {"class": "cards strip"}), shown = 0, ranked = 0;
+    entry[0].forEach(function (j, k) {
+      var rank = k + 1, a = artworks(j), isConfirmed = confirmed.indexOf(j) >= 0;
+      if (isConfirmed) { ranked++; }
+      if (rank === skip || !a) { return; }
+      var li = el("li");
+      var cls = (isConfirmed ? "confirmed" : "") + (a[4] ? "" : " no-pic");
+      if (cls.trim()) { li.className = cls.trim(); }
+      if (!isConfirmed) { li.setAttribute("data-pair", id + " " + a[0]); }
+      li.appendChild(el("a", {href: root + "artworks/" + a[0] + "/index.html"}, rank + ". " + a[1]));
+      li.appendChild(document.createTextNode(" " + a[2] + (a[3] ? ", " + a[3] : "") + " · " + sim(entry[1][k]) +
+                                              (isConfirmed ? " · confirmed" : "")));
+      ol.appendChild(li);
+      shown++;
+    });
+    var note = "Ranked by the model, not confirmed" + (confirmed.length ? " (unless marked)" : "") +
+               "; similarity runs from -1 to 1.";
+    if (confirmed.length && ranked < confirmed.length) {
+      note += " The model does not rank " + (confirmed.length > 1 ? "every confirmed artwork" : "the confirmed artwork") +
+              " among these " + entry[0].length + ".";
+    }
+    box.appendChild(el("h2", {}, skip ? "Other similar artworks" : "Most similar artworks"));
+    box.appendChild(el("p", {"class": "note"}, note));
+    if (shown) { box.appendChild(ol); }
+  }
+
+  function drawingList(entry, countries) {
+    if (!entry[2].length) { return; }
+    var extra = entry[4] || {}, labels = extra.l || {}, noPic = extra.n || [];
+    var ul = el("ul", {"class": "cards"});
+    entry[2].forEach(function (did, k) {
+      var li = el("li", noPic.indexOf(did) >= 0 ? {"class": "no-pic"} : {});
+      li.appendChild(el("a", {href: root + "drawings/" + did + "/index.html"}, labels[did] || spelt(did, countries)));
+      li.appendChild(document.createTextNode(" · " + sim(entry[3][k])));
+      ul.appendChild(li);
+    });
+    box.appendChild(el("h2", {}, "Similar drawings"));
+    box.appendChild(ul);
+  }
+
+  function draw() {
+    var data = store(), meta = data.meta, chunk = data["d" + (fnv1a(id) % meta.chunks)] || {};
+    var entry = chunk[id];
+    if (!entry) { say("This drawing is missing from the lists of similar artworks; rebuild the site."); return; }
+    var per = meta.artwork_chunk, wanted = {};
+    entry[0].forEach(function (j) { wanted[Math.floor(j / per)] = true; });
+    var names = Object.keys(wanted), left = names.length;
+    var artworks = function (j) { var t = store()["a" + Math.floor(j / per)]; return t && t[j % per]; };
+    var finish = function () {
+      if (--left > 0) { return; }
+      Array.prototype.forEach.call(box.querySelectorAll("noscript"), function (n) { n.remove(); });
+      artworkList(entry, artworks);
+      drawingList(entry, meta.countries);
+      if (window.SITEGEN_CARDS) { window.SITEGEN_CARDS(box); }
+    };
+    if (!left) { left = 1; finish(); return; }
+    names.forEach(function (n) { load("a-" + pad(n), "a" + n, finish); });
+  }
+
+  // The header's links (the page carries one, to the home page).
+  function fillNav(items) {
+    var nav = document.getElementById("nav");
+    if (!nav || !nav.hasAttribute("data-later")) { return; }
+    nav.textContent = "";
+    items.forEach(function (item, k) {
+      if (k) { nav.appendChild(document.createTextNode(" ")); }
+      nav.appendChild(el("a", {href: root + item[1]}, item[0]));
+    });
+    nav.removeAttribute("data-later");
+  }
+
+  load("meta", "meta", function () {
+    fillNav(store().meta.nav);
+    var c = fnv1a(id) % store().meta.chunks;
+    load("d-" + pad(c), "d" + c, draw);
+  });
+})();

@@ -1,0 +1,118 @@
+"""The lists under each drawing (other suggestions, similar drawings) come from shared data files, not the page:
+the files must hold exactly the site's suggestions, and the page's script must draw them, from disk too."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import pytest
+
+from generator.site.related import chunk_count, chunk_of
+from tests.helpers import neighbour_rows, site_drawings
+
+pytestmark = pytest.mark.slow
+
+
+def _js_payloads(path):
+    """The values a data file assigns, by key: (window.G=window.G||{})["key"]=VALUE;"""
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = re.match(r'^\(window\.\w+=window\.\w+\|\|\{\}\)\[("[^"]*"|\d+)\]=(.*);$', line)
+        assert m, line[:80]
+        out[json.loads(m.group(1))] = json.loads(m.group(2))
+    return out
+
+
+@pytest.fixture(scope="module")
+def related(built_demo):
+    _, _, out = built_demo
+    folder = out / "data/related"
+    data = {}
+    for f in sorted(folder.glob("*.js")):
+        data.update(_js_payloads(f))
+    return out, data
+
+
+def test_every_drawing_is_in_the_chunk_its_id_names(related):
+    out, data = related
+    drawings = site_drawings(out)
+    chunks = data["meta"]["chunks"]
+    assert chunks == chunk_count(len(drawings))
+    seen = []
+    for c in range(chunks):
+        for did in data[f"d{c}"]:
+            assert chunk_of(did, chunks) == c, did
+            seen.append(did)
+    assert sorted(seen) == sorted(d["id"] for d in drawings)
+
+
+def test_the_files_hold_the_published_suggestions(related):
+    out, data = related
+    artworks = json.loads((out / "data/artworks.json").read_text())["artworks"]
+    per = data["meta"]["artwork_chunk"]
+    table = [row for k in sorted((k for k in data if re.fullmatch(r"a\d+", k)), key=lambda k: int(k[1:]))
+             for row in data[k]]
+    assert [row[0] for row in table] == [a["id"] for a in artworks] and per >= 1
+    expected: dict[str, list] = {}
+    for d, rank, a, sim in neighbour_rows(out):
+        expected.setdefault(d, []).append((rank, a, sim))
+    chunks = data["meta"]["chunks"]
+    for did, rows in expected.items():
+        entry = data[f"d{chunk_of(did, chunks)}"][did]
+        assert [table[j][0] for j in entry[0]] == [a for _, a, _ in rows]
+        assert all(abs(s / 1000 - sim) <= 0.0006 for s, (_, _, sim) in zip(entry[1], rows))
+        for other in entry[2]:
+            assert (out / "drawings" / other / "index.html").is_file(), other
+            assert other != did
+
+
+def test_confirmed_artworks_are_marked(related, built_demo):
+    out, data = related
+    pairs = json.loads((out / "data/pairs.json").read_text())["rows"]
+    artworks = [a["id"] for a in json.loads((out / "data/artworks.json").read_text())["artworks"]]
+    chunks = data["meta"]["chunks"]
+    assert pairs
+    for d, a in pairs:
+        entry = data[f"d{chunk_of(d, chunks)}"][d]
+        assert artworks.index(a) in entry[4]["c"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("how", ["served", "disk"])
+def test_the_drawing_page_draws_its_lists(browser, built_demo, site_server, how):
+    _, _, out = built_demo
+    rows = [r for r in neighbour_rows(out)]
+    pairs = {d for d, _ in json.loads((out / "data/pairs.json").read_text())["rows"]}
+    did = next(d for d, _, _, _ in rows if d not in pairs)
+    mine = [(rank, a) for d, rank, a, _ in rows if d == did]
+    url = (site_server + f"drawings/{did}/index.html" if how == "served"
+           else (out / "drawings" / did / "index.html").as_uri())
+    errors = []
+    context = browser.new_context()
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.locator("#related ol.cards li").first.wait_for()
+    items = page.locator("#related ol.cards > li")
+    # The best suggestion is beside the drawing; the strip lists the other nine, in rank order.
+    assert items.count() == len(mine) - 1
+    hrefs = [items.nth(i).locator("a").get_attribute("href") for i in range(items.count())]
+    assert hrefs == [f"../../artworks/{a}/index.html" for _, a in mine[1:]]
+    assert items.nth(0).get_attribute("data-pair") == f"{did} {mine[1][1]}"
+    assert items.nth(0).locator("a").text_content().startswith("2. ")
+    with open(out / "data/layout.csv", newline="", encoding="utf-8") as f:
+        names = {r["id"]: r["label"] for r in csv.DictReader(f)}
+    similar = page.locator("#related ul.cards > li a")
+    assert similar.count() > 0
+    for i in range(similar.count()):
+        m = re.fullmatch(r"\.\./\.\./drawings/([^/]+)/index\.html", similar.nth(i).get_attribute("href"))
+        assert m and similar.nth(i).text_content().strip() == names[m.group(1)]
+    # The header's links are put in from the same data.
+    nav = page.locator("header nav a")
+    assert nav.count() >= 8 and nav.first.get_attribute("href") == "../../countries/index.html"
+    page.locator("#related ol.cards img").first.wait_for()
+    context.close()
+    assert errors == []
