@@ -160,3 +160,33 @@ def test_the_writer_stores_parts_as_it_goes(tmp_path):
     stored = cache.load_embeddings("m")
     assert sorted(stored) == list("abcdef") and np.array_equal(stored["f"], vectors[5])
     assert len(list((tmp_path / "embeddings" / "m").glob("part-*.npz"))) == 2
+
+
+class _Cluster:
+    """Stands in for the ray module where only the cluster's resources are read."""
+
+    def __init__(self, resources: dict):
+        self.resources = resources
+
+    def cluster_resources(self) -> dict:
+        return self.resources
+
+
+def test_the_network_goes_to_the_graphics_cards_when_the_cluster_has_them():
+    from generator.ml.ray_embed import GPU_BATCH, RayJob, _plan
+
+    job = RayJob("efficientnet_lite0", None, "fp", 280, "fp32", 16, 10**8)
+    assert _plan(_Cluster({"CPU": 8.0}), job) == ("cpu", 16, 16, {"num_cpus": 1})
+    device, batch, ahead, options = _plan(_Cluster({"CPU": 8.0, "GPU": 2.0}), job)
+    assert (device, batch, options) == ("cuda", GPU_BATCH, {"num_gpus": 1}) and ahead > 16
+    no_card = RayJob("efficientnet_lite0", None, "fp", 280, "fp32", 16, 10**8, device="cpu")
+    assert _plan(_Cluster({"CPU": 8.0, "GPU": 2.0}), no_card)[0] == "cpu", "--device cpu keeps the network off cards"
+
+
+def test_the_line_counts_what_was_embedded_and_what_came_from_the_cache(tmp_path):
+    from generator.build.pipeline import MissingEmbeddings
+    from generator.errors import ImageError
+
+    bad = ImageError(tmp_path / "x.jpg", "the file is empty (0 bytes)", "Scan or copy it again.")
+    run = MissingEmbeddings({}, [bad], "ImageNet", computed=5, from_cache=3)
+    assert run.line() == "embedded 4 pictures, 3 from the cache"
