@@ -137,6 +137,37 @@ def test_a_killed_worker_has_its_batch_run_again(collection, plain_cache, local_
     _assert_same_cache(cache, plain_cache)
 
 
+@pytest.mark.slow
+def test_an_interrupted_run_keeps_the_finished_batches(collection, plain_cache, local_ray):
+    from generator.build.config import BuildSettings
+    from generator.build.pipeline import compute_missing_embeddings
+
+    cache_dir = collection / "ray-cache-interrupted"
+    settings = BuildSettings(drawings=collection / "drawings", artworks=collection / "artworks",
+                             out=collection / "site", cache=cache_dir, batch_size=2, engine="ray")
+    paths = sorted((collection / "drawings").iterdir()) + sorted((collection / "artworks").iterdir())
+    cache = Cache(cache_dir)
+    hashes = cache.content_hashes(paths)
+    done = []
+
+    def progress(label, total):
+        def tick(n):
+            done.append(n)
+            if len(done) == 2:
+                raise KeyboardInterrupt  # as Ctrl-C after the second batch
+        return tick
+
+    with pytest.raises(KeyboardInterrupt):
+        compute_missing_embeddings(paths, hashes, cache, settings, progress)
+    kept = len(_vectors(cache_dir)[1])
+    assert kept >= 4, "the two finished batches are in the cache"
+    assert kept < len(paths)
+    res = CliRunner().invoke(cli, ["embed", "--engine", "ray", *_args(collection, cache_dir, "--batch-size", "2")])
+    assert res.exit_code == 0, res.output
+    assert f"Embedded {len(paths) - kept} pictures, {kept} from the cache" in res.output
+    _assert_same_cache(cache_dir, plain_cache)
+
+
 def test_without_ray_the_message_says_how_to_install_it(collection, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails, as where it is not installed
     cache = collection / "no-ray-cache"
