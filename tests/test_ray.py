@@ -78,10 +78,12 @@ def _assert_same_cache(cache: Path, plain: Path) -> None:
 
 
 @pytest.mark.slow
-def test_ray_fills_the_same_cache_and_the_build_embeds_nothing(collection, plain_cache, local_ray):
+def test_ray_fills_the_same_cache_and_the_build_embeds_nothing(collection, plain_cache, local_ray, monkeypatch):
     cache = collection / "ray-cache"
     runner = CliRunner()
-    res = runner.invoke(cli, ["embed", "--engine", "ray", *_args(collection, cache, "--batch-size", "4")])
+    # Folders named relative to here, which is not where the workers were started.
+    monkeypatch.chdir(collection)
+    res = runner.invoke(cli, ["embed", "--engine", "ray", *_args(Path("."), cache, "--batch-size", "4")])
     assert res.exit_code == 0, res.output
     assert f"Embedded {DRAWINGS + ARTWORKS} pictures, 0 from the cache" in res.output
     _assert_same_cache(cache, plain_cache)
@@ -166,6 +168,17 @@ def test_an_interrupted_run_keeps_the_finished_batches(collection, plain_cache, 
     assert res.exit_code == 0, res.output
     assert f"Embedded {len(paths) - kept} pictures, {kept} from the cache" in res.output
     _assert_same_cache(cache_dir, plain_cache)
+
+
+@pytest.mark.slow
+def test_a_worker_that_cannot_see_the_folder_says_so(tmp_path, local_ray):
+    from generator.errors import EngineError
+    from generator.ml.ray_embed import RayJob, embed_with_ray
+
+    job = RayJob("efficientnet_lite0", None, "fp", 280, "fp32", 4, 10**8)
+    with pytest.raises(EngineError, match=f"cannot see the folder {tmp_path / 'elsewhere'}. The workers open the "
+                                          "pictures by the same paths"):
+        embed_with_ray([tmp_path / "elsewhere" / "a.jpg"], job, address=None, save=lambda i, v: None)
 
 
 def test_without_ray_the_message_says_how_to_install_it(collection, monkeypatch):

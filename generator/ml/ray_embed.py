@@ -14,6 +14,8 @@ imports this module.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +83,11 @@ def decode_batch(paths: Sequence[str], size: int, max_pixels: int) -> dict:
     """Model inputs of the pictures that decode, and (index, reason, fix) of those that do not."""
     from generator.ml.embed import _decode
 
+    unseen = sorted({str(Path(p).parent) for p in paths if not Path(p).parent.is_dir()})
+    if unseen:
+        raise EngineError(f"A Ray worker on the machine {socket.gethostname()} cannot see the folder {unseen[0]}. "
+                          "The workers open the pictures by the same paths as the computer that started the run: "
+                          "put the collection on a folder that every machine mounts at the same path.")
     arrays, kept, bad = [], [], []
     for i, path in enumerate(paths):
         item = _decode(Path(path), size, max_pixels)
@@ -156,7 +163,7 @@ def _run(ray, paths: Sequence[Path], job: RayJob, save, progress) -> list[ImageE
     def submit() -> None:
         chunk = next(chunks, None)
         if chunk is not None:
-            decoded = decode.remote([str(paths[i]) for i in chunk], job.input_size, job.max_pixels)
+            decoded = decode.remote([os.path.abspath(paths[i]) for i in chunk], job.input_size, job.max_pixels)
             pending[embed.remote(decoded, job_ref, device, batch)] = chunk
 
     for _ in range(ahead):
