@@ -265,7 +265,6 @@ def embed_items(paths: list[Path], hashes: list[str], cache: Cache, settings: Bu
     run = compute_missing_embeddings(paths, hashes, cache, settings, progress)
     known, failures, source = run.known, run.failures, run.model_source
     report.computed["embeddings"] = run.computed
-    report.computed["embeddings_from_cache"] = run.from_cache
     report.embedded_line = run.line()
     failed_paths = {str(f.path) for f in failures}
     dim = next(iter(known.values())).shape[0] if known else 0
