@@ -35,3 +35,7 @@ class ImageError(SitegenError):
         self.path = path
         self.reason = reason
         self.fix = fix
+
+
+class EngineError(SitegenError):
+    """The engine spreading the embeddings over other processes or machines failed."""

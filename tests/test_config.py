@@ -112,5 +112,5 @@ def test_page_fingerprint_covers_only_what_changes_pages():
         assert changed.fingerprint() != base.fingerprint()
         if changed.page_fingerprint() == base.page_fingerprint():
             unchanged.add(info.name)
-    assert unchanged == {"batch_size", "device", "precision", "cache", "strict"}
+    assert unchanged == {"batch_size", "device", "precision", "engine", "ray_address", "cache", "strict"}
     assert set(PAGE_SETTINGS) == {f.name for f in dataclasses.fields(BuildSettings)} - unchanged

@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -129,6 +130,34 @@ class Cache:
     # ---------------------------------------------------------- files (thumbnails, display images)
     def file_path(self, kind: str, name: str) -> Path:
         return self.root / kind / name[:2] / name
+
+
+class EmbeddingWriter:
+    """Stores vectors as they arrive, as part files of at least ``every`` pictures or ``seconds`` apart.
+
+    Used where vectors come back from other processes batch by batch: an interrupted run loses
+    only the pictures not stored yet (call :meth:`flush` on the way out), and the folder does not
+    fill with one small file per batch.
+    """
+
+    def __init__(self, cache: Cache, model_fp: str, every: int = 256, seconds: float = 10.0):
+        self.cache, self.model_fp, self.every, self.seconds = cache, model_fp, every, seconds
+        self._keys: list[str] = []
+        self._vectors: list[np.ndarray] = []
+        self._last = time.monotonic()
+
+    def add(self, keys: list[str], vectors: np.ndarray) -> None:
+        if len(keys) != len(vectors):
+            raise ValueError("one vector per key")
+        self._keys.extend(keys)
+        self._vectors.extend(np.asarray(vectors, np.float32))
+        if len(self._keys) >= self.every or time.monotonic() - self._last >= self.seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._keys:
+            self.cache.add_embeddings(self.model_fp, self._keys, np.stack(self._vectors))
+        self._keys, self._vectors, self._last = [], [], time.monotonic()
 
 
 def _npz_bytes(**arrays: np.ndarray) -> bytes:

@@ -80,6 +80,12 @@ class BuildSettings:
     """Arithmetic for embeddings; auto chooses from the processor's features, the same way every time."""
     device: str = _setting("auto", choices=("auto", "cpu", "cuda"), shapes_pages=False)
     """Where the network runs; auto uses a CUDA graphics card when there is one."""
+    engine: str = _setting("builtin", choices=("builtin", "ray"), shapes_pages=False)
+    """Who computes the embeddings not in the cache yet: builtin (this computer) or ray (a Ray cluster, or a Ray
+    started on this computer; install it with pip install 'sitegen[ray]')."""
+    ray_address: str | None = _setting(None, metavar="ADDRESS", shapes_pages=False)
+    """With --engine ray, the Ray cluster to join (ray://HOST:10001, or auto on a machine of the cluster);
+    without it, a Ray is started on this computer for the run."""
     seed: int = _setting(42, low=0, high=2**32 - 1)
     """Seed of the map layout."""
     thumb_size: int = _setting(320, low=32, high=4096)

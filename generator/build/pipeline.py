@@ -12,10 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from generator.build.cache import Cache, array_key
+from generator.build.cache import Cache, EmbeddingWriter, array_key
 from generator.inputs.problems import report_sections, skipped_first
 from generator.build.config import BuildSettings
 from generator.build.fsutil import (check_output_folder, is_within, recover_interrupted, sha256_file, staged,
@@ -55,6 +56,7 @@ class BuildReport:
     images_out: Path | None = None  # --image-base-url: the folder of display pictures to upload there
     out: Path | None = None
     report_file: Path | None = None
+    embedded_line: str = ""  # embedded N pictures, M from the cache
 
     def timing_lines(self) -> list[str]:
         return [f"  {stage:<12} {secs:7.2f} s" for stage, secs in self.timings.items()]
@@ -95,11 +97,12 @@ def tqdm_progress(label: str, total: int):
 
 
 @contextmanager
-def _timed(report: BuildReport, stage: str, echo: Callable[[str], None]):
+def _timed(report: BuildReport, stage: str, echo: Callable[[str], None], detail: Callable[[], str] = str):
     start = time.perf_counter()
     yield
     report.timings[stage] = time.perf_counter() - start
-    echo(f"{stage}: {report.timings[stage]:.2f} s")
+    more = detail()
+    echo(f"{stage}: {report.timings[stage]:.2f} s" + (f"; {more}" if more else ""))
 
 
 def gather(settings: BuildSettings) -> Collection:
@@ -164,16 +167,29 @@ def embedding_key(settings: BuildSettings) -> tuple[str, str, str, str]:
     return f"{choice.fingerprint}-{precision}", device, precision, choice.source
 
 
+class MissingEmbeddings(NamedTuple):
+    """What :func:`compute_missing_embeddings` found and did."""
+
+    known: dict[str, np.ndarray]    # every vector of these pictures, by content hash
+    failures: list[ImageError]
+    model_source: str
+    computed: int                   # pictures sent to the network (those that failed included)
+    from_cache: int                 # pictures whose vector was already in the cache
+
+    def line(self) -> str:
+        """What was embedded, in the words the build and ``sitegen embed`` print."""
+        return f"embedded {self.computed - len(self.failures)} pictures, {self.from_cache} from the cache"
+
+
 def compute_missing_embeddings(paths: list[Path], hashes: list[str], cache: Cache, settings: BuildSettings,
-                               progress: Progress, shard: tuple[int, int] | None = None,
-                               ) -> tuple[dict[str, np.ndarray], list[ImageError], str, int]:
+                               progress: Progress, shard: tuple[int, int] | None = None) -> MissingEmbeddings:
     """Embed the pictures whose content is not cached yet, saving as it goes.
 
     ``shard=(i, n)`` computes only the i-th of n equal slices of the missing pictures
     (1-based), so that n machines can share the work; their cache part files merge
-    by copying them into one cache folder.
+    by copying them into one cache folder. With ``settings.engine == "ray"`` the
+    pictures are embedded by a Ray cluster and saved here as its batches finish.
     """
-    from generator.ml.embed import embed_paths
     from generator.ml.model import load_model
 
     key, device, precision, source = embedding_key(settings)
@@ -183,11 +199,16 @@ def compute_missing_embeddings(paths: list[Path], hashes: list[str], cache: Cach
         if h:
             first_path.setdefault(h, p)
     missing = sorted(h for h in first_path if h not in known)
+    from_cache = len(first_path) - len(missing)
     if shard is not None:
         i, n = shard
         missing = missing[i - 1::n]
     failures: list[ImageError] = []
-    if missing:
+    if missing and settings.engine == "ray":
+        failures = _embed_on_ray(missing, first_path, known, cache, key, precision, settings, progress)
+    elif missing:
+        from generator.ml.embed import embed_paths
+
         model = load_model(settings.model, settings.weights)
         tick = progress("embeddings", len(missing))
         for start in range(0, len(missing), SAVE_EVERY):
@@ -198,8 +219,34 @@ def compute_missing_embeddings(paths: list[Path], hashes: list[str], cache: Cach
             new_keys = [chunk[i] for i in result.ok]
             cache.add_embeddings(key, new_keys, result.vectors)
             known.update(zip(new_keys, result.vectors))
+    if missing:
         cache.compact_embeddings(key)
-    return known, failures, source, len(missing)
+    return MissingEmbeddings(known, failures, source, len(missing), from_cache)
+
+
+def _embed_on_ray(missing: list[str], first_path: dict[str, Path], known: dict[str, np.ndarray], cache: Cache,
+                  key: str, precision: str, settings: BuildSettings, progress: Progress) -> list[ImageError]:
+    """--engine ray: the cluster embeds, this process stores each finished batch (at most the batches in
+    flight are lost when the run is interrupted)."""
+    from generator.ml.model import load_model
+    from generator.ml.ray_embed import RayJob, embed_with_ray, import_ray
+
+    import_ray()  # says how to install Ray before the model is loaded
+    model = load_model(settings.model, settings.weights)  # a missing model is reported here, not on a worker
+    job = RayJob(settings.model, str(settings.weights) if settings.weights else None, model.fingerprint,
+                 model.input_size, precision, settings.batch_size, settings.max_pixels, settings.device)
+    writer = EmbeddingWriter(cache, key, every=SAVE_EVERY)
+
+    def save(indices: list[int], vectors: np.ndarray) -> None:
+        keys = [missing[i] for i in indices]
+        writer.add(keys, vectors)
+        known.update(zip(keys, vectors))
+
+    try:
+        return embed_with_ray([first_path[h] for h in missing], job, address=settings.ray_address, save=save,
+                              progress=progress("embeddings", len(missing)))
+    finally:
+        writer.flush()
 
 
 @dataclass(frozen=True)
@@ -215,8 +262,10 @@ class EmbeddedItems:
 def embed_items(paths: list[Path], hashes: list[str], cache: Cache, settings: BuildSettings,
                 progress: Progress, report: BuildReport) -> EmbeddedItems:
     """Stage 3: one vector row per path (and a mask of those that worked)."""
-    known, failures, source, computed = compute_missing_embeddings(paths, hashes, cache, settings, progress)
-    report.computed["embeddings"] = computed
+    run = compute_missing_embeddings(paths, hashes, cache, settings, progress)
+    known, failures, source = run.known, run.failures, run.model_source
+    report.computed["embeddings"] = run.computed
+    report.embedded_line = run.line()
     failed_paths = {str(f.path) for f in failures}
     dim = next(iter(known.values())).shape[0] if known else 0
     rows = np.zeros((len(paths), dim), np.float32)
@@ -302,7 +351,7 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
         report.verso_skipped = coll.verso_skipped
         paths = [d.path for d in coll.drawings] + [a.path for a in coll.artworks]
         hashes = cache.content_hashes(paths)
-    with _timed(report, "embeddings", echo):
+    with _timed(report, "embeddings", echo, lambda: report.embedded_line):
         embedded = embed_items(paths, hashes, cache, settings, progress, report)
     for f in embedded.failures:
         report.problems.append(Problem(_display_path(f.path, settings), f.reason, f.fix, kind="image"))

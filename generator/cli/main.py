@@ -96,36 +96,48 @@ def demo(dest, seed):
 
 @cli.command()
 @build_options
-@click.option("--shard", required=True, metavar="I/N",
+@click.option("--shard", metavar="I/N",
               help="Compute only the I-th of N equal parts of the pictures not cached yet (1-based).")
 def embed(config_file, shard, **flags):
-    """Compute embeddings for one part of the collection (for running on several machines).
+    """Compute the embeddings not cached yet, so that the next build only reads them.
 
-    Each part writes its own files under the cache folder's embeddings/; copy those
-    files from every machine into one cache folder, then run 'sitegen build'.
+    With --engine ray, a Ray cluster computes them (or a Ray started on this computer) and
+    they are saved into the cache folder here. With --shard I/N, this run computes one part
+    and writes its own files under the cache folder's embeddings/; copy those files from
+    every machine into one cache folder, then run 'sitegen build'.
     """
     from generator.build.cache import Cache
     from generator.build.pipeline import compute_missing_embeddings, gather, tqdm_progress
 
+    part = _parse_shard(shard) if shard else None
+    try:
+        settings = settings_from(config_file, **flags)
+        coll = gather(settings)
+        paths = [d.path for d in coll.drawings] + [a.path for a in coll.artworks]
+        cache = Cache(settings.cache)
+        run = compute_missing_embeddings(paths, cache.content_hashes(paths), cache, settings, tqdm_progress,
+                                         shard=part)
+    except SitegenError as exc:
+        _fail(exc)
+    if part:
+        click.echo(f"Part {part[0]} of {part[1]}: computed {run.computed} embeddings into {settings.cache}; "
+                   f"{len(run.failures)} pictures could not be read.")
+    line = run.line()
+    click.echo(f"{line[0].upper()}{line[1:]} (cache: {settings.cache}).")
+    if run.failures:
+        click.echo(f"{len(run.failures)} pictures could not be read:")
+    for f in run.failures[:10]:
+        click.echo(f"  - {f}")
+
+
+def _parse_shard(shard: str) -> tuple[int, int]:
     try:
         i, n = (int(x) for x in shard.split("/"))
         if not 1 <= i <= n:
             raise ValueError
     except ValueError:
         raise click.BadParameter("use the form I/N with 1 <= I <= N, e.g. 3/8", param_hint="--shard") from None
-    try:
-        settings = settings_from(config_file, **flags)
-        coll = gather(settings)
-        paths = [d.path for d in coll.drawings] + [a.path for a in coll.artworks]
-        cache = Cache(settings.cache)
-        _, failures, _, computed = compute_missing_embeddings(paths, cache.content_hashes(paths), cache, settings,
-                                                              tqdm_progress, shard=(i, n))
-    except SitegenError as exc:
-        _fail(exc)
-    click.echo(f"Part {i} of {n}: computed {computed} embeddings into {settings.cache}; "
-               f"{len(failures)} pictures could not be read.")
-    for f in failures[:10]:
-        click.echo(f"  - {f}")
+    return i, n
 
 
 # --- publishing ---

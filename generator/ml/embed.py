@@ -72,16 +72,24 @@ def embed_paths(model: LoadedModel, paths: Sequence[Path], *, batch_size: int = 
                     arrays.append(item)
                     kept.append(i)
             if arrays:
-                # Every batch has the same shape (the last one padded with copies): the CPU's convolution
-                # code may take another path for another batch size, and a picture's vector must not
-                # depend on how many pictures happened to share its batch (byte-identical sites).
-                padded = arrays + [arrays[-1]] * (batch_size - len(arrays))
-                out.append(embed_arrays(net, np.stack(padded), device, precision)[:len(arrays)])
+                out.append(embed_padded(net, arrays, batch_size, device, precision))
                 ok.extend(kept)
             if progress:
                 progress(len(chunk))
     vectors = np.concatenate(out) if out else np.zeros((0, model.dim), np.float32)
     return EmbedResult(vectors, ok, failures)
+
+
+def embed_padded(net: torch.nn.Module, arrays: Sequence[np.ndarray], batch_size: int, device: str,
+                 precision: str) -> np.ndarray:
+    """Embed up to ``batch_size`` model inputs as one batch of exactly ``batch_size`` (padded with copies).
+
+    Every batch has the same shape: the CPU's convolution code may take another path for another
+    batch size, and a picture's vector must not depend on how many pictures happened to share its
+    batch (byte-identical sites).
+    """
+    padded = list(arrays) + [arrays[-1]] * (batch_size - len(arrays))
+    return embed_arrays(net, np.stack(padded), device, precision)[:len(arrays)]
 
 
 @torch.inference_mode()
