@@ -61,3 +61,9 @@ def test_an_unknown_score_is_refused():
     A = _unit([[1, 0]])
     with pytest.raises(ValueError, match="unknown score"):
         score_candidates(_neighbours(A, A, 1, 1), np.arange(1), "best")
+
+
+def test_no_unconfirmed_drawing_gives_no_candidate():
+    A = _unit([[1, 0], [0, 1]])
+    c = score_candidates(_neighbours(A, A, 2, 2), eligible_drawings(["d0", "d1"], {"d0", "d1"}))
+    assert len(c) == 0 and c.score.shape == (0,)

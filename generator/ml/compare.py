@@ -10,6 +10,7 @@ down the list) and the model's ten best artworks.
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,8 +51,6 @@ class Comparison:
 
 
 def _relative(paths: Sequence[Path], folder: Path) -> list[str]:
-    import os
-
     return [Path(os.path.relpath(p, folder)).as_posix() for p in paths]
 
 
