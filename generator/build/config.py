@@ -74,6 +74,8 @@ class BuildSettings:
     """Closest drawings listed on each artwork page."""
     page_size: int = _setting(60, low=1, high=10_000)
     """Items per page in collection views."""
+    discoveries: int = _setting(600, low=1, high=100_000)
+    """Unconfirmed suggestions listed on the discoveries page, most likely re-creations first."""
     batch_size: int = _setting(16, low=1, high=4096, shapes_pages=False)
     """Pictures per batch when computing embeddings."""
     precision: str = _setting("auto", choices=("auto", "fp32", "bf16"), shapes_pages=False)

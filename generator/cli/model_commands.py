@@ -268,14 +268,23 @@ def _unseen_pairs(checkpoint: dict | None, drawings: Path, artworks: Path, d_pat
 @click.option("--weights", type=PATH, help="Local weights file for the model.")
 @click.option("--folds", type=click.IntRange(3), help="Cross-validate: train and measure on K splits.")
 @click.option("--json", "json_file", type=PATH, help="Also write the figures to this JSON file.")
+@click.option("--compare", is_flag=True, help="Compare the models named after the options (model files made by "
+                                              "'sitegen train', or 'pretrained' for --model as it comes) on the "
+                                              "same held-out drawings, without training.")
+@click.option("--html", type=PATH, help="With --compare: also write the comparison page to this HTML file.")
+@click.argument("compared", nargs=-1)
 @train_options
-def evaluate(drawings, artworks, pairs, model, weights, folds, json_file, **opts):
+def evaluate(drawings, artworks, pairs, model, weights, folds, json_file, compare, html, compared, **opts):
     """Measure how well the model finds each drawing's artwork among all artworks.
 
     Prints Mean Position and Minimum Mean Position (ranks, 0 = first), MAP and
     Recall@k (percent). A model file from 'sitegen train' is measured only on the
     pairs it did not learn from. With --folds K, runs the thesis protocol: K
     splits, fine-tuning on each, mean and standard deviation over the splits.
+    With --compare A B C (model files from 'sitegen train', or 'pretrained'),
+    measures the models as they are on the same drawings, which none of them
+    learned from (with --folds K: in the same K groups), and --html FILE writes
+    a page showing them side by side.
     """
     from generator.ml.evaluate import kfold
     from generator.ml.model import load_model
@@ -284,7 +293,19 @@ def evaluate(drawings, artworks, pairs, model, weights, folds, json_file, **opts
 
     try:
         settings = _train_settings(**opts)
+        if bool(compare) != bool(compared) or (html and not compare):
+            raise InputError("Name the models to compare after --compare, e.g. 'sitegen evaluate --compare "
+                             "pretrained model-a.pt model-b.pt --html comparison.html ...'.")
         d_paths, a_paths, index_pairs, _ = _index_pairs(drawings, artworks, pairs)
+        if compare:
+            from generator.cli.compare import run_compare
+
+            payload = run_compare(compared, drawings, artworks, d_paths, a_paths, index_pairs, backbone=model,
+                                  weights=weights, folds=folds, seed=settings.seed, html=html,
+                                  device=settings.device, table=_metrics_table)
+            if json_file:
+                Path(json_file).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            return
         splits = kfold(index_pairs, folds, seed=settings.seed) if folds else []  # checked before the model loads
         base = load_model(model, weights)
         measured, left_out, note = _unseen_pairs(base.checkpoint, drawings, artworks, d_paths, a_paths,

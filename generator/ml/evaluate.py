@@ -111,6 +111,17 @@ def _ranks_from_block(block: np.ndarray, rel_block: Sequence[np.ndarray]) -> lis
     return out
 
 
+def relevant_ranks(similarity: np.ndarray, relevant: Sequence[set[int]]) -> list[np.ndarray]:
+    """For each query row, the 0-based ranks of its relevant gallery items (in increasing index order), counted
+    as the metrics count them (ties against the model). A query with no relevant item gets an empty array.
+
+    >>> [r.tolist() for r in relevant_ranks(np.array([[0.1, 0.9, 0.5], [0.2, 0.2, 0.3]]), [{2}, {0, 1}])]
+    [[1], [1, 2]]
+    """
+    block = np.asarray(similarity, dtype=np.float32)
+    return _ranks_from_block(block, [np.array(sorted(int(a) for a in r), dtype=np.int64) for r in relevant])
+
+
 def metrics_from_ranks(ranks: Sequence[np.ndarray], n_gallery: int, n_without_match: int = 0,
                        ks: Sequence[int] = DEFAULT_KS) -> Metrics:
     """Aggregate per-drawing rank arrays (one array of distinct 0-based ranks per drawing) into :class:`Metrics`."""

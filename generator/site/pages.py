@@ -16,6 +16,7 @@ from generator.inputs.collection import AGE_GROUP_LABELS, Problem
 from generator.publish.web import write_site_extras
 from generator.site import datapackage, labels
 from generator.site.context import SiteContext, SiteData
+from generator.site.discoveries import write_discoveries
 from generator.site.images import write_pictures
 from generator.site.iiif import write_iiif
 from generator.site.labels import FACETS
@@ -26,7 +27,7 @@ from generator.site.output import PreviousSite, SiteOutput, asset_dir, in_worker
 from generator.site.related import write_related
 from generator.site.search import write_search
 from generator.site.stats import write_stats
-from generator.site.urls import artwork_url, collection_url, drawing_url, facet_index_url
+from generator.site.urls import artwork_url, collection_url, drawing_url, facet_index_url, pager_numbers
 from generator.site.worldmap import world_map
 
 
@@ -123,22 +124,6 @@ def write_collections(ctx: SiteContext, out: SiteOutput) -> None:
                          title=f"{facet_title}: {g.label}")
 
 
-def pager_numbers(page: int, pages: int, around: int = 2) -> list[int]:
-    """The page numbers a collection page links to: the first, the last and those near the current one;
-    0 stands for a gap. A pager listing every page would grow each page with the collection's size.
-
-    >>> pager_numbers(1, 3), pager_numbers(10, 40)
-    ([1, 2, 3], [1, 0, 8, 9, 10, 11, 12, 0, 40])
-    """
-    shown = sorted({1, pages, *range(max(1, page - around), min(pages, page + around) + 1)})
-    numbers: list[int] = []
-    for n in shown:
-        if numbers and n > numbers[-1] + 1:
-            numbers.append(0)
-        numbers.append(n)
-    return numbers
-
-
 # ---------------------------------------------------------------- the map
 
 def write_map(ctx: SiteContext, out: SiteOutput) -> None:
@@ -184,6 +169,7 @@ PAGES = (
     write_drawing_pages,
     write_artwork_pages,
     write_collections,
+    write_discoveries,
     write_map,
     write_stats,
     write_search,

@@ -15,8 +15,8 @@ PAGE_FOLDERS = {"d": "drawings/", "a": "artworks/"}
 PICTURE_FOLDERS = {"d": "images/drawings/", "a": "images/artworks/"}
 #: The header's links to the site's sections, in order (label, page).
 NAV = (("Countries", "countries/index.html"), ("Years", "years/index.html"), ("Age groups", "ages/index.html"),
-       ("Map", "map/index.html"), ("Statistics", "stats/index.html"), ("Search", "search/index.html"),
-       ("Model", "model/index.html"), ("Data", "data/index.html"))
+       ("Map", "map/index.html"), ("Discoveries", "discoveries/index.html"), ("Statistics", "stats/index.html"),
+       ("Search", "search/index.html"), ("Model", "model/index.html"), ("Data", "data/index.html"))
 
 
 def drawing_url(d_id: str) -> str:
@@ -48,6 +48,31 @@ def collection_url(facet: str, key: str, page: int = 1) -> str:
     ('ages/6-9/index.html', 'years/2009/page-2/index.html')
     """
     return f"{facet}/{key}/index.html" if page == 1 else f"{facet}/{key}/page-{page}/index.html"
+
+
+def discoveries_url(page: int = 1) -> str:
+    """A page of the discoveries (the best unconfirmed suggestions).
+
+    >>> discoveries_url(), discoveries_url(3)
+    ('discoveries/index.html', 'discoveries/page-3/index.html')
+    """
+    return "discoveries/index.html" if page == 1 else f"discoveries/page-{page}/index.html"
+
+
+def pager_numbers(page: int, pages: int, around: int = 2) -> list[int]:
+    """The page numbers a collection page links to: the first, the last and those near the current one;
+    0 stands for a gap. A pager listing every page would grow each page with the collection's size.
+
+    >>> pager_numbers(1, 3), pager_numbers(10, 40)
+    ([1, 2, 3], [1, 0, 8, 9, 10, 11, 12, 0, 40])
+    """
+    shown = sorted({1, pages, *range(max(1, page - around), min(pages, page + around) + 1)})
+    numbers: list[int] = []
+    for n in shown:
+        if numbers and n > numbers[-1] + 1:
+            numbers.append(0)
+        numbers.append(n)
+    return numbers
 
 
 def display_src(image_base: str | None, kind: str, item_id: str) -> str:

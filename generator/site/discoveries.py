@@ -1,0 +1,107 @@
+"""The discoveries pages: the model's best suggestions for drawings that have no confirmed artwork yet.
+
+The candidates come from :mod:`generator.ml.discover`, ranked by its page score. Pages list them, paginated,
+with no script needed. The filters (country, year, age group, artist) are made by ``static/discoveries.js``
+from ``data/discoveries.js``, a script file rather than JSON so that it also loads from ``file://``. Every
+candidate is an element with ``data-pair="DRAWING ARTWORK"`` (the site's ids), which the review controls use.
+"""
+
+from __future__ import annotations
+
+import math
+
+from generator.build.fsutil import write_atomic
+from generator.ml.discover import PAGE_SCORE, Candidates, eligible_drawings, score_candidates
+from generator.site import labels
+from generator.site.jsonout import SCHEMA_VERSION, json_for_script
+from generator.site.output import asset_dir
+from generator.site.urls import discoveries_url, pager_numbers
+
+#: The data file the filters read.
+DATA_FILE = "data/discoveries.js"
+#: The review controls' script, in static/.
+REVIEW_SCRIPT = "review.js"
+
+
+def best_candidates(ctx) -> tuple[Candidates, int]:
+    """The suggestions of the drawings without a confirmed artwork, best first, as many as the setting allows,
+    and the number of those drawings."""
+    s = ctx.site
+    eligible = eligible_drawings([d.id for d in s.drawings], ctx.confirmed_by_drawing)
+    c = score_candidates(s.neighbours, eligible, PAGE_SCORE)
+    return c.take(slice(0, s.settings.discoveries)), len(eligible)
+
+
+def _ordinal(n: int) -> str:
+    """
+    >>> [_ordinal(n) for n in (1, 2, 3, 4, 11, 12, 21)]
+    ['1st', '2nd', '3rd', '4th', '11th', '12th', '21st']
+    """
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def candidate_rows(ctx, c: Candidates) -> list[dict]:
+    """What the pages and the filters show of each candidate, best first."""
+    s = ctx.site
+    rows = []
+    for n, (i, j, rank, sim, mutual, score) in enumerate(zip(c.drawing.tolist(), c.artwork.tolist(), c.rank.tolist(),
+                                                             c.similarity.tolist(), c.mutual_rank.tolist(),
+                                                             c.score.tolist()), start=1):
+        d, a = s.drawings[i], s.artworks[j]
+        dc, ac = ctx.d_cards[i], ctx.a_cards[j]
+        rows.append({
+            "n": n, "drawing": d.id, "artwork": a.id, "d_label": dc["label"], "d_url": dc["url"],
+            "d_thumb": dc["thumb"], "a_title": ac["title"], "a_artist": ac["artist"], "a_year": ac["year"],
+            "a_url": ac["url"], "a_thumb": ac["thumb"],
+            "country": labels.facet_key(d, "countries"), "year": labels.facet_key(d, "years"),
+            "age": labels.facet_key(d, "ages"), "artist": ac["artist"],
+            "score": round(score, 3), "similarity": round(sim, 3), "rank": rank,
+            "why": _why(rank, sim, mutual, s.neighbours.per_drawing)})
+    return rows
+
+
+def _why(rank: int, sim: float, mutual: int, listed: int) -> str:
+    first = "the model's first suggestion for this drawing" if rank == 1 else \
+        f"the model's {_ordinal(rank)} of {listed} suggestions for this drawing"
+    back = (f"this drawing is the {_ordinal(mutual)} closest to the artwork" if mutual
+            else "other drawings are closer to the artwork")
+    return f"{first}; similarity {sim:.3f}; {back}"
+
+
+def _facet_options(ctx, rows: list[dict]) -> dict[str, list[list]]:
+    """Each filter's choices among the listed candidates: [key, label, count], in the collection views' order."""
+    options: dict[str, list[list]] = {}
+    for facet, field in (("countries", "country"), ("years", "year"), ("ages", "age")):
+        counts: dict[str, int] = {}
+        for r in rows:
+            counts[r[field]] = counts.get(r[field], 0) + 1
+        options[field] = [[g.key, g.label, counts[g.key]] for g in ctx.collections[facet] if g.key in counts]
+    artists: dict[str, int] = {}
+    for r in rows:
+        artists[r["artist"]] = artists.get(r["artist"], 0) + 1
+    options["artist"] = [[k, k, artists[k]] for k in sorted(artists, key=lambda k: (k.lower(), k))]
+    return options
+
+
+def write_discoveries(ctx, out) -> None:
+    candidates, listed = best_candidates(ctx)
+    rows = candidate_rows(ctx, candidates)
+    size = max(1, ctx.site.settings.page_size)
+    pages = max(1, math.ceil(len(rows) / size))
+    options = _facet_options(ctx, rows)
+    payload = {"schema_version": SCHEMA_VERSION, "score": PAGE_SCORE, "page_size": size, "filters": options,
+               "columns": ["drawing", "artwork", "d_label", "d_url", "d_thumb", "a_title", "a_artist", "a_year",
+                           "a_url", "a_thumb", "country", "year", "age", "artist", "score", "why"]}
+    payload["rows"] = [[r[k] for k in payload["columns"]] for r in rows]
+    write_atomic(out.root / DATA_FILE, "window.SITEGEN_DISCOVERIES=" + json_for_script(payload) + ";\n")
+    # The review controls (confirm, reject) come with their own script; pages name it only when it is there.
+    review_script = (asset_dir("static") / REVIEW_SCRIPT).is_file()
+    for p in range(1, pages + 1):
+        pager = [{"n": n, "url": discoveries_url(n) if n else None, "current": n == p}
+                 for n in pager_numbers(p, pages)]
+        out.page("discoveries.html", discoveries_url(p), title="Discoveries" if p == 1 else f"Discoveries, page {p}",
+                 items=rows[(p - 1) * size:p * size], total=len(rows), drawings_without=listed,
+                 page=p, pages=pages, pager=pager, has_filters=bool(rows), review_script=review_script,
+                 prev_url=discoveries_url(p - 1) if p > 1 else None,
+                 next_url=discoveries_url(p + 1) if p < pages else None)
