@@ -1,7 +1,7 @@
 """End to end: first build, no-op rebuild and "100 new drawings" rebuild of a 100k collection.
 
     python benchmarks/bench_rebuild.py [--drawings 100000] [--artworks 2000] [--add 100]
-                                       [--root /tmp/sitegen-rebuild] [--noop-repeat 3] [--keep]
+                                       [--root /tmp/sitegen-rebuild] [--noop-repeat 3] [--keep] [--reuse]
 
 1. Writes ``--drawings`` tiny JPEG drawings (IMAJ names, nested year/country folders)
    and ``--artworks`` artworks under ``--root`` (never inside the repository).
@@ -180,6 +180,9 @@ def main() -> None:
     ap.add_argument("--noop-repeat", type=int, default=3)
     ap.add_argument("--first-only", action="store_true", help="stop after the first build")
     ap.add_argument("--keep", action="store_true", help="keep the generated collection, site and cache")
+    ap.add_argument("--reuse", action="store_true",
+                    help="build again the collection and cache an earlier run left with --keep (after a code change: "
+                         "the sizes of the new pages without generating the pictures and neighbours again)")
     ap.add_argument("--site-url", default=None,
                     help="build as for hosting at this address (adds link previews and IIIF manifests)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -194,16 +197,22 @@ def main() -> None:
     root = a.root.resolve()
     if root == REPO or REPO in root.parents:
         raise SystemExit("--root must lie outside the repository")
-    if root.exists():
-        shutil.rmtree(root)
-    snapshot_code(root)
-    t0 = time.perf_counter()
-    write_drawings(root, 0, a.drawings, a.size)
-    write_artworks(root, a.artworks, a.size)
-    print(f"generated {a.drawings:,} drawings + {a.artworks:,} artworks in {time.perf_counter() - t0:.0f} s",
-          file=sys.stderr)
-    n, secs = prefill(root)
-    print(f"pre-filled {n:,} synthetic vectors in {secs:.0f} s", file=sys.stderr)
+    if a.reuse and (root / "cache").is_dir():
+        # the collection and cache of an earlier --keep run: only the code (and so the pages) is new
+        if (root / "code").exists():
+            shutil.rmtree(root / "code")
+        snapshot_code(root)
+    else:
+        if root.exists():
+            shutil.rmtree(root)
+        snapshot_code(root)
+        t0 = time.perf_counter()
+        write_drawings(root, 0, a.drawings, a.size)
+        write_artworks(root, a.artworks, a.size)
+        print(f"generated {a.drawings:,} drawings + {a.artworks:,} artworks in {time.perf_counter() - t0:.0f} s",
+              file=sys.stderr)
+        n, secs = prefill(root)
+        print(f"pre-filled {n:,} synthetic vectors in {secs:.0f} s", file=sys.stderr)
     rows = [run_build(root, "first build")]
     if a.first_only:
         return
