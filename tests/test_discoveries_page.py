@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from generator.site.output import asset_dir
+from tests.helpers import site_drawings
 from tests.sitecheck import broken_links
 
 
@@ -48,7 +49,7 @@ def site(built_demo):
 def test_pages_list_the_best_suggestions_of_unconfirmed_drawings_once_each_best_first(site):
     settings, out = site
     confirmed = {d for d, _ in json.loads((out / "data/pairs.json").read_text())["rows"]}
-    drawings = {d["id"] for d in json.loads((out / "data/drawings.json").read_text())["drawings"]}
+    drawings = {d["id"] for d in site_drawings(out)}
     neighbours = {}
     for line in (out / "data/neighbours.csv").read_text(encoding="utf-8").splitlines()[1:]:
         d, _, a, _ = line.split(",")
