@@ -1,13 +1,23 @@
 /* The lists under a drawing: its other suggested artworks and its similar drawings, drawn from the shared
    data files in data/related/ (see generator/site/related.py). The files are loaded with script tags, so this
    works from file:// too. The page holds <div id="related" data-id="DRAWING_ID" data-skip="RANK">, RANK being
-   the suggestion already shown beside the drawing (0: none). It also puts in the header's links. */
+   the suggestion already shown beside the drawing (0: none). It also puts in the header's links, and loads the
+   page's other scripts (named in its data-with attribute). */
 (function () {
   "use strict";
   var box = document.getElementById("related");
   var me = document.currentScript;
   if (!box || !me) { return; }
   var root = (me.getAttribute("src") || "").replace(/static\/related\.js$/, "");
+  // The page's other scripts, loaded from here so that 100,000 pages carry one script tag, not several:
+  // thumbnails in lists (cards.js), the overlay comparing the two pictures (compare.js), and review.js when the
+  // site has it (it adds confirm and reject to the suggestions). Each works whichever loads first.
+  (me.getAttribute("data-with") || "").split(" ").forEach(function (name) {
+    if (!name) { return; }
+    var s = document.createElement("script");
+    s.src = root + "static/" + name + ".js";
+    document.head.appendChild(s);
+  });
   var id = box.getAttribute("data-id");
   var skip = parseInt(box.getAttribute("data-skip") || "0", 10);
   var store = function () { return window.SITEGEN_RELATED || {}; };
