@@ -50,10 +50,10 @@
   }
   function sim(v) { return (v / 1000).toFixed(3); }
   function spelt(did, countries) {
-    var m = /^(\d{4})_[^_]+_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$/.exec(did);
+    var m = /^(\d{4})_([^_]+)_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$/.exec(did);
     if (!m) { return did; }
-    var code = m[3].toUpperCase();
-    return "Drawing " + m[2] + ", " + (countries[code] || code) + ", " + m[1];
+    var code = m[4].toUpperCase();
+    return "Drawing " + m[3] + ", " + (countries[code] || code) + ", " + m[1];
   }
 
   function artworkList(entry, artworks) {

@@ -69,13 +69,24 @@
     if (chunks.length) {
       var left2 = chunks.length;
       chunks.forEach(function (c) {
-        load(base + "docs-" + ("00" + c).slice(-3) + ".js", function () { if (--left2 === 0) { find(query, limit, done); } });
+        load(base + "docs-" + String(c).padStart(3, "0") + ".js", function () { if (--left2 === 0) { find(query, limit, done); } });
       });
       return;
     }
     done(hits.length, shown.map(function (n) { return docChunk(Math.floor(n / meta.doc_chunk))[n % meta.doc_chunk]; }));
   }
+  // A drawing stored by its id alone: its label, detail and page follow from the id (see search.py doc_entry).
+  function expand(doc) {
+    if (doc.length !== 2) { return doc; }
+    var meta = window.SITEGEN_SEARCH_META, id = doc[1];
+    var m = /^(\d{4})_([^_]+)_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$/.exec(id);
+    if (!m) { return [doc[0], id, "", meta.drawings + id + "/index.html"]; }
+    var code = m[4].toUpperCase();
+    return [doc[0], "Drawing " + m[3] + ", " + (meta.countries[code] || code) + ", " + m[1], "Age group " + m[2],
+            meta.drawings + id + "/index.html"];
+  }
   function resultItem(doc) {
+    doc = expand(doc);
     var li = document.createElement("li");
     li.className = doc[0] === "a" ? "result-artwork" : "result-drawing";
     var a = document.createElement("a");

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from .conftest import CHROMIUM_ARGS
-from .helpers import site_layout
+from .helpers import site_drawings, site_layout
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -256,6 +256,25 @@ def test_search_finds_an_artwork(page, site_server, demo_dir):
     # The address keeps the query.
     page.goto(site_server + "search/index.html#q=" + row["artist"].split()[0])
     page.locator("#search-results a", has_text=row["title"]).first.wait_for()
+    assert page.errors == []
+
+
+def test_search_finds_a_drawing_by_its_number(page, site_server, built_demo):
+    """Most drawings are stored in the index by id alone: the label, detail and page the browser spells from the
+    id must be those of the drawing's page."""
+    _, _, out = built_demo
+    drawing = next(d for d in site_drawings(out) if d["age_group"] and d["country"])
+    number = drawing["id"].split("_")[2]
+    page.goto(site_server + "search/index.html")
+    page.fill("#search-q", number)
+    page.press("#search-q", "Enter")
+    link = page.locator(f'#search-results a[href$="drawings/{drawing["id"]}/index.html"]')
+    link.wait_for()
+    title = (out / drawing["page"]).read_text(encoding="utf-8").split("<h1>", 1)[1].split("</h1>", 1)[0]
+    assert link.text_content() == title.replace("&#39;", "'")
+    assert f"Age group {drawing['age_group']}" in link.locator("xpath=..").text_content()
+    link.click()
+    page.wait_for_url(f"**/drawings/{drawing['id']}/index.html")
     assert page.errors == []
 
 

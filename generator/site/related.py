@@ -37,7 +37,7 @@ DRAWINGS_PER_CHUNK = 256
 ARTWORK_CHUNK = 4096
 FOLDER = "data/related"
 #: The archive's name pattern as the site's ids keep it: YEAR_AGEGROUP_NUMBER_COUNTRY[_x]
-_IMAJ_ID = re.compile(r"^(\d{4})_[^_]+_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$")
+_IMAJ_ID = re.compile(r"^(\d{4})_([^_]+)_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$")
 
 
 def chunk_count(n_drawings: int) -> int:
@@ -71,8 +71,18 @@ def spelt_label(item_id: str, countries: dict[str, str]) -> str | None:
     m = _IMAJ_ID.match(item_id)
     if not m:
         return None
-    year, number, code = m.groups()
+    year, _, number, code = m.groups()
     return f"Drawing {number}, {countries.get(code.upper(), code.upper())}, {year}"
+
+
+def spelt_age_group(item_id: str) -> str | None:
+    """The age group static/search.js reads from a drawing's id (None where the id does not follow the pattern).
+
+    >>> spelt_age_group("2009_14-17_1234_DEU_a"), spelt_age_group("scan 12")
+    ('14-17', None)
+    """
+    m = _IMAJ_ID.match(item_id)
+    return m.group(2) if m else None
 
 
 def _thousandths(values) -> list[int]:

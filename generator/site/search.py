@@ -12,7 +12,8 @@ made of ``.js`` files loaded with ``<script>`` tags:
     every token starting with those two letters -> the numbers of the documents
     holding it (a visitor typing "monet" loads only ``t-mo.js``).
 ``data/search/docs-NNN.js``
-    the documents themselves (kind, label, detail, page), by chunks of 500.
+    the documents themselves (kind, label, detail, page; a drawing named as the archive names its scans by
+    its id alone, see :func:`doc_entry`), by chunks of 500.
 
 Tokens are folded (accents dropped, lower case) the same way in Python and in
 ``static/search.js``; a query matches the documents holding, for every word of
@@ -28,9 +29,10 @@ from collections import defaultdict
 from generator.build.fsutil import write_atomic
 from generator.site.jsonout import js_assign, json_for_script
 from generator.site.labels import FACETS, artist_name
-from generator.site.urls import artwork_url, drawing_url, facet_index_url
+from generator.site.related import spelt_age_group, spelt_label
+from generator.site.urls import PAGE_FOLDERS, artwork_url, drawing_url, facet_index_url
 
-SEARCH_SCHEMA_VERSION = 1
+SEARCH_SCHEMA_VERSION = 2
 DOC_CHUNK = 500
 _SPLIT = re.compile(r"[^\w-]+|_")
 _SAFE_KEY = re.compile(r"^[a-z0-9]+$")
@@ -87,8 +89,24 @@ def build_index(docs: list[dict]) -> tuple[dict[str, dict[str, list[int]]], int]
     return dict(shards), len(postings)
 
 
-def write_index(out, docs: list[dict]) -> list[str]:
-    """Write ``out/data/search/*``; returns the paths written, relative to ``out``."""
+def doc_entry(doc: dict, countries: dict[str, str]) -> list:
+    """A document as the index stores it: ``[kind, label, detail, page]``, or ``["d", id]`` for a drawing whose
+    label, detail and page static/search.js spells from its id (most of them: a tenth of the bytes).
+
+    >>> doc_entry({"kind": "d", "id": "2009_14-17_1234_DEU", "label": "Drawing 1234, Germany, 2009",
+    ...            "detail": "Age group 14-17", "url": "drawings/2009_14-17_1234_DEU/index.html"}, {"DEU": "Germany"})
+    ['d', '2009_14-17_1234_DEU']
+    """
+    if (doc["kind"] == "d" and doc["label"] == spelt_label(doc["id"], countries)
+            and doc["detail"] == f"Age group {spelt_age_group(doc['id'])}" and doc["url"] == drawing_url(doc["id"])):
+        return ["d", doc["id"]]
+    return [doc["kind"], doc["label"], doc["detail"], doc["url"]]
+
+
+def write_index(out, docs: list[dict], countries: dict[str, str] | None = None) -> list[str]:
+    """Write ``out/data/search/*``; returns the paths written, relative to ``out``. ``countries`` (code -> name)
+    lets drawing documents be stored by id alone (see doc_entry)."""
+    countries = countries or {}
     folder = out / "data" / "search"
     shards, _ = build_index(docs)
     files = []
@@ -97,11 +115,11 @@ def write_index(out, docs: list[dict]) -> list[str]:
         files.append(f"data/search/t-{key}.js")
     n_chunks = (len(docs) + DOC_CHUNK - 1) // DOC_CHUNK
     for c in range(n_chunks):
-        chunk = [[d["kind"], d["label"], d["detail"], d["url"]] for d in docs[c * DOC_CHUNK:(c + 1) * DOC_CHUNK]]
+        chunk = [doc_entry(d, countries) for d in docs[c * DOC_CHUNK:(c + 1) * DOC_CHUNK]]
         write_atomic(folder / f"docs-{c:03d}.js", js_assign("SITEGEN_SEARCH_DOCS", c, chunk))
         files.append(f"data/search/docs-{c:03d}.js")
     meta = {"schema_version": SEARCH_SCHEMA_VERSION, "docs": len(docs), "doc_chunk": DOC_CHUNK,
-            "shards": sorted(shards)}
+            "shards": sorted(shards), "countries": countries, "drawings": PAGE_FOLDERS["d"]}
     write_atomic(folder / "meta.js", "window.SITEGEN_SEARCH_META=" + json_for_script(meta) + ";\n")
     return ["data/search/meta.js"] + files
 
@@ -122,7 +140,7 @@ def site_documents(ctx) -> list[dict]:
             parts += [d.name.number, d.country or "", country, str(d.year), d.age_group or ""]
         # The label names the number, country and year; the detail adds only what it lacks.
         detail = f"Age group {d.age_group}" if d.age_group else f"File {d.rel.rsplit('/', 1)[-1]}"
-        docs.append({"kind": "d", "label": ctx.drawing_label(d), "detail": detail, "url": drawing_url(d.id),
+        docs.append({"kind": "d", "id": d.id, "label": ctx.drawing_label(d), "detail": detail, "url": drawing_url(d.id),
                      "text": " ".join(parts)})
     return docs
 
@@ -135,6 +153,6 @@ SEARCH_FILES = [{"name": "search/", "what": "The search index used by the search
 def write_search(ctx, out) -> None:
     """The search index and page."""
     docs = site_documents(ctx)
-    write_index(out.root, docs)
+    write_index(out.root, docs, {d.country: ctx.country_name(d.country) for d in ctx.site.drawings if d.country})
     out.page("search.html", "search/index.html", title="Search", n_docs=len(docs),
              facets=[(title, facet_index_url(facet)) for facet, title in FACETS.items()])
