@@ -183,7 +183,7 @@ def test_csv_files_hold_the_same_data_as_json(built_demo):
     assert res["schema"]["primaryKey"] == ["drawing", "rank"] and res["bytes"] == (data / "neighbours.csv").stat().st_size
     assert not any(r["path"] == "neighbours.json" for r in package["resources"])
     pairs = json.loads((data / "pairs.json").read_text())["rows"]
-    assert [[r["drawing"], r["artwork"]] for r in read_csv(data / "pairs.csv")] == pairs
+    assert [[r["drawing"], r["artwork"], r["source"]] for r in read_csv(data / "pairs.csv")] == pairs
     layout = json.loads((data / "layout.json").read_text())["points"]
     rows = read_csv(data / "layout.csv")
     assert [r["kind"] for r in rows] == [{"d": "drawing", "a": "artwork"}[p[0]] for p in layout]

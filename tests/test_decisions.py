@@ -171,3 +171,21 @@ def test_build_flag_may_be_given_several_times(monkeypatch):
                                             "--decisions", "y.csv", "--decisions-win"])
     assert res.output.endswith("Error: stopped here\n")
     assert [p.name for p in seen["settings"].decisions] == ["x.csv", "y.csv"] and seen["settings"].decisions_win
+
+
+def test_the_schema_describes_the_file_the_panel_saves(tmp_path):
+    import csv
+
+    from jsonschema import Draft202012Validator
+
+    from generator.site.datapackage import decisions_schema
+
+    schema = decisions_schema("https://example.org/archive/")
+    Draft202012Validator.check_schema(schema)
+    assert schema["$id"] == "https://example.org/archive/data/schemas/decisions.schema.json"
+    good = tmp_path / "decisions.csv"
+    good.write_text(HEADER + "1994_10-13_2535_FRA,ada_lumen_4,confirmed,\n2001_6-9_0007_BRA,dario_moss_5,rejected,x\n")
+    rows = list(csv.DictReader(good.open(newline="", encoding="utf-8")))
+    assert Draft202012Validator(schema).is_valid(rows)
+    assert not Draft202012Validator(schema).is_valid([{**rows[0], "decision": "maybe"}])
+    assert not Draft202012Validator(schema).is_valid([{"drawing": "x", "artwork": "y"}])
