@@ -13,6 +13,7 @@ from generator.build.config import BuildSettings
 from generator.build.pipeline import build
 
 from .helpers import neighbour_rows, write_jpeg
+from .sitecheck import broken_links
 
 pytestmark = pytest.mark.slow
 
@@ -73,6 +74,11 @@ def test_decisions_change_pairs_suggestions_and_data(first):
     assert f'data-pair="{d1} {confirm}"' not in (s.out / "drawings" / d1 / "index.html").read_text(), \
         "a confirmed pair is not offered for review"
     assert f"drawings/{d1}/index.html" in (s.out / "artworks" / confirm / "index.html").read_text()
+
+    data_page = (s.out / "data/index.html").read_text()
+    assert "drawing,artwork,decision,note" in data_page and 'href="schemas/decisions.schema.json"' in data_page
+    assert (s.out / "data/schemas/decisions.schema.json").is_file()
+    assert broken_links(s.out) == []
 
     again = build(s)
     assert again.computed["neighbours"] == 0 and again.computed["pages"] == 0, "nothing changed"
