@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,17 +121,49 @@ def _header_of(path: Path) -> list[str]:
     return [h.strip().lower() for h in first.replace(";", ",").replace("\t", ",").split(",")]
 
 
-def _unknown(value: str, what: str, known: Iterable[str]) -> tuple[str, str]:
+#: Unknown identifiers for which the closest known one is looked for (a file from another site could
+#: name thousands; the search is slow over a whole archive).
+SUGGEST_AT_MOST = 50
+
+
+class _Known:
+    """The identifiers of one kind, and the closest known one to a mistyped identifier."""
+
+    def __init__(self, ids: Iterable[str]):
+        self.ids = set(ids)
+        self.by_start: dict[str, list[str]] = {}
+        for i in sorted(self.ids):
+            self.by_start.setdefault(i[:4], []).append(i)
+        self.suggested = 0
+
+    def __contains__(self, value: str) -> bool:
+        return value in self.ids
+
+    def closest(self, value: str) -> str | None:
+        """The known identifier the value most likely meant: the file name's stem without side and quality,
+        else a close spelling among identifiers starting alike."""
+        stem = Path(value).stem
+        for cut in (stem, re.sub(r"_[RV]_[A-Z]$", "", stem, flags=re.I), stem.lower()):
+            if cut in self.ids and cut != value:
+                return cut
+        if self.suggested >= SUGGEST_AT_MOST:
+            return None
+        self.suggested += 1
+        close = difflib.get_close_matches(value, self.by_start.get(value[:4], [])[:5000], n=1, cutoff=0.8)
+        return close[0] if close else None
+
+
+def _unknown(value: str, what: str, known: _Known) -> tuple[str, str]:
     """(reason, fix) for an identifier the site does not know, with the closest known one when there is one."""
-    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.8)
-    hint = f" Did you mean {close[0]}?" if close else ""
+    close = known.closest(value)
+    hint = f" Did you mean {close}?" if close else ""
     table = "drawings" if what == "drawing" else "artworks"
     return (f"no published {what} has the identifier '{value}'",
             f"Use the {what}'s identifier as the site shows it (the id column of data/{table}.csv).{hint} "
             "This line was not used.")
 
 
-def _check_row(where: str, row: dict[str, str], drawing_ids: set[str], artwork_ids: set[str],
+def _check_row(where: str, row: dict[str, str], drawing_ids: _Known, artwork_ids: _Known,
                problems: list[Problem]) -> Decision | None:
     d, a = row.get("drawing", ""), row.get("artwork", "")
     word = row.get("decision", "").strip().lower()
@@ -156,7 +189,7 @@ def read_decisions(paths: Sequence[Path], drawing_ids: Iterable[str], artwork_id
     A pair named twice with the same decision is used once and reported; a pair both
     confirmed and rejected is not used at all and reported, both lines named.
     """
-    drawing_ids, artwork_ids = set(drawing_ids), set(artwork_ids)
+    drawing_ids, artwork_ids = _Known(drawing_ids), _Known(artwork_ids)
     first: dict[tuple[str, str], Decision] = {}
     contradicted: set[tuple[str, str]] = set()
     for path in paths:

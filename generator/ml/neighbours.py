@@ -177,17 +177,26 @@ def top_k_without(queries: np.ndarray, gallery: np.ndarray, k: int, banned, *,
                   exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """:func:`top_k` leaving out the banned (query row, gallery row) pairs: the next rows move up.
 
-    Each query's list is searched ``k`` plus its number of banned rows deep, so leaving
-    them out still leaves ``k`` (while the gallery has that many rows).
+    Only the queries with banned rows are searched again, ``k`` plus their number of banned
+    rows deep (the search is exact, so their other rows are the same), so leaving them out
+    still leaves ``k`` (while the gallery has that many rows).
     """
     per_row: dict[int, set[int]] = {}
     for q, g in banned:
         per_row.setdefault(int(q), set()).add(int(g))
-    extra = max((len(v) for v in per_row.values()), default=0)
-    idx, sim = top_k(queries, gallery, k + extra, exclude_self=exclude_self)
-    if not extra:
+    idx, sim = top_k(queries, gallery, k, exclude_self=exclude_self)
+    if not per_row:
         return idx, sim
-    return drop_banned(idx, sim, per_row, k)
+    if exclude_self:
+        raise ValueError("leaving out pairs is not supported together with exclude_self")
+    rows = np.array(sorted(per_row), dtype=np.int64)
+    extra = max(len(v) for v in per_row.values())
+    deep_i, deep_s = top_k(queries[rows], gallery, k + extra)
+    sub_i, sub_s = drop_banned(deep_i, deep_s, {n: per_row[int(r)] for n, r in enumerate(rows)}, k)
+    width = sub_i.shape[1]
+    idx, sim = idx[:, :width].copy(), sim[:, :width].copy()
+    idx[rows], sim[rows] = sub_i, sub_s
+    return idx, sim
 
 
 def drop_banned(idx: np.ndarray, sim: np.ndarray, banned: dict[int, set[int]], k: int
