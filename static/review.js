@@ -214,11 +214,14 @@
     var countLine = document.createElement("p");
     countLine.className = "review-count";
     countLine.setAttribute("aria-live", "polite");
-    var help = document.createElement("p");
+    var help = document.createElement("details");
     help.className = "review-help";
-    help.textContent = "Confirm or reject each suggestion. Decisions are kept in this browser only: nothing is " +
+    var summary = document.createElement("summary");
+    summary.textContent = "How it works";
+    help.appendChild(summary);
+    help.appendChild(document.createTextNode("Confirm or reject each suggestion. Decisions are kept in this browser only: nothing is " +
       "sent anywhere. Save them as decisions.csv for the archive's next build. Keys: j and k (or the arrow keys) " +
-      "move between suggestions, y confirms, n rejects, u undoes.";
+      "move between suggestions, y confirms, n rejects, u undoes."));
     var exportButton = button("export", "Save decisions.csv");
     exportButton.className = "review-export";
     var label = document.createElement("label");
@@ -240,7 +243,15 @@
       reader.readAsText(file, "utf-8");
       input.value = "";
     });
-    [h, countLine, help, exportButton, label, message].forEach(function (el) { panel.appendChild(el); });
+    var actions = document.createElement("p");
+    actions.className = "review-actions";
+    actions.appendChild(exportButton);
+    actions.appendChild(label);
+    var privacy = document.createElement("span");
+    privacy.className = "review-private";
+    privacy.textContent = "Kept in this browser only: nothing is sent anywhere.";
+    actions.appendChild(privacy);
+    [h, countLine, actions, message, help].forEach(function (el) { panel.appendChild(el); });
     (document.querySelector("main") || document.body).appendChild(panel);
     count();
   }
