@@ -52,6 +52,8 @@ def test_decisions_change_pairs_suggestions_and_data(first):
                          "2001_6-9_0000_FRA,art_0,rejected,\n2001_6-9_0099_FRA,art_1,confirmed,\n")
     s = settings.replace(decisions=(decisions,))
     report = build(s)
+    assert "Review decisions: 1 re-creation confirmed in a review, 1 suggestion rejected and no longer shown " \
+           "(listed in data/rejected.csv)." in report.lines()
     lines = [str(p) for p in report.problems if p.kind == "decision"]
     assert any(ln.startswith(f"{decisions} line 5: no published drawing has the identifier '2001_6-9_0099_FRA'")
                for ln in lines), lines

@@ -330,6 +330,11 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
     report.drawings, report.artworks, report.pairs = len(items.drawings), len(items.artworks), len(items.pairs)
     rejected = [p for p in reviewed.rejected if p[0] in items.embeddings.drawings.ids
                 and p[1] in items.embeddings.artworks.ids]
+    if settings.decisions:
+        n_review = sum(1 for p in items.pairs if reviewed.source[p] == "review")
+        report.notes.append(f"Review decisions: {n_review} re-creation{'s' * (n_review != 1)} confirmed in a review, "
+                            f"{len(rejected)} suggestion{'s' * (len(rejected) != 1)} rejected and no longer shown "
+                            "(listed in data/rejected.csv).")
     with _timed(report, "neighbours", echo):
         nb, nb_key = find_neighbours(items.embeddings, cache, settings, report, rejected)
     with _timed(report, "layout", echo):
