@@ -119,3 +119,16 @@ def test_decisions_win_removes_the_archive_pair(first):
     assert _rows(s.out / "data/rejected.csv") == [{"drawing": "2001_6-9_0000_FRA", "artwork": "art_0"}]
     assert "art_0" not in _suggested(neighbour_rows(s.out), "2001_6-9_0000_FRA")
     assert any("the rejection is used (--decisions-win)" in p.reason for p in report.problems)
+
+
+def test_the_same_decisions_give_a_byte_identical_site(first):
+    root, settings, _ = first
+    decisions = root / "same.csv"
+    decisions.write_text("drawing,artwork,decision\n2001_6-9_0004_FRA,art_3,rejected\n"
+                         "2001_6-9_0005_FRA,art_2,confirmed\n")
+    one, two = (settings.replace(decisions=(decisions,), out=root / name) for name in ("site-one", "site-two"))
+    build(one)
+    build(two)
+    files = sorted(p.relative_to(one.out) for p in one.out.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(two.out) for p in two.out.rglob("*") if p.is_file())
+    assert [f for f in files if (one.out / f).read_bytes() != (two.out / f).read_bytes()] == []
