@@ -37,3 +37,27 @@ def site_layout(site: Path) -> dict[str, tuple[float, float]]:
 
     with open(site / "data" / "layout.csv", newline="", encoding="utf-8") as f:
         return {r["id"]: (float(r["x"]), float(r["y"])) for r in csv.DictReader(f)}
+
+
+def related_entry(site: Path, drawing: str) -> dict:
+    """What data/related/ lists under a drawing's page: its suggested artworks (ids, in rank order) and its
+    similar drawings (ids)."""
+    import json
+    import re
+
+    from generator.site.related import chunk_of
+
+    def payload(name):
+        text = (site / "data" / "related" / f"{name}.js").read_text(encoding="utf-8")
+        return json.loads(re.match(r"^\(window\.\w+=window\.\w+\|\|\{\}\)\[[^\]]*\]=(.*);\s*$", text, re.S).group(1))
+
+    meta = payload("meta")
+    entry = payload(f"d-{chunk_of(drawing, meta['chunks']):03d}")[drawing]
+    per = meta["artwork_chunk"]
+    tables: dict[int, list] = {}
+    artworks = []
+    for j in entry[0]:
+        if j // per not in tables:
+            tables[j // per] = payload(f"a-{j // per:03d}")
+        artworks.append(tables[j // per][j % per][0])
+    return {"artworks": artworks, "drawings": entry[2]}

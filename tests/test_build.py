@@ -89,7 +89,7 @@ def test_known_recreations_rank_in_top_10(built_demo):
     top = {}
     for d, rank, a, _ in neighbour_rows(out):
         top.setdefault(d, set()).add(a)
-    hits = sum(a in top[d] for d, a in pairs)
+    hits = sum(a in top[d] for d, a, _source in pairs)
     rate = hits / len(pairs)
     print(f"demo: {hits}/{len(pairs)} known re-creations have their artwork in the top 10 ({rate:.1%})")
     assert len(pairs) >= 100 and rate >= 0.80

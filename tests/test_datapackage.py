@@ -185,7 +185,7 @@ def test_csv_files_agree_with_each_other_and_with_json(built_demo):
     assert res["schema"]["primaryKey"] == ["drawing", "rank"] and res["bytes"] == (data / "neighbours.csv").stat().st_size
     assert not any(r["path"] == "neighbours.json" for r in package["resources"])
     pairs = json.loads((data / "pairs.json").read_text())["rows"]
-    assert [[r["drawing"], r["artwork"]] for r in read_csv(data / "pairs.csv")] == pairs
+    assert [[r["drawing"], r["artwork"], r["source"]] for r in read_csv(data / "pairs.csv")] == pairs
     rows = read_csv(data / "layout.csv")
     assert [r["id"] for r in rows] == [d["id"] for d in drawings] + [a["id"] for a in artworks]
     assert [r["kind"] for r in rows] == ["drawing"] * len(drawings) + ["artwork"] * len(artworks)

@@ -51,6 +51,12 @@ class BuildSettings:
     """CSV describing the artworks (file,title,artist,year,...)."""
     pairs: Path | None = None
     """CSV of known re-creations (drawing,artwork)."""
+    decisions: tuple[Path, ...] | None = None
+    """CSV of review decisions (drawing,artwork,decision,note) saved from the site's review panel; give it again
+    for several files. Confirmed pairs join the known re-creations, rejected ones are no longer suggested."""
+    decisions_win: bool = False
+    """When a decisions file rejects a pair that the pairs file confirms, let the decision win (the pairs file wins
+    otherwise; either way the build reports it)."""
     countries: Path | None = None
     """CSV of country codes (code,name,iso3) overriding the built-in table."""
     model: str = "efficientnet_lite0"
@@ -138,6 +144,7 @@ class SettingInfo:
     default: object
     doc: str
     rule: Rule
+    many: bool = False          # a list of values (the flag may be given several times)
 
     @property
     def flag(self) -> str:
@@ -150,6 +157,8 @@ class SettingInfo:
             return "one of " + ", ".join(r.choices)
         if self.kind is bool:
             return "true or false"
+        if self.many:
+            return "a list of paths" if self.kind is Path else "a list of text values"
         if self.kind is int:
             if r.low is not None and r.high is not None:
                 return f"a whole number from {r.low} to {r.high}"
@@ -167,8 +176,11 @@ def describe_settings() -> tuple[SettingInfo, ...]:
         hint = hints[f.name]
         args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
         kind = next(a for a in args if a is not type(None))
+        many = typing.get_origin(kind) is tuple
+        if many:
+            kind = typing.get_args(kind)[0]
         out.append(SettingInfo(f.name, kind, type(None) in args, f.default, docs.get(f.name, ""),
-                               f.metadata.get("rule", Rule())))
+                               f.metadata.get("rule", Rule()), many))
     return tuple(out)
 
 
@@ -191,6 +203,13 @@ def check_setting(info: SettingInfo, value):
     """``value`` if ``info`` allows it (a path given as text becomes a Path); else ValueError in plain words."""
     if value is None and info.optional:
         return None
+    if info.many:
+        items = [value] if isinstance(value, (str, Path)) else value
+        if not isinstance(items, (list, tuple)):
+            raise ValueError(f"{info.name} must be {info.allowed()} (got {value!r})")
+        one = SettingInfo(info.name, info.kind, False, None, info.doc, info.rule)
+        checked = tuple(check_setting(one, v) for v in items)
+        return checked or None
     ok = True
     if info.kind is Path:
         ok = isinstance(value, (str, Path)) and str(value) != ""
@@ -247,7 +266,9 @@ def load_toml(path: Path) -> dict:
         raise ConfigError(_problems_message(f"{path} has a setting that cannot work, so nothing was done. "
                                             "Fix it in the file", problems))
     for name in PATH_FIELDS & values.keys():
-        if values[name] is not None and not values[name].is_absolute():
+        if isinstance(values[name], tuple):
+            values[name] = tuple(v if v.is_absolute() else path.parent / v for v in values[name])
+        elif values[name] is not None and not values[name].is_absolute():
             values[name] = path.parent / values[name]
     return values
 

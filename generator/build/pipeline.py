@@ -25,6 +25,7 @@ from generator.contracts import Embedded, Embeddings, Neighbours
 from generator.errors import ImageError, InputError
 from generator.inputs.collection import Artwork, Collection, Drawing, Problem, load_collection
 from generator.inputs.countries import load_countries
+from generator.inputs.decisions import ReviewedPairs, merge_decisions, read_decisions
 from generator.inputs.images import load_rgb, web_image_bytes
 from generator.site.context import SiteData
 from generator.site.iiif import IIIF_NEEDS_SITE_URL
@@ -119,6 +120,21 @@ def gather(settings: BuildSettings) -> Collection:
     if settings.strict and coll.problems:
         raise InputError(_problem_summary(coll.problems, "--strict is on, so the build stops"))
     return coll
+
+
+def review_decisions(settings: BuildSettings, coll: Collection, problems: list[Problem]) -> ReviewedPairs:
+    """The archive's pairs with the review decisions applied (--decisions), every unusable line reported."""
+    if not settings.decisions:
+        return ReviewedPairs(tuple(coll.pairs), {p: "archive" for p in coll.pairs}, ())
+    found: list[Problem] = []
+    decisions = read_decisions(settings.decisions, (d.id for d in coll.drawings), (a.id for a in coll.artworks),
+                               found)
+    reviewed = merge_decisions(coll.pairs, decisions, decisions_win=settings.decisions_win,
+                               pairs_file=settings.pairs, problems=found)
+    problems.extend(found)
+    if settings.strict and found:
+        raise InputError(_problem_summary(found, "--strict is on, so the build stops"))
+    return reviewed
 
 
 def unknown_country_problems(coll: Collection, countries) -> list[Problem]:
@@ -349,6 +365,8 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
         countries = load_countries(settings.countries, report.problems)
         report.problems.extend(unknown_country_problems(coll, countries))
         report.verso_skipped = coll.verso_skipped
+        reviewed = review_decisions(settings, coll, report.problems)
+        coll.pairs = list(reviewed.pairs)
         paths = [d.path for d in coll.drawings] + [a.path for a in coll.artworks]
         hashes = cache.content_hashes(paths)
     with _timed(report, "embeddings", echo, lambda: report.embedded_line):
@@ -359,8 +377,15 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
         raise InputError(_problem_summary(report.problems, "--strict is on, so the build stops"))
     items = published_items(coll, hashes, embedded, settings)
     report.drawings, report.artworks, report.pairs = len(items.drawings), len(items.artworks), len(items.pairs)
+    rejected = [p for p in reviewed.rejected if p[0] in items.embeddings.drawings.ids
+                and p[1] in items.embeddings.artworks.ids]
+    if settings.decisions:
+        n_review = sum(1 for p in items.pairs if reviewed.source[p] == "review")
+        report.notes.append(f"Review decisions: {n_review} re-creation{'s' * (n_review != 1)} confirmed in a review, "
+                            f"{len(rejected)} suggestion{'s' * (len(rejected) != 1)} rejected and no longer shown "
+                            "(listed in data/rejected.csv).")
     with _timed(report, "neighbours", echo):
-        nb, nb_key = find_neighbours(items.embeddings, cache, settings, report)
+        nb, nb_key = find_neighbours(items.embeddings, cache, settings, report, rejected)
     with _timed(report, "layout", echo):
         lay = place_on_map(items.embeddings, cache, settings, report)
     with _timed(report, "pictures", echo):
@@ -374,7 +399,8 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
                         layout_method=str(lay["method"]), pictures=pictures, model_source=model_source,
                         model_name=settings.model if not str(settings.model).endswith(".pt")
                         else Path(settings.model).name, checkpoint=_checkpoint(settings),
-                        embeddings=items.embeddings, pairs_unreadable=items.pairs_unreadable)
+                        embeddings=items.embeddings, pairs_unreadable=items.pairs_unreadable,
+                        pair_sources={p: reviewed.source[p] for p in items.pairs}, rejected=tuple(rejected))
         # Rendering is skipped when nothing that goes into the site changed and the site on disk is
         # still the one we wrote (a manifest of sizes and times says so).
         assets = _assets_digest()
@@ -383,6 +409,7 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
         page_settings = settings.page_fingerprint()
         fingerprint = array_key(page_settings, assets, nb_key, lay["coords"], str(lay["method"]),
                                 repr(items.drawings), repr(items.artworks), items.d_hash, items.a_hash, items.pairs,
+                                sorted(site.pair_sources.items()), rejected,
                                 sorted(coll.artists.items()), _file_digest(settings.countries), model_source,
                                 sorted((i, t.name, d.name) for i, (t, d) in pictures.items()))
         render_salt = array_key(page_settings, assets, "pages-v1")
@@ -427,19 +454,28 @@ def published_items(coll: Collection, hashes: list[str], embedded: EmbeddedItems
         pairs, len(coll.pairs) - len(pairs))
 
 
-def find_neighbours(emb: Embeddings, cache: Cache, settings: BuildSettings,
-                    report: BuildReport) -> tuple[Neighbours, str]:
-    """Stage 4: the nearest artworks and drawings of every item (from the cache when the vectors are known)."""
-    from generator.ml.neighbours import top_k
+def find_neighbours(emb: Embeddings, cache: Cache, settings: BuildSettings, report: BuildReport,
+                    rejected: list[tuple[str, str]] = ()) -> tuple[Neighbours, str]:
+    """Stage 4: the nearest artworks and drawings of every item (from the cache when the vectors are known).
+
+    A rejected (drawing, artwork) pair is left out of both lists, the drawing's and the artwork's: the next
+    one moves up.
+    """
+    from generator.ml.neighbours import top_k_without
 
     D, A = emb.drawings.vectors, emb.artworks.vectors
-    key = array_key(D, A, settings.top_k, settings.similar_drawings, settings.artwork_drawings)
+    d_row = {d: i for i, d in enumerate(emb.drawings.ids)}
+    a_row = {a: j for j, a in enumerate(emb.artworks.ids)}
+    banned = sorted((d_row[d], a_row[a]) for d, a in rejected)
+    key = array_key(D, A, settings.top_k, settings.similar_drawings, settings.artwork_drawings,
+                    *(["rejected", banned] if banned else []))
     cached = cache.get_arrays("neighbours", key)
     report.computed["neighbours"] = int(cached is None)
     if cached is not None:
         return Neighbours.from_arrays(cached), key
-    nb = Neighbours(*top_k(D, A, settings.top_k), *top_k(D, D, settings.similar_drawings, exclude_self=True),
-                    *top_k(A, D, settings.artwork_drawings))
+    nb = Neighbours(*top_k_without(D, A, settings.top_k, banned),
+                    *top_k_without(D, D, settings.similar_drawings, [], exclude_self=True),
+                    *top_k_without(A, D, settings.artwork_drawings, [(a, d) for d, a in banned]))
     cache.put_arrays("neighbours", key, **nb.arrays())
     return nb, key
 

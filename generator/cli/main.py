@@ -23,7 +23,11 @@ def cli():
 
 def setting_option(info) -> Callable:
     """The click option of one build setting: its type, range, choices and help come from the settings."""
-    if info.kind is bool:
+    if info.many:
+        # Not given: None (not an empty list), so the values from sitegen.toml stay.
+        decls, kw = [info.flag], {"type": PATH if info.kind is Path else str, "multiple": True,
+                                  "callback": lambda ctx, param, value: tuple(value) or None}
+    elif info.kind is bool:
         decls, kw = [f"{info.flag}/--no-{info.flag[2:]}"], {}
     elif info.rule.choices:
         decls, kw = [info.flag], {"type": click.Choice(list(info.rule.choices))}

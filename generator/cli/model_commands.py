@@ -11,19 +11,33 @@ import click
 from generator.cli.common import PATH, _fail
 from generator.errors import InputError, SitegenError
 
-def _index_pairs(drawings: Path, artworks: Path, pairs: Path):
-    """Paths of every drawing and artwork, and the known pairs as index pairs into them."""
+def _index_pairs(drawings: Path, artworks: Path, pairs: Path, decisions=(), negatives: dict | None = None):
+    """Paths of every drawing and artwork, and the known pairs as index pairs into them.
+
+    ``decisions`` (decisions.csv files): their confirmed pairs join the pairs, and their rejected ones go
+    into ``negatives`` (drawing index -> artwork indices) when a dict is given."""
     from generator.inputs.collection import load_collection
+    from generator.inputs.decisions import merge_decisions, read_decisions
     from generator.inputs.problems import report_sections
 
     if pairs is None:
         raise InputError("--pairs is needed: training and measuring use the known drawing,artwork pairs.")
     coll = load_collection(drawings, artworks, None, pairs)
-    for line in report_sections([p for p in coll.problems if p.kind in ("csv", "encoding")]):
+    known = coll.pairs
+    if decisions:
+        read = read_decisions(decisions, (d.id for d in coll.drawings), (a.id for a in coll.artworks), coll.problems)
+        merged = merge_decisions(coll.pairs, read, decisions_win=False, pairs_file=pairs, problems=coll.problems)
+        known, rejected = list(merged.pairs), merged.rejected
+        click.echo(f"Decisions: {len(merged.pairs) - len(coll.pairs)} confirmed pairs added, {len(rejected)} "
+                   "rejected suggestions used as known negatives.", err=True)
+    for line in report_sections([p for p in coll.problems if p.kind in ("csv", "encoding", "decision")]):
         click.echo(line, err=True)  # a pairs file read with another encoding or naming missing files
     d_index = {d.id: i for i, d in enumerate(coll.drawings)}
     a_index = {a.id: j for j, a in enumerate(coll.artworks)}
-    index_pairs = sorted((d_index[d], a_index[a]) for d, a in coll.pairs)
+    index_pairs = sorted((d_index[d], a_index[a]) for d, a in known)
+    if decisions and negatives is not None:
+        for d, a in rejected:
+            negatives.setdefault(d_index[d], set()).add(a_index[a])
     if not index_pairs:
         raise InputError(f"{pairs} names no drawing and artwork found in the folders. Check the file names in it.")
     return [d.path for d in coll.drawings], [a.path for a in coll.artworks], index_pairs, coll.problems
@@ -97,6 +111,9 @@ def _progress(event: dict) -> None:
 @click.option("--artworks", type=PATH, required=True, help="Folder of artwork pictures (the whole gallery).")
 @click.option("--pairs", type=PATH, help="CSV of known re-creations (drawing,artwork). Without it, the network "
                                          "learns from the artworks alone.")
+@click.option("--decisions", type=PATH, multiple=True,
+              help="A decisions.csv saved from the site's review panel (may be given several times): confirmed "
+                   "pairs are learned as pairs, rejected ones are always used as non-matching examples.")
 @click.option("--out", type=PATH, required=True, help="Where to write the fine-tuned model file (e.g. model.pt).")
 @click.option("--backbone", default="efficientnet_lite0", show_default=True,
               help="Network to start from: efficientnet_lite0, efficientnet_lite2, resnext101_32x8d.")
@@ -105,7 +122,7 @@ def _progress(event: dict) -> None:
 @click.option("--weights", type=PATH, help="Local weights file for the backbone.")
 @click.option("--restart", is_flag=True, help="Ignore an unfinished earlier run of the same training.")
 @train_options
-def train(drawings, artworks, pairs, out, backbone, start_from, weights, restart, **opts):
+def train(drawings, artworks, pairs, decisions, out, backbone, start_from, weights, restart, **opts):
     """Fine-tune the network and write a model file.
 
     With --pairs, it learns from known drawing -> artwork pairs, split by
@@ -118,12 +135,16 @@ def train(drawings, artworks, pairs, out, backbone, start_from, weights, restart
     """
     try:
         settings = _train_settings(**opts)
+        if decisions and pairs is None:
+            raise InputError("--decisions needs --pairs (the archive's pairs file; it may hold only its header "
+                             "line drawing,artwork).")
         if pairs is None:
             train_without_pairs(artworks, out, start_from or backbone, weights, settings)
         else:
             if drawings is None:
                 raise InputError("--pairs needs --drawings: the folder of the drawings the pairs name.")
-            train_model(drawings, artworks, pairs, out, start_from or backbone, weights, settings, restart=restart)
+            train_model(drawings, artworks, pairs, out, start_from or backbone, weights, settings, restart=restart,
+                        decisions=decisions)
     except SitegenError as exc:
         _fail(exc)
     click.echo(f"Use it with: sitegen build --model {out} ...")
@@ -148,14 +169,15 @@ def _report(result, out: Path) -> None:
 
 
 def train_model(drawings: Path, artworks: Path, pairs: Path, out: Path, backbone: str, weights, settings, *,
-                restart: bool = False):
+                restart: bool = False, decisions=()):
     """Split the pairs, fine-tune, write the model file; prints what it does. Returns the TrainResult."""
     from generator.ml.evaluate import split_pairs
     from generator.ml.model import load_model
     from generator.ml.recipes import fit
     from generator.ml.train import partial_path_for, save_checkpoint
 
-    d_paths, a_paths, index_pairs, _ = _index_pairs(drawings, artworks, pairs)
+    negatives: dict[int, set[int]] = {}
+    d_paths, a_paths, index_pairs, _ = _index_pairs(drawings, artworks, pairs, decisions, negatives)
     split = split_pairs(index_pairs, seed=settings.seed)
     click.echo(f"{len(index_pairs)} pairs: {len(split.train)} for training, {len(split.val)} for validation, "
                f"{len(split.test)} for testing; gallery of {len(a_paths)} artworks.")
@@ -164,7 +186,7 @@ def train_model(drawings: Path, artworks: Path, pairs: Path, out: Path, backbone
         partial.unlink()
     base = load_model(backbone, weights, input_size=settings.crop_size)
     result = fit(base, d_paths, a_paths, split, settings, resume_from=partial if partial.exists() else None,
-                 partial_path=partial, progress=_progress)
+                 partial_path=partial, progress=_progress, negatives=negatives)
     save_checkpoint(out, result, base.name, settings, split)
     _report(result, out)
     return result
@@ -202,6 +224,8 @@ def trained_model_for_build(settings, epochs: int | None) -> Path:
     train_settings = TrainSettings(**({"epochs": epochs} if epochs else {}))
     h = hashlib.sha256()
     h.update(Path(settings.pairs).read_bytes())
+    for f in settings.decisions or ():  # the review's decisions are learned too
+        h.update(Path(f).read_bytes() if Path(f).is_file() else str(f).encode())
     for folder in (settings.drawings, settings.artworks):
         for p in sorted(Path(folder).rglob("*")):
             if p.is_file():
@@ -213,7 +237,7 @@ def trained_model_for_build(settings, epochs: int | None) -> Path:
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     train_model(settings.drawings, settings.artworks, settings.pairs, out, settings.model, settings.weights,
-                train_settings)
+                train_settings, decisions=settings.decisions or ())
     return out
 
 

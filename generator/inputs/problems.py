@@ -14,13 +14,14 @@ KIND_WORDS = {
     "csv": "CSV lines",
     "encoding": "CSV encoding",
     "country": "country codes",
+    "decision": "review decisions",
     "input": "other",
 }
 
 
 #: Order of the skipped lines: pictures that could not be read first (they are the files to scan or copy
 #: again), then what the scan left out on purpose, then CSV lines.
-SKIPPED_ORDER = ("image", "link", "name", "duplicate", "csv", "encoding", "country", "input")
+SKIPPED_ORDER = ("image", "link", "name", "duplicate", "csv", "encoding", "decision", "country", "input")
 
 
 @dataclass(frozen=True)

@@ -98,12 +98,16 @@ def info_nce(queries: torch.Tensor, keys: torch.Tensor, same: torch.Tensor, temp
     ``same[i, j]`` is True where key ``j`` is also a true match of query ``i``
     (a drawing with several artworks, an artwork drawn twice in one batch): such
     pairs are neither rewarded nor punished, so a true match is never pushed away.
+    Keys after the first ``len(queries)`` are extra negatives (artworks a review rejected for a drawing
+    of the batch): the drawings are compared with them too; they ask nothing back.
     """
+    n = len(queries)
     logits = queries @ keys.T / temperature
-    eye = torch.eye(len(queries), dtype=torch.bool, device=queries.device)
+    eye = torch.zeros(logits.shape, dtype=torch.bool, device=queries.device)
+    eye[:, :n] = torch.eye(n, dtype=torch.bool, device=queries.device)
     logits = logits.masked_fill(same & ~eye, float("-inf"))
-    target = torch.arange(len(queries), device=queries.device)
-    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+    target = torch.arange(n, device=queries.device)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits[:, :n].T, target))
 
 
 # --------------------------------------------------------------------------- cached views
@@ -205,6 +209,23 @@ def _average_into(avg: dict[str, torch.Tensor] | None, late: nn.Module, count: i
     return avg
 
 
+def batch_keys(batch: Sequence[IndexPair], negatives: dict[int, set[int]]) -> list[int]:
+    """The artworks a batch's drawings are compared with: the batch's own, then every known negative
+    (rejected in a review) of its drawings that is not already there.
+
+    >>> batch_keys([(0, 5), (1, 6)], {1: {9, 5}})
+    [5, 6, 9]
+    """
+    keys = [a for _, a in batch]
+    seen = set(keys)
+    for d, _ in batch:
+        for a in sorted(negatives.get(d, ())):
+            if a not in seen:
+                seen.add(a)
+                keys.append(a)
+    return keys
+
+
 def _batches(pairs: Sequence[IndexPair], size: int, gen: torch.Generator) -> list[list[IndexPair]]:
     order = torch.randperm(len(pairs), generator=gen).tolist()
     shuffled = [pairs[i] for i in order]
@@ -215,13 +236,14 @@ def _batches(pairs: Sequence[IndexPair], size: int, gen: torch.Generator) -> lis
 
 def fit_contrastive(model: LoadedModel, drawings: Sequence[Path], artworks: Sequence[Path], split: Split,
                     settings: TrainSettings = TrainSettings(), *, progress: Progress | None = None,
-                    self_pairs: bool = False) -> TrainResult:
+                    self_pairs: bool = False, negatives: dict[int, set[int]] | None = None) -> TrainResult:
     """Fine-tune a copy of ``model`` with the default recipe (the caller's model is left unchanged).
 
     ``split`` holds index pairs ``(drawing_index, artwork_index)``. With
     ``self_pairs`` the "drawings" are the artworks themselves (``drawings`` is
     ``artworks``) and every training query is a drawing-like version of its
-    artwork, made afresh for every cached view.
+    artwork, made afresh for every cached view. ``negatives`` (drawing index -> artwork
+    indices rejected in a review) join every batch that holds their drawing.
     """
     settings.validate()
     if not split.train:
@@ -261,7 +283,11 @@ def fit_contrastive(model: LoadedModel, drawings: Sequence[Path], artworks: Sequ
         train_pairs = [train_pairs[i] for i in sorted(pick)]
     if not train_pairs:
         raise ConfigError("None of the training pictures could be read; see the list of unreadable files.")
-    _fill_training_views(views, drawings, artworks, train_pairs, settings, rng, self_pairs, pictures)
+    train_d = {d for d, _ in train_pairs}
+    negatives = {d: {a for a in arts if _readable([(d, a)], drawings, artworks, gallery, pictures)}
+                 for d, arts in (negatives or {}).items() if d in train_d}
+    _fill_training_views(views, drawings, artworks, train_pairs, settings, rng, self_pairs, pictures,
+                         {a for arts in negatives.values() for a in arts})
     _emit(progress, event="cached", pictures=len({k[:2] for k in views.store}), views=settings.views,
           seconds=time.perf_counter() - started)
 
@@ -271,7 +297,7 @@ def fit_contrastive(model: LoadedModel, drawings: Sequence[Path], artworks: Sequ
     history: list[dict] = []
     for epoch in range(1, settings.epochs + 1):
         t0 = time.perf_counter()
-        losses = _epoch(late, views, train_pairs, optimizer, scheduler, settings, gen, device, autocast)
+        losses = _epoch(late, views, train_pairs, optimizer, scheduler, settings, gen, device, autocast, negatives)
         if epoch >= first_avg:
             n_avg += 1
             average = _average_into(average, late, n_avg)
@@ -316,7 +342,8 @@ def _optimizer(late: nn.Module, settings: TrainSettings, n_pairs: int):
 
 
 def _epoch(late: nn.Module, views: _Views, pairs: list[IndexPair], optimizer, scheduler, settings: TrainSettings,
-           gen: torch.Generator, device: str, autocast: dict) -> list[float]:
+           gen: torch.Generator, device: str, autocast: dict,
+           negatives: dict[int, set[int]] | None = None) -> list[float]:
     """One pass over the training pairs in random batches, each side in one of its cached views; the losses."""
     relevant: dict[int, set[int]] = {}
     for d, a in pairs:
@@ -325,9 +352,9 @@ def _epoch(late: nn.Module, views: _Views, pairs: list[IndexPair], optimizer, sc
     _freeze_batchnorm(late)
     losses = []
     for batch in _batches(pairs, settings.batch_pairs, gen):
-        d_idx, a_idx = [d for d, _ in batch], [a for _, a in batch]
+        d_idx, a_idx = [d for d, _ in batch], batch_keys(batch, negatives or {})
         vq = torch.randint(settings.views, (len(batch),), generator=gen).tolist()
-        va = torch.randint(settings.views, (len(batch),), generator=gen).tolist()
+        va = torch.randint(settings.views, (len(a_idx),), generator=gen).tolist()
         x = torch.cat([views.batch("q*", d_idx, vq), views.batch("a*", a_idx, va)]).to(device)
         with torch.autocast(**autocast):
             emb = _head(late, x)
@@ -361,7 +388,8 @@ def _readable(pairs: list[IndexPair], drawings, artworks, gallery: _Gallery,
 
 
 def _fill_training_views(views: _Views, drawings, artworks, pairs: list[IndexPair], settings: TrainSettings,
-                         rng: np.random.Generator, self_pairs: bool, cache: _PictureCache) -> None:
+                         rng: np.random.Generator, self_pairs: bool, cache: _PictureCache,
+                         negative_artworks: set[int] = frozenset()) -> None:
     style_p = settings.style_probability if settings.style_augmentation else 0.0
     effects = tuple(settings.style_effects)
 
@@ -375,7 +403,7 @@ def _fill_training_views(views: _Views, drawings, artworks, pairs: list[IndexPai
     def replica_view(a: int, v: int) -> np.ndarray:
         return train_transform(drawing_like(cache.get(artworks[a]), rng), settings.crop_size, rng)
 
-    views.fill("a*", sorted({a for _, a in pairs}), artwork_view, settings.views)
+    views.fill("a*", sorted({a for _, a in pairs} | set(negative_artworks)), artwork_view, settings.views)
     views.fill("q*", sorted({d for d, _ in pairs}), replica_view if self_pairs else drawing_view, settings.views)
 
 

@@ -171,3 +171,46 @@ def _brute_force_row(query, gallery, k, self_index, chunk):
         key[self_index] = -np.inf
     order = np.lexsort((np.arange(len(key)), -key))[:k]
     return order, key[order].astype(np.float32)
+
+
+def top_k_without(queries: np.ndarray, gallery: np.ndarray, k: int, banned, *,
+                  exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_k` leaving out the banned (query row, gallery row) pairs: the next rows move up.
+
+    Only the queries with banned rows are searched again, ``k`` plus their number of banned
+    rows deep (the search is exact, so their other rows are the same), so leaving them out
+    still leaves ``k`` (while the gallery has that many rows).
+    """
+    per_row: dict[int, set[int]] = {}
+    for q, g in banned:
+        per_row.setdefault(int(q), set()).add(int(g))
+    idx, sim = top_k(queries, gallery, k, exclude_self=exclude_self)
+    if not per_row:
+        return idx, sim
+    if exclude_self:
+        raise ValueError("leaving out pairs is not supported together with exclude_self")
+    rows = np.array(sorted(per_row), dtype=np.int64)
+    extra = max(len(v) for v in per_row.values())
+    deep_i, deep_s = top_k(queries[rows], gallery, k + extra)
+    sub_i, sub_s = drop_banned(deep_i, deep_s, {n: per_row[int(r)] for n, r in enumerate(rows)}, k)
+    width = sub_i.shape[1]
+    idx, sim = idx[:, :width].copy(), sim[:, :width].copy()
+    idx[rows], sim[rows] = sub_i, sub_s
+    return idx, sim
+
+
+def drop_banned(idx: np.ndarray, sim: np.ndarray, banned: dict[int, set[int]], k: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``k`` columns of each row that are not banned for it, in their order.
+
+    >>> idx = np.array([[4, 2, 7], [1, 2, 3]]); sim = np.array([[.9, .8, .7], [.6, .5, .4]])
+    >>> i, s = drop_banned(idx, sim, {0: {2}}, 2)
+    >>> i.tolist(), s.tolist()
+    ([[4, 7], [1, 2]], [[0.9, 0.7], [0.6, 0.5]])
+    """
+    mask = np.zeros(idx.shape, bool)
+    for row, cols in banned.items():
+        mask[row] = np.isin(idx[row], list(cols))
+    width = min(k, idx.shape[1] - int(mask.sum(axis=1).max(initial=0)))
+    order = np.argsort(mask, axis=1, kind="stable")[:, :width]
+    return np.take_along_axis(idx, order, axis=1), np.take_along_axis(sim, order, axis=1)

@@ -21,12 +21,16 @@ SELF_PAIRS_VALIDATION = 0.15
 
 def fit(model: LoadedModel, drawings: Sequence[Path], artworks: Sequence[Path], split: Split,
         settings: TrainSettings = TrainSettings(), *, resume_from: Path | None = None,
-        partial_path: Path | None = None, progress: Progress | None = None) -> TrainResult:
-    """Fine-tune a copy of ``model`` on the index pairs of ``split`` with ``settings.recipe``."""
+        partial_path: Path | None = None, progress: Progress | None = None,
+        negatives: dict[int, set[int]] | None = None) -> TrainResult:
+    """Fine-tune a copy of ``model`` on the index pairs of ``split`` with ``settings.recipe``.
+
+    ``negatives``: drawing index -> artwork indices known not to match (rejected in a review), always
+    used as that drawing's negatives."""
     if settings.recipe == "thesis":
         return fit_triplet(model, drawings, artworks, split, settings, resume_from=resume_from,
-                           partial_path=partial_path, progress=progress)
-    return fit_contrastive(model, drawings, artworks, split, settings, progress=progress)
+                           partial_path=partial_path, progress=progress, negatives=negatives)
+    return fit_contrastive(model, drawings, artworks, split, settings, progress=progress, negatives=negatives)
 
 
 def self_pairs_split(n_artworks: int, seed: int) -> Split:

@@ -316,6 +316,19 @@ def hardest_negatives(queries: np.ndarray, gallery: np.ndarray, exclude: Sequenc
     return out
 
 
+def with_known_negatives(mined: np.ndarray, known: set[int], k: int) -> np.ndarray:
+    """A drawing's negatives: its known ones (artworks a review rejected) always, then the mined ones up to ``k``.
+
+    >>> with_known_negatives(np.array([5, 2, 9]), {7}, 3).tolist()
+    [7, 5, 2]
+    >>> with_known_negatives(np.array([5, 2, 9]), {2}, 3).tolist()
+    [2, 5, 9]
+    """
+    first = sorted(known)
+    rest = [int(n) for n in mined if int(n) not in known]
+    return np.array(first + rest[:max(0, k - len(first))], dtype=np.int64)
+
+
 def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
                  margin: float) -> torch.Tensor:
     """Mean of max(0, d(a, p) - d(a, n) + margin) with d = 1 - cosine similarity."""
@@ -524,9 +537,9 @@ def _settings_for_identity(settings: TrainSettings) -> dict:
 
 
 def _identity(model: LoadedModel, settings: TrainSettings, train: Sequence[IndexPair], val: Sequence[IndexPair],
-              drawing_names: list[str], artwork_names: list[str]) -> dict:
+              drawing_names: list[str], artwork_names: list[str], negatives: Sequence[IndexPair] = ()) -> dict:
     h = hashlib.sha256()
-    for part in (train, val):
+    for part in (train, val, *([negatives] if negatives else [])):
         h.update(repr(sorted((drawing_names[d], artwork_names[a]) for d, a in part)).encode())
         h.update(b"|")
     return {"backbone": model.name, "start_model": model.fingerprint, "pairs": h.hexdigest()[:16],
@@ -644,8 +657,10 @@ def _negative_rules(split: Split, train_pairs: Sequence[IndexPair], settings: Tr
 
 
 def _mine_triplets(bench: _Bench, train_pairs, art, relevant_of, allowed, settings: TrainSettings, gen,
-                   state: _RunState) -> list[tuple[int, int, int]]:
-    """(drawing, artwork, hard negative) triplets mined with the current weights, in a seeded random order."""
+                   state: _RunState, negatives: dict[int, set[int]] | None = None) -> list[tuple[int, int, int]]:
+    """(drawing, artwork, hard negative) triplets mined with the current weights, in a seeded random order.
+
+    A drawing's known negatives (artworks a review rejected) are always among its negatives."""
     dv, dok, dfail = _embed(bench.work, bench.drawings, sorted({d for d, _ in train_pairs}), **bench.embed_kw)
     state.unusable = sorted(set(state.unusable) | {str(f.path) for f in dfail})
     drow = {d: r for r, d in enumerate(dok)}
@@ -656,7 +671,12 @@ def _mine_triplets(bench: _Bench, train_pairs, art, relevant_of, allowed, settin
         dv[[drow[d] for d, _ in usable]] if usable else np.zeros((0, art_vecs.shape[1]), np.float32),
         art_vecs, [{art_rows[x] for x in relevant_of[d] if x in art_rows} for d, _ in usable],
         settings.hard_negatives, None if allowed is None else allowed[row_to_art])
-    triplets = [(d, a, int(row_to_art[n])) for (d, a), negs in zip(usable, mined) for n in negs]
+    negatives = negatives or {}
+    triplets = []
+    for (d, a), negs in zip(usable, mined):
+        rows = with_known_negatives(negs, {art_rows[n] for n in negatives.get(d, ()) if n in art_rows},
+                                    settings.hard_negatives)
+        triplets += [(d, a, int(row_to_art[n])) for n in rows]
     order = torch.randperm(len(triplets), generator=gen).tolist()
     return [triplets[i] for i in order]
 
@@ -705,8 +725,12 @@ def _save_partial(path: Path, state: _RunState, identity: dict, epoch: int, net,
 
 def fit_triplet(model: LoadedModel, drawings: Sequence[Path], artworks: Sequence[Path], split: Split,
         settings: TrainSettings = TrainSettings(), *, resume_from: Path | None = None,
-        partial_path: Path | None = None, progress: Progress | None = None) -> TrainResult:
+        partial_path: Path | None = None, progress: Progress | None = None,
+        negatives: dict[int, set[int]] | None = None) -> TrainResult:
     """Fine-tune a copy of ``model.embedder`` with the thesis recipe (the caller's model is left unchanged).
+
+    ``negatives`` maps a drawing index to artwork indices known not to match it (rejected in a
+    review): they are among that drawing's negatives at every epoch.
 
     ``split`` holds index pairs ``(drawing_index, artwork_index)`` into ``drawings``
     and ``artworks``; its train part is learned, its val part drives early stopping
@@ -735,7 +759,8 @@ def fit_triplet(model: LoadedModel, drawings: Sequence[Path], artworks: Sequence
     partial_path = Path(partial_path) if partial_path else (Path(resume_from) if resume_from else None)
     _check_pair_indices(split, len(drawings), len(artworks))
     train_pairs, val_pairs = _train_and_val_pairs(split, settings)
-    identity = _identity(model, settings, train_pairs, val_pairs, drawing_names, artwork_names)
+    identity = _identity(model, settings, train_pairs, val_pairs, drawing_names, artwork_names,
+                         sorted((d, a) for d, arts in (negatives or {}).items() for a in arts))
 
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
@@ -760,7 +785,7 @@ def fit_triplet(model: LoadedModel, drawings: Sequence[Path], artworks: Sequence
             break
         t0 = time.perf_counter()
         # Online mining with the current weights, in eval mode and without gradients.
-        triplets = _mine_triplets(bench, train_pairs, art, relevant_of, allowed, settings, gen, state)
+        triplets = _mine_triplets(bench, train_pairs, art, relevant_of, allowed, settings, gen, state, negatives)
         losses = _train_epoch(bench, net, optimizer, triplets, cache, settings, rng, epoch, progress)
         lr_used = optimizer.param_groups[0]["lr"]
         scheduler.step()
@@ -838,5 +863,5 @@ def save_checkpoint(path: str | Path, result: TrainResult, model_name: str, sett
 
 __all__ = [
     "TrainSettings", "TrainResult", "PRESETS", "fit_triplet", "evaluate_model", "save_checkpoint", "partial_path_for",
-    "hardest_negatives", "triplet_loss", "train_transform", "finetuned_model",
+    "hardest_negatives", "with_known_negatives", "triplet_loss", "train_transform", "finetuned_model",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,10 @@ class SiteData:
     checkpoint: dict | None = None
     embeddings: Embeddings | None = None
     pairs_unreadable: int = 0  # confirmed pairs left out of ``pairs``: a picture of theirs could not be read
+    #: (drawing, artwork) -> "archive" (the pairs file) or "review" (a decisions file); absent: "archive"
+    pair_sources: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: (drawing, artwork) suggestions rejected in a review: no longer suggested, listed in the data download
+    rejected: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,22 @@ NEIGHBOUR_COLUMNS = (
 PAIR_COLUMNS = (
     _c("drawing", "string", "Identifier of the drawing (see drawings.csv)."),
     _c("artwork", "string", "Identifier of the artwork it re-creates (see artworks.csv)."),
+    _c("source", "string", "Who confirmed it: 'archive' (the archive's list of re-creations) or 'review' (a "
+       "decisions file saved from the site's review panel).", enum=("archive", "review")),
+)
+
+REJECTED_COLUMNS = (
+    _c("drawing", "string", "Identifier of the drawing (see drawings.csv)."),
+    _c("artwork", "string", "Identifier of the artwork a review found it does not re-create (see artworks.csv)."),
+)
+
+#: The decisions file saved by the review panel and read by 'sitegen build --decisions' (one object per row).
+DECISION_COLUMNS = (
+    _c("drawing", "string", "Identifier of the drawing, as in the id column of drawings.csv."),
+    _c("artwork", "string", "Identifier of the artwork, as in the id column of artworks.csv."),
+    _c("decision", "string", "'confirmed': the drawing re-creates the artwork; 'rejected': it does not.",
+       enum=("confirmed", "rejected")),
+    _c("note", "string", "Optional remark of the reviewer; never published.", nullable=True),
 )
 
 LAYOUT_COLUMNS = (
@@ -189,8 +205,12 @@ DATASETS = (
             "to it: rank (1 = most similar) and similarity. Computed by the model described in model-card.json; "
             "suggestions, not attributions.", NEIGHBOUR_COLUMNS, "rows", False, primary_key=("drawing", "rank"),
             foreign_keys=(("drawing", "drawings"), ("artwork", "artworks")), json_copy=False),
-    Dataset("pairs", "Confirmed re-creations", "Drawings known (from the archive) to re-create an artwork.",
+    Dataset("pairs", "Confirmed re-creations", "Drawings known to re-create an artwork, from the archive's list "
+            "or confirmed in a review (the source column says which).",
             PAIR_COLUMNS, "rows", False, foreign_keys=(("drawing", "drawings"), ("artwork", "artworks"))),
+    Dataset("rejected", "Rejected suggestions", "Suggestions a review found wrong: the drawing does not re-create "
+            "the artwork, so the site no longer suggests it for that drawing.", REJECTED_COLUMNS, "rows", False,
+            foreign_keys=(("drawing", "drawings"), ("artwork", "artworks"))),
     Dataset("layout", "Map coordinates", "Position of every drawing and artwork on the site's map: similar "
             "pictures lie close together.", LAYOUT_COLUMNS, "points", False, primary_key=("kind", "id"),
             json_copy=False),
@@ -280,6 +300,23 @@ def embeddings_schema(schema_version: int, site_url: str | None) -> dict:
     return _schema_doc("embeddings", "Embeddings index (embeddings.json)",
                        "Names the drawing or artwork of every row of the .npy files.", props,
                        ["model", "dimension", "dtype", "drawings", "artworks"], schema_version, site_url)
+
+
+def decisions_schema(site_url: str | None) -> dict:
+    """The rows of a decisions.csv file (the review panel's download, read by 'sitegen build --decisions'),
+    each row as an object; the file is CSV with the header drawing,artwork,decision,note, in UTF-8."""
+    doc = {"$schema": JSON_SCHEMA_DIALECT}
+    if site_url:
+        doc["$id"] = f"{site_url.rstrip('/')}/data/schemas/decisions.schema.json"
+    doc.update({"title": "Review decisions (decisions.csv)",
+                "description": "A CSV file in UTF-8 whose first line is drawing,artwork,decision,note; each "
+                "following line, read as an object with those members, must match this schema. Give it to "
+                "'sitegen build --decisions' (several files allowed).",
+                "type": "array",
+                "items": {"type": "object", "properties": {c.name: c.json_schema() for c in DECISION_COLUMNS},
+                          "required": [c.name for c in DECISION_COLUMNS if not c.nullable],
+                          "additionalProperties": False}})
+    return doc
 
 
 def generic_schema(name: str, schema_version: int | None, site_url: str | None) -> dict:
@@ -466,7 +503,9 @@ DATA_FILES = [
     {"name": "artworks.json", "what": "Every artwork: id, title, artist, year, page and pictures."},
     {"name": "neighbours.csv", "what": "For each drawing, its nearest artworks: rank (1 = most similar) and "
                                        "similarity (cosine, -1 to 1)."},
-    {"name": "pairs.json", "what": "Confirmed re-creations (drawing, artwork) given by the archive."},
+    {"name": "pairs.json", "what": "Confirmed re-creations (drawing, artwork, source): source 'archive' for the "
+                                   "archive's list, 'review' for those confirmed in a review."},
+    {"name": "rejected.json", "what": "Suggestions rejected in a review (drawing, artwork): no longer suggested."},
     {"name": "layout.csv", "what": "Map coordinates of every drawing and artwork, between -1 and 1."},
 ] + STATS_FILES + SEARCH_FILES
 
@@ -532,6 +571,7 @@ def _write_schemas(data_dir: Path, site_url: str | None, with_embeddings: bool) 
     """One JSON Schema per kind of JSON file; returns the JSON files found (relative to data/)."""
     schemas = {ds.name: dataset_schema(ds, SCHEMA_VERSION, site_url) for ds in DATASETS if ds.json_copy}
     schemas["model-card"] = model_card_schema(SCHEMA_VERSION, site_url)
+    schemas["decisions"] = decisions_schema(site_url)
     if with_embeddings:
         schemas["embeddings"] = embeddings_schema(SCHEMA_VERSION, site_url)
     json_files = sorted(p.relative_to(data_dir).as_posix() for p in data_dir.rglob("*.json")

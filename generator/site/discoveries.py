@@ -14,13 +14,11 @@ from generator.build.fsutil import write_atomic
 from generator.ml.discover import PAGE_SCORE, Candidates, eligible_drawings, score_candidates
 from generator.site import labels
 from generator.site.jsonout import SCHEMA_VERSION, json_for_script
-from generator.site.output import asset_dir
 from generator.site.urls import discoveries_url, pager_numbers
 
 #: The data file the filters read.
 DATA_FILE = "data/discoveries.js"
 #: The review controls' script, in static/.
-REVIEW_SCRIPT = "review.js"
 
 
 def best_candidates(ctx) -> tuple[Candidates, int]:
@@ -95,13 +93,11 @@ def write_discoveries(ctx, out) -> None:
                            "a_url", "a_thumb", "country", "year", "age", "artist", "score", "why"]}
     payload["rows"] = [[r[k] for k in payload["columns"]] for r in rows]
     write_atomic(out.root / DATA_FILE, "window.SITEGEN_DISCOVERIES=" + json_for_script(payload) + ";\n")
-    # The review controls (confirm, reject) come with their own script; pages name it only when it is there.
-    review_script = (asset_dir("static") / REVIEW_SCRIPT).is_file()
     for p in range(1, pages + 1):
         pager = [{"n": n, "url": discoveries_url(n) if n else None, "current": n == p}
                  for n in pager_numbers(p, pages)]
         out.page("discoveries.html", discoveries_url(p), title="Discoveries" if p == 1 else f"Discoveries, page {p}",
                  items=rows[(p - 1) * size:p * size], total=len(rows), drawings_without=listed,
-                 page=p, pages=pages, pager=pager, has_filters=bool(rows), review_script=review_script,
+                 page=p, pages=pages, pager=pager, has_filters=bool(rows),
                  prev_url=discoveries_url(p - 1) if p > 1 else None,
                  next_url=discoveries_url(p + 1) if p < pages else None)

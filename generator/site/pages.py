@@ -94,6 +94,7 @@ def _artwork_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
         out.page("artwork.html", artwork_url(a.id), a=a, card=ctx.a_cards[j],
                  image=ctx.display_picture("artworks", a.id), image_external=bool(ctx.image_base),
                  closest=closest, echoes=echoes,
+                 reviewed=any(s.pair_sources.get((e["id"], a.id)) == "review" for e in echoes),
                  artist_info={k: v for k, v in sorted(info.items()) if k in ("years", "nationality", "genre")},
                  title=a.title, meta=artwork_meta(ctx, a, len(echoes), info.get("nationality")))
 
@@ -147,7 +148,9 @@ def write_data(ctx: SiteContext, out: SiteOutput) -> None:
     } for j, a in enumerate(s.artworks)]})
     # The tables with a row per drawing (drawings, neighbours, layout) are published as CSV only (see
     # datapackage.per_drawing_payloads): JSON copies would add megabytes per 10,000 drawings for nothing new.
-    out.write_json("data/pairs.json", {"columns": ["drawing", "artwork"], "rows": [list(p) for p in s.pairs]})
+    out.write_json("data/pairs.json", {"columns": ["drawing", "artwork", "source"],
+                                       "rows": [[*p, s.pair_sources.get(p, "archive")] for p in s.pairs]})
+    out.write_json("data/rejected.json", {"columns": ["drawing", "artwork"], "rows": [list(p) for p in s.rejected]})
 
 
 def write_home(ctx: SiteContext, out: SiteOutput) -> None:
