@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from generator.build.config import BuildSettings
-from generator.contracts import Embeddings, Neighbours
+from generator.contracts import BrowserModel, Embeddings, Neighbours
 from generator.inputs.collection import AGE_GROUPS, Artwork, Drawing
 from generator.inputs.countries import CountryTable
 from generator.site import labels
@@ -47,6 +47,7 @@ class SiteData:
     checkpoint: dict | None = None
     embeddings: Embeddings | None = None
     pairs_unreadable: int = 0  # confirmed pairs left out of ``pairs``: a picture of theirs could not be read
+    browser_model: BrowserModel | None = None  # the model for the find page; None: no find page
 
 
 @dataclass(frozen=True)

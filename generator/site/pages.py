@@ -16,6 +16,7 @@ from generator.inputs.collection import AGE_GROUP_LABELS, Problem
 from generator.publish.web import write_site_extras
 from generator.site import datapackage, labels
 from generator.site.context import SiteContext, SiteData
+from generator.site.findpage import write_find_page
 from generator.site.images import write_pictures
 from generator.site.iiif import write_iiif
 from generator.site.labels import FACETS
@@ -31,7 +32,7 @@ from generator.site.worldmap import world_map
 
 def write_static(ctx: SiteContext, out: SiteOutput) -> None:
     shutil.copytree(asset_dir("static"), out.root / "static",
-                    ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
+                    ignore=shutil.ignore_patterns("__init__.py", "__pycache__", "vendor"))
     write_atomic(out.root / ".nojekyll", b"")
 
 
@@ -209,6 +210,7 @@ PAGES = (
     write_data,
     write_iiif,
     write_model_page,
+    write_find_page,
     write_home,
     datapackage.write_data_download,
     write_site_extras,
@@ -228,6 +230,7 @@ def render_site(site: SiteData, out: Path, *, salt: str = "", previous: Previous
     ctx = SiteContext.build(site)
     Path(out).mkdir(parents=True, exist_ok=True)
     output = SiteOutput(out, title=site.settings.title, csp=ctx.csp, salt=salt, previous=previous)
+    output.env.globals["find_page"] = site.browser_model is not None  # the header links to it
     for write in PAGES:
         write(ctx, output)
     return RenderResult(output.pages, output.page_keys, output.reused, output.problems)

@@ -13,6 +13,10 @@ from generator.errors import ConfigError
 #: Map and search data name an item by kind ("d" drawing, "a" artwork); its page and pictures live under these.
 PAGE_FOLDERS = {"d": "drawings/", "a": "artworks/"}
 PICTURE_FOLDERS = {"d": "images/drawings/", "a": "images/artworks/"}
+#: The find page and the files it downloads (the model, the artworks' index, the runtime's files).
+FIND_FOLDER = "find/"
+FIND_PAGE = FIND_FOLDER + "index.html"
+FIND_RUNTIME = "static/vendor/onnxruntime-web/"
 
 
 def drawing_url(d_id: str) -> str:
