@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 
 from generator.build.fsutil import write_atomic
-from generator.ml.findindex import CHUNK_ROWS, compact_index
+from generator.ml.findindex import CHUNK_ROWS, CompactIndex, compact_index
 from generator.site.context import SiteContext
 from generator.site.output import SiteOutput, asset_dir
 from generator.site.urls import FIND_FOLDER, FIND_PAGE, FIND_RUNTIME
@@ -44,18 +44,7 @@ def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:
     shutil.copytree(runtime, out.root / FIND_RUNTIME, dirs_exist_ok=True)
     index = compact_index(s.embeddings.artworks.vectors, s.embeddings.drawings.vectors)
     write_atomic(out.root / FIND_FOLDER / "model.onnx", model.onnx)
-    projection = index.projection_bytes()
-    write_atomic(out.root / FIND_FOLDER / "projection.bin", projection)
-    chunks = []
-    for n, lo in enumerate(range(0, len(s.artworks), CHUNK_ROWS)):
-        hi = min(len(s.artworks), lo + CHUNK_ROWS)
-        vectors = index.chunk_bytes(lo, hi)
-        write_atomic(out.root / FIND_FOLDER / f"artworks-{n:03d}.bin", vectors)
-        out.write_json(f"{FIND_FOLDER}artworks-{n:03d}.json", {"columns": ["id", "title", "artist", "year", "page",
-                                                                         "thumbnail"],
-                                                               "rows": [_row(card) for card in ctx.a_cards[lo:hi]]})
-        chunks.append({"first": lo, "rows": hi - lo, "vectors": f"artworks-{n:03d}.bin",
-                       "labels": f"artworks-{n:03d}.json", "bytes": len(vectors)})
+    projection, chunks = write_index_files(out, index, [_row(card) for card in ctx.a_cards])
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "model": {"file": "model.onnx", "bytes": len(model.onnx), "input_size": model.input_size, "dim": model.dim,
@@ -73,6 +62,23 @@ def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:
              model_name=s.model_name, model_samples=model.samples, model_overlap=model.overlap,
              index_overlap=index.overlap, index_queries=index.queries,
              dims=index.dims, input_size=model.input_size, runtime=FIND_RUNTIME, max_megapixels=MAX_MEGAPIXELS)
+
+
+def write_index_files(out: SiteOutput, index: CompactIndex, rows: list[list]) -> tuple[bytes, list[dict]]:
+    """The projection and the artworks' parts (codes and labels), CHUNK_ROWS artworks each; the projection's
+    bytes and the parts' entries of ``index.json``."""
+    projection = index.projection_bytes()
+    write_atomic(out.root / FIND_FOLDER / "projection.bin", projection)
+    chunks = []
+    for n, lo in enumerate(range(0, len(rows), CHUNK_ROWS)):
+        hi = min(len(rows), lo + CHUNK_ROWS)
+        vectors = index.chunk_bytes(lo, hi)
+        write_atomic(out.root / FIND_FOLDER / f"artworks-{n:03d}.bin", vectors)
+        out.write_json(f"{FIND_FOLDER}artworks-{n:03d}.json",
+                       {"columns": ["id", "title", "artist", "year", "page", "thumbnail"], "rows": rows[lo:hi]})
+        chunks.append({"first": lo, "rows": hi - lo, "vectors": f"artworks-{n:03d}.bin",
+                       "labels": f"artworks-{n:03d}.json", "bytes": len(vectors)})
+    return projection, chunks
 
 
 def _row(card: dict) -> list:
