@@ -43,17 +43,16 @@ def synthetic_index(site: Path, n: int, dims: int, seed: int = 0) -> None:
     manifest = json.loads((site / FIND_FOLDER / "index.json").read_text())
     dim = manifest["model"]["dim"]
     rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(500, dim)).astype(np.float32)
-    vectors = centres[rng.integers(0, len(centres), n)] + rng.normal(size=(n, dim)).astype(np.float32)
+    centres = rng.standard_normal((500, dim), dtype=np.float32)
+    vectors = centres[rng.integers(0, len(centres), n)] + rng.standard_normal((n, dim), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     index = compact_index(vectors, vectors[:200], axes_tried=(dims,), target=0.0)
-    for old in (site / FIND_FOLDER).glob("artworks-*"):
+    for old in [*(site / FIND_FOLDER).glob("artworks-*"), *(site / FIND_FOLDER).glob("labels-*")]:
         old.unlink()
     rows = [[f"synthetic_{i}", f"Synthetic artwork {i}", "Nobody", "", "index.html", None] for i in range(n)]
     out = SiteOutput(site, title="bench", csp="")
-    projection, chunks = write_index_files(out, index, rows)
+    projection, manifest["artworks"] = write_index_files(out, index, rows)
     manifest["projection"].update(bytes=len(projection), dims=index.dims)
-    manifest["artworks"].update(count=n, chunks=chunks)
     (site / FIND_FOLDER / "index.json").write_text(json.dumps(manifest))
 
 
@@ -80,7 +79,7 @@ def measure(browser, base: str, picture: Path, second: Path) -> dict:
     return {"first_s": first, "again_s": again,
             "runtime": part(lambda u: "/vendor/" in u), "model": part(lambda u: u.endswith("model.onnx")),
             "index": part(lambda u: u.endswith((".bin", "index.json"))),
-            "labels": part(lambda u: "/find/artworks-" in u and u.endswith(".json")),
+            "labels": part(lambda u: "/find/labels-" in u),
             "page": part(lambda u: u.endswith((".html", ".css")) or "/static/find" in u or "search.js" in u)}
 
 

@@ -185,11 +185,14 @@
     return best;
   }
 
+  /* The labels of one artwork: its file of labels is downloaded when a result first needs it. */
   function labelsOf(state, row) {
-    var chunks = state.manifest.artworks.chunks;
-    var n = chunks.findIndex(function (c) { return row >= c.first && row < c.first + c.rows; });
-    if (!state.labels[n]) { state.labels[n] = fetchJson(chunks[n].labels); }
-    return state.labels[n].then(function (data) { return data.rows[row - chunks[n].first]; });
+    var a = state.manifest.artworks, n = Math.floor(row / a.label_rows);
+    if (!state.labels[n]) {
+      var name = a.labels.replace("{n}", String(n).padStart(a.label_digits, "0"));
+      state.labels[n] = fetchJson(name);
+    }
+    return state.labels[n].then(function (data) { return data.rows[row - n * a.label_rows]; });
   }
 
   function show(best, state) {

@@ -94,7 +94,10 @@ def test_the_site_carries_the_model_the_index_and_the_runtime(built_demo):
     dims = manifest["projection"]["dims"]
     for c in chunks:
         assert (site / "find" / c["vectors"]).stat().st_size == c["bytes"] == c["rows"] * (4 + dims)
-        assert len(json.loads((site / "find" / c["labels"]).read_text())["rows"]) == c["rows"]
+    labels = [row for path in sorted((site / "find").glob("labels-*.json"))
+              for row in json.loads(path.read_text())["rows"]]
+    assert [row[0] for row in labels] == [a["id"] for a in json.loads((site / "data/artworks.json").read_text())
+                                          ["artworks"]]
     assert (site / "find" / "projection.bin").stat().st_size == (dims + 1) * manifest["model"]["dim"] * 4
     runtime = site / "static/vendor/onnxruntime-web"
     assert {"LICENSE", "ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"} <= \

@@ -58,16 +58,23 @@ class CompactIndex:
         return self.scales[lo:hi].astype("<f4").tobytes() + np.ascontiguousarray(self.codes[lo:hi]).tobytes()
 
 
-def principal_axes(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, axes): every axis of the centred vectors with a non-zero spread, largest first, signs fixed."""
-    x = np.asarray(vectors, np.float64)
-    mean = x.mean(axis=0)
-    centred = x - mean
+def principal_axes(vectors: np.ndarray, block: int = 16384) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, axes): every axis of the centred vectors with a non-zero spread, largest first, signs fixed.
+
+    Above ``dim`` vectors the axes come from the covariance, summed over blocks of rows in 64-bit floats
+    (a 250,000-artwork collection never holds a 64-bit copy of all its vectors).
+    """
+    x = np.asarray(vectors, np.float32)
+    mean = x.astype(np.float64).mean(axis=0)
     if len(x) <= x.shape[1]:
-        _, s, vt = np.linalg.svd(centred, full_matrices=False)
+        _, s, vt = np.linalg.svd(x.astype(np.float64) - mean, full_matrices=False)
         spread = s ** 2
     else:
-        spread, vecs = np.linalg.eigh(centred.T @ centred)
+        cov = np.zeros((x.shape[1], x.shape[1]))
+        for lo in range(0, len(x), block):
+            part = x[lo:lo + block].astype(np.float64) - mean
+            cov += part.T @ part
+        spread, vecs = np.linalg.eigh(cov)
         order = np.argsort(-spread, kind="stable")
         spread, vt = spread[order], vecs[:, order].T
     keep = spread > spread.max(initial=0.0) * 1e-10

@@ -24,6 +24,9 @@ SCHEMA_VERSION = 1
 #: (it allows WebAssembly only, not JavaScript's eval).
 WASM_SCRIPT_SRC = "script-src 'self' 'wasm-unsafe-eval'"
 
+#: Artworks per file of labels (title, artist, page): the page downloads only the files of its results.
+LABEL_ROWS = 512
+
 #: Pictures with more pixels than this are refused by the page before decoding (a phone photo has 12 to 50 MP).
 MAX_MEGAPIXELS = 60
 
@@ -44,7 +47,7 @@ def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:
     shutil.copytree(runtime, out.root / FIND_RUNTIME, dirs_exist_ok=True)
     index = compact_index(s.embeddings.artworks.vectors, s.embeddings.drawings.vectors)
     write_atomic(out.root / FIND_FOLDER / "model.onnx", model.onnx)
-    projection, chunks = write_index_files(out, index, [_row(card) for card in ctx.a_cards])
+    projection, artworks = write_index_files(out, index, [_row(card) for card in ctx.a_cards])
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "model": {"file": "model.onnx", "bytes": len(model.onnx), "input_size": model.input_size, "dim": model.dim,
@@ -52,11 +55,11 @@ def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:
                   "lowest_cosine": round(model.min_cosine, 4)},
         "projection": {"file": "projection.bin", "bytes": len(projection), "dims": index.dims,
                        "checked_on": index.queries, "top10_agreement": round(index.overlap, 4)},
-        "artworks": {"count": len(s.artworks), "chunk_rows": CHUNK_ROWS, "chunks": chunks},
+        "artworks": artworks,
         "max_megapixels": MAX_MEGAPIXELS,
     }
     out.write_json(f"{FIND_FOLDER}index.json", manifest)
-    index_bytes = sum(c["bytes"] for c in chunks) + len(projection)
+    index_bytes = sum(c["bytes"] for c in artworks["chunks"]) + len(projection)
     out.page("find.html", FIND_PAGE, title="Find the artwork behind a drawing", page_csp=find_page_csp(ctx.csp),
              n_artworks=len(s.artworks), model_mb=len(model.onnx) / 1e6, index_mb=index_bytes / 1e6,
              model_name=s.model_name, model_samples=model.samples, model_overlap=model.overlap,
@@ -64,9 +67,10 @@ def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:
              dims=index.dims, input_size=model.input_size, runtime=FIND_RUNTIME, max_megapixels=MAX_MEGAPIXELS)
 
 
-def write_index_files(out: SiteOutput, index: CompactIndex, rows: list[list]) -> tuple[bytes, list[dict]]:
-    """The projection and the artworks' parts (codes and labels), CHUNK_ROWS artworks each; the projection's
-    bytes and the parts' entries of ``index.json``."""
+def write_index_files(out: SiteOutput, index: CompactIndex, rows: list[list]) -> tuple[bytes, dict]:
+    """The projection, the artworks' codes (CHUNK_ROWS artworks a part: every part is needed for a query) and
+    their labels (LABEL_ROWS a part: only the parts of the results are needed); the projection's bytes and
+    the ``artworks`` entry of ``index.json``."""
     projection = index.projection_bytes()
     write_atomic(out.root / FIND_FOLDER / "projection.bin", projection)
     chunks = []
@@ -74,11 +78,13 @@ def write_index_files(out: SiteOutput, index: CompactIndex, rows: list[list]) ->
         hi = min(len(rows), lo + CHUNK_ROWS)
         vectors = index.chunk_bytes(lo, hi)
         write_atomic(out.root / FIND_FOLDER / f"artworks-{n:03d}.bin", vectors)
-        out.write_json(f"{FIND_FOLDER}artworks-{n:03d}.json",
-                       {"columns": ["id", "title", "artist", "year", "page", "thumbnail"], "rows": rows[lo:hi]})
-        chunks.append({"first": lo, "rows": hi - lo, "vectors": f"artworks-{n:03d}.bin",
-                       "labels": f"artworks-{n:03d}.json", "bytes": len(vectors)})
-    return projection, chunks
+        chunks.append({"first": lo, "rows": hi - lo, "vectors": f"artworks-{n:03d}.bin", "bytes": len(vectors)})
+    for n, lo in enumerate(range(0, len(rows), LABEL_ROWS)):
+        out.write_json(f"{FIND_FOLDER}labels-{n:04d}.json",
+                       {"columns": ["id", "title", "artist", "year", "page", "thumbnail"],
+                        "rows": rows[lo:lo + LABEL_ROWS]})
+    return projection, {"count": len(rows), "chunks": chunks, "labels": "labels-{n}.json",
+                        "label_rows": LABEL_ROWS, "label_digits": 4}
 
 
 def _row(card: dict) -> list:
