@@ -34,9 +34,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def synthetic_index(site: Path, n: int, dims: int, seed: int = 0) -> None:
+def synthetic_index(site: Path, n: int, dims: int, grouped_from: int, seed: int = 0) -> None:
     """Replace the find page's index in ``site`` by one of ``n`` synthetic artworks."""
-    from generator.ml.findindex import compact_index
+    from generator.ml.findindex import AGREEMENT_TARGET, compact_index, group_parts
     from generator.site.findpage import FIND_FOLDER, write_index_files
     from generator.site.output import SiteOutput
 
@@ -46,7 +46,13 @@ def synthetic_index(site: Path, n: int, dims: int, seed: int = 0) -> None:
     centres = rng.standard_normal((500, dim), dtype=np.float32)
     vectors = centres[rng.integers(0, len(centres), n)] + rng.standard_normal((n, dim), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    index = compact_index(vectors, vectors[:200], axes_tried=(dims,), target=0.0)
+    queries = centres[rng.integers(0, len(centres), 200)] + rng.standard_normal((200, dim), dtype=np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    index = compact_index(vectors, queries, axes_tried=(dims,), target=0.0, grouped_from=n + 1)
+    if n >= grouped_from:
+        index = group_parts(index, queries, queries @ vectors.T, AGREEMENT_TARGET)
+    print(f"synthetic index: {index.dims} numbers per artwork keep {index.overlap:.1%} of the exact top 10 of "
+          f"{index.queries} synthetic queries; {len(index.part_rows())} parts, a query reads {index.probe or 'all'}")
     for old in [*(site / FIND_FOLDER).glob("artworks-*"), *(site / FIND_FOLDER).glob("labels-*")]:
         old.unlink()
     rows = [[f"synthetic_{i}", f"Synthetic artwork {i}", "Nobody", "", "index.html", None] for i in range(n)]
@@ -79,6 +85,7 @@ def measure(browser, base: str, picture: Path, second: Path) -> dict:
     return {"first_s": first, "again_s": again,
             "runtime": part(lambda u: "/vendor/" in u), "model": part(lambda u: u.endswith("model.onnx")),
             "index": part(lambda u: u.endswith((".bin", "index.json"))),
+            "parts": sum(1 for k in before if "/find/artworks-" in k),
             "labels": part(lambda u: "/find/labels-" in u),
             "page": part(lambda u: u.endswith((".html", ".css")) or "/static/find" in u or "search.js" in u)}
 
@@ -107,7 +114,8 @@ def run_case(name: str, site: Path, runs: int, pictures: list[Path]) -> None:
     print(f"  downloaded before the first result: {total / 1e6:.2f} MB = runtime {med['runtime'] / 1e6:.2f} MB"
           f" + model {med['model'] / 1e6:.2f} MB + index {med['index'] / 1e6:.2f} MB"
           f" + labels of the results {med['labels'] / 1e6:.3f} MB (page itself {med['page'] / 1e3:.0f} kB)")
-    print(f"  index bytes per 10,000 artworks: {10_000 * (dims + 4) / 1e6:.2f} MB of codes "
+    print(f"  index parts downloaded: {med['parts']:.0f} of {len(manifest['artworks']['parts'])}; "
+          f"index bytes per 10,000 artworks: {10_000 * (dims + 8) / 1e6:.2f} MB of codes "
           f"(+ {manifest['projection']['bytes'] / 1e6:.2f} MB projection, once)")
     print(f"  first result after the page's load event: {med['first_s']:.2f} s (target 3 s); "
           f"a second picture: {med['again_s']:.2f} s")
@@ -118,8 +126,10 @@ def run_case(name: str, site: Path, runs: int, pictures: list[Path]) -> None:
               help="A built demo site (with its find page).")
 @click.option("--artworks", default=250_000, show_default=True, help="Artworks in the synthetic index.")
 @click.option("--dims", default=128, show_default=True, help="Numbers per artwork in the synthetic index.")
+@click.option("--grouped-from", default=50_000, show_default=True,
+              help="Group the synthetic index in parts of similar artworks from this size on (as the build does).")
 @click.option("--runs", default=3, show_default=True)
-def main(site: Path, artworks: int, dims: int, runs: int) -> None:
+def main(site: Path, artworks: int, dims: int, grouped_from: int, runs: int) -> None:
     if not (site / "find/index.json").is_file():
         raise click.ClickException(f"{site} has no find page: build it with the find page on (the default).")
     drawings = json.loads((site / "data/drawings.json").read_text())["drawings"]
@@ -133,7 +143,7 @@ def main(site: Path, artworks: int, dims: int, runs: int) -> None:
         copy = Path(tmp) / "site"
         shutil.copytree(site, copy, symlinks=True)
         started = time.perf_counter()
-        synthetic_index(copy, artworks, dims)
+        synthetic_index(copy, artworks, dims, grouped_from)
         print(f"\n(synthetic index of {artworks:,} artworks written in {time.perf_counter() - started:.0f} s)")
         run_case("Synthetic index", copy, runs, pictures)
 

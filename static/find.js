@@ -45,18 +45,24 @@
     ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
     ort.env.logLevel = "error";
     ready = fetchJson(config.getAttribute("data-index")).then(function (manifest) {
-      var chunkBytes = manifest.artworks.chunks.reduce(function (n, c) { return n + c.bytes; }, 0);
+      var a = manifest.artworks, everyPart = !a.centres;
+      var partBytes = everyPart ? a.parts.reduce(function (n, c) { return n + c.bytes; }, 0) : 0;
       say("Downloading the model (" + megabytes(manifest.model.bytes) + ") and the artworks' index (" +
-          megabytes(chunkBytes + manifest.projection.bytes) + ")…");
+          megabytes(partBytes + manifest.projection.bytes) + ")…");
       var model = fetchBytes(manifest.model.file).then(function (buf) {
         return ort.InferenceSession.create(new Uint8Array(buf), { executionProviders: ["wasm"] });
       });
-      var projection = fetchBytes(manifest.projection.file);
-      var chunks = Promise.all(manifest.artworks.chunks.map(function (c) { return fetchBytes(c.vectors); }));
-      return Promise.all([model, projection, chunks]).then(function (parts) {
-        return { manifest: manifest, session: parts[0], projection: new Float32Array(parts[1]), chunks: parts[2],
-                 labels: {} };
-      });
+      var state = { manifest: manifest, parts: {}, labels: {} };
+      // A small collection needs every part for each query: they are downloaded now. A large one's parts
+      // group similar artworks, and a query downloads only those nearest to it.
+      if (everyPart) { a.parts.forEach(function (c, n) { partOf(state, n); }); }
+      var extra = [fetchBytes(manifest.projection.file), a.centres ? fetchBytes(a.centres) : null];
+      return Promise.all([model].concat(extra)).then(function (got) {
+        state.session = got[0];
+        state.projection = new Float32Array(got[1]);
+        state.centres = got[2] ? new Float32Array(got[2]) : null;
+        return everyPart ? Promise.all(a.parts.map(function (c, n) { return partOf(state, n); })) : null;
+      }).then(function () { return state; });
     });
     return ready;
   }
@@ -158,8 +164,20 @@
 
   /* ---------------------------------------------------------------- scoring */
 
-  function score(state, vector) {
-    var m = state.manifest, dim = m.model.dim, dims = m.projection.dims, P = state.projection;
+  function partOf(state, n) {
+    var c = state.manifest.artworks.parts[n];
+    if (!state.parts[n]) {
+      state.parts[n] = fetchBytes(c.vectors).then(function (buf) {
+        return { ids: new Uint32Array(buf, 0, c.rows), scales: new Float32Array(buf, c.rows * 4, c.rows),
+                 codes: new Int8Array(buf, c.rows * 8) };
+      });
+    }
+    return state.parts[n];
+  }
+
+  /* The query's projection: q . mean, then the query on each axis. */
+  function project(state, vector) {
+    var dim = state.manifest.model.dim, dims = state.manifest.projection.dims, P = state.projection;
     var base = 0, proj = new Float32Array(dims), d, k;
     for (d = 0; d < dim; d++) { base += vector[d] * P[d]; }
     for (k = 0; k < dims; k++) {
@@ -167,22 +185,44 @@
       for (d = 0; d < dim; d++) { s += vector[d] * P[row + d]; }
       proj[k] = s;
     }
-    var best = [];  // [similarity, row], most similar first; ties keep the site's order
-    m.artworks.chunks.forEach(function (c, n) {
-      var buf = state.chunks[n], scales = new Float32Array(buf, 0, c.rows), codes = new Int8Array(buf, c.rows * 4);
-      for (var r = 0; r < c.rows; r++) {
-        var dot = 0, off = r * dims;
-        for (k = 0; k < dims; k++) { dot += proj[k] * codes[off + k]; }
-        var sim = base + scales[r] * dot;
-        if (best.length < TOP || sim > best[best.length - 1][0]) {
-          var at = best.length;
-          while (at > 0 && best[at - 1][0] < sim) { at--; }
-          best.splice(at, 0, [sim, c.first + r]);
-          if (best.length > TOP) { best.pop(); }
-        }
-      }
+    return { base: base, proj: proj };
+  }
+
+  /* The parts a query reads: all of them, or the `probe` parts whose centres score highest. */
+  function partsToRead(state, proj) {
+    var a = state.manifest.artworks, all = a.parts.map(function (c, n) { return n; });
+    if (!state.centres) { return all; }
+    var dims = proj.length, C = state.centres;
+    var scored = all.map(function (n) {
+      var s = 0;
+      for (var k = 0; k < dims; k++) { s += proj[k] * C[n * dims + k]; }
+      return [s, n];
     });
-    return best;
+    scored.sort(function (x, y) { return y[0] - x[0] || x[1] - y[1]; });
+    return scored.slice(0, a.probe).map(function (x) { return x[1]; });
+  }
+
+  function score(state, vector) {
+    var q = project(state, vector), dims = q.proj.length, proj = q.proj;
+    var wanted = partsToRead(state, proj);
+    return Promise.all(wanted.map(function (n) { return partOf(state, n); })).then(function (parts) {
+      var best = [];  // [similarity, row], most similar first; ties keep the site's order
+      parts.forEach(function (part) {
+        for (var r = 0; r < part.ids.length; r++) {
+          var dot = 0, off = r * dims;
+          for (var k = 0; k < dims; k++) { dot += proj[k] * part.codes[off + k]; }
+          var sim = q.base + part.scales[r] * dot, row = part.ids[r];
+          if (best.length < TOP || sim > best[best.length - 1][0] ||
+              (sim === best[best.length - 1][0] && row < best[best.length - 1][1])) {
+            var at = best.length;
+            while (at > 0 && (best[at - 1][0] < sim || (best[at - 1][0] === sim && best[at - 1][1] > row))) { at--; }
+            best.splice(at, 0, [sim, row]);
+            if (best.length > TOP) { best.pop(); }
+          }
+        }
+      });
+      return best;
+    });
   }
 
   /* The labels of one artwork: its file of labels is downloaded when a result first needs it. */
@@ -239,7 +279,8 @@
       say("Computing…");
       var tensor = new ort.Tensor("uint8", new Uint8Array(input.buffer), [1, size, size, 3]);
       return state.session.run({ pixels: tensor }).then(function (out) {
-        return show(score(state, out.vector.data), state);
+        say("Comparing with the artworks…");
+        return score(state, out.vector.data).then(function (best) { return show(best, state); });
       }).then(function () {
         runs++;
         results.setAttribute("data-runs", String(runs));

@@ -38,16 +38,34 @@ def test_fewer_axes_rank_worse_and_the_measure_shows_it():
     assert two.overlap < coarse.overlap
 
 
+def test_large_collections_are_grouped_and_a_query_reads_few_parts():
+    artworks, drawings = _clustered(6000, 48, 30, 6), _clustered(400, 48, 30, 7)
+    index = compact_index(artworks, drawings, axes_tried=(48,), target=0.9, grouped_from=5000)
+    rows = np.sort(np.concatenate(index.part_rows()))
+    assert np.array_equal(rows, np.arange(6000))  # every artwork in exactly one part
+    assert index.centres is not None and len(index.centres) == len(index.parts)
+    assert 1 <= index.probe < len(index.parts) and index.overlap >= 0.9
+    # The figure is what the page will get: only the probed parts scored.
+    proj = drawings[::1] @ index.axes.T
+    ranks = np.argsort(np.argsort(-(proj @ index.centres.T), axis=1, kind="stable"), axis=1)
+    part_of = np.empty(6000, int)
+    for j, members in enumerate(index.parts):
+        part_of[members] = j
+    masked = np.where(ranks[:, part_of] < index.probe, index.scores(drawings), -np.inf)
+    assert top_overlap(drawings @ artworks.T, masked) == pytest.approx(index.overlap)
+
+
 def test_projection_and_chunk_bytes_follow_the_documented_layout():
     artworks = _clustered(50, 32, 5, 4)
     mean, axes = principal_axes(artworks)
     assert np.allclose(axes @ axes.T, np.eye(len(axes)), atol=1e-4)
     scales, codes = quantise_rows((artworks - mean) @ axes.T)
     index = CompactIndex(mean, axes, scales, codes, 1.0, 0)
-    raw = index.chunk_bytes(10, 20)
-    assert len(raw) == 10 * 4 + 10 * index.dims
-    assert np.array_equal(np.frombuffer(raw[:40], "<f4"), scales[10:20])
-    assert np.array_equal(np.frombuffer(raw[40:], np.int8).reshape(10, -1), codes[10:20])
+    raw = index.chunk_bytes(np.arange(10, 20))
+    assert len(raw) == 10 * 8 + 10 * index.dims
+    assert np.array_equal(np.frombuffer(raw[:40], "<u4"), np.arange(10, 20))
+    assert np.array_equal(np.frombuffer(raw[40:80], "<f4"), scales[10:20])
+    assert np.array_equal(np.frombuffer(raw[80:], np.int8).reshape(10, -1), codes[10:20])
     proj = np.frombuffer(index.projection_bytes(), "<f4")
     assert np.array_equal(proj[:32], mean) and np.array_equal(proj[32:].reshape(-1, 32), axes)
 
@@ -89,11 +107,12 @@ def test_the_site_carries_the_model_the_index_and_the_runtime(built_demo):
     model = site / "find" / manifest["model"]["file"]
     assert model.stat().st_size == manifest["model"]["bytes"] <= 5_000_000
     assert manifest["model"]["top10_agreement"] >= 0.8 and manifest["model"]["checked_on"] > 0
-    chunks = manifest["artworks"]["chunks"]
-    assert sum(c["rows"] for c in chunks) == manifest["artworks"]["count"] == report.artworks
+    parts = manifest["artworks"]["parts"]
+    assert sum(c["rows"] for c in parts) == manifest["artworks"]["count"] == report.artworks
+    assert manifest["artworks"]["probe"] == len(parts) and manifest["artworks"]["centres"] is None
     dims = manifest["projection"]["dims"]
-    for c in chunks:
-        assert (site / "find" / c["vectors"]).stat().st_size == c["bytes"] == c["rows"] * (4 + dims)
+    for c in parts:
+        assert (site / "find" / c["vectors"]).stat().st_size == c["bytes"] == c["rows"] * (8 + dims)
     labels = [row for path in sorted((site / "find").glob("labels-*.json"))
               for row in json.loads(path.read_text())["rows"]]
     assert [row[0] for row in labels] == [a["id"] for a in json.loads((site / "data/artworks.json").read_text())

@@ -9,7 +9,13 @@ with one scale per artwork. A query ``q`` then scores artwork ``i`` as
 which is the cosine similarity up to the error of the projection and the rounding.
 The first term is the same for every artwork, so the ranking depends on the second
 only. The number of axes is the smallest that keeps the top 10 of the collection's
-own drawings as the full vectors rank them (:func:`choose_projection`).
+own drawings as the full vectors rank them (:func:`compact_index`).
+
+The codes are written in parts. Up to GROUPED_FROM artworks a query needs every part
+(they hold the artworks in the site's order). From GROUPED_FROM on, the artworks are
+grouped into parts of similar artworks (k-means on their codes), each part with a
+centre, and a query downloads only the ``probe`` parts whose centres score highest;
+``probe`` is the smallest number that keeps the target share of the drawings' top 10.
 """
 
 from __future__ import annotations
@@ -26,6 +32,12 @@ AGREEMENT_TARGET = 0.97
 AGREEMENT_QUERIES = 1000
 #: Artworks per downloaded part: a part is fetched whole, and parts are fetched side by side.
 CHUNK_ROWS = 8192
+#: From this many artworks on, parts group similar artworks and a query downloads only the nearest parts.
+GROUPED_FROM = 50_000
+#: Artworks per part, on average, when grouped.
+GROUP_ROWS = 1024
+#: At most this many similarities are held at once when measuring agreement (queries x artworks).
+MEASURE_CELLS = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,15 @@ class CompactIndex:
     codes: np.ndarray       # N x k, int8
     overlap: float          # measured share of the exact top 10 kept (1.0 when not measured: no queries)
     queries: int            # drawings the overlap was measured on
+    parts: tuple = ()       # artwork rows of each downloaded part (empty: CHUNK_ROWS rows each, in order)
+    centres: np.ndarray | None = None  # parts x k, when parts group similar artworks
+    probe: int = 0          # parts a query downloads when grouped
+
+    def part_rows(self) -> list[np.ndarray]:
+        if self.parts:
+            return list(self.parts)
+        n = len(self.codes)
+        return [np.arange(lo, min(n, lo + CHUNK_ROWS)) for lo in range(0, n, CHUNK_ROWS)]
 
     @property
     def dims(self) -> int:
@@ -53,9 +74,12 @@ class CompactIndex:
         """The mean then the axes, float32 little-endian."""
         return np.concatenate([self.mean, self.axes.ravel()]).astype("<f4").tobytes()
 
-    def chunk_bytes(self, lo: int, hi: int) -> bytes:
-        """Rows lo..hi: their scales (float32 little-endian), then their codes (int8, row after row)."""
-        return self.scales[lo:hi].astype("<f4").tobytes() + np.ascontiguousarray(self.codes[lo:hi]).tobytes()
+    def chunk_bytes(self, rows: np.ndarray) -> bytes:
+        """One part: its artworks' rows (uint32), their scales (float32), then their codes (int8, row after
+        row); little-endian."""
+        rows = np.asarray(rows)
+        return (rows.astype("<u4").tobytes() + self.scales[rows].astype("<f4").tobytes() +
+                np.ascontiguousarray(self.codes[rows]).tobytes())
 
 
 def principal_axes(vectors: np.ndarray, block: int = 16384) -> tuple[np.ndarray, np.ndarray]:
@@ -93,22 +117,28 @@ def quantise_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return scales, codes
 
 
+def _top_sets(scores: np.ndarray, k: int) -> list[set]:
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < scores.shape[1] else \
+        np.tile(np.arange(scores.shape[1]), (len(scores), 1))
+    return [set(r) for r in part.tolist()]
+
+
 def top_overlap(exact: np.ndarray, approx: np.ndarray, k: int = 10) -> float:
-    """Mean share of each row's exact top k found in its approximate top k."""
+    """Mean share of each row's exact top k found in its approximate top k (ties broken either way)."""
     k = min(k, exact.shape[1])
     if not len(exact) or k == 0:
         return 1.0
-    a = np.argsort(-exact, axis=1, kind="stable")[:, :k]
-    b = np.argsort(-approx, axis=1, kind="stable")[:, :k]
-    return float(np.mean([len(set(r) & set(s)) / k for r, s in zip(a.tolist(), b.tolist())]))
+    return float(np.mean([len(a & b) / k for a, b in zip(_top_sets(exact, k), _top_sets(approx, k))]))
 
 
 def compact_index(artworks: np.ndarray, drawings: np.ndarray, axes_tried: tuple[int, ...] = AXES_TRIED,
-                  target: float = AGREEMENT_TARGET) -> CompactIndex:
-    """The smallest projection whose ranking of the drawings' top 10 reaches ``target`` (else the largest)."""
+                  target: float = AGREEMENT_TARGET, grouped_from: int = GROUPED_FROM) -> CompactIndex:
+    """The smallest projection whose ranking of the drawings' top 10 reaches ``target`` (else the largest);
+    grouped in parts of similar artworks from ``grouped_from`` artworks on."""
     mean, axes = principal_axes(artworks)
     centred = np.asarray(artworks, np.float32) - mean
-    step = max(1, -(-len(drawings) // AGREEMENT_QUERIES))
+    n_queries = max(1, min(AGREEMENT_QUERIES, MEASURE_CELLS // max(1, len(artworks))))
+    step = max(1, -(-len(drawings) // n_queries))
     queries = np.asarray(drawings, np.float32)[::step]
     exact = queries @ np.asarray(artworks, np.float32).T
     tried = [k for k in axes_tried if k < len(axes)] + [len(axes)]
@@ -120,4 +150,47 @@ def compact_index(artworks: np.ndarray, drawings: np.ndarray, axes_tried: tuple[
         best = CompactIndex(mean, axes[:k], scales, codes, overlap, len(queries))
         if overlap >= target:
             break
+    if len(artworks) >= grouped_from:
+        best = group_parts(best, queries, exact, target)
     return best
+
+
+def kmeans(x: np.ndarray, n: int, iterations: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(centres, part of each row): Lloyd's k-means from ``n`` rows drawn with a fixed seed."""
+    rng = np.random.default_rng(seed)
+    centres = x[np.sort(rng.choice(len(x), n, replace=False))].copy()
+    assign = np.zeros(len(x), np.int64)
+    for _ in range(iterations):
+        half_norms = 0.5 * np.sum(centres * centres, axis=1)
+        for lo in range(0, len(x), 16384):
+            assign[lo:lo + 16384] = np.argmax(x[lo:lo + 16384] @ centres.T - half_norms, axis=1)
+        order = np.argsort(assign, kind="stable")
+        counts = np.bincount(assign, minlength=n)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        filled = counts > 0
+        sums = np.add.reduceat(x[order].astype(np.float64), starts[filled], axis=0)
+        centres[filled] = (sums / counts[filled, None]).astype(np.float32)
+    return centres, assign
+
+
+def group_parts(index: CompactIndex, queries: np.ndarray, exact: np.ndarray, target: float) -> CompactIndex:
+    """``index`` with its artworks grouped in parts of similar ones, and the fewest parts a query must read."""
+    points = index.codes.astype(np.float32) * index.scales[:, None]
+    n_parts = max(2, len(points) // GROUP_ROWS)
+    centres, assign = kmeans(points, n_parts)
+    parts = tuple(np.flatnonzero(assign == j) for j in range(n_parts))
+    keep = [j for j, rows in enumerate(parts) if len(rows)]
+    parts, centres, assign = tuple(parts[j] for j in keep), centres[keep], np.searchsorted(keep, assign)
+    approx = index.scores(queries)
+    part_rank = np.argsort(np.argsort(-((queries @ index.axes.T) @ centres.T), axis=1, kind="stable"), axis=1)
+    probe, overlap = len(parts), index.overlap
+    for tried in (1, 2, 4, 8, 16, 32, 64, 128, 256):
+        if tried >= len(parts):
+            break
+        masked = np.where(part_rank[:, assign] < tried, approx, -np.inf)
+        measured = top_overlap(exact, masked)
+        if measured >= target:
+            probe, overlap = tried, measured
+            break
+    return CompactIndex(index.mean, index.axes, index.scales, index.codes, overlap, index.queries, parts,
+                        centres, probe)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 
 from generator.build.fsutil import write_atomic
-from generator.ml.findindex import CHUNK_ROWS, CompactIndex, compact_index
+from generator.ml.findindex import CompactIndex, compact_index
 from generator.site.context import SiteContext
 from generator.site.output import SiteOutput, asset_dir
 from generator.site.urls import FIND_FOLDER, FIND_PAGE, FIND_RUNTIME
@@ -59,7 +59,7 @@ def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:
         "max_megapixels": MAX_MEGAPIXELS,
     }
     out.write_json(f"{FIND_FOLDER}index.json", manifest)
-    index_bytes = sum(c["bytes"] for c in artworks["chunks"]) + len(projection)
+    index_bytes = sum(c["bytes"] for c in artworks["parts"]) + len(projection)
     out.page("find.html", FIND_PAGE, title="Find the artwork behind a drawing", page_csp=find_page_csp(ctx.csp),
              n_artworks=len(s.artworks), model_mb=len(model.onnx) / 1e6, index_mb=index_bytes / 1e6,
              model_name=s.model_name, model_samples=model.samples, model_overlap=model.overlap,
@@ -68,23 +68,26 @@ def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:
 
 
 def write_index_files(out: SiteOutput, index: CompactIndex, rows: list[list]) -> tuple[bytes, dict]:
-    """The projection, the artworks' codes (CHUNK_ROWS artworks a part: every part is needed for a query) and
-    their labels (LABEL_ROWS a part: only the parts of the results are needed); the projection's bytes and
-    the ``artworks`` entry of ``index.json``."""
+    """The projection, the artworks' codes in parts (see findindex) and their labels (LABEL_ROWS a file: only
+    the files of the results are downloaded); the projection's bytes and the ``artworks`` entry of
+    ``index.json``."""
     projection = index.projection_bytes()
     write_atomic(out.root / FIND_FOLDER / "projection.bin", projection)
-    chunks = []
-    for n, lo in enumerate(range(0, len(rows), CHUNK_ROWS)):
-        hi = min(len(rows), lo + CHUNK_ROWS)
-        vectors = index.chunk_bytes(lo, hi)
-        write_atomic(out.root / FIND_FOLDER / f"artworks-{n:03d}.bin", vectors)
-        chunks.append({"first": lo, "rows": hi - lo, "vectors": f"artworks-{n:03d}.bin", "bytes": len(vectors)})
+    parts = []
+    for n, members in enumerate(index.part_rows()):
+        data = index.chunk_bytes(members)
+        write_atomic(out.root / FIND_FOLDER / f"artworks-{n:04d}.bin", data)
+        parts.append({"vectors": f"artworks-{n:04d}.bin", "rows": len(members), "bytes": len(data)})
+    entry = {"count": len(rows), "parts": parts, "probe": index.probe or len(parts), "centres": None,
+             "labels": "labels-{n}.json", "label_rows": LABEL_ROWS, "label_digits": 4}
+    if index.centres is not None:
+        write_atomic(out.root / FIND_FOLDER / "centres.bin", index.centres.astype("<f4").tobytes())
+        entry["centres"] = "centres.bin"
     for n, lo in enumerate(range(0, len(rows), LABEL_ROWS)):
         out.write_json(f"{FIND_FOLDER}labels-{n:04d}.json",
                        {"columns": ["id", "title", "artist", "year", "page", "thumbnail"],
                         "rows": rows[lo:lo + LABEL_ROWS]})
-    return projection, {"count": len(rows), "chunks": chunks, "labels": "labels-{n}.json",
-                        "label_rows": LABEL_ROWS, "label_digits": 4}
+    return projection, entry
 
 
 def _row(card: dict) -> list:
