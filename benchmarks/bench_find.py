@@ -43,11 +43,16 @@ def synthetic_index(site: Path, n: int, dims: int, grouped_from: int, seed: int 
     manifest = json.loads((site / FIND_FOLDER / "index.json").read_text())
     dim = manifest["model"]["dim"]
     rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((500, dim), dtype=np.float32)
-    vectors = centres[rng.integers(0, len(centres), n)] + rng.standard_normal((n, dim), dtype=np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    queries = centres[rng.integers(0, len(centres), 200)] + rng.standard_normal((200, dim), dtype=np.float32)
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    # Like a network's vectors, the synthetic ones vary along fewer directions than they have numbers:
+    # 500 clusters in a 96-dimensional space, mapped into the model's dimension, with a little noise.
+    latent_centres = rng.standard_normal((500, 96), dtype=np.float32)
+    mixing = rng.standard_normal((96, dim), dtype=np.float32) / np.sqrt(96)
+
+    def draw(count: int) -> np.ndarray:
+        latent = latent_centres[rng.integers(0, 500, count)] + 0.7 * rng.standard_normal((count, 96), dtype=np.float32)
+        v = latent @ mixing + 0.15 * rng.standard_normal((count, dim), dtype=np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+    vectors, queries = draw(n), draw(200)
     index = compact_index(vectors, queries, axes_tried=(dims,), target=0.0, grouped_from=n + 1)
     if n >= grouped_from:
         index = group_parts(index, queries, queries @ vectors.T, AGREEMENT_TARGET)
@@ -66,13 +71,14 @@ def measure(browser, base: str, picture: Path, second: Path) -> dict:
     context = browser.new_context()
     page = context.new_page()
     sizes: dict[str, int] = {}
-    page.on("requestfinished", lambda r: sizes.__setitem__(r.url, r.sizes()["responseBodySize"]))
+    page.on("requestfinished", lambda r: _record(sizes, r))
     page.goto(base + "find/index.html", wait_until="load")
     loaded = time.perf_counter()
     page.set_input_files("#find-file", str(picture))
     page.wait_for_function("() => document.getElementById('find-results').getAttribute('data-runs') === '1'",
                            timeout=120_000)
     first = time.perf_counter() - loaded
+    page.wait_for_load_state("networkidle")  # every finished request reported
     before = dict(sizes)
     page.set_input_files("#find-file", str(second))
     page.wait_for_function("() => document.getElementById('find-results').getAttribute('data-runs') === '2'",
@@ -88,6 +94,13 @@ def measure(browser, base: str, picture: Path, second: Path) -> dict:
             "parts": sum(1 for k in before if "/find/artworks-" in k),
             "labels": part(lambda u: "/find/labels-" in u),
             "page": part(lambda u: u.endswith((".html", ".css")) or "/static/find" in u or "search.js" in u)}
+
+
+def _record(sizes: dict, request) -> None:
+    try:
+        sizes[request.url] = request.sizes()["responseBodySize"]
+    except Exception:  # the context closed while the event was delivered (after the measure)
+        pass
 
 
 def run_case(name: str, site: Path, runs: int, pictures: list[Path]) -> None:

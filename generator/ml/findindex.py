@@ -184,6 +184,8 @@ def group_parts(index: CompactIndex, queries: np.ndarray, exact: np.ndarray, tar
     approx = index.scores(queries)
     part_rank = np.argsort(np.argsort(-((queries @ index.axes.T) @ centres.T), axis=1, kind="stable"), axis=1)
     probe, overlap = len(parts), index.overlap
+    # Reading fewer parts can only lose what the projection kept: the target is capped by the projection's own.
+    target = min(target, index.overlap - 0.01)
     for tried in (1, 2, 4, 8, 16, 32, 64, 128, 256):
         if tried >= len(parts):
             break
