@@ -164,3 +164,17 @@ def test_without_the_find_page_nothing_of_it_is_published(built_demo, tmp_path):
     build(quiet)
     assert not (quiet.out / "find").exists() and not (quiet.out / "static/vendor").exists()
     assert "find/index.html" not in (quiet.out / "index.html").read_text()
+
+
+def test_a_missing_package_is_named_with_the_way_out(monkeypatch, tmp_path):
+    import sys
+
+    from generator.build.cache import Cache
+    from generator.build.config import BuildSettings
+    from generator.build.findmodel import browser_model
+    from generator.errors import ModelError
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if it were not installed
+    with pytest.raises(ModelError, match=r"pip install onnxruntime .*--no-find-page"):
+        browser_model(BuildSettings(), Cache(tmp_path), [], np.zeros((0, 4), np.float32),
+                      np.zeros((1, 4), np.float32), {})
