@@ -134,3 +134,61 @@ def test_no_serious_accessibility_problems(find_page):
     axe = pytest.importorskip("axe_playwright_python.sync_playwright")
     violations = axe.Axe().run(find_page).response["violations"]
     assert [v["id"] for v in violations if v["impact"] in ("serious", "critical")] == []
+
+
+def test_a_grouped_index_downloads_only_the_nearest_parts(browser, built_demo, demo_dir, tmp_path):
+    """A large collection's index (here synthetic, grouped from 0 artworks on) is read part by part: the page
+    downloads only the parts it probes, and ranks like the same computation in Python."""
+    import shutil
+    import threading
+
+    from generator.inputs.images import model_input
+    from generator.ml.export import onnx_vectors
+    from generator.ml.findindex import compact_index, group_parts
+    from generator.publish.web import make_server
+    from generator.site.findpage import write_index_files
+    from generator.site.output import SiteOutput
+
+    _, _, built = built_demo
+    site = tmp_path / "site"
+    shutil.copytree(built, site, symlinks=True)
+    manifest = json.loads((site / "find/index.json").read_text())
+    rng = np.random.default_rng(5)
+    mixing = rng.standard_normal((24, manifest["model"]["dim"]), dtype=np.float32)
+    latent = rng.standard_normal((40, 24), dtype=np.float32)[rng.integers(0, 40, 3000)]
+    vectors = (latent + 0.5 * rng.standard_normal((3000, 24), dtype=np.float32)) @ mixing
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = compact_index(vectors, vectors[:100], axes_tried=(24,), target=0.0, grouped_from=10**9)
+    index = group_parts(index, vectors[:100], vectors[:100] @ vectors.T, 0.9)
+    assert index.probe < len(index.parts)
+    for old in [*(site / "find").glob("artworks-*"), *(site / "find").glob("labels-*")]:
+        old.unlink()
+    rows = [[f"synthetic_{i}", f"Synthetic {i}", "Nobody", "", f"artworks/synthetic_{i}/index.html", None]
+            for i in range(3000)]
+    projection, manifest["artworks"] = write_index_files(SiteOutput(site, title="", csp=""), index, rows)
+    manifest["projection"].update(bytes=len(projection), dims=index.dims)
+    (site / "find/index.json").write_text(json.dumps(manifest))
+    picture = tmp_path / "drawing.png"  # no JPEG shortcut: Python and the page see the same pixels
+    Image.open(next((demo_dir / "drawings").glob("*_R_*.jpg"))).convert("RGB").save(picture)
+
+    server = make_server(site, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    page = browser.new_page()
+    parts_read = []
+    page.on("request", lambda r: parts_read.append(r.url) if "/find/artworks-" in r.url else None)
+    try:
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/find/index.html")
+        page.wait_for_selector("#find-form:not([hidden])")
+        assert choose(page, picture), page.inner_text("#find-status")
+        shown = [int(a.split("_")[-1]) for a in shown_artworks(page)]
+    finally:
+        page.close()
+        server.shutdown()
+    assert len(parts_read) == index.probe
+    query = onnx_vectors((site / "find/model.onnx").read_bytes(), model_input(picture, manifest["model"]["input_size"])[None])
+    ranks = np.argsort(np.argsort(-((query @ index.axes.T) @ index.centres.T), axis=1, kind="stable"), axis=1)[0]
+    probed = np.concatenate([index.parts[j] for j in np.flatnonzero(ranks < index.probe)])
+    scores = index.scores(query)[0][probed]
+    expected = probed[np.argsort(-scores, kind="stable")[:10]]
+    assert set(shown) <= set(probed.tolist())
+    assert len(set(shown) & set(expected.tolist())) >= 9
