@@ -185,7 +185,8 @@ def test_a_grouped_index_downloads_only_the_nearest_parts(browser, built_demo, d
         page.close()
         server.shutdown()
     assert len(parts_read) == index.probe
-    query = onnx_vectors((site / "find/model.onnx").read_bytes(), model_input(picture, manifest["model"]["input_size"])[None])
+    pixels = model_input(picture, manifest["model"]["input_size"])[None]
+    query = onnx_vectors((site / "find/model.onnx").read_bytes(), pixels)
     ranks = np.argsort(np.argsort(-((query @ index.axes.T) @ index.centres.T), axis=1, kind="stable"), axis=1)[0]
     probed = np.concatenate([index.parts[j] for j in np.flatnonzero(ranks < index.probe)])
     scores = index.scores(query)[0][probed]
