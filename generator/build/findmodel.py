@@ -40,7 +40,8 @@ def browser_model(settings: BuildSettings, cache: Cache, samples: list[Path], re
             __import__(package)
         except ImportError:
             raise ModelError(f"The find page needs the package {package}, which is not installed. Run: pip install "
-                             f"{package} (or reinstall sitegen), or build without the find page (--no-find-page).") from None
+                             f"{package} (or reinstall sitegen), or build without the find page "
+                             "(--no-find-page).") from None
     choice = resolve_model(settings.model, settings.weights)
     model_key = array_key(choice.fingerprint, EXPORT_VERSION)
     onnx_path = cache.file_path("browser-model", f"{model_key}.onnx")
