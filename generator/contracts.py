@@ -69,3 +69,15 @@ class Neighbours:
     @classmethod
     def from_arrays(cls, arrays) -> Neighbours:
         return cls(*(np.asarray(arrays[name]) for name in NEIGHBOUR_ARRAYS))
+
+
+@dataclass(frozen=True)
+class BrowserModel:
+    """The site's model as the find page downloads it (an ONNX file in the cache), and how it was checked."""
+
+    onnx: bytes
+    input_size: int     # the picture's side, in pixels, before it reaches the network
+    dim: int            # length of the vectors
+    samples: int        # pictures the file was checked on against the network itself
+    overlap: float      # mean share of the network's top 10 artworks that the file's top 10 holds
+    min_cosine: float   # lowest cosine between the network's and the file's vector of one picture

@@ -19,6 +19,7 @@ import numpy as np
 from generator.build.cache import Cache, EmbeddingWriter, array_key
 from generator.inputs.problems import report_sections, skipped_first
 from generator.build.config import BuildSettings
+from generator.build.findmodel import CHECK_SAMPLES, browser_model
 from generator.build.fsutil import (check_output_folder, is_within, recover_interrupted, sha256_file, staged,
                                     write_atomic)
 from generator.contracts import Embedded, Embeddings, Neighbours
@@ -392,6 +393,11 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
         pictures = make_derivatives([(d.id, d.path, h) for d, h in zip(items.drawings, items.d_hash)] +
                                     [(a.id, a.path, h) for a, h in zip(items.artworks, items.a_hash)], cache,
                                     settings, progress, report)
+    browser = None
+    if settings.find_page:
+        with _timed(report, "find model", echo):
+            browser = browser_model(settings, cache, *_check_samples(items), items.embeddings.artworks.vectors,
+                                    report.computed)
     with _timed(report, "pages", echo):
         model_source = embedded.model_source
         site = SiteData(settings=settings, drawings=items.drawings, artworks=items.artworks, pairs=items.pairs,
@@ -400,7 +406,8 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
                         model_name=settings.model if not str(settings.model).endswith(".pt")
                         else Path(settings.model).name, checkpoint=_checkpoint(settings),
                         embeddings=items.embeddings, pairs_unreadable=items.pairs_unreadable,
-                        pair_sources={p: reviewed.source[p] for p in items.pairs}, rejected=tuple(rejected))
+                        pair_sources={p: reviewed.source[p] for p in items.pairs}, rejected=tuple(rejected),
+                        browser_model=browser)
         # Rendering is skipped when nothing that goes into the site changed and the site on disk is
         # still the one we wrote (a manifest of sizes and times says so).
         assets = _assets_digest()
@@ -411,7 +418,8 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
                                 repr(items.drawings), repr(items.artworks), items.d_hash, items.a_hash, items.pairs,
                                 sorted(site.pair_sources.items()), rejected,
                                 sorted(coll.artists.items()), _file_digest(settings.countries), model_source,
-                                sorted((i, t.name, d.name) for i, (t, d) in pictures.items()))
+                                sorted((i, t.name, d.name) for i, (t, d) in pictures.items()),
+                                hashlib.sha256(browser.onnx).hexdigest() if browser else "")
         render_salt = array_key(page_settings, assets, "pages-v1")
         write_site(site, fingerprint, render_salt, report)
         if not settings.site_url:
@@ -433,6 +441,16 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
                                                ["", "All problems:"] +
                                                [f"- {p}" for p in skipped_first(report.problems)]) + "\n")
     return report
+
+
+def _check_samples(items: Published) -> tuple[list[Path], np.ndarray]:
+    """Pictures the find page's model is checked on, with the site's vectors of them: drawings then artworks."""
+    half = CHECK_SAMPLES // 2
+    d_rows = list(range(0, len(items.drawings), max(1, len(items.drawings) // half)))[:half]
+    a_rows = list(range(0, len(items.artworks), max(1, len(items.artworks) // half)))[:CHECK_SAMPLES - len(d_rows)]
+    paths = [items.drawings[i].path for i in d_rows] + [items.artworks[j].path for j in a_rows]
+    vectors = np.concatenate([items.embeddings.drawings.vectors[d_rows], items.embeddings.artworks.vectors[a_rows]])
+    return paths, vectors
 
 
 def published_items(coll: Collection, hashes: list[str], embedded: EmbeddedItems,

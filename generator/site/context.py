@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from generator.build.config import BuildSettings
-from generator.contracts import Embeddings, Neighbours
+from generator.contracts import BrowserModel, Embeddings, Neighbours
 from generator.inputs.collection import AGE_GROUPS, Artwork, Drawing
 from generator.inputs.countries import CountryTable
 from generator.site import labels
@@ -51,6 +51,7 @@ class SiteData:
     pair_sources: dict[tuple[str, str], str] = field(default_factory=dict)
     #: (drawing, artwork) suggestions rejected in a review: no longer suggested, listed in the data download
     rejected: tuple[tuple[str, str], ...] = ()
+    browser_model: BrowserModel | None = None  # the model for the find page; None: no find page
 
 
 @dataclass(frozen=True)

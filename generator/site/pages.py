@@ -17,6 +17,7 @@ from generator.publish.web import write_site_extras
 from generator.site import datapackage, labels
 from generator.site.context import SiteContext, SiteData
 from generator.site.discoveries import write_discoveries
+from generator.site.findpage import write_find_page
 from generator.site.images import write_pictures
 from generator.site.iiif import write_iiif
 from generator.site.labels import FACETS
@@ -27,13 +28,13 @@ from generator.site.output import PreviousSite, SiteOutput, asset_dir, in_worker
 from generator.site.related import write_related
 from generator.site.search import write_search
 from generator.site.stats import write_stats
-from generator.site.urls import artwork_url, collection_url, drawing_url, facet_index_url, pager_numbers
+from generator.site.urls import artwork_url, collection_url, drawing_url, facet_index_url, pager_numbers, site_nav
 from generator.site.worldmap import world_map
 
 
 def write_static(ctx: SiteContext, out: SiteOutput) -> None:
     shutil.copytree(asset_dir("static"), out.root / "static",
-                    ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
+                    ignore=shutil.ignore_patterns("__init__.py", "__pycache__", "vendor"))
     write_atomic(out.root / ".nojekyll", b"")
 
 
@@ -179,6 +180,7 @@ PAGES = (
     write_data,
     write_iiif,
     write_model_page,
+    write_find_page,
     write_home,
     datapackage.write_data_download,
     write_site_extras,
@@ -198,6 +200,8 @@ def render_site(site: SiteData, out: Path, *, salt: str = "", previous: Previous
     ctx = SiteContext.build(site)
     Path(out).mkdir(parents=True, exist_ok=True)
     output = SiteOutput(out, title=site.settings.title, csp=ctx.csp, salt=salt, previous=previous)
+    output.env.globals["find_page"] = site.browser_model is not None  # the header links to it
+    output.env.globals["nav"] = site_nav(site.browser_model is not None)
     for write in PAGES:
         write(ctx, output)
     return RenderResult(output.pages, output.page_keys, output.reused, output.problems)

@@ -7,7 +7,7 @@ page after page. They are written once here, in small ``.js`` files that ``stati
 
 ``data/related/meta.js``
     ``window.SITEGEN_RELATED``: the number of drawing chunks and of artworks per artwork chunk, the country
-    names the drawing labels use, the header's links (``urls.NAV``: drawing pages carry only one).
+    names the drawing labels use, the header's links (``urls.site_nav``: drawing pages carry only one).
 ``data/related/a-NNN.js``
     artworks ``N * ARTWORK_CHUNK`` onwards, in site order: ``[id, title, artist, year, has_picture]``.
 ``data/related/d-NNN.js``
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from generator.build.fsutil import write_atomic
 from generator.site.jsonout import js_assign
-from generator.site.urls import NAV
+from generator.site.urls import site_nav
 
 #: Drawings per chunk, on average: a page loads one chunk (about 55 KB at 200 drawings).
 DRAWINGS_PER_CHUNK = 256
@@ -97,7 +97,7 @@ def write_related(ctx, out_root: Path) -> None:
     countries = {d.country: ctx.country_name(d.country) for d in s.drawings if d.country}
     chunks = chunk_count(len(s.drawings))
     write_atomic(folder / "meta.js", js_assign("SITEGEN_RELATED", "meta", {
-        "chunks": chunks, "artwork_chunk": ARTWORK_CHUNK, "countries": countries, "nav": [list(n) for n in NAV]}))
+        "chunks": chunks, "artwork_chunk": ARTWORK_CHUNK, "countries": countries, "nav": [list(n) for n in site_nav(s.browser_model is not None)]}))
     cards = ctx.a_cards
     for c in range(0, max(1, len(cards)), ARTWORK_CHUNK):
         rows = [[a["id"], a["title"], a["artist"], a["year"] or "", 1 if a["thumb"] else 0]

@@ -13,10 +13,24 @@ from generator.errors import ConfigError
 #: Map and search data name an item by kind ("d" drawing, "a" artwork); its page and pictures live under these.
 PAGE_FOLDERS = {"d": "drawings/", "a": "artworks/"}
 PICTURE_FOLDERS = {"d": "images/drawings/", "a": "images/artworks/"}
-#: The header's links to the site's sections, in order (label, page).
+#: The find page and the files it downloads (the model, the artworks' index, the runtime's files).
+FIND_FOLDER = "find/"
+FIND_PAGE = FIND_FOLDER + "index.html"
+FIND_RUNTIME = "static/vendor/onnxruntime-web/"
+#: The header's links to the site's sections, in order (label, page); see site_nav.
 NAV = (("Countries", "countries/index.html"), ("Years", "years/index.html"), ("Age groups", "ages/index.html"),
        ("Map", "map/index.html"), ("Discoveries", "discoveries/index.html"), ("Statistics", "stats/index.html"),
-       ("Search", "search/index.html"), ("Model", "model/index.html"), ("Data", "data/index.html"))
+       ("Search", "search/index.html"), ("Find an artwork", FIND_PAGE), ("Model", "model/index.html"),
+       ("Data", "data/index.html"))
+
+
+def site_nav(find_page: bool) -> tuple[tuple[str, str], ...]:
+    """The header's links: the find page's only when the site has one.
+
+    >>> [label for label, _ in site_nav(False)][-3:]
+    ['Search', 'Model', 'Data']
+    """
+    return tuple(n for n in NAV if find_page or n[1] != FIND_PAGE)
 
 
 def drawing_url(d_id: str) -> str:

@@ -1,0 +1,105 @@
+"""The build step behind the find page: the model exported for the browser, checked, and cached.
+
+The exported file is cached under the model's own fingerprint, so a rebuild with the
+same model reads it back; its check against the network is cached with the sample
+pictures' contents.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from generator.build.cache import Cache, array_key
+from generator.build.config import BuildSettings
+from generator.build.fsutil import write_atomic
+from generator.contracts import BrowserModel
+from generator.errors import ImageError, ModelError
+
+#: Pictures of the collection the exported file is checked on (drawings first, then artworks).
+CHECK_SAMPLES = 24
+#: Below these the exported file is refused: it would not rank like the site's pages.
+MIN_OVERLAP = 0.8
+MIN_COSINE = 0.97
+
+
+def browser_model(settings: BuildSettings, cache: Cache, samples: list[Path], reference: np.ndarray,
+                  gallery: np.ndarray, report_computed: dict[str, int]) -> BrowserModel:
+    """The ONNX file of the site's model with int8 weights, checked against the network on ``samples``.
+
+    ``reference``: the vectors the network gave ``samples`` for this build; ``gallery``: the artworks'
+    vectors, to compare rankings on.
+    """
+    from generator.ml.export import EXPORT_VERSION
+    from generator.ml.model import resolve_model
+
+    for package in ("onnx", "onnxruntime"):
+        try:
+            __import__(package)
+        except ImportError:
+            raise ModelError(f"The find page needs the package {package}, which is not installed. Run: pip install "
+                             f"{package} (or reinstall sitegen), or build without the find page "
+                             "(--no-find-page).") from None
+    choice = resolve_model(settings.model, settings.weights)
+    model_key = array_key(choice.fingerprint, EXPORT_VERSION)
+    onnx_path = cache.file_path("browser-model", f"{model_key}.onnx")
+    check_key = array_key(model_key, [sha_of(p) for p in samples], reference, gallery)
+    check_path = cache.file_path("browser-model", f"{check_key}.json")
+    computed = 0
+    if not onnx_path.is_file():
+        from generator.ml.export import browser_model_bytes
+        from generator.ml.model import load_model
+
+        model = load_model(settings.model, settings.weights)
+        write_atomic(onnx_path, browser_model_bytes(model))
+        computed = 1
+    onnx_bytes = onnx_path.read_bytes()
+    check = _read_json(check_path)
+    if check is None:
+        check = _check(settings, onnx_bytes, samples, reference, gallery)
+        write_atomic(check_path, json.dumps(check, sort_keys=True))
+        computed = 1
+    report_computed["browser_model"] = computed
+    if check["overlap"] < MIN_OVERLAP or check["min_cosine"] < MIN_COSINE:
+        raise ModelError(
+            f"The model written for the find page ranks too differently from the site's model on {check['samples']} "
+            f"sample pictures (top 10 in common: {check['overlap']:.0%}; lowest cosine {check['min_cosine']:.3f}). "
+            "Build without the find page (--no-find-page), or use efficientnet_lite0.")
+    return BrowserModel(onnx_bytes, check["input_size"], check["dim"], check["samples"], check["overlap"],
+                        check["min_cosine"])
+
+
+def sha_of(path: Path) -> str:
+    from generator.build.fsutil import sha256_file
+
+    return sha256_file(path)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _check(settings: BuildSettings, onnx_bytes: bytes, samples: list[Path], reference: np.ndarray,
+           gallery: np.ndarray) -> dict:
+    """The exported file on the sample pictures, against the vectors the network gave them in this build."""
+    from generator.inputs.images import model_input
+    from generator.ml.export import onnx_input_size, onnx_vectors, ranking_agreement
+    size, dim = onnx_input_size(onnx_bytes), reference.shape[1]
+    pictures, rows = [], []
+    for i, path in enumerate(samples):
+        try:
+            pictures.append(model_input(path, size, max_pixels=settings.max_pixels))
+            rows.append(i)
+        except ImageError:
+            continue  # already in the build report
+    if not pictures:
+        raise ModelError("The model written for the find page could not be checked: none of the sample "
+                         "pictures could be read. Build without the find page (--no-find-page).")
+    agreement = ranking_agreement(reference[rows], onnx_vectors(onnx_bytes, np.stack(pictures)), gallery)
+    return {"samples": agreement.queries, "overlap": agreement.overlap, "min_cosine": agreement.min_cosine,
+            "input_size": size, "dim": dim}

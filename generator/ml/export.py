@@ -1,0 +1,151 @@
+"""The site's model as a small ONNX file that a browser can run (the "find" page).
+
+The file takes the picture exactly as the Python pipeline hands it to the network
+(``size`` x ``size`` x 3 bytes, already resized: see ``inputs/images.model_input``)
+and returns the same L2-normalised vector. The scaling to [0, 1], the ImageNet
+normalisation and the pooling are inside the file, so the browser only has to
+resize the picture.
+
+Convolution weights are stored as 8-bit integers with one scale per output channel
+and turned back into floats when the file is loaded (a weight-only quantisation: the
+arithmetic stays in 32-bit floats, so the vectors stay close to PyTorch's). That
+makes the file four times smaller; :func:`ranking_agreement` measures what it costs.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from generator.errors import ModelError
+from generator.ml.model import LoadedModel
+
+#: Bumped whenever the exported file changes for the same model, so cached files are redone.
+EXPORT_VERSION = "onnx-opset17-int8w-v1"
+OPSET = 17
+#: Weights with fewer values than this stay in 32-bit floats (biases, tiny layers): too small to matter.
+QUANTISE_MIN_VALUES = 4096
+
+
+class _BytesInput(nn.Module):
+    """The embedder behind the pipeline's own first step: uint8 N x H x W x 3 -> floats in [0, 1], N x 3 x H x W."""
+
+    def __init__(self, embedder: nn.Module):
+        super().__init__()
+        self.embedder = embedder
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.embedder(pixels.permute(0, 3, 1, 2).float() / 255.0)
+
+
+def export_onnx(model: LoadedModel) -> bytes:
+    """The model as a 32-bit ONNX file (one picture per run)."""
+    net = _BytesInput(model.embedder.float().to("cpu").eval()).eval()
+    size = model.input_size
+    example = torch.zeros((1, size, size, 3), dtype=torch.uint8)
+    buf = io.BytesIO()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's notices about its own future
+            torch.onnx.export(net, (example,), buf, dynamo=False, opset_version=OPSET, input_names=["pixels"],
+                              output_names=["vector"], do_constant_folding=True)
+    except Exception as exc:  # the exporter raises many kinds for layers it cannot write
+        raise ModelError(f"The model {model.name} could not be written for the browser ({type(exc).__name__}: "
+                         f"{exc}). Build without the find page (--no-find-page), or use efficientnet_lite0.") from None
+    return buf.getvalue()
+
+
+def quantise_weights(onnx_bytes: bytes) -> bytes:
+    """Store every large convolution and matrix weight as int8 with a scale per output channel."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph_model = onnx.load_from_string(onnx_bytes)
+    graph = graph_model.graph
+    weight_inputs = {n.input[1] for n in graph.node if n.op_type in ("Conv", "Gemm", "MatMul") and len(n.input) > 1
+                     and not _is_depthwise(n)}
+    kept, added, dq_nodes = [], [], []
+    for init in graph.initializer:
+        if init.name not in weight_inputs or init.data_type != TensorProto.FLOAT:
+            kept.append(init)
+            continue
+        w = numpy_helper.to_array(init)
+        if w.size < QUANTISE_MIN_VALUES or w.ndim < 2:
+            kept.append(init)
+            continue
+        flat = w.reshape(w.shape[0], -1)
+        peak = np.abs(flat).max(axis=1)
+        scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+        q = np.clip(np.rint(flat / scale[:, None]), -127, 127).astype(np.int8).reshape(w.shape)
+        added += [numpy_helper.from_array(q, init.name + "_int8"),
+                  numpy_helper.from_array(scale, init.name + "_scale"),
+                  numpy_helper.from_array(np.zeros(w.shape[0], np.int8), init.name + "_zero")]
+        dq_nodes.append(helper.make_node("DequantizeLinear", [init.name + "_int8", init.name + "_scale",
+                                                              init.name + "_zero"], [init.name], axis=0,
+                                         name=init.name + "_dequantise"))
+    del graph.initializer[:]
+    graph.initializer.extend(kept + added)
+    nodes = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(dq_nodes + nodes)
+    onnx.checker.check_model(graph_model)
+    return graph_model.SerializeToString()
+
+
+def _is_depthwise(node) -> bool:
+    """Depthwise convolutions hold few weights but many outliers (batch norms folded into them): kept in floats."""
+    return any(a.name == "group" and a.i > 1 for a in node.attribute)
+
+
+def browser_model_bytes(model: LoadedModel) -> bytes:
+    """The file the find page downloads: the exported model with int8 weights."""
+    return quantise_weights(export_onnx(model))
+
+
+def onnx_vectors(onnx_bytes: bytes, batch: np.ndarray) -> np.ndarray:
+    """Run an exported file on uint8 N x H x W x 3 pictures, one at a time (as the browser does)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
+    return np.concatenate([session.run(None, {"pixels": batch[i:i + 1]})[0] for i in range(len(batch))])
+
+
+def onnx_input_size(onnx_bytes: bytes) -> int:
+    """The picture side an exported file expects (its input is 1 x size x size x 3)."""
+    import onnx
+
+    dims = onnx.load_from_string(onnx_bytes).graph.input[0].type.tensor_type.shape.dim
+    return int(dims[1].dim_value)
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How closely the browser's model ranks like the site's network, on sample pictures."""
+
+    queries: int
+    top_k: int
+    overlap: float       # mean share of the network's top k found in the exported file's top k
+    same_first: float    # share of queries whose first result is the same
+    min_cosine: float    # lowest cosine between the two vectors of one picture
+
+
+def ranking_agreement(reference: np.ndarray, candidate: np.ndarray, gallery: np.ndarray,
+                      top_k: int = 10) -> Agreement:
+    """Compare the rankings of ``gallery`` rows for query vectors from the network and from the exported file."""
+    if reference.shape != candidate.shape or not len(reference):
+        raise ModelError("The exported model could not be checked: no sample pictures were embedded.")
+    k = min(top_k, len(gallery))
+    ref_top = np.argsort(-(reference @ gallery.T), axis=1, kind="stable")[:, :k]
+    cand_top = np.argsort(-(candidate @ gallery.T), axis=1, kind="stable")[:, :k]
+    overlap = np.mean([len(set(a) & set(b)) / k for a, b in zip(ref_top, cand_top)])
+    same_first = float(np.mean(ref_top[:, 0] == cand_top[:, 0]))
+    cos = np.sum(reference * candidate, axis=1) / (np.linalg.norm(reference, axis=1) *
+                                                   np.linalg.norm(candidate, axis=1))
+    return Agreement(len(reference), k, float(overlap), same_first, float(cos.min()))

@@ -1,0 +1,180 @@
+"""The find page's files: the exported model (small, deterministic, checked, cached), the artworks' compact
+index, the page's policy and the links to it."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from generator.ml.findindex import CompactIndex, compact_index, principal_axes, quantise_rows, top_overlap
+
+
+def _clustered(n: int, dim: int, groups: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(groups, dim))
+    x = centres[rng.integers(0, groups, n)] + 0.6 * rng.normal(size=(n, dim))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_compact_index_keeps_the_ranking_and_says_how_well():
+    artworks, drawings = _clustered(600, 96, 12, 0), _clustered(300, 96, 12, 1)
+    index = compact_index(artworks, drawings, axes_tried=(8, 32), target=0.97)
+    exact = drawings @ artworks.T
+    measured = top_overlap(exact[::1], index.scores(drawings))
+    assert index.overlap == pytest.approx(measured) and index.queries == 300
+    assert index.overlap >= 0.97 or index.dims == 96  # the target, or every axis
+    # The similarity shown is close to the cosine itself, not only in the same order.
+    assert np.abs(index.scores(drawings) - exact).max() < 0.05
+
+
+def test_fewer_axes_rank_worse_and_the_measure_shows_it():
+    artworks, drawings = _clustered(500, 64, 40, 2), _clustered(200, 64, 40, 3)
+    coarse = compact_index(artworks, drawings, axes_tried=(2,), target=1.01)  # forced to keep trying: all axes
+    two = compact_index(artworks, drawings, axes_tried=(2,), target=0.0)
+    assert two.dims == 2 and coarse.dims == 64
+    assert two.overlap < coarse.overlap
+
+
+def test_large_collections_are_grouped_and_a_query_reads_few_parts():
+    artworks, drawings = _clustered(6000, 48, 30, 6), _clustered(400, 48, 30, 7)
+    index = compact_index(artworks, drawings, axes_tried=(48,), target=0.9, grouped_from=5000)
+    rows = np.sort(np.concatenate(index.part_rows()))
+    assert np.array_equal(rows, np.arange(6000))  # every artwork in exactly one part
+    assert index.centres is not None and len(index.centres) == len(index.parts)
+    assert 1 <= index.probe < len(index.parts) and index.overlap >= 0.9
+    # The figure is what the page will get: only the probed parts scored.
+    proj = drawings[::1] @ index.axes.T
+    ranks = np.argsort(np.argsort(-(proj @ index.centres.T), axis=1, kind="stable"), axis=1)
+    part_of = np.empty(6000, int)
+    for j, members in enumerate(index.parts):
+        part_of[members] = j
+    masked = np.where(ranks[:, part_of] < index.probe, index.scores(drawings), -np.inf)
+    assert top_overlap(drawings @ artworks.T, masked) == pytest.approx(index.overlap)
+
+
+def test_projection_and_chunk_bytes_follow_the_documented_layout():
+    artworks = _clustered(50, 32, 5, 4)
+    mean, axes = principal_axes(artworks)
+    assert np.allclose(axes @ axes.T, np.eye(len(axes)), atol=1e-4)
+    scales, codes = quantise_rows((artworks - mean) @ axes.T)
+    index = CompactIndex(mean, axes, scales, codes, 1.0, 0)
+    raw = index.chunk_bytes(np.arange(10, 20))
+    assert len(raw) == 10 * 8 + 10 * index.dims
+    assert np.array_equal(np.frombuffer(raw[:40], "<u4"), np.arange(10, 20))
+    assert np.array_equal(np.frombuffer(raw[40:80], "<f4"), scales[10:20])
+    assert np.array_equal(np.frombuffer(raw[80:], np.int8).reshape(10, -1), codes[10:20])
+    proj = np.frombuffer(index.projection_bytes(), "<f4")
+    assert np.array_equal(proj[:32], mean) and np.array_equal(proj[32:].reshape(-1, 32), axes)
+
+
+def test_principal_axes_are_the_same_on_every_run():
+    artworks = _clustered(80, 40, 6, 5)
+    a1, a2 = principal_axes(artworks), principal_axes(artworks.copy())
+    assert all(np.array_equal(x, y) for x, y in zip(a1, a2))
+
+
+def test_quantised_weights_keep_the_vectors_and_shrink_the_file():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    from generator.ml.export import export_onnx, onnx_vectors, quantise_weights
+    from generator.ml.model import Embedder, LoadedModel
+
+    torch.manual_seed(0)
+    trunk = torch.nn.Sequential(torch.nn.Conv2d(3, 64, 3, padding=1), torch.nn.ReLU(),
+                                torch.nn.Conv2d(64, 64, 3, padding=1, groups=64), torch.nn.ReLU(),
+                                torch.nn.Conv2d(64, 128, 1))
+    model = LoadedModel("tiny", Embedder(trunk, 128).eval(), "test", "0", 32)
+    plain = export_onnx(model)
+    small = quantise_weights(plain)
+    assert quantise_weights(plain) == small  # the same bytes every time
+    assert len(small) < 0.6 * len(plain)
+    pixels = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    with torch.no_grad():
+        reference = model.embedder(torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255).numpy()
+    assert np.abs(onnx_vectors(plain, pixels) - reference).max() < 1e-4
+    cos = np.sum(onnx_vectors(small, pixels) * reference, axis=1)
+    assert cos.min() > 0.99
+
+
+# ---------------------------------------------------------------- the built demo site
+
+def test_the_site_carries_the_model_the_index_and_the_runtime(built_demo):
+    settings, report, site = built_demo
+    manifest = json.loads((site / "find/index.json").read_text())
+    model = site / "find" / manifest["model"]["file"]
+    assert model.stat().st_size == manifest["model"]["bytes"] <= 5_000_000
+    assert manifest["model"]["top10_agreement"] >= 0.8 and manifest["model"]["checked_on"] > 0
+    parts = manifest["artworks"]["parts"]
+    assert sum(c["rows"] for c in parts) == manifest["artworks"]["count"] == report.artworks
+    assert manifest["artworks"]["probe"] == len(parts) and manifest["artworks"]["centres"] is None
+    dims = manifest["projection"]["dims"]
+    for c in parts:
+        assert (site / "find" / c["vectors"]).stat().st_size == c["bytes"] == c["rows"] * (8 + dims)
+    labels = [row for path in sorted((site / "find").glob("labels-*.json"))
+              for row in json.loads(path.read_text())["rows"]]
+    assert [row[0] for row in labels] == [a["id"] for a in json.loads((site / "data/artworks.json").read_text())
+                                          ["artworks"]]
+    assert (site / "find" / "projection.bin").stat().st_size == (dims + 1) * manifest["model"]["dim"] * 4
+    runtime = site / "static/vendor/onnxruntime-web"
+    assert {"LICENSE", "ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"} <= \
+        {p.name for p in runtime.iterdir()}
+
+
+def _csp(page: str) -> str:
+    return re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page).group(1)
+
+
+def test_only_the_find_page_may_run_webassembly_and_nothing_may_be_sent(built_demo):
+    _, _, site = built_demo
+    find = _csp((site / "find/index.html").read_text())
+    home = _csp((site / "index.html").read_text())
+    assert "script-src 'self' 'wasm-unsafe-eval';" in find and "connect-src 'self';" in find
+    assert "wasm" not in home and "'unsafe-eval'" not in find.replace("'wasm-unsafe-eval'", "")
+    assert find.replace(" 'wasm-unsafe-eval'", "") == home
+    page = (site / "find/index.html").read_text()
+    assert "<script>" not in page and "never leaves your computer" in page
+    assert 'accept="image/*"' in page and 'capture="environment"' in page
+
+
+def test_home_page_and_header_link_to_the_find_page(built_demo):
+    _, _, site = built_demo
+    assert 'href="find/index.html"' in (site / "index.html").read_text()
+    drawing = next((site / "drawings").glob("*/index.html")).read_text()
+    assert 'href="../../find/index.html">Find an artwork</a>' in drawing
+
+
+def test_a_second_build_reuses_the_exported_model(built_demo):
+    from generator.build.pipeline import build
+
+    settings, first, site = built_demo
+    before = (site / "find/model.onnx").read_bytes()
+    again = build(settings)
+    assert again.computed["browser_model"] == 0
+    assert (site / "find/model.onnx").read_bytes() == before
+
+
+def test_without_the_find_page_nothing_of_it_is_published(built_demo, tmp_path):
+    from generator.build.pipeline import build
+
+    settings, _, _ = built_demo
+    quiet = settings.replace(out=tmp_path / "site", find_page=False)
+    build(quiet)
+    assert not (quiet.out / "find").exists() and not (quiet.out / "static/vendor").exists()
+    assert "find/index.html" not in (quiet.out / "index.html").read_text()
+
+
+def test_a_missing_package_is_named_with_the_way_out(monkeypatch, tmp_path):
+    import sys
+
+    from generator.build.cache import Cache
+    from generator.build.config import BuildSettings
+    from generator.build.findmodel import browser_model
+    from generator.errors import ModelError
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if it were not installed
+    with pytest.raises(ModelError, match=r"pip install onnxruntime .*--no-find-page"):
+        browser_model(BuildSettings(), Cache(tmp_path), [], np.zeros((0, 4), np.float32),
+                      np.zeros((1, 4), np.float32), {})
