@@ -5,12 +5,15 @@
    key made from the site's home address, so two sites never mix; nothing is sent anywhere, and it works from
    the disk (file://) and offline. A panel counts them, saves them as decisions.csv
    (drawing,artwork,decision,note) for 'sitegen build --decisions', and reads such a file back.
-   Keys: j / k or the arrow keys move between suggestions, y confirms, n rejects, u undoes. */
+   Keys: j / k or the arrow keys move between suggestions, y confirms, n rejects, u undoes.
+   Visitors who do not review see none of it but one button, "Review suggestions", which turns review on (and
+   off) for the whole site in this browser. */
 (function () {
   "use strict";
   var script = document.currentScript;
   var ROOT = new URL("..", script ? script.src : location.href).href;   // this file lives in <root>static/
   var KEY = "sitegen-review:" + ROOT;
+  var MODE_KEY = KEY + ":on";     // review turned on, for every page of this site in this browser
   var WORDS = { confirmed: "Confirmed", rejected: "Rejected" };
   var state = load();
   var storageNote = "";
@@ -205,10 +208,26 @@
                         "rejected): " + skipped.slice(0, 10).join(", ") + (skipped.length > 10 ? "…" : "") + "." : "");
   }
 
+  function reviewing() { return document.documentElement.classList.contains("reviewing"); }
+  function setReviewing(on, toggle) {
+    document.documentElement.classList.toggle("reviewing", on);
+    toggle.setAttribute("aria-pressed", on ? "true" : "false");
+    try { if (on) { window.localStorage.setItem(MODE_KEY, "1"); } else { window.localStorage.removeItem(MODE_KEY); } }
+    catch (e) { /* the mode is then kept for this page only */ }
+  }
+
   function makePanel() {
     panel = document.createElement("section");
     panel.className = "review-panel";
     panel.setAttribute("aria-label", "Your review");
+    var toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "review-toggle";
+    toggle.textContent = "Review suggestions";
+    toggle.addEventListener("click", function () { setReviewing(!reviewing(), toggle); });
+    var on = false;
+    try { on = window.localStorage.getItem(MODE_KEY) === "1"; } catch (e) { on = false; }
+    setReviewing(on, toggle);
     var h = document.createElement("h2");
     h.textContent = "Your review";
     var countLine = document.createElement("p");
@@ -251,7 +270,11 @@
     privacy.className = "review-private";
     privacy.textContent = "Kept in this browser only: nothing is sent anywhere.";
     actions.appendChild(privacy);
-    [h, countLine, actions, message, help].forEach(function (el) { panel.appendChild(el); });
+    var body = document.createElement("div");
+    body.className = "review-body";
+    [h, countLine, actions, message, help].forEach(function (el) { body.appendChild(el); });
+    panel.appendChild(toggle);
+    panel.appendChild(body);
     (document.querySelector("main") || document.body).appendChild(panel);
     count();
   }
@@ -270,7 +293,7 @@
   var MOVES = { j: 1, ArrowDown: 1, ArrowRight: 1, k: -1, ArrowUp: -1, ArrowLeft: -1 };
   var ACTIONS = { y: "confirm", n: "reject", u: "undo" };
   document.addEventListener("keydown", function (evt) {
-    if (evt.altKey || evt.ctrlKey || evt.metaKey || evt.defaultPrevented) { return; }
+    if (!reviewing() || evt.altKey || evt.ctrlKey || evt.metaKey || evt.defaultPrevented) { return; }
     var t = evt.target;
     if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) { return; }
     var list = candidates();

@@ -48,6 +48,9 @@ def reviewed(browser, site_server, drawing, built_demo, tmp_path_factory):
     page.goto(f"{site_server}drawings/{drawing}/index.html")
     strip = page.locator("ol.strip > li[data-pair]")   # drawn by static/related.js
     strip.first.wait_for()
+    # Visitors see one button; the review controls appear once it is pressed.
+    assert not strip.first.get_by_role("button", name="Confirm").is_visible()
+    page.get_by_role("button", name="Review suggestions").click()
     to_confirm, to_reject = strip.nth(0), strip.nth(1)
     confirmed = to_confirm.get_attribute("data-pair").split()[1]
     rejected = to_reject.get_attribute("data-pair").split()[1]
@@ -106,6 +109,9 @@ def test_keys_later_elements_storage_and_reading_a_file(page, site_server, drawi
     errors = _watch(page)
     page.goto(f"{site_server}drawings/{drawing}/index.html")
     page.locator("ol.strip > li[data-pair]").first.wait_for()
+    page.keyboard.press("j")
+    assert page.evaluate("document.activeElement === document.body"), "no keys before review is turned on"
+    page.get_by_role("button", name="Review suggestions").click()
     items = page.locator("[data-pair]")
     page.keyboard.press("j")
     page.keyboard.press("j")
@@ -122,6 +128,7 @@ def test_keys_later_elements_storage_and_reading_a_file(page, site_server, drawi
     # Kept in the browser: a reload shows the decision again.
     page.reload()
     page.locator("ol.strip > li[data-pair]").first.wait_for()
+    assert page.get_by_role("button", name="Review suggestions").get_attribute("aria-pressed") == "true"
     assert page.locator("[data-pair]").nth(1).get_attribute("data-review-state") == "confirmed"
     # A suggestion drawn later by another script gets its buttons too.
     page.evaluate("""() => { const li = document.createElement('li');
@@ -146,6 +153,7 @@ def test_review_works_from_disk(page, built_demo, drawing):
     _, _, out = built_demo
     errors = _watch(page)
     page.goto((out / "drawings" / drawing / "index.html").as_uri())
+    page.get_by_role("button", name="Review suggestions").click()
     page.locator("[data-pair]").first.get_by_role("button", name="Confirm").click()
     assert page.locator(".review-count").inner_text() == "1 confirmed, 0 rejected in this browser"
     key = page.evaluate("Object.keys(localStorage)")
