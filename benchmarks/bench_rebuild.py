@@ -50,8 +50,10 @@ def settings_for(root: Path):
     from generator.build.config import BuildSettings
 
     site_url = os.environ.get("SITEGEN_BENCH_SITE_URL") or None
+    # No find page: its build step checks the exported model against the collection's vectors, and these are
+    # synthetic (benchmarks/bench_find.py measures that page and its files).
     return BuildSettings(drawings=root / "drawings", artworks=root / "artworks", out=root / "site",
-                         cache=root / "cache", site_url=site_url)
+                         cache=root / "cache", site_url=site_url, find_page=False)
 
 
 def site_breakdown(site: Path) -> dict[str, float]:
