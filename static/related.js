@@ -84,6 +84,15 @@
     if (shown) { box.appendChild(ol); }
   }
 
+  // The suggestion shown beside the drawing can be reviewed too (static/review.js), unless it is confirmed.
+  function offerFeatured(entry, artworks) {
+    var figure = document.querySelector(".pair-artwork"), j = entry[0][skip - 1];
+    var confirmed = (entry[4] || {}).c || [];
+    if (figure && skip > 0 && artworks(j) && confirmed.indexOf(j) < 0) {
+      figure.setAttribute("data-pair", id + " " + artworks(j)[0]);
+    }
+  }
+
   function drawingList(entry, countries) {
     if (!entry[2].length) { return; }
     var extra = entry[4] || {}, labels = extra.l || {}, noPic = extra.n || [];
@@ -109,6 +118,7 @@
     var finish = function () {
       if (--left > 0) { return; }
       Array.prototype.forEach.call(box.querySelectorAll("noscript"), function (n) { n.remove(); });
+      offerFeatured(entry, artworks);
       artworkList(entry, artworks);
       drawingList(entry, meta.countries);
       if (window.SITEGEN_CARDS) { window.SITEGEN_CARDS(box); }

@@ -102,6 +102,8 @@ def test_the_drawing_page_draws_its_lists(browser, built_demo, site_server, how)
     hrefs = [items.nth(i).locator("a").get_attribute("href") for i in range(items.count())]
     assert hrefs == [f"../../artworks/{a}/index.html" for _, a in mine[1:]]
     assert items.nth(0).get_attribute("data-pair") == f"{did} {mine[1][1]}"
+    # The suggestion beside the drawing can be reviewed too; it is marked once the lists are drawn.
+    assert page.locator(".pair-artwork").get_attribute("data-pair") == f"{did} {mine[0][1]}"
     assert items.nth(0).locator("a").text_content().startswith("2. ")
     with open(out / "data/layout.csv", newline="", encoding="utf-8") as f:
         names = {r["id"]: r["label"] for r in csv.DictReader(f)}
