@@ -323,9 +323,13 @@
   makePanel();
   enhanceAll(document);
   // Other scripts may draw suggestions after this one ran: they get their buttons too.
+  // An element may also be given its data-pair attribute later (the suggestion beside a drawing is).
   new MutationObserver(function (records) {
-    records.forEach(function (r) { Array.prototype.forEach.call(r.addedNodes, function (n) { if (n.nodeType === 1) { enhanceAll(n); } }); });
-  }).observe(document.body, { childList: true, subtree: true });
+    records.forEach(function (r) {
+      if (r.type === "attributes") { enhanceAll(r.target); return; }
+      Array.prototype.forEach.call(r.addedNodes, function (n) { if (n.nodeType === 1) { enhanceAll(n); } });
+    });
+  }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-pair"] });
   // Another tab of the same site changed the decisions.
   window.addEventListener("storage", function (evt) {
     if (evt.key === KEY) { state = load(); candidates().forEach(show); count(); }
