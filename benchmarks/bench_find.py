@@ -18,6 +18,7 @@ Targets: model at most 5 MB; first result at most 3 s after the page has loaded.
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import statistics
@@ -145,7 +146,8 @@ def run_case(name: str, site: Path, runs: int, pictures: list[Path]) -> None:
 def main(site: Path, artworks: int, dims: int, grouped_from: int, runs: int) -> None:
     if not (site / "find/index.json").is_file():
         raise click.ClickException(f"{site} has no find page: build it with the find page on (the default).")
-    drawings = json.loads((site / "data/drawings.json").read_text())["drawings"]
+    with open(site / "data/drawings.csv", newline="", encoding="utf-8") as f:
+        drawings = list(csv.DictReader(f))
     pictures = sorted(Path(p) for p in _demo_pictures(site, drawings))
     if not pictures:
         raise click.ClickException("No demo drawing pictures were found next to the site's data.")

@@ -47,7 +47,7 @@ def site(built_demo):
 
 def test_pages_list_the_best_suggestions_of_unconfirmed_drawings_once_each_best_first(site):
     settings, out = site
-    confirmed = {d for d, _ in json.loads((out / "data/pairs.json").read_text())["rows"]}
+    confirmed = {row[0] for row in json.loads((out / "data/pairs.json").read_text())["rows"]}
     drawings = {d["id"] for d in site_drawings(out)}
     neighbours = {}
     for line in (out / "data/neighbours.csv").read_text(encoding="utf-8").splitlines()[1:]:

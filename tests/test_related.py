@@ -74,7 +74,7 @@ def test_confirmed_artworks_are_marked(related, built_demo):
     artworks = [a["id"] for a in json.loads((out / "data/artworks.json").read_text())["artworks"]]
     chunks = data["meta"]["chunks"]
     assert pairs
-    for d, a in pairs:
+    for d, a, *_ in pairs:
         entry = data[f"d{chunk_of(d, chunks)}"][d]
         assert artworks.index(a) in entry[4]["c"]
 
@@ -84,7 +84,7 @@ def test_confirmed_artworks_are_marked(related, built_demo):
 def test_the_drawing_page_draws_its_lists(browser, built_demo, site_server, how):
     _, _, out = built_demo
     rows = [r for r in neighbour_rows(out)]
-    pairs = {d for d, _ in json.loads((out / "data/pairs.json").read_text())["rows"]}
+    pairs = {row[0] for row in json.loads((out / "data/pairs.json").read_text())["rows"]}
     did = next(d for d, _, _, _ in rows if d not in pairs)
     mine = [(rank, a) for d, rank, a, _ in rows if d == did]
     url = (site_server + f"drawings/{did}/index.html" if how == "served"
