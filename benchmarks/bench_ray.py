@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -35,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from generator.build.cache import Cache  # noqa: E402
 from generator.build.config import BuildSettings  # noqa: E402
 from generator.build.pipeline import compute_missing_embeddings, embedding_key  # noqa: E402
+from generator.ml.device import cpu_name  # noqa: E402
 
 
 def scan_jpegs(folder: Path, count: int, size: tuple[int, int]) -> list[Path]:
@@ -65,14 +65,6 @@ def timed_run(paths: list[Path], settings: BuildSettings) -> tuple[float, dict]:
     return seconds, run.known
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown processor"
 
 
 def main() -> None:

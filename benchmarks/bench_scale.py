@@ -286,9 +286,9 @@ def main() -> None:
                  "    pip install -e '.[bench]'    (or: pip install faiss-cpu)\n"
                  "or leave that stage out: --stages neighbours_full,layout,render")
     import platform
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    print(f"machine: {cpu}, {os.cpu_count()} CPU threads; python {platform.python_version()}")
+
+    from generator.ml.device import cpu_name
+    print(f"machine: {cpu_name()}, {os.cpu_count()} CPU threads; python {platform.python_version()}")
     argv = [x for x in sys.argv[1:]]
     rows = []
     for stage in a.stages.split(","):

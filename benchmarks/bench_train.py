@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import platform
 import statistics
 import sys
 import time
@@ -37,6 +36,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from generator.ml.evaluate import kfold, split_pairs  # noqa: E402
+from generator.ml.device import cpu_name  # noqa: E402
 from generator.ml.model import load_model  # noqa: E402
 from generator.ml.recipes import fit, fit_without_pairs  # noqa: E402
 from generator.ml.train import TrainSettings, evaluate_model, finetuned_model  # noqa: E402
@@ -57,14 +57,6 @@ def read_collection(folder: Path):
     return drawings, artworks, pairs
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def parse_overrides(items: list[str]) -> dict[str, dict]:

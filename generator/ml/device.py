@@ -31,6 +31,20 @@ PRECISIONS = ("auto", "fp32", "bf16")
 WORKLOADS = ("inference", "training", "matmul")
 
 
+def cpu_name() -> str:
+    """The processor's model name, as figures must state it (``lscpu``'s "Model name")."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown processor"
+
+
 @functools.cache
 def cpu_flags() -> frozenset[str]:
     """The processor's feature flags (empty where the system does not list them)."""
