@@ -142,8 +142,10 @@ def test_only_the_find_page_may_run_webassembly_and_nothing_may_be_sent(built_de
 def test_home_page_and_header_link_to_the_find_page(built_demo):
     _, _, site = built_demo
     assert 'href="find/index.html"' in (site / "index.html").read_text()
-    drawing = next((site / "drawings").glob("*/index.html")).read_text()
-    assert 'href="../../find/index.html">Find an artwork</a>' in drawing
+    collection = next((site / "countries").glob("*/index.html")).read_text()
+    assert 'href="../../find/index.html">Find an artwork</a>' in collection
+    # Drawing pages get the header's links from the shared data their script loads.
+    assert '["Find an artwork","find/index.html"]' in (site / "data/related/meta.js").read_text()
 
 
 def test_a_second_build_reuses_the_exported_model(built_demo):
@@ -164,6 +166,7 @@ def test_without_the_find_page_nothing_of_it_is_published(built_demo, tmp_path):
     build(quiet)
     assert not (quiet.out / "find").exists() and not (quiet.out / "static/vendor").exists()
     assert "find/index.html" not in (quiet.out / "index.html").read_text()
+    assert "find/index.html" not in (quiet.out / "data/related/meta.js").read_text(), "nor in the header's links"
 
 
 def test_a_missing_package_is_named_with_the_way_out(monkeypatch, tmp_path):
