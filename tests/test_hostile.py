@@ -50,7 +50,8 @@ def make_hostile(root: Path) -> dict[str, Path]:
     files["truncated"] = d / "2009_14-17_0003_DEU_R_C.jpg"
     files["truncated"].write_bytes(good.getvalue()[: len(good.getvalue()) // 2])
     files["corrupt"] = d / "2009_14-17_0004_DEU_R_C.jpg"
-    files["corrupt"].write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(2000))
+    # A JPEG signature then noise: seeded, since some noise makes the file unrecognisable rather than damaged.
+    files["corrupt"].write_bytes(b"\xff\xd8\xff\xe0" + np.random.default_rng(4).bytes(2000))
     files["html"] = d / "2009_14-17_0005_DEU_R_C.jpg"
     files["html"].write_text("<html><body>not a picture</body></html>")
     files["bomb"] = d / "2009_14-17_0006_DEU_R_C.png"
