@@ -55,14 +55,17 @@ def flops_per_image(net: torch.nn.Module, size: int) -> float:
     return float(counter.get_total_flops())
 
 
-def scan_jpegs(folder: Path, count: int) -> list[Path]:
+def scan_jpegs(folder: Path, count: int, size: tuple[int, int] = (2500, 3500),
+               name: str = "scan_{i:03d}.jpg") -> list[Path]:
+    """Scan-sized JPEGs, each different (a blurred random picture plus noise); also used by bench_ray.py."""
     rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     base = rng.integers(0, 255, (35, 25, 3), dtype=np.uint8)
-    big = np.asarray(Image.fromarray(base).resize((2500, 3500), Image.Resampling.BICUBIC))
+    big = np.asarray(Image.fromarray(base).resize(size, Image.Resampling.BICUBIC))
     for i in range(count):
         noisy = np.clip(big.astype(np.int16) + rng.integers(-20, 20, big.shape), 0, 255).astype(np.uint8)
-        p = folder / f"scan_{i:03d}.jpg"
+        p = folder / name.format(i=i)
         Image.fromarray(noisy).save(p, quality=90)
         paths.append(p)
     return paths

@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -35,21 +34,7 @@ from generator.build.cache import Cache  # noqa: E402
 from generator.build.config import BuildSettings  # noqa: E402
 from generator.build.pipeline import compute_missing_embeddings, embedding_key  # noqa: E402
 from generator.ml.device import cpu_name  # noqa: E402
-
-
-def scan_jpegs(folder: Path, count: int, size: tuple[int, int]) -> list[Path]:
-    """Scan-sized JPEGs, each different (a blurred random picture plus noise)."""
-    rng = np.random.default_rng(0)
-    folder.mkdir(parents=True, exist_ok=True)
-    base = np.asarray(Image.fromarray(rng.integers(0, 255, (35, 25, 3), dtype=np.uint8))
-                      .resize(size, Image.Resampling.BICUBIC))
-    paths = []
-    for i in range(count):
-        noisy = np.clip(base.astype(np.int16) + rng.integers(-20, 20, base.shape), 0, 255).astype(np.uint8)
-        path = folder / f"2001_6-9_{i:05d}_FRA_R_C.jpg"
-        Image.fromarray(noisy).save(path, quality=90)
-        paths.append(path)
-    return paths
+from bench_embed import scan_jpegs  # noqa: E402  (this folder is on the path when run as a script)
 
 
 def timed_run(paths: list[Path], settings: BuildSettings) -> tuple[float, dict]:
@@ -82,7 +67,7 @@ def main() -> None:
     size = tuple(int(x) for x in args.scan_size.split("x"))
     root = Path(tempfile.mkdtemp(prefix="bench-ray-"))
     try:
-        paths = scan_jpegs(root / "drawings", args.images, size)
+        paths = scan_jpegs(root / "drawings", args.images, size, name="2001_6-9_{i:05d}_FRA_R_C.jpg")
         (root / "artworks").mkdir()
         common = dict(drawings=root / "drawings", artworks=root / "artworks", cache=root / "cache",
                       model=args.model, batch_size=args.batch_size, device="cuda" if args.gpus else "cpu")
