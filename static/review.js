@@ -216,6 +216,13 @@
     catch (e) { /* the mode is then kept for this page only */ }
   }
 
+  function make(tag, className, text) {
+    var e = document.createElement(tag);
+    if (className) { e.className = className; }
+    if (text) { e.textContent = text; }
+    return e;
+  }
+
   function makePanel() {
     panel = document.createElement("section");
     panel.className = "review-panel";
@@ -228,30 +235,22 @@
     var on = false;
     try { on = window.localStorage.getItem(MODE_KEY) === "1"; } catch (e) { on = false; }
     setReviewing(on, toggle);
-    var h = document.createElement("h2");
-    h.textContent = "Your review";
-    var countLine = document.createElement("p");
-    countLine.className = "review-count";
+    var h = make("h2", "", "Your review");
+    var countLine = make("p", "review-count");
     countLine.setAttribute("aria-live", "polite");
-    var help = document.createElement("details");
-    help.className = "review-help";
-    var summary = document.createElement("summary");
-    summary.textContent = "How it works";
-    help.appendChild(summary);
+    var help = make("details", "review-help");
+    help.appendChild(make("summary", "", "How it works"));
     help.appendChild(document.createTextNode("Confirm or reject each suggestion. Decisions are kept in this browser only: nothing is " +
       "sent anywhere. Save them as decisions.csv for the archive's next build. Keys: j and k (or the arrow keys) " +
       "move between suggestions, y confirms, n rejects, u undoes."));
     var exportButton = button("export", "Save decisions.csv");
     exportButton.className = "review-export";
-    var label = document.createElement("label");
-    label.className = "review-import";
-    label.textContent = "Read a decisions.csv file ";
+    var label = make("label", "review-import", "Read a decisions.csv file ");
     var input = document.createElement("input");
     input.type = "file";
     input.accept = ".csv,text/csv";
     label.appendChild(input);
-    var message = document.createElement("p");
-    message.className = "review-message";
+    var message = make("p", "review-message");
     message.setAttribute("aria-live", "polite");
     input.addEventListener("change", function () {
       var file = input.files && input.files[0];
@@ -262,16 +261,11 @@
       reader.readAsText(file, "utf-8");
       input.value = "";
     });
-    var actions = document.createElement("p");
-    actions.className = "review-actions";
+    var actions = make("p", "review-actions");
     actions.appendChild(exportButton);
     actions.appendChild(label);
-    var privacy = document.createElement("span");
-    privacy.className = "review-private";
-    privacy.textContent = "Kept in this browser only: nothing is sent anywhere.";
-    actions.appendChild(privacy);
-    var body = document.createElement("div");
-    body.className = "review-body";
+    actions.appendChild(make("span", "review-private", "Kept in this browser only: nothing is sent anywhere."));
+    var body = make("div", "review-body");
     [h, countLine, actions, message, help].forEach(function (el) { body.appendChild(el); });
     panel.appendChild(toggle);
     panel.appendChild(body);
