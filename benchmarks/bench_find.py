@@ -129,7 +129,7 @@ def run_case(name: str, site: Path, runs: int, pictures: list[Path]) -> None:
           f" + model {med['model'] / 1e6:.2f} MB + index {med['index'] / 1e6:.2f} MB"
           f" + labels of the results {med['labels'] / 1e6:.3f} MB (page itself {med['page'] / 1e3:.0f} kB)")
     print(f"  index parts downloaded: {med['parts']:.0f} of {len(manifest['artworks']['parts'])}; "
-          f"index bytes per 10,000 artworks: {10_000 * (dims + 8) / 1e6:.2f} MB of codes "
+          f"index bytes per 10,000 artworks: {10_000 * (2 * dims + 8) / 1e6:.2f} MB of codes "
           f"(+ {manifest['projection']['bytes'] / 1e6:.2f} MB projection, once)")
     print(f"  first result after the page's load event: {med['first_s']:.2f} s (target 3 s); "
           f"a second picture: {med['again_s']:.2f} s")

@@ -51,8 +51,9 @@ def pages(site: Path) -> dict[str, str]:
     drawing = pairs[0][0] if pairs else sorted(p.name for p in (site / "drawings").iterdir() if p.is_dir())[0]
     artwork = pairs[0][1] if pairs else sorted(p.name for p in (site / "artworks").iterdir() if p.is_dir())[0]
     import csv
+    import gzip
 
-    with open(site / "data" / "layout.csv", newline="", encoding="utf-8") as f:
+    with gzip.open(site / "data" / "layout.csv.gz", "rt", newline="", encoding="utf-8") as f:
         layout = list(csv.DictReader(f))
     x, y = (float(layout[len(layout) // 2][k]) for k in ("x", "y"))
     return {"home": "index.html", "map": "map/index.html", "map-zoomed": f"map/index.html#x={x}&y={y}&z=8&color=country",

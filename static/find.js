@@ -169,7 +169,7 @@
     if (!state.parts[n]) {
       state.parts[n] = fetchBytes(c.vectors).then(function (buf) {
         return { ids: new Uint32Array(buf, 0, c.rows), scales: new Float32Array(buf, c.rows * 4, c.rows),
-                 codes: new Int8Array(buf, c.rows * 8) };
+                 codes: new Int16Array(buf, c.rows * 8) };
       });
     }
     return state.parts[n];

@@ -10,11 +10,16 @@
   if (!box || !me) { return; }
   var root = (me.getAttribute("src") || "").replace(/static\/related\.js$/, "");
   // The page's other scripts, loaded from here so that 100,000 pages carry one script tag, not several:
-  // thumbnails in lists (cards.js), the overlay comparing the two pictures (compare.js), and review.js when the
-  // site has it (it adds confirm and reject to the suggestions). Each works whichever loads first.
+  // the header's search box (search.js), thumbnails in lists (cards.js), the overlay comparing the two pictures
+  // (compare.js), and review.js when the site has it (it adds confirm and reject to the suggestions). Each works
+  // whichever loads first.
   (me.getAttribute("data-with") || "").split(" ").forEach(function (name) {
     if (!name) { return; }
     var s = document.createElement("script");
+    if (name === "search") {  // search.js finds the site's root on its own script tag, as on the other pages
+      s.id = "search-script";
+      s.setAttribute("data-root", root);
+    }
     s.src = root + "static/" + name + ".js";
     document.head.appendChild(s);
   });

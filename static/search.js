@@ -36,7 +36,9 @@
     var table = shard(shardKey(word)) || {};
     var found = {};
     Object.keys(table).forEach(function (tok) {
-      if (tok.lastIndexOf(word, 0) === 0) { table[tok].forEach(function (n) { found[n] = true; }); }
+      if (tok.lastIndexOf(word, 0) !== 0) { return; }
+      var n = 0;  // the list holds gaps between document numbers (see generator/site/search.py)
+      table[tok].forEach(function (gap) { n += gap; found[n] = true; });
     });
     return found;
   }

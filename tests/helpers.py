@@ -13,10 +13,11 @@ def write_jpeg(path: Path, size=(64, 64), seed: int = 0, fmt: str = "JPEG", mode
 
 
 def neighbour_rows(site: Path) -> list[tuple[str, int, str, float]]:
-    """(drawing, rank, artwork, similarity) of the site's neighbours.csv, typed."""
+    """(drawing, rank, artwork, similarity) of the site's neighbours.csv.gz, typed."""
     import csv
+    import gzip
 
-    with open(site / "data" / "neighbours.csv", newline="", encoding="utf-8") as f:
+    with gzip.open(site / "data" / "neighbours.csv.gz", "rt", newline="", encoding="utf-8") as f:
         return [(r["drawing"], int(r["rank"]), r["artwork"], float(r["similarity"])) for r in csv.DictReader(f)]
 
 
@@ -28,14 +29,18 @@ def site_drawings(site: Path) -> list[dict]:
         rows = [{k: (v if v != "" else None) for k, v in r.items()} for r in csv.DictReader(f)]
     for r in rows:
         r["year"] = int(r["year"]) if r["year"] else None
+        # The page and the small picture follow from the id, as the id column's description says.
+        r["page"] = f"drawings/{r['id']}/index.html"
+        r["thumbnail"] = f"images/drawings/{r['id']}.thumb.webp" if r["image"] else None
     return rows
 
 
 def site_layout(site: Path) -> dict[str, tuple[float, float]]:
-    """id -> (x, y) of every drawing and artwork in the site's layout.csv."""
+    """id -> (x, y) of every drawing and artwork in the site's layout.csv.gz."""
     import csv
+    import gzip
 
-    with open(site / "data" / "layout.csv", newline="", encoding="utf-8") as f:
+    with gzip.open(site / "data" / "layout.csv.gz", "rt", newline="", encoding="utf-8") as f:
         return {r["id"]: (float(r["x"]), float(r["y"])) for r in csv.DictReader(f)}
 
 

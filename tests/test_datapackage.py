@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import json
 import math
@@ -64,7 +65,7 @@ def test_every_json_file_matches_its_schema(built_demo):
     # Which drawings a country, year or age group holds is in drawings.csv, not repeated in other files.
     assert not (site / "data" / "collections").exists()
     # The nearest artworks are published as CSV only (described in datapackage.json), without a JSON copy.
-    assert not (site / "data" / "neighbours.json").exists() and (site / "data" / "neighbours.csv").is_file()
+    assert not (site / "data" / "neighbours.json").exists() and (site / "data" / "neighbours.csv.gz").is_file()
     for name in ("artworks", "pairs", "model-card"):
         schema = json.loads((site / "data" / "schemas" / f"{name}.schema.json").read_text())
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
@@ -116,10 +117,11 @@ def test_datapackage_is_valid_and_checksums_match(built_demo):
             assert res["mediatype"] == "application/json"
             assert (data / res["jsonSchema"]).is_file()
     # Every table and JSON file at the top of data/ is described.
-    top = sorted(p.name for p in data.iterdir() if p.suffix in (".csv", ".json") and p.name != "datapackage.json")
+    top = sorted(p.name for p in data.iterdir()
+                 if p.name.endswith((".csv", ".csv.gz", ".json")) and p.name != "datapackage.json")
     assert sorted(r["path"] for r in package["resources"]) == top
     for ds in DATASETS:
-        assert f"{ds.name}.csv" in top
+        assert ds.csv_name in top
         assert (f"{ds.name}.json" in top) == ds.json_copy, ds.name   # the nearest artworks: CSV only
     assert "neighbours.json" not in top
 
@@ -156,7 +158,8 @@ def test_published_datapackage_with_embeddings_and_other_licence(published):
 
 
 def read_csv(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8", newline="") as fh:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
 
 
@@ -172,7 +175,7 @@ def test_csv_files_agree_with_each_other_and_with_json(built_demo):
         assert str(d["year"]) in d["id"] if d["year"] else True
     artworks = json.loads((data / "artworks.json").read_text())["artworks"]
     assert [r["title"] for r in read_csv(data / "artworks.csv")] == [a["title"] for a in artworks]
-    rows = read_csv(data / "neighbours.csv")
+    rows = read_csv(data / "neighbours.csv.gz")
     assert list(rows[0]) == ["drawing", "rank", "artwork", "similarity"]
     per_drawing = {}
     for r in rows:
@@ -181,12 +184,14 @@ def test_csv_files_agree_with_each_other_and_with_json(built_demo):
     assert list(per_drawing) == [d["id"] for d in drawings]
     assert all(ranks == list(range(1, len(ranks) + 1)) for ranks in per_drawing.values())
     package = json.loads((data / "datapackage.json").read_text())
-    res = next(r for r in package["resources"] if r["path"] == "neighbours.csv")
-    assert res["schema"]["primaryKey"] == ["drawing", "rank"] and res["bytes"] == (data / "neighbours.csv").stat().st_size
+    res = next(r for r in package["resources"] if r["path"] == "neighbours.csv.gz")
+    assert res["schema"]["primaryKey"] == ["drawing", "rank"] and res["compression"] == "gz"
+    assert res["bytes"] == (data / "neighbours.csv.gz").stat().st_size
+    assert not (data / "neighbours.csv").exists()
     assert not any(r["path"] == "neighbours.json" for r in package["resources"])
     pairs = json.loads((data / "pairs.json").read_text())["rows"]
     assert [[r["drawing"], r["artwork"], r["source"]] for r in read_csv(data / "pairs.csv")] == pairs
-    rows = read_csv(data / "layout.csv")
+    rows = read_csv(data / "layout.csv.gz")
     assert [r["id"] for r in rows] == [d["id"] for d in drawings] + [a["id"] for a in artworks]
     assert [r["kind"] for r in rows] == ["drawing"] * len(drawings) + ["artwork"] * len(artworks)
 
@@ -270,7 +275,7 @@ def test_published_embeddings(published):
     # The similarity published for a drawing's first artwork is the dot product of their vectors.
     d_vec = np.load(data / "embeddings-drawings.npy")
     a_vec = np.load(data / "embeddings-artworks.npy")
-    first = read_csv(data / "neighbours.csv")[0]
+    first = read_csv(data / "neighbours.csv.gz")[0]
     i = index["drawings"]["ids"].index(first["drawing"])
     j = index["artworks"]["ids"].index(first["artwork"])
     assert math.isclose(float(d_vec[i] @ a_vec[j]), float(first["similarity"]), abs_tol=2e-4)

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.helpers import site_drawings
+from tests.helpers import neighbour_rows, site_drawings
 from tests.sitecheck import broken_links
 
 
@@ -50,8 +50,7 @@ def test_pages_list_the_best_suggestions_of_unconfirmed_drawings_once_each_best_
     confirmed = {row[0] for row in json.loads((out / "data/pairs.json").read_text())["rows"]}
     drawings = {d["id"] for d in site_drawings(out)}
     neighbours = {}
-    for line in (out / "data/neighbours.csv").read_text(encoding="utf-8").splitlines()[1:]:
-        d, _, a, _ = line.split(",")
+    for d, _, a, _ in neighbour_rows(out):
         neighbours.setdefault(d, set()).add(a)
     data = _data(out)
     pages = [out / "discoveries/index.html"] + sorted(out.glob("discoveries/page-*/index.html"),

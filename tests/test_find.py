@@ -62,10 +62,10 @@ def test_projection_and_chunk_bytes_follow_the_documented_layout():
     scales, codes = quantise_rows((artworks - mean) @ axes.T)
     index = CompactIndex(mean, axes, scales, codes, 1.0, 0)
     raw = index.chunk_bytes(np.arange(10, 20))
-    assert len(raw) == 10 * 8 + 10 * index.dims
+    assert len(raw) == 10 * 8 + 10 * 2 * index.dims
     assert np.array_equal(np.frombuffer(raw[:40], "<u4"), np.arange(10, 20))
     assert np.array_equal(np.frombuffer(raw[40:80], "<f4"), scales[10:20])
-    assert np.array_equal(np.frombuffer(raw[80:], np.int8).reshape(10, -1), codes[10:20])
+    assert np.array_equal(np.frombuffer(raw[80:], "<i2").reshape(10, -1), codes[10:20])
     proj = np.frombuffer(index.projection_bytes(), "<f4")
     assert np.array_equal(proj[:32], mean) and np.array_equal(proj[32:].reshape(-1, 32), axes)
 
@@ -112,7 +112,7 @@ def test_the_site_carries_the_model_the_index_and_the_runtime(built_demo):
     assert manifest["artworks"]["probe"] == len(parts) and manifest["artworks"]["centres"] is None
     dims = manifest["projection"]["dims"]
     for c in parts:
-        assert (site / "find" / c["vectors"]).stat().st_size == c["bytes"] == c["rows"] * (8 + dims)
+        assert (site / "find" / c["vectors"]).stat().st_size == c["bytes"] == c["rows"] * (8 + 2 * dims)
     labels = [row for path in sorted((site / "find").glob("labels-*.json"))
               for row in json.loads(path.read_text())["rows"]]
     assert [row[0] for row in labels] == [a["id"] for a in json.loads((site / "data/artworks.json").read_text())
@@ -133,7 +133,10 @@ def test_only_the_find_page_may_run_webassembly_and_nothing_may_be_sent(built_de
     home = _csp((site / "index.html").read_text())
     assert "script-src 'self' 'wasm-unsafe-eval';" in find and "connect-src 'self';" in find
     assert "wasm" not in home and "'unsafe-eval'" not in find.replace("'wasm-unsafe-eval'", "")
-    assert find.replace(" 'wasm-unsafe-eval'", "") == home
+    # Elsewhere scripts and requests fall under default-src 'self'; this page names them, adding WebAssembly only.
+    assert home.startswith("default-src 'self';") and "script-src" not in home and "connect-src" not in home
+    assert find == home.replace("default-src 'self';", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
+                                                       "connect-src 'self';")
     page = (site / "find/index.html").read_text()
     assert "<script>" not in page and "never leaves your computer" in page
     assert 'accept="image/*"' in page and 'capture="environment"' in page

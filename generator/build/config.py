@@ -78,8 +78,9 @@ class BuildSettings:
     """Similar drawings listed on each drawing page."""
     artwork_drawings: int = _setting(12, low=1, high=1000)
     """Closest drawings listed on each artwork page."""
-    page_size: int = _setting(60, low=1, high=10_000)
-    """Items per page in collection views."""
+    page_size: int = _setting(120, low=1, high=10_000)
+    """Items per page in collection views (120: a country of 8,000 drawings in about 70 pages, each page's
+    shared parts paid half as often as with 60)."""
     discoveries: int = _setting(600, low=1, high=100_000)
     """Unconfirmed suggestions listed on the discoveries page, most likely re-creations first."""
     batch_size: int = _setting(16, low=1, high=4096, shapes_pages=False)

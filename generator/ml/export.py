@@ -6,10 +6,16 @@ and returns the same L2-normalised vector. The scaling to [0, 1], the ImageNet
 normalisation and the pooling are inside the file, so the browser only has to
 resize the picture.
 
-Convolution weights are stored as 8-bit integers with one scale per output channel
-and turned back into floats when the file is loaded (a weight-only quantisation: the
-arithmetic stays in 32-bit floats, so the vectors stay close to PyTorch's). That
-makes the file four times smaller; :func:`ranking_agreement` measures what it costs.
+Weights are stored small and turned back into floats when the file is loaded (a
+weight-only quantisation: the arithmetic stays in 32-bit floats). The largest
+weights (at least ``INT8_MIN_VALUES`` values: for EfficientNet-Lite0 the last
+blocks and the head, three quarters of its weights) are 8-bit integers with one
+scale for every ``GROUP`` consecutive values; every other weight is a 16-bit float.
+The recipe was chosen on the QMUL chair sketches of the training split (160
+sketches against 376 pictures), for the order of the first 10 results, under 5 MB:
+one int8 scale per output channel for every large convolution (4.11 MB) kept 6.0 of
+10 positions; this recipe (4.89 MB) keeps 8.3 (groups of 16: 7.9); 16-bit floats
+everywhere would need 6.8 MB. :func:`ranking_agreement` measures it on every build.
 """
 
 from __future__ import annotations
@@ -26,10 +32,12 @@ from generator.errors import ModelError
 from generator.ml.model import LoadedModel
 
 #: Bumped whenever the exported file changes for the same model, so cached files are redone.
-EXPORT_VERSION = "onnx-opset17-int8w-v1"
+EXPORT_VERSION = "onnx-opset17-int8g8-fp16-v2"
 OPSET = 17
-#: Weights with fewer values than this stay in 32-bit floats (biases, tiny layers): too small to matter.
-QUANTISE_MIN_VALUES = 4096
+#: Weights with at least this many values are stored as 8-bit integers; smaller ones as 16-bit floats.
+INT8_MIN_VALUES = 100_000
+#: Consecutive values (along a filter's inputs) sharing one scale.
+GROUP = 8
 
 
 class _BytesInput(nn.Module):
@@ -61,49 +69,63 @@ def export_onnx(model: LoadedModel) -> bytes:
 
 
 def quantise_weights(onnx_bytes: bytes) -> bytes:
-    """Store every large convolution and matrix weight as int8 with a scale per output channel."""
+    """Store the large convolution and matrix weights as int8 in groups of ``GROUP`` values, each group with
+    its own scale (16-bit), and every other weight as a 16-bit float; biases stay 32-bit."""
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, numpy_helper
 
     graph_model = onnx.load_from_string(onnx_bytes)
     graph = graph_model.graph
-    weight_inputs = {n.input[1] for n in graph.node if n.op_type in ("Conv", "Gemm", "MatMul") and len(n.input) > 1
-                     and not _is_depthwise(n)}
-    kept, added, dq_nodes = [], [], []
+    weight_inputs = {n.input[1] for n in graph.node if n.op_type in ("Conv", "Gemm", "MatMul") and len(n.input) > 1}
+    kept, added, nodes = [], [], []
     for init in graph.initializer:
-        if init.name not in weight_inputs or init.data_type != TensorProto.FLOAT:
+        if init.name not in weight_inputs or init.data_type != TensorProto.FLOAT or len(init.dims) < 2:
             kept.append(init)
             continue
         w = numpy_helper.to_array(init)
-        if w.size < QUANTISE_MIN_VALUES or w.ndim < 2:
-            kept.append(init)
-            continue
-        flat = w.reshape(w.shape[0], -1)
-        peak = np.abs(flat).max(axis=1)
-        scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
-        q = np.clip(np.rint(flat / scale[:, None]), -127, 127).astype(np.int8).reshape(w.shape)
-        added += [numpy_helper.from_array(q, init.name + "_int8"),
-                  numpy_helper.from_array(scale, init.name + "_scale"),
-                  numpy_helper.from_array(np.zeros(w.shape[0], np.int8), init.name + "_zero")]
-        dq_nodes.append(helper.make_node("DequantizeLinear", [init.name + "_int8", init.name + "_scale",
-                                                              init.name + "_zero"], [init.name], axis=0,
-                                         name=init.name + "_dequantise"))
+        if w.size >= INT8_MIN_VALUES and (w.size // w.shape[0]) % GROUP == 0:
+            new_inits, new_nodes = _int8_groups(init.name, w)
+        else:
+            new_inits = [numpy_helper.from_array(w.astype(np.float16), init.name + "_fp16")]
+            new_nodes = [_node("Cast", [init.name + "_fp16"], init.name, to=TensorProto.FLOAT)]
+        added += new_inits
+        nodes += new_nodes
     del graph.initializer[:]
     graph.initializer.extend(kept + added)
-    nodes = list(graph.node)
+    rest = list(graph.node)
     del graph.node[:]
-    graph.node.extend(dq_nodes + nodes)
+    graph.node.extend(nodes + rest)
     onnx.checker.check_model(graph_model)
     return graph_model.SerializeToString()
 
 
-def _is_depthwise(node) -> bool:
-    """Depthwise convolutions hold few weights but many outliers (batch norms folded into them): kept in floats."""
-    return any(a.name == "group" and a.i > 1 for a in node.attribute)
+def _int8_groups(name: str, w: np.ndarray):
+    """int8 codes (filters x groups x GROUP), 16-bit scales (filters x groups x 1), and the nodes that turn
+    them back into the float weight: Cast, Cast, Mul, Reshape."""
+    from onnx import TensorProto, numpy_helper
+
+    blocks = w.reshape(w.shape[0], -1, GROUP)
+    peak = np.abs(blocks).max(axis=2, keepdims=True)
+    scale = (peak / 127.0).astype(np.float16)
+    scale[scale == 0] = 1.0  # an all-zero group, or one too small for a 16-bit scale: its codes are 0
+    codes = np.clip(np.rint(blocks / scale.astype(np.float32)), -127, 127).astype(np.int8)
+    inits = [numpy_helper.from_array(codes, name + "_int8"), numpy_helper.from_array(scale, name + "_scale"),
+             numpy_helper.from_array(np.array(w.shape, np.int64), name + "_shape")]
+    nodes = [_node("Cast", [name + "_int8"], name + "_codes", to=TensorProto.FLOAT),
+             _node("Cast", [name + "_scale"], name + "_scales", to=TensorProto.FLOAT),
+             _node("Mul", [name + "_codes", name + "_scales"], name + "_grouped"),
+             _node("Reshape", [name + "_grouped", name + "_shape"], name)]
+    return inits, nodes
+
+
+def _node(op: str, inputs: list[str], output: str, **attrs):
+    from onnx import helper
+
+    return helper.make_node(op, inputs, [output], name=output + "_" + op.lower(), **attrs)
 
 
 def browser_model_bytes(model: LoadedModel) -> bytes:
-    """The file the find page downloads: the exported model with int8 weights."""
+    """The file the find page downloads: the exported model with int8 and 16-bit weights."""
     return quantise_weights(export_onnx(model))
 
 

@@ -75,8 +75,9 @@ def _csp(image_base: str | None) -> str:
     img = "'self' data:"
     if image_base:
         img += " " + image_base + "/"
-    return (f"default-src 'self'; img-src {img}; style-src 'self'; script-src 'self'; "
-            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
+    # Scripts, styles and fetches fall under default-src 'self': naming them again would add 60 bytes to each
+    # of 100,000 pages and change nothing.
+    return f"default-src 'self'; img-src {img}; object-src 'none'; base-uri 'none'; form-action 'none'"
 
 
 @dataclass(frozen=True)

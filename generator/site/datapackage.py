@@ -6,8 +6,8 @@ to them:
 
 - ``<name>.csv`` for drawings, artworks, nearest artworks, confirmed pairs and
   map coordinates, with the same values as the JSON files; the nearest artworks,
-  the largest table (ten rows per drawing), are published as ``neighbours.csv``
-  only, made here from the build's neighbours: a JSON copy would hold nothing more;
+  the largest table (ten rows per drawing), are published as ``neighbours.csv.gz``
+  only (gzip: a sixth of the size), made here from the build's neighbours;
 - ``model-card.json``: which network computed the similarities and, for a model
   fine-tuned with ``sitegen train``, its training settings, metrics and history;
 - with ``publish_embeddings``: ``embeddings-drawings.npy`` and
@@ -26,6 +26,7 @@ Which drawings a country, year or age group holds follows from ``drawings.csv``
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import math
@@ -37,12 +38,10 @@ import numpy as np
 
 from generator.build.fsutil import sha256_file, write_atomic
 from generator.inputs.collection import csv_text
-from generator.site import labels
 from generator.site.iiif import iiif_listing
 from generator.site.jsonout import SCHEMA_VERSION
 from generator.site.search import SEARCH_FILES
 from generator.site.stats import STATS_FILES
-from generator.site.urls import drawing_url
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -115,7 +114,8 @@ _IMAGE = ("Address of its large picture (WebP), relative to the site's home (or 
 
 DRAWING_COLUMNS = (
     _c("id", "string", "The drawing's identifier: its archive number without side and scan quality, "
-       "e.g. 2018_14-17_1653_SGP. Stable between builds."),
+       "e.g. 2018_14-17_1653_SGP. Stable between builds. The drawing's page is drawings/ID/index.html and its "
+       "small picture images/drawings/ID.thumb.webp (beside the large picture), ID being this identifier."),
     _c("file", "string", "File name of the scan in the archive."),
     _c("year", "integer", "Year the drawing was made (from its file name); empty when unknown.", nullable=True),
     _c("age_group", "string", "Age group of the child (3-5, 6-9, 10-13, 14-17, 18-25 or MS); empty when unknown.",
@@ -125,8 +125,6 @@ DRAWING_COLUMNS = (
     _c("variant", "string", "Letter telling apart several drawings with the same number; usually empty.",
        nullable=True),
     _c("quality", "string", "Scan quality letter from the file name; empty when unknown.", nullable=True),
-    _c("page", "string", _PAGE),
-    _c("thumbnail", "string", _THUMB, nullable=True),
     _c("image", "string", _IMAGE, nullable=True),
 )
 
@@ -177,7 +175,6 @@ LAYOUT_COLUMNS = (
     _c("id", "string", "Identifier of the drawing or artwork."),
     _c("x", "number", "Horizontal position on the map, from -1 to 1.", minimum=-1, maximum=1),
     _c("y", "number", "Vertical position on the map, from -1 to 1.", minimum=-1, maximum=1),
-    _c("label", "string", "The name shown on the map."),
 )
 LAYOUT_KINDS = {"d": "drawing", "a": "artwork"}
 
@@ -193,6 +190,11 @@ class Dataset:
     primary_key: tuple[str, ...] = ()
     foreign_keys: tuple[tuple[str, str], ...] = ()  # (column, resource whose "id" it names)
     json_copy: bool = True   # False: published as CSV only (its rows come from per_drawing_payloads)
+    compressed: bool = False  # True: published gzip-compressed (``<name>.csv.gz``), for tables made for programs
+
+    @property
+    def csv_name(self) -> str:
+        return f"{self.name}.csv.gz" if self.compressed else f"{self.name}.csv"
 
 
 DATASETS = (
@@ -203,8 +205,10 @@ DATASETS = (
             "columns of the artworks list are kept.", ARTWORK_COLUMNS, "artworks", True, primary_key=("id",)),
     Dataset("neighbours", "Nearest artworks", "For each drawing, the artworks whose pictures are most similar "
             "to it: rank (1 = most similar) and similarity. Computed by the model described in model-card.json; "
-            "suggestions, not attributions.", NEIGHBOUR_COLUMNS, "rows", False, primary_key=("drawing", "rank"),
-            foreign_keys=(("drawing", "drawings"), ("artwork", "artworks")), json_copy=False),
+            "suggestions, not attributions. Compressed with gzip (ten rows per drawing: a million rows for "
+            "100,000 drawings, more than a spreadsheet holds); most data tools read it as it is.",
+            NEIGHBOUR_COLUMNS, "rows", False, primary_key=("drawing", "rank"),
+            foreign_keys=(("drawing", "drawings"), ("artwork", "artworks")), json_copy=False, compressed=True),
     Dataset("pairs", "Confirmed re-creations", "Drawings known to re-create an artwork, from the archive's list "
             "or confirmed in a review (the source column says which).",
             PAIR_COLUMNS, "rows", False, foreign_keys=(("drawing", "drawings"), ("artwork", "artworks"))),
@@ -212,8 +216,8 @@ DATASETS = (
             "the artwork, so the site no longer suggests it for that drawing.", REJECTED_COLUMNS, "rows", False,
             foreign_keys=(("drawing", "drawings"), ("artwork", "artworks"))),
     Dataset("layout", "Map coordinates", "Position of every drawing and artwork on the site's map: similar "
-            "pictures lie close together.", LAYOUT_COLUMNS, "points", False, primary_key=("kind", "id"),
-            json_copy=False),
+            "pictures lie close together. Compressed with gzip, like neighbours.csv.gz.", LAYOUT_COLUMNS,
+            "points", False, primary_key=("kind", "id"), json_copy=False, compressed=True),
 )
 
 
@@ -501,12 +505,15 @@ def _resource(data_dir: Path, rel: str, name: str, title: str, description: str,
 DATA_FILES = [
     {"name": "drawings.csv", "what": "Every published drawing: id, year, age group, country, page and pictures."},
     {"name": "artworks.json", "what": "Every artwork: id, title, artist, year, page and pictures."},
-    {"name": "neighbours.csv", "what": "For each drawing, its nearest artworks: rank (1 = most similar) and "
-                                       "similarity (cosine, -1 to 1)."},
+    {"name": "neighbours.csv.gz", "what": "For each drawing, its nearest artworks: rank (1 = most similar) and "
+                                          "similarity (cosine, -1 to 1). A CSV file compressed with gzip: "
+                                          "pandas, R and DuckDB read it as it is; 7-Zip or a double-click "
+                                          "unpacks it."},
     {"name": "pairs.json", "what": "Confirmed re-creations (drawing, artwork, source): source 'archive' for the "
                                    "archive's list, 'review' for those confirmed in a review."},
     {"name": "rejected.json", "what": "Suggestions rejected in a review (drawing, artwork): no longer suggested."},
-    {"name": "layout.csv", "what": "Map coordinates of every drawing and artwork, between -1 and 1."},
+    {"name": "layout.csv.gz", "what": "Map coordinates of every drawing and artwork, between -1 and 1 (a CSV "
+                                      "file compressed with gzip)."},
 ] + STATS_FILES + SEARCH_FILES
 
 _OTHER_TITLES = {
@@ -592,14 +599,16 @@ def per_drawing_payloads(ctx) -> dict[str, dict]:
         "id": d.id, "file": Path(d.rel).name, "year": d.year, "age_group": d.age_group,
         "country": d.country, "country_name": ctx.country_name(d.country) if d.country else None,
         "variant": d.name.variant if d.name else None, "quality": d.quality,
-        "page": drawing_url(d.id), "thumbnail": ctx.d_cards[i]["thumb"],
+        # The page and the small picture follow from the id (see the id column): 100,000 rows need not
+        # repeat them. The large picture is given, as it may be missing or elsewhere (--image-base-url).
         "image": ctx.display_picture("drawings", d.id),
-    } for i, d in enumerate(s.drawings)]
+    } for d in s.drawings]
     nd = len(s.drawings)
-    points = [["d", d.id, round(float(s.coords[i][0]), 4), round(float(s.coords[i][1]), 4), ctx.drawing_label(d)]
+    # Names are in drawings.csv and artworks.csv: the map's table does not repeat them.
+    points = [["d", d.id, round(float(s.coords[i][0]), 4), round(float(s.coords[i][1]), 4)]
               for i, d in enumerate(s.drawings)]
-    points += [["a", a.id, round(float(s.coords[nd + j][0]), 4), round(float(s.coords[nd + j][1]), 4),
-                labels.artwork_label(a)] for j, a in enumerate(s.artworks)]
+    points += [["a", a.id, round(float(s.coords[nd + j][0]), 4), round(float(s.coords[nd + j][1]), 4)]
+               for j, a in enumerate(s.artworks)]
     return {"drawings": {"drawings": drawings}, "neighbours": neighbours_payload(s),
             "layout": {"method": s.layout_method, "columns": [c.name for c in LAYOUT_COLUMNS], "points": points}}
 
@@ -624,15 +633,17 @@ def _table_resources(data_dir: Path, csv_only: dict[str, dict]) -> list[dict]:
             continue
         payload = json.loads(src.read_text(encoding="utf-8")) if ds.json_copy else csv_only[ds.name]
         fields, header, rows = dataset_table(ds, payload)
-        write_atomic(data_dir / f"{ds.name}.csv", csv_text(header, ([_cell(v) for v in row] for row in rows)))
+        text = csv_text(header, ([_cell(v) for v in row] for row in rows))
+        write_atomic(data_dir / ds.csv_name, gzip_bytes(text.encode("utf-8")) if ds.compressed else text)
         table_schema: dict = {"fields": fields, "missingValues": [""]}
         if ds.primary_key:
             table_schema["primaryKey"] = list(ds.primary_key)
         if ds.foreign_keys:
             table_schema["foreignKeys"] = [{"fields": col, "reference": {"resource": res, "fields": "id"}}
                                            for col, res in ds.foreign_keys]
-        resources.append(_resource(data_dir, f"{ds.name}.csv", ds.name, ds.title, ds.description, "csv",
-                                   "text/csv", profile="tabular-data-resource", schema=table_schema))
+        more = {"compression": "gz"} if ds.compressed else {}
+        resources.append(_resource(data_dir, ds.csv_name, ds.name, ds.title, ds.description, "csv",
+                                   "text/csv", profile="tabular-data-resource", schema=table_schema, **more))
         if ds.json_copy:
             resources.append(_resource(data_dir, f"{ds.name}.json", f"{ds.name}-json", f"{ds.title} (JSON)",
                                        ds.description, "json", "application/json", profile="data-resource",
@@ -654,7 +665,7 @@ def _other_resources(data_dir: Path, json_files: list[str], descriptions: dict[s
                                    title, what, "json", "application/json", profile="data-resource",
                                    jsonSchema=f"schemas/{schema_name_for(rel)}.schema.json"))
     # CSV files written by other page writers (statistics...): their columns are typed from their values.
-    own_csvs = {f"{ds.name}.csv" for ds in DATASETS}
+    own_csvs = {ds.csv_name for ds in DATASETS}
     for path in sorted(data_dir.glob("*.csv")):
         if path.name in own_csvs:
             continue
@@ -693,6 +704,18 @@ def _listing(data_dir: Path, resources: list[dict], descriptions: dict[str, str]
 
 _INTEGER = re.compile(r"-?\d+")
 _NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    """gzip ``data`` with no file name and no time stamp in the header, so the same table gives the same bytes.
+
+    >>> import gzip; gzip.decompress(gzip_bytes(b"a,b\\n")) == b"a,b\\n" and gzip_bytes(b"x") == gzip_bytes(b"x")
+    True
+    """
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as gz:
+        gz.write(data)
+    return buf.getvalue()
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:

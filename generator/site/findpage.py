@@ -32,10 +32,11 @@ MAX_MEGAPIXELS = 60
 
 
 def find_page_csp(csp: str) -> str:
-    """The site's policy with WebAssembly allowed, everything else unchanged (connect-src stays 'self')."""
-    if "script-src 'self'" not in csp:
-        raise AssertionError("the site's policy has no script-src 'self' to extend")
-    return csp.replace("script-src 'self'", WASM_SCRIPT_SRC, 1)
+    """The site's policy with WebAssembly allowed for scripts; connect-src named 'self' (the picture never leaves
+    the browser), everything else unchanged."""
+    if not csp.startswith("default-src 'self';") or "script-src" in csp or "connect-src" in csp:
+        raise AssertionError(f"the site's policy is not the one this page extends: {csp}")
+    return csp.replace("default-src 'self';", f"default-src 'self'; {WASM_SCRIPT_SRC}; connect-src 'self';", 1)
 
 
 def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:

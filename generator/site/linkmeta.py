@@ -42,16 +42,13 @@ def drawing_description(ctx, d: Drawing, confirmed: list[Artwork]) -> str:
     """One or two plain sentences about a drawing, for link previews and manifests."""
     who = "A children's drawing"
     if d.age_group:
-        who += f" (age group: {AGE_GROUP_LABELS.get(d.age_group, d.age_group)})"
+        who += f" ({AGE_GROUP_LABELS.get(d.age_group, d.age_group)})"
     where = f", {ctx.country_name(d.country)}" if d.country else ""
     when = f", {d.year}" if d.year else ""
-    text = f"{who}{where}{when}."
     if confirmed:
         names = "; ".join(f"{a.title} by {artist_name(a.artist)}" for a in confirmed)
-        text += f" The archive records it as a re-creation of {names}."
-    else:
-        text += " See the artworks it most resembles."
-    return text
+        return f"{who}{where}{when}. The archive records it as a re-creation of {names}."
+    return f"{who}{where}{when}, and the artworks it most resembles."
 
 
 def artwork_description(a: Artwork, n_recreations: int) -> str:

@@ -18,7 +18,7 @@ page after page. They are written once here, in small ``.js`` files that ``stati
     an id (see ``spelt_label``).
 
 A drawing's chunk follows from its id alone, so adding drawings to the archive changes no page for that.
-The data download keeps the full table of suggestions in ``neighbours.csv``; these files serve the pages.
+The data download keeps the full table of suggestions in ``neighbours.csv.gz``; these files serve the pages.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from generator.site.labels import FACETS, artist_name
 from generator.site.related import spelt_age_group, spelt_label
 from generator.site.urls import PAGE_FOLDERS, artwork_url, drawing_url, facet_index_url
 
-SEARCH_SCHEMA_VERSION = 2
+SEARCH_SCHEMA_VERSION = 3
 DOC_CHUNK = 500
 _SPLIT = re.compile(r"[^\w-]+|_")
 _SAFE_KEY = re.compile(r"^[a-z0-9]+$")
@@ -78,14 +78,22 @@ def shard_key(token: str) -> str:
 
 
 def build_index(docs: list[dict]) -> tuple[dict[str, dict[str, list[int]]], int]:
-    """shard key -> {token: [document numbers]} from documents carrying a ``text`` field."""
+    """shard key -> {token: [document numbers as gaps]} from documents carrying a ``text`` field.
+
+    Each list holds its first document number, then the difference from the previous one: a country's
+    thousands of drawings cost two or three digits each instead of five or six.
+
+    >>> build_index([{"text": "b"}, {"text": "a b"}, {"text": "b"}])
+    ({'a': {'a': [1]}, 'b': {'b': [0, 1, 1]}}, 2)
+    """
     postings: dict[str, set[int]] = defaultdict(set)
     for n, doc in enumerate(docs):
         for tok in tokens(doc["text"]):
             postings[tok].add(n)
     shards: dict[str, dict[str, list[int]]] = defaultdict(dict)
     for tok in sorted(postings):
-        shards[shard_key(tok)][tok] = sorted(postings[tok])
+        numbers = sorted(postings[tok])
+        shards[shard_key(tok)][tok] = [n - p for n, p in zip(numbers, [0] + numbers[:-1])]
     return dict(shards), len(postings)
 
 
