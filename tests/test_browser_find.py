@@ -95,6 +95,7 @@ def test_uploaded_drawings_find_their_artwork_and_agree_with_python(find_page, b
           f"same position {np.mean(same_place) * 10:.2f} of 10")
     assert found >= 0.8 * len(sample)
     assert np.mean(overlap) >= 0.9
+    assert np.mean(same_place) >= 0.9  # at least 9 of the 10 positions on average
     assert find_page.errors == []
 
 

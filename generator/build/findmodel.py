@@ -1,8 +1,9 @@
 """The build step behind the find page: the model exported for the browser, checked, and cached.
 
-The exported file is cached under the model's own fingerprint, so a rebuild with the
-same model reads it back; its check against the network is cached with the sample
-pictures' contents.
+The exported file is cached under the model's own fingerprint and the contents of the
+calibration pictures (some of the collection's drawings and artworks, which guide the
+rounding of its weights), so a rebuild with the same model reads it back; its check
+against the network is cached with the sample pictures' contents.
 """
 
 from __future__ import annotations
@@ -20,17 +21,21 @@ from generator.errors import ImageError, ModelError
 
 #: Pictures of the collection the exported file is checked on (drawings first, then artworks).
 CHECK_SAMPLES = 24
+#: Pictures of the collection (half drawings, half artworks, none of the checked ones) whose activations guide
+#: the rounding of the exported weights.
+CALIBRATION_SAMPLES = 128
 #: Below these the exported file is refused: it would not rank like the site's pages.
 MIN_OVERLAP = 0.8
 MIN_COSINE = 0.97
 
 
 def browser_model(settings: BuildSettings, cache: Cache, samples: list[Path], reference: np.ndarray,
-                  gallery: np.ndarray, report_computed: dict[str, int]) -> BrowserModel:
-    """The ONNX file of the site's model with int8 weights, checked against the network on ``samples``.
+                  gallery: np.ndarray, report_computed: dict[str, int],
+                  calibration: list[Path] = ()) -> BrowserModel:
+    """The ONNX file of the site's model with small weights, checked against the network on ``samples``.
 
     ``reference``: the vectors the network gave ``samples`` for this build; ``gallery``: the artworks'
-    vectors, to compare rankings on.
+    vectors, to compare rankings on; ``calibration``: pictures guiding the rounding of the weights.
     """
     from generator.ml.export import EXPORT_VERSION
     from generator.ml.model import resolve_model
@@ -43,7 +48,7 @@ def browser_model(settings: BuildSettings, cache: Cache, samples: list[Path], re
                              f"{package} (or reinstall sitegen), or build without the find page "
                              "(--no-find-page).") from None
     choice = resolve_model(settings.model, settings.weights)
-    model_key = array_key(choice.fingerprint, EXPORT_VERSION)
+    model_key = array_key(choice.fingerprint, EXPORT_VERSION, [sha_of(p) for p in calibration])
     onnx_path = cache.file_path("browser-model", f"{model_key}.onnx")
     check_key = array_key(model_key, [sha_of(p) for p in samples], reference, gallery)
     check_path = cache.file_path("browser-model", f"{check_key}.json")
@@ -53,7 +58,7 @@ def browser_model(settings: BuildSettings, cache: Cache, samples: list[Path], re
         from generator.ml.model import load_model
 
         model = load_model(settings.model, settings.weights)
-        write_atomic(onnx_path, browser_model_bytes(model))
+        write_atomic(onnx_path, browser_model_bytes(model, _pictures(settings, calibration, model.input_size)))
         computed = 1
     onnx_bytes = onnx_path.read_bytes()
     check = _read_json(check_path)
@@ -69,6 +74,19 @@ def browser_model(settings: BuildSettings, cache: Cache, samples: list[Path], re
             "Build without the find page (--no-find-page), or use efficientnet_lite0.")
     return BrowserModel(onnx_bytes, check["input_size"], check["dim"], check["samples"], check["overlap"],
                         check["min_cosine"])
+
+
+def _pictures(settings: BuildSettings, paths: list[Path], size: int) -> np.ndarray | None:
+    """The pictures as the network gets them (uint8 N x size x size x 3); unreadable ones left out."""
+    from generator.inputs.images import model_input
+
+    pictures = []
+    for path in paths:
+        try:
+            pictures.append(model_input(path, size, max_pixels=settings.max_pixels))
+        except ImageError:
+            continue  # already in the build report
+    return np.stack(pictures) if pictures else None
 
 
 def sha_of(path: Path) -> str:

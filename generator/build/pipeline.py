@@ -19,7 +19,7 @@ import numpy as np
 from generator.build.cache import Cache, EmbeddingWriter, array_key
 from generator.inputs.problems import report_sections, skipped_first
 from generator.build.config import BuildSettings
-from generator.build.findmodel import CHECK_SAMPLES, browser_model
+from generator.build.findmodel import CALIBRATION_SAMPLES, CHECK_SAMPLES, browser_model
 from generator.build.fsutil import (check_output_folder, is_within, recover_interrupted, sha256_file, staged,
                                     write_atomic)
 from generator.contracts import Embedded, Embeddings, Neighbours
@@ -397,7 +397,7 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
     if settings.find_page:
         with _timed(report, "find model", echo):
             browser = browser_model(settings, cache, *_check_samples(items), items.embeddings.artworks.vectors,
-                                    report.computed)
+                                    report.computed, calibration=_calibration_pictures(items))
     with _timed(report, "pages", echo):
         model_source = embedded.model_source
         site = SiteData(settings=settings, drawings=items.drawings, artworks=items.artworks, pairs=items.pairs,
@@ -451,6 +451,19 @@ def _check_samples(items: Published) -> tuple[list[Path], np.ndarray]:
     paths = [items.drawings[i].path for i in d_rows] + [items.artworks[j].path for j in a_rows]
     vectors = np.concatenate([items.embeddings.drawings.vectors[d_rows], items.embeddings.artworks.vectors[a_rows]])
     return paths, vectors
+
+
+def _calibration_pictures(items: Published) -> list[Path]:
+    """Drawings and artworks, evenly spread and none of _check_samples', whose activations guide the rounding
+    of the find page's model (CALIBRATION_SAMPLES in all at most)."""
+    checked = set(_check_samples(items)[0])
+    half = CALIBRATION_SAMPLES // 2
+    chosen = []
+    for group in (items.drawings, items.artworks):
+        paths = [x.path for x in group if x.path not in checked]
+        step = max(1, len(paths) // half)
+        chosen += paths[step // 2::step][:half]
+    return chosen
 
 
 def published_items(coll: Collection, hashes: list[str], embedded: EmbeddedItems,
