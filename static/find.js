@@ -1,6 +1,7 @@
 /* The find page: a visitor's picture compared with the artworks, in the browser. The picture is read with
    the browser's own decoder, resized as the site's build does (find-resize.js), turned into a vector by the
-   site's model (ONNX Runtime Web, WebAssembly), and scored against the artworks' compact index
+   site's model (ONNX Runtime Web: on the graphics card with WebGPU where the browser offers an adapter, else
+   WebAssembly on the processor), and scored against the artworks' compact index
    (generator/ml/findindex.py explains the formula). Nothing is sent anywhere: the page only downloads files
    of this site. */
 (function () {
@@ -36,23 +37,50 @@
     return fetchBytes(url).then(function (buf) { return JSON.parse(new TextDecoder().decode(buf)); });
   }
 
+  /* The runtime: its WebGPU build where the browser offers a graphics adapter, else the WebAssembly one. */
+  function gpuAdapter() {
+    if (!navigator.gpu) { return Promise.resolve(null); }
+    return navigator.gpu.requestAdapter().catch(function () { return null; });
+  }
+  function loadRuntime() {
+    var runtime = new URL(config.getAttribute("data-runtime"), location.href).href;
+    return gpuAdapter().then(function (adapter) {
+      var backend = adapter ? "webgpu" : "wasm";
+      return new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = runtime + (adapter ? "ort.webgpu.min.js" : "ort.wasm.min.js");
+        s.onload = function () { resolve(backend); };
+        s.onerror = function () { reject(fail("A file of this page could not be downloaded (" + s.src + "). Reload the page.")); };
+        document.head.appendChild(s);
+      });
+    }).then(function (backend) {
+      ort.env.wasm.wasmPaths = runtime;
+      // Several threads need a cross-origin isolated page, which static hosts such as GitHub Pages do not offer.
+      ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+      ort.env.logLevel = "error";
+      results.setAttribute("data-backend", backend);
+      return backend;
+    });
+  }
+
   /* The model and the index, downloaded once. */
   function load() {
     if (ready) { return ready; }
-    var runtime = new URL(config.getAttribute("data-runtime"), location.href).href;
-    ort.env.wasm.wasmPaths = runtime;
-    // Several threads need a cross-origin isolated page, which static hosts such as GitHub Pages do not offer.
-    ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-    ort.env.logLevel = "error";
-    ready = fetchJson(config.getAttribute("data-index")).then(function (manifest) {
+    var backend = null;
+    ready = loadRuntime().then(function (b) {
+      backend = b;
+      return fetchJson(config.getAttribute("data-index"));
+    }).then(function (manifest) {
       var a = manifest.artworks, everyPart = !a.centres;
       var partBytes = everyPart ? a.parts.reduce(function (n, c) { return n + c.bytes; }, 0) : 0;
       say("Downloading the model (" + megabytes(manifest.model.bytes) + ") and the artworks' index (" +
           megabytes(partBytes + manifest.projection.bytes) + ")…");
+      // WebGPU first; ONNX Runtime runs on the processor whatever the graphics card cannot.
+      var providers = backend === "webgpu" ? ["webgpu", "wasm"] : ["wasm"];
       var model = fetchBytes(manifest.model.file).then(function (buf) {
-        return ort.InferenceSession.create(new Uint8Array(buf), { executionProviders: ["wasm"] });
+        return ort.InferenceSession.create(new Uint8Array(buf), { executionProviders: providers });
       });
-      var state = { manifest: manifest, parts: {}, labels: {} };
+      var state = { manifest: manifest, parts: {}, labels: {}, backend: backend };
       // A small collection needs every part for each query: they are downloaded now. A large one's parts
       // group similar artworks, and a query downloads only those nearest to it.
       if (everyPart) { a.parts.forEach(function (c, n) { partOf(state, n); }); }
@@ -276,7 +304,7 @@
         input = SitegenResize.modelInput(pixels(bitmap), bitmap.width, bitmap.height, size, both[0].isJpeg);
       } finally { bitmap.close(); }
       showPreview(input, size);
-      say("Computing…");
+      say(state.backend === "webgpu" ? "Computing on the graphics card (WebGPU)…" : "Computing in your browser…");
       var tensor = new ort.Tensor("uint8", new Uint8Array(input.buffer), [1, size, size, 3]);
       return state.session.run({ pixels: tensor }).then(function (out) {
         say("Comparing with the artworks…");
@@ -303,7 +331,7 @@
           "Open the site on the web, or run 'sitegen serve' in a terminal and open the address it prints.", true);
       return;
     }
-    if (typeof ort === "undefined" || typeof WebAssembly === "undefined" || typeof createImageBitmap === "undefined") {
+    if (typeof WebAssembly === "undefined" || typeof createImageBitmap === "undefined") {
       say("This browser cannot run the model (it lacks WebAssembly). Use a recent Firefox, Chrome, Edge or Safari.", true);
       return;
     }

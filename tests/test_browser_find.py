@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from .conftest import CHROMIUM_ARGS
 from .helpers import neighbour_rows, site_drawings, write_jpeg
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -37,11 +38,20 @@ def find_page(browser, site_server):
     context.close()
 
 
-def choose(page, path: Path) -> bool:
-    """Choose ``path`` in the file input; True when results came, False when the page reported a problem."""
+def choose(page, path: Path, how: str = "#find-file") -> bool:
+    """Give ``path`` to the page (``how``: the file input's selector, or "drop" to drop it on the page); True
+    when results came, False when the page reported a problem."""
     box = page.locator("#find-results")
     runs, failed = box.get_attribute("data-runs") or "0", box.get_attribute("data-failed") or "0"
-    page.set_input_files("#find-file", str(path))
+    if how == "drop":
+        page.evaluate(
+            "([data, name]) => { const dt = new DataTransfer();"
+            " dt.items.add(new File([Uint8Array.from(atob(data), c => c.charCodeAt(0))], name, {type: 'image/jpeg'}));"
+            " document.getElementById('find-drop').dispatchEvent("
+            "   new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true})); }",
+            [base64.b64encode(path.read_bytes()).decode(), path.name])
+    else:
+        page.set_input_files(how, str(path))
     page.wait_for_function(
         "([r, f]) => { const e = document.getElementById('find-results');"
         " return (e.getAttribute('data-runs') || '0') !== r || (e.getAttribute('data-failed') || '0') !== f; }",
@@ -96,7 +106,59 @@ def test_uploaded_drawings_find_their_artwork_and_agree_with_python(find_page, b
     assert found >= 0.8 * len(sample)
     assert np.mean(overlap) >= 0.9
     assert np.mean(same_place) >= 0.9  # at least 9 of the 10 positions on average
+    # This headless Chromium offers no graphics adapter: the model ran on WebAssembly.
+    assert find_page.locator("#find-results").get_attribute("data-backend") == "wasm"
     assert find_page.errors == []
+
+
+def test_a_dropped_picture_and_a_camera_photo_are_compared_like_a_chosen_file(find_page, demo_dir):
+    path = sorted((demo_dir / "drawings").rglob("*_R_*.jpg"))[7]
+    assert choose(find_page, path)
+    chosen = shown_artworks(find_page)
+    assert choose(find_page, path, "drop"), find_page.inner_text("#find-status")
+    assert shown_artworks(find_page) == chosen
+    assert choose(find_page, path, "#find-camera")  # the input that opens the camera on phones
+    assert shown_artworks(find_page) == chosen
+    assert find_page.errors == []
+
+
+#: Chromium with a graphics adapter drawn in software (SwiftShader): WebGPU without a graphics card.
+WEBGPU_ARGS = [a for a in CHROMIUM_ARGS if a != "--disable-gpu"] + [
+    "--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader", "--enable-features=Vulkan"]
+
+
+def test_with_a_graphics_adapter_the_model_runs_on_webgpu_and_ranks_alike(browser, chromium, site_server,
+                                                                          built_demo, demo_dir):
+    _, _, site = built_demo
+    files = {d["id"]: d["file"] for d in site_drawings(site)}
+    python_top: dict[str, list[str]] = {}
+    for d, rank, a, _ in sorted(neighbour_rows(site)):
+        python_top.setdefault(d, []).append(a)
+    gpu = browser.browser_type.launch(executable_path=chromium, args=WEBGPU_ARGS)
+    try:
+        page = gpu.new_page()
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        downloaded = []
+        page.on("request", lambda r: downloaded.append(r.url.rsplit("/", 1)[-1]))
+        page.goto(site_server + "find/index.html")
+        if not page.evaluate("async () => Boolean(navigator.gpu && await navigator.gpu.requestAdapter())"):
+            pytest.skip("this Chromium offers no WebGPU adapter, not even SwiftShader's")
+        page.wait_for_selector("#find-form:not([hidden])")
+        shared = []
+        for d in sorted(python_top)[:3]:
+            assert choose(page, next((demo_dir / "drawings").rglob(files[d]))), page.inner_text("#find-status")
+            shared.append(len(set(shown_artworks(page)) & set(python_top[d])))
+        assert page.locator("#find-results").get_attribute("data-backend") == "webgpu"
+        # One runtime is downloaded: the WebGPU build, not the WebAssembly-only one.
+        assert "ort.webgpu.min.js" in downloaded and "ort.wasm.min.js" not in downloaded
+        assert "ort-wasm-simd-threaded.wasm" not in downloaded
+        print(f"\nWebGPU (software adapter): top 10 shared with Python {np.mean(shared):.2f} of 10")
+        assert np.mean(shared) >= 9
+        assert errors == []
+    finally:
+        gpu.close()
 
 
 def test_bad_files_get_a_clear_message_and_the_page_keeps_working(find_page, tmp_path, demo_dir):
