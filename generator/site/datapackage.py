@@ -197,16 +197,20 @@ class Dataset:
         return f"{self.name}.csv.gz" if self.compressed else f"{self.name}.csv"
 
 
+_GZIP_NOTE = ("A CSV file compressed with gzip: pandas, R and DuckDB read it as it is; 7-Zip or a double-click "
+              "unpacks it")
+
 DATASETS = (
-    Dataset("drawings", "Drawings", "Every published drawing: identifier, year, age group, country, page and "
-            "pictures. Back sides of drawings are never published.", DRAWING_COLUMNS, "drawings", True,
+    Dataset("drawings", "Drawings", "Every published drawing: identifier, year, age group, country and picture "
+            "(its page and small picture follow from the identifier: drawings/ID/index.html, "
+            "images/drawings/ID.thumb.webp). Back sides of drawings are never published.", DRAWING_COLUMNS, "drawings", True,
             primary_key=("id",), json_copy=False),
     Dataset("artworks", "Artworks", "Every artwork: identifier, title, artist, date, page and pictures; extra "
             "columns of the artworks list are kept.", ARTWORK_COLUMNS, "artworks", True, primary_key=("id",)),
     Dataset("neighbours", "Nearest artworks", "For each drawing, the artworks whose pictures are most similar "
             "to it: rank (1 = most similar) and similarity. Computed by the model described in model-card.json; "
-            "suggestions, not attributions. Compressed with gzip (ten rows per drawing: a million rows for "
-            "100,000 drawings, more than a spreadsheet holds); most data tools read it as it is.",
+            "suggestions, not attributions. " + _GZIP_NOTE + " (ten rows per drawing: a million rows for 100,000 "
+            "drawings, more than a spreadsheet holds).",
             NEIGHBOUR_COLUMNS, "rows", False, primary_key=("drawing", "rank"),
             foreign_keys=(("drawing", "drawings"), ("artwork", "artworks")), json_copy=False, compressed=True),
     Dataset("pairs", "Confirmed re-creations", "Drawings known to re-create an artwork, from the archive's list "
@@ -216,7 +220,7 @@ DATASETS = (
             "the artwork, so the site no longer suggests it for that drawing.", REJECTED_COLUMNS, "rows", False,
             foreign_keys=(("drawing", "drawings"), ("artwork", "artworks"))),
     Dataset("layout", "Map coordinates", "Position of every drawing and artwork on the site's map: similar "
-            "pictures lie close together. Compressed with gzip, like neighbours.csv.gz.", LAYOUT_COLUMNS,
+            "pictures lie close together. " + _GZIP_NOTE + ".", LAYOUT_COLUMNS,
             "points", False, primary_key=("kind", "id"), json_copy=False, compressed=True),
 )
 
@@ -503,17 +507,15 @@ def _resource(data_dir: Path, rel: str, name: str, title: str, description: str,
 
 #: The data page's lines for the files written by the other page writers, in the page's order.
 DATA_FILES = [
-    {"name": "drawings.csv", "what": "Every published drawing: id, year, age group, country, page and pictures."},
+    {"name": "drawings.csv", "what": "Every published drawing: id, year, age group, country and picture."},
     {"name": "artworks.json", "what": "Every artwork: id, title, artist, year, page and pictures."},
     {"name": "neighbours.csv.gz", "what": "For each drawing, its nearest artworks: rank (1 = most similar) and "
-                                          "similarity (cosine, -1 to 1). A CSV file compressed with gzip: "
-                                          "pandas, R and DuckDB read it as it is; 7-Zip or a double-click "
-                                          "unpacks it."},
+                                          "similarity (cosine, -1 to 1). " + _GZIP_NOTE + "."},
     {"name": "pairs.json", "what": "Confirmed re-creations (drawing, artwork, source): source 'archive' for the "
                                    "archive's list, 'review' for those confirmed in a review."},
     {"name": "rejected.json", "what": "Suggestions rejected in a review (drawing, artwork): no longer suggested."},
-    {"name": "layout.csv.gz", "what": "Map coordinates of every drawing and artwork, between -1 and 1 (a CSV "
-                                      "file compressed with gzip)."},
+    {"name": "layout.csv.gz", "what": "Map coordinates of every drawing and artwork, between -1 and 1. "
+                                      + _GZIP_NOTE + "."},
 ] + STATS_FILES + SEARCH_FILES
 
 _OTHER_TITLES = {
