@@ -454,15 +454,15 @@ def _check_samples(items: Published) -> tuple[list[Path], np.ndarray]:
 
 
 def _calibration_pictures(items: Published) -> list[Path]:
-    """Drawings and artworks, evenly spread and none of _check_samples', whose activations guide the rounding
-    of the find page's model (CALIBRATION_SAMPLES in all at most)."""
+    """Drawings and artworks, none of _check_samples', whose activations guide the rounding of the find page's
+    model (CALIBRATION_SAMPLES in all at most): those whose ids hash lowest, so that adding pictures to the
+    collection rarely changes the choice (and so the exported file, which is cached by it)."""
     checked = set(_check_samples(items)[0])
-    half = CALIBRATION_SAMPLES // 2
     chosen = []
     for group in (items.drawings, items.artworks):
-        paths = [x.path for x in group if x.path not in checked]
-        step = max(1, len(paths) // half)
-        chosen += paths[step // 2::step][:half]
+        ranked = sorted((hashlib.sha256(x.id.encode("utf-8")).hexdigest(), x.path) for x in group
+                        if x.path not in checked)
+        chosen += [path for _, path in ranked[:CALIBRATION_SAMPLES // 2]]
     return chosen
 
 
