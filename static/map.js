@@ -567,10 +567,24 @@
   }
 
   // ------------------------------------------------------------ labels (loaded on demand)
-  var labelChunks = {};
+  var labelChunks = {}, countryNames = null;
+  // A drawing named as the archive names its scans has no label in the files: it is spelt from its id by the
+  // header's search script (static/search.js), with the country names of the map's colours.
+  function spelt(id) {
+    if (!countryNames) {
+      var f = facetByName.country;
+      countryNames = {};
+      f.values.forEach(function (v, k) { countryNames[v] = f.labels[k]; });
+    }
+    var got = window.SITEGEN_SPELL ? window.SITEGEN_SPELL(id, countryNames) : null;
+    return got ? got.label : id;
+  }
   function labelsOf(i, then) {
     var c = Math.floor(i / M.label_chunk_size), got = (window.SITEGEN_MAP_LABELS || {})[c];
-    if (got) { return { id: got.ids[i % M.label_chunk_size], label: got.labels[i % M.label_chunk_size] }; }
+    if (got) {
+      var k = i % M.label_chunk_size, id = got.ids[k];
+      return { id: id, label: got.labels[k] !== null ? got.labels[k] : spelt(id) };
+    }
     if (!labelChunks[c]) {
       labelChunks[c] = [];
       loadScript(dataBase + "labels-" + pad3(c) + ".js", function () {

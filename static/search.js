@@ -77,15 +77,22 @@
     }
     done(hits.length, shown.map(function (n) { return docChunk(Math.floor(n / meta.doc_chunk))[n % meta.doc_chunk]; }));
   }
+  // A drawing's label and age group spelt from an id named as the archive names its scans (the rule of
+  // generator/site/related.py spelt_label); null for other ids. The map (static/map.js) uses it too.
+  var IMAJ_ID = /^(\d{4})_([^_]+)_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$/;
+  function spell(id, countries) {
+    var m = IMAJ_ID.exec(id);
+    if (!m) { return null; }
+    var code = m[4].toUpperCase();
+    return { label: "Drawing " + m[3] + ", " + (countries[code] || code) + ", " + m[1], age: m[2] };
+  }
+  window.SITEGEN_SPELL = spell;
   // A drawing stored by its id alone: its label, detail and page follow from the id (see search.py doc_entry).
   function expand(doc) {
     if (doc.length !== 2) { return doc; }
-    var meta = window.SITEGEN_SEARCH_META, id = doc[1];
-    var m = /^(\d{4})_([^_]+)_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$/.exec(id);
-    if (!m) { return [doc[0], id, "", meta.drawings + id + "/index.html"]; }
-    var code = m[4].toUpperCase();
-    return [doc[0], "Drawing " + m[3] + ", " + (meta.countries[code] || code) + ", " + m[1], "Age group " + m[2],
-            meta.drawings + id + "/index.html"];
+    var meta = window.SITEGEN_SEARCH_META, id = doc[1], spelt = spell(id, meta.countries);
+    if (!spelt) { return [doc[0], id, "", meta.drawings + id + "/index.html"]; }
+    return [doc[0], spelt.label, "Age group " + spelt.age, meta.drawings + id + "/index.html"];
   }
   function resultItem(doc) {
     doc = expand(doc);

@@ -46,6 +46,7 @@ from generator.inputs.collection import AGE_GROUPS, Problem
 from generator.site import labels
 from generator.site.atlas import write_atlases
 from generator.site.maplayouts import QUANT, alternative_layouts, quantise
+from generator.site.related import spelt_label
 from generator.site.jsonout import js_assign, json_for_script
 from generator.site.urls import PAGE_FOLDERS, PICTURE_FOLDERS
 
@@ -180,11 +181,15 @@ def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, d
         files.append(f"data/map/{name}")
         point_bytes += len(text.encode())
     n_label_chunks = (n + LABEL_CHUNK - 1) // LABEL_CHUNK
+    countries = facet_labels.get("country") or {}
     for c in range(n_label_chunks):
         chunk = items[c * LABEL_CHUNK:(c + 1) * LABEL_CHUNK]
         name = f"labels-{c:03d}.js"
+        # null where the page spells the label from the id (static/map.js): most drawings, half the bytes.
         write_atomic(folder / name, js_assign("SITEGEN_MAP_LABELS", c, {
-            "ids": [it.id for it in chunk], "labels": [it.label for it in chunk]}))
+            "ids": [it.id for it in chunk],
+            "labels": [None if it.kind == "d" and it.label == spelt_label(it.id, countries) else it.label
+                       for it in chunk]}))
         files.append(f"data/map/{name}")
 
     layouts = []
