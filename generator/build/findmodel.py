@@ -29,9 +29,13 @@ MIN_OVERLAP = 0.8
 MIN_COSINE = 0.97
 
 
-def browser_model(settings: BuildSettings, cache: Cache, samples: list[Path], reference: np.ndarray,
+#: A picture of the collection and its content hash (the build's own: the files are not read again to key the cache).
+Picture = tuple[Path, str]
+
+
+def browser_model(settings: BuildSettings, cache: Cache, samples: list[Picture], reference: np.ndarray,
                   gallery: np.ndarray, report_computed: dict[str, int],
-                  calibration: list[Path] = ()) -> BrowserModel:
+                  calibration: list[Picture] = ()) -> BrowserModel:
     """The ONNX file of the site's model with small weights, checked against the network on ``samples``.
 
     ``reference``: the vectors the network gave ``samples`` for this build; ``gallery``: the artworks'
@@ -48,9 +52,9 @@ def browser_model(settings: BuildSettings, cache: Cache, samples: list[Path], re
                              f"{package} (or reinstall sitegen), or build without the find page "
                              "(--no-find-page).") from None
     choice = resolve_model(settings.model, settings.weights)
-    model_key = array_key(choice.fingerprint, EXPORT_VERSION, [sha_of(p) for p in calibration])
+    model_key = array_key(choice.fingerprint, EXPORT_VERSION, [h for _, h in calibration])
     onnx_path = cache.file_path("browser-model", f"{model_key}.onnx")
-    check_key = array_key(model_key, [sha_of(p) for p in samples], reference, gallery)
+    check_key = array_key(model_key, [h for _, h in samples], reference, gallery)
     check_path = cache.file_path("browser-model", f"{check_key}.json")
     computed = 0
     if not onnx_path.is_file():
@@ -58,12 +62,13 @@ def browser_model(settings: BuildSettings, cache: Cache, samples: list[Path], re
         from generator.ml.model import load_model
 
         model = load_model(settings.model, settings.weights)
-        write_atomic(onnx_path, browser_model_bytes(model, _pictures(settings, calibration, model.input_size)))
+        pictures, _ = _pictures(settings, [p for p, _ in calibration], model.input_size)
+        write_atomic(onnx_path, browser_model_bytes(model, pictures))
         computed = 1
     onnx_bytes = onnx_path.read_bytes()
     check = _read_json(check_path)
     if check is None:
-        check = _check(settings, onnx_bytes, samples, reference, gallery)
+        check = _check(settings, onnx_bytes, [p for p, _ in samples], reference, gallery)
         write_atomic(check_path, json.dumps(check, sort_keys=True))
         computed = 1
     report_computed["browser_model"] = computed
@@ -76,23 +81,19 @@ def browser_model(settings: BuildSettings, cache: Cache, samples: list[Path], re
                         check["min_cosine"])
 
 
-def _pictures(settings: BuildSettings, paths: list[Path], size: int) -> np.ndarray | None:
-    """The pictures as the network gets them (uint8 N x size x size x 3); unreadable ones left out."""
+def _pictures(settings: BuildSettings, paths: list[Path], size: int) -> tuple[np.ndarray | None, list[int]]:
+    """The pictures as the network gets them (uint8 N x size x size x 3; None when none could be read) and
+    which of ``paths`` they are: unreadable ones are left out (they are already in the build report)."""
     from generator.inputs.images import model_input
 
-    pictures = []
-    for path in paths:
+    pictures, rows = [], []
+    for i, path in enumerate(paths):
         try:
             pictures.append(model_input(path, size, max_pixels=settings.max_pixels))
+            rows.append(i)
         except ImageError:
-            continue  # already in the build report
-    return np.stack(pictures) if pictures else None
-
-
-def sha_of(path: Path) -> str:
-    from generator.build.fsutil import sha256_file
-
-    return sha256_file(path)
+            continue
+    return (np.stack(pictures) if pictures else None), rows
 
 
 def _read_json(path: Path) -> dict | None:
@@ -105,19 +106,13 @@ def _read_json(path: Path) -> dict | None:
 def _check(settings: BuildSettings, onnx_bytes: bytes, samples: list[Path], reference: np.ndarray,
            gallery: np.ndarray) -> dict:
     """The exported file on the sample pictures, against the vectors the network gave them in this build."""
-    from generator.inputs.images import model_input
     from generator.ml.export import onnx_input_size, onnx_vectors, ranking_agreement
+
     size, dim = onnx_input_size(onnx_bytes), reference.shape[1]
-    pictures, rows = [], []
-    for i, path in enumerate(samples):
-        try:
-            pictures.append(model_input(path, size, max_pixels=settings.max_pixels))
-            rows.append(i)
-        except ImageError:
-            continue  # already in the build report
-    if not pictures:
+    pictures, rows = _pictures(settings, samples, size)
+    if pictures is None:
         raise ModelError("The model written for the find page could not be checked: none of the sample "
                          "pictures could be read. Build without the find page (--no-find-page).")
-    agreement = ranking_agreement(reference[rows], onnx_vectors(onnx_bytes, np.stack(pictures)), gallery)
+    agreement = ranking_agreement(reference[rows], onnx_vectors(onnx_bytes, pictures), gallery)
     return {"samples": agreement.queries, "overlap": agreement.overlap, "min_cosine": agreement.min_cosine,
             "input_size": size, "dim": dim}

@@ -378,8 +378,8 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
         raise InputError(_problem_summary(report.problems, "--strict is on, so the build stops"))
     items = published_items(coll, hashes, embedded, settings)
     report.drawings, report.artworks, report.pairs = len(items.drawings), len(items.artworks), len(items.pairs)
-    rejected = [p for p in reviewed.rejected if p[0] in items.embeddings.drawings.ids
-                and p[1] in items.embeddings.artworks.ids]
+    d_ids, a_ids = set(items.embeddings.drawings.ids), set(items.embeddings.artworks.ids)
+    rejected = [p for p in reviewed.rejected if p[0] in d_ids and p[1] in a_ids]
     if settings.decisions:
         n_review = sum(1 for p in items.pairs if reviewed.source[p] == "review")
         report.notes.append(f"Review decisions: {n_review} re-creation{'s' * (n_review != 1)} confirmed in a review, "
@@ -396,8 +396,9 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
     browser = None
     if settings.find_page:
         with _timed(report, "find model", echo):
-            browser = browser_model(settings, cache, *_check_samples(items), items.embeddings.artworks.vectors,
-                                    report.computed, calibration=_calibration_pictures(items))
+            samples, sample_vectors = _check_samples(items)
+            browser = browser_model(settings, cache, samples, sample_vectors, items.embeddings.artworks.vectors,
+                                    report.computed, calibration=_calibration_pictures(items, samples))
     with _timed(report, "pages", echo):
         model_source = embedded.model_source
         site = SiteData(settings=settings, drawings=items.drawings, artworks=items.artworks, pairs=items.pairs,
@@ -443,26 +444,29 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
     return report
 
 
-def _check_samples(items: Published) -> tuple[list[Path], np.ndarray]:
-    """Pictures the find page's model is checked on, with the site's vectors of them: drawings then artworks."""
+def _check_samples(items: Published) -> tuple[list[tuple[Path, str]], np.ndarray]:
+    """Pictures the find page's model is checked on (path, content hash), with the site's vectors of them:
+    drawings then artworks."""
     half = CHECK_SAMPLES // 2
     d_rows = list(range(0, len(items.drawings), max(1, len(items.drawings) // half)))[:half]
     a_rows = list(range(0, len(items.artworks), max(1, len(items.artworks) // half)))[:CHECK_SAMPLES - len(d_rows)]
-    paths = [items.drawings[i].path for i in d_rows] + [items.artworks[j].path for j in a_rows]
+    paths = ([(items.drawings[i].path, items.d_hash[i]) for i in d_rows] +
+             [(items.artworks[j].path, items.a_hash[j]) for j in a_rows])
     vectors = np.concatenate([items.embeddings.drawings.vectors[d_rows], items.embeddings.artworks.vectors[a_rows]])
     return paths, vectors
 
 
-def _calibration_pictures(items: Published) -> list[Path]:
-    """Drawings and artworks, none of _check_samples', whose activations guide the rounding of the find page's
-    model (CALIBRATION_SAMPLES in all at most): those whose ids hash lowest, so that adding pictures to the
-    collection rarely changes the choice (and so the exported file, which is cached by it)."""
-    checked = set(_check_samples(items)[0])
+def _calibration_pictures(items: Published, checked: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    """Drawings and artworks (path, content hash), none of the ``checked`` ones, whose activations guide the
+    rounding of the find page's model (CALIBRATION_SAMPLES in all at most): those whose ids hash lowest, so
+    that adding pictures to the collection rarely changes the choice (and so the exported file, which is
+    cached by it)."""
+    left_out = {path for path, _ in checked}
     chosen = []
-    for group in (items.drawings, items.artworks):
-        ranked = sorted((hashlib.sha256(x.id.encode("utf-8")).hexdigest(), x.path) for x in group
-                        if x.path not in checked)
-        chosen += [path for _, path in ranked[:CALIBRATION_SAMPLES // 2]]
+    for group, hashes in ((items.drawings, items.d_hash), (items.artworks, items.a_hash)):
+        ranked = sorted((hashlib.sha256(x.id.encode("utf-8")).hexdigest(), x.path, h) for x, h in zip(group, hashes)
+                        if x.path not in left_out)
+        chosen += [(path, h) for _, path, h in ranked[:CALIBRATION_SAMPLES // 2]]
     return chosen
 
 

@@ -18,7 +18,6 @@ the fix: nothing is dropped without a word. A file that cannot be read at all
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -52,11 +51,6 @@ class Decisions:
 
     confirmed: tuple[tuple[str, str], ...] = ()
     rejected: tuple[tuple[str, str], ...] = ()
-
-    def digest(self) -> str:
-        """A short hash of the decisions, for cache keys: a changed file rebuilds what it affects."""
-        text = repr((self.confirmed, self.rejected))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _problem(where: str, reason: str, fix: str, skipped: bool = True) -> Problem:
@@ -97,7 +91,7 @@ def _read_rows(path: Path, problems: list[Problem]) -> list[tuple[int, dict[str,
         return []
     # Windows-1252 files are read and reported (as for the other CSV files), as a decisions line.
     problems.extend(_problem(n.file, n.reason, n.fix, skipped=False) for n in notes)
-    header = set(rows[0][1]) if rows else set(_header_of(path))
+    header = set(rows[0][1]) if rows else set(_header_of(raw))
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         found = ", ".join(sorted(h for h in header if h)) or "nothing"
@@ -112,11 +106,9 @@ def _read_rows(path: Path, problems: list[Problem]) -> list[tuple[int, dict[str,
     return rows
 
 
-def _header_of(path: Path) -> list[str]:
-    try:
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")
-    except OSError:
-        return []
+def _header_of(raw: bytes) -> list[str]:
+    """The column names of a file's first non-empty line (the file's bytes, already read)."""
+    text = raw.decode("utf-8-sig", errors="replace")
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     return [h.strip().lower() for h in first.replace(";", ",").replace("\t", ",").split(",")]
 

@@ -18,7 +18,6 @@ from generator.site.urls import discoveries_url, pager_numbers
 
 #: The data file the filters read.
 DATA_FILE = "data/discoveries.js"
-#: The review controls' script, in static/.
 
 
 def best_candidates(ctx) -> tuple[Candidates, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 
 from generator.inputs.collection import AGE_GROUP_LABELS, Artwork, Drawing
@@ -70,3 +71,32 @@ def drawing_label(countries: CountryTable, d: Drawing, within: str | None = None
 def artwork_label(a: Artwork) -> str:
     """An artwork named with its artist, as on the map."""
     return f"{a.title} ({artist_name(a.artist)})"
+
+
+#: A drawing id named as the archive names its scans: year, age group, number, country[, variant].
+_IMAJ_ID = re.compile(r"^(\d{4})_([^_]+)_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$")
+
+
+def spelt_label(item_id: str, countries: dict[str, str]) -> str | None:
+    """The label the browser spells from a drawing's id (static/related.js, static/search.js for the search
+    results and the map), or None where the id does not follow the
+    archive's pattern. Where it differs from the site's label, the data files carry the site's label.
+
+    >>> spelt_label("2009_14-17_1234_DEU_a", {"DEU": "Germany"}), spelt_label("scan 12", {})
+    ('Drawing 1234, Germany, 2009', None)
+    """
+    m = _IMAJ_ID.match(item_id)
+    if not m:
+        return None
+    year, _, number, code = m.groups()
+    return f"Drawing {number}, {countries.get(code.upper(), code.upper())}, {year}"
+
+
+def spelt_age_group(item_id: str) -> str | None:
+    """The age group static/search.js reads from a drawing's id (None where the id does not follow the pattern).
+
+    >>> spelt_age_group("2009_14-17_1234_DEU_a"), spelt_age_group("scan 12")
+    ('14-17', None)
+    """
+    m = _IMAJ_ID.match(item_id)
+    return m.group(2) if m else None

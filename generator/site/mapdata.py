@@ -46,7 +46,6 @@ from generator.inputs.collection import AGE_GROUPS, Problem
 from generator.site import labels
 from generator.site.atlas import write_atlases
 from generator.site.maplayouts import QUANT, alternative_layouts, quantise
-from generator.site.related import spelt_label
 from generator.site.jsonout import js_assign, json_for_script
 from generator.site.urls import PAGE_FOLDERS, PICTURE_FOLDERS
 
@@ -188,13 +187,12 @@ def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, d
         # null where the page spells the label from the id (static/map.js): most drawings, half the bytes.
         write_atomic(folder / name, js_assign("SITEGEN_MAP_LABELS", c, {
             "ids": [it.id for it in chunk],
-            "labels": [None if it.kind == "d" and it.label == spelt_label(it.id, countries) else it.label
+            "labels": [None if it.kind == "d" and it.label == labels.spelt_label(it.id, countries) else it.label
                        for it in chunk]}))
         files.append(f"data/map/{name}")
 
     layouts = []
-    country_names = (facet_labels.get("country") or {})
-    for described, q in alternative_layouts(items, qx, qy, NONE_VALUE, country_names):
+    for described, q in alternative_layouts(items, qx, qy, NONE_VALUE, countries):
         if q is not None:
             text = js_assign("SITEGEN_MAP_LAYOUTS", described["name"],
                              base64.b64encode(q[0].astype("<u2").tobytes() + q[1].astype("<u2").tobytes()).decode())

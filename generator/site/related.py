@@ -24,12 +24,12 @@ The data download keeps the full table of suggestions in ``neighbours.csv.gz``; 
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from pathlib import Path
 
 from generator.build.fsutil import write_atomic
 from generator.site.jsonout import js_assign
+from generator.site.labels import spelt_label
 from generator.site.urls import site_nav
 
 #: Drawings per chunk, on average: a page loads one chunk (about 55 KB at 200 drawings).
@@ -37,7 +37,6 @@ DRAWINGS_PER_CHUNK = 256
 ARTWORK_CHUNK = 4096
 FOLDER = "data/related"
 #: The archive's name pattern as the site's ids keep it: YEAR_AGEGROUP_NUMBER_COUNTRY[_x]
-_IMAJ_ID = re.compile(r"^(\d{4})_([^_]+)_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$")
 
 
 def chunk_count(n_drawings: int) -> int:
@@ -61,30 +60,6 @@ def chunk_of(item_id: str, chunks: int) -> int:
     return h % chunks
 
 
-def spelt_label(item_id: str, countries: dict[str, str]) -> str | None:
-    """The label static/related.js spells from a drawing's id, or None where the id does not follow the
-    archive's pattern. Where it differs from the site's label, the chunk carries the site's label.
-
-    >>> spelt_label("2009_14-17_1234_DEU_a", {"DEU": "Germany"}), spelt_label("scan 12", {})
-    ('Drawing 1234, Germany, 2009', None)
-    """
-    m = _IMAJ_ID.match(item_id)
-    if not m:
-        return None
-    year, _, number, code = m.groups()
-    return f"Drawing {number}, {countries.get(code.upper(), code.upper())}, {year}"
-
-
-def spelt_age_group(item_id: str) -> str | None:
-    """The age group static/search.js reads from a drawing's id (None where the id does not follow the pattern).
-
-    >>> spelt_age_group("2009_14-17_1234_DEU_a"), spelt_age_group("scan 12")
-    ('14-17', None)
-    """
-    m = _IMAJ_ID.match(item_id)
-    return m.group(2) if m else None
-
-
 def _thousandths(values) -> list[int]:
     return [int(round(float(v) * 1000)) for v in values]
 
@@ -96,8 +71,9 @@ def write_related(ctx, out_root: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     countries = {d.country: ctx.country_name(d.country) for d in s.drawings if d.country}
     chunks = chunk_count(len(s.drawings))
+    nav = [list(n) for n in site_nav(s.browser_model is not None)]
     write_atomic(folder / "meta.js", js_assign("SITEGEN_RELATED", "meta", {
-        "chunks": chunks, "artwork_chunk": ARTWORK_CHUNK, "countries": countries, "nav": [list(n) for n in site_nav(s.browser_model is not None)]}))
+        "chunks": chunks, "artwork_chunk": ARTWORK_CHUNK, "countries": countries, "nav": nav}))
     cards = ctx.a_cards
     for c in range(0, max(1, len(cards)), ARTWORK_CHUNK):
         rows = [[a["id"], a["title"], a["artist"], a["year"] or "", 1 if a["thumb"] else 0]

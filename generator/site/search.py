@@ -29,7 +29,7 @@ from collections import defaultdict
 from generator.build.fsutil import write_atomic
 from generator.site.jsonout import js_assign, json_for_script
 from generator.site.labels import FACETS, artist_name
-from generator.site.related import spelt_age_group, spelt_label
+from generator.site.labels import spelt_age_group, spelt_label
 from generator.site.urls import PAGE_FOLDERS, artwork_url, drawing_url, facet_index_url
 
 SEARCH_SCHEMA_VERSION = 3
