@@ -35,7 +35,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator.ml.evaluate import kfold, split_pairs  # noqa: E402
+from generator.ml.evaluate import Split, kfold, subset_pairs, training_split  # noqa: E402
 from generator.ml.device import cpu_name  # noqa: E402
 from generator.ml.model import load_model  # noqa: E402
 from generator.ml.recipes import fit, fit_without_pairs  # noqa: E402
@@ -142,7 +142,8 @@ def run_test(args, overrides) -> int:
     for recipe in args.recipes:
         for seed in args.seeds:
             settings = settings_for(recipe, seed, overrides)
-            split = split_pairs(tr_pairs, (0.85, 0.15, 0.0), seed=seed)
+            pairs = subset_pairs(tr_pairs, args.pairs, seed=seed) if args.pairs else tr_pairs
+            split = training_split(pairs, settings.val_share, settings.test_share, seed=seed)
             reuse = without_pairs.get(seed) if settings == settings_for("no-pairs", seed, overrides) else None
             model, seconds, result = train_recipe(recipe, settings, args.backbone, args.weights, tr_draw, tr_art,
                                                   split, without_pairs=reuse)
@@ -174,17 +175,27 @@ def run_cv(args, overrides) -> int:
         before, after, secs = [], [], []
         for seed in args.seeds:
             settings = settings_for(recipe, seed, overrides)
-            for i, split in enumerate(kfold(pairs, args.cv, seed=seed)):
+            for i, fold in enumerate(kfold(pairs, args.cv, seed=seed, val_share=0.0)):
+                # The fold's other pairs (or a seeded subset of them) split as 'sitegen train' splits its pairs.
+                pool = subset_pairs(fold.train, args.pairs, seed=seed) if args.pairs else fold.train
+                inner = training_split(pool, settings.val_share, 0.0, seed=seed * 1000 + i)
+                split = Split(inner.train, inner.val, fold.test)
                 base = load_model(args.backbone, args.weights, input_size=settings.crop_size)
                 t0 = time.perf_counter()
-                model, seconds, _ = train_recipe(recipe, settings, args.backbone, args.weights, draw, art, split)
-                held = evaluate_model(model, draw, art, split.test, precision="fp32").as_dict()
-                pre = evaluate_model(base, draw, art, split.test, precision="fp32").as_dict()
+                model, seconds, result = train_recipe(recipe, settings, args.backbone, args.weights, draw, art,
+                                                      split)
+                if result is not None and result.finetuned_test:  # measured by the run on its cached gallery
+                    held, pre = result.finetuned_test, result.pretrained_test
+                else:
+                    held = evaluate_model(model, draw, art, split.test, precision="fp32").as_dict()
+                    pre = evaluate_model(base, draw, art, split.test, precision="fp32").as_dict()
                 before.append(pre)
                 after.append(held)
                 secs.append(time.perf_counter() - t0)
-                print(f"  {recipe} seed {seed} fold {i}: R@1 {pre['R@1']:.1f} -> {held['R@1']:.1f}, "
-                      f"MAP {pre['MAP']:.1f} -> {held['MAP']:.1f} ({secs[-1]:.0f} s)", flush=True)
+                mix = "" if result is None or result.mix is None else f", mix {result.mix:.2f}"
+                print(f"  {recipe} seed {seed} fold {i}: {len(split.train)} pairs learned, R@1 {pre['R@1']:.1f} -> "
+                      f"{held['R@1']:.1f}, MAP {pre['MAP']:.1f} -> {held['MAP']:.1f} ({secs[-1]:.0f} s{mix})",
+                      flush=True)
         print(f"CV {recipe} {overrides}: pretrained R@1 {mean_sd([m['R@1'] for m in before])}, "
               f"tuned R@1 {mean_sd([m['R@1'] for m in after])}, MAP {mean_sd([m['MAP'] for m in before])} -> "
               f"{mean_sd([m['MAP'] for m in after])}, {statistics.mean(secs):.0f} s per fold", flush=True)
@@ -198,6 +209,9 @@ def main(argv=None) -> int:
     ap.add_argument("--cv", type=int, default=None, help="K-fold cross-validation inside --train (no test)")
     ap.add_argument("--recipes", default=None, help=f"comma-separated among {','.join(RECIPES)}")
     ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--pairs", type=int, default=None,
+                    help="learn from about this many of the training pairs (whole groups, a seeded choice), "
+                         "with the whole gallery: an archive with few confirmed pairs")
     ap.add_argument("--backbone", default="efficientnet_lite0")
     ap.add_argument("--weights", default=None, help="local weights file for the backbone")
     ap.add_argument("--set", action="append", default=[], metavar="[RECIPE:]NAME=VALUE",

@@ -96,7 +96,7 @@ def test_train_then_build_with_the_model(demo_dir, built_demo, tmp_path):
     model = tmp_path / "model.pt"
     args = ["--drawings", str(demo_dir / "drawings"), "--artworks", str(demo_dir / "artworks"),
             "--pairs", str(demo_dir / "pairs.csv")]
-    res = CliRunner().invoke(cli, ["train", *args, "--out", str(model), *TINY_TRAIN])
+    res = CliRunner().invoke(cli, ["train", *args, "--out", str(model), *TINY_TRAIN, "--test-share", "0.2"])
     assert res.exit_code == 0, res.output
     assert model.is_file() and not (tmp_path / "model.pt.partial").exists()
     assert "Model written to" in res.output and "MAP" in res.output

@@ -178,7 +178,9 @@ def test_kfold_covers_every_pair_once_as_test():
     for f in folds:
         _assert_no_leak(f)
         assert sorted(f.train + f.val + f.test) == sorted(pairs)
-    assert [f.val for f in folds] == [folds[(i + 1) % 5].test for i in range(5)]
+    # The rest is split as 'sitegen train' splits its pairs: about 15 % to check with, the others learned.
+    for f in folds:
+        assert f.val and abs(len(f.val) - 0.15 * (len(f.val) + len(f.train))) <= max(2, 0.05 * len(pairs))
     assert kfold(pairs, 5, seed=0) == folds
 
 

@@ -121,30 +121,44 @@ def _progress(event: dict) -> None:
                                                "example one trained without pairs).")
 @click.option("--weights", type=PATH, help="Local weights file for the backbone.")
 @click.option("--restart", is_flag=True, help="Ignore an unfinished earlier run of the same training.")
+@click.option("--folds", type=click.IntRange(3), help="Also estimate how well the model finds artworks for drawings "
+                                                      "it never saw: train and measure on K splits first (about K+1 "
+                                                      "times as long); the figures are printed and kept in the model "
+                                                      "file for the site's model page.")
+@click.option("--test-share", type=click.FloatRange(0, 0.5, max_open=True),
+              help="Keep this share of the pairs apart as a test part that the model file reports on (default 0: "
+                   "every pair but the 15 % that check the training is learned).")
 @train_options
-def train(drawings, artworks, pairs, decisions, out, backbone, start_from, weights, restart, **opts):
+def train(drawings, artworks, pairs, decisions, out, backbone, start_from, weights, restart, folds, test_share,
+          **opts):
     """Fine-tune the network and write a model file.
 
-    With --pairs, it learns from known drawing -> artwork pairs, split by
-    connected groups (60 % training, 25 % validation, 15 % test) so that no
-    drawing or artwork is in two parts. Without --pairs, it learns from the
-    artworks alone, each matched with drawing-like versions of itself (pencil
-    sketch, outlines, watercolour, crops): useful when few re-creations are
-    confirmed yet. Either way the pretrained weights are kept when training
-    does not rank the validation pairs better.
+    With --pairs, it learns from known drawing -> artwork pairs: 85 % of them
+    are learned and 15 % check the result, split by connected groups so that no
+    drawing or artwork is in both. Drawing-like versions of the other artworks
+    (pencil sketch, outlines, watercolour...) are learned alongside, and those
+    artworks serve as wrong answers, so that a few dozen pairs are enough. With
+    --folds K it first measures the recipe on K splits of the pairs (mean and
+    standard deviation), the honest estimate of how it does on new drawings.
+    Without --pairs, it learns from the artworks alone, each matched with
+    drawing-like versions of itself: useful when no re-creation is confirmed
+    yet. Either way the checking pairs decide how much of the training to keep,
+    from none (the pretrained network) to all of it.
     """
     try:
-        settings = _train_settings(**opts)
+        settings = _train_settings(**opts, test_share=test_share)
         if decisions and pairs is None:
             raise InputError("--decisions needs --pairs (the archive's pairs file; it may hold only its header "
                              "line drawing,artwork).")
         if pairs is None:
+            if folds:
+                raise InputError("--folds needs --pairs: cross-validation measures the model on confirmed pairs.")
             train_without_pairs(artworks, out, start_from or backbone, weights, settings)
         else:
             if drawings is None:
                 raise InputError("--pairs needs --drawings: the folder of the drawings the pairs name.")
             train_model(drawings, artworks, pairs, out, start_from or backbone, weights, settings, restart=restart,
-                        decisions=decisions)
+                        decisions=decisions, folds=folds)
     except SitegenError as exc:
         _fail(exc)
     click.echo(f"Use it with: sitegen build --model {out} ...")
@@ -153,41 +167,101 @@ def train(drawings, artworks, pairs, decisions, out, backbone, start_from, weigh
 def _report(result, out: Path) -> None:
     """Say what the training gave, in words, then the figures."""
     gain = result.val_gain
+    if result.mix_curve:
+        tries = ", ".join(f"{t['mix']:.2f}: {t['MAP']:.1f}" for t in result.mix_curve)
+        click.echo(f"Validation MAP with the fine-tuned weights mixed into the pretrained ones at each share "
+                   f"({tries}): {result.mix:.2f} kept.")
     if gain:
         click.echo(f"On the {gain['drawings']} validation drawings, training changed MAP by {gain['gain']:+.1f} "
                    f"points (95 % interval {gain['low']:+.1f} to {gain['high']:+.1f}).")
+    if result.unusable:
+        click.echo(f"{_count(len(result.unusable), 'picture', 'pictures')} could not be read and "
+                   f"{'was' if len(result.unusable) == 1 else 'were'} left out: "
+                   + ", ".join(result.unusable[:10]) + (f" and {len(result.unusable) - 10} more" if
+                                                        len(result.unusable) > 10 else "") + ".")
     if result.best_epoch == 0:
         click.echo("Training did not rank the validation pairs better than the pretrained network, so the model "
                    "file keeps the pretrained weights.")
         click.echo(f"Model written to {out} ({result.seconds:.0f} s of training).")
     else:
-        click.echo(f"Model written to {out} (epoch {result.best_epoch} kept, {result.seconds:.0f} s of training).")
+        click.echo(f"Model written to {out} ({result.seconds:.0f} s of training).")
     for line in _metrics_table({"pretrained (val)": result.pretrained_val, "fine-tuned (val)": result.best_val,
                                 "pretrained (test)": result.pretrained_test,
                                 "fine-tuned (test)": result.finetuned_test}):
         click.echo(line)
 
 
+def _split_for(index_pairs, seen: set, settings):
+    """The split of ``index_pairs`` for this run: pairs a starting model already learned from can only be
+    learned again (they are not new to it), the others are split by connected groups."""
+    from generator.ml.evaluate import Split, training_split
+
+    fresh = [p for p in index_pairs if p not in seen]
+    again = [p for p in index_pairs if p in seen]
+    split = training_split(fresh, settings.val_share, settings.test_share, seed=settings.seed) if fresh else Split()
+    return Split(split.train + again, split.val, split.test), fresh
+
+
+def cross_validate(base, d_paths, a_paths, fresh, again, settings, folds: int, negatives=None) -> dict:
+    """Train and measure on ``folds`` splits of the pairs new to ``base`` (``again``: pairs it learned from,
+    learned in every split); the figures on each split's test part, mean and standard deviation."""
+    from generator.ml.evaluate import Split, kfold
+    from generator.ml.recipes import fit
+
+    per_fold: dict[str, list] = {"pretrained": [], "finetuned": []}
+    unreadable = 0
+    for i, split in enumerate(kfold(fresh, folds, seed=settings.seed, val_share=settings.val_share), start=1):
+        split = Split(split.train + list(again), split.val, split.test)
+        click.echo(f"Split {i} of {folds}: {len(split.train)} pairs learned, {len(split.val)} checking, "
+                   f"{len(split.test)} measured", err=True)
+        result = fit(base, d_paths, a_paths, split, settings, progress=_progress, negatives=negatives)
+        per_fold["pretrained"].append(result.pretrained_test)
+        per_fold["finetuned"].append(result.finetuned_test)
+        unreadable = max(unreadable, len(result.unusable))
+    summary = {part: _mean_std(rows) for part, rows in per_fold.items()}
+    return {"folds": folds, "pairs": len(fresh), "pretrained": summary["pretrained"][0],
+            "pretrained_std": summary["pretrained"][1], "finetuned": summary["finetuned"][0],
+            "finetuned_std": summary["finetuned"][1], "per_fold": per_fold, "unreadable": unreadable,
+            "input_size": settings.crop_size}
+
+
+def _report_cv(cv: dict) -> None:
+    click.echo(f"Cross-validation, {cv['folds']} splits of {cv['pairs']} pairs (mean and standard deviation of the "
+               "drawings each split never learned from):")
+    for line in _metrics_table({"pretrained": cv["pretrained"], "fine-tuned": cv["finetuned"],
+                                "±": cv["finetuned_std"]}):
+        click.echo(line)
+    if cv["unreadable"]:
+        click.echo(f"{_count(cv['unreadable'], 'picture', 'pictures')} could not be read and "
+                   f"{'was' if cv['unreadable'] == 1 else 'were'} left out.")
+
+
 def train_model(drawings: Path, artworks: Path, pairs: Path, out: Path, backbone: str, weights, settings, *,
-                restart: bool = False, decisions=()):
+                restart: bool = False, decisions=(), folds: int | None = None):
     """Split the pairs, fine-tune, write the model file; prints what it does. Returns the TrainResult."""
-    from generator.ml.evaluate import split_pairs
     from generator.ml.model import load_model
     from generator.ml.recipes import fit
-    from generator.ml.train import partial_path_for, save_checkpoint
+    from generator.ml.train import learned_index_pairs, partial_path_for, save_checkpoint
 
     negatives: dict[int, set[int]] = {}
     d_paths, a_paths, index_pairs, _ = _index_pairs(drawings, artworks, pairs, decisions, negatives)
-    split = split_pairs(index_pairs, seed=settings.seed)
-    click.echo(f"{len(index_pairs)} pairs: {len(split.train)} for training, {len(split.val)} for validation, "
-               f"{len(split.test)} for testing; gallery of {len(a_paths)} artworks.")
+    base = load_model(backbone, weights, input_size=settings.crop_size)
+    seen = learned_index_pairs(base.checkpoint, d_paths, a_paths, index_pairs, drawings, artworks)
+    split, fresh = _split_for(index_pairs, seen, settings)
+    again = [p for p in index_pairs if p in seen]
+    click.echo(f"{len(index_pairs)} pairs: {len(split.train)} for training, {len(split.val)} for validation"
+               + (f", {len(split.test)} for testing" if split.test else "")
+               + (f" ({len(again)} of them learned already by the model started from)" if again else "")
+               + f"; gallery of {len(a_paths)} artworks.")
+    cv = cross_validate(base, d_paths, a_paths, fresh, again, settings, folds, negatives) if folds else None
+    if cv:
+        _report_cv(cv)
     partial = partial_path_for(out)
     if restart and partial.exists():
         partial.unlink()
-    base = load_model(backbone, weights, input_size=settings.crop_size)
     result = fit(base, d_paths, a_paths, split, settings, resume_from=partial if partial.exists() else None,
                  partial_path=partial, progress=_progress, negatives=negatives)
-    save_checkpoint(out, result, base.name, settings, split)
+    save_checkpoint(out, result, base.name, settings, split, parent=base.checkpoint, cross_validation=cv)
     _report(result, out)
     return result
 
@@ -208,7 +282,7 @@ def train_without_pairs(artworks: Path, out: Path, backbone: str, weights, setti
     base = load_model(backbone, weights, input_size=settings.crop_size)
     result = fit_without_pairs(base, a_paths, settings, progress=_progress)
     # No confirmed pair was used: every pair stays available for measuring this model.
-    save_checkpoint(out, result, base.name, settings, Split(), without_pairs=True)
+    save_checkpoint(out, result, base.name, settings, Split(), without_pairs=True, parent=base.checkpoint)
     _report(result, out)
     return result
 
@@ -258,14 +332,14 @@ def _unseen_pairs(checkpoint: dict | None, drawings: Path, artworks: Path, d_pat
     left out, and a sentence saying so. Other models are measured on every pair."""
     import os
 
-    from generator.ml.evaluate import held_out_pairs
+    from generator.ml.evaluate import held_out_pairs, learned_pairs
 
     if checkpoint is None:
         return index_pairs, 0, None
     if not checkpoint.get("split"):
         return index_pairs, 0, ("This model file does not say which pairs it learned from, so every pair is "
                                 "measured; the figures may look better than they really are.")
-    kept, left_out = held_out_pairs(checkpoint["split"],
+    kept, left_out = held_out_pairs(learned_pairs(checkpoint),
                                     [Path(os.path.relpath(p, drawings)).as_posix() for p in d_paths],
                                     [Path(os.path.relpath(p, artworks)).as_posix() for p in a_paths], index_pairs)
     if folds:  # every split fine-tunes from this model and measures its own test part
@@ -281,6 +355,24 @@ def _unseen_pairs(checkpoint: dict | None, drawings: Path, artworks: Path, d_pat
     why = _count(left_out, "is left out because this model saw its", "are left out because this model saw their")
     return kept, left_out, (f"Measured on {len(kept)} of {len(index_pairs)} pairs: {why} drawing or artwork while "
                             "it was trained or checked.")
+
+
+def _gallery_note(checkpoint: dict | None, drawings: Path, artworks: Path, a_paths) -> str | None:
+    """A sentence when the model learned from drawing-like versions of artworks of the gallery it is measured
+    among: that is how it is meant to work on an archive's own artworks, but it is not a gallery it never saw."""
+    import os
+
+    from generator.ml.evaluate import names_found
+
+    names = (checkpoint or {}).get("artworks_learned") or []
+    if not names:
+        return None
+    seen = names_found(names, [Path(os.path.relpath(p, artworks)).as_posix() for p in a_paths])
+    if not seen:
+        return None
+    return (f"This model learned from drawing-like versions of {_count(len(seen), 'artwork', 'artworks')} of this "
+            f"gallery of {len(a_paths)} (as it does for the artworks of the archive it is trained for); the "
+            "figures are for a gallery it has seen, not for new artworks.")
 
 
 @click.command()
@@ -330,10 +422,12 @@ def evaluate(drawings, artworks, pairs, model, weights, folds, json_file, compar
             if json_file:
                 Path(json_file).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             return
-        splits = kfold(index_pairs, folds, seed=settings.seed) if folds else []  # checked before the model loads
-        base = load_model(model, weights)
+        splits = kfold(index_pairs, folds, seed=settings.seed, val_share=settings.val_share) if folds else []
+        # With --folds every split trains: measure at the size training uses, as 'sitegen train' does.
+        base = load_model(model, weights, **({"input_size": settings.crop_size} if folds else {}))
         measured, left_out, note = _unseen_pairs(base.checkpoint, drawings, artworks, d_paths, a_paths,
                                                  index_pairs, folds)
+        learned_gallery = _gallery_note(base.checkpoint, drawings, artworks, a_paths)
         payload: dict = {"model": str(model), "gallery": len(a_paths), "pairs": len(index_pairs)}
         if not folds:
             metrics = evaluate_model(base, d_paths, a_paths, measured).as_dict()
@@ -346,6 +440,7 @@ def evaluate(drawings, artworks, pairs, model, weights, folds, json_file, compar
                 note = f"{note or ''} {unreadable} left out.".strip()
         else:
             per_fold = {"pretrained_test": [], "val": [], "test": []}
+            unreadable = 0
             for i, split in enumerate(splits, start=1):
                 click.echo(f"Split {i} of {folds}: {len(split.train)} training, {len(split.val)} validation, "
                            f"{len(split.test)} test pairs", err=True)
@@ -354,17 +449,24 @@ def evaluate(drawings, artworks, pairs, model, weights, folds, json_file, compar
                 per_fold["val"].append(evaluate_model(tuned, d_paths, a_paths, split.val).as_dict())
                 per_fold["test"].append(evaluate_model(tuned, d_paths, a_paths, split.test).as_dict())
                 per_fold["pretrained_test"].append(evaluate_model(base, d_paths, a_paths, split.test).as_dict())
+                unreadable += per_fold["test"][-1].get("n_unreadable", 0)
             summary = {part: _mean_std(rows) for part, rows in per_fold.items()}
             payload.update({"folds": folds, "metrics": summary["test"][0], "metrics_std": summary["test"][1],
                             "validation": summary["val"][0], "validation_std": summary["val"][1],
-                            "pretrained": summary["pretrained_test"][0], "per_fold": per_fold})
+                            "pretrained": summary["pretrained_test"][0], "per_fold": per_fold,
+                            "input_size": base.input_size, "unreadable": unreadable})
             lines = _metrics_table({"pretrained (test)": summary["pretrained_test"][0],
                                     "fine-tuned (val)": summary["val"][0], "fine-tuned (test)": summary["test"][0],
                                     "± (test)": summary["test"][1]})
+            if unreadable:
+                note = (f"{note or ''} " + _count(unreadable, "drawing could not be read and is",
+                                                  "drawings could not be read and are") + " left out.").strip()
     except SitegenError as exc:
         _fail(exc)
     if note:
         click.echo(note)
+    if learned_gallery:
+        click.echo(learned_gallery)
     click.echo(f"{len(measured)} pairs, gallery of {len(a_paths)} artworks, model {model}:")
     for line in lines:
         click.echo(line)

@@ -28,8 +28,13 @@ __all__ = [
     "greyscale",
     "oil_painting",
     "pencil_sketch",
+    "RECOMPOSITIONS",
+    "perspective",
+    "quantise_colours",
+    "random_recomposition",
     "random_style",
     "texture",
+    "thin_plate_warp",
     "watercolour",
 ]
 
@@ -173,3 +178,66 @@ def drawing_like(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     crop = cv2.resize(np.ascontiguousarray(rgb[y:y + ch, x:x + cw]), (w, h), interpolation=cv2.INTER_AREA)
     names = list(DRAWING_LIKE)
     return DRAWING_LIKE[names[int(rng.integers(len(names)))]](crop)
+
+
+# --------------------------------------------------------------------------- re-composition
+# A child who re-creates a painting redraws it: the proportions drift, the viewpoint tilts, the
+# palette shrinks to the colours in the box. The style effects above change the technique of a
+# picture but keep every line where it was; these change where the lines are and how many colours
+# there are, so that a training "drawing" is more than a filtered copy. Each takes a seeded generator
+# and draws the same random numbers every call, so a seed repeats.
+
+_PAPER = (255, 255, 255)
+
+
+def perspective(rgb: np.ndarray, rng: np.random.Generator, strength: float = 0.12) -> np.ndarray:
+    """The picture seen from a little aside: each corner moves by up to ``strength`` of the side, inwards or
+    outwards; what leaves the frame is lost and what enters it is white paper."""
+    rgb = _check(rgb)
+    h, w = rgb.shape[:2]
+    src = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
+    jitter = rng.uniform(-strength, strength, size=(4, 2)) * np.float32([w, h])
+    matrix = cv2.getPerspectiveTransform(src, (src + jitter).astype(np.float32))
+    return cv2.warpPerspective(rgb, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                               borderValue=_PAPER)
+
+
+def thin_plate_warp(rgb: np.ndarray, rng: np.random.Generator, strength: float = 0.06) -> np.ndarray:
+    """Proportions redrawn by hand: a thin-plate spline moves the points of a 3 x 3 grid by up to
+    ``strength`` of the side (the corners stay), bending the picture smoothly between them."""
+    rgb = _check(rgb)
+    h, w = rgb.shape[:2]
+    grid = np.float32([[x * (w - 1) / 2, y * (h - 1) / 2] for y in range(3) for x in range(3)])
+    moved = grid + rng.uniform(-strength, strength, size=grid.shape).astype(np.float32) * np.float32([w, h])
+    moved[[0, 2, 6, 8]] = grid[[0, 2, 6, 8]]
+    tps = cv2.createThinPlateSplineShapeTransformer()
+    # warpImage maps output points back to input points: estimate from the moved grid to the original one.
+    tps.estimateTransformation(moved[None], grid[None], [cv2.DMatch(i, i, 0) for i in range(len(grid))])
+    return tps.warpImage(rgb, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=_PAPER)
+
+
+def quantise_colours(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The palette of a box of crayons: the picture redrawn in 4 to 12 of its own colours (median cut)."""
+    from PIL import Image
+
+    colours = int(rng.integers(4, 13))
+    img = Image.fromarray(_check(rgb)).quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
+    return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+
+
+#: The re-composition effects, by name.
+RECOMPOSITIONS: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
+    "perspective": perspective, "thin-plate": thin_plate_warp, "colours": quantise_colours,
+}
+
+
+def random_recomposition(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One re-composition effect, chosen uniformly with ``rng``.
+
+    >>> rgb = np.full((32, 48, 3), 200, np.uint8)
+    >>> a = random_recomposition(rgb, np.random.default_rng(1))
+    >>> a.shape, a.dtype.name, np.array_equal(a, random_recomposition(rgb, np.random.default_rng(1)))
+    ((32, 48, 3), 'uint8', True)
+    """
+    names = list(RECOMPOSITIONS)
+    return RECOMPOSITIONS[names[int(rng.integers(len(names)))]](rgb, rng)

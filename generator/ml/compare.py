@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from generator.errors import InputError
-from generator.ml.evaluate import held_out_pairs, kfold, relevant_ranks, retrieval_metrics
+from generator.ml.evaluate import held_out_pairs, kfold, learned_pairs, relevant_ranks, retrieval_metrics
 
 #: Artworks kept per drawing and model for the side-by-side rows.
 TOP = 10
@@ -60,7 +60,7 @@ def common_held_out(models, drawings_dir: Path, artworks_dir: Path, d_paths, a_p
     d_names, a_names = _relative(d_paths, drawings_dir), _relative(a_paths, artworks_dir)
     for m in models:
         if m.checkpoint and m.checkpoint.get("split"):
-            kept, _ = held_out_pairs(m.checkpoint["split"], d_names, a_names, kept)
+            kept, _ = held_out_pairs(learned_pairs(m.checkpoint), d_names, a_names, kept)
     return kept
 
 

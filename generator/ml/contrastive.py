@@ -38,7 +38,7 @@ import copy
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -46,13 +46,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from generator.ml.augment import drawing_like
+from generator.ml.augment import drawing_like, random_recomposition
 from generator.ml.device import choose_device, choose_precision
 from generator.errors import ConfigError, ImageError
 from generator.inputs.images import model_input
 from generator.ml.model import Embedder, LoadedModel
 from generator.ml.train import (IndexPair, Progress, TrainResult, TrainSettings, _cpu_state, _emit, _metrics_for,
-                    _PictureCache, _relative_names, _stages, _tail, train_transform)
+                               _PictureCache, _relative_names, _stages, _tail, train_transform)
 from generator.ml.evaluate import Metrics, Split, map_gain
 
 #: Pictures per forward pass when filling the cache of early-stage outputs.
@@ -171,6 +171,10 @@ class _Gallery:
                     self.cache[(key, i)] = t.clone()
         return [i for i in items if (key, i) in self.cache]
 
+    def stack(self, key: str, items: Sequence[int]) -> torch.Tensor:
+        """The cached early-stage outputs of ``items`` (as a training batch takes them)."""
+        return torch.stack([self.cache[(key, i)] for i in items])
+
     @torch.inference_mode()
     def embed(self, late: nn.Module, key: str, items: Sequence[int]) -> np.ndarray:
         out = []
@@ -209,6 +213,18 @@ def _average_into(avg: dict[str, torch.Tensor] | None, late: nn.Module, count: i
     return avg
 
 
+def mix_states(pretrained: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor],
+               share: float) -> dict[str, torch.Tensor]:
+    """The weights ``(1 - share) * pretrained + share * tuned`` (WiSE-FT); integer buffers from ``tuned``.
+
+    >>> a, b = {"w": torch.zeros(2)}, {"w": torch.ones(2)}
+    >>> mix_states(a, b, 0.25)["w"].tolist()
+    [0.25, 0.25]
+    """
+    return {k: (torch.lerp(pretrained[k].to(v.dtype), v, share) if v.is_floating_point() else v.clone())
+            for k, v in tuned.items()}
+
+
 def batch_keys(batch: Sequence[IndexPair], negatives: dict[int, set[int]]) -> list[int]:
     """The artworks a batch's drawings are compared with: the batch's own, then every known negative
     (rejected in a review) of its drawings that is not already there.
@@ -226,12 +242,220 @@ def batch_keys(batch: Sequence[IndexPair], negatives: dict[int, set[int]]) -> li
     return keys
 
 
-def _batches(pairs: Sequence[IndexPair], size: int, gen: torch.Generator) -> list[list[IndexPair]]:
-    order = torch.randperm(len(pairs), generator=gen).tolist()
-    shuffled = [pairs[i] for i in order]
-    n = max(1, math.ceil(len(shuffled) / size))
-    # Equal-sized batches: a last batch of two pairs would make the in-batch task trivial.
-    return [shuffled[i::n] for i in range(n)]
+def epoch_batches(pairs: Sequence[IndexPair], size: int, min_batches: int,
+                  gen: torch.Generator) -> list[list[IndexPair]]:
+    """One epoch's batches: passes over ``pairs`` in fresh random order, each dealt into equal batches of at
+    most ``size``, until there are at least ``min_batches`` (few pairs are passed over several times).
+
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> [len(b) for b in epoch_batches([(i, i) for i in range(40)], 32, 6, gen)]
+    [20, 20, 20, 20, 20, 20]
+    >>> [len(b) for b in epoch_batches([(i, i) for i in range(100)], 32, 2, gen)]
+    [25, 25, 25, 25]
+    """
+    per_pass = max(1, math.ceil(len(pairs) / size))
+    batches: list[list[IndexPair]] = []
+    while len(batches) < max(1, min_batches):
+        order = torch.randperm(len(pairs), generator=gen).tolist()
+        shuffled = [pairs[i] for i in order]
+        # Equal-sized batches: a last batch of two pairs would make the in-batch task trivial.
+        batches += [shuffled[i::per_pass] for i in range(per_pass)]
+    return batches
+
+
+@dataclass
+class _Task:
+    """What one run learns from, beyond its pairs: drawing-like versions of gallery artworks (as extra pairs)
+    and gallery artworks as extra wrong answers, never those of the validation or test pairs."""
+
+    pairs: list[IndexPair]
+    relevant: dict[int, set[int]]            # drawing -> its artworks, over the training pairs
+    rejected: dict[int, set[int]]            # drawing -> artworks a review rejected
+    replicas: list[int] = field(default_factory=list)      # artworks with cached drawing-like versions
+    negative_pool: list[int] = field(default_factory=list)  # artworks that may serve as extra wrong answers
+
+
+def _task(train_pairs: list[IndexPair], split: Split, art_items: Sequence[int], negatives: dict[int, set[int]],
+          settings: TrainSettings, self_pairs: bool) -> _Task:
+    relevant: dict[int, set[int]] = {}
+    for d, a in train_pairs:
+        relevant.setdefault(d, set()).add(a)
+    held = {a for _, a in (*split.val, *split.test)}
+    pool = [a for a in art_items if a not in held]
+    replicas: list[int] = []
+    if settings.replica_pairs and not self_pairs:
+        replicas = pool
+        if len(replicas) > settings.replica_artworks:
+            pick = np.random.default_rng([settings.seed, 3]).choice(len(pool), settings.replica_artworks,
+                                                                     replace=False)
+            replicas = [pool[i] for i in sorted(pick)]
+    return _Task(train_pairs, relevant, negatives, replicas, pool if settings.gallery_negatives else [])
+
+
+def _sample(pool: Sequence[int], k: int, exclude: set[int], gen: torch.Generator) -> list[int]:
+    """Up to ``k`` items of ``pool`` not in ``exclude``, a seeded random choice."""
+    if k <= 0 or not pool:
+        return []
+    order = torch.randperm(len(pool), generator=gen).tolist()
+    out = []
+    for i in order:
+        if pool[i] not in exclude:
+            out.append(pool[i])
+            if len(out) == k:
+                break
+    return out
+
+
+@dataclass
+class _Step:
+    """One step's pictures: ``learn`` (the batch's drawings, drawing-like versions of gallery artworks, the
+    pairs' artworks, rejected artworks) pass through the learning layers with gradients; ``fixed`` (the gallery
+    artworks those versions come from, and gallery artworks as wrong answers) only forward, as a memory bank
+    would hold them, which keeps a step as cheap as one without them."""
+
+    learn: torch.Tensor
+    fixed: torch.Tensor | None
+    n_pairs: int
+    n_replicas: int
+    same: torch.Tensor                        # queries x keys: key j is a true match of query i
+
+    def queries_and_keys(self, late: nn.Module, device: str, autocast: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        b, r = self.n_pairs, self.n_replicas
+        with torch.autocast(**autocast):
+            learned = _head(late, self.learn.to(device))
+            if self.fixed is None:
+                fixed = learned[:0]
+            else:
+                with torch.no_grad():
+                    fixed = _head(late, self.fixed.to(device))
+        keys = torch.cat([learned[b + r:2 * b + r], fixed[:r], learned[2 * b + r:], fixed[r:]])
+        return learned[:b + r], keys
+
+
+def _step(batch: list[IndexPair], task: _Task, views: _Views, gallery: _Gallery, settings: TrainSettings,
+          gen: torch.Generator) -> _Step:
+    """Queries (the batch's drawings, then drawing-like versions of gallery artworks), keys (their artworks,
+    then rejected and gallery artworks as wrong answers) and which key is a true match of which query."""
+    d_idx = [d for d, _ in batch]
+    keys = batch_keys(batch, task.rejected)
+    taken = set(keys) | {a for d in d_idx for a in task.relevant.get(d, ())}
+    replicas = _sample(task.replicas, settings.replica_pairs, taken, gen)
+    extra = _sample(task.negative_pool, settings.gallery_negatives, taken | set(replicas), gen)
+    vq = torch.randint(settings.views, (len(batch),), generator=gen).tolist()
+    va = torch.randint(settings.views, (len(keys),), generator=gen).tolist()
+    vr = torch.randint(max(1, settings.replica_views), (len(replicas),), generator=gen).tolist()
+    learn = [views.batch("q*", d_idx, vq)] + ([views.batch("r*", replicas, vr)] if replicas else []) \
+        + [views.batch("a*", keys, va)]
+    fixed = replicas + extra
+    key_arts = keys[:len(batch)] + replicas + keys[len(batch):] + extra
+    rel = [task.relevant.get(d, {a}) for d, a in batch] + [{a} for a in replicas]
+    same = torch.tensor([[k in r for k in key_arts] for r in rel], dtype=torch.bool)
+    return _Step(torch.cat(learn), gallery.stack("a", fixed) if fixed else None, len(batch), len(replicas), same)
+
+
+def _epoch(late: nn.Module, views: _Views, gallery: _Gallery, task: _Task, optimizer, scheduler,
+           settings: TrainSettings, gen: torch.Generator, device: str, autocast: dict) -> list[float]:
+    """One epoch in random batches, each picture in one of its cached views; the losses."""
+    late.train()
+    _freeze_batchnorm(late)
+    losses = []
+    for batch in epoch_batches(task.pairs, settings.batch_pairs, settings.min_batches, gen):
+        step = _step(batch, task, views, gallery, settings, gen)
+        queries, keys = step.queries_and_keys(late, device, autocast)
+        loss = info_nce(queries, keys, step.same.to(queries.device), settings.temperature)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        losses.append(float(loss.detach()))
+    late.eval()
+    return losses
+
+
+def _optimizer(late: nn.Module, settings: TrainSettings, n_pairs: int):
+    """AdamW over the learning layers; one warm-up epoch, then cosine decay to zero."""
+    params = [p for p in late.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    per_pass = max(1, math.ceil(n_pairs / settings.batch_pairs))
+    warmup = per_pass * max(1, math.ceil(settings.min_batches / per_pass))
+    total = settings.epochs * warmup
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    return optimizer, scheduler
+
+
+@dataclass
+class _Run:
+    """The network split in a frozen, cached early part and a learning late part, and its caches."""
+
+    settings: TrainSettings
+    device: str
+    autocast: dict
+    net: nn.Module
+    late: nn.Module
+    views: _Views
+    gallery: _Gallery
+    pretrained_late: dict[str, torch.Tensor]
+
+    @classmethod
+    def start(cls, model: LoadedModel, settings: TrainSettings) -> "_Run":
+        device = choose_device(settings.device)
+        precision = choose_precision(settings.precision, device, workload="training")
+        autocast = dict(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16,
+                        enabled=precision == "bf16")
+        torch.manual_seed(settings.seed)
+        net = copy.deepcopy(model.embedder).to(device).eval()
+        early, late = split_trunk(net, settings.frozen_stages)
+        for p in early.parameters():
+            p.requires_grad_(False)
+        views = _Views(early, device, autocast)
+        pretrained = {k: v.detach().clone() for k, v in late.state_dict().items()}
+        return cls(settings, device, autocast, net, late, views, _Gallery(views, model.input_size), pretrained)
+
+    def train(self, task: _Task, progress: Progress | None, measure_val: Callable[[], Metrics | None]) -> list[dict]:
+        """The epochs; leaves the late part holding the average of the weights over the last epochs."""
+        settings = self.settings
+        gen = torch.Generator().manual_seed(settings.seed)
+        optimizer, scheduler = _optimizer(self.late, settings, len(task.pairs))
+        average, n_avg = None, 0
+        first_avg = settings.epochs - max(1, round(settings.epochs * settings.average_fraction)) + 1
+        history: list[dict] = []
+        for epoch in range(1, settings.epochs + 1):
+            t0 = time.perf_counter()
+            losses = _epoch(self.late, self.views, self.gallery, task, optimizer, scheduler, settings, gen,
+                            self.device, self.autocast)
+            if epoch >= first_avg:
+                n_avg += 1
+                average = _average_into(average, self.late, n_avg)
+            entry = {"epoch": epoch, "loss": float(np.mean(losses)), "lr": optimizer.param_groups[0]["lr"],
+                     "pairs": len(task.pairs), "steps": len(losses)}
+            val = _as_dict(measure_val()) if settings.validate_every_epoch else None
+            if val is not None:
+                entry.update({f"val_{k}": v for k, v in val.items() if not k.startswith("n_")})
+            entry["seconds"] = time.perf_counter() - t0
+            history.append(entry)
+            _emit(progress, event="epoch", **entry)
+        self.late.load_state_dict(average)
+        return history
+
+    def choose_mix(self, measure_val: Callable[[], Metrics | None]) -> tuple[float, Metrics | None, list[dict]]:
+        """The guard: the share of the fine-tuned weights (mixed with the pretrained ones) that ranks the
+        validation pairs best; 0 (the pretrained network) is among the tries, so the result never ranks them
+        worse. Ties go to the larger share. Without validation pairs, the fine-tuned weights."""
+        tuned = {k: v.detach().clone() for k, v in self.late.state_dict().items()}
+        tries = [i / self.settings.mixes for i in range(self.settings.mixes + 1)]
+        best, best_metrics, curve = 1.0, None, []
+        for share in tries:
+            self.late.load_state_dict(mix_states(self.pretrained_late, tuned, share))
+            metrics = measure_val()
+            if metrics is None or not metrics.n_queries:
+                self.late.load_state_dict(tuned)
+                return 1.0, metrics, []
+            curve.append({"mix": share, "MAP": 100.0 * metrics.MAP, "R@1": 100.0 * metrics.recall.get(1, 0.0)})
+            if best_metrics is None or metrics.MAP >= best_metrics.MAP:
+                best, best_metrics = share, metrics
+        self.late.load_state_dict(mix_states(self.pretrained_late, tuned, best))
+        return best, best_metrics, curve
 
 
 def fit_contrastive(model: LoadedModel, drawings: Sequence[Path], artworks: Sequence[Path], split: Split,
@@ -250,20 +474,8 @@ def fit_contrastive(model: LoadedModel, drawings: Sequence[Path], artworks: Sequ
         raise ConfigError("There are no training pairs: training needs drawing,artwork pairs (pairs.csv), "
                           "or artworks to learn from.")
     started = time.perf_counter()
-    device = choose_device(settings.device)
-    precision = choose_precision(settings.precision, device, workload="training")
-    autocast = dict(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16,
-                    enabled=precision == "bf16")
-    torch.manual_seed(settings.seed)
-    rng = np.random.default_rng(settings.seed)
-    gen = torch.Generator().manual_seed(settings.seed)
-
-    net = copy.deepcopy(model.embedder).to(device).eval()
-    early, late = split_trunk(net, settings.frozen_stages)
-    for p in early.parameters():
-        p.requires_grad_(False)
-    views = _Views(early, device, autocast)
-    gallery = _Gallery(views, model.input_size)
+    run = _Run.start(model, settings)
+    gallery = run.gallery
     art_items = gallery.add("a", artworks, list(range(len(artworks))))
     val_pairs = list(dict.fromkeys(split.val))
     # Without drawings, a held-out artwork is looked for from a fixed drawing-like version of itself.
@@ -271,12 +483,39 @@ def fit_contrastive(model: LoadedModel, drawings: Sequence[Path], artworks: Sequ
     replica_rng = np.random.default_rng([settings.seed, 2])
     gallery.add(q_key, drawings, sorted({d for d, _ in (*val_pairs, *split.test)}),
                 (lambda rgb: drawing_like(rgb, replica_rng)) if self_pairs else None)
-    pretrained_val = _measure(gallery, late, val_pairs, q_key, art_items)
-    pretrained_test = _measure(gallery, late, split.test, q_key, art_items)
+
+    def measure_val() -> Metrics | None:
+        return _measure(gallery, run.late, val_pairs, q_key, art_items)
+
+    pretrained_val = measure_val()
+    pretrained_test = _measure(gallery, run.late, split.test, q_key, art_items)
     _emit(progress, event="pretrained", val=_as_dict(pretrained_val), test=_as_dict(pretrained_test))
 
+    task = _prepare(run, drawings, artworks, split, art_items, settings, self_pairs, negatives or {})
+    _emit(progress, event="cached", pictures=len({k[:2] for k in run.views.store}), views=settings.views,
+          seconds=time.perf_counter() - started)
+    history = run.train(task, progress, measure_val)
+    mix, tuned_val, curve = run.choose_mix(measure_val)
+    gain = map_gain(pretrained_val, tuned_val, settings.seed) if tuned_val and tuned_val.n_queries else None
+    kept = mix > 0
+    test = _measure(gallery, run.late, split.test, q_key, art_items)
+    state = _cpu_state(run.net)
+    run.net.cpu()
+    return TrainResult(
+        state_dict=state, history=history, best_epoch=settings.epochs if kept else 0,
+        pretrained_val=_as_dict(pretrained_val), best_val=_as_dict(tuned_val if kept else pretrained_val),
+        pretrained_test=_as_dict(pretrained_test), finetuned_test=_as_dict(test), stopped_early=False,
+        seconds=time.perf_counter() - started, drawing_names=_relative_names(drawings),
+        artwork_names=_relative_names(artworks), unusable=sorted(gallery.failures), settings=asdict(settings),
+        input_size=model.input_size, rejected_val=None, val_gain=gain, mix=mix, mix_curve=curve,
+        artworks_learned=sorted({a for a, _ in task.pairs} if self_pairs else task.replicas))
+
+
+def _prepare(run: _Run, drawings, artworks, split: Split, art_items: Sequence[int], settings: TrainSettings,
+             self_pairs: bool, negatives: dict[int, set[int]]) -> _Task:
+    """The readable training pairs, what else the run learns from, and the cached views of all of it."""
     pictures = _PictureCache(settings.train_size)
-    train_pairs = _readable(list(dict.fromkeys(split.train)), drawings, artworks, gallery, pictures)
+    train_pairs = _readable(list(dict.fromkeys(split.train)), drawings, artworks, run.gallery, pictures)
     if settings.max_train_pairs and len(train_pairs) > settings.max_train_pairs:
         pick = np.random.default_rng([settings.seed, 1]).choice(len(train_pairs), settings.max_train_pairs,
                                                                  replace=False)
@@ -284,90 +523,11 @@ def fit_contrastive(model: LoadedModel, drawings: Sequence[Path], artworks: Sequ
     if not train_pairs:
         raise ConfigError("None of the training pictures could be read; see the list of unreadable files.")
     train_d = {d for d, _ in train_pairs}
-    negatives = {d: {a for a in arts if _readable([(d, a)], drawings, artworks, gallery, pictures)}
-                 for d, arts in (negatives or {}).items() if d in train_d}
-    _fill_training_views(views, drawings, artworks, train_pairs, settings, rng, self_pairs, pictures,
-                         {a for arts in negatives.values() for a in arts})
-    _emit(progress, event="cached", pictures=len({k[:2] for k in views.store}), views=settings.views,
-          seconds=time.perf_counter() - started)
-
-    optimizer, scheduler = _optimizer(late, settings, len(train_pairs))
-    average, n_avg = None, 0
-    first_avg = settings.epochs - max(1, round(settings.epochs * settings.average_fraction)) + 1
-    history: list[dict] = []
-    for epoch in range(1, settings.epochs + 1):
-        t0 = time.perf_counter()
-        losses = _epoch(late, views, train_pairs, optimizer, scheduler, settings, gen, device, autocast, negatives)
-        if epoch >= first_avg:
-            n_avg += 1
-            average = _average_into(average, late, n_avg)
-        entry = {"epoch": epoch, "loss": float(np.mean(losses)), "lr": optimizer.param_groups[0]["lr"],
-                 "pairs": len(train_pairs)}
-        val = _as_dict(_measure(gallery, late, val_pairs, q_key, art_items)) if settings.validate_every_epoch \
-            else None
-        if val is not None:
-            entry.update({f"val_{k}": v for k, v in val.items() if not k.startswith("n_")})
-        entry["seconds"] = time.perf_counter() - t0
-        history.append(entry)
-        _emit(progress, event="epoch", **entry)
-
-    late.load_state_dict(average)
-    tuned_val = _measure(gallery, late, val_pairs, q_key, art_items)
-    # The guard: the trained weights must rank the validation drawings at least as well as before.
-    gain = map_gain(pretrained_val, tuned_val, settings.seed) if tuned_val and tuned_val.n_queries else None
-    kept = gain is None or gain["gain"] >= 0
-    if not kept:
-        late.load_state_dict(_late_state(model.embedder, settings.frozen_stages))
-    state = _cpu_state(net)
-    test = _measure(gallery, late, split.test, q_key, art_items)
-    net.cpu()
-    return TrainResult(
-        state_dict=state, history=history, best_epoch=settings.epochs if kept else 0,
-        pretrained_val=_as_dict(pretrained_val), best_val=_as_dict(tuned_val if kept else pretrained_val),
-        pretrained_test=_as_dict(pretrained_test), finetuned_test=_as_dict(test), stopped_early=False,
-        seconds=time.perf_counter() - started, drawing_names=_relative_names(drawings),
-        artwork_names=_relative_names(artworks), unusable=sorted(gallery.failures), settings=asdict(settings),
-        input_size=model.input_size, rejected_val=None if kept else _as_dict(tuned_val), val_gain=gain)
-
-
-def _optimizer(late: nn.Module, settings: TrainSettings, n_pairs: int):
-    """AdamW over the learning layers; one warm-up epoch, then cosine decay to zero."""
-    params = [p for p in late.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    warmup = max(1, math.ceil(n_pairs / settings.batch_pairs))
-    total = settings.epochs * warmup
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
-    return optimizer, scheduler
-
-
-def _epoch(late: nn.Module, views: _Views, pairs: list[IndexPair], optimizer, scheduler, settings: TrainSettings,
-           gen: torch.Generator, device: str, autocast: dict,
-           negatives: dict[int, set[int]] | None = None) -> list[float]:
-    """One pass over the training pairs in random batches, each side in one of its cached views; the losses."""
-    relevant: dict[int, set[int]] = {}
-    for d, a in pairs:
-        relevant.setdefault(d, set()).add(a)
-    late.train()
-    _freeze_batchnorm(late)
-    losses = []
-    for batch in _batches(pairs, settings.batch_pairs, gen):
-        d_idx, a_idx = [d for d, _ in batch], batch_keys(batch, negatives or {})
-        vq = torch.randint(settings.views, (len(batch),), generator=gen).tolist()
-        va = torch.randint(settings.views, (len(a_idx),), generator=gen).tolist()
-        x = torch.cat([views.batch("q*", d_idx, vq), views.batch("a*", a_idx, va)]).to(device)
-        with torch.autocast(**autocast):
-            emb = _head(late, x)
-        q, k = emb[:len(batch)], emb[len(batch):]
-        same = torch.tensor([[a2 in relevant[d] for a2 in a_idx] for d in d_idx], device=q.device)
-        loss = info_nce(q, k, same, settings.temperature)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        losses.append(float(loss.detach()))
-    late.eval()
-    return losses
+    negatives = {d: {a for a in arts if _readable([(d, a)], drawings, artworks, run.gallery, pictures)}
+                 for d, arts in negatives.items() if d in train_d}
+    task = _task(train_pairs, split, art_items, negatives, settings, self_pairs)
+    _fill_training_views(run.views, drawings, artworks, task, settings, self_pairs, pictures)
+    return task
 
 
 def _readable(pairs: list[IndexPair], drawings, artworks, gallery: _Gallery,
@@ -387,32 +547,35 @@ def _readable(pairs: list[IndexPair], drawings, artworks, gallery: _Gallery,
     return [(d, a) for d, a in pairs if ok(drawings[d]) & ok(artworks[a])]
 
 
-def _fill_training_views(views: _Views, drawings, artworks, pairs: list[IndexPair], settings: TrainSettings,
-                         rng: np.random.Generator, self_pairs: bool, cache: _PictureCache,
-                         negative_artworks: set[int] = frozenset()) -> None:
+def _fill_training_views(views: _Views, drawings, artworks, task: _Task, settings: TrainSettings,
+                         self_pairs: bool, cache: _PictureCache) -> None:
+    rng = np.random.default_rng(settings.seed)
     style_p = settings.style_probability if settings.style_augmentation else 0.0
+    art_style_p = settings.artwork_style_probability if settings.style_augmentation else 0.0
     effects = tuple(settings.style_effects)
 
+    def recomposed(rgb: np.ndarray) -> np.ndarray:
+        return random_recomposition(rgb, rng) if rng.random() < settings.recompose_probability else rgb
+
     def artwork_view(a: int, v: int) -> np.ndarray:
-        return train_transform(cache.get(artworks[a]), settings.crop_size, rng)
+        return train_transform(cache.get(artworks[a]), settings.crop_size, rng, style_p=art_style_p,
+                               style_effects=effects)
 
     def drawing_view(d: int, v: int) -> np.ndarray:
-        return train_transform(cache.get(drawings[d]), settings.crop_size, rng, style_p=style_p,
+        return train_transform(recomposed(cache.get(drawings[d])), settings.crop_size, rng, style_p=style_p,
                                style_effects=effects)
 
     def replica_view(a: int, v: int) -> np.ndarray:
-        return train_transform(drawing_like(cache.get(artworks[a]), rng), settings.crop_size, rng)
+        return train_transform(recomposed(drawing_like(cache.get(artworks[a]), rng)), settings.crop_size, rng)
 
-    views.fill("a*", sorted({a for _, a in pairs} | set(negative_artworks)), artwork_view, settings.views)
-    views.fill("q*", sorted({d for d, _ in pairs}), replica_view if self_pairs else drawing_view, settings.views)
+    rejected = {a for arts in task.rejected.values() for a in arts}
+    views.fill("a*", sorted({a for _, a in task.pairs} | rejected), artwork_view, settings.views)
+    views.fill("q*", sorted({d for d, _ in task.pairs}), replica_view if self_pairs else drawing_view, settings.views)
+    # Replicas come from the gallery's artworks, which all decoded for the gallery already.
+    views.fill("r*", task.replicas, replica_view, settings.replica_views)
 
 
 def _freeze_batchnorm(net: nn.Module) -> None:
     for m in net.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
             m.eval()
-
-
-def _late_state(embedder: Embedder, frozen_stages: int) -> dict[str, torch.Tensor]:
-    _, late = split_trunk(copy.deepcopy(embedder).cpu(), frozen_stages)
-    return late.state_dict()

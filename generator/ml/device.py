@@ -6,14 +6,22 @@ varies with the load, so two builds of the same collection in two processes coul
 choose differently and publish different sites. Read from the processor's
 features, the choice is the same in every process on a machine.
 
-What was measured on the machines this was built for (README, DESIGN.md):
+What the site publishes must not depend on the processor: the same pictures give
+the same vectors, the same nearest artworks and the same find-page checks on an
+AMD EPYC without bfloat16, one with AVX-512 BF16 and an Intel Xeon with AMX. So
+'auto' is one rule everywhere:
 
-* Intel Xeon with AMX: bfloat16 matrix products run 5x faster than float32, and
-  networks gain too: bfloat16 for everything.
-* AMD EPYC with AVX-512 BF16 but no AMX: bfloat16 matrix products run 2.7x faster
-  and embedding gains too, but training under bfloat16 autocast was about 10x
-  slower than float32: bfloat16 for embedding and neighbours, float32 for training.
-* Without either: float32 everywhere (bfloat16 would be emulated, hence slow).
+* **Embedding pictures** (the vectors that go into the site, its data files and
+  the find page's checks): float32 on every processor and graphics card.
+  bfloat16 embeddings moved near-tied artworks (on a processor with AVX-512
+  BF16 the find page then agreed with the site's top 10 in only 8 of 10
+  positions); ``--precision bf16`` still asks for them, for speed.
+* **The neighbours' candidate pass** ("matmul"): bfloat16 where the processor
+  has it. Its result is the same in either arithmetic: every candidate whose
+  place could change is scored again in float32 (see generator/ml/neighbours.py).
+* **Training**: float32 on processors; bfloat16 autocast on a graphics card that
+  supports it (the weights stay float32). ``--precision bf16`` asks for it on a
+  processor (on AMX about 5x faster matrix products; without AMX about 10x slower).
 """
 
 from __future__ import annotations
@@ -65,22 +73,22 @@ def cpu_supports_bf16(flags: frozenset[str] | None = None) -> bool:
 
 
 def cpu_precision(workload: str, flags: frozenset[str] | None = None) -> str:
-    """'auto' on a processor with these flags: bf16 only where it is faster for this kind of work.
+    """'auto' on a processor with these flags: bf16 only for the neighbours' candidate pass, whose result
+    does not depend on it; embeddings and training in fp32 on every processor.
 
     >>> avx512_bf16, amx = frozenset({"avx512f", "avx512_bf16"}), frozenset({"avx512_bf16", "amx_bf16", "amx_tile"})
     >>> [cpu_precision(w, avx512_bf16) for w in WORKLOADS]
-    ['bf16', 'fp32', 'bf16']
+    ['fp32', 'fp32', 'bf16']
     >>> [cpu_precision(w, amx) for w in WORKLOADS]
-    ['bf16', 'bf16', 'bf16']
+    ['fp32', 'fp32', 'bf16']
     >>> [cpu_precision(w, frozenset({"avx2", "fma"})) for w in WORKLOADS]
     ['fp32', 'fp32', 'fp32']
     """
     if workload not in WORKLOADS:
         raise ValueError(f"workload must be one of {WORKLOADS}")
-    flags = cpu_flags() if flags is None else flags
-    if workload == "training":
-        return "bf16" if "amx_bf16" in flags else "fp32"
-    return "bf16" if cpu_supports_bf16(flags) else "fp32"
+    if workload == "matmul":
+        return "bf16" if cpu_supports_bf16(cpu_flags() if flags is None else flags) else "fp32"
+    return "fp32"
 
 
 def choose_device(requested: str = "auto") -> str:
@@ -102,5 +110,5 @@ def choose_precision(requested: str, device: str = "cpu", workload: str = "infer
     if requested != "auto":
         return requested
     if device.startswith("cuda"):
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        return "bf16" if workload != "inference" and torch.cuda.is_bf16_supported() else "fp32"
     return cpu_precision(workload)

@@ -376,26 +376,49 @@ def split_pairs(pairs: Sequence[Pair], fractions: Sequence[float] = (0.6, 0.25, 
     return Split(train, val, test)
 
 
-def kfold(pairs: Sequence[Pair], k: int = 5, seed: int = 0) -> list[Split]:
+def training_split(pairs: Sequence[Pair], val_share: float = 0.15, test_share: float = 0.0, seed: int = 0) -> Split:
+    """The split ``sitegen train`` learns with: ``val_share`` of the pairs for the guard, ``test_share`` kept
+    apart as a test part (none by default: the honest estimate is cross-validation), the rest learned."""
+    return split_pairs(pairs, (1.0 - val_share - test_share, val_share, test_share), seed=seed)
+
+
+def subset_pairs(pairs: Sequence[Pair], n: int, seed: int = 0) -> list[Pair]:
+    """About ``n`` of ``pairs``, whole connected components taken in a seeded random order (an archive with
+    fewer confirmed pairs, for measuring how a recipe does with them).
+
+    >>> len(subset_pairs([(i, i) for i in range(10)], 4, seed=1))
+    4
+    """
+    components = pair_components(pairs)
+    random.Random(seed).shuffle(components)
+    out: list[Pair] = []
+    for comp in components:
+        if len(out) >= n:
+            break
+        out.extend(comp)
+    return out
+
+
+def kfold(pairs: Sequence[Pair], k: int = 5, seed: int = 0, val_share: float = 0.15) -> list[Split]:
     """K splits for cross-validation over connected components.
 
     The components are dealt at random into ``k`` folds of about equal size; in
-    split ``i`` fold ``i`` is the test part, fold ``(i + 1) % k`` the validation
-    part (for early stopping) and the remaining ``k - 2`` folds are for training.
+    split ``i`` fold ``i`` is the test part and the other folds are split as
+    ``sitegen train`` splits its pairs: ``val_share`` for the guard, the rest learned.
     Every pair is a test pair in exactly one split, and no fold is empty: with
     fewer components than ``k`` it raises :class:`ConfigError`.
     """
     if k < 3:
-        raise ValueError("kfold needs k >= 3 (one fold for test, one for validation, the rest for training)")
+        raise ValueError("kfold needs k >= 3 (a test fold, and pairs to learn from and to check with)")
     components = pair_components(pairs)
     if len(components) < k:
         raise ConfigError(_too_few_groups(len(components), k))
     folds = _assign(components, [1.0] * k, seed)
     splits = []
     for i in range(k):
-        j = (i + 1) % k
-        train = [p for f in range(k) if f not in (i, j) for p in folds[f]]
-        splits.append(Split(train, list(folds[j]), list(folds[i])))
+        rest = [p for f in range(k) if f != i for p in folds[f]]
+        inner = training_split(rest, val_share, 0.0, seed=seed * 1000 + i) if val_share else Split(train=rest)
+        splits.append(Split(inner.train, inner.val, list(folds[i])))
     return splits
 
 
@@ -442,6 +465,24 @@ def _name_lookup(names: Sequence[str]):
         return exact.get(parts[-1], set()) | tails.get(parts[-1], set())
 
     return lookup
+
+
+def learned_pairs(checkpoint: dict | None) -> dict[str, list]:
+    """Every pair a model file's network learned from or was checked on, over its whole lineage (the model it
+    started from, and the one before): ``{"train": [[drawing, artwork], ...], "val": [...]}`` by file name."""
+    if not checkpoint:
+        return {"train": [], "val": []}
+    lineage = checkpoint.get("learned_from") or {}
+    split = checkpoint.get("split") or {}
+    return {part: [list(p) for p in (*(lineage.get(part) or ()), *(split.get(part) or ()))]
+            for part in ("train", "val")}
+
+
+def names_found(saved: Sequence[str], names: Sequence[str]) -> set[int]:
+    """The indices of ``names`` that file names saved in a model file point to (matched as
+    :func:`held_out_pairs` matches them)."""
+    lookup = _name_lookup(names)
+    return set().union(*(lookup(n) for n in saved)) if saved else set()
 
 
 def held_out_pairs(checkpoint_split: dict | None, drawing_names: Sequence[str], artwork_names: Sequence[str],

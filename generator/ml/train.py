@@ -58,6 +58,7 @@ from generator.ml.device import choose_device, choose_precision
 from generator.ml.embed import embed_paths
 from generator.errors import CheckpointError, ConfigError, ImageError
 from generator.ml.evaluate import Metrics, Split, retrieval_metrics_from_embeddings
+from generator.ml.evaluate import learned_pairs as _learned_pairs
 from generator.build.fsutil import write_atomic_with
 from generator.inputs.images import load_rgb
 from generator.ml.model import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, PREPROCESS_VERSION, Embedder, LoadedModel
@@ -126,6 +127,42 @@ class TrainSettings:
 
     views: int = 6
     """Contrastive recipe: random augmented views cached per training picture."""
+
+    min_batches: int = 6
+    """Contrastive recipe: steps per epoch at least (with few pairs an epoch passes over them several times,
+    each pass in fresh batches), so that 50 pairs train as long as 200."""
+
+    gallery_negatives: int = 32
+    """Contrastive recipe: artworks of the gallery that no drawing of the batch re-creates, added to every
+    step as wrong answers (the artworks without a confirmed pair count too)."""
+
+    replica_pairs: int = 16
+    """Contrastive recipe: pairs of a gallery artwork and a drawing-like version of itself added to every step
+    (learning without pairs, joined to learning from pairs); 0 leaves them out."""
+
+    replica_views: int = 3
+    """Contrastive recipe: drawing-like versions cached per gallery artwork for those pairs."""
+
+    replica_artworks: int = 1000
+    """Contrastive recipe: at most this many gallery artworks (a seeded choice) give drawing-like versions."""
+
+    recompose_probability: float = 0.5
+    """Contrastive recipe: probability that a training drawing (or drawing-like version) is also re-composed
+    (seen from aside, its proportions bent, or its colours reduced to a few)."""
+
+    artwork_style_probability: float = 0.2
+    """Contrastive recipe: probability that a training artwork gets one of the style effects too."""
+
+    val_share: float = 0.15
+    """Share of the pairs kept apart for the guard (the rest, less test_share, is learned)."""
+
+    test_share: float = 0.0
+    """Share of the pairs kept apart as a test part that the model file reports on (0: none; the honest
+    estimate comes from cross-validation, sitegen train --folds K)."""
+
+    mixes: int = 4
+    """Contrastive recipe: the guard tries the fine-tuned weights mixed with the pretrained ones at
+    0, 1/mixes, ..., 1 and keeps the mix that ranks the validation pairs best (0 is the pretrained network)."""
 
     average_fraction: float = 0.5
     """Contrastive recipe: the kept weights are the average of those after each of the last epochs,
@@ -202,8 +239,17 @@ class TrainSettings:
             problems.append(f"margin must be >= 0 (got {self.margin})")
         if self.patience < 1:
             problems.append(f"patience must be at least 1 (got {self.patience})")
-        if not 0 <= self.style_probability <= 1:
-            problems.append(f"style_probability must be in [0, 1] (got {self.style_probability})")
+        for name in ("style_probability", "recompose_probability", "artwork_style_probability"):
+            if not 0 <= getattr(self, name) <= 1:
+                problems.append(f"{name} must be in [0, 1] (got {getattr(self, name)})")
+        for name in ("gallery_negatives", "replica_pairs", "replica_views", "replica_artworks", "min_batches"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0 (got {getattr(self, name)})")
+        if self.mixes < 1:
+            problems.append(f"mixes must be at least 1 (got {self.mixes})")
+        if not (0 <= self.val_share < 1 and 0 <= self.test_share < 1 and self.val_share + self.test_share < 1):
+            problems.append(f"val_share and test_share must be in [0, 1) and leave pairs to learn from (got "
+                            f"{self.val_share} and {self.test_share})")
         if self.crop_size > self.train_size:
             problems.append(f"crop_size ({self.crop_size}) must not exceed train_size ({self.train_size})")
         if self.precision not in ("auto", "fp32", "bf16"):
@@ -251,6 +297,9 @@ class TrainResult:
     input_size: int = 280                     # evaluation input size of the model trained
     rejected_val: dict | None = None          # validation figures of fine-tuned weights that were given up
     val_gain: dict | None = None              # map_gain of the trained over the pretrained weights, validation
+    artworks_learned: list[int] = field(default_factory=list)  # artworks learned from drawing-like versions of them
+    mix: float | None = None                  # share of the fine-tuned weights kept (0: pretrained, 1: fine-tuned)
+    mix_curve: list[dict] = field(default_factory=list)  # the guard's tries: {"mix", "MAP", "R@1"} on validation
 
 
 def _relative_names(paths: Sequence[Path]) -> list[str]:
@@ -829,15 +878,33 @@ def _named_pairs(pairs: Sequence, result: TrainResult) -> list[list[str]]:
     return out
 
 
+def learned_index_pairs(checkpoint: dict | None, d_paths: Sequence[Path], a_paths: Sequence[Path],
+                        index_pairs: Sequence[IndexPair], drawings_dir: Path, artworks_dir: Path) -> set[IndexPair]:
+    """The ``index_pairs`` whose drawing or artwork a model file's network learned from or was checked on."""
+    from generator.ml.evaluate import held_out_pairs, learned_pairs
+
+    learned = learned_pairs(checkpoint)
+    if not (learned["train"] or learned["val"]):
+        return set()
+    kept, _ = held_out_pairs(learned, [Path(os.path.relpath(p, drawings_dir)).as_posix() for p in d_paths],
+                             [Path(os.path.relpath(p, artworks_dir)).as_posix() for p in a_paths], index_pairs)
+    return set(index_pairs) - set(kept)
+
+
 def save_checkpoint(path: str | Path, result: TrainResult, model_name: str, settings: TrainSettings,
-                    split: Split, *, input_size: int | None = None, without_pairs: bool = False) -> Path:
+                    split: Split, *, input_size: int | None = None, without_pairs: bool = False,
+                    parent: dict | None = None, cross_validation: dict | None = None) -> Path:
     """Write the fine-tuned model atomically; it loads back with ``load_model(str(path))``.
 
     ``split`` may hold index pairs (mapped to file names through ``result``) or
-    name pairs. The unfinished-training file ``<path>.partial`` is removed once
-    the checkpoint is in place.
+    name pairs. ``parent``: the model file this one started from; every pair it (or its own parent) learned
+    from is recorded in ``learned_from``, so that measuring this model leaves them out too.
+    ``cross_validation``: the figures of ``sitegen train --folds``. The unfinished-training file
+    ``<path>.partial`` is removed once the checkpoint is in place.
     """
     path = Path(path)
+    artworks_learned = sorted({*((parent or {}).get("artworks_learned") or ()),
+                               *(result.artwork_names[a] for a in result.artworks_learned)})
     data = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
@@ -852,6 +919,11 @@ def save_checkpoint(path: str | Path, result: TrainResult, model_name: str, sett
         "history": result.history,
         "best_epoch": result.best_epoch,
         "without_pairs": without_pairs,
+        "learned_from": _learned_pairs(parent),
+        "artworks_learned": artworks_learned,
+        "cross_validation": cross_validation,
+        "mix": result.mix,
+        "mix_curve": result.mix_curve,
         "created_with": f"sitegen {__version__}",
     }
     _torch_save_atomic(data, path)
@@ -863,5 +935,6 @@ def save_checkpoint(path: str | Path, result: TrainResult, model_name: str, sett
 
 __all__ = [
     "TrainSettings", "TrainResult", "PRESETS", "fit_triplet", "evaluate_model", "save_checkpoint", "partial_path_for",
+    "learned_index_pairs",
     "hardest_negatives", "with_known_negatives", "triplet_loss", "train_transform", "finetuned_model",
 ]

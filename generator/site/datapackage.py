@@ -285,7 +285,14 @@ def model_card_schema(schema_version: int, site_url: str | None) -> dict:
         "training": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {
             "settings": {"type": "object"}, "metrics": {"type": "object"}, "history": {"type": "array"},
             "best_epoch": {"type": ["integer", "null"]}, "created_with": nullable_str,
-            "split_sizes": {"type": "object", "additionalProperties": {"type": "integer"}}},
+            "split_sizes": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "cross_validation": {"type": ["object", "null"], "description": (
+                "With 'sitegen train --folds K': the recipe trained and measured on K splits of the pairs; "
+                "pretrained and fine-tuned figures on the drawings each split never learned from, mean and "
+                "standard deviation.")},
+            "mix": {"type": ["number", "null"], "description": (
+                "Share of the fine-tuned weights kept, mixed with the pretrained ones (0: the pretrained "
+                "network), chosen on the validation pairs.")}},
             "required": ["settings", "metrics", "history"]}],
             "description": "Training settings, metrics and history of a fine-tuned model; null otherwise."},
         "intended_use": {"type": "string"},
@@ -431,7 +438,9 @@ def model_card(site) -> dict:
                     "history": _plain(checkpoint.get("history", [])),
                     "best_epoch": _plain(checkpoint.get("best_epoch")),
                     "created_with": _plain(checkpoint.get("created_with")),
-                    "split_sizes": {str(k): len(v) for k, v in sorted((checkpoint.get("split") or {}).items())}}
+                    "split_sizes": {str(k): len(v) for k, v in sorted((checkpoint.get("split") or {}).items())},
+                    "cross_validation": _plain(checkpoint.get("cross_validation")),
+                    "mix": _plain(checkpoint.get("mix"))}
     nb = s.neighbours
     return {
         "model": s.model_name,

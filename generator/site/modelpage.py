@@ -17,7 +17,7 @@ import numpy as np
 
 from markupsafe import Markup
 
-from generator.ml.evaluate import METRIC_ROWS, held_out_pairs, retrieval_metrics_from_embeddings
+from generator.ml.evaluate import METRIC_ROWS, held_out_pairs, learned_pairs, retrieval_metrics_from_embeddings
 
 #: The page stops at the top 100: wider cut-offs tell a visitor little.
 PAGE_METRIC_ROWS = tuple(row for row in METRIC_ROWS if row[0] not in ("R@200", "R@400"))
@@ -82,7 +82,7 @@ def confirmed_pair_figures(site, checkpoint: dict | None) -> ConfirmedPairFigure
     pairs = [(d_row[d], a_row[a]) for d, a in s.pairs]
     kept, learned_from = pairs, 0
     if checkpoint is not None and checkpoint.get("split"):
-        kept, learned_from = held_out_pairs(checkpoint["split"], [d.rel for d in s.drawings],
+        kept, learned_from = held_out_pairs(learned_pairs(checkpoint), [d.rel for d in s.drawings],
                                             [a.rel for a in s.artworks], pairs)
     metrics = None
     if kept:
@@ -117,12 +117,24 @@ def write_model_page(ctx, out) -> None:
             "recipe": (ckpt.get("settings") or {}).get("recipe", "thesis"),
             "without_pairs": bool(ckpt.get("without_pairs")),
             "gain": metrics.get("validation_gain"),
+            "mix": ckpt.get("mix"),
+            "cv": _cross_validation(ckpt.get("cross_validation")),
             "tests": _test_examples(ctx, ckpt),
         }
     out.page("model.html", "model/index.html", title="The model", model_name=s.model_name,
              model_source=s.model_source, backbone=(ckpt or {}).get("backbone", s.model_name),
              here=here, here_table=metrics_table({"This model on the confirmed pairs": here.metrics})
              if here and here.metrics else None, training=training)
+
+
+def _cross_validation(cv: dict | None) -> dict | None:
+    """The figures of 'sitegen train --folds K' as the page shows them (mean, and the spread over the splits)."""
+    if not cv or not cv.get("finetuned"):
+        return None
+    spread = {k: v for k, v in (cv.get("finetuned_std") or {}).items()}
+    return {"folds": cv.get("folds"), "pairs": cv.get("pairs"),
+            "table": metrics_table({"Pretrained": cv.get("pretrained"), "Fine-tuned": cv["finetuned"],
+                                    "Standard deviation over the splits": spread})}
 
 
 def _test_examples(ctx, ckpt: dict, limit: int = 24) -> list[dict]:
