@@ -7,7 +7,7 @@ Two modes, so that no setting is ever chosen by looking at a test set:
 
     # measure finished recipes once on the test folder, over several seeds
     python benchmarks/bench_train.py --train DIR --test DIR [--recipes pretrained,default,thesis,no-pairs,both]
-                                     [--seeds 0,1,2]
+                                     [--seeds 0,1,2] [--pairs N]
 
 DIR is any folder laid out like ``../shared/data/sbir/chairs-train``:
 ``drawings/``, ``artworks/`` and ``pairs.csv`` (columns drawing,artwork).
@@ -16,9 +16,12 @@ Recipes: ``pretrained`` (no training), ``default`` (sitegen train with no
 flags), ``thesis`` (``--recipe thesis``), ``no-pairs`` (trained on the training
 folder's artworks alone), ``both`` (no-pairs, then the default recipe on the
 pairs starting from it). With ``--test``, training uses the training folder
-(85 % of its pairs to learn, 15 % to check) and the test folder's drawings are
-searched among the test folder's artworks. Figures: mean ± sd over the seeds;
-training time in seconds on this machine's CPU (printed).
+split exactly as ``sitegen train`` splits it (85 % of its pairs to learn, 15 % to
+check; ``--pairs N``: about N of them, whole groups chosen with the seed, with the
+whole gallery), and the test folder's drawings are searched among the test
+folder's artworks. With ``--cv K`` each fold's other pairs (or N of them) are split
+the same way. Figures: mean ± sd over the seeds; training time in seconds on this
+machine's CPU (printed with its name and bf16 flags).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from generator.ml.evaluate import Split, kfold, subset_pairs, training_split  # noqa: E402
-from generator.ml.device import cpu_name  # noqa: E402
+from generator.ml.device import cpu_description  # noqa: E402
 from generator.ml.model import load_model  # noqa: E402
 from generator.ml.recipes import fit, fit_without_pairs  # noqa: E402
 from generator.ml.train import TrainSettings, evaluate_model, finetuned_model  # noqa: E402
@@ -135,7 +138,7 @@ def run_test(args, overrides) -> int:
     tr_draw, tr_art, tr_pairs = read_collection(args.train)
     te_draw, te_art, te_pairs = read_collection(args.test)
     print(f"{args.train.name}: {len(tr_pairs)} pairs, gallery {len(tr_art)}; {args.test.name}: {len(te_pairs)} "
-          f"pairs, gallery {len(te_art)}; {args.backbone}; CPU: {cpu_name()}, {torch.get_num_threads()} threads",
+          f"pairs, gallery {len(te_art)}; {args.backbone}; CPU: {cpu_description()}, {torch.get_num_threads()} threads",
           flush=True)
     rows: dict[str, list[tuple[dict, float, int]]] = {}
     without_pairs = {}  # seed -> (no-pairs model, seconds), reused by "both" when its settings are the same
@@ -157,7 +160,7 @@ def run_test(args, overrides) -> int:
             if recipe == "pretrained":
                 break  # no randomness: one seed says it all
     print(f"\n{args.test.name} ({len(te_pairs)} drawings, gallery {len(te_art)}), trained on {args.train.name}; "
-          f"{args.backbone}; mean ± sd over seeds {','.join(map(str, args.seeds))}; CPU: {cpu_name()}")
+          f"{args.backbone}; mean ± sd over seeds {','.join(map(str, args.seeds))}; CPU: {cpu_description()}")
     print(f"| {'recipe':<11} | " + " | ".join(f"{c:>13}" for c in COLUMNS) + " | training s |")
     print("|" + "---|" * (len(COLUMNS) + 2))
     for recipe, runs in rows.items():
@@ -170,7 +173,7 @@ def run_test(args, overrides) -> int:
 def run_cv(args, overrides) -> int:
     """Cross-validation inside the training folder: mean over folds of the held-out fold."""
     draw, art, pairs = read_collection(args.train)
-    print(f"{args.train.name}: {len(pairs)} pairs, {args.cv}-fold cross-validation; CPU: {cpu_name()}", flush=True)
+    print(f"{args.train.name}: {len(pairs)} pairs, {args.cv}-fold cross-validation; CPU: {cpu_description()}", flush=True)
     for recipe in args.recipes:
         before, after, secs = [], [], []
         for seed in args.seeds:

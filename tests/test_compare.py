@@ -96,7 +96,7 @@ def test_comparing_needs_two_models_and_the_page_needs_compare(tmp_path):
 
 @pytest.mark.browser
 def test_page_opens_from_the_disk_with_every_picture_and_no_serious_accessibility_problem(compared, browser):
-    axe = pytest.importorskip("axe_playwright_python.sync_playwright")
+    from axe_playwright_python import sync_playwright as axe
     page, _, _ = compared
     context = browser.new_context()
     pg = context.new_page()

@@ -154,7 +154,7 @@ def test_same_seed_same_bytes(demo, tmp_path):
 @pytest.mark.slow
 def test_recreations_are_retrievable(demo):
     """Each re-creation must rank its artwork in the top 10 among all artworks for >= 80 % of the pairs."""
-    torch = pytest.importorskip("torch")
+    import torch
     from generator.inputs.images import model_input
     from generator.ml.model import load_model
 

@@ -147,7 +147,7 @@ def test_an_artist_filter_with_more_matches_than_a_page_shows_more_on_request(pa
 
 @pytest.mark.browser
 def test_no_serious_accessibility_problems(page, site_server):
-    axe = pytest.importorskip("axe_playwright_python.sync_playwright")
+    from axe_playwright_python import sync_playwright as axe
     pg, errors = page
     problems = []
     for path in ("discoveries/index.html", "discoveries/page-2/index.html"):

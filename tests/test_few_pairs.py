@@ -215,3 +215,23 @@ def test_default_split_learns_from_85_percent_of_the_pairs():
     split, _ = _split_for(pairs, set(), TrainSettings(test_share=0.2))
     assert (len(split.train), len(split.val), len(split.test)) == (65, 15, 20)
     assert all(len(f.train) + len(f.val) == 80 for f in kfold(pairs, 5))
+
+
+def test_model_page_shows_the_cross_validated_figures():
+    from generator.site.modelpage import _cross_validation
+    from generator.site.output import template_environment
+
+    cv = {"folds": 5, "pairs": 131, "pretrained": {"R@1": 21.0, "MAP": 30.5}, "finetuned": {"R@1": 48.25, "MAP": 60.0},
+          "finetuned_std": {"R@1": 4.5, "MAP": 3.0}}
+    training = {"settings": [], "table": {"columns": [], "rows": []}, "loss_svg": "", "map_svg": "",
+                "split": {"train": 111, "val": 20}, "best_epoch": 12, "recipe": "contrastive",
+                "without_pairs": False, "gain": None, "tests": [], "mix": 0.5, "cv": _cross_validation(cv)}
+    html = template_environment().get_template("model.html").render(
+        root="", site_title="T", title="The model", page_path="model/index.html", csp="", model_name="m",
+        model_source="s", backbone="b", here=None, here_table=None, training=training)
+    text = " ".join(html.split())
+    assert "the pairs were dealt into 5 groups" in text and "(131 pairs in all)" in text
+    assert "<td>48.2 %</td>" in text or "<td>48.3 %</td>" in text
+    assert "<td>4.5 %</td>" in text and "<td>21.0 %</td>" in text
+    assert "a mix of 50 % trained and 50 % original weights" in text
+    assert _cross_validation(None) is None

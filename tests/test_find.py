@@ -77,8 +77,7 @@ def test_principal_axes_are_the_same_on_every_run():
 
 
 def test_quantised_weights_keep_the_vectors_and_shrink_the_file():
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("onnxruntime")
+    import torch
     from generator.ml.export import export_onnx, onnx_vectors, quantise_weights
     from generator.ml.model import Embedder, LoadedModel
 
@@ -103,8 +102,7 @@ def test_rounding_guided_by_calibration_pictures_keeps_vectors_closer(monkeypatc
     """The large 1 x 1 convolutions are rounded with the pictures' activations in view (the errors compensated
     input by input): on other pictures the vectors stay closer to the network's than with each weight rounded
     on its own, at the same size, and the file is the same on every export."""
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("onnxruntime")
+    import torch
     from generator.ml import export
     from generator.ml.model import Embedder, LoadedModel
 

@@ -53,6 +53,12 @@ def cpu_name() -> str:
     return platform.processor() or "unknown processor"
 
 
+def cpu_description() -> str:
+    """The processor's name and its bfloat16 features, as every figure states them."""
+    bf16 = sorted(f for f in cpu_flags() if f in ("avx512_bf16", "amx_bf16"))
+    return f"{cpu_name()} ({'bf16: ' + ', '.join(bf16) if bf16 else 'no bf16'})"
+
+
 @functools.cache
 def cpu_flags() -> frozenset[str]:
     """The processor's feature flags (empty where the system does not list them)."""
