@@ -95,13 +95,15 @@ def test_drawing_like_versions_keep_the_shape_and_repeat_with_a_seed():
 
 
 def test_learning_without_pairs(collection, model):
-    """Each artwork learned from drawing-like versions of itself: the held-out artworks' own drawing-like
-    versions find them better than before, and the model file says which artworks it learned from."""
+    """Each artwork learned from drawing-like versions of itself: the loss falls, the mix kept is the one that
+    ranks the held-out artworks best, and the result says which artworks it learned from (never the held-out
+    ones)."""
     _, artworks = collection
     result = fit_without_pairs(model, artworks, replace(TINY, epochs=4))
-    assert len(result.history) == 4 and result.pretrained_val is not None
-    assert result.mix_curve[-1]["MAP"] > result.mix_curve[0]["MAP"], result.mix_curve
-    assert result.mix > 0 and len(result.artworks_learned) == len(artworks) - result.pretrained_val["n_queries"]
+    losses = [h["loss"] for h in result.history]
+    assert len(losses) == 4 and np.mean(losses[-2:]) < np.mean(losses[:2]), losses
+    assert result.best_val["MAP"] == pytest.approx(max(t["MAP"] for t in result.mix_curve))
+    assert len(result.artworks_learned) == len(artworks) - result.pretrained_val["n_queries"]
 
 
 def test_train_without_pairs_then_build_uses_it(collection, tmp_path):
@@ -110,8 +112,8 @@ def test_train_without_pairs_then_build_uses_it(collection, tmp_path):
 
     drawings, artworks = collection
     out = tmp_path / "replica.pt"
-    res = CliRunner().invoke(cli, ["train", "--artworks", str(artworks[0].parent), "--out", str(out),
-                                   "--epochs", "2", "--train-size", "72", "--crop-size", str(SIZE)])
+    res = res_train = CliRunner().invoke(cli, ["train", "--artworks", str(artworks[0].parent), "--out", str(out),
+                                               "--epochs", "2", "--train-size", "72", "--crop-size", str(SIZE)])
     assert res.exit_code == 0, res.output
     assert "learning from the 16 artworks alone" in res.output and out.is_file()
     loaded = load_model(str(out))
@@ -130,7 +132,12 @@ def test_train_without_pairs_then_build_uses_it(collection, tmp_path):
     trained = embed_paths(loaded, artworks, precision="fp32", device="cpu", workers=1).vectors
     pretrained = embed_paths(load_model("efficientnet_lite0", input_size=SIZE), artworks, precision="fp32",
                              device="cpu", workers=1).vectors
-    assert np.abs(published - trained).max() < 1e-2 < np.abs(published - pretrained).max()
+    assert np.abs(published - trained).max() < 1e-4
+    if loaded.checkpoint["mix"] == 0:  # the guard gave the pretrained weights back, and said so
+        assert "keeps the pretrained weights" in res_train.output
+        assert np.abs(published - pretrained).max() < 1e-4
+    else:
+        assert np.abs(published - pretrained).max() > 1e-3
 
 
 def test_pairs_without_drawings_folder_is_a_clear_error(tmp_path):

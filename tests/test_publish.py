@@ -219,8 +219,11 @@ def test_gh_deploy_refuses_when_on_the_pages_branch(repo):
 def test_serve_answers_on_localhost(built_demo):
     _, _, site = built_demo
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # A suite started in the background inherits an ignored Ctrl-C: give the server the default handler, as a
+    # person starting it in a terminal has.
     proc = subprocess.Popen([sys.executable, "-m", "generator.cli.main", "serve", "--out", str(site), "--port", "0"],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         lines: list[str] = []
         ready = threading.Event()

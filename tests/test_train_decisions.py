@@ -64,8 +64,9 @@ def test_default_recipe_puts_the_rejected_artworks_in_their_drawings_batches(col
         return keys
     monkeypatch.setattr(contrastive, "batch_keys", spy)
     drawings, artworks = collection
+    # One pass over the pairs an epoch (min_batches 0), so each drawing is in one batch an epoch.
     settings = TrainSettings(epochs=2, lr=1e-3, batch_pairs=4, views=1, train_size=72, crop_size=SIZE, seed=0,
-                             style_effects=("greyscale",))
+                             style_effects=("greyscale",), min_batches=0)
     result = fit(model, drawings, artworks, SPLIT, settings, negatives=NEGATIVES)
     assert all(torch.isfinite(torch.tensor(e["loss"])) for e in result.history)
     with_3 = [keys for batch, keys in batches if 3 in {d for d, _ in batch}]
