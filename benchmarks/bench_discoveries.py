@@ -37,9 +37,9 @@ TOPS = (20, 50, 100)
 
 def embedded_collection(drawings: Path, artworks: Path, pairs: Path, cache_dir: Path, model: str):
     """(drawing ids, Embeddings, pairs as ids) of a collection, embedded as a build would (with its cache)."""
-    from generator.build.cache import Cache
-    from generator.build.config import BuildSettings
-    from generator.build.pipeline import BuildReport, embed_items, gather, published_items
+    from generator.pipeline.cache import Cache
+    from generator.settings import BuildSettings
+    from generator.pipeline.stages import BuildReport, embed_items, gather, published_items
 
     settings = BuildSettings(drawings=drawings, artworks=artworks, pairs=pairs, cache=cache_dir, model=model)
     cache = Cache(settings.cache)
@@ -53,7 +53,7 @@ def embedded_collection(drawings: Path, artworks: Path, pairs: Path, cache_dir: 
 
 
 def neighbours_of(emb):
-    from generator.build.config import BuildSettings
+    from generator.settings import BuildSettings
     from generator.contracts import Neighbours
     from generator.ml.neighbours import top_k
 

@@ -30,9 +30,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generator.build.cache import Cache  # noqa: E402
-from generator.build.config import BuildSettings  # noqa: E402
-from generator.build.pipeline import compute_missing_embeddings, embedding_key  # noqa: E402
+from generator.pipeline.cache import Cache  # noqa: E402
+from generator.settings import BuildSettings  # noqa: E402
+from generator.pipeline.stages import compute_missing_embeddings, embedding_key  # noqa: E402
 from generator.ml.device import cpu_name  # noqa: E402
 from bench_embed import scan_jpegs  # noqa: E402  (this folder is on the path when run as a script)
 

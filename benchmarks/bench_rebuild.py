@@ -47,7 +47,7 @@ PICTURE_SUFFIXES = {".webp", ".jpg", ".jpeg", ".png", ".avif", ".gif"}
 
 
 def settings_for(root: Path):
-    from generator.build.config import BuildSettings
+    from generator.settings import BuildSettings
 
     site_url = os.environ.get("SITEGEN_BENCH_SITE_URL") or None
     # No find page: its build step checks the exported model against the collection's vectors, and these are
@@ -107,9 +107,9 @@ def model_dim(settings) -> int:
 
 def prefill(root: Path) -> tuple[int, float]:
     """Synthetic vectors for every picture now in the collection; (count, seconds)."""
-    from generator.build.cache import Cache
+    from generator.pipeline.cache import Cache
     from generator.inputs.images import IMAGE_SUFFIXES
-    from generator.build.pipeline import embedding_key
+    from generator.pipeline.stages import embedding_key
 
     settings = settings_for(root)
     start = time.perf_counter()
@@ -129,7 +129,7 @@ def prefill(root: Path) -> tuple[int, float]:
 
 
 def child_build(root: Path) -> dict:
-    from generator.build.pipeline import build
+    from generator.pipeline.stages import build
 
     rss_after: dict[str, float] = {}  # peak RSS so far at the end of each stage: which stage set the peak
 

@@ -141,7 +141,7 @@ def synthetic_site(n_d: int, n_a: int, folder: Path):
     from PIL import Image
 
     from generator.inputs.collection import Artwork, Drawing, DrawingName
-    from generator.build.config import BuildSettings
+    from generator.settings import BuildSettings
     from generator.inputs.countries import load_countries
     from generator.site.render import SiteData
 
@@ -172,7 +172,7 @@ def synthetic_site(n_d: int, n_a: int, folder: Path):
               derivatives=derivs, model_source="synthetic", model_name="synthetic")
     import dataclasses
     if "embeddings" in {f.name for f in dataclasses.fields(SiteData)}:
-        from generator.build.pipeline import Embedded
+        from generator.pipeline.stages import Embedded
         kw["embeddings"] = {"drawings": Embedded([d.id for d in drawings], np.zeros((n_d, 4), np.float32)),
                             "artworks": Embedded([x.id for x in artworks], np.zeros((n_a, 4), np.float32))}
     return SiteData(**kw)
@@ -200,7 +200,7 @@ def stage_render(a) -> list[dict]:
             per[s] = time.perf_counter() - t0
         t_pages = time.perf_counter() - start
         n_pages = len(r.pages)
-        from generator.build.pipeline import _manifest
+        from generator.pipeline.stages import _manifest
         files = _manifest(out)
         size = sum(v[0] for v in files.values())
         t_man, _ = timed(lambda: _manifest(out))

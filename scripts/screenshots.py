@@ -26,9 +26,9 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-
 
 
 def build_demo(work: Path) -> Path:
-    from generator.build.config import BuildSettings
+    from generator.settings import BuildSettings
     from generator.demo.collection import write_demo
-    from generator.build.pipeline import build
+    from generator.pipeline.stages import build
 
     write_demo(work / "demo")
     settings = BuildSettings(drawings=work / "demo" / "drawings", artworks=work / "demo" / "artworks",

@@ -29,7 +29,7 @@ def demo_dir(tmp_path_factory) -> Path:
 
 
 def demo_settings(demo_dir: Path, work: Path, **changes):
-    from generator.build.config import BuildSettings
+    from generator.settings import BuildSettings
 
     return BuildSettings(drawings=demo_dir / "drawings", artworks=demo_dir / "artworks",
                          artworks_csv=demo_dir / "artworks.csv", pairs=demo_dir / "pairs.csv",
@@ -39,7 +39,7 @@ def demo_settings(demo_dir: Path, work: Path, **changes):
 @pytest.fixture(scope="session")
 def built_demo(demo_dir, tmp_path_factory):
     """(settings, first report, site folder) of the demo built once."""
-    from generator.build.pipeline import build
+    from generator.pipeline.stages import build
 
     work = tmp_path_factory.mktemp("demo-build")
     settings = demo_settings(demo_dir, work)

@@ -8,7 +8,7 @@ import csv
 
 import pytest
 
-from generator.build.pipeline import build
+from generator.pipeline.stages import build
 
 from .helpers import neighbour_rows, related_entry, site_drawings
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.build.pipeline import build
+from generator.pipeline.stages import build
 
 from .conftest import demo_settings
 from .helpers import neighbour_rows
@@ -114,7 +114,7 @@ def test_fresh_build_is_byte_identical(built_demo, demo_dir, tmp_path):
 
 
 def test_real_pictures_build(shared_data, tmp_path):
-    from generator.build.config import BuildSettings
+    from generator.settings import BuildSettings
 
     settings = BuildSettings(drawings=shared_data / "children-drawings", artworks=shared_data / "artworks-pd/images",
                              artworks_csv=shared_data / "artworks-pd/artworks.csv", out=tmp_path / "site",

@@ -10,7 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from generator.build.config import FIELD_NAMES, describe_settings
+from generator.settings import FIELD_NAMES, describe_settings
 from generator.cli.main import cli
 
 from .helpers import write_jpeg
@@ -70,8 +70,8 @@ def test_shards_merge_into_one_cache(tmp_path):
             dest = merged / part.relative_to(tmp_path / f"cache{i}")
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(part.read_bytes())
-    from generator.build.config import BuildSettings
-    from generator.build.pipeline import build
+    from generator.settings import BuildSettings
+    from generator.pipeline.stages import build
 
     report = build(BuildSettings(drawings=tmp_path / "drawings", artworks=tmp_path / "artworks",
                                  out=tmp_path / "site", cache=merged))

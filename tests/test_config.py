@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from generator.inputs.collection import load_collection
-from generator.build.config import PAGE_SETTINGS, BuildSettings, describe_settings, make_settings
+from generator.settings import PAGE_SETTINGS, BuildSettings, describe_settings, make_settings
 from generator.inputs.countries import load_countries
 from generator.errors import ConfigError
-from generator.build.pipeline import unknown_country_problems
+from generator.pipeline.stages import unknown_country_problems
 
 from .helpers import write_jpeg
 

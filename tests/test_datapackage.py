@@ -26,7 +26,7 @@ SITE_URL = "https://example.org/project"
 @pytest.fixture(scope="session")
 def published(built_demo, tmp_path_factory):
     """(site, settings) of the demo built again with a site address and the embeddings (from the same cache)."""
-    from generator.build.pipeline import build
+    from generator.pipeline.stages import build
 
     settings, _, _ = built_demo
     out = tmp_path_factory.mktemp("published") / "site"
@@ -290,7 +290,7 @@ def test_embeddings_are_not_published_by_default(built_demo):
 
 @pytest.mark.slow
 def test_publishing_is_deterministic(published, tmp_path):
-    from generator.build.pipeline import build
+    from generator.pipeline.stages import build
 
     site, settings = published
     again = settings.replace(out=tmp_path / "again")
@@ -302,7 +302,7 @@ def test_publishing_is_deterministic(published, tmp_path):
 
 
 def test_flags_reach_the_settings(monkeypatch, tmp_path):
-    import generator.build.pipeline as pipeline
+    import generator.pipeline.stages as pipeline
     from generator.cli.main import cli
 
     seen = {}

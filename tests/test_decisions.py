@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from generator.build.config import BuildSettings, make_settings
+from generator.settings import BuildSettings, make_settings
 from generator.inputs.decisions import Decisions, merge_decisions, read_decisions
 from generator.ml.neighbours import top_k, top_k_without
 
@@ -166,7 +166,7 @@ def test_build_flag_may_be_given_several_times(monkeypatch):
     def fake_build(settings, **kw):
         seen["settings"] = settings
         raise SitegenError("stopped here")
-    monkeypatch.setattr("generator.build.pipeline.build", fake_build)
+    monkeypatch.setattr("generator.pipeline.stages.build", fake_build)
     res = CliRunner().invoke(cli, ["build", "--drawings", "d", "--artworks", "a", "--decisions", "x.csv",
                                             "--decisions", "y.csv", "--decisions-win"])
     assert res.output.endswith("Error: stopped here\n")

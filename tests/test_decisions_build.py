@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.build.config import BuildSettings
-from generator.build.pipeline import build
+from generator.settings import BuildSettings
+from generator.pipeline.stages import build
 
 from .helpers import neighbour_rows, related_entry, write_jpeg
 from .sitecheck import broken_links

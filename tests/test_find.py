@@ -177,7 +177,7 @@ def test_home_page_and_header_link_to_the_find_page(built_demo):
 
 
 def test_a_second_build_reuses_the_exported_model(built_demo):
-    from generator.build.pipeline import build
+    from generator.pipeline.stages import build
 
     settings, first, site = built_demo
     before = (site / "find/model.onnx").read_bytes()
@@ -187,7 +187,7 @@ def test_a_second_build_reuses_the_exported_model(built_demo):
 
 
 def test_without_the_find_page_nothing_of_it_is_published(built_demo, tmp_path):
-    from generator.build.pipeline import build
+    from generator.pipeline.stages import build
 
     settings, _, _ = built_demo
     quiet = settings.replace(out=tmp_path / "site", find_page=False)
@@ -200,9 +200,9 @@ def test_without_the_find_page_nothing_of_it_is_published(built_demo, tmp_path):
 def test_a_missing_package_is_named_with_the_way_out(monkeypatch, tmp_path):
     import sys
 
-    from generator.build.cache import Cache
-    from generator.build.config import BuildSettings
-    from generator.build.findmodel import browser_model
+    from generator.pipeline.cache import Cache
+    from generator.settings import BuildSettings
+    from generator.pipeline.findmodel import browser_model
     from generator.errors import ModelError
 
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if it were not installed

@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 
 from generator.inputs import images
-from generator.build.config import BuildSettings
+from generator.settings import BuildSettings
 from generator.errors import ImageError, InputError, UnsafePathError
 from generator.inputs.images import load_rgb
-from generator.build.pipeline import BuildReport, build
+from generator.pipeline.stages import BuildReport, build
 from generator.inputs.problems import Problem
 
 from .helpers import write_jpeg

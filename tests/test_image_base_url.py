@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.build.config import BuildSettings
+from generator.settings import BuildSettings
 from generator.errors import SitegenError
-from generator.build.pipeline import build
+from generator.pipeline.stages import build
 from generator.site.images import IMAGES_MARKER
 from generator.site.urls import check_image_base_url
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.build.config import BuildSettings
-from generator.build.pipeline import build
+from generator.settings import BuildSettings
+from generator.pipeline.stages import build
 
 from .helpers import site_drawings, write_jpeg
 
@@ -85,8 +85,8 @@ def first_drawing(site: Path) -> str:
 
 def test_adding_a_drawing_rerenders_only_changed_pages(tmp_path):
     """Unchanged pages are linked from the previous site; the result equals a build from scratch."""
-    from generator.build.config import BuildSettings
-    from generator.build.pipeline import build
+    from generator.settings import BuildSettings
+    from generator.pipeline.stages import build
 
     from .helpers import write_jpeg
 

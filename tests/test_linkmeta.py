@@ -64,7 +64,7 @@ def parse(path: Path) -> _Head:
 
 
 def pairs(settings) -> list[tuple[str, str]]:
-    from generator.build.pipeline import gather
+    from generator.pipeline.stages import gather
 
     coll = gather(settings)
     return sorted(coll.pairs)
@@ -73,7 +73,7 @@ def pairs(settings) -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def with_address(built_demo, tmp_path_factory):
     """(settings, report, site) of the demo built again with --site-url (from the same cache)."""
-    from generator.build.pipeline import build
+    from generator.pipeline.stages import build
 
     settings, _, _ = built_demo
     changed = settings.replace(out=tmp_path_factory.mktemp("linkmeta") / "site", site_url=SITE_URL)
@@ -231,7 +231,7 @@ def test_item_pages_and_data_page_link_the_manifests(with_address):
 
 @pytest.mark.slow
 def test_manifests_are_the_same_bytes_when_built_again(with_address, tmp_path):
-    from generator.build.pipeline import build
+    from generator.pipeline.stages import build
 
     settings, _, site = with_address
     again = settings.replace(out=tmp_path / "site")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.build import pipeline
-from generator.build.config import BuildSettings
+from generator.pipeline import stages as pipeline
+from generator.settings import BuildSettings
 from generator.errors import ImageError
 from generator.site import mapdata
 

@@ -20,7 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli.main import cli
-from generator.publish.web import PublishError, make_server, sitemap_files
+from generator.publish.web import PublishError, make_server
+from generator.site.extras import sitemap_files
 from generator.site.urls import page_address
 
 from .conftest import REPO
@@ -256,7 +257,7 @@ def test_serve_answers_on_localhost(built_demo):
 def test_serve_builds_a_missing_site_first(tmp_path, monkeypatch):
     import http.server
 
-    import generator.build.pipeline as pipeline
+    import generator.pipeline.stages as pipeline
 
     seen = {}
 

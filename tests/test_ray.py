@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from generator.build.cache import Cache, EmbeddingWriter
+from generator.pipeline.cache import Cache, EmbeddingWriter
 from generator.cli.main import cli
 from .helpers import write_jpeg
 
@@ -141,8 +141,8 @@ def test_a_killed_worker_has_its_batch_run_again(collection, plain_cache, local_
 
 @pytest.mark.slow
 def test_an_interrupted_run_keeps_the_finished_batches(collection, plain_cache, local_ray):
-    from generator.build.config import BuildSettings
-    from generator.build.pipeline import compute_missing_embeddings
+    from generator.settings import BuildSettings
+    from generator.pipeline.stages import compute_missing_embeddings
 
     cache_dir = collection / "ray-cache-interrupted"
     settings = BuildSettings(drawings=collection / "drawings", artworks=collection / "artworks",
@@ -228,7 +228,7 @@ def test_the_network_goes_to_the_graphics_cards_when_the_cluster_has_them():
 
 
 def test_the_line_counts_what_was_embedded_and_what_came_from_the_cache(tmp_path):
-    from generator.build.pipeline import MissingEmbeddings
+    from generator.pipeline.stages import MissingEmbeddings
     from generator.errors import ImageError
 
     bad = ImageError(tmp_path / "x.jpg", "the file is empty (0 bytes)", "Scan or copy it again.")

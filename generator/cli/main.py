@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from generator import __version__
-from generator.build.config import describe_settings, make_settings
+from generator.settings import describe_settings, make_settings
 from generator.cli.common import PATH, _fail
 from generator.cli.model_commands import evaluate, train, trained_model_for_build
 from generator.errors import SitegenError
@@ -62,7 +62,7 @@ def settings_from(config_file, **flags):
 @click.option("--train-epochs", type=click.IntRange(1), help="Most training epochs with --train (default 10).")
 def build(config_file, train_first, train_epochs, **flags):
     """Build the site: read the collection, compute similarities and the map, write the pages."""
-    from generator.build.pipeline import build as run_build, tqdm_progress
+    from generator.pipeline.stages import build as run_build, tqdm_progress
 
     start = time.perf_counter()
     try:
@@ -110,8 +110,8 @@ def embed(config_file, shard, **flags):
     and writes its own files under the cache folder's embeddings/; copy those files from
     every machine into one cache folder, then run 'sitegen build'.
     """
-    from generator.build.cache import Cache
-    from generator.build.pipeline import compute_missing_embeddings, gather, tqdm_progress
+    from generator.pipeline.cache import Cache
+    from generator.pipeline.stages import compute_missing_embeddings, gather, tqdm_progress
 
     part = _parse_shard(shard) if shard else None
     try:
@@ -156,7 +156,7 @@ def serve(config_file, port, **flags):
     try:
         settings = settings_from(config_file, **flags)
         if not (settings.out / "index.html").is_file():
-            from generator.build.pipeline import build as run_build, tqdm_progress
+            from generator.pipeline.stages import build as run_build, tqdm_progress
 
             click.echo(f"No site in {settings.out} yet: building it first.", err=True)
             for line in run_build(settings, echo=lambda s: click.echo(s, err=True), progress=tqdm_progress).lines():

@@ -41,7 +41,7 @@ from PIL import Image
 from generator.ml.augment import STYLE_EFFECTS
 from generator.inputs.collection import csv_text
 from generator.errors import InputError
-from generator.build.fsutil import write_atomic
+from generator.fsutil import write_atomic
 
 __all__ = ["AGE_GROUPS", "ARTISTS", "COUNTRIES", "MALFORMED_NAMES", "DemoSummary", "write_demo"]
 

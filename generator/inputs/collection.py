@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.errors import InputError, UnsafePathError
-from generator.build.fsutil import is_within, resolve_inside
+from generator.fsutil import is_within, resolve_inside
 from generator.inputs.csvfile import read_csv
 from generator.inputs.images import is_image_name
 from generator.inputs.problems import Problem

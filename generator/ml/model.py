@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from generator.errors import CheckpointError, ModelError
-from generator.build.fsutil import sha256_file
+from generator.fsutil import sha256_file
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

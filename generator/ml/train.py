@@ -59,7 +59,7 @@ from generator.ml.embed import embed_paths
 from generator.errors import CheckpointError, ConfigError, ImageError
 from generator.ml.evaluate import Metrics, Split, retrieval_metrics_from_embeddings
 from generator.ml.evaluate import learned_pairs as _learned_pairs
-from generator.build.fsutil import write_atomic_with
+from generator.fsutil import write_atomic_with
 from generator.inputs.images import load_rgb
 from generator.ml.model import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, PREPROCESS_VERSION, Embedder, LoadedModel
 

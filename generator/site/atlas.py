@@ -30,7 +30,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from generator.build.fsutil import link_or_copy, write_atomic
+from generator.fsutil import link_or_copy, write_atomic
 
 ATLAS_VERSION = "atlas-v2"
 MAX_SHEET = 4096

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.build.fsutil import write_atomic
+from generator.fsutil import write_atomic
 from generator.errors import ImageError
 from generator.inputs.images import load_rgb, web_image_bytes
 from generator.ml.compare import TOP, Comparison

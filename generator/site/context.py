@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.build.config import BuildSettings
+from generator.settings import BuildSettings
 from generator.contracts import BrowserModel, Embeddings, Neighbours
 from generator.inputs.collection import AGE_GROUPS, Artwork, Drawing
 from generator.inputs.countries import CountryTable

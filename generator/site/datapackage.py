@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.build.fsutil import sha256_file, write_atomic
+from generator.fsutil import sha256_file, write_atomic
 from generator.inputs.collection import csv_text
 from generator.site.iiif import iiif_listing
 from generator.site.jsonout import SCHEMA_VERSION

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from generator.build.fsutil import write_atomic
+from generator.fsutil import write_atomic
 from generator.ml.discover import PAGE_SCORE, Candidates, eligible_drawings, score_candidates
 from generator.site import labels
 from generator.site.jsonout import SCHEMA_VERSION, json_for_script

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 
-from generator.build.fsutil import write_atomic
+from generator.fsutil import write_atomic
 from generator.ml.findindex import CompactIndex, compact_index
 from generator.site.context import SiteContext
 from generator.site.output import SiteOutput, asset_dir

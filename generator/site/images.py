@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator.build.fsutil import link_or_copy, write_atomic
+from generator.fsutil import link_or_copy, write_atomic
 from generator.site.context import SiteContext, SiteData
 from generator.site.output import SiteOutput
 

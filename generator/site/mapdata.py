@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.build.fsutil import write_atomic
+from generator.fsutil import write_atomic
 from generator.inputs.collection import AGE_GROUPS, Problem
 from generator.site import labels
 from generator.site.atlas import write_atlases

@@ -25,7 +25,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from generator.build.fsutil import link_or_copy, write_atomic
+from generator.fsutil import link_or_copy, write_atomic
 from generator.inputs.collection import Problem
 from generator.site.jsonout import data_json_text, json_for_script
 from generator.site.urls import NAV

@@ -11,9 +11,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.build.fsutil import write_atomic
+from generator.fsutil import write_atomic
 from generator.inputs.collection import AGE_GROUP_LABELS, Problem
-from generator.publish.web import write_site_extras
+from generator.site.extras import write_site_extras
 from generator.site import datapackage, labels
 from generator.site.context import SiteContext, SiteData
 from generator.site.discoveries import write_discoveries

@@ -27,7 +27,7 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
-from generator.build.fsutil import write_atomic
+from generator.fsutil import write_atomic
 from generator.site.jsonout import js_assign
 from generator.site.labels import spelt_label
 from generator.site.urls import site_nav

@@ -26,7 +26,7 @@ import re
 import unicodedata
 from collections import defaultdict
 
-from generator.build.fsutil import write_atomic
+from generator.fsutil import write_atomic
 from generator.site.jsonout import js_assign, json_for_script
 from generator.site.labels import FACETS, artist_name
 from generator.site.labels import spelt_age_group, spelt_label

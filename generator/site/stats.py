@@ -20,7 +20,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from generator.build.fsutil import write_atomic
+from generator.fsutil import write_atomic
 from generator.inputs.collection import AGE_GROUPS, csv_text
 from generator.site.labels import UNKNOWN, artist_name
 from generator.site.urls import artwork_url, collection_url

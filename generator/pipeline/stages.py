@@ -16,11 +16,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from generator.build.cache import Cache, EmbeddingWriter, array_key
+from generator.pipeline.cache import Cache, EmbeddingWriter, array_key
 from generator.inputs.problems import report_sections, skipped_first
-from generator.build.config import BuildSettings
-from generator.build.findmodel import CALIBRATION_SAMPLES, CHECK_SAMPLES, browser_model
-from generator.build.fsutil import (check_output_folder, is_within, recover_interrupted, sha256_file, staged,
+from generator.settings import BuildSettings
+from generator.pipeline.findmodel import CALIBRATION_SAMPLES, CHECK_SAMPLES, browser_model
+from generator.fsutil import (check_output_folder, is_within, recover_interrupted, sha256_file, staged,
                                     write_atomic)
 from generator.contracts import Embedded, Embeddings, Neighbours
 from generator.errors import ImageError, InputError

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.build.cache import Cache, array_key
-from generator.build.config import BuildSettings
-from generator.build.fsutil import write_atomic
+from generator.pipeline.cache import Cache, array_key
+from generator.settings import BuildSettings
+from generator.fsutil import write_atomic
 from generator.contracts import BrowserModel
 from generator.errors import ImageError, ModelError
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.build.fsutil import sha256_file, write_atomic
+from generator.fsutil import sha256_file, write_atomic
 
 MAX_PARTS = 16
 
