@@ -196,6 +196,9 @@ def run_cv(args, overrides) -> int:
                 after.append(held)
                 secs.append(time.perf_counter() - t0)
                 mix = "" if result is None or result.mix is None else f", mix {result.mix:.2f}"
+                if result is not None and result.mix_curve and "test_R@1" in result.mix_curve[0]:
+                    mix += " [test R@1 by mix: " + ", ".join(f"{t['mix']:.2f}: {t['test_R@1']:.1f}"
+                                                              for t in result.mix_curve) + "]"
                 print(f"  {recipe} seed {seed} fold {i}: {len(split.train)} pairs learned, R@1 {pre['R@1']:.1f} -> "
                       f"{held['R@1']:.1f}, MAP {pre['MAP']:.1f} -> {held['MAP']:.1f} ({secs[-1]:.0f} s{mix})",
                       flush=True)

@@ -438,10 +438,13 @@ class _Run:
         self.late.load_state_dict(average)
         return history
 
-    def choose_mix(self, measure_val: Callable[[], Metrics | None]) -> tuple[float, Metrics | None, list[dict]]:
+    def choose_mix(self, measure_val: Callable[[], Metrics | None],
+                   measure_test: Callable[[], Metrics | None] | None = None) -> tuple[float, Metrics | None, list[dict]]:
         """The guard: the share of the fine-tuned weights (mixed with the pretrained ones) that ranks the
         validation pairs best; 0 (the pretrained network) is among the tries, so the result never ranks them
-        worse. Ties go to the larger share. Without validation pairs, the fine-tuned weights."""
+        worse. Ties go to the larger share. Without validation pairs, the fine-tuned weights. ``measure_test``
+        (a split with a test part) adds each try's test figures to the curve, for the record only: they
+        never take part in the choice."""
         tuned = {k: v.detach().clone() for k, v in self.late.state_dict().items()}
         tries = [i / self.settings.mixes for i in range(self.settings.mixes + 1)]
         best, best_metrics, curve = 1.0, None, []
@@ -452,6 +455,9 @@ class _Run:
                 self.late.load_state_dict(tuned)
                 return 1.0, metrics, []
             curve.append({"mix": share, "MAP": 100.0 * metrics.MAP, "R@1": 100.0 * metrics.recall.get(1, 0.0)})
+            test = measure_test() if measure_test else None
+            if test is not None and test.n_queries:
+                curve[-1].update({"test_MAP": 100.0 * test.MAP, "test_R@1": 100.0 * test.recall.get(1, 0.0)})
             if best_metrics is None or metrics.MAP >= best_metrics.MAP:
                 best, best_metrics = share, metrics
         self.late.load_state_dict(mix_states(self.pretrained_late, tuned, best))
@@ -495,7 +501,8 @@ def fit_contrastive(model: LoadedModel, drawings: Sequence[Path], artworks: Sequ
     _emit(progress, event="cached", pictures=len({k[:2] for k in run.views.store}), views=settings.views,
           seconds=time.perf_counter() - started)
     history = run.train(task, progress, measure_val)
-    mix, tuned_val, curve = run.choose_mix(measure_val)
+    mix, tuned_val, curve = run.choose_mix(
+        measure_val, (lambda: _measure(gallery, run.late, split.test, q_key, art_items)) if split.test else None)
     gain = map_gain(pretrained_val, tuned_val, settings.seed) if tuned_val and tuned_val.n_queries else None
     kept = mix > 0
     test = _measure(gallery, run.late, split.test, q_key, art_items)
