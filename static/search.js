@@ -20,7 +20,7 @@
   function fold(text) {
     return String(text).normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase();
   }
-  // Query words: the same folding and splitting as generator/search.py (hyphenated words stay whole).
+  // Query words: the same folding and splitting as generator/site/search.py (hyphenated words stay whole).
   function words(text) {
     return fold(text).split(/[^\p{L}\p{N}\-]+/u).map(function (w) { return w.replace(/^-+|-+$/g, ""); })
       .filter(function (w) { return w.length > 0; });
@@ -78,7 +78,7 @@
     done(hits.length, shown.map(function (n) { return docChunk(Math.floor(n / meta.doc_chunk))[n % meta.doc_chunk]; }));
   }
   // A drawing's label and age group spelt from an id named as the archive names its scans (the rule of
-  // generator/site/related.py spelt_label); null for other ids. The map (static/map.js) uses it too.
+  // generator/site/labels.py spelt_label); null for other ids. The map (static/map.js) uses it too.
   var IMAJ_ID = /^(\d{4})_([^_]+)_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$/;
   function spell(id, countries) {
     var m = IMAJ_ID.exec(id);

@@ -85,7 +85,7 @@ class TrainSettings:
 
     recipe: str = "contrastive"
     """'contrastive' (the default: in-batch contrastive loss, early stages frozen and cached, see
-    generator/contrastive.py) or 'thesis' (triplets with hard negatives, the whole network learns)."""
+    generator/ml/contrastive.py) or 'thesis' (triplets with hard negatives, the whole network learns)."""
 
     epochs: int = 12
     """Passes over the training pairs. Contrastive: a fixed number, chosen by cross-validation inside

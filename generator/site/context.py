@@ -151,9 +151,6 @@ class SiteContext:
     def drawing_card(self, d: Drawing) -> dict:
         return self.d_cards[self.d_index[d.id]]
 
-    def artwork_card(self, a: Artwork) -> dict:
-        return self.a_cards[self.a_index[a.id]]
-
     def pages_of(self, group: Group) -> int:
         return max(1, math.ceil(len(group.members) / max(1, self.site.settings.page_size)))
 
