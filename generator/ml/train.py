@@ -160,9 +160,14 @@ class TrainSettings:
     """Share of the pairs kept apart as a test part that the model file reports on (0: none; the honest
     estimate comes from cross-validation, sitegen train --folds K)."""
 
+    mix: float = 0.75
+    """Contrastive recipe: share of the fine-tuned weights kept, mixed with the pretrained ones (WiSE-FT; 1: the
+    fine-tuned weights alone). The guard lowers it, down to 0 (the pretrained network), while the mix ranks
+    the validation pairs worse than the pretrained network."""
+
     mixes: int = 4
-    """Contrastive recipe: the guard tries the fine-tuned weights mixed with the pretrained ones at
-    0, 1/mixes, ..., 1 and keeps the mix that ranks the validation pairs best (0 is the pretrained network)."""
+    """Contrastive recipe: the guard measures the mixes 0, 1/mixes, ..., 1 on the validation pairs (the
+    curve of the report and the model page) and keeps one of them up to ``mix``."""
 
     average_fraction: float = 0.5
     """Contrastive recipe: the kept weights are the average of those after each of the last epochs,
@@ -247,6 +252,9 @@ class TrainSettings:
                 problems.append(f"{name} must be >= 0 (got {getattr(self, name)})")
         if self.mixes < 1:
             problems.append(f"mixes must be at least 1 (got {self.mixes})")
+        if not 0 <= self.mix <= 1 or abs(self.mix * self.mixes - round(self.mix * self.mixes)) > 1e-9:
+            problems.append(f"mix must be one of the shares 0, 1/mixes, ..., 1 (got {self.mix} with mixes "
+                            f"{self.mixes})")
         if not (0 <= self.val_share < 1 and 0 <= self.test_share < 1 and self.val_share + self.test_share < 1):
             problems.append(f"val_share and test_share must be in [0, 1) and leave pairs to learn from (got "
                             f"{self.val_share} and {self.test_share})")
