@@ -171,10 +171,6 @@ class _Gallery:
                     self.cache[(key, i)] = t.clone()
         return [i for i in items if (key, i) in self.cache]
 
-    def stack(self, key: str, items: Sequence[int]) -> torch.Tensor:
-        """The cached early-stage outputs of ``items`` (as a training batch takes them)."""
-        return torch.stack([self.cache[(key, i)] for i in items])
-
     @torch.inference_mode()
     def embed(self, late: nn.Module, key: str, items: Sequence[int]) -> np.ndarray:
         out = []
@@ -284,13 +280,10 @@ def _task(train_pairs: list[IndexPair], split: Split, art_items: Sequence[int], 
         relevant.setdefault(d, set()).add(a)
     held = {a for _, a in (*split.val, *split.test)}
     pool = [a for a in art_items if a not in held]
-    replicas: list[int] = []
-    if settings.replica_pairs and not self_pairs:
-        replicas = pool
-        if len(replicas) > settings.replica_artworks:
-            pick = np.random.default_rng([settings.seed, 3]).choice(len(pool), settings.replica_artworks,
-                                                                     replace=False)
-            replicas = [pool[i] for i in sorted(pick)]
+    if len(pool) > settings.replica_artworks:  # a seeded sample bounds the views cached for a large gallery
+        pick = np.random.default_rng([settings.seed, 3]).choice(len(pool), settings.replica_artworks, replace=False)
+        pool = [pool[i] for i in sorted(pick)]
+    replicas = pool if settings.replica_pairs and not self_pairs else []
     return _Task(train_pairs, relevant, negatives, replicas, pool if settings.gallery_negatives else [])
 
 
@@ -334,7 +327,7 @@ class _Step:
         return learned[:b + r], keys
 
 
-def _step(batch: list[IndexPair], task: _Task, views: _Views, gallery: _Gallery, settings: TrainSettings,
+def _step(batch: list[IndexPair], task: _Task, views: _Views, settings: TrainSettings,
           gen: torch.Generator) -> _Step:
     """Queries (the batch's drawings, then drawing-like versions of gallery artworks), keys (their artworks,
     then rejected and gallery artworks as wrong answers) and which key is a true match of which query."""
@@ -349,10 +342,13 @@ def _step(batch: list[IndexPair], task: _Task, views: _Views, gallery: _Gallery,
     learn = [views.batch("q*", d_idx, vq)] + ([views.batch("r*", replicas, vr)] if replicas else []) \
         + [views.batch("a*", keys, va)]
     fixed = replicas + extra
+    # The wrong answers are random training views too, like every other key: clean pictures among
+    # augmented ones would let the network tell the right answer by how it was made, not by what it shows.
+    vf = torch.randint(settings.views, (len(fixed),), generator=gen).tolist()
     key_arts = keys[:len(batch)] + replicas + keys[len(batch):] + extra
     rel = [task.relevant.get(d, {a}) for d, a in batch] + [{a} for a in replicas]
     same = torch.tensor([[k in r for k in key_arts] for r in rel], dtype=torch.bool)
-    return _Step(torch.cat(learn), gallery.stack("a", fixed) if fixed else None, len(batch), len(replicas), same)
+    return _Step(torch.cat(learn), views.batch("a*", fixed, vf) if fixed else None, len(batch), len(replicas), same)
 
 
 def _epoch(late: nn.Module, views: _Views, gallery: _Gallery, task: _Task, optimizer, scheduler,
@@ -362,7 +358,7 @@ def _epoch(late: nn.Module, views: _Views, gallery: _Gallery, task: _Task, optim
     _freeze_batchnorm(late)
     losses = []
     for batch in epoch_batches(task.pairs, settings.batch_pairs, settings.min_batches, gen):
-        step = _step(batch, task, views, gallery, settings, gen)
+        step = _step(batch, task, views, settings, gen)
         queries, keys = step.queries_and_keys(late, device, autocast)
         loss = info_nce(queries, keys, step.same.to(queries.device), settings.temperature)
         optimizer.zero_grad(set_to_none=True)
@@ -603,7 +599,8 @@ def _fill_training_views(views: _Views, drawings, artworks, task: _Task, setting
         return train_transform(recomposed(drawing_like(cache.get(artworks[a]), rng)), settings.crop_size, rng)
 
     rejected = {a for arts in task.rejected.values() for a in arts}
-    views.fill("a*", sorted({a for _, a in task.pairs} | rejected), artwork_view, settings.views)
+    views.fill("a*", sorted({a for _, a in task.pairs} | rejected | set(task.replicas) | set(task.negative_pool)),
+               artwork_view, settings.views)
     views.fill("q*", sorted({d for d, _ in task.pairs}), replica_view if self_pairs else drawing_view, settings.views)
     # Replicas come from the gallery's artworks, which all decoded for the gallery already.
     views.fill("r*", task.replicas, replica_view, settings.replica_views)
