@@ -169,7 +169,7 @@ def test_a_model_started_from_another_leaves_out_every_pair_of_its_lineage(tmp_p
     assert a["split"]["test"] and a["learned_from"] == {"train": [], "val": []}
 
     res = runner.invoke(cli, ["train", *args, "--out", str(second), "--start-from", str(first), *TINY_FLAGS,
-                              "--test-share", "0.3", "--seed", "1"])
+                              "--test-share", "0.3", "--seed", "1", "--replica-pairs", "4"])
     assert res.exit_code == 0, res.output
     b = load_model(str(second)).checkpoint
     lineage = {tuple(p) for part in ("train", "val") for p in b["learned_from"][part]}

@@ -74,6 +74,15 @@ def train_options(f):
                                                                    "(288; thesis 330)."),
         click.option("--crop-size", type=click.IntRange(32), help="Random crop and model input size (256; "
                                                                   "thesis 280)."),
+        click.option("--mix", type=click.FloatRange(0, 1), help="Share of the trained weights kept, mixed with the "
+                                                                "pretrained ones (0.75; 0, 0.25, 0.5, 0.75 or 1)."),
+        click.option("--replica-pairs", type=click.IntRange(0), help="Drawing-like versions of other artworks "
+                                                                     "learned in every step (0: none, the default)."),
+        click.option("--gallery-negatives", type=click.IntRange(0), help="Other artworks of the gallery used as "
+                                                                         "wrong answers in every step (0: none)."),
+        click.option("--recompose-probability", type=click.FloatRange(0, 1),
+                     help="Share of training drawings also redrawn: perspective, bent proportions, fewer colours "
+                          "(0: none)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where training runs."),
         click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), help="Arithmetic for training."),
         click.option("--seed", type=int, help="Seed of the split and of training (default 0)."),
