@@ -118,6 +118,8 @@ def write_model_page(ctx, out) -> None:
             "without_pairs": bool(ckpt.get("without_pairs")),
             "gain": metrics.get("validation_gain"),
             "mix": ckpt.get("mix"),
+            "replicas": bool((ckpt.get("settings") or {}).get("replica_pairs")),
+            "gallery_negatives": bool((ckpt.get("settings") or {}).get("gallery_negatives")),
             "cv": _cross_validation(ckpt.get("cross_validation")),
             "tests": _test_examples(ctx, ckpt),
         }
