@@ -239,7 +239,8 @@ def test_model_page_shows_the_cross_validated_figures():
           "finetuned_std": {"R@1": 4.5, "MAP": 3.0}}
     training = {"settings": [], "table": {"columns": [], "rows": []}, "loss_svg": "", "map_svg": "",
                 "split": {"train": 111, "val": 20}, "best_epoch": 12, "recipe": "contrastive",
-                "without_pairs": False, "gain": None, "tests": [], "mix": 0.5, "cv": _cross_validation(cv)}
+                "without_pairs": False, "gain": None, "tests": [], "mix": 0.5, "cv": _cross_validation(cv),
+                "replicas": False, "gallery_negatives": False}
     html = template_environment().get_template("model.html").render(
         root="", site_title="T", title="The model", page_path="model/index.html", csp="", model_name="m",
         model_source="s", backbone="b", here=None, here_table=None, training=training)
