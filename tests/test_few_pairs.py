@@ -19,6 +19,7 @@ from generator.ml.model import load_model
 from generator.ml.recipes import fit
 from generator.ml.train import TrainSettings, evaluate_model, finetuned_model
 
+from .test_contrastive import model  # noqa: F401 - the same tiny network fixture
 from .test_train import SIZE, _make_collection
 
 TINY = TrainSettings(epochs=6, lr=1e-3, batch_pairs=8, views=2, train_size=72, crop_size=SIZE, seed=0,
@@ -33,11 +34,6 @@ PLAIN = frozenset({"avx2", "fma"})
 @pytest.fixture(scope="module")
 def collection(tmp_path_factory):
     return _make_collection(tmp_path_factory.mktemp("few-pairs"), n=20)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return load_model("efficientnet_lite0", input_size=SIZE)
 
 
 # --------------------------------------------------------------------------- precision
