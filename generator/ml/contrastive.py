@@ -351,7 +351,7 @@ def _step(batch: list[IndexPair], task: _Task, views: _Views, settings: TrainSet
     return _Step(torch.cat(learn), views.batch("a*", fixed, vf) if fixed else None, len(batch), len(replicas), same)
 
 
-def _epoch(late: nn.Module, views: _Views, gallery: _Gallery, task: _Task, optimizer, scheduler,
+def _epoch(late: nn.Module, views: _Views, task: _Task, optimizer, scheduler,
            settings: TrainSettings, gen: torch.Generator, device: str, autocast: dict) -> list[float]:
     """One epoch in random batches, each picture in one of its cached views; the losses."""
     late.train()
@@ -420,7 +420,7 @@ class _Run:
         history: list[dict] = []
         for epoch in range(1, settings.epochs + 1):
             t0 = time.perf_counter()
-            losses = _epoch(self.late, self.views, self.gallery, task, optimizer, scheduler, settings, gen,
+            losses = _epoch(self.late, self.views, task, optimizer, scheduler, settings, gen,
                             self.device, self.autocast)
             if epoch >= first_avg:
                 n_avg += 1
