@@ -220,9 +220,9 @@ def test_default_split_learns_from_85_percent_of_the_pairs():
     from generator.cli.model_commands import _split_for
 
     pairs = [(i, i) for i in range(100)]
-    split, fresh = _split_for(pairs, set(), TrainSettings())
-    assert (len(split.train), len(split.val), len(split.test)) == (85, 15, 0) and fresh == pairs
-    split, _ = _split_for(pairs, set(), TrainSettings(test_share=0.2))
+    split, fresh, again = _split_for(pairs, set(), TrainSettings())
+    assert (len(split.train), len(split.val), len(split.test)) == (85, 15, 0) and fresh == pairs and again == []
+    split, _, _ = _split_for(pairs, set(), TrainSettings(test_share=0.2))
     assert (len(split.train), len(split.val), len(split.test)) == (65, 15, 20)
     assert all(len(f.train) + len(f.val) == 80 for f in kfold(pairs, 5))
 

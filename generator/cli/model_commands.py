@@ -208,7 +208,7 @@ def _split_for(index_pairs, seen: set, settings):
     fresh = [p for p in index_pairs if p not in seen]
     again = [p for p in index_pairs if p in seen]
     split = training_split(fresh, settings.val_share, settings.test_share, seed=settings.seed) if fresh else Split()
-    return Split(split.train + again, split.val, split.test), fresh
+    return Split(split.train + again, split.val, split.test), fresh, again
 
 
 def cross_validate(base, d_paths, a_paths, fresh, again, settings, folds: int, negatives=None) -> dict:
@@ -256,8 +256,7 @@ def train_model(drawings: Path, artworks: Path, pairs: Path, out: Path, backbone
     d_paths, a_paths, index_pairs, _ = _index_pairs(drawings, artworks, pairs, decisions, negatives)
     base = load_model(backbone, weights, input_size=settings.crop_size)
     seen = learned_index_pairs(base.checkpoint, d_paths, a_paths, index_pairs, drawings, artworks)
-    split, fresh = _split_for(index_pairs, seen, settings)
-    again = [p for p in index_pairs if p in seen]
+    split, fresh, again = _split_for(index_pairs, seen, settings)
     click.echo(f"{len(index_pairs)} pairs: {len(split.train)} for training, {len(split.val)} for validation"
                + (f", {len(split.test)} for testing" if split.test else "")
                + (f" ({len(again)} of them learned already by the model started from)" if again else "")
@@ -339,18 +338,16 @@ def _unseen_pairs(checkpoint: dict | None, drawings: Path, artworks: Path, d_pat
                   folds: int | None):
     """For a model file from 'sitegen train': the pairs it neither trained nor was checked on, the number
     left out, and a sentence saying so. Other models are measured on every pair."""
-    import os
-
-    from generator.ml.evaluate import held_out_pairs, learned_pairs
+    from generator.ml.train import learned_index_pairs
 
     if checkpoint is None:
         return index_pairs, 0, None
     if not checkpoint.get("split"):
         return index_pairs, 0, ("This model file does not say which pairs it learned from, so every pair is "
                                 "measured; the figures may look better than they really are.")
-    kept, left_out = held_out_pairs(learned_pairs(checkpoint),
-                                    [Path(os.path.relpath(p, drawings)).as_posix() for p in d_paths],
-                                    [Path(os.path.relpath(p, artworks)).as_posix() for p in a_paths], index_pairs)
+    learned = learned_index_pairs(checkpoint, d_paths, a_paths, index_pairs, drawings, artworks)
+    kept = [p for p in index_pairs if p not in learned]
+    left_out = len(index_pairs) - len(kept)
     if folds:  # every split fine-tunes from this model and measures its own test part
         note = (f"The model given already saw the drawing or artwork of {left_out} of these pairs while it was "
                 "trained; every split starts from it, so the figures may look better than they really are.")

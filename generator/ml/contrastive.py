@@ -52,7 +52,7 @@ from generator.errors import ConfigError, ImageError
 from generator.inputs.images import model_input
 from generator.ml.model import Embedder, LoadedModel
 from generator.ml.train import (IndexPair, Progress, TrainResult, TrainSettings, _cpu_state, _emit, _metrics_for,
-                               _PictureCache, _relative_names, _stages, _tail, train_transform)
+                               _PictureCache, _relative_names, _stages, _tail, at_most, train_transform)
 from generator.ml.evaluate import Metrics, Split, map_gain
 
 #: Pictures per forward pass when filling the cache of early-stage outputs.
@@ -240,6 +240,16 @@ def batch_keys(batch: Sequence[IndexPair], negatives: dict[int, set[int]]) -> li
     return keys
 
 
+def steps_per_epoch(n_pairs: int, size: int, min_batches: int) -> int:
+    """Whole passes over ``n_pairs`` in batches of at most ``size``, until there are ``min_batches`` steps.
+
+    >>> steps_per_epoch(40, 32, 6), steps_per_epoch(170, 32, 6), steps_per_epoch(100, 32, 0)
+    (6, 6, 4)
+    """
+    per_pass = max(1, math.ceil(n_pairs / size))
+    return per_pass * max(1, math.ceil(min_batches / per_pass))
+
+
 def epoch_batches(pairs: Sequence[IndexPair], size: int, min_batches: int,
                   gen: torch.Generator) -> list[list[IndexPair]]:
     """One epoch's batches: passes over ``pairs`` in fresh random order, each dealt into equal batches of at
@@ -253,7 +263,7 @@ def epoch_batches(pairs: Sequence[IndexPair], size: int, min_batches: int,
     """
     per_pass = max(1, math.ceil(len(pairs) / size))
     batches: list[list[IndexPair]] = []
-    while len(batches) < max(1, min_batches):
+    while len(batches) < steps_per_epoch(len(pairs), size, min_batches):
         order = torch.randperm(len(pairs), generator=gen).tolist()
         shuffled = [pairs[i] for i in order]
         # Equal-sized batches: a last batch of two pairs would make the in-batch task trivial.
@@ -374,8 +384,7 @@ def _optimizer(late: nn.Module, settings: TrainSettings, n_pairs: int):
     """AdamW over the learning layers; one warm-up epoch, then cosine decay to zero."""
     params = [p for p in late.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    per_pass = max(1, math.ceil(n_pairs / settings.batch_pairs))
-    warmup = per_pass * max(1, math.ceil(settings.min_batches / per_pass))
+    warmup = steps_per_epoch(n_pairs, settings.batch_pairs, settings.min_batches)
     total = settings.epochs * warmup
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
@@ -545,11 +554,8 @@ def _prepare(run: _Run, drawings, artworks, split: Split, art_items: Sequence[in
              self_pairs: bool, negatives: dict[int, set[int]]) -> _Task:
     """The readable training pairs, what else the run learns from, and the cached views of all of it."""
     pictures = _PictureCache(settings.train_size)
-    train_pairs = _readable(list(dict.fromkeys(split.train)), drawings, artworks, run.gallery, pictures)
-    if settings.max_train_pairs and len(train_pairs) > settings.max_train_pairs:
-        pick = np.random.default_rng([settings.seed, 1]).choice(len(train_pairs), settings.max_train_pairs,
-                                                                 replace=False)
-        train_pairs = [train_pairs[i] for i in sorted(pick)]
+    train_pairs = at_most(_readable(list(dict.fromkeys(split.train)), drawings, artworks, run.gallery, pictures),
+                          settings)
     if not train_pairs:
         raise ConfigError("None of the training pictures could be read; see the list of unreadable files.")
     train_d = {d for d, _ in train_pairs}

@@ -665,14 +665,18 @@ def _check_pair_indices(split: Split, n_drawings: int, n_artworks: int) -> None:
                                   f"{n_artworks} artworks given.")
 
 
-def _train_and_val_pairs(split: Split, settings: TrainSettings) -> tuple[list[IndexPair], list[IndexPair]]:
-    """The training pairs (at most ``max_train_pairs``, a seeded choice) and the validation pairs, deduplicated."""
-    train_pairs = list(dict.fromkeys(split.train))
+def at_most(train_pairs: list[IndexPair], settings: TrainSettings) -> list[IndexPair]:
+    """At most ``max_train_pairs`` of the training pairs, a seeded choice (all of them without the setting)."""
     if settings.max_train_pairs and len(train_pairs) > settings.max_train_pairs:
         pick = np.random.default_rng([settings.seed, 1]).choice(len(train_pairs), settings.max_train_pairs,
                                                                  replace=False)
-        train_pairs = [train_pairs[i] for i in sorted(pick)]
-    return train_pairs, list(dict.fromkeys(split.val))
+        return [train_pairs[i] for i in sorted(pick)]
+    return train_pairs
+
+
+def _train_and_val_pairs(split: Split, settings: TrainSettings) -> tuple[list[IndexPair], list[IndexPair]]:
+    """The training pairs (at most ``max_train_pairs``, a seeded choice) and the validation pairs, deduplicated."""
+    return at_most(list(dict.fromkeys(split.train)), settings), list(dict.fromkeys(split.val))
 
 
 def _start_state(bench: _Bench, net: nn.Module, val_pairs, test_pairs, progress: Progress | None):
