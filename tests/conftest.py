@@ -14,18 +14,28 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
+    """The folder of real public pictures beside the checkout. Absent: skipped, or a failure where
+    SITEGEN_REQUIRE_SHARED_DATA is set."""
     if not SHARED_DATA.is_dir():
+        if os.environ.get("SITEGEN_REQUIRE_SHARED_DATA"):
+            pytest.fail(f"the real-image folder {SHARED_DATA} is required (SITEGEN_REQUIRE_SHARED_DATA is set) "
+                        "but absent")
         pytest.skip(f"the real-image folder {SHARED_DATA} is absent (it sits beside the checkout)")
     return SHARED_DATA
 
 
 @pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory) -> Path:
+def demo_written(tmp_path_factory):
+    """(folder, summary) of the demo collection, generated once per test session."""
     from generator.demo.collection import write_demo
 
     dest = tmp_path_factory.mktemp("demo")
-    write_demo(dest)
-    return dest
+    return dest, write_demo(dest)
+
+
+@pytest.fixture(scope="session")
+def demo_dir(demo_written) -> Path:
+    return demo_written[0]
 
 
 def demo_settings(demo_dir: Path, work: Path, **changes):
@@ -87,3 +97,15 @@ def site_server(built_demo):
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
+
+
+#: Fixtures that generate or build the demo: a test using one must be marked slow, so that
+#: ``pytest -m "not slow"`` stays quick.
+DEMO_FIXTURES = {"demo_written", "demo_dir", "built_demo", "site_server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    unmarked = [item.nodeid for item in items
+                if DEMO_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("slow") is None]
+    if unmarked:
+        raise pytest.UsageError("These tests make the demo but are not marked slow: " + ", ".join(unmarked))

@@ -10,6 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from generator.errors import ConfigError
 from generator.settings import FIELD_NAMES, describe_settings
 from generator.cli.main import cli
 
@@ -171,6 +172,57 @@ def test_options_are_the_settings(command, extras):
     assert "(default: 10)" in " ".join(CliRunner().invoke(cli, [command, "--help"]).output.split())
 
 
+@pytest.mark.parametrize("command, extras", [
+    ("train", {"drawings", "artworks", "pairs", "decisions", "out", "backbone", "start_from", "weights", "restart",
+               "folds", "config_file"}),
+    ("evaluate", {"drawings", "artworks", "pairs", "model", "weights", "folds", "json_file", "compare", "html",
+                  "compared", "config_file"})])
+def test_training_options_are_the_training_settings(command, extras):
+    """Every training setting is a flag of train and evaluate with its type, range, choices and default."""
+    from generator.settings import RECIPE_NAMES, TRAIN_FIELD_NAMES, TrainSettings
+
+    params = {p.name: p for p in cli.commands[command].params if p.name != "help"}
+    assert set(params) - extras == set(TRAIN_FIELD_NAMES)
+    assert tuple(params["recipe"].type.choices) == tuple(RECIPE_NAMES)
+    assert params["style_augmentation"].opts == ["--style"]      # the short name it has always had
+    for info in describe_settings(TrainSettings):
+        opt = params[info.name]
+        assert opt.default is None, info.name
+        if info.kind is float:
+            assert isinstance(opt.type, click.FloatRange)
+            low = info.rule.above if info.rule.above is not None else info.rule.low
+            assert (opt.type.min, opt.type.max, opt.type.min_open) == (low, info.rule.high,
+                                                                     info.rule.above is not None)
+        elif info.kind is int:
+            assert (opt.type.min, opt.type.max) == (info.rule.low, info.rule.high)
+
+
+def test_training_settings_come_from_the_file_and_flags_win(tmp_path):
+    from generator.cli.model_commands import _train_settings
+
+    cfg = tmp_path / "sitegen.toml"
+    cfg.write_text('drawings = "d"\n[train]\nrecipe = "thesis"\nepochs = 3\nmix = 0.5\n')
+    t = _train_settings(cfg, epochs=4)
+    assert (t.recipe, t.epochs, t.mix, t.lr) == ("thesis", 4, 0.5, 1e-6)   # the thesis's rate, the file's mix
+    assert _train_settings(cfg, recipe="default").lr == 3e-4
+    cfg.write_text('[train]\nmix = 1.5\nstyle_effects = ["oil", "crayon"]\n')
+    with pytest.raises(ConfigError) as err:
+        _train_settings(cfg)
+    assert str(err.value).splitlines()[1:] == ["  - mix must be a number from 0 to 1 (got 1.5)",
+                                               "  - style_effects must be one of oil, watercolour, texture, "
+                                               "greyscale, pencil (got 'crayon')"]
+    cfg.write_text('[train]\nepoch = 3\n')
+    with pytest.raises(ConfigError, match="unknown setting 'epoch' in \\[train\\]"):
+        _train_settings(cfg)
+
+
+def test_a_bad_training_flag_is_named_before_any_work(tmp_path):
+    res = CliRunner().invoke(cli, ["train", "--artworks", str(tmp_path), "--out", str(tmp_path / "m.pt"),
+                                   "--device", "tpu"])
+    assert res.exit_code == 1
+    assert "device must be one of auto, cpu, cuda or cuda:N (got 'tpu')" in res.output
+
+
 @pytest.mark.parametrize("line, problem", [
     ("top_k = 0", "top_k must be a whole number from 1 to 1000 (got 0)"),
     ('thumb_size = "big"', "thumb_size must be a whole number from 32 to 4096 (got 'big')"),
@@ -188,7 +240,17 @@ def test_bad_setting_in_the_file_stops_before_any_work(tmp_path, monkeypatch, li
 
 
 @pytest.mark.slow
-def test_demo_says_what_it_wrote_and_what_to_do_next(tmp_path):
+def test_demo_says_what_it_wrote_and_what_to_do_next(tmp_path, demo_written, monkeypatch):
+    """The command's words describe the files written (the session's demo, copied in place of writing it again:
+    the generator itself is tested in test_demo.py)."""
+    import generator.demo.collection as demo_module
+
+    def copy_demo(dest, seed):
+        assert seed == 7
+        shutil.copytree(demo_written[0], dest)
+        return demo_written[1]
+
+    monkeypatch.setattr(demo_module, "write_demo", copy_demo)
     dest = tmp_path / "demo"
     res = CliRunner().invoke(cli, ["demo", str(dest)])
     assert res.exit_code == 0, res.output

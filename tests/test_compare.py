@@ -1,5 +1,6 @@
 """``sitegen evaluate --compare``: three models (the pretrained network and two tiny one-epoch trainings, with
-and without style effects) side by side on chair sketches none of them learned from."""
+and without style effects) side by side on demo drawings none of them learned from, among artworks none of them
+learned either."""
 
 from __future__ import annotations
 
@@ -16,25 +17,38 @@ from tests.sitecheck import broken_links
 TRAIN_PAIRS, TEST_PAIRS = 10, 12
 
 
-def _subset(src, dest, n: int, prefix: str):
-    """The first ``n`` sketch -> photo pairs of a chair folder (the chair files are small PNGs)."""
-    (dest / "drawings").mkdir(parents=True)
-    (dest / "artworks").mkdir(parents=True)
-    rows = ["drawing,artwork"]
-    for i in range(n):
-        sketch, photo = f"chairs_{prefix}_sketch_{i:04d}.png", f"chairs_{prefix}_photo_{i:04d}.png"
-        shutil.copy(src / "drawings" / sketch, dest / "drawings" / sketch)
-        shutil.copy(src / "artworks" / photo, dest / "artworks" / photo)
-        rows.append(f"{sketch},{photo}")
-    (dest / "pairs.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+def _demo_parts(demo_dir):
+    """Two sets of the demo's known pairs whose artworks differ: TRAIN_PAIRS to learn, TEST_PAIRS to measure."""
+    import csv
+
+    with open(demo_dir / "pairs.csv", newline="", encoding="utf-8") as fh:
+        rows = sorted((r["drawing"], r["artwork"]) for r in csv.DictReader(fh))
+    artworks = sorted({a for _, a in rows})
+    learn = set(artworks[0::2])
+    train = [r for r in rows if r[1] in learn][:TRAIN_PAIRS]
+    test = [r for r in rows if r[1] not in learn][:TEST_PAIRS]
+    return train, test
+
+
+def _subset(demo_dir, dest, rows):
+    """A collection of its own holding only ``rows``' drawings and artworks, and their pairs file."""
+    lines = ["drawing,artwork"]
+    for drawing, artwork in rows:
+        for kind, name in (("drawings", drawing), ("artworks", artwork)):
+            (dest / kind / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(demo_dir / kind / name, dest / kind / name)
+        lines.append(f"{drawing},{artwork}")
+    (dest / "pairs.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return dest
 
 
 @pytest.fixture(scope="module")
-def compared(shared_data, tmp_path_factory):
+def compared(demo_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("compare")
-    train = _subset(shared_data / "sbir" / "chairs-train", root / "train", TRAIN_PAIRS, "train")
-    test = _subset(shared_data / "sbir" / "chairs-test", root / "test", TEST_PAIRS, "test")
+    train_rows, test_rows = _demo_parts(demo_dir)
+    assert len(train_rows) == TRAIN_PAIRS and len(test_rows) == TEST_PAIRS
+    train = _subset(demo_dir, root / "train", train_rows)
+    test = _subset(demo_dir, root / "test", test_rows)
     runner = CliRunner()
     models = []
     for name, style in (("plain.pt", "--no-style"), ("styled.pt", "--style")):
@@ -51,6 +65,7 @@ def compared(shared_data, tmp_path_factory):
     return page, json.loads(figures.read_text()), r.output
 
 
+@pytest.mark.slow
 def test_every_model_is_measured_on_the_same_drawings_in_the_same_groups(compared):
     page, figures, output = compared
     assert [m["label"] for m in figures["models"]] == ["pretrained", "plain.pt", "styled.pt"]
@@ -64,13 +79,14 @@ def test_every_model_is_measured_on_the_same_drawings_in_the_same_groups(compare
     assert "Comparison page written to" in output and "±" in output
 
 
+@pytest.mark.slow
 def test_page_rows_agree_with_the_figures_and_link_only_files_that_exist(compared):
     page, figures, _ = compared
     html = page.read_text(encoding="utf-8")
     assert broken_links(page.parent) == []
     for m in figures["models"]:
         assert m["label"] in html
-    # One expected artwork per chair drawing: in each group, the share of drawings whose artwork is marked among
+    # One expected artwork per drawing: in each group, the share of drawings whose artwork is marked among
     # the ten shown is R@10, and the mean of the positions shown (counted from 1) is MP + 1.
     sections = re.findall(r'<section class="cmp-drawing".*?</section>', html, re.S)
     assert len(sections) == TEST_PAIRS
@@ -94,6 +110,7 @@ def test_comparing_needs_two_models_and_the_page_needs_compare(tmp_path):
     assert r.exit_code != 0 and "Name the models to compare after --compare" in r.output
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_page_opens_from_the_disk_with_every_picture_and_no_serious_accessibility_problem(compared, browser):
     from axe_playwright_python import sync_playwright as axe

@@ -12,6 +12,7 @@ import pytest
 from tests.helpers import neighbour_rows, site_drawings
 from tests.sitecheck import broken_links
 
+pytestmark = pytest.mark.slow  # builds the demo site
 
 
 class _Pairs(HTMLParser):

@@ -126,6 +126,7 @@ def test_rounding_guided_by_calibration_pictures_keeps_vectors_closer(monkeypatc
 
 # ---------------------------------------------------------------- the built demo site
 
+@pytest.mark.slow
 def test_the_site_carries_the_model_the_index_and_the_runtime(built_demo):
     settings, report, site = built_demo
     manifest = json.loads((site / "find/index.json").read_text())
@@ -152,6 +153,7 @@ def _csp(page: str) -> str:
     return re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page).group(1)
 
 
+@pytest.mark.slow
 def test_only_the_find_page_may_run_webassembly_and_nothing_may_be_sent(built_demo):
     _, _, site = built_demo
     find = _csp((site / "find/index.html").read_text())
@@ -167,6 +169,7 @@ def test_only_the_find_page_may_run_webassembly_and_nothing_may_be_sent(built_de
     assert 'accept="image/*"' in page and 'capture="environment"' in page
 
 
+@pytest.mark.slow
 def test_home_page_and_header_link_to_the_find_page(built_demo):
     _, _, site = built_demo
     assert 'href="find/index.html"' in (site / "index.html").read_text()
@@ -176,6 +179,7 @@ def test_home_page_and_header_link_to_the_find_page(built_demo):
     assert '["Find an artwork","find/index.html"]' in (site / "data/related/meta.js").read_text()
 
 
+@pytest.mark.slow
 def test_a_second_build_reuses_the_exported_model(built_demo):
     from generator.pipeline.stages import build
 
@@ -186,6 +190,7 @@ def test_a_second_build_reuses_the_exported_model(built_demo):
     assert (site / "find/model.onnx").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_without_the_find_page_nothing_of_it_is_published(built_demo, tmp_path):
     from generator.pipeline.stages import build
 

@@ -16,13 +16,24 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def collection(tmp_path_factory) -> Path:
+def pictures(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("incremental")
     for i in range(30):
         write_jpeg(root / "drawings" / f"2001_6-9_{i:04d}_FRA_R_C.jpg", (80, 60), seed=i)
     for i in range(12):
         write_jpeg(root / "artworks" / f"art_{i}.jpg", (80, 80), seed=100 + i)
     return root
+
+
+@pytest.fixture()
+def collection(pictures, tmp_path) -> Path:
+    """A copy of the pictures of its own for each test, with no site or cache yet: no test depends on
+    another having run before it."""
+    import shutil
+
+    for folder in ("drawings", "artworks"):
+        shutil.copytree(pictures / folder, tmp_path / folder)
+    return tmp_path
 
 
 def _settings(root: Path) -> BuildSettings:

@@ -47,6 +47,7 @@ def built(tmp_path_factory):
     return settings, report
 
 
+@pytest.mark.slow
 def test_a_failed_web_copy_is_reported(built):
     _, report = built
     lines = [str(p) for p in report.problems if BROKEN in p.file]
@@ -54,6 +55,7 @@ def test_a_failed_web_copy_is_reported(built):
     assert report.drawings == 6  # the drawing itself is still published, with its neighbours
 
 
+@pytest.mark.slow
 def test_no_page_points_at_the_missing_picture(built):
     settings, _ = built
     site = settings.out
@@ -74,6 +76,7 @@ def test_no_page_points_at_the_missing_picture(built):
     assert record["image"] is None and record["thumbnail"] is None
 
 
+@pytest.mark.slow
 def test_the_map_shows_no_preview_for_the_missing_picture(built):
     settings, _ = built
     meta = _map_meta(settings.out)
@@ -81,6 +84,7 @@ def test_the_map_shows_no_preview_for_the_missing_picture(built):
     assert [ids[i] for i in meta["no_thumb"]] == [BROKEN_ID]
 
 
+@pytest.mark.slow
 def test_an_unreadable_map_thumbnail_is_reported_and_not_linked(built):
     """A thumbnail damaged in the cache: the map's atlas cannot draw it, says so, and does not link it."""
     settings, _ = built

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -35,21 +34,26 @@ def test_killed_builds_keep_the_previous_site(tmp_path):
     # New pictures, so the next build has real work to do at every stage.
     for i in range(24, 60):
         write_jpeg(tmp_path / "drawings" / f"2002_6-9_{i:04d}_DEU_R_C.jpg", (900, 700), seed=i)
-    outcomes = []
-    for delay in (0.5, 2.0, 4.0, 6.0, 9.0):
-        proc = subprocess.Popen(_cmd(tmp_path), cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
+    # Each build is killed just after a stage says it is done, so the next stage (embedding, searching,
+    # the map, the pictures, writing the pages and swapping the folders) is under way, however loaded the
+    # machine is: the kill cannot land before the build has started its work.
+    killed_after = []
+    for stage in ("collection", "embeddings", "neighbours", "layout", "pictures"):
+        proc = subprocess.Popen(_cmd(tmp_path), cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
+        for line in proc.stderr:
+            if line.startswith(f"{stage}: "):
+                break
         finished = proc.poll() is not None
         if not finished:
             proc.send_signal(signal.SIGKILL)
+            killed_after.append(stage)
+        proc.stderr.close()
         proc.wait()
         now = _tree(tmp_path / "site")
         # Either the untouched previous site, or a complete new one: never a mixture.
-        assert now == first or (finished and "index.html" in now), delay
-        outcomes.append("finished" if finished else "killed")
-        if finished:
-            break
-    assert "killed" in outcomes
+        assert now == first or (finished and "index.html" in now), stage
+    assert len(killed_after) >= 4 and "pictures" in killed_after, killed_after
     done = subprocess.run(_cmd(tmp_path), cwd=repo, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     final = _tree(tmp_path / "site")

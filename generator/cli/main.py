@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from pathlib import Path
 
 import click
 
 from generator import __version__
-from generator.settings import describe_settings, make_settings
-from generator.cli.common import PATH, _fail
+from generator.settings import describe_settings, make_settings, make_train_settings
+from generator.cli.common import PATH, _fail, setting_option
 from generator.cli.model_commands import evaluate, train, trained_model_for_build
 from generator.errors import SitegenError
 
@@ -19,27 +17,6 @@ from generator.errors import SitegenError
 @click.version_option(__version__, prog_name="sitegen")
 def cli():
     """Build a website linking children's drawings to the famous artworks they re-create."""
-
-
-def setting_option(info) -> Callable:
-    """The click option of one build setting: its type, range, choices and help come from the settings."""
-    if info.many:
-        # Not given: None (not an empty list), so the values from sitegen.toml stay.
-        decls, kw = [info.flag], {"type": PATH if info.kind is Path else str, "multiple": True,
-                                  "callback": lambda ctx, param, value: tuple(value) or None}
-    elif info.kind is bool:
-        decls, kw = [f"{info.flag}/--no-{info.flag[2:]}"], {}
-    elif info.rule.choices:
-        decls, kw = [info.flag], {"type": click.Choice(list(info.rule.choices))}
-    elif info.kind is int:
-        decls, kw = [info.flag], {"type": click.IntRange(info.rule.low, info.rule.high)}
-    else:
-        decls, kw = [info.flag], {"type": PATH if info.kind is Path else str}
-    help_text = info.doc
-    if info.default is not None:
-        help_text += f" (default: {('on' if info.default else 'off') if info.kind is bool else info.default})"
-    # default=None: a flag that is not given leaves the value from sitegen.toml (or the default) alone.
-    return click.option(*decls, info.name, default=None, metavar=info.rule.metavar, help=help_text, **kw)
 
 
 def build_options(f):
@@ -51,24 +28,22 @@ def build_options(f):
     return f
 
 
-def settings_from(config_file, **flags):
-    return make_settings(config_file, **flags)
-
-
 @cli.command()
 @build_options
 @click.option("--train", "train_first", is_flag=True,
               help="Fine-tune the model on --pairs first (reused while pairs and pictures are unchanged).")
-@click.option("--train-epochs", type=click.IntRange(1), help="Most training epochs with --train (default 10).")
+@click.option("--train-epochs", type=click.IntRange(1), help="Training epochs with --train (default 12, or the "
+                                                             "[train] table of the settings file).")
 def build(config_file, train_first, train_epochs, **flags):
     """Build the site: read the collection, compute similarities and the map, write the pages."""
     from generator.pipeline.stages import build as run_build, tqdm_progress
 
     start = time.perf_counter()
     try:
-        settings = settings_from(config_file, **flags)
+        settings = make_settings(config_file, **flags)
         if train_first:
-            settings = settings.replace(model=str(trained_model_for_build(settings, train_epochs)), weights=None)
+            train_settings = make_train_settings(config_file, epochs=train_epochs)
+            settings = settings.replace(model=str(trained_model_for_build(settings, train_settings)), weights=None)
         report = run_build(settings, echo=lambda s: click.echo(s, err=True), progress=tqdm_progress)
     except SitegenError as exc:
         _fail(exc)
@@ -115,7 +90,7 @@ def embed(config_file, shard, **flags):
 
     part = _parse_shard(shard) if shard else None
     try:
-        settings = settings_from(config_file, **flags)
+        settings = make_settings(config_file, **flags)
         coll = gather(settings)
         paths = [d.path for d in coll.drawings] + [a.path for a in coll.artworks]
         cache = Cache(settings.cache)
@@ -154,7 +129,7 @@ def serve(config_file, port, **flags):
     from generator.publish.web import make_server, server_address
 
     try:
-        settings = settings_from(config_file, **flags)
+        settings = make_settings(config_file, **flags)
         if not (settings.out / "index.html").is_file():
             from generator.pipeline.stages import build as run_build, tqdm_progress
 
@@ -184,7 +159,7 @@ def gh_deploy(config_file, out, remote, branch, message):
     from generator.publish.web import gh_deploy as deploy
 
     try:
-        site = settings_from(config_file, out=out).out
+        site = make_settings(config_file, out=out).out
         deploy(site, remote=remote, branch=branch, message=message, echo=click.echo)
     except SitegenError as exc:
         _fail(exc)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from generator.cli.common import PATH, _fail
+from generator.cli.common import PATH, _fail, setting_option
 from generator.errors import InputError, SitegenError
 
 def _index_pairs(drawings: Path, artworks: Path, pairs: Path, decisions=(), negatives: dict | None = None):
@@ -43,50 +43,24 @@ def _index_pairs(drawings: Path, artworks: Path, pairs: Path, decisions=(), nega
     return [d.path for d in coll.drawings], [a.path for a in coll.artworks], index_pairs, coll.problems
 
 
-#: Recipe names on the command line -> TrainSettings.recipe.
-RECIPES = {"default": "contrastive", "thesis": "thesis"}
+def _train_settings(config_file=None, recipe: str | None = None, **opts):
+    from generator.settings import make_train_settings
 
-
-def _train_settings(recipe: str | None = None, **opts):
-    from generator.ml.train import TrainSettings
-
-    values = {k: v for k, v in opts.items() if v is not None}
-    if "style" in values:
-        values["style_augmentation"] = values.pop("style")
-    return TrainSettings.preset(RECIPES[recipe or "default"], **values)
+    return make_train_settings(config_file, recipe, **opts)
 
 
 def train_options(f):
-    opts = [
-        click.option("--recipe", type=click.Choice(list(RECIPES)),
-                     help="How to fine-tune: 'default' (fast and reliable, see the README) or 'thesis' (the "
-                          "thesis's triplet recipe, slow on a CPU)."),
-        click.option("--epochs", type=click.IntRange(1), help="Passes over the training pairs (default 12; thesis: "
-                                                              "at most 10)."),
-        click.option("--lr", type=float, help="Learning rate (default 3e-4; thesis 1e-6)."),
-        click.option("--hard-negatives", type=click.IntRange(1), help="Thesis recipe: hard negatives per pair (5)."),
-        click.option("--margin", type=float, help="Thesis recipe: triplet margin on cosine distance (0.7)."),
-        click.option("--patience", type=click.IntRange(1), help="Thesis recipe: epochs without progress before "
-                                                                "stopping (3)."),
-        click.option("--style/--no-style", default=None, help="Style augmentation of training drawings (default on)."),
-        click.option("--max-train-pairs", type=click.IntRange(1), help="Use at most this many training pairs."),
-        click.option("--train-size", type=click.IntRange(32), help="Training pictures are resized to this "
-                                                                   "(288; thesis 330)."),
-        click.option("--crop-size", type=click.IntRange(32), help="Random crop and model input size (256; "
-                                                                  "thesis 280)."),
-        click.option("--mix", type=click.FloatRange(0, 1), help="Share of the trained weights kept, mixed with the "
-                                                                "pretrained ones (0.75; 0, 0.25, 0.5, 0.75 or 1)."),
-        click.option("--replica-pairs", type=click.IntRange(0), help="Drawing-like versions of other artworks "
-                                                                     "learned in every step (0: none, the default)."),
-        click.option("--gallery-negatives", type=click.IntRange(0), help="Other artworks of the gallery used as "
-                                                                         "wrong answers in every step (0: none)."),
-        click.option("--recompose-probability", type=click.FloatRange(0, 1),
-                     help="Share of training drawings also redrawn: perspective, bent proportions, fewer colours "
-                          "(0: none)."),
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where training runs."),
-        click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), help="Arithmetic for training."),
-        click.option("--seed", type=int, help="Seed of the split and of training (default 0)."),
-    ]
+    """The training settings as options (from the settings' own types, rules and texts), and --config."""
+    from generator.settings import RECIPE_NAMES, TrainSettings, describe_settings
+
+    opts = [click.option("--config", "config_file", type=PATH,
+                         help="Settings file whose [train] table holds training settings (default: ./sitegen.toml "
+                              "if present)."),
+            click.option("--recipe", type=click.Choice(list(RECIPE_NAMES)), default=None,
+                         help="How to fine-tune: 'default' (fast and reliable, see the README) or 'thesis' (the "
+                              "thesis's triplet recipe, slow on a processor); the other settings start from the "
+                              "recipe's values.")]
+    opts += [setting_option(info) for info in describe_settings(TrainSettings) if info.name != "recipe"]
     for opt in reversed(opts):
         f = opt(f)
     return f
@@ -134,28 +108,23 @@ def _progress(event: dict) -> None:
                                                       "it never saw: train and measure on K splits first (about K+1 "
                                                       "times as long); the figures are printed and kept in the model "
                                                       "file for the site's model page.")
-@click.option("--test-share", type=click.FloatRange(0, 0.5, max_open=True),
-              help="Keep this share of the pairs apart as a test part that the model file reports on (default 0: "
-                   "every pair but the 15 % that check the training is learned).")
 @train_options
-def train(drawings, artworks, pairs, decisions, out, backbone, start_from, weights, restart, folds, test_share,
-          **opts):
+def train(drawings, artworks, pairs, decisions, out, backbone, start_from, weights, restart, folds, **opts):
     """Fine-tune the network and write a model file.
 
     With --pairs, it learns from known drawing -> artwork pairs: 85 % of them
     are learned and 15 % check the result, split by connected groups so that no
-    drawing or artwork is in both. Drawing-like versions of the other artworks
-    (pencil sketch, outlines, watercolour...) are learned alongside, and those
-    artworks serve as wrong answers, so that a few dozen pairs are enough. With
-    --folds K it first measures the recipe on K splits of the pairs (mean and
-    standard deviation), the honest estimate of how it does on new drawings.
-    Without --pairs, it learns from the artworks alone, each matched with
-    drawing-like versions of itself: useful when no re-creation is confirmed
-    yet. Either way the checking pairs decide how much of the training to keep,
-    from none (the pretrained network) to all of it.
+    drawing or artwork is in both. With --folds K it first measures the recipe
+    on K splits of the pairs (mean and standard deviation), the honest estimate
+    of how it does on new drawings. Without --pairs, it learns from the
+    artworks alone, each matched with drawing-like versions of itself: useful
+    when no re-creation is confirmed yet. Either way the checking pairs decide
+    how much of the training to keep, from none (the pretrained network) to all
+    of it. Every setting below can also be written in the [train] table of
+    sitegen.toml (e.g. epochs = 20); a flag wins over the file.
     """
     try:
-        settings = _train_settings(**opts, test_share=test_share)
+        settings = _train_settings(**opts)
         if decisions and pairs is None:
             raise InputError("--decisions needs --pairs (the archive's pairs file; it may hold only its header "
                              "line drawing,artwork).")
@@ -295,15 +264,12 @@ def train_without_pairs(artworks: Path, out: Path, backbone: str, weights, setti
     return result
 
 
-def trained_model_for_build(settings, epochs: int | None) -> Path:
+def trained_model_for_build(settings, train_settings) -> Path:
     """``sitegen build --train``: the model file for these pairs, trained now unless an identical one exists."""
     import hashlib
 
-    from generator.ml.train import TrainSettings
-
     if settings.pairs is None:
         raise InputError("--train needs --pairs: fine-tuning learns from the known drawing,artwork pairs.")
-    train_settings = TrainSettings(**({"epochs": epochs} if epochs else {}))
     h = hashlib.sha256()
     h.update(Path(settings.pairs).read_bytes())
     for f in settings.decisions or ():  # the review's decisions are learned too

@@ -507,7 +507,6 @@ def fit_contrastive(model: LoadedModel, drawings: Sequence[Path], artworks: Sequ
     artwork, made afresh for every cached view. ``negatives`` (drawing index -> artwork
     indices rejected in a review) join every batch that holds their drawing.
     """
-    settings.validate()
     if not split.train:
         raise ConfigError("There are no training pairs: training needs drawing,artwork pairs (pairs.csv), "
                           "or artworks to learn from.")

@@ -43,7 +43,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +60,7 @@ from generator.errors import CheckpointError, ConfigError, ImageError
 from generator.ml.evaluate import Metrics, Split, retrieval_metrics_from_embeddings
 from generator.ml.evaluate import learned_pairs as _learned_pairs
 from generator.fsutil import write_atomic_with
+from generator.settings import PRESETS, TrainSettings
 from generator.inputs.images import load_rgb
 from generator.ml.model import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, PREPROCESS_VERSION, Embedder, LoadedModel
 
@@ -74,217 +75,6 @@ _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 IndexPair = tuple[int, int]
 Progress = Callable[[dict], None]
-
-
-# --------------------------------------------------------------------------- settings
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """How a backbone is fine-tuned. The defaults are the default recipe ("contrastive"); the thesis's
-    recipe is ``TrainSettings.preset("thesis")``. Each field says which recipe reads it."""
-
-    recipe: str = "contrastive"
-    """'contrastive' (the default: in-batch contrastive loss, early stages frozen and cached, see
-    generator/ml/contrastive.py) or 'thesis' (triplets with hard negatives, the whole network learns)."""
-
-    epochs: int = 12
-    """Passes over the training pairs. Contrastive: a fixed number, chosen by cross-validation inside
-    the chair training pairs; thesis: the most epochs (early stopping may end sooner)."""
-
-    lr: float = 3e-4
-    """Learning rate. Contrastive: AdamW peak rate (one warm-up epoch, then cosine decay), for the late
-    stages only. Thesis: Adam. The thesis itself used 1e-6 with a decay of 0.1 (the thesis preset);
-    at that rate a few hundred pairs move the network very little, which is why the earlier default
-    here was 1e-5."""
-
-    weight_decay: float = 1e-4
-    """Weight decay (AdamW for the contrastive recipe; coupled L2 in Adam for the thesis recipe)."""
-
-    lr_gamma: float = 0.95
-    """Thesis recipe: exponential learning-rate decay per epoch."""
-
-    batch_size: int = 4
-    """Thesis recipe: triplets per optimizer step."""
-
-    margin: float = 0.7
-    """Thesis recipe: triplet-loss margin on cosine distance (1 - cos, in [0, 2])."""
-
-    hard_negatives: int = 5
-    """Thesis recipe: hardest non-matching artworks mined per training pair and epoch (NT)."""
-
-    patience: int = 3
-    """Thesis recipe: stop after this many epochs without a better validation MAP."""
-
-    batch_pairs: int = 32
-    """Contrastive recipe: pairs per step; each drawing is compared with every artwork of the batch."""
-
-    temperature: float = 0.05
-    """Contrastive recipe: softmax temperature of the in-batch loss (lower: sharper)."""
-
-    frozen_stages: int = 4
-    """Contrastive recipe: stages that keep their ImageNet weights and whose outputs are cached (the stem
-    counts as one; EfficientNet-Lite has the stem and 7 blocks)."""
-
-    views: int = 6
-    """Contrastive recipe: random augmented views cached per training picture."""
-
-    min_batches: int = 6
-    """Contrastive recipe: steps per epoch at least (with few pairs an epoch passes over them several times,
-    each pass in fresh batches), so that 50 pairs train as long as 200."""
-
-    gallery_negatives: int = 0
-    """Contrastive recipe: artworks of the gallery that no drawing of the batch re-creates, added to every
-    step as wrong answers (the artworks without a confirmed pair count too). Off by default: 32 a step cost
-    18 points of R@1 in cross-validation inside the chair training pairs (README)."""
-
-    replica_pairs: int = 0
-    """Contrastive recipe: pairs of a gallery artwork and a drawing-like version of itself added to every step
-    (learning without pairs, joined to learning from pairs); 0 leaves them out. Off by default: 16 a step
-    cost 12 points of R@1 in cross-validation inside the chair training pairs (README)."""
-
-    replica_views: int = 3
-    """Contrastive recipe: drawing-like versions cached per gallery artwork for those pairs."""
-
-    replica_artworks: int = 1000
-    """Contrastive recipe: at most this many gallery artworks (a seeded choice) give drawing-like versions."""
-
-    recompose_probability: float = 0.0
-    """Contrastive recipe: probability that a training drawing (or drawing-like version) is also re-composed
-    (seen from aside, its proportions bent, or its colours reduced to a few). Off by default: it helped in
-    no cross-validation run inside the chair training pairs (README)."""
-
-    artwork_style_probability: float = 0.0
-    """Contrastive recipe: probability that a training artwork gets one of the style effects too (off by
-    default, measured with re-composition)."""
-
-    val_share: float = 0.15
-    """Share of the pairs kept apart for the guard (the rest, less test_share, is learned)."""
-
-    test_share: float = 0.0
-    """Share of the pairs kept apart as a test part that the model file reports on (0: none; the honest
-    estimate comes from cross-validation, sitegen train --folds K)."""
-
-    mix: float = 0.75
-    """Contrastive recipe: share of the fine-tuned weights kept, mixed with the pretrained ones (WiSE-FT; 1: the
-    fine-tuned weights alone). The guard lowers it, down to 0 (the pretrained network), while the mix ranks
-    the validation pairs worse than the pretrained network."""
-
-    mixes: int = 4
-    """Contrastive recipe: the guard measures the mixes 0, 1/mixes, ..., 1 on the validation pairs (the
-    curve of the report and the model page) and keeps one of them up to ``mix``."""
-
-    average_fraction: float = 0.5
-    """Contrastive recipe: the kept weights are the average of those after each of the last epochs,
-    this fraction of them."""
-
-    validate_every_epoch: bool = True
-    """Contrastive recipe: measure the validation pairs after each epoch (for the training curve only;
-    the number of epochs is fixed)."""
-
-    style_augmentation: bool = True
-    """Apply one random style effect (oil, watercolour, texture, greyscale, pencil) to training drawings."""
-
-    style_probability: float = 0.5
-    """Probability that a training drawing gets a style effect, when style_augmentation is on."""
-
-    style_effects: tuple[str, ...] = ("oil", "watercolour", "texture", "greyscale", "pencil")
-    """Which style effects may be drawn (to measure each one's contribution, or where OpenCV lacks one)."""
-
-    train_size: int = 288
-    """Training pictures are squashed to train_size x train_size before the random crop."""
-
-    crop_size: int = 256
-    """Side of the random training crop, which is also the trained model's input size (256 from 288
-    ranked a little better than 224 from 256 in cross-validation inside the training pairs)."""
-
-    seed: int = 0
-    """Seed of every random choice (triplet order, augmentation, subsampling)."""
-
-    device: str = "auto"
-    """'auto' (CUDA when available, else CPU), 'cpu', 'cuda' or 'cuda:N'."""
-
-    precision: str = "fp32"
-    """'fp32', 'bf16' (autocast for forward and backward; the weights stay fp32) or 'auto'."""
-
-    max_train_pairs: int | None = None
-    """Use at most this many training pairs (a seeded sample), for quick runs; None: all."""
-
-    freeze_stages: int = 0
-    """Thesis recipe: freeze the stem and the first freeze_stages - 1 stages (0: train everything)."""
-
-    negatives_from_all_artworks: bool = True
-    """Thesis recipe: mine negatives among all artworks (thesis). False: only among training artworks, so validation
-    and test artworks are never seen during training (stricter, slightly weaker negatives)."""
-
-    eval_batch_size: int = 16
-    """Pictures per batch when embedding for mining and validation."""
-
-    @classmethod
-    def preset(cls, recipe: str, **overrides) -> "TrainSettings":
-        """The settings of a named recipe ('contrastive' or 'thesis'), with ``overrides`` on top."""
-        if recipe not in PRESETS:
-            raise ConfigError(f"Unknown recipe {recipe!r}. Choose {' or '.join(PRESETS)}.")
-        return replace(cls(**PRESETS[recipe]), **overrides)
-
-    def validate(self) -> None:
-        """Raise :class:`ConfigError` naming every setting that cannot work."""
-        problems = []
-        positive = ("epochs", "lr", "batch_size", "hard_negatives", "train_size", "crop_size", "eval_batch_size",
-                    "batch_pairs", "temperature", "views")
-        if self.recipe not in PRESETS:
-            problems.append(f"recipe must be {' or '.join(PRESETS)} (got {self.recipe!r})")
-        if not 0 < self.average_fraction <= 1:
-            problems.append(f"average_fraction must be in (0, 1] (got {self.average_fraction})")
-        if self.batch_pairs < 2:
-            problems.append(f"batch_pairs must be at least 2 (got {self.batch_pairs})")
-        for name in positive:
-            if not getattr(self, name) > 0:
-                problems.append(f"{name} must be positive (got {getattr(self, name)})")
-        if self.weight_decay < 0:
-            problems.append(f"weight_decay must be >= 0 (got {self.weight_decay})")
-        if not 0 < self.lr_gamma <= 1:
-            problems.append(f"lr_gamma must be in (0, 1] (got {self.lr_gamma})")
-        if self.margin < 0:
-            problems.append(f"margin must be >= 0 (got {self.margin})")
-        if self.patience < 1:
-            problems.append(f"patience must be at least 1 (got {self.patience})")
-        for name in ("style_probability", "recompose_probability", "artwork_style_probability"):
-            if not 0 <= getattr(self, name) <= 1:
-                problems.append(f"{name} must be in [0, 1] (got {getattr(self, name)})")
-        for name in ("gallery_negatives", "replica_pairs", "replica_views", "replica_artworks", "min_batches"):
-            if getattr(self, name) < 0:
-                problems.append(f"{name} must be >= 0 (got {getattr(self, name)})")
-        if self.mixes < 1:
-            problems.append(f"mixes must be at least 1 (got {self.mixes})")
-        if not 0 <= self.mix <= 1 or abs(self.mix * self.mixes - round(self.mix * self.mixes)) > 1e-9:
-            problems.append(f"mix must be one of the shares 0, 1/mixes, ..., 1 (got {self.mix} with mixes "
-                            f"{self.mixes})")
-        if not (0 <= self.val_share < 1 and 0 <= self.test_share < 1 and self.val_share + self.test_share < 1):
-            problems.append(f"val_share and test_share must be in [0, 1) and leave pairs to learn from (got "
-                            f"{self.val_share} and {self.test_share})")
-        if self.crop_size > self.train_size:
-            problems.append(f"crop_size ({self.crop_size}) must not exceed train_size ({self.train_size})")
-        if self.precision not in ("auto", "fp32", "bf16"):
-            problems.append(f"precision must be auto, fp32 or bf16 (got {self.precision!r})")
-        if not (self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda")):
-            problems.append(f"device must be auto, cpu or cuda[:N] (got {self.device!r})")
-        if self.max_train_pairs is not None and self.max_train_pairs < 1:
-            problems.append(f"max_train_pairs must be positive or None (got {self.max_train_pairs})")
-        if self.freeze_stages < 0:
-            problems.append(f"freeze_stages must be >= 0 (got {self.freeze_stages})")
-        if problems:
-            raise ConfigError("Invalid training settings: " + "; ".join(problems) + ".")
-
-
-#: The named recipes: the fields where each departs from the dataclass defaults.
-PRESETS: dict[str, dict] = {
-    "contrastive": {},
-    # The thesis: triplets with the hardest negatives, margin 0.7, Adam, 4 triplets a step, the five
-    # style effects, 330 px pictures cropped to 280; learning rate 1e-6, decayed by a factor 0.1 over
-    # the run (read here as an exponential decay reaching 0.1 at the last of its 10 epochs).
-    "thesis": {"recipe": "thesis", "epochs": 10, "lr": 1e-6, "lr_gamma": 0.1 ** (1 / 10), "batch_size": 4,
-               "margin": 0.7, "hard_negatives": 5, "train_size": 330, "crop_size": 280},
-}
 
 
 # --------------------------------------------------------------------------- results
@@ -811,7 +601,6 @@ def fit_triplet(model: LoadedModel, drawings: Sequence[Path], artworks: Sequence
     ``{"event": "step", "epoch", "step", "steps", "loss"}`` and
     ``{"event": "epoch", **history_entry}`` (after the partial file is written).
     """
-    settings.validate()
     if not split.train:
         raise ConfigError("There are no training pairs: training needs drawing,artwork pairs (pairs.csv).")
     started = time.perf_counter()
