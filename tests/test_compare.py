@@ -18,7 +18,8 @@ TRAIN_PAIRS, TEST_PAIRS = 10, 12
 
 
 def _demo_parts(demo_dir):
-    """Two sets of the demo's known pairs whose artworks differ: TRAIN_PAIRS to learn, TEST_PAIRS to measure."""
+    """Two sets of the demo's known pairs whose artworks differ: TRAIN_PAIRS to learn, TEST_PAIRS to measure
+    (each with an artwork of its own)."""
     import csv
 
     with open(demo_dir / "pairs.csv", newline="", encoding="utf-8") as fh:
@@ -26,7 +27,11 @@ def _demo_parts(demo_dir):
     artworks = sorted({a for _, a in rows})
     learn = set(artworks[0::2])
     train = [r for r in rows if r[1] in learn][:TRAIN_PAIRS]
-    test = [r for r in rows if r[1] not in learn][:TEST_PAIRS]
+    first = {}  # one drawing per artwork, so that the gallery measured among has TEST_PAIRS artworks
+    for drawing, artwork in rows:
+        if artwork not in learn:
+            first.setdefault(artwork, drawing)
+    test = sorted((d, a) for a, d in first.items())[:TEST_PAIRS]
     return train, test
 
 
