@@ -5,15 +5,14 @@
    window.SITEGEN_CARDS(element) for the same. */
 (function () {
   "use strict";
-  var PAGE = /^(.*?)(drawings|artworks)\/([^\/]+)\/index\.html$/;
   function decorate(scope) {
     Array.prototype.forEach.call(scope.querySelectorAll(".cards"), function (list) { list.classList.add("pictured"); });
     Array.prototype.forEach.call(scope.querySelectorAll(".cards > li:not(.no-pic)"), function (li) {
       var a = li.querySelector("a");
-      var m = a && !a.querySelector("img") && PAGE.exec(a.getAttribute("href") || "");
-      if (!m) { return; }
-      var img = document.createElement("img");
-      img.src = m[1] + "images/" + m[2] + "/" + m[3] + ".thumb.webp";
+      var src = a && !a.querySelector("img") && thumbOfPage(a.getAttribute("href") || "");
+      if (!a || !src) { return; }
+      var img = el("img");
+      img.src = src;
       img.alt = "";          // the link's text names the item
       img.width = 160;
       img.height = 160;

@@ -7,11 +7,6 @@
   var artwork = pair.querySelector(".pair-artwork img");
   if (!drawing || !artwork) { return; }
   // The controls are made here, not written into every drawing page: without this script they could not work.
-  function el(tag, attrs) {
-    var e = document.createElement(tag);
-    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-    return e;
-  }
   var box = el("div", {"class": "compare", id: "compare"});
   var toggle = el("button", {type: "button", id: "compare-toggle", "aria-pressed": "false", "aria-controls": "compare-stage"});
   toggle.textContent = "Lay the artwork over the drawing";

@@ -46,12 +46,11 @@
     var runtime = new URL(config.getAttribute("data-runtime"), location.href).href;
     return gpuAdapter().then(function (adapter) {
       var backend = adapter ? "webgpu" : "wasm";
+      var src = runtime + (adapter ? "ort.webgpu.min.js" : "ort.wasm.min.js");
       return new Promise(function (resolve, reject) {
-        var s = document.createElement("script");
-        s.src = runtime + (adapter ? "ort.webgpu.min.js" : "ort.wasm.min.js");
-        s.onload = function () { resolve(backend); };
-        s.onerror = function () { reject(fail("A file of this page could not be downloaded (" + s.src + "). Reload the page.")); };
-        document.head.appendChild(s);
+        loadScript(src, function (ok) {
+          if (ok) { resolve(backend); } else { reject(fail("A file of this page could not be downloaded (" + src + "). Reload the page.")); }
+        });
       });
     }).then(function (backend) {
       ort.env.wasm.wasmPaths = runtime;
