@@ -1,3 +1,4 @@
+// @ts-check
 /* Lists of drawings and artworks: put each item's thumbnail into its link. The pages carry only the links
    (shorter pages, and the lists work without scripts); a thumbnail's address follows from its link's:
    <root>drawings/<id>/index.html -> <root>images/drawings/<id>.thumb.webp (the same for artworks).

@@ -1,3 +1,4 @@
+// @ts-check
 /* Discoveries pages: filter the listed suggestions by country, year, age group and artist.
    The pages list the suggestions without this script; with it, the filters (hidden until now) read every
    listed suggestion from data/discoveries.js (a script file, so it loads from file:// too) and show the

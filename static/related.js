@@ -1,3 +1,4 @@
+// @ts-check
 /* The lists under a drawing: its other suggested artworks and its similar drawings, drawn from the shared
    data files in data/related/ (see generator/site/related.py). The files are loaded with script tags, so this
    works from file:// too. The page holds <div id="related" data-id="DRAWING_ID" data-skip="RANK">, RANK being

@@ -1,3 +1,4 @@
+// @ts-check
 /* Review mode: confirm or reject the model's suggestions, kept in this browser only.
 
    Every element with data-pair="DRAWING_ID ARTWORK_ID" gets "Confirm" and "Reject" buttons (and "Undo" once
@@ -11,7 +12,7 @@
 (function () {
   "use strict";
   var script = document.currentScript;
-  var ROOT = new URL("..", script ? script.src : location.href).href;   // this file lives in <root>static/
+  var ROOT = new URL("..", script instanceof HTMLScriptElement ? script.src : location.href).href;   // this file lives in <root>static/
   var KEY = "sitegen-review:" + ROOT;
   var MODE_KEY = KEY + ":on";     // review turned on, for every page of this site in this browser
   var WORDS = { confirmed: "Confirmed", rejected: "Rejected" };
@@ -269,7 +270,8 @@
   /* ------------------------------------------------------------------ events */
 
   document.addEventListener("click", function (evt) {
-    var b = evt.target.closest ? evt.target.closest("button[data-review]") : null;
+    var target = /** @type {Element} */ (evt.target);
+    var b = target.closest ? target.closest("button[data-review]") : null;
     if (!b) { return; }
     var action = b.getAttribute("data-review");
     if (action === "export") { exportCsv(); return; }
@@ -281,7 +283,7 @@
   var ACTIONS = { y: "confirm", n: "reject", u: "undo" };
   document.addEventListener("keydown", function (evt) {
     if (!reviewing() || evt.altKey || evt.ctrlKey || evt.metaKey || evt.defaultPrevented) { return; }
-    var t = evt.target;
+    var t = /** @type {HTMLElement} */ (evt.target);
     if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) { return; }
     var list = candidates();
     var here = t && t.closest ? t.closest("[data-pair]") : null;

@@ -1,3 +1,4 @@
+// @ts-check
 /* Search, on every page: the header's search box (results shown while typing, Enter opens the search page)
    and the search page itself. Loads only the index pieces a query needs, with <script> tags (works from file://). */
 (function () {
@@ -158,7 +159,7 @@
         if (at === 0) { input.focus(); } else { links[at - 1].focus(); }
       }
     });
-    form.addEventListener("focusout", function (evt) { if (!form.contains(evt.relatedTarget)) { close(); } });
+    form.addEventListener("focusout", function (evt) { if (!form.contains(/** @type {Node | null} */ (evt.relatedTarget))) { close(); } });
     form.addEventListener("submit", function (evt) {
       evt.preventDefault();
       var q = input.value.trim();
@@ -170,7 +171,7 @@
   // ---- the search page
   function page() {
     var form = document.getElementById("search-form");
-    var input = document.getElementById("search-q");
+    var input = /** @type {HTMLInputElement} */ (document.getElementById("search-q"));
     var status = document.getElementById("search-status");
     var list = document.getElementById("search-results");
     if (!form || !window.SITEGEN_SEARCH_META) { return; }

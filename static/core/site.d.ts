@@ -72,10 +72,18 @@ interface Window {
   SITEGEN_SEARCH_DOCS?: Record<number, Array<Array<string>>>;
   SITEGEN_SEARCH_META?: {docs: number, doc_chunk: number, shards: string[], countries: Record<string, string>, drawings: string};
   SITEGEN_RELATED?: Record<string, any>;
-  SITEGEN_DISCOVERIES?: {columns: string[], rows: Array<Array<string | number>>, filters: Record<string, Array<[string, string, number]>>};
+  SITEGEN_DISCOVERIES?: {page_size?: number, columns: string[], rows: Array<Array<string | number>>, filters: Record<string, Array<[string, string, number]>>};
   SITEGEN_CARDS?: (scope: ParentNode) => void;
   SitegenResize?: any;
 }
+
+/** WebGPU, where the browser has it (the find page asks for an adapter). */
+interface Navigator {
+  gpu?: {requestAdapter(): Promise<unknown>};
+}
+
+/** The resizing of static/find-resize.js (window.SitegenResize). */
+declare var SitegenResize: any;
 
 /** ONNX Runtime Web (static/vendor/onnxruntime-web), loaded by the find page. */
 declare var ort: any;

@@ -36,11 +36,11 @@ function readHash() {
   return true;
 }
 function syncControls() {
-  $("map-color").value = state.color;
-  var lay = $("map-layout");
+  /** @type {HTMLSelectElement} */ ($("map-color")).value = state.color;
+  var lay = /** @type {HTMLSelectElement | null} */ ($("map-layout"));
   if (lay) { lay.value = state.layout; }
   FIELDS.forEach(function (name) {
-    var sel = $("filter-" + name), v = state.filters[name] || "";
+    var sel = /** @type {HTMLSelectElement | null} */ ($("filter-" + name)), v = state.filters[name] || "";
     if (sel) {
       sel.value = v;
       if (sel.value !== v) { sel.value = ""; delete state.filters[name]; }   // a value this site does not have

@@ -34,7 +34,7 @@ function showHover(i, clientX, clientY) {
       var src = root + M.thumbs[kindOf(i)] + info.id + ".thumb.webp";
       if (!noThumb[i] && previewImg.getAttribute("src") !== src) { previewImg.src = src; }
       previewImg.alt = "";
-      var wrap = canvas.parentNode.getBoundingClientRect();
+      var wrap = canvas.parentElement.getBoundingClientRect();
       var left = clientX - wrap.left + 14, top = clientY - wrap.top + 14;
       if (left + 220 > wrap.width) { left = Math.max(0, clientX - wrap.left - 234); }
       if (top + 150 > wrap.height) { top = Math.max(0, clientY - wrap.top - 150); }
@@ -71,11 +71,13 @@ function selectBox(px0, px1, py0, py1) {
   renderSelection();
   requestDraw();
 }
+/** @type {Object | null} */
+var selectionToken = null;   // the latest listing: a list whose labels arrive after a newer one is dropped
 function renderSelection() {
   if (!selBox) { return; }
   selBox.hidden = false;
   var shown = selected.slice(0, SHOW_SELECTED), token = {};
-  renderSelection.token = token;
+  selectionToken = token;
   selCount.textContent = selected.length === 0 ? "No item in the selected area." :
     selected.length === 1 ? "1 item selected:" : selected.length + " items selected:";
   selCount.setAttribute("data-count", String(selected.length));
@@ -84,7 +86,7 @@ function renderSelection() {
     "and " + (selected.length - shown.length) + " more (zoom in or select a smaller area to list them)." : "";
   var missing = 0;
   function fill() {   // once every label of the listed items has arrived
-    if (renderSelection.token !== token) { return; }
+    if (selectionToken !== token) { return; }
     selList.textContent = "";
     shown.forEach(function (i) {
       var info = labelsOf(i), li = document.createElement("li"), a = document.createElement("a");
@@ -199,7 +201,12 @@ function listenInput() {
   }
 
 // ------------------------------------------------------------ controls
-function on(id, type, f) { var el = $(id); if (el) { el.addEventListener(type, f); } }
+/**
+ * @param {string} id
+ * @param {string} type
+ * @param {function(this: HTMLSelectElement): void} f
+ */
+function on(id, type, f) { var el = $(id); if (el) { el.addEventListener(type, /** @type {EventListener} */ (f)); } }
 function wireControls() {
   controls.hidden = false;
   controls.addEventListener("submit", function (evt) { evt.preventDefault(); });
