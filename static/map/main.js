@@ -22,7 +22,7 @@ var canvas = /** @type {HTMLCanvasElement} */ (document.getElementById("map"));
 var overlay = /** @type {HTMLCanvasElement | null} */ (document.getElementById("map-overlay"));
 var root = "../", dataBase = "../data/map/";
 /** @param {string} id */
-var $ = function (id) { return document.getElementById(id); };
+function $(id) { return document.getElementById(id); }
 var countEl = $("map-count"), labelEl = /** @type {HTMLElement} */ ($("map-label")), legendEl = $("map-legend");
 var preview = $("map-preview"), previewImg = /** @type {HTMLImageElement} */ ($("map-preview-img"));
 var previewLabel = /** @type {HTMLElement} */ ($("map-preview-label"));
