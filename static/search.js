@@ -11,7 +11,10 @@
   var finished = {};
 
   // Each file once: a file that could not be loaded (or lacked what it should hold) is not asked for again.
-  /** @param {string} src @param {function(): void} done */
+  /**
+   * @param {string} src
+   * @param {function(): void} done
+   */
   function load(src, done) {
     if (finished[src]) { return; }
     loadScript(src, function () { finished[src] = true; done(); });

@@ -153,3 +153,12 @@ def test_addresses_are_the_same():
             + [None, None, None])
     assert got == want
     assert values == [urls.PAGE_FOLDERS, urls.PICTURE_FOLDERS]
+
+
+def test_the_address_fragment_is_read_as_written():
+    """Not a Python rule: the view the map and the discoveries keep in the address (core/address.js)."""
+    from urllib.parse import quote
+    view = {"layout": "year", "x": "0.1250", "country": "Côte d'Ivoire & Co=1", "artist": "横浜"}
+    written = "#" + "&".join(f"{k}={quote(v, safe='')}" for k, v in view.items())
+    got, _ = node_core([("parseHash", [written]), ("parseHash", ["#a=1&bad&=v&b=&c=x=y"]), ("parseHash", [""])])
+    assert got == [view, {"a": "1", "b": "", "c": "x=y"}, {}]

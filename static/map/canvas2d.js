@@ -35,7 +35,7 @@ function ownThumb(i) {
     if (!info) { return null; }
     if (ownCount > 400) { own = {}; ownCount = 0; }   // forget far-away pictures now and then
     ownCount++;
-    own[i] = loadImage(root + M.thumbs[kindOf(i)] + info.id + ".thumb.webp", function () { requestDraw(); });
+    own[i] = loadImage(root + thumbUrl(M.thumbs[kindOf(i)], info.id), function () { requestDraw(); });
   }
   return own[i] && own[i].ready ? own[i] : null;
 }

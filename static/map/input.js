@@ -31,7 +31,7 @@ function showHover(i, clientX, clientY) {
     if (preview) {
       previewLabel.textContent = info.label;
       previewImg.hidden = !!noThumb[i];
-      var src = root + M.thumbs[kindOf(i)] + info.id + ".thumb.webp";
+      var src = root + thumbUrl(M.thumbs[kindOf(i)], info.id);
       if (!noThumb[i] && previewImg.getAttribute("src") !== src) { previewImg.src = src; }
       previewImg.alt = "";
       var wrap = canvas.parentElement.getBoundingClientRect();
