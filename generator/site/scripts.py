@@ -32,7 +32,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
 STANDALONE = ("find-resize.js",)
 
 #: What under ``static/`` is there only to be joined or checked: never published as it is.
-SOURCES = ("core", "map", "*.d.ts", *SCRIPTS)
+SOURCES = ("core", "map", *SCRIPTS)
 
 
 def joined_script(static: Path, name: str) -> str:

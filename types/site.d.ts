@@ -1,5 +1,5 @@
 // The shapes of the site's data files (written by generator/site/*.py) and the globals the scripts share,
-// for the type checks of the browser code (tsconfig.json). Not published.
+// for the type checks of the browser code in static/ (tsconfig.json). Not part of the Python package.
 
 /** A picture being loaded (core/load.js), with what the map keeps on it. */
 interface SitePicture extends HTMLImageElement {
