@@ -14,7 +14,8 @@
  * The build joins the map's files into static/map.js, in this order: data.js (points, grid, colours, filters,
  * labels, layouts), view.js (scale, positions, frames), webgl.js, canvas2d.js (the 2D canvas and the overlay),
  * input.js (pointer, wheel, keys, controls, selection), address.js (the view kept in the address), and this
- * file, which starts it all.
+ * file, which starts it all. The other files only declare: their top-level code uses nothing of the page's
+ * data, which initData() and the listen...() functions take up once this file finds the map on the page.
  */
 /** @type {SiteMapMeta} */
 var M = window.SITEGEN_MAP;
@@ -66,48 +67,51 @@ function begin() {
   window.SITEGEN_MAP_API = api();
 }
 var tainted = false;
-function api() { return {   // for tests and the benchmark: where an item is drawn, in page pixels
-  position: function (i) {
-    var r = canvas.getBoundingClientRect();
-    return { x: r.left + canvas.clientLeft + sx(QX[i]) * canvas.clientWidth / W,
-             y: r.top + canvas.clientTop + sy(QY[i]) * canvas.clientHeight / H };
-  },
-  visibleCount: function () { return nVisible; },
-  isVisible: function (i) { return !!visible[i]; },
-  state: function () { return JSON.parse(JSON.stringify(state)); },
-  renderer: function () { return gl ? "webgl" : "2d"; },
-  pictureSize: function () { return pictureSize() / dpr; },
-  sheetsLoaded: function () { return Object.keys(detSheets).filter(function (s) { return detSheets[s].ready; }).length; },
-  selected: function () { return selected.slice(); },
-  drawMs: function () {   // one full frame, waiting for the graphics card to finish it
-    var t0 = performance.now(); draw();
-    if (gl) { gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4)); } else if (!tainted) {
-      try { ctx.getImageData(0, 0, 1, 1); } catch (e) { tainted = true; }   // from file:// the pictures forbid it
-    }
-    return performance.now() - t0;
-  },
-  panFrames: function (frames) {   // the mean time between displayed frames while the view is dragged sideways
-    return new Promise(function (resolve) {
-      var k = 0, t0 = 0;
-      benchPanning = true;
-      function step() {
-        if (k === 0) { t0 = performance.now(); }
-        if (k === frames) {
-          benchPanning = false;
-          resolve((performance.now() - t0) / frames);
-          requestDraw();
-          return;
-        }
-        k++;
-        state.x += 0.002;
-        draw();
-        window.requestAnimationFrame(step);
+// For tests and the benchmark: where an item is drawn (in page pixels), the state, timings.
+function api() {
+  return {
+    position: function (i) {
+      var r = canvas.getBoundingClientRect();
+      return { x: r.left + canvas.clientLeft + sx(QX[i]) * canvas.clientWidth / W,
+               y: r.top + canvas.clientTop + sy(QY[i]) * canvas.clientHeight / H };
+    },
+    visibleCount: function () { return nVisible; },
+    isVisible: function (i) { return !!visible[i]; },
+    state: function () { return JSON.parse(JSON.stringify(state)); },
+    renderer: function () { return gl ? "webgl" : "2d"; },
+    pictureSize: function () { return pictureSize() / dpr; },
+    sheetsLoaded: function () { return Object.keys(detSheets).filter(function (s) { return detSheets[s].ready; }).length; },
+    selected: function () { return selected.slice(); },
+    drawMs: function () {   // one full frame, waiting for the graphics card to finish it
+      var t0 = performance.now(); draw();
+      if (gl) { gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4)); } else if (!tainted) {
+        try { ctx.getImageData(0, 0, 1, 1); } catch (e) { tainted = true; }   // from file:// the pictures forbid it
       }
-      window.requestAnimationFrame(step);
-    });
-  },
-  hitMs: function (px, py) { var t0 = performance.now(); nearest(px, py, hitRadius()); return performance.now() - t0; }
-}; }
+      return performance.now() - t0;
+    },
+    panFrames: function (frames) {   // the mean time between displayed frames while the view is dragged sideways
+      return new Promise(function (resolve) {
+        var k = 0, t0 = 0;
+        benchPanning = true;
+        function step() {
+          if (k === 0) { t0 = performance.now(); }
+          if (k === frames) {
+            benchPanning = false;
+            resolve((performance.now() - t0) / frames);
+            requestDraw();
+            return;
+          }
+          k++;
+          state.x += 0.002;
+          draw();
+          window.requestAnimationFrame(step);
+        }
+        window.requestAnimationFrame(step);
+      });
+    },
+    hitMs: function (px, py) { var t0 = performance.now(); nearest(px, py, hitRadius()); return performance.now() - t0; }
+};
+}
 
 if (M && canvas) {
   root = canvas.getAttribute("data-root") || "../";
