@@ -1,3 +1,4 @@
+// @ts-check
 /* Lists of drawings and artworks: put each item's thumbnail into its link. The pages carry only the links
    (shorter pages, and the lists work without scripts); a thumbnail's address follows from its link's:
    <root>drawings/<id>/index.html -> <root>images/drawings/<id>.thumb.webp (the same for artworks).
@@ -5,15 +6,14 @@
    window.SITEGEN_CARDS(element) for the same. */
 (function () {
   "use strict";
-  var PAGE = /^(.*?)(drawings|artworks)\/([^\/]+)\/index\.html$/;
   function decorate(scope) {
     Array.prototype.forEach.call(scope.querySelectorAll(".cards"), function (list) { list.classList.add("pictured"); });
     Array.prototype.forEach.call(scope.querySelectorAll(".cards > li:not(.no-pic)"), function (li) {
       var a = li.querySelector("a");
-      var m = a && !a.querySelector("img") && PAGE.exec(a.getAttribute("href") || "");
-      if (!m) { return; }
-      var img = document.createElement("img");
-      img.src = m[1] + "images/" + m[2] + "/" + m[3] + ".thumb.webp";
+      var src = a && !a.querySelector("img") && thumbOfPage(a.getAttribute("href") || "");
+      if (!a || !src) { return; }
+      var img = el("img");
+      img.src = src;
       img.alt = "";          // the link's text names the item
       img.width = 160;
       img.height = 160;

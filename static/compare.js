@@ -1,17 +1,13 @@
+// @ts-check
 /* Drawing page: lay the artwork over the drawing and blend the two with a slider (keyboard: Tab, then arrow keys). */
 (function () {
   "use strict";
   var pair = document.getElementById("pair");
   if (!pair) { return; }
-  var drawing = pair.querySelector(".pair-drawing img");
-  var artwork = pair.querySelector(".pair-artwork img");
+  var drawing = /** @type {HTMLImageElement | null} */ (pair.querySelector(".pair-drawing img"));
+  var artwork = /** @type {HTMLImageElement | null} */ (pair.querySelector(".pair-artwork img"));
   if (!drawing || !artwork) { return; }
   // The controls are made here, not written into every drawing page: without this script they could not work.
-  function el(tag, attrs) {
-    var e = document.createElement(tag);
-    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-    return e;
-  }
   var box = el("div", {"class": "compare", id: "compare"});
   var toggle = el("button", {type: "button", id: "compare-toggle", "aria-pressed": "false", "aria-controls": "compare-stage"});
   toggle.textContent = "Lay the artwork over the drawing";

@@ -1,3 +1,4 @@
+// @ts-check
 /* Discoveries pages: filter the listed suggestions by country, year, age group and artist.
    The pages list the suggestions without this script; with it, the filters (hidden until now) read every
    listed suggestion from data/discoveries.js (a script file, so it loads from file:// too) and show the
@@ -36,35 +37,28 @@
     });
   });
 
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text) { e.textContent = text; }
-    return e;
-  }
-
   function picture(url, thumb, label) {
-    var a = el("a", "discovery-item");
+    var a = el("a", {"class": "discovery-item"});
     a.href = root + url;
     if (thumb) {
       var img = el("img");
       img.src = root + thumb; img.alt = ""; img.width = 160; img.height = 160; img.loading = "lazy";
       a.appendChild(img);
     } else {
-      a.appendChild(el("span", "no-picture", "No picture"));
+      a.appendChild(el("span", {"class": "no-picture"}, "No picture"));
     }
-    a.appendChild(el("span", "", label));
+    a.appendChild(el("span", {}, label));
     return a;
   }
 
   function item(row) {
-    var li = el("li", "discovery");
+    var li = el("li", {"class": "discovery"});
     li.setAttribute("data-pair", row[col.drawing] + " " + row[col.artwork]);
     li.appendChild(picture(row[col.d_url], row[col.d_thumb], row[col.d_label]));
-    li.appendChild(el("span", "discovery-arrow", "may re-create"));
+    li.appendChild(el("span", {"class": "discovery-arrow"}, "may re-create"));
     li.appendChild(picture(row[col.a_url], row[col.a_thumb], row[col.a_title]));
     var year = row[col.a_year] ? ", " + row[col.a_year] : "";
-    li.appendChild(el("p", "discovery-why", row[col.a_artist] + year + ". Score " +
+    li.appendChild(el("p", {"class": "discovery-why"}, row[col.a_artist] + year + ". Score " +
       Number(row[col.score]).toFixed(3) + ": " + row[col.why] + "."));
     return li;
   }
@@ -109,17 +103,12 @@
     }
     if (!fromAddress) {
       var hash = keys.map(function (k) { return k + "=" + encodeURIComponent(c[k]); }).join("&");
-      try { history.replaceState(null, "", hash ? "#" + hash : window.location.pathname + window.location.search); }
-      catch (e) { window.location.hash = hash; }
+      replaceAddress(hash ? "#" + hash : window.location.pathname + window.location.search);
     }
   }
 
   function fromAddress() {
-    var wanted = {};
-    window.location.hash.replace(/^#/, "").split("&").forEach(function (part) {
-      var kv = part.split("=");
-      if (kv.length === 2) { wanted[kv[0]] = decodeURIComponent(kv[1]); }
-    });
+    var wanted = parseHash(window.location.hash);
     selects.forEach(function (sel) {
       var v = wanted[sel.getAttribute("data-field")] || "";
       sel.value = Array.prototype.some.call(sel.options, function (o) { return o.value === v; }) ? v : "";

@@ -1,3 +1,4 @@
+// @ts-check
 /* The picture resized for the model exactly as the site's build resizes it (Python, Pillow):
    generator/inputs/images.py::model_input squashes the whole picture to size x size with Pillow's
    bilinear filter, after two shortcuts Pillow takes for large pictures:
@@ -90,7 +91,7 @@
     var needH = outW !== width || box[0] !== 0 || box[2] !== outW;
     var needV = outH !== height || box[1] !== 0 || box[3] !== outH;
     var yFirst = v.bounds[0], yLast = v.bounds[outH * 2 - 2] + v.bounds[outH * 2 - 1];
-    var img = src, iw = width, ih = height, half = 1 << (PRECISION_BITS - 1);
+    var img = src, iw = width, half = 1 << (PRECISION_BITS - 1);
     var i, x, y, c, k, s;
     if (needH) {
       for (i = 0; i < outH; i++) { v.bounds[i * 2] -= yFirst; }
@@ -106,7 +107,7 @@
           }
         }
       }
-      img = tmp; iw = outW; ih = rows;
+      img = tmp; iw = outW;
     }
     if (!needV) { return img; }
     var out = new Uint8ClampedArray(outW * outH * 3);

@@ -1,3 +1,4 @@
+// @ts-check
 /* The find page: a visitor's picture compared with the artworks, in the browser. The picture is read with
    the browser's own decoder, resized as the site's build does (find-resize.js), turned into a vector by the
    site's model (ONNX Runtime Web: on the graphics card with WebGPU where the browser offers an adapter, else
@@ -12,7 +13,7 @@
   var results = document.getElementById("find-results");
   var resultsTitle = document.getElementById("find-results-title");
   var preview = document.getElementById("find-preview");
-  var previewCanvas = document.getElementById("find-canvas");
+  var previewCanvas = /** @type {HTMLCanvasElement} */ (document.getElementById("find-canvas"));
   var root = config.getAttribute("data-root");
   var maxPixels = Number(config.getAttribute("data-max-megapixels")) * 1e6;
   var TOP = 10;
@@ -25,7 +26,8 @@
     statusBox.classList.toggle("error", Boolean(isError));
   }
   function megabytes(n) { return (n / 1e6).toFixed(1) + " MB"; }
-  function fail(message) { var e = new Error(message); e.forVisitor = true; return e; }
+  /** @param {string} message */
+  function fail(message) { var e = /** @type {Error & {forVisitor?: boolean}} */ (new Error(message)); e.forVisitor = true; return e; }
 
   function fetchBytes(url) {
     return fetch(url).then(function (r) {
@@ -46,12 +48,11 @@
     var runtime = new URL(config.getAttribute("data-runtime"), location.href).href;
     return gpuAdapter().then(function (adapter) {
       var backend = adapter ? "webgpu" : "wasm";
+      var src = runtime + (adapter ? "ort.webgpu.min.js" : "ort.wasm.min.js");
       return new Promise(function (resolve, reject) {
-        var s = document.createElement("script");
-        s.src = runtime + (adapter ? "ort.webgpu.min.js" : "ort.wasm.min.js");
-        s.onload = function () { resolve(backend); };
-        s.onerror = function () { reject(fail("A file of this page could not be downloaded (" + s.src + "). Reload the page.")); };
-        document.head.appendChild(s);
+        loadScript(src, function (ok) {
+          if (ok) { resolve(backend); } else { reject(fail("A file of this page could not be downloaded (" + src + "). Reload the page.")); }
+        });
       });
     }).then(function (backend) {
       ort.env.wasm.wasmPaths = runtime;
@@ -337,7 +338,7 @@
     }
     form.hidden = false;
     ["find-file", "find-camera"].forEach(function (id) {
-      var input = document.getElementById(id);
+      var input = /** @type {HTMLInputElement} */ (document.getElementById(id));
       input.addEventListener("change", function () { find(input.files[0]); input.value = ""; });
     });
     document.addEventListener("dragover", function (e) { e.preventDefault(); });

@@ -1,3 +1,4 @@
+// @ts-check
 /* The lists under a drawing: its other suggested artworks and its similar drawings, drawn from the shared
    data files in data/related/ (see generator/site/related.py). The files are loaded with script tags, so this
    works from file:// too. The page holds <div id="related" data-id="DRAWING_ID" data-skip="RANK">, RANK being
@@ -29,36 +30,18 @@
 
   function load(name, key, done) {
     if (store()[key] !== undefined) { done(); return; }
-    var s = document.createElement("script");
-    s.src = root + "data/related/" + name + ".js";
-    s.onload = done;
-    s.onerror = function () { say("The lists of similar artworks and drawings could not be loaded (" + s.src + ")."); };
-    document.head.appendChild(s);
+    var src = root + "data/related/" + name + ".js";
+    loadScript(src, function (ok) {
+      if (ok) { done(); } else { say("The lists of similar artworks and drawings could not be loaded (" + new URL(src, document.baseURI).href + ")."); }
+    });
   }
   function say(text) {
-    var p = document.createElement("p");
-    p.className = "note";
-    p.textContent = text;
-    box.appendChild(p);
-  }
-  function pad(n) { return String(n).padStart(3, "0"); }
-  function fnv1a(text) {
-    var bytes = new TextEncoder().encode(text), h = 0x811c9dc5;
-    for (var i = 0; i < bytes.length; i++) { h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0; }
-    return h >>> 0;
-  }
-  function el(tag, attrs, text) {
-    var e = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-    if (text) { e.textContent = text; }
-    return e;
+    box.appendChild(el("p", {"class": "note"}, text));
   }
   function sim(v) { return (v / 1000).toFixed(3); }
   function spelt(did, countries) {
-    var m = /^(\d{4})_([^_]+)_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$/.exec(did);
-    if (!m) { return did; }
-    var code = m[4].toUpperCase();
-    return "Drawing " + m[3] + ", " + (countries[code] || code) + ", " + m[1];
+    var got = spellDrawing(did, countries);
+    return got ? got.label : did;
   }
 
   function artworkList(entry, artworks) {
@@ -72,7 +55,7 @@
       var cls = (isConfirmed ? "confirmed" : "") + (a[4] ? "" : " no-pic");
       if (cls.trim()) { li.className = cls.trim(); }
       if (!isConfirmed) { li.setAttribute("data-pair", id + " " + a[0]); }
-      li.appendChild(el("a", {href: root + "artworks/" + a[0] + "/index.html"}, rank + ". " + a[1]));
+      li.appendChild(el("a", {href: root + pageUrl(PAGE_FOLDERS.a, a[0])}, rank + ". " + a[1]));
       li.appendChild(document.createTextNode(" " + a[2] + (a[3] ? ", " + a[3] : "") + " · " + sim(entry[1][k]) +
                                               (isConfirmed ? " · confirmed" : "")));
       ol.appendChild(li);
@@ -104,7 +87,7 @@
     var ul = el("ul", {"class": "cards"});
     entry[2].forEach(function (did, k) {
       var li = el("li", noPic.indexOf(did) >= 0 ? {"class": "no-pic"} : {});
-      li.appendChild(el("a", {href: root + "drawings/" + did + "/index.html"}, labels[did] || spelt(did, countries)));
+      li.appendChild(el("a", {href: root + pageUrl(PAGE_FOLDERS.d, did)}, labels[did] || spelt(did, countries)));
       li.appendChild(document.createTextNode(" · " + sim(entry[3][k])));
       ul.appendChild(li);
     });
@@ -113,7 +96,7 @@
   }
 
   function draw() {
-    var data = store(), meta = data.meta, chunk = data["d" + (fnv1a(id) % meta.chunks)] || {};
+    var data = store(), meta = data.meta, chunk = data["d" + chunkOf(id, meta.chunks)] || {};
     var entry = chunk[id];
     if (!entry) { say("This drawing is missing from the lists of similar artworks; rebuild the site."); return; }
     var per = meta.artwork_chunk, wanted = {};
@@ -129,7 +112,7 @@
       if (window.SITEGEN_CARDS) { window.SITEGEN_CARDS(box); }
     };
     if (!left) { left = 1; finish(); return; }
-    names.forEach(function (n) { load("a-" + pad(n), "a" + n, finish); });
+    names.forEach(function (n) { load("a-" + pad3(Number(n)), "a" + n, finish); });
   }
 
   // The header's links (the page carries one, to the home page).
@@ -146,7 +129,7 @@
 
   load("meta", "meta", function () {
     fillNav(store().meta.nav);
-    var c = fnv1a(id) % store().meta.chunks;
-    load("d-" + pad(c), "d" + c, draw);
+    var c = chunkOf(id, store().meta.chunks);
+    load("d-" + pad3(c), "d" + c, draw);
   });
 })();

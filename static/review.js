@@ -1,3 +1,4 @@
+// @ts-check
 /* Review mode: confirm or reject the model's suggestions, kept in this browser only.
 
    Every element with data-pair="DRAWING_ID ARTWORK_ID" gets "Confirm" and "Reject" buttons (and "Undo" once
@@ -11,7 +12,7 @@
 (function () {
   "use strict";
   var script = document.currentScript;
-  var ROOT = new URL("..", script ? script.src : location.href).href;   // this file lives in <root>static/
+  var ROOT = new URL("..", script instanceof HTMLScriptElement ? script.src : location.href).href;   // this file lives in <root>static/
   var KEY = "sitegen-review:" + ROOT;
   var MODE_KEY = KEY + ":on";     // review turned on, for every page of this site in this browser
   var WORDS = { confirmed: "Confirmed", rejected: "Rejected" };
@@ -216,13 +217,6 @@
     catch (e) { /* the mode is then kept for this page only */ }
   }
 
-  function make(tag, className, text) {
-    var e = document.createElement(tag);
-    if (className) { e.className = className; }
-    if (text) { e.textContent = text; }
-    return e;
-  }
-
   function makePanel() {
     panel = document.createElement("section");
     panel.className = "review-panel";
@@ -235,22 +229,22 @@
     var on = false;
     try { on = window.localStorage.getItem(MODE_KEY) === "1"; } catch (e) { on = false; }
     setReviewing(on, toggle);
-    var h = make("h2", "", "Your review");
-    var countLine = make("p", "review-count");
+    var h = el("h2", {}, "Your review");
+    var countLine = el("p", {"class": "review-count"});
     countLine.setAttribute("aria-live", "polite");
-    var help = make("details", "review-help");
-    help.appendChild(make("summary", "", "How it works"));
+    var help = el("details", {"class": "review-help"});
+    help.appendChild(el("summary", {}, "How it works"));
     help.appendChild(document.createTextNode("Confirm or reject each suggestion. Decisions are kept in this browser only: nothing is " +
       "sent anywhere. Save them as decisions.csv for the archive's next build. Keys: j and k (or the arrow keys) " +
       "move between suggestions, y confirms, n rejects, u undoes."));
     var exportButton = button("export", "Save decisions.csv");
     exportButton.className = "review-export";
-    var label = make("label", "review-import", "Read a decisions.csv file ");
+    var label = el("label", {"class": "review-import"}, "Read a decisions.csv file ");
     var input = document.createElement("input");
     input.type = "file";
     input.accept = ".csv,text/csv";
     label.appendChild(input);
-    var message = make("p", "review-message");
+    var message = el("p", {"class": "review-message"});
     message.setAttribute("aria-live", "polite");
     input.addEventListener("change", function () {
       var file = input.files && input.files[0];
@@ -261,11 +255,11 @@
       reader.readAsText(file, "utf-8");
       input.value = "";
     });
-    var actions = make("p", "review-actions");
+    var actions = el("p", {"class": "review-actions"});
     actions.appendChild(exportButton);
     actions.appendChild(label);
-    actions.appendChild(make("span", "review-private", "Kept in this browser only: nothing is sent anywhere."));
-    var body = make("div", "review-body");
+    actions.appendChild(el("span", {"class": "review-private"}, "Kept in this browser only: nothing is sent anywhere."));
+    var body = el("div", {"class": "review-body"});
     [h, countLine, actions, message, help].forEach(function (el) { body.appendChild(el); });
     panel.appendChild(toggle);
     panel.appendChild(body);
@@ -276,7 +270,8 @@
   /* ------------------------------------------------------------------ events */
 
   document.addEventListener("click", function (evt) {
-    var b = evt.target.closest ? evt.target.closest("button[data-review]") : null;
+    var target = /** @type {Element} */ (evt.target);
+    var b = target.closest ? target.closest("button[data-review]") : null;
     if (!b) { return; }
     var action = b.getAttribute("data-review");
     if (action === "export") { exportCsv(); return; }
@@ -288,7 +283,7 @@
   var ACTIONS = { y: "confirm", n: "reject", u: "undo" };
   document.addEventListener("keydown", function (evt) {
     if (!reviewing() || evt.altKey || evt.ctrlKey || evt.metaKey || evt.defaultPrevented) { return; }
-    var t = evt.target;
+    var t = /** @type {HTMLElement} */ (evt.target);
     if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) { return; }
     var list = candidates();
     var here = t && t.closest ? t.closest("[data-pair]") : null;

@@ -1,3 +1,4 @@
+// @ts-check
 /* Search, on every page: the header's search box (results shown while typing, Enter opens the search page)
    and the search page itself. Loads only the index pieces a query needs, with <script> tags (works from file://). */
 (function () {
@@ -7,29 +8,19 @@
   var base = root + "data/search/";
   var MAX_SHOWN = 100;
   var LIVE_SHOWN = 8;
-  var loading = {};
+  var finished = {};
 
+  // Each file once: a file that could not be loaded (or lacked what it should hold) is not asked for again.
+  /**
+   * @param {string} src
+   * @param {function(): void} done
+   */
   function load(src, done) {
-    if (loading[src]) { loading[src].push(done); return; }
-    loading[src] = [done];
-    var s = document.createElement("script");
-    s.src = src;
-    s.onload = s.onerror = function () { var cbs = loading[src]; loading[src] = []; cbs.forEach(function (f) { f(); }); };
-    document.head.appendChild(s);
+    if (finished[src]) { return; }
+    loadScript(src, function () { finished[src] = true; done(); });
   }
-  function fold(text) {
-    return String(text).normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase();
-  }
-  // Query words: the same folding and splitting as generator/site/search.py (hyphenated words stay whole).
-  function words(text) {
-    return fold(text).split(/[^\p{L}\p{N}\-]+/u).map(function (w) { return w.replace(/^-+|-+$/g, ""); })
-      .filter(function (w) { return w.length > 0; });
-  }
-  function shardKey(tok) {
-    var key = Array.from(tok).slice(0, 2).join("");
-    if (/^[a-z0-9]+$/.test(key)) { return key; }
-    return Array.from(key).map(function (c) { return "u" + c.codePointAt(0).toString(16); }).join("-");
-  }
+  // Query words: the same folding and splitting as generator/site/search.py (core/text.js).
+  var words = queryWords;
   function shard(key) { return (window.SITEGEN_SEARCH || {})[key]; }
   function docChunk(c) { return (window.SITEGEN_SEARCH_DOCS || {})[c]; }
   function matches(word) {
@@ -37,8 +28,8 @@
     var found = {};
     Object.keys(table).forEach(function (tok) {
       if (tok.lastIndexOf(word, 0) !== 0) { return; }
-      var n = 0;  // the list holds gaps between document numbers (see generator/site/search.py)
-      table[tok].forEach(function (gap) { n += gap; found[n] = true; });
+      // the list holds gaps between document numbers (see generator/site/search.py)
+      undoGaps(table[tok]).forEach(function (n) { found[n] = true; });
     });
     return found;
   }
@@ -71,28 +62,18 @@
     if (chunks.length) {
       var left2 = chunks.length;
       chunks.forEach(function (c) {
-        load(base + "docs-" + String(c).padStart(3, "0") + ".js", function () { if (--left2 === 0) { find(query, limit, done); } });
+        load(base + "docs-" + pad3(c) + ".js", function () { if (--left2 === 0) { find(query, limit, done); } });
       });
       return;
     }
     done(hits.length, shown.map(function (n) { return docChunk(Math.floor(n / meta.doc_chunk))[n % meta.doc_chunk]; }));
   }
-  // A drawing's label and age group spelt from an id named as the archive names its scans (the rule of
-  // generator/site/labels.py spelt_label); null for other ids. The map (static/map.js) uses it too.
-  var IMAJ_ID = /^(\d{4})_([^_]+)_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$/;
-  function spell(id, countries) {
-    var m = IMAJ_ID.exec(id);
-    if (!m) { return null; }
-    var code = m[4].toUpperCase();
-    return { label: "Drawing " + m[3] + ", " + (countries[code] || code) + ", " + m[1], age: m[2] };
-  }
-  window.SITEGEN_SPELL = spell;
   // A drawing stored by its id alone: its label, detail and page follow from the id (see search.py doc_entry).
   function expand(doc) {
     if (doc.length !== 2) { return doc; }
-    var meta = window.SITEGEN_SEARCH_META, id = doc[1], spelt = spell(id, meta.countries);
-    if (!spelt) { return [doc[0], id, "", meta.drawings + id + "/index.html"]; }
-    return [doc[0], spelt.label, "Age group " + spelt.age, meta.drawings + id + "/index.html"];
+    var meta = window.SITEGEN_SEARCH_META, id = doc[1], spelt = spellDrawing(id, meta.countries);
+    if (!spelt) { return [doc[0], id, "", pageUrl(meta.drawings, id)]; }
+    return [doc[0], spelt.label, "Age group " + spelt.age, pageUrl(meta.drawings, id)];
   }
   function resultItem(doc) {
     doc = expand(doc);
@@ -181,7 +162,7 @@
         if (at === 0) { input.focus(); } else { links[at - 1].focus(); }
       }
     });
-    form.addEventListener("focusout", function (evt) { if (!form.contains(evt.relatedTarget)) { close(); } });
+    form.addEventListener("focusout", function (evt) { if (!form.contains(/** @type {Node | null} */ (evt.relatedTarget))) { close(); } });
     form.addEventListener("submit", function (evt) {
       evt.preventDefault();
       var q = input.value.trim();
@@ -193,7 +174,7 @@
   // ---- the search page
   function page() {
     var form = document.getElementById("search-form");
-    var input = document.getElementById("search-q");
+    var input = /** @type {HTMLInputElement} */ (document.getElementById("search-q"));
     var status = document.getElementById("search-status");
     var list = document.getElementById("search-results");
     if (!form || !window.SITEGEN_SEARCH_META) { return; }
@@ -220,7 +201,7 @@
     form.addEventListener("submit", function (evt) {
       evt.preventDefault();
       var q = input.value.trim();
-      try { history.replaceState(null, "", "#q=" + encodeURIComponent(q)); } catch (e) { window.location.hash = "q=" + encodeURIComponent(q); }
+      replaceAddress("#q=" + encodeURIComponent(q));
       run(q);
     });
     input.addEventListener("input", debounce(function () { run(input.value.trim()); }));

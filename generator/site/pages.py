@@ -14,7 +14,7 @@ from pathlib import Path
 from generator.fsutil import write_atomic
 from generator.inputs.collection import AGE_GROUP_LABELS, Problem
 from generator.site.extras import write_site_extras
-from generator.site import datapackage, labels
+from generator.site import datapackage, labels, scripts
 from generator.site.context import SiteContext, SiteData
 from generator.site.discoveries import write_discoveries
 from generator.site.findpage import write_find_page
@@ -33,8 +33,11 @@ from generator.site.worldmap import world_map
 
 
 def write_static(ctx: SiteContext, out: SiteOutput) -> None:
-    shutil.copytree(asset_dir("static"), out.root / "static",
-                    ignore=shutil.ignore_patterns("__init__.py", "__pycache__", "vendor"))
+    static = asset_dir("static")
+    shutil.copytree(static, out.root / "static",
+                    ignore=shutil.ignore_patterns("__init__.py", "__pycache__", "vendor", *scripts.SOURCES))
+    for name, text in scripts.joined_scripts(static).items():   # each with the shared core (see scripts.py)
+        write_atomic(out.root / "static" / name, text)
     write_atomic(out.root / ".nojekyll", b"")
 
 

@@ -1,0 +1,71 @@
+// @ts-check
+/* The shared core of the site's scripts, part 5: how the data files are cut and coded.
+   The same rules as generator/site/related.py (chunk_of), generator/site/mapdata.py (encode_chunk) and
+   generator/site/search.py (build_index, the file names); tests/test_js_parity.py checks that they agree. */
+
+/**
+ * FNV-1a, 32 bits, of the text's UTF-8 bytes.
+ * @param {string} text
+ * @returns {number}
+ */
+function fnv1a(text) {
+  var bytes = new TextEncoder().encode(text), h = 0x811c9dc5;
+  for (var i = 0; i < bytes.length; i++) { h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0; }
+  return h >>> 0;
+}
+
+/**
+ * The chunk of data/related/ holding an item (chunks: the count in its meta file).
+ * @param {string} id
+ * @param {number} chunks
+ * @returns {number}
+ */
+function chunkOf(id, chunks) { return fnv1a(id) % chunks; }
+
+/**
+ * A chunk's number as the data files' names write it: three digits at least.
+ * @param {number} c
+ * @returns {string}
+ */
+function pad3(c) { return String(c).padStart(3, "0"); }
+
+/**
+ * A data file cut in chunks: its name for chunk c ("points-", 7 -> "points-007.js").
+ * @param {string} prefix
+ * @param {number} c
+ * @returns {string}
+ */
+function chunkFile(prefix, c) { return prefix + pad3(c) + ".js"; }
+
+/**
+ * The points of one chunk of the map (base64; column after column, little-endian: x and y as uint16, then
+ * one column per facet, uint16 where wide, else uint8).
+ * @param {string} text
+ * @param {number} count the points in the chunk
+ * @param {boolean[]} wide
+ * @returns {{x: Uint16Array, y: Uint16Array, columns: Uint16Array[]}}
+ */
+function decodePoints(text, count, wide) {
+  var bin = atob(text), off = 0, i;
+  function u16() { var v = bin.charCodeAt(off) | (bin.charCodeAt(off + 1) << 8); off += 2; return v; }
+  function u8() { return bin.charCodeAt(off++); }
+  var x = new Uint16Array(count), y = new Uint16Array(count);
+  for (i = 0; i < count; i++) { x[i] = u16(); }
+  for (i = 0; i < count; i++) { y[i] = u16(); }
+  var columns = wide.map(function (w) {
+    var col = new Uint16Array(count);
+    for (var k = 0; k < count; k++) { col[k] = w ? u16() : u8(); }
+    return col;
+  });
+  return { x: x, y: y, columns: columns };
+}
+
+/**
+ * Document numbers from a list of gaps (the search index keeps each number's difference from the last).
+ * @param {number[]} gaps
+ * @returns {number[]}
+ */
+function undoGaps(gaps) {
+  var n = 0;
+  return gaps.map(function (gap) { n += gap; return n; });
+}

@@ -1,0 +1,89 @@
+// The shapes of the site's data files (written by generator/site/*.py) and the globals the scripts share,
+// for the type checks of the browser code in static/ (tsconfig.json). Not part of the Python package.
+
+/** A picture being loaded (core/load.js), with what the map keeps on it. */
+interface SitePicture extends HTMLImageElement {
+  ready?: boolean;
+  failed?: boolean;
+  tex?: WebGLTexture | null;
+}
+
+/** One facet of the map's items (generator/site/mapdata.py facet_dictionary). */
+interface SiteMapFacet {
+  name: string;
+  title: string;
+  wide: boolean;
+  values: string[];
+  labels: string[];
+  counts: number[];
+}
+
+/** One size of the map's atlas sheets (generator/site/atlas.py). */
+interface SiteAtlas {
+  files: string[];
+  cell: number;
+  per_row: number;
+  per_sheet: number;
+}
+
+/** The labels of an arrangement's groups (generator/site/maplayouts.py). */
+interface SiteMapGroups {
+  kind: string;
+  labels: string[];
+  x: number[];
+  y: number[];
+  extent?: number[];
+  cell?: number;
+}
+
+/** An arrangement of the map offered on the page. */
+interface SiteMapLayout {
+  name: string;
+  file?: string;
+  groups?: SiteMapGroups;
+}
+
+/** data/map/meta.js */
+interface SiteMapMeta {
+  count: number;
+  quant: number;
+  chunks: number;
+  chunk_size: number;
+  label_chunk_size: number;
+  facets: SiteMapFacet[];
+  atlas: SiteAtlas[];
+  layouts?: SiteMapLayout[];
+  clusters?: SiteMapGroups;
+  no_thumb?: number[];
+  pages: Object<string, string>;
+  thumbs: Object<string, string>;
+}
+
+type Object<K extends string, V> = Record<K, V>;
+
+interface Window {
+  SITEGEN_MAP?: SiteMapMeta;
+  SITEGEN_MAP_POINTS?: Record<number, string>;
+  SITEGEN_MAP_LABELS?: Record<number, {ids: string[], labels: (string | null)[]}>;
+  SITEGEN_MAP_LAYOUTS?: Record<string, string>;
+  SITEGEN_MAP_API?: Record<string, unknown>;
+  SITEGEN_FIRST_FRAME_MS?: number;
+  SITEGEN_SEARCH?: Record<string, Record<string, number[]>>;
+  SITEGEN_SEARCH_DOCS?: Record<number, Array<Array<string>>>;
+  SITEGEN_SEARCH_META?: {docs: number, doc_chunk: number, shards: string[], countries: Record<string, string>, drawings: string};
+  SITEGEN_RELATED?: Record<string, any>;
+  SITEGEN_DISCOVERIES?: {page_size?: number, columns: string[], rows: Array<Array<string | number>>, filters: Record<string, Array<[string, string, number]>>};
+  SITEGEN_CARDS?: (scope: ParentNode) => void;
+  SitegenResize?: any;
+}
+
+/** WebGPU, where the browser has it (the find page asks for an adapter). */
+interface Navigator {
+  gpu?: {requestAdapter(): Promise<unknown>};
+}
+
+/** The resizing of static/find-resize.js (window.SitegenResize). */
+declare var SitegenResize: any;
+
+/** ONNX Runtime Web (static/vendor/onnxruntime-web), loaded by the find page. */
+declare var ort: any;
