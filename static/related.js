@@ -12,7 +12,7 @@
   var root = (me.getAttribute("src") || "").replace(/static\/related\.js$/, "");
   // The page's other scripts, loaded from here so that 100,000 pages carry one script tag, not several:
   // the header's search box (search.js), thumbnails in lists (cards.js), the overlay comparing the two pictures
-  // (compare.js), and review.js when the site has it (it adds confirm and reject to the suggestions). Each works
+  // (overlay.js), and review.js when the site has it (it adds confirm and reject to the suggestions). Each works
   // whichever loads first.
   (me.getAttribute("data-with") || "").split(" ").forEach(function (name) {
     if (!name) { return; }

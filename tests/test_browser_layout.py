@@ -127,28 +127,28 @@ def test_the_artwork_is_visible_after_one_screen_on_a_phone(browser, errors, sit
     assert errors == []
 
 
-def test_the_compare_overlay_works_with_the_keyboard(browser, errors, site_server, paths):
+def test_the_overlay_works_with_the_keyboard(browser, errors, site_server, paths):
     context, page = _page(browser, errors, DESKTOP)
     _open(page, site_server + paths["drawing"])
-    toggle = page.locator("#compare-toggle")
+    toggle = page.locator("#overlay-toggle")
     toggle.focus()
     page.keyboard.press("Enter")
     assert toggle.get_attribute("aria-pressed") == "true"
-    assert page.locator("#compare-stage").is_visible() and not page.locator("#pair").is_visible()
+    assert page.locator("#overlay-stage").is_visible() and not page.locator("#pair").is_visible()
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "compare-mix"
+    assert page.evaluate("document.activeElement.id") == "overlay-mix"
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
-    assert page.input_value("#compare-mix") == "60"
-    assert page.evaluate("getComputedStyle(document.querySelector('.compare-over')).opacity") == "0.6"
-    over = page.locator(".compare-over").bounding_box()
+    assert page.input_value("#overlay-mix") == "60"
+    assert page.evaluate("getComputedStyle(document.querySelector('.overlay-over')).opacity") == "0.6"
+    over = page.locator(".overlay-over").bounding_box()
     assert over["y"] + over["height"] <= DESKTOP["height"] + page.evaluate("window.scrollY")
     page.keyboard.press("Home")
-    assert page.evaluate("getComputedStyle(document.querySelector('.compare-over')).opacity") == "0"
+    assert page.evaluate("getComputedStyle(document.querySelector('.overlay-over')).opacity") == "0"
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Space")
     assert toggle.get_attribute("aria-pressed") == "false" and page.locator("#pair").is_visible()
-    assert page.locator("#compare-mix").is_disabled()
+    assert page.locator("#overlay-mix").is_disabled()
     context.close()
     assert errors == []
 
@@ -220,7 +220,7 @@ def test_no_serious_accessibility_problems_on_the_changed_pages(browser, errors,
             checks.append("drawing, overlay shown")
         for check in checks:
             if check.endswith("overlay shown"):
-                page.click("#compare-toggle")
+                page.click("#overlay-toggle")
             for v in axe.Axe().run(page).response["violations"]:
                 if v["impact"] in ("serious", "critical"):
                     problems.append(f"{check}: {v['id']} ({v['impact']}) on {len(v['nodes'])} element(s): {v['help']}")

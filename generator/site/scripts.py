@@ -18,7 +18,7 @@ CORE = ("load.js", "dom.js", "ids.js", "text.js", "codes.js", "address.js")
 #: Each script of the site -> its source files under ``static/`` (joined after the core, in this order).
 SCRIPTS: dict[str, tuple[str, ...]] = {
     "cards.js": ("cards.js",),
-    "compare.js": ("compare.js",),
+    "overlay.js": ("overlay.js",),
     "discoveries.js": ("discoveries.js",),
     "find.js": ("find.js",),
     "map.js": ("map/data.js", "map/view.js", "map/webgl.js", "map/canvas2d.js", "map/input.js", "map/address.js",

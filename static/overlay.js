@@ -8,14 +8,14 @@
   var artwork = /** @type {HTMLImageElement | null} */ (pair.querySelector(".pair-artwork img"));
   if (!drawing || !artwork) { return; }
   // The controls are made here, not written into every drawing page: without this script they could not work.
-  var box = el("div", {"class": "compare", id: "compare"});
-  var toggle = el("button", {type: "button", id: "compare-toggle", "aria-pressed": "false", "aria-controls": "compare-stage"});
+  var box = el("div", {"class": "overlay", id: "overlay"});
+  var toggle = el("button", {type: "button", id: "overlay-toggle", "aria-pressed": "false", "aria-controls": "overlay-stage"});
   toggle.textContent = "Lay the artwork over the drawing";
-  var label = el("label", {"for": "compare-mix"});
+  var label = el("label", {"for": "overlay-mix"});
   label.textContent = "Artwork shown";
-  var mix = el("input", {type: "range", id: "compare-mix", min: "0", max: "100", step: "5", value: "50", "aria-valuetext": "50%"});
+  var mix = el("input", {type: "range", id: "overlay-mix", min: "0", max: "100", step: "5", value: "50", "aria-valuetext": "50%"});
   mix.disabled = true;
-  var stage = el("div", {"class": "compare-stage", id: "compare-stage"});
+  var stage = el("div", {"class": "overlay-stage", id: "overlay-stage"});
   stage.hidden = true;
   box.appendChild(toggle); box.appendChild(label); box.appendChild(mix); box.appendChild(stage);
   pair.parentNode.insertBefore(box, pair.nextSibling);
@@ -28,7 +28,7 @@
     over = document.createElement("img");
     over.src = artwork.currentSrc || artwork.src;
     over.alt = artwork.alt + " (laid over the drawing)";
-    over.className = "compare-over";
+    over.className = "overlay-over";
     stage.appendChild(under);
     stage.appendChild(over);
   }
