@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from generator.site import mapdata, search
+from tests import mapformat
 from tests.helpers import site_drawings, site_layout
 
 pytestmark = pytest.mark.slow
@@ -142,7 +143,7 @@ def test_map_data_is_compact_and_complete(built_demo):
     for c, p in enumerate(point_files):
         text = _js_payload(p)
         size = min(meta["chunk_size"], n - c * meta["chunk_size"])
-        qx, qy, cols = mapdata.decode_chunk(text, size, wide)
+        qx, qy, cols = mapformat.decode_chunk(text, size, wide)
         xs.append(qx)
         kinds.append(cols[0])
     assert sum(len(x) for x in xs) == n
@@ -166,13 +167,13 @@ def test_map_coordinates_agree_with_layout_csv(built_demo):
     folder = out / "data/map"
     meta = _js_payload(folder / "meta.js")
     wide = [f["wide"] for f in meta["facets"]]
-    qx, qy, _ = mapdata.decode_chunk(_js_payload(folder / "points-000.js"), min(meta["count"], meta["chunk_size"]),
+    qx, qy, _ = mapformat.decode_chunk(_js_payload(folder / "points-000.js"), min(meta["count"], meta["chunk_size"]),
                                      wide)
     chunk = _js_payload(folder / "labels-000.js")
     ids = chunk["ids"]
     for i, item_id in enumerate(ids):
         x, y = layout[item_id]
-        assert abs(mapdata.dequantise(qx[i]) - x) < 1e-3 and abs(mapdata.dequantise(qy[i]) - y) < 1e-3
+        assert abs(mapformat.dequantise(qx[i]) - x) < 1e-3 and abs(mapformat.dequantise(qy[i]) - y) < 1e-3
     # Drawings named as the archive names its scans carry no label: the page spells it from the id.
     spelt = {i for i, item_id in enumerate(ids) if chunk["labels"][i] is None}
     assert spelt and all(re.fullmatch(r"\d{4}_[^_]+_[^_]+_[A-Za-z]{3}(_[^_]+)?", ids[i]) for i in spelt)
@@ -236,7 +237,7 @@ def _layout_xy(folder: Path, name: str, n: int) -> tuple[np.ndarray, np.ndarray]
     raw = __import__("base64").b64decode(_js_payload(folder / f"layout-{name}.js"))
     q = np.frombuffer(raw, "<u2")
     assert len(q) == 2 * n
-    return mapdata.dequantise(q[:n]), mapdata.dequantise(q[n:])
+    return mapformat.dequantise(q[:n]), mapformat.dequantise(q[n:])
 
 
 def test_map_offers_three_arrangements_with_named_groups(built_demo):
@@ -247,7 +248,7 @@ def test_map_offers_three_arrangements_with_named_groups(built_demo):
     meta = _js_payload(folder / "meta.js")
     n = meta["count"]
     assert [lay["name"] for lay in meta["layouts"]] == ["similarity", "year", "country"]
-    ids, kinds = [], []
+    ids = []
     for c in range(meta["label_chunks"]):
         ids += _js_payload(folder / f"labels-{c:03d}.js")["ids"]
     drawings = {d["id"]: d for d in site_drawings(out)}

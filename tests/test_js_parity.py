@@ -19,6 +19,8 @@ import pytest
 
 from generator.inputs.collection import slugify
 from generator.site import mapdata, related, scripts, search, urls
+
+from . import mapformat
 from generator.site.labels import spelt_age_group, spelt_label
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +116,7 @@ def test_map_points_decode_as_encoded(n, wide):
     got, _ = node_core([("decodePoints", [text, n, wide])])
     assert got[0]["x"] == qx.tolist() and got[0]["y"] == qy.tolist()
     assert got[0]["columns"] == [c.tolist() for c in columns]
-    back = mapdata.decode_chunk(text, n, wide)   # and Python reads back what it wrote
+    back = mapformat.decode_chunk(text, n, wide)   # and Python reads back what it wrote
     assert back[0].tolist() == got[0]["x"] and [c.tolist() for c in back[2]] == got[0]["columns"]
 
 

@@ -110,10 +110,6 @@ def morton_order(qx: np.ndarray, qy: np.ndarray, keys: list[str]) -> np.ndarray:
     return np.array(sorted(range(len(keys)), key=lambda i: (int(code[i]), keys[i])), dtype=np.int64)
 
 
-def dequantise(q) -> np.ndarray:
-    return np.asarray(q, np.float64) / QUANT * 2.0 - 1.0
-
-
 def facet_dictionary(values: list[str], labels: dict[str, str] | None, sort_key=None) -> dict:
     """Distinct values (NONE_VALUE first), their labels and counts."""
     counts = Counter(values)
@@ -130,20 +126,6 @@ def encode_chunk(qx: np.ndarray, qy: np.ndarray, columns: list[np.ndarray], wide
     for col, w in zip(columns, wide):
         parts.append(col.astype("<u2" if w else "u1").tobytes())
     return base64.b64encode(b"".join(parts)).decode("ascii")
-
-
-def decode_chunk(text: str, n: int, wide: list[bool]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """The inverse of :func:`encode_chunk` (used by the tests, as map.js does in the browser)."""
-    raw = base64.b64decode(text)
-    qx = np.frombuffer(raw, "<u2", n, 0)
-    qy = np.frombuffer(raw, "<u2", n, 2 * n)
-    off, cols = 4 * n, []
-    for w in wide:
-        dt = "<u2" if w else "u1"
-        cols.append(np.frombuffer(raw, dt, n, off))
-        off += n * (2 if w else 1)
-    assert off == len(raw), "chunk length does not match its point count"
-    return qx, qy, cols
 
 
 def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, dict[str, str]] | None = None,
