@@ -51,8 +51,7 @@ def candidate_rows(ctx, c: Candidates) -> list[dict]:
             "n": n, "drawing": d.id, "artwork": a.id, "d_label": dc["label"], "d_url": dc["url"],
             "d_thumb": dc["thumb"], "a_title": ac["title"], "a_artist": ac["artist"], "a_year": ac["year"],
             "a_url": ac["url"], "a_thumb": ac["thumb"],
-            "country": labels.facet_key(d, "countries"), "year": labels.facet_key(d, "years"),
-            "age": labels.facet_key(d, "ages"), "artist": ac["artist"],
+            **{f.key: labels.facet_key(d, v) for v, f in labels.FACETS.items()}, "artist": ac["artist"],
             "score": round(score, 3), "similarity": round(sim, 3), "rank": rank,
             "why": _why(rank, sim, mutual, s.neighbours.per_drawing)})
     return rows
@@ -69,7 +68,8 @@ def _why(rank: int, sim: float, mutual: int, listed: int) -> str:
 def _facet_options(ctx, rows: list[dict]) -> dict[str, list[list]]:
     """Each filter's choices among the listed candidates: [key, label, count], in the collection views' order."""
     options: dict[str, list[list]] = {}
-    for facet, field in (("countries", "country"), ("years", "year"), ("ages", "age")):
+    for facet, f in labels.FACETS.items():
+        field = f.key
         counts: dict[str, int] = {}
         for r in rows:
             counts[r[field]] = counts.get(r[field], 0) + 1

@@ -27,7 +27,6 @@ from generator.site.urls import artwork_url, drawing_url, page_address, thumb_ur
 COLLECTION_PATH = "iiif/collection.json"
 IIIF_NEEDS_SITE_URL = ("No IIIF manifests were written: IIIF needs the site's public address. Give it with "
                        "--site-url (for example https://user.github.io/archive/) to publish them.")
-_FACET_NAMES = {"countries": "Country", "years": "Year", "ages": "Age group"}
 
 
 def _text(value: str, lang: str = "en") -> dict:
@@ -48,7 +47,7 @@ def _drawing_fields(ctx: SiteContext, i: int) -> tuple[str, str, str, list[dict]
     d = ctx.site.drawings[i]
     confirmed = [ctx.a_by_id[a] for a in sorted(ctx.confirmed_by_drawing.get(d.id, ()))]
     metadata = [_pair("Archive number", d.name.number if d.name else d.rel)]
-    metadata += [_pair(_FACET_NAMES[f], ctx.facet_label(f, facet_key(d, f))) for f in FACETS]
+    metadata += [_pair(f.one, ctx.facet_label(v, facet_key(d, v))) for v, f in FACETS.items()]
     metadata += [_pair("Confirmed re-creation of", f"{a.title}, {artist_name(a.artist)}") for a in confirmed]
     return ctx.d_cards[i]["label"], drawing_description(ctx, d, confirmed), drawing_url(d.id), metadata
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from generator.inputs.collection import AGE_GROUP_LABELS, Artwork, Drawing
@@ -12,13 +13,29 @@ from generator.inputs.countries import CountryTable
 UNKNOWN = "unknown"
 UNKNOWN_ARTIST = "Unknown artist"
 
-#: The site's collection views, in the order of the menus: folder name -> title.
-FACETS = {
-    "countries": "Countries",
-    "years": "Years",
-    "ages": "Age groups",
-}
-UNKNOWN_LABELS = {"countries": "Unknown country", "years": "Unknown year", "ages": "Unknown age group"}
+
+
+@dataclass(frozen=True)
+class Facet:
+    """One way the site groups the drawings (by country, year or age group): every name it has, spelt here
+    only."""
+
+    view: str       # the collection view: its folder and the key the pages use ("countries")
+    field: str      # the drawing's attribute, as the statistics and data files name it ("country")
+    key: str        # its name in the scripts' data: the map's columns, the discoveries' filters ("country")
+    title: str      # the view's title ("Countries")
+    one: str        # what one group is, shown beside its value ("Country")
+    unknown: str    # the group of the drawings for which it is not known ("Unknown country")
+
+
+#: The site's collection views, in the order of the menus: view -> facet.
+FACETS = {f.view: f for f in (
+    Facet("countries", "country", "country", "Countries", "Country", "Unknown country"),
+    Facet("years", "year", "year", "Years", "Year", "Unknown year"),
+    Facet("ages", "age_group", "age", "Age groups", "Age group", "Unknown age group"),
+)}
+#: The same facets by the drawing attribute they group on.
+BY_FIELD = {f.field: f for f in FACETS.values()}
 
 
 def artist_name(artist: str | None) -> str:
@@ -35,7 +52,7 @@ def age_group_label(group: str) -> str:
 
 def country_name(countries: CountryTable, code: str | None) -> str:
     if not code or code == UNKNOWN:
-        return UNKNOWN_LABELS["countries"]
+        return FACETS["countries"].unknown
     return countries.name(code)
 
 
@@ -51,7 +68,7 @@ def facet_key(d: Drawing, facet: str) -> str:
 def facet_label(countries: CountryTable, facet: str, key: str) -> str:
     """The name of a group of a collection view (``facet`` as in :data:`FACETS`)."""
     if key == UNKNOWN:
-        return UNKNOWN_LABELS[facet]
+        return FACETS[facet].unknown
     if facet == "countries":
         return country_name(countries, key)
     if facet == "ages":

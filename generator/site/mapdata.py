@@ -55,12 +55,10 @@ LABEL_CHUNK = 1024
 #: Facet value of items without one (an artwork has no country; a badly named scan no year).
 NONE_VALUE = "-"
 
-#: (name, title shown on the page). Order matters: it is the column order in the point chunks.
-FACETS = (
+#: The map's filters: (name, title shown on the page). Order matters: it is the column order in the point chunks.
+COLUMNS = (
     ("kind", "Drawing or artwork"),
-    ("country", "Country"),
-    ("year", "Year"),
-    ("age", "Age group"),
+    *((f.key, f.one) for f in labels.FACETS.values()),
     ("artist", "Artist"),
 )
 
@@ -144,7 +142,7 @@ def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, d
     qx, qy = qx[order], qy[order]
 
     facets, columns, wide = [], [], []
-    for name, title in FACETS:
+    for name, title in COLUMNS:
         values = [getattr(it, name) for it in items]
         dic = facet_dictionary(values, facet_labels.get(name), facet_sort.get(name))
         index = {v: i for i, v in enumerate(dic["values"])}

@@ -107,8 +107,8 @@ def _artwork_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
 
 def write_collections(ctx: SiteContext, out: SiteOutput) -> None:
     size = max(1, ctx.site.settings.page_size)
-    for facet, facet_title in FACETS.items():
-        groups = ctx.collections[facet]
+    for facet, f in FACETS.items():
+        groups, facet_title = ctx.collections[facet], f.title
         entries = [g.entry() for g in groups]
         out.page("facet_index.html", facet_index_url(facet), facet=facet, facet_title=facet_title,
                  entries=entries, title=facet_title,
@@ -163,7 +163,7 @@ def write_home(ctx: SiteContext, out: SiteOutput) -> None:
     out.page("home.html", "index.html", title="Home", n_drawings=len(s.drawings), n_artworks=len(s.artworks),
              n_pairs=len(s.pairs), n_countries=len({d.country for d in s.drawings if d.country}),
              year_range=(min(years), max(years)) if years else None,
-             facets=[(FACETS[f], facet_index_url(f), [g.entry() for g in ctx.collections[f]]) for f in FACETS],
+             facets=[(f.title, facet_index_url(v), [g.entry() for g in ctx.collections[v]]) for v, f in FACETS.items()],
              samples=[ctx.drawing_card(d) for d in s.drawings[:: max(1, len(s.drawings) // 12)][:12]],
              model_name=s.model_name, model_source=s.model_source)
 

@@ -163,4 +163,4 @@ def write_search(ctx, out) -> None:
     docs = site_documents(ctx)
     write_index(out.root, docs, {d.country: ctx.country_name(d.country) for d in ctx.site.drawings if d.country})
     out.page("search.html", "search/index.html", title="Search", n_docs=len(docs),
-             facets=[(title, facet_index_url(facet)) for facet, title in FACETS.items()])
+             facets=[(f.title, facet_index_url(facet)) for facet, f in FACETS.items()])

@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from generator.fsutil import write_atomic
 from generator.inputs.collection import AGE_GROUPS, csv_text
-from generator.site.labels import UNKNOWN, artist_name
+from generator.site.labels import BY_FIELD, UNKNOWN, artist_name
 from generator.site.urls import artwork_url, collection_url
 TOP_OVERALL = 15
 TOP_PER_GROUP = 3
@@ -31,7 +31,6 @@ MEASURES = {
     "model_top1": "The model's first suggestion",
 }
 EMPTY = {"artworks": Counter(), "artists": Counter()}
-GROUP_FACETS = {"country": "countries", "year": "years", "age_group": "ages"}
 
 
 @dataclass(frozen=True)
@@ -80,11 +79,11 @@ def recreation_counts(drawings: list[DrawingFacts], artworks: dict[str, ArtworkF
     def empty():
         return {"artworks": Counter(), "artists": Counter()}
     overall = empty()
-    groups = {facet: defaultdict(empty) for facet in GROUP_FACETS}
+    groups = {facet: defaultdict(empty) for facet in BY_FIELD}
     for d in drawings:
         linked = sorted(set(links.get(d.id, ())))
         artists = sorted({artworks[a].artist for a in linked})
-        for target in [overall] + [groups[f][getattr(d, f)] for f in GROUP_FACETS]:
+        for target in [overall] + [groups[f][getattr(d, f)] for f in BY_FIELD]:
             target["artworks"].update(linked)
             target["artists"].update(artists)
     return {"overall": overall, **{f: dict(g) for f, g in groups.items()}}
@@ -137,7 +136,7 @@ def stats_payload(st: Stats, label) -> dict:
     recreated = {}
     for m, counts in st.measures.items():
         recreated[m] = {"description": MEASURES[m], "overall": top(counts["overall"], TOP_OVERALL)}
-        for facet in GROUP_FACETS:
+        for facet in BY_FIELD:
             recreated[m][f"by_{facet}"] = {k: top(v, TOP_PER_GROUP) for k, v in sorted(counts[facet].items())}
     ya = st.year_age
     return {
@@ -175,7 +174,7 @@ def stats_csvs(st: Stats, label) -> dict[str, str]:
         [[name, n_works[name], conf["artists"][name], top1["artists"][name]] for name in artists])
     rows = []
     for m, counts in st.measures.items():
-        for facet in GROUP_FACETS:
+        for facet in BY_FIELD:
             for key in sorted(counts[facet]):
                 for rank, (a, n) in enumerate(ranked(counts[facet][key]["artworks"], TOP_PER_GROUP), start=1):
                     rows.append([m, facet, key, rank, a, st.artworks[a].title, st.artworks[a].artist, n])
@@ -290,10 +289,10 @@ def write_stats(ctx, out) -> None:
         return key.lower() if facet == "age_group" else key
 
     def label(facet: str, key: str) -> str:
-        return ctx.facet_label(GROUP_FACETS[facet], site_key(facet, key))
+        return ctx.facet_label(BY_FIELD[facet].view, site_key(facet, key))
 
     def facet_link(facet: str, key: str) -> str:
-        return collection_url(GROUP_FACETS[facet], site_key(facet, key))
+        return collection_url(BY_FIELD[facet].view, site_key(facet, key))
 
     payload = stats_payload(st, label)
     out.write_json("data/stats.json", payload)
