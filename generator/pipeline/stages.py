@@ -19,6 +19,7 @@ import numpy as np
 from generator.pipeline.cache import Cache, EmbeddingWriter, array_key
 from generator.inputs.problems import report_sections, skipped_first
 from generator.settings import BuildSettings
+from generator.pipeline.derive import derive
 from generator.pipeline.findmodel import CALIBRATION_SAMPLES, CHECK_SAMPLES, browser_model
 from generator.fsutil import (check_output_folder, is_within, recover_interrupted, sha256_file, staged,
                                     write_atomic)
@@ -561,6 +562,7 @@ def write_site(site: SiteData, fingerprint: str, render_salt: str, report: Build
     previous = None
     if old_files and settings.out.is_dir():
         previous = PreviousSite(Path(settings.out), site_state.get("pages", {}), old_files)
+    site = derive(site)
     with staged(settings.out) as staging:
         result = render_site(site, staging, salt=render_salt, previous=previous)
     report.computed["pages"] = len(result.pages) - result.reused
