@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from generator.contracts import CHUNK_ROWS, CompactIndex  # noqa: F401 (CHUNK_ROWS: here too)
+from generator.contracts import CompactIndex
 
 #: Largest code of the 16-bit codes.
 CODE_PEAK = 32767

@@ -31,13 +31,16 @@ from generator.site.urls import (artwork_url, check_image_base_url, collection_u
 
 #: The metadata of a :class:`SiteData` field computed from the others (left out of the page fingerprint).
 DERIVED = {"derived": True}
+# A field's metadata may also name a ``fingerprint`` function: what of its value counts for the page
+# fingerprint (pipeline/incremental.py); every other field counts whole.
 
 
 @dataclass(frozen=True)
 class SiteData:
     """Everything the site shows, as the pipeline computed it; rows of the arrays follow the item lists."""
 
-    settings: BuildSettings
+    #: only the settings that can change what a page says count for the page fingerprint
+    settings: BuildSettings = field(metadata={"fingerprint": BuildSettings.page_fingerprint})
     drawings: list[Drawing]
     artworks: list[Artwork]
     pairs: list[tuple[str, str]]
@@ -47,7 +50,9 @@ class SiteData:
     coords: np.ndarray
     layout_method: str
     #: item id -> (thumbnail, display picture) in the cache; an item whose pictures could not be made is absent
-    pictures: dict[str, tuple[Path, Path]]
+    #: (the pictures are named by their content: their folder, the cache's, does not count for the fingerprint)
+    pictures: dict[str, tuple[Path, Path]] = field(metadata={"fingerprint": lambda pictures: sorted(
+        (item_id, thumb.name, display.name) for item_id, (thumb, display) in pictures.items())})
     model_source: str
     model_name: str
     #: the training record of a model fine-tuned with 'sitegen train' (settings, metrics, split...); else None
