@@ -67,7 +67,8 @@ def _feed(h, value) -> None:
             h.update(f"{f.name}=".encode())
             _feed(h, getattr(value, f.name))
         h.update(b")")
-    elif hasattr(value, "__dict__"):   # a plain object (the country table): its attributes
+    elif getattr(value, "__dict__", None):   # an object with attributes (the country table, whose repr
+        # only counts its codes): its attributes
         h.update(f"{kind.__qualname__}<".encode())
         _feed(h, vars(value))
         h.update(b">")
