@@ -88,6 +88,7 @@ def generic_thumbnails(folder: Path, count: int = 240) -> list[Path]:
 
 
 def write_site(dest: Path, n: int, cache: Path) -> tuple[float, object]:
+    from generator.pipeline.derive import map_stage
     from generator.site.mapdata import write_map_data
     from generator.site.output import asset_dir, template_environment
 
@@ -95,7 +96,8 @@ def write_site(dest: Path, n: int, cache: Path) -> tuple[float, object]:
     thumbs = generic_thumbnails(Path(tempfile.mkdtemp(prefix="bench-thumbs-")))
     items = synthetic_items(n, thumbs)
     t0 = time.perf_counter()
-    files = write_map_data(dest, items, method="synthetic", cache_dir=cache)
+    arrangement, sheets = map_stage(items, {}, cache)   # what the build's derive stage makes
+    files = write_map_data(dest, items, arrangement, sheets, method="synthetic")
     elapsed = time.perf_counter() - t0
     # The real map page template, rendered with the same Jinja settings as the site.
     html = template_environment().get_template("map.html").render(

@@ -200,7 +200,7 @@ def stage_render(a) -> list[dict]:
             per[s] = time.perf_counter() - t0
         t_pages = time.perf_counter() - start
         n_pages = len(r.pages)
-        from generator.pipeline.stages import _manifest
+        from generator.pipeline.incremental import manifest as _manifest
         files = _manifest(out)
         size = sum(v[0] for v in files.values())
         t_man, _ = timed(lambda: _manifest(out))

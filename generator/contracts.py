@@ -1,12 +1,15 @@
-"""The dataclasses that travel between the stages: embeddings and neighbours.
+"""The dataclasses that travel between the stages, and the names both the model and the pages use.
 
-They hold numbers only (no torch), so the pipeline, the site and the tests can
-import them without loading the model.
+Embeddings and neighbours; the discoveries' scored candidates; the model page's figures; the find page's
+compact index; the map's arrangement and its picture sheets; a comparison of models. They hold numbers
+and paths only (no torch), so the model code (``ml``), the pipeline, the pages (``site``) and the tests
+import them from here, below all of them, without loading the model.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -81,3 +84,192 @@ class BrowserModel:
     samples: int        # pictures the file was checked on against the network itself
     overlap: float      # mean share of the network's top 10 artworks that the file's top 10 holds
     min_cosine: float   # lowest cosine between the network's and the file's vector of one picture
+
+
+# --------------------------------------------------------------------------- metrics
+
+#: The cut-offs k of the R@k figures.
+DEFAULT_KS = (1, 5, 10, 20, 50, 100, 200, 400)
+
+#: The figures in the order every table shows them: key of ``Metrics.as_dict``, meaning, unit.
+METRIC_ROWS = (("MP", "Mean position (0 = always first)", ""), ("MMP", "Minimum mean position", ""),
+               ("MAP", "Mean average precision", "%"), ("R@1", "Found first", "%"),
+               *((f"R@{k}", f"Found in the top {k}", "%") for k in DEFAULT_KS if k > 1))
+
+
+@dataclass(frozen=True)
+class ConfirmedPairFigures:
+    """How well the model finds the confirmed re-creations of this site, and which pairs that counts."""
+
+    metrics: dict | None   # Metrics.as_dict() on the pairs measured; None when no pair is left
+    total: int             # confirmed pairs of the collection, readable or not
+    measured: int
+    learned_from: int      # left out: the model saw their drawing or artwork while trained or checked
+    unreadable: int        # left out: the drawing or the artwork could not be read
+
+
+# --------------------------------------------------------------------------- discoveries
+
+#: The scores that can rank candidates, with what each means in plain words (the page shows the chosen one).
+SCORES = {
+    "similarity": "how alike the drawing and the artwork look to the model (cosine similarity)",
+    "margin": "how much closer the artwork is than the drawing's next-best suggestion",
+    "mutual": "where the drawing stands among the drawings closest to the artwork (mutual nearest "
+              "neighbours), then similarity",
+    "adjusted": "similarity, minus how close the drawing is to artworks in general and how close the artwork "
+                "is to drawings in general",
+}
+
+#: The score the discoveries page uses, chosen with the benchmark on the demo and on the training chairs
+#: (never on a test set): see the README's "Discoveries" section for the figures.
+PAGE_SCORE = "adjusted"
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Scored candidate pairs, best first; all arrays share one row per candidate.
+
+    ``drawing`` and ``artwork`` are rows into the site's item lists; ``rank`` is the artwork's place among the
+    drawing's suggestions (1 = first); ``mutual_rank`` the drawing's place among the artwork's closest drawings
+    (1 = closest), 0 when it is not among them.
+    """
+
+    drawing: np.ndarray
+    artwork: np.ndarray
+    rank: np.ndarray
+    similarity: np.ndarray
+    mutual_rank: np.ndarray
+    score: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.drawing)
+
+    def take(self, rows: np.ndarray) -> Candidates:
+        return Candidates(*(a[rows] for a in (self.drawing, self.artwork, self.rank, self.similarity,
+                                              self.mutual_rank, self.score)))
+
+
+@dataclass(frozen=True)
+class Discoveries:
+    """What the discoveries pages list: the best candidates (scored by ``score``) and how many drawings
+    without a confirmed artwork they were chosen from."""
+
+    candidates: Candidates
+    drawings_without: int
+    score: str = PAGE_SCORE
+
+
+# --------------------------------------------------------------------------- the find page's index
+
+#: Artworks per downloaded part: a part is fetched whole, and parts are fetched side by side.
+CHUNK_ROWS = 8192
+
+
+@dataclass(frozen=True)
+class CompactIndex:
+    """The projection and the artworks' codes; rows follow the site's artwork list."""
+
+    mean: np.ndarray        # dim, float32
+    axes: np.ndarray        # k x dim, float32, orthonormal rows
+    scales: np.ndarray      # N, float32
+    codes: np.ndarray       # N x k, int16
+    overlap: float          # measured share of the exact top 10 kept (1.0 when not measured: no queries)
+    queries: int            # drawings the overlap was measured on
+    parts: tuple = ()       # artwork rows of each downloaded part (empty: CHUNK_ROWS rows each, in order)
+    centres: np.ndarray | None = None  # parts x k, when parts group similar artworks
+    probe: int = 0          # parts a query downloads when grouped
+
+    def part_rows(self) -> list[np.ndarray]:
+        if self.parts:
+            return list(self.parts)
+        n = len(self.codes)
+        return [np.arange(lo, min(n, lo + CHUNK_ROWS)) for lo in range(0, n, CHUNK_ROWS)]
+
+    @property
+    def dims(self) -> int:
+        return int(self.axes.shape[0])
+
+    def scores(self, queries: np.ndarray) -> np.ndarray:
+        """Approximate cosine similarity of each query row with every artwork (what the page computes)."""
+        q = np.asarray(queries, np.float32)
+        proj = (q @ self.axes.T).astype(np.float32)
+        return (q @ self.mean)[:, None] + (proj @ self.codes.T.astype(np.float32)) * self.scales[None, :]
+
+    def projection_bytes(self) -> bytes:
+        """The mean then the axes, float32 little-endian."""
+        return np.concatenate([self.mean, self.axes.ravel()]).astype("<f4").tobytes()
+
+    def chunk_bytes(self, rows: np.ndarray) -> bytes:
+        """One part: its artworks' rows (uint32), their scales (float32), then their codes (int16, row after
+        row); little-endian."""
+        rows = np.asarray(rows)
+        return (rows.astype("<u4").tobytes() + self.scales[rows].astype("<f4").tobytes() +
+                np.ascontiguousarray(self.codes[rows]).astype("<i2").tobytes())
+
+
+# --------------------------------------------------------------------------- the map
+
+#: Map coordinates in [-1, 1] are published as integers 0..QUANT.
+QUANT = 65535
+
+
+@dataclass(frozen=True)
+class MapArrangement:
+    """The map's points in the order its files list them, and every arrangement the map page offers.
+
+    ``order`` holds item rows (the drawings, then the artworks after them) along a Z-order curve of their
+    position; ``x`` and ``y`` are their quantised coordinates in that order. ``layouts`` are
+    (description, quantised x and y stacked, or None for the similarity layout, whose coordinates are the
+    points' own); a description names the arrangement and holds its labelled groups.
+    """
+
+    order: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    layouts: tuple[tuple[dict, np.ndarray | None], ...]
+
+
+@dataclass(frozen=True)
+class AtlasSheets:
+    """The map's picture sheets, made and kept by the pipeline: the pages copy the files as they are.
+
+    ``levels`` describe each size for the map's metadata (name, cell, sheet, per_row, per_sheet, files);
+    ``files`` are (file name in the site, finished file); ``unreadable`` the point positions whose picture
+    could not be read (their cells are empty).
+    """
+
+    levels: tuple[dict, ...]
+    files: tuple[tuple[str, Path], ...]
+    computed: int               # sheets made now rather than taken from the cache
+    unreadable: tuple[int, ...] = ()
+
+
+# --------------------------------------------------------------------------- comparing models
+
+#: Artworks kept per drawing and model for the side-by-side rows.
+TOP = 10
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """One model's figures on the compared drawings."""
+
+    label: str                      # as the user named it (a file name, or "pretrained ...")
+    source: str                     # where its weights come from
+    per_fold: list[dict]            # Metrics.as_dict() of each group of drawings
+    mean: dict[str, float]
+    sd: dict[str, float]
+    position: dict[int, int]        # drawing -> 0-based position of its best-placed expected artwork
+    top: dict[int, list[int]]       # drawing -> its TOP best artworks (indices into the artworks), best first
+
+
+@dataclass(frozen=True)
+class Comparison:
+    models: list[ModelResult]
+    drawings: list[int]             # the compared drawings (indices into the drawings), in order
+    expected: dict[int, list[int]]  # drawing -> its expected artworks
+    group: dict[int, int]           # drawing -> its group (1-based; all 1 without folds)
+    folds: int                      # groups (1 without folds)
+    pairs_total: int
+    pairs_left_out: int             # pairs a model file learned from or was checked on
+    gallery: int                    # artworks searched

@@ -7,7 +7,7 @@ import base64
 
 import numpy as np
 
-from generator.site.mapdata import QUANT
+from generator.contracts import QUANT
 
 
 def dequantise(q) -> np.ndarray:

@@ -185,8 +185,8 @@ def test_map_data_is_deterministic_and_atlases_are_cached(tmp_path):
     items = [mapdata.MapItem("d" if i % 3 else "a", f"item-{i}", float(x), float(y), f"Item {i}",
                              country=["FRA", "DEU", mapdata.NONE_VALUE][i % 3], year=str(2000 + i % 5))
              for i, (x, y) in enumerate(rng.uniform(-1, 1, (500, 2)))]
-    first = mapdata.write_map_data(tmp_path / "a", items, cache_dir=tmp_path / "cache")
-    second = mapdata.write_map_data(tmp_path / "b", items[::-1], cache_dir=tmp_path / "cache")
+    first = _write_map(tmp_path / "a", items, tmp_path / "cache")
+    second = _write_map(tmp_path / "b", items[::-1], tmp_path / "cache")
     assert first.atlas_computed == 2 and second.atlas_computed == 0  # one overview and one detail sheet
     for rel in first.files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
@@ -225,7 +225,7 @@ def test_map_atlases_hold_every_picture_at_two_sizes(built_demo):
 
 
 def test_overview_cell_shrinks_with_the_item_count():
-    from generator.site.atlas import atlas_levels
+    from generator.pipeline.atlas import atlas_levels
 
     for n, cell in [(1, 32), (16384, 32), (20000, 16), (100_000, 8), (262_144, 8)]:
         overview, detail = atlas_levels(n)
@@ -241,7 +241,7 @@ def _layout_xy(folder: Path, name: str, n: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def test_map_offers_three_arrangements_with_named_groups(built_demo):
-    from generator.site.maplayouts import cluster_count
+    from generator.ml.maplayouts import cluster_count
 
     _, _, out = built_demo
     folder = out / "data/map"
@@ -289,7 +289,7 @@ def test_map_offers_three_arrangements_with_named_groups(built_demo):
 
 
 def test_kmeans_finds_separate_blobs_and_is_seeded():
-    from generator.site.maplayouts import kmeans
+    from generator.ml.maplayouts import kmeans
 
     rng = np.random.default_rng(3)
     centres = np.array([[-0.6, -0.6], [0.6, -0.5], [0.0, 0.7]])
@@ -360,3 +360,11 @@ def test_artwork_pages_say_where_echoes_come_from(built_demo, demo_dir):
 def test_search_tokens_fold_like_the_browser():
     assert search.tokens("Île-de-France") == ["ile-de-france", "ile", "de", "france"]
     assert search.shard_key("2009") == "20"
+
+
+def _write_map(out, items, cache):
+    """The map's files as a build writes them: the pipeline arranges and makes the sheets, the pages write."""
+    from generator.pipeline.derive import map_stage
+
+    arrangement, sheets = map_stage(items, {}, cache)
+    return mapdata.write_map_data(out, items, arrangement, sheets)

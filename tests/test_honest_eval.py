@@ -245,7 +245,7 @@ def _site(pairs_unreadable: int = 0):
 
 
 def test_model_page_figures_leave_out_pairs_the_model_learned_from():
-    from generator.site.modelpage import confirmed_pair_figures
+    from generator.pipeline.derive import confirmed_pair_figures
 
     checkpoint = {"split": {"train": [["d0.jpg", "m0.jpg"], ["d1.jpg", "m1.jpg"]], "val": [["d2.jpg", "k0.jpg"]],
                             "test": [["d3.jpg", "k1.jpg"]]}}
@@ -257,7 +257,8 @@ def test_model_page_figures_leave_out_pairs_the_model_learned_from():
 
 
 def test_model_page_says_which_pairs_were_measured():
-    from generator.site.modelpage import confirmed_pair_figures, metrics_table
+    from generator.pipeline.derive import confirmed_pair_figures
+    from generator.site.modelpage import metrics_table
     from generator.site.output import template_environment
 
     env = template_environment()

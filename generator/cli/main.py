@@ -36,7 +36,8 @@ def build_options(f):
                                                              "[train] table of the settings file).")
 def build(config_file, train_first, train_epochs, **flags):
     """Build the site: read the collection, compute similarities and the map, write the pages."""
-    from generator.pipeline.stages import build as run_build, tqdm_progress
+    from generator.pipeline.progress import tqdm_progress
+    from generator.pipeline.stages import build as run_build
 
     start = time.perf_counter()
     try:
@@ -85,17 +86,13 @@ def embed(config_file, shard, **flags):
     and writes its own files under the cache folder's embeddings/; copy those files from
     every machine into one cache folder, then run 'sitegen build'.
     """
-    from generator.pipeline.cache import Cache
-    from generator.pipeline.stages import compute_missing_embeddings, gather, tqdm_progress
+    from generator.pipeline.progress import tqdm_progress
+    from generator.pipeline.stages import embed_collection
 
     part = _parse_shard(shard) if shard else None
     try:
         settings = make_settings(config_file, **flags)
-        coll = gather(settings)
-        paths = [d.path for d in coll.drawings] + [a.path for a in coll.artworks]
-        cache = Cache(settings.cache)
-        run = compute_missing_embeddings(paths, cache.content_hashes(paths), cache, settings, tqdm_progress,
-                                         shard=part)
+        run = embed_collection(settings, tqdm_progress, shard=part)
     except SitegenError as exc:
         _fail(exc)
     if part:
@@ -131,7 +128,8 @@ def serve(config_file, port, **flags):
     try:
         settings = make_settings(config_file, **flags)
         if not (settings.out / "index.html").is_file():
-            from generator.pipeline.stages import build as run_build, tqdm_progress
+            from generator.pipeline.progress import tqdm_progress
+            from generator.pipeline.stages import build as run_build
 
             click.echo(f"No site in {settings.out} yet: building it first.", err=True)
             for line in run_build(settings, echo=lambda s: click.echo(s, err=True), progress=tqdm_progress).lines():

@@ -12,35 +12,25 @@ from generator.cli.common import PATH, _fail, setting_option
 from generator.errors import InputError, SitegenError
 
 def _index_pairs(drawings: Path, artworks: Path, pairs: Path, decisions=(), negatives: dict | None = None):
-    """Paths of every drawing and artwork, and the known pairs as index pairs into them.
+    """Paths of every drawing and artwork, and the known pairs as index pairs into them (see
+    ``pipeline/training.py``); prints what the decisions added and the problems of the files.
 
     ``decisions`` (decisions.csv files): their confirmed pairs join the pairs, and their rejected ones go
     into ``negatives`` (drawing index -> artwork indices) when a dict is given."""
-    from generator.inputs.collection import load_collection
-    from generator.inputs.decisions import merge_decisions, read_decisions
     from generator.inputs.problems import report_sections
+    from generator.pipeline.training import known_pairs
 
-    if pairs is None:
-        raise InputError("--pairs is needed: training and measuring use the known drawing,artwork pairs.")
-    coll = load_collection(drawings, artworks, None, pairs)
-    known = coll.pairs
-    if decisions:
-        read = read_decisions(decisions, (d.id for d in coll.drawings), (a.id for a in coll.artworks), coll.problems)
-        merged = merge_decisions(coll.pairs, read, decisions_win=False, pairs_file=pairs, problems=coll.problems)
-        known, rejected = list(merged.pairs), merged.rejected
-        click.echo(f"Decisions: {len(merged.pairs) - len(coll.pairs)} confirmed pairs added, {len(rejected)} "
+    known = known_pairs(drawings, artworks, pairs, decisions)
+    if known.decisions:
+        click.echo(f"Decisions: {known.added} confirmed pairs added, {known.rejected} "
                    "rejected suggestions used as known negatives.", err=True)
-    for line in report_sections([p for p in coll.problems if p.kind in ("csv", "encoding", "decision")]):
+    for line in report_sections([p for p in known.problems if p.kind in ("csv", "encoding", "decision")]):
         click.echo(line, err=True)  # a pairs file read with another encoding or naming missing files
-    d_index = {d.id: i for i, d in enumerate(coll.drawings)}
-    a_index = {a.id: j for j, a in enumerate(coll.artworks)}
-    index_pairs = sorted((d_index[d], a_index[a]) for d, a in known)
-    if decisions and negatives is not None:
-        for d, a in rejected:
-            negatives.setdefault(d_index[d], set()).add(a_index[a])
-    if not index_pairs:
+    if negatives is not None:
+        negatives.update(known.negatives)
+    if not known.index_pairs:
         raise InputError(f"{pairs} names no drawing and artwork found in the folders. Check the file names in it.")
-    return [d.path for d in coll.drawings], [a.path for a in coll.artworks], index_pairs, coll.problems
+    return known.d_paths, known.a_paths, known.index_pairs, known.problems
 
 
 def _train_settings(config_file=None, recipe: str | None = None, **opts):
@@ -266,20 +256,9 @@ def train_without_pairs(artworks: Path, out: Path, backbone: str, weights, setti
 
 def trained_model_for_build(settings, train_settings) -> Path:
     """``sitegen build --train``: the model file for these pairs, trained now unless an identical one exists."""
-    import hashlib
+    from generator.pipeline.training import trained_model_path
 
-    if settings.pairs is None:
-        raise InputError("--train needs --pairs: fine-tuning learns from the known drawing,artwork pairs.")
-    h = hashlib.sha256()
-    h.update(Path(settings.pairs).read_bytes())
-    for f in settings.decisions or ():  # the review's decisions are learned too
-        h.update(Path(f).read_bytes() if Path(f).is_file() else str(f).encode())
-    for folder in (settings.drawings, settings.artworks):
-        for p in sorted(Path(folder).rglob("*")):
-            if p.is_file():
-                h.update(f"{p.relative_to(folder)}:{p.stat().st_size}".encode())
-    h.update(repr((settings.model, str(settings.weights), train_settings)).encode())
-    out = Path(settings.cache) / "models" / f"trained-{h.hexdigest()[:16]}.pt"
+    out = trained_model_path(settings, train_settings)
     if out.is_file():
         click.echo(f"Using the model already trained on these pairs: {out}")
         return out

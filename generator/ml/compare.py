@@ -13,42 +13,13 @@ from __future__ import annotations
 import os
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from generator.contracts import TOP, Comparison, ModelResult
 from generator.errors import InputError
 from generator.ml.evaluate import held_out_pairs, kfold, learned_pairs, relevant_ranks, retrieval_metrics
-
-#: Artworks kept per drawing and model for the side-by-side rows.
-TOP = 10
-
-
-@dataclass(frozen=True)
-class ModelResult:
-    """One model's figures on the compared drawings."""
-
-    label: str                      # as the user named it (a file name, or "pretrained ...")
-    source: str                     # where its weights come from
-    per_fold: list[dict]            # Metrics.as_dict() of each group of drawings
-    mean: dict[str, float]
-    sd: dict[str, float]
-    position: dict[int, int]        # drawing -> 0-based position of its best-placed expected artwork
-    top: dict[int, list[int]]       # drawing -> its TOP best artworks (indices into the artworks), best first
-
-
-@dataclass(frozen=True)
-class Comparison:
-    models: list[ModelResult]
-    drawings: list[int]             # the compared drawings (indices into the drawings), in order
-    expected: dict[int, list[int]]  # drawing -> its expected artworks
-    group: dict[int, int]           # drawing -> its group (1-based; all 1 without folds)
-    folds: int                      # groups (1 without folds)
-    pairs_total: int
-    pairs_left_out: int             # pairs a model file learned from or was checked on
-    gallery: int                    # artworks searched
-
 
 def _relative(paths: Sequence[Path], folder: Path) -> list[str]:
     return [Path(os.path.relpath(p, folder)).as_posix() for p in paths]

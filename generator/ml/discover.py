@@ -5,7 +5,7 @@ Every drawing without a confirmed pair has its nearest artworks (the drawing pag
 module gives each of those (drawing, artwork) candidates a score, so the most promising ones across the
 whole collection can be reviewed first. Similarity alone is not comparable from one drawing to another:
 some drawings (plain, faded, pencil-only) are close to every artwork, and some artworks are close to every
-drawing ("hubs"). The scores below correct for that in different ways; ``benchmarks/bench_discoveries.py``
+drawing ("hubs"). The scores (named in ``contracts.SCORES``) correct for that in different ways; ``benchmarks/bench_discoveries.py``
 measures them by hiding half of the known pairs and counting how many hidden pairs each score puts in its
 top 20 / 50 / 100.
 
@@ -16,50 +16,10 @@ pass over the vectors.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 
 import numpy as np
 
-from generator.contracts import Neighbours
-
-#: The scores that can rank candidates, with what each means in plain words (the page shows the chosen one).
-SCORES = {
-    "similarity": "how alike the drawing and the artwork look to the model (cosine similarity)",
-    "margin": "how much closer the artwork is than the drawing's next-best suggestion",
-    "mutual": "where the drawing stands among the drawings closest to the artwork (mutual nearest "
-              "neighbours), then similarity",
-    "adjusted": "similarity, minus how close the drawing is to artworks in general and how close the artwork "
-                "is to drawings in general",
-}
-
-#: The score the discoveries page uses, chosen with the benchmark on the demo and on the training chairs
-#: (never on a test set): see the README's "Discoveries" section for the figures.
-PAGE_SCORE = "adjusted"
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """Scored candidate pairs, best first; all arrays share one row per candidate.
-
-    ``drawing`` and ``artwork`` are rows into the site's item lists; ``rank`` is the artwork's place among the
-    drawing's suggestions (1 = first); ``mutual_rank`` the drawing's place among the artwork's closest drawings
-    (1 = closest), 0 when it is not among them.
-    """
-
-    drawing: np.ndarray
-    artwork: np.ndarray
-    rank: np.ndarray
-    similarity: np.ndarray
-    mutual_rank: np.ndarray
-    score: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.drawing)
-
-    def take(self, rows: np.ndarray) -> Candidates:
-        return Candidates(*(a[rows] for a in (self.drawing, self.artwork, self.rank, self.similarity,
-                                              self.mutual_rank, self.score)))
-
+from generator.contracts import PAGE_SCORE, SCORES, Candidates, Neighbours
 
 def _mutual_ranks(nb: Neighbours, d_rows: np.ndarray, a_rows: np.ndarray) -> np.ndarray:
     """For each candidate, the drawing's 1-based place among the artwork's listed closest drawings, else 0."""

@@ -25,14 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from generator.contracts import DEFAULT_KS, METRIC_ROWS  # noqa: F401 (METRIC_ROWS: here too)
 from generator.errors import ConfigError
-
-DEFAULT_KS = (1, 5, 10, 20, 50, 100, 200, 400)
-
-#: The figures in the order every table shows them: key of ``Metrics.as_dict``, meaning, unit.
-METRIC_ROWS = (("MP", "Mean position (0 = always first)", ""), ("MMP", "Minimum mean position", ""),
-               ("MAP", "Mean average precision", "%"), ("R@1", "Found first", "%"),
-               *((f"R@{k}", f"Found in the top {k}", "%") for k in DEFAULT_KS if k > 1))
 
 #: Boolean comparisons per block when counting ranks (about 16 MB of temporary memory).
 _BLOCK_CELLS = 1 << 24

@@ -20,9 +20,9 @@ centre, and a query downloads only the ``probe`` parts whose centres score highe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+
+from generator.contracts import CompactIndex
 
 #: Largest code of the 16-bit codes.
 CODE_PEAK = 32767
@@ -32,56 +32,12 @@ AXES_TRIED = (32, 64, 128, 256)
 AGREEMENT_TARGET = 0.97
 #: Drawings used as queries when measuring agreement (evenly spaced through the site's list).
 AGREEMENT_QUERIES = 1000
-#: Artworks per downloaded part: a part is fetched whole, and parts are fetched side by side.
-CHUNK_ROWS = 8192
 #: From this many artworks on, parts group similar artworks and a query downloads only the nearest parts.
 GROUPED_FROM = 50_000
 #: Artworks per part, on average, when grouped.
 GROUP_ROWS = 1024
 #: At most this many similarities are held at once when measuring agreement (queries x artworks).
 MEASURE_CELLS = 50_000_000
-
-
-@dataclass(frozen=True)
-class CompactIndex:
-    """The projection and the artworks' codes; rows follow the site's artwork list."""
-
-    mean: np.ndarray        # dim, float32
-    axes: np.ndarray        # k x dim, float32, orthonormal rows
-    scales: np.ndarray      # N, float32
-    codes: np.ndarray       # N x k, int16
-    overlap: float          # measured share of the exact top 10 kept (1.0 when not measured: no queries)
-    queries: int            # drawings the overlap was measured on
-    parts: tuple = ()       # artwork rows of each downloaded part (empty: CHUNK_ROWS rows each, in order)
-    centres: np.ndarray | None = None  # parts x k, when parts group similar artworks
-    probe: int = 0          # parts a query downloads when grouped
-
-    def part_rows(self) -> list[np.ndarray]:
-        if self.parts:
-            return list(self.parts)
-        n = len(self.codes)
-        return [np.arange(lo, min(n, lo + CHUNK_ROWS)) for lo in range(0, n, CHUNK_ROWS)]
-
-    @property
-    def dims(self) -> int:
-        return int(self.axes.shape[0])
-
-    def scores(self, queries: np.ndarray) -> np.ndarray:
-        """Approximate cosine similarity of each query row with every artwork (what the page computes)."""
-        q = np.asarray(queries, np.float32)
-        proj = (q @ self.axes.T).astype(np.float32)
-        return (q @ self.mean)[:, None] + (proj @ self.codes.T.astype(np.float32)) * self.scales[None, :]
-
-    def projection_bytes(self) -> bytes:
-        """The mean then the axes, float32 little-endian."""
-        return np.concatenate([self.mean, self.axes.ravel()]).astype("<f4").tobytes()
-
-    def chunk_bytes(self, rows: np.ndarray) -> bytes:
-        """One part: its artworks' rows (uint32), their scales (float32), then their codes (int16, row after
-        row); little-endian."""
-        rows = np.asarray(rows)
-        return (rows.astype("<u4").tobytes() + self.scales[rows].astype("<f4").tobytes() +
-                np.ascontiguousarray(self.codes[rows]).astype("<i2").tobytes())
 
 
 def principal_axes(vectors: np.ndarray, block: int = 16384) -> tuple[np.ndarray, np.ndarray]:

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import sys
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from generator.pipeline.cache import Cache, EmbeddingWriter, array_key
-from generator.inputs.problems import report_sections, skipped_first
+from generator.pipeline.findmodel import browser_model
+from generator.pipeline.findsamples import find_model_pictures
+from generator.pipeline.imagesfolder import check_images_folder
+from generator.pipeline.incremental import write_site
+from generator.pipeline.progress import Progress, no_progress
+from generator.pipeline.report import (BuildReport, problem_summary, review_note, size_warning, timed,
+                                       write_report_file)
 from generator.settings import BuildSettings
-from generator.pipeline.findmodel import CALIBRATION_SAMPLES, CHECK_SAMPLES, browser_model
-from generator.fsutil import (check_output_folder, is_within, recover_interrupted, sha256_file, staged,
-                                    write_atomic)
+from generator.fsutil import check_output_folder, is_within, recover_interrupted, staged, write_atomic
 from generator.contracts import Embedded, Embeddings, Neighbours
 from generator.errors import ImageError, InputError
 from generator.inputs.collection import Artwork, Collection, Drawing, Problem, load_collection
@@ -30,81 +29,10 @@ from generator.inputs.decisions import ReviewedPairs, merge_decisions, read_deci
 from generator.inputs.images import load_rgb, web_image_bytes
 from generator.site.context import SiteData
 from generator.site.iiif import IIIF_NEEDS_SITE_URL
-from generator.site.images import IMAGES_MARKER, display_images_dir, write_display_images
-from generator.site.output import PreviousSite, asset_dir
-from generator.site.pages import render_site
-from generator.site.urls import check_image_base_url
-
-#: Above this size the build warns: GitHub Pages refuses sites over 1 GB.
-SITE_WARN_BYTES = 800_000_000
+from generator.site.images import display_images_dir, write_display_images
 
 #: Bumped when the published picture format changes, so cached derivatives are redone.
 DERIVATIVE_VERSION = "webp-q80-v1"
-
-
-@dataclass
-class BuildReport:
-    drawings: int = 0
-    artworks: int = 0
-    pairs: int = 0
-    verso_skipped: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # what the site leaves out, and the setting that adds it
-    timings: dict[str, float] = field(default_factory=dict)
-    computed: dict[str, int] = field(default_factory=dict)  # what was computed rather than read from the cache
-    site_bytes: int = 0
-    site_files: int = 0
-    images_out: Path | None = None  # --image-base-url: the folder of display pictures to upload there
-    out: Path | None = None
-    report_file: Path | None = None
-    embedded_line: str = ""  # embedded N pictures, M from the cache
-
-    def timing_lines(self) -> list[str]:
-        return [f"  {stage:<12} {secs:7.2f} s" for stage, secs in self.timings.items()]
-
-    def lines(self) -> list[str]:
-        """The summary shown at the end of a build (each stage's time is shown as it ends, not again here)."""
-        out = [f"Published {self.drawings} drawings and {self.artworks} artworks ({self.pairs} known "
-               f"re-creations); {self.verso_skipped} back scans kept private."]
-        out.append(f"Site: {self.site_files} files, {self.site_bytes / 1e6:.1f} MB in {self.out}")
-        if self.images_out is not None:
-            out.append(f"Display pictures: {self.images_out} (upload its contents to the --image-base-url address)")
-        out.extend(self.notes)
-        if self.problems:
-            out.append(f"{len(self.problems)} files need attention:")
-            out.extend(report_sections(self.problems, 10, self.report_file))
-        out.extend(f"Warning: {w}" for w in self.warnings)
-        return out
-
-
-Progress = Callable[[str, int], Callable[[int], None]]
-
-
-def _no_progress(label: str, total: int):
-    return lambda n: None
-
-
-def tqdm_progress(label: str, total: int):
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, desc=label, unit="img", file=sys.stderr, leave=False,
-               disable=total < 2 or not sys.stderr.isatty())
-
-    def update(n: int):
-        bar.update(n)
-        if bar.n >= total:
-            bar.close()
-    return update
-
-
-@contextmanager
-def _timed(report: BuildReport, stage: str, echo: Callable[[str], None], detail: Callable[[], str] = str):
-    start = time.perf_counter()
-    yield
-    report.timings[stage] = time.perf_counter() - start
-    more = detail()
-    echo(f"{stage}: {report.timings[stage]:.2f} s" + (f"; {more}" if more else ""))
 
 
 def gather(settings: BuildSettings) -> Collection:
@@ -113,13 +41,13 @@ def gather(settings: BuildSettings) -> Collection:
         raise InputError("Both --drawings and --artworks are needed (or set drawings and artworks in sitegen.toml).")
     check_output_folder(settings.out, [settings.drawings, settings.artworks])
     if settings.image_base_url:
-        _check_images_folder(settings)
+        check_images_folder(settings)
     if is_within(settings.cache, settings.out):
         raise InputError(f"The cache folder {settings.cache} lies inside the output folder {settings.out}, "
                          "which is replaced at every build. Choose another --cache.")
     coll = load_collection(settings.drawings, settings.artworks, settings.artworks_csv, settings.pairs)
     if settings.strict and coll.problems:
-        raise InputError(_problem_summary(coll.problems, "--strict is on, so the build stops"))
+        raise InputError(problem_summary(coll.problems, "--strict is on, so the build stops"))
     return coll
 
 
@@ -134,7 +62,7 @@ def review_decisions(settings: BuildSettings, coll: Collection, problems: list[P
                                pairs_file=settings.pairs, problems=found)
     problems.extend(found)
     if settings.strict and found:
-        raise InputError(_problem_summary(found, "--strict is on, so the build stops"))
+        raise InputError(problem_summary(found, "--strict is on, so the build stops"))
     return reviewed
 
 
@@ -148,25 +76,6 @@ def unknown_country_problems(coll: Collection, countries) -> list[Problem]:
                     "table, so pages show the code instead of a name",
                     f"Add a line '{code},<country name>' to a countries.csv file and pass it with --countries.",
                     kind="country", skipped=False) for code, n in sorted(counts.items())]
-
-
-def _check_images_folder(settings: BuildSettings) -> None:
-    """--image-base-url: the display pictures go to ``<out>-images``, which each build replaces."""
-    check_image_base_url(settings.image_base_url)
-    folder = display_images_dir(settings.out)
-    check_output_folder(folder, [settings.drawings, settings.artworks])
-    if is_within(settings.cache, folder):
-        raise InputError(f"The cache folder {settings.cache} lies inside {folder}, which is replaced at every "
-                         "build. Choose another --cache.")
-    if folder.exists() and (not folder.is_dir() or (any(folder.iterdir())
-                                                      and not (folder / IMAGES_MARKER).is_file())):
-        raise InputError(f"With --image-base-url the display pictures are written to {folder}, but something "
-                         "else is there. Move it away or choose another --out.")
-
-
-def _problem_summary(problems: list[Problem], intro: str) -> str:
-    lines = [f"{intro}: {len(problems)} problem(s) with the inputs."]
-    return "\n".join(lines + report_sections(problems, 10))
 
 
 #: Embeddings are saved every this many pictures, so an interrupted build loses little.
@@ -239,6 +148,16 @@ def compute_missing_embeddings(paths: list[Path], hashes: list[str], cache: Cach
     if missing:
         cache.compact_embeddings(key)
     return MissingEmbeddings(known, failures, source, len(missing), from_cache)
+
+
+def embed_collection(settings: BuildSettings, progress: Progress = no_progress,
+                     shard: tuple[int, int] | None = None) -> MissingEmbeddings:
+    """``sitegen embed``: the collection read and checked as a build does, then the embeddings of its
+    pictures not cached yet (or the ``shard`` of them), saved into the cache."""
+    coll = gather(settings)
+    paths = [d.path for d in coll.drawings] + [a.path for a in coll.artworks]
+    cache = Cache(settings.cache)
+    return compute_missing_embeddings(paths, cache.content_hashes(paths), cache, settings, progress, shard=shard)
 
 
 def _embed_on_ray(missing: list[str], first_path: dict[str, Path], known: dict[str, np.ndarray], cache: Cache,
@@ -353,14 +272,14 @@ class Published:
 
 
 def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: None,
-          progress: Progress = _no_progress) -> BuildReport:
+          progress: Progress = no_progress) -> BuildReport:
     """Run every stage and swap the finished site into place."""
     report = BuildReport(out=settings.out)
     recover_interrupted(settings.out)
     if settings.image_base_url:
         recover_interrupted(display_images_dir(settings.out))
     cache = Cache(settings.cache)
-    with _timed(report, "collection", echo):
+    with timed(report, "collection", echo):
         coll = gather(settings)
         report.problems.extend(coll.problems)
         countries = load_countries(settings.countries, report.problems)
@@ -370,36 +289,35 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
         coll.pairs = list(reviewed.pairs)
         paths = [d.path for d in coll.drawings] + [a.path for a in coll.artworks]
         hashes = cache.content_hashes(paths)
-    with _timed(report, "embeddings", echo, lambda: report.embedded_line):
+    with timed(report, "embeddings", echo, lambda: report.embedded_line):
         embedded = embed_items(paths, hashes, cache, settings, progress, report)
     for f in embedded.failures:
         report.problems.append(Problem(_display_path(f.path, settings), f.reason, f.fix, kind="image"))
     if settings.strict and embedded.failures:
-        raise InputError(_problem_summary(report.problems, "--strict is on, so the build stops"))
+        raise InputError(problem_summary(report.problems, "--strict is on, so the build stops"))
     items = published_items(coll, hashes, embedded, settings)
     report.drawings, report.artworks, report.pairs = len(items.drawings), len(items.artworks), len(items.pairs)
     d_ids, a_ids = set(items.embeddings.drawings.ids), set(items.embeddings.artworks.ids)
     rejected = [p for p in reviewed.rejected if p[0] in d_ids and p[1] in a_ids]
     if settings.decisions:
         n_review = sum(1 for p in items.pairs if reviewed.source[p] == "review")
-        report.notes.append(f"Review decisions: {n_review} re-creation{'s' * (n_review != 1)} confirmed in a review, "
-                            f"{len(rejected)} suggestion{'s' * (len(rejected) != 1)} rejected and no longer shown "
-                            "(listed in data/rejected.csv).")
-    with _timed(report, "neighbours", echo):
-        nb, nb_key = find_neighbours(items.embeddings, cache, settings, report, rejected)
-    with _timed(report, "layout", echo):
+        report.notes.append(review_note(n_review, len(rejected)))
+    with timed(report, "neighbours", echo):
+        nb, _ = find_neighbours(items.embeddings, cache, settings, report, rejected)
+    with timed(report, "layout", echo):
         lay = place_on_map(items.embeddings, cache, settings, report)
-    with _timed(report, "pictures", echo):
+    with timed(report, "pictures", echo):
         pictures = make_derivatives([(d.id, d.path, h) for d, h in zip(items.drawings, items.d_hash)] +
                                     [(a.id, a.path, h) for a, h in zip(items.artworks, items.a_hash)], cache,
                                     settings, progress, report)
     browser = None
     if settings.find_page:
-        with _timed(report, "find model", echo):
-            samples, sample_vectors = _check_samples(items)
+        with timed(report, "find model", echo):
+            samples, sample_vectors, calibration = find_model_pictures(items.drawings, items.d_hash, items.artworks,
+                                                                       items.a_hash, items.embeddings)
             browser = browser_model(settings, cache, samples, sample_vectors, items.embeddings.artworks.vectors,
-                                    report.computed, calibration=_calibration_pictures(items, samples))
-    with _timed(report, "pages", echo):
+                                    report.computed, calibration=calibration)
+    with timed(report, "pages", echo):
         model_source = embedded.model_source
         site = SiteData(settings=settings, drawings=items.drawings, artworks=items.artworks, pairs=items.pairs,
                         countries=countries, artists=coll.artists, neighbours=nb, coords=lay["coords"],
@@ -409,20 +327,9 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
                         embeddings=items.embeddings, pairs_unreadable=items.pairs_unreadable,
                         pair_sources={p: reviewed.source[p] for p in items.pairs}, rejected=tuple(rejected),
                         browser_model=browser)
-        # Rendering is skipped when nothing that goes into the site changed and the site on disk is
-        # still the one we wrote (a manifest of sizes and times says so).
-        assets = _assets_digest()
-        # Only what can change a page: batch size, device, precision and where the cache lives cannot
-        # (derived pictures are named by content, so their folder is left out too).
-        page_settings = settings.page_fingerprint()
-        fingerprint = array_key(page_settings, assets, nb_key, lay["coords"], str(lay["method"]),
-                                repr(items.drawings), repr(items.artworks), items.d_hash, items.a_hash, items.pairs,
-                                sorted(site.pair_sources.items()), rejected,
-                                sorted(coll.artists.items()), _file_digest(settings.countries), model_source,
-                                sorted((i, t.name, d.name) for i, (t, d) in pictures.items()),
-                                hashlib.sha256(browser.onnx).hexdigest() if browser else "")
-        render_salt = array_key(page_settings, assets, "pages-v1")
-        write_site(site, fingerprint, render_salt, report)
+        # Rendering is skipped when nothing that goes into the site changed (its fingerprint is a digest of
+        # the site data) and the site on disk is still the one we wrote (a manifest of sizes and times says so).
+        write_site(site, report)
         if not settings.site_url:
             report.notes.append(IIIF_NEEDS_SITE_URL)
         if settings.image_base_url:
@@ -431,43 +338,12 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
                 with staged(images_out) as staging:
                     write_display_images(site, staging)
             echo(f"Display pictures for {settings.image_base_url}: {images_out}")
-        if report.site_bytes > SITE_WARN_BYTES:
-            report.warnings.append(
-                f"The site is {report.site_bytes / 1e6:.0f} MB; GitHub Pages refuses sites over 1 GB. Make it smaller "
-                "with --thumb-size and --display-size, or serve the display pictures from elsewhere with "
-                "--image-base-url.")
+        too_large = size_warning(report.site_bytes)
+        if too_large:
+            report.warnings.append(too_large)
     report.warnings.extend(cache.warnings)
-    report.report_file = settings.cache / "build-report.txt"
-    write_atomic(report.report_file, "\n".join(report.lines() + ["", "Time per stage:"] + report.timing_lines() +
-                                               ["", "All problems:"] +
-                                               [f"- {p}" for p in skipped_first(report.problems)]) + "\n")
+    write_report_file(report, settings.cache / "build-report.txt")
     return report
-
-
-def _check_samples(items: Published) -> tuple[list[tuple[Path, str]], np.ndarray]:
-    """Pictures the find page's model is checked on (path, content hash), with the site's vectors of them:
-    drawings then artworks."""
-    half = CHECK_SAMPLES // 2
-    d_rows = list(range(0, len(items.drawings), max(1, len(items.drawings) // half)))[:half]
-    a_rows = list(range(0, len(items.artworks), max(1, len(items.artworks) // half)))[:CHECK_SAMPLES - len(d_rows)]
-    paths = ([(items.drawings[i].path, items.d_hash[i]) for i in d_rows] +
-             [(items.artworks[j].path, items.a_hash[j]) for j in a_rows])
-    vectors = np.concatenate([items.embeddings.drawings.vectors[d_rows], items.embeddings.artworks.vectors[a_rows]])
-    return paths, vectors
-
-
-def _calibration_pictures(items: Published, checked: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
-    """Drawings and artworks (path, content hash), none of the ``checked`` ones, whose activations guide the
-    rounding of the find page's model (CALIBRATION_SAMPLES in all at most): those whose ids hash lowest, so
-    that adding pictures to the collection rarely changes the choice (and so the exported file, which is
-    cached by it)."""
-    left_out = {path for path, _ in checked}
-    chosen = []
-    for group, hashes in ((items.drawings, items.d_hash), (items.artworks, items.a_hash)):
-        ranked = sorted((hashlib.sha256(x.id.encode("utf-8")).hexdigest(), x.path, h) for x, h in zip(group, hashes)
-                        if x.path not in left_out)
-        chosen += [(path, h) for _, path, h in ranked[:CALIBRATION_SAMPLES // 2]]
-    return chosen
 
 
 def published_items(coll: Collection, hashes: list[str], embedded: EmbeddedItems,
@@ -541,99 +417,8 @@ def _checkpoint(settings: BuildSettings) -> dict | None:
     return checkpoint_record(settings.model)
 
 
-def write_site(site: SiteData, fingerprint: str, render_salt: str, report: BuildReport) -> None:
-    """Stage 6: render the site into a staging folder and swap it in, unless the site on disk is already it.
-
-    Pages whose key is unchanged are linked from the previous site instead of rendered.
-    """
-    settings = site.settings
-    # One state file per output folder, so sites built from one cache into different
-    # folders do not overwrite each other's record.
-    state_file = settings.cache / f"site-state-{array_key(os.path.abspath(settings.out))[:12]}.json"
-    site_state = _load_json(state_file)
-    old_files = site_state.get("files", {}) if site_state.get("out") == os.path.abspath(settings.out) else {}
-    if site_state.get("fingerprint") == fingerprint and old_files and \
-            _manifest(settings.out) == {f: v[:2] for f, v in old_files.items()}:
-        report.computed["pages"] = 0
-        report.site_files, report.site_bytes = len(old_files), sum(v[0] for v in old_files.values())
-        report.problems.extend(Problem(*p) for p in site_state.get("problems", []))
-        return
-    previous = None
-    if old_files and settings.out.is_dir():
-        previous = PreviousSite(Path(settings.out), site_state.get("pages", {}), old_files)
-    with staged(settings.out) as staging:
-        result = render_site(site, staging, salt=render_salt, previous=previous)
-    report.computed["pages"] = len(result.pages) - result.reused
-    report.computed["pages_reused"] = result.reused
-    report.problems.extend(result.problems)
-    files = _manifest(settings.out, with_digest=True, known=old_files)
-    report.computed["files_changed"] = sum(1 for f, v in files.items() if old_files.get(f, [0])[-1] != v[-1])
-    report.site_files, report.site_bytes = len(files), sum(v[0] for v in files.values())
-    write_atomic(state_file, json.dumps(
-        {"fingerprint": fingerprint, "out": os.path.abspath(settings.out), "files": files,
-         "pages": result.page_keys,
-         "problems": [[p.file, p.reason, p.fix, p.kind] for p in result.problems]}))
-
-
 def _display_path(path, settings: BuildSettings) -> str:
     for root in (settings.drawings, settings.artworks):
         if root is not None and is_within(path, root):
             return f"{Path(root).name}/{Path(os.path.relpath(path, root)).as_posix()}"
     return str(path)
-
-
-def _load_json(path: Path) -> dict:
-    try:
-        return json.loads(Path(path).read_text()) if Path(path).is_file() else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def _file_digest(path) -> str:
-    return sha256_file(path) if path is not None and Path(path).is_file() else ""
-
-
-def _assets_digest() -> str:
-    """Everything besides the data that shapes the site: the code, templates and static files."""
-    h = hashlib.sha256()
-    for folder in (Path(__file__).resolve().parents[1], asset_dir("templates"), asset_dir("static")):
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                h.update(path.name.encode())
-                h.update(path.read_bytes())
-    return h.hexdigest()
-
-
-def _manifest(root: Path, with_digest: bool = False, known: dict[str, list] | None = None) -> dict[str, list]:
-    """relative path -> [size, mtime_ns(, content digest)] of every file of a built site.
-
-    Pictures are hard links into the cache, so their inode stands in for their content.
-    A file whose size and time equal its row in ``known`` (a page linked unchanged from
-    the previous site) keeps that row's digest instead of being read again.
-    """
-    known = known or {}
-    out: dict[str, list] = {}
-    root = Path(root)
-    if not root.is_dir():
-        return out
-    stack = [root]
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for e in entries:
-                if e.is_dir(follow_symlinks=False):
-                    stack.append(Path(e.path))
-                    continue
-                st = e.stat(follow_symlinks=False)
-                rel = os.path.relpath(e.path, root).replace(os.sep, "/")
-                row = [st.st_size, st.st_mtime_ns]
-                if with_digest:
-                    old = known.get(rel)
-                    if old and len(old) == 3 and old[:2] == row:
-                        row.append(old[2])
-                    elif e.name.endswith(".webp"):
-                        row.append(f"i{st.st_ino}")
-                    else:
-                        with open(e.path, "rb") as fh:
-                            row.append(hashlib.blake2b(fh.read(), digest_size=8).hexdigest())
-                out[rel] = row
-    return out

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from generator.contracts import METRIC_ROWS, TOP, Comparison
 from generator.fsutil import write_atomic
 from generator.errors import ImageError
 from generator.inputs.images import load_rgb, web_image_bytes
-from generator.ml.compare import TOP, Comparison
-from generator.ml.evaluate import METRIC_ROWS
 from generator.site.output import asset_dir, template_environment
 
 THUMB = 120

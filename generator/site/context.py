@@ -1,8 +1,10 @@
 """What the pages are made from: the site data the pipeline hands over, and one read-only context built from it.
 
 :class:`SiteData` is the contract between the pipeline and the site: the
-published items, their neighbours, the map, the pictures that could be made and
-what the pipeline read about the model. :class:`SiteContext` adds, once, what
+published items, their neighbours, the map, the pictures that could be made,
+what the pipeline read about the model, and what it computed for the pages from
+all that (the discoveries, the model's figures, the find page's index, the map's
+arrangement and its picture sheets). :class:`SiteContext` adds, once, what
 every page writer looks up: item rows, confirmed pairs, cards, labels and the
 collection views.
 """
@@ -17,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from generator.settings import BuildSettings
-from generator.contracts import BrowserModel, Embeddings, Neighbours
+from generator.contracts import (AtlasSheets, BrowserModel, CompactIndex, ConfirmedPairFigures, Discoveries,
+                                 Embeddings, MapArrangement, Neighbours)
 from generator.inputs.collection import AGE_GROUPS, Artwork, Drawing
 from generator.inputs.countries import CountryTable
 from generator.site import labels
@@ -26,11 +29,18 @@ from generator.site.urls import (artwork_url, check_image_base_url, collection_u
                                  site_base, thumb_url)
 
 
+#: The metadata of a :class:`SiteData` field computed from the others (left out of the page fingerprint).
+DERIVED = {"derived": True}
+# A field's metadata may also name a ``fingerprint`` function: what of its value counts for the page
+# fingerprint (pipeline/incremental.py); every other field counts whole.
+
+
 @dataclass(frozen=True)
 class SiteData:
     """Everything the site shows, as the pipeline computed it; rows of the arrays follow the item lists."""
 
-    settings: BuildSettings
+    #: only the settings that can change what a page says count for the page fingerprint
+    settings: BuildSettings = field(metadata={"fingerprint": BuildSettings.page_fingerprint})
     drawings: list[Drawing]
     artworks: list[Artwork]
     pairs: list[tuple[str, str]]
@@ -40,7 +50,9 @@ class SiteData:
     coords: np.ndarray
     layout_method: str
     #: item id -> (thumbnail, display picture) in the cache; an item whose pictures could not be made is absent
-    pictures: dict[str, tuple[Path, Path]]
+    #: (the pictures are named by their content: their folder, the cache's, does not count for the fingerprint)
+    pictures: dict[str, tuple[Path, Path]] = field(metadata={"fingerprint": lambda pictures: sorted(
+        (item_id, thumb.name, display.name) for item_id, (thumb, display) in pictures.items())})
     model_source: str
     model_name: str
     #: the training record of a model fine-tuned with 'sitegen train' (settings, metrics, split...); else None
@@ -52,6 +64,18 @@ class SiteData:
     #: (drawing, artwork) suggestions rejected in a review: no longer suggested, listed in the data download
     rejected: tuple[tuple[str, str], ...] = ()
     browser_model: BrowserModel | None = None  # the model for the find page; None: no find page
+    # What the pipeline computes from the fields above for the pages (pipeline/derive.py). Being functions
+    # of them and of the code, they are left out of the page fingerprint (``derived`` in their metadata).
+    #: the discoveries pages' candidates, best first
+    discoveries: Discoveries | None = field(default=None, metadata=DERIVED)
+    #: the model page's figures on the confirmed pairs; None when there is no pair to measure
+    model_figures: ConfirmedPairFigures | None = field(default=None, metadata=DERIVED)
+    #: the find page's compact index of the artworks; None: no find page
+    find_index: CompactIndex | None = field(default=None, metadata=DERIVED)
+    #: the map's point order, its arrangements and their named groups
+    map: MapArrangement | None = field(default=None, metadata=DERIVED)
+    #: the map's picture sheets, finished files to copy
+    atlas: AtlasSheets | None = field(default=None, metadata=DERIVED)
 
 
 @dataclass(frozen=True)

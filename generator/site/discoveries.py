@@ -1,6 +1,6 @@
 """The discoveries pages: the model's best suggestions for drawings that have no confirmed artwork yet.
 
-The candidates come from :mod:`generator.ml.discover`, ranked by its page score. Pages list them, paginated,
+The candidates are scored and ranked by the pipeline (``SiteData.discoveries``), by the page score. Pages list them, paginated,
 with no script needed. The filters (country, year, age group, artist) are made by ``static/discoveries.js``
 from ``data/discoveries.js``, a script file rather than JSON so that it also loads from ``file://``. Every
 candidate is an element with ``data-pair="DRAWING ARTWORK"`` (the site's ids), which the review controls use.
@@ -11,22 +11,13 @@ from __future__ import annotations
 import math
 
 from generator.fsutil import write_atomic
-from generator.ml.discover import PAGE_SCORE, Candidates, eligible_drawings, score_candidates
+from generator.contracts import Candidates
 from generator.site import labels
 from generator.site.jsonout import SCHEMA_VERSION, json_for_script
 from generator.site.urls import discoveries_url, pager_numbers
 
 #: The data file the filters read.
 DATA_FILE = "data/discoveries.js"
-
-
-def best_candidates(ctx) -> tuple[Candidates, int]:
-    """The suggestions of the drawings without a confirmed artwork, best first, as many as the setting allows,
-    and the number of those drawings."""
-    s = ctx.site
-    eligible = eligible_drawings([d.id for d in s.drawings], ctx.confirmed_by_drawing)
-    c = score_candidates(s.neighbours, eligible, PAGE_SCORE)
-    return c.take(slice(0, s.settings.discoveries)), len(eligible)
 
 
 def _ordinal(n: int) -> str:
@@ -82,12 +73,14 @@ def _facet_options(ctx, rows: list[dict]) -> dict[str, list[list]]:
 
 
 def write_discoveries(ctx, out) -> None:
-    candidates, listed = best_candidates(ctx)
-    rows = candidate_rows(ctx, candidates)
+    found = ctx.site.discoveries
+    assert found is not None, "the pipeline scored no discoveries for these pages"
+    listed = found.drawings_without
+    rows = candidate_rows(ctx, found.candidates)
     size = max(1, ctx.site.settings.page_size)
     pages = max(1, math.ceil(len(rows) / size))
     options = _facet_options(ctx, rows)
-    payload = {"schema_version": SCHEMA_VERSION, "score": PAGE_SCORE, "page_size": size, "filters": options,
+    payload = {"schema_version": SCHEMA_VERSION, "score": found.score, "page_size": size, "filters": options,
                "columns": ["drawing", "artwork", "d_label", "d_url", "d_thumb", "a_title", "a_artist", "a_year",
                            "a_url", "a_thumb", "country", "year", "age", "artist", "score", "why"]}
     payload["rows"] = [[r[k] for k in payload["columns"]] for r in rows]

@@ -1,6 +1,7 @@
 """The find page: a visitor's own picture, compared with the artworks in the browser.
 
-Written only when the build exported the model (``SiteData.browser_model``). The
+Written only when the build exported the model (``SiteData.browser_model``) and made the artworks'
+compact index (``SiteData.find_index``). The
 page downloads ``find/index.json``, then the model, the projection and the parts of
 the artworks' index; its scripts are ``static/find.js`` (the page) and
 ``static/find-resize.js`` (the picture resized exactly as the Python pipeline
@@ -13,7 +14,7 @@ from __future__ import annotations
 import shutil
 
 from generator.fsutil import write_atomic
-from generator.ml.findindex import CompactIndex, compact_index
+from generator.contracts import CompactIndex
 from generator.site.context import SiteContext
 from generator.site.output import SiteOutput, asset_dir
 from generator.site.urls import FIND_FOLDER, FIND_PAGE, FIND_RUNTIME
@@ -42,11 +43,11 @@ def find_page_csp(csp: str) -> str:
 def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:
     s = ctx.site
     model = s.browser_model
-    if model is None or s.embeddings is None:
+    index = s.find_index
+    if model is None or index is None:
         return
     runtime = asset_dir("static") / "vendor" / "onnxruntime-web"
     shutil.copytree(runtime, out.root / FIND_RUNTIME, dirs_exist_ok=True)
-    index = compact_index(s.embeddings.artworks.vectors, s.embeddings.drawings.vectors)
     write_atomic(out.root / FIND_FOLDER / "model.onnx", model.onnx)
     projection, artworks = write_index_files(out, index, [_row(card) for card in ctx.a_cards])
     manifest = {
@@ -69,7 +70,7 @@ def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:
 
 
 def write_index_files(out: SiteOutput, index: CompactIndex, rows: list[list]) -> tuple[bytes, dict]:
-    """The projection, the artworks' codes in parts (see findindex) and their labels (LABEL_ROWS a file: only
+    """The projection, the artworks' codes in parts (see ``contracts.CompactIndex``) and their labels (LABEL_ROWS a file: only
     the files of the results are downloaded); the projection's bytes and the ``artworks`` entry of
     ``index.json``."""
     projection = index.projection_bytes()

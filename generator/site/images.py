@@ -1,4 +1,5 @@
-"""The site's pictures: thumbnails and display pictures linked from the cache, or the folder for --image-base-url."""
+"""The site's pictures: thumbnails and display pictures linked from the files the pipeline made, or the folder
+for --image-base-url."""
 
 from __future__ import annotations
 

@@ -15,11 +15,11 @@ a global when loaded with a ``<script>`` tag:
 ``data/map/labels-NNN.js``
     ids and labels, loaded only when the visitor points at an item there.
 ``data/map/layout-year.js``, ``data/map/layout-country.js``
-    the other arrangements offered on the page (see maplayouts.py): x and y of
+    the other arrangements offered on the page (see ``ml/maplayouts.py``): x and y of
     every point, quantised and base64 like the chunks, loaded when chosen. The
     groups that label each arrangement are in ``meta.js``.
 ``data/map/atlas-overview-NNN.webp``, ``data/map/atlas-detail-NNN.webp``
-    every item's thumbnail packed into sheets at two sizes (see atlas.py), cell i
+    every item's thumbnail packed into sheets at two sizes (see ``pipeline/atlas.py``), cell i
     of sheet s being point ``s * per_sheet + i``: the overview sheet is loaded
     before the first frame, detail sheets as one zooms in.
 
@@ -27,9 +27,9 @@ Points are ordered along a Z-order (Morton) curve of their position, so one
 chunk of labels or one atlas sheet covers one neighbourhood of the map: a
 visitor zoomed into a corner loads only the sheets of that corner.
 
-Atlas sheets are cached under the build cache, keyed by the thumbnails they hold
-(their file names carry the picture's content hash), so a rebuild with nothing
-changed decodes no picture.
+The point order, the arrangements and their named groups (:class:`MapArrangement`) and the atlas
+sheets (:class:`AtlasSheets`, finished files) are made by the pipeline before the pages; this module
+only writes them out.
 """
 
 from __future__ import annotations
@@ -41,11 +41,10 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.fsutil import write_atomic
+from generator.contracts import QUANT, AtlasSheets, MapArrangement
+from generator.fsutil import link_or_copy, write_atomic
 from generator.inputs.collection import AGE_GROUPS, Problem
 from generator.site import labels
-from generator.site.atlas import write_atlases
-from generator.site.maplayouts import QUANT, alternative_layouts, quantise
 from generator.site.jsonout import js_assign, json_for_script
 from generator.site.urls import PAGE_FOLDERS, PICTURE_FOLDERS
 
@@ -93,21 +92,6 @@ class MapFiles:
     layouts: list[dict] = field(default_factory=list)  # the arrangements offered on the page (name, title)
 
 
-def morton_order(qx: np.ndarray, qy: np.ndarray, keys: list[str]) -> np.ndarray:
-    """Indices sorting points along a Z-order curve of their 8-bit cell, ties by ``keys``.
-
-    >>> morton_order(np.array([65535, 0, 0]), np.array([0, 0, 65535]), ["c", "b", "a"]).tolist()
-    [1, 0, 2]
-    """
-    cx = (np.asarray(qx, np.uint32) >> 8) & 0xFF
-    cy = (np.asarray(qy, np.uint32) >> 8) & 0xFF
-    code = np.zeros(len(cx), np.uint32)
-    for bit in range(8):
-        code |= ((cx >> bit) & 1) << (2 * bit)
-        code |= ((cy >> bit) & 1) << (2 * bit + 1)
-    return np.array(sorted(range(len(keys)), key=lambda i: (int(code[i]), keys[i])), dtype=np.int64)
-
-
 def facet_dictionary(values: list[str], labels: dict[str, str] | None, sort_key=None) -> dict:
     """Distinct values (NONE_VALUE first), their labels and counts."""
     counts = Counter(values)
@@ -126,20 +110,19 @@ def encode_chunk(qx: np.ndarray, qy: np.ndarray, columns: list[np.ndarray], wide
     return base64.b64encode(b"".join(parts)).decode("ascii")
 
 
-def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, dict[str, str]] | None = None,
-                   facet_sort: dict | None = None, method: str = "", cache_dir: Path | None = None,
-                   workers: int = 2) -> MapFiles:
-    """Write ``out/data/map/*`` for ``items``; returns sizes and the facet dictionaries."""
+def write_map_data(out: Path, items: list[MapItem], arrangement: MapArrangement, atlas: AtlasSheets, *,
+                   facet_labels: dict[str, dict[str, str]] | None = None, facet_sort: dict | None = None,
+                   method: str = "") -> MapFiles:
+    """Write ``out/data/map/*`` for ``items`` in the ``arrangement``'s order, with the ``atlas`` sheets;
+    returns sizes and the facet dictionaries."""
     folder = Path(out) / "data" / "map"
     folder.mkdir(parents=True, exist_ok=True)
     facet_labels = facet_labels or {}
     facet_sort = facet_sort or {}
     n = len(items)
-    qx = quantise(np.array([it.x for it in items], np.float64))
-    qy = quantise(np.array([it.y for it in items], np.float64))
-    order = morton_order(qx, qy, [f"{it.kind}:{it.id}" for it in items])
-    items = [items[i] for i in order]
-    qx, qy = qx[order], qy[order]
+    assert len(arrangement.order) == n, "the map's arrangement is out of step with its items"
+    items = [items[i] for i in arrangement.order]
+    qx, qy = arrangement.x, arrangement.y
 
     facets, columns, wide = [], [], []
     for name, title in COLUMNS:
@@ -172,7 +155,7 @@ def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, d
         files.append(f"data/map/{name}")
 
     layouts = []
-    for described, q in alternative_layouts(items, qx, qy, NONE_VALUE, countries):
+    for described, q in arrangement.layouts:
         if q is not None:
             text = js_assign("SITEGEN_MAP_LAYOUTS", described["name"],
                              base64.b64encode(q[0].astype("<u2").tobytes() + q[1].astype("<u2").tobytes()).decode())
@@ -180,8 +163,10 @@ def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, d
             files.append(f"data/map/{described['file']}")
         layouts.append(described)
 
-    levels, computed, failed = write_atlases(folder, [it.thumb for it in items], cache_dir, workers)
-    sheets = [name for level in levels for name in level["files"]]
+    for name, made in atlas.files:
+        link_or_copy(made, folder / name)
+    levels, failed = list(atlas.levels), list(atlas.unreadable)
+    sheets = [name for name, _ in atlas.files]
     files += [f"data/map/{s}" for s in sheets]
     meta = {
         "schema_version": MAP_SCHEMA_VERSION, "count": n, "method": method, "quant": QUANT,
@@ -198,28 +183,30 @@ def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, d
     files.insert(0, "data/map/meta.js")
     point_bytes += len(text.encode())
     return MapFiles(count=n, facets=facets, files=files, point_bytes=point_bytes,
-                    atlas_sheets=len(sheets), atlas_computed=computed, unreadable=[items[i] for i in failed],
+                    atlas_sheets=len(sheets), atlas_computed=atlas.computed, unreadable=[items[i] for i in failed],
                     layouts=[{"name": d["name"], "title": d["title"]} for d in layouts])
 
 
 # ---------------------------------------------------------------- from a built site
 
-def map_items(ctx) -> tuple[list[MapItem], dict]:
-    """The map items of a site being rendered (a :class:`generator.site.context.SiteContext`), and the
-    facet labels (country names...)."""
-    s = ctx.site
+def map_items(s) -> tuple[list[MapItem], dict]:
+    """The map items of the site data (a :class:`generator.site.context.SiteData`), in its item order (the
+    drawings, then the artworks), and the facet labels (country names...) and sort orders."""
     nd = len(s.drawings)
     items, countries = [], {}
+    a_by_id = {a.id: a for a in s.artworks}
+    confirmed_by_drawing: dict[str, list[str]] = {}
+    for d_id, a_id in s.pairs:
+        confirmed_by_drawing.setdefault(d_id, []).append(a_id)
 
     def thumb(item_id: str) -> Path | None:
         return s.pictures[item_id][0] if item_id in s.pictures else None
     for i, d in enumerate(s.drawings):
         x, y = s.coords[i]
-        confirmed = sorted({ctx.a_by_id[a].artist for a in ctx.confirmed_by_drawing.get(d.id, ())
-                            if ctx.a_by_id[a].artist})
+        confirmed = sorted({a_by_id[a].artist for a in confirmed_by_drawing.get(d.id, ()) if a_by_id[a].artist})
         if d.country:
-            countries[d.country] = ctx.country_name(d.country)
-        items.append(MapItem("d", d.id, float(x), float(y), ctx.drawing_label(d),
+            countries[d.country] = labels.country_name(s.countries, d.country)
+        items.append(MapItem("d", d.id, float(x), float(y), labels.drawing_label(s.countries, d),
                              country=d.country or NONE_VALUE, year=str(d.year) if d.year else NONE_VALUE,
                              age=d.age_group or NONE_VALUE, artist=confirmed[0] if confirmed else NONE_VALUE,
                              thumb=thumb(d.id)))
@@ -244,11 +231,11 @@ def map_items(ctx) -> tuple[list[MapItem], dict]:
 
 def write_site_map(ctx, out) -> MapFiles:
     """Write the map data of the site being rendered; a thumbnail that cannot be read gets a report line."""
-    items, extra = map_items(ctx)
     s = ctx.site
-    cache_dir = Path(s.settings.cache) if s.settings.cache else None
-    files = write_map_data(out.root, items, facet_labels=extra["labels"], facet_sort=extra["sort"],
-                           method=s.layout_method, cache_dir=cache_dir)
+    assert s.map is not None and s.atlas is not None, "the pipeline made no map arrangement for these pages"
+    items, extra = map_items(s)
+    files = write_map_data(out.root, items, s.map, s.atlas, facet_labels=extra["labels"], facet_sort=extra["sort"],
+                           method=s.layout_method)
     for it in files.unreadable:
         kind = "drawing" if it.kind == "d" else "artwork"
         out.problems.append(Problem(

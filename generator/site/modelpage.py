@@ -3,21 +3,21 @@
 For a fine-tuned model (a file from ``sitegen train``) the page shows the
 training settings, pretrained and fine-tuned figures side by side, the training
 curves as SVG, and the test drawings with the rank of their expected artwork.
-For any model it measures, on the confirmed pairs of this collection, how often
-the right artwork is found; a fine-tuned model only on the pairs it did not learn
-from, and the page says how many were left out and why.
+For any model it shows, on the confirmed pairs of this collection, how often
+the right artwork is found (measured by the pipeline: ``SiteData.model_figures``);
+for a fine-tuned model only on the pairs it did not learn from, and the page says
+how many were left out and why.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from markupsafe import Markup
 
-from generator.ml.evaluate import METRIC_ROWS, held_out_pairs, learned_pairs, retrieval_metrics_from_embeddings
+from generator.contracts import METRIC_ROWS
 
 #: The page stops at the top 100: wider cut-offs tell a visitor little.
 PAGE_METRIC_ROWS = tuple(row for row in METRIC_ROWS if row[0] not in ("R@200", "R@400"))
@@ -59,48 +59,11 @@ def curve_svg(values: list[float], title: str, unit: str = "") -> str:
             f'<text x="{w - pad}" y="{h - 8}" text-anchor="end">epoch {len(values)}</text></svg>')
 
 
-@dataclass(frozen=True)
-class ConfirmedPairFigures:
-    """How well the model finds the confirmed re-creations of this site, and which pairs that counts."""
-
-    metrics: dict | None   # Metrics.as_dict() on the pairs measured; None when no pair is left
-    total: int             # confirmed pairs of the collection, readable or not
-    measured: int
-    learned_from: int      # left out: the model saw their drawing or artwork while trained or checked
-    unreadable: int        # left out: the drawing or the artwork could not be read
-
-
-def confirmed_pair_figures(site, checkpoint: dict | None) -> ConfirmedPairFigures | None:
-    """The figures of the model page on the site's confirmed pairs, leaving out every pair a fine-tuned
-    model learned from (see :func:`generator.ml.evaluate.held_out_pairs`)."""
-    s = site
-    unreadable = s.pairs_unreadable
-    if not s.embeddings or not (s.pairs or unreadable):
-        return None
-    d_row = {d.id: i for i, d in enumerate(s.drawings)}
-    a_row = {a.id: j for j, a in enumerate(s.artworks)}
-    pairs = [(d_row[d], a_row[a]) for d, a in s.pairs]
-    kept, learned_from = pairs, 0
-    if checkpoint is not None and checkpoint.get("split"):
-        kept, learned_from = held_out_pairs(learned_pairs(checkpoint), [d.rel for d in s.drawings],
-                                            [a.rel for a in s.artworks], pairs)
-    metrics = None
-    if kept:
-        rel: dict[int, set[int]] = {}
-        for d, a in kept:
-            rel.setdefault(d, set()).add(a)
-        q = sorted(rel)
-        dv = s.embeddings.drawings.vectors
-        av = s.embeddings.artworks.vectors
-        metrics = retrieval_metrics_from_embeddings(dv[q], av, [rel[i] for i in q]).as_dict()
-    return ConfirmedPairFigures(metrics, len(pairs) + unreadable, len(kept), learned_from, unreadable)
-
-
 def write_model_page(ctx, out) -> None:
     """``model/index.html``: what the pipeline read about the model, and its figures on this site."""
     s = ctx.site
     ckpt = s.checkpoint
-    here = confirmed_pair_figures(s, ckpt)
+    here = s.model_figures
     training = None
     if ckpt is not None:
         hist = ckpt.get("history") or []

@@ -1,4 +1,7 @@
-"""Other arrangements of the map's items, and named groups to label them, computed at build time.
+"""The map's point order, its other arrangements, and named groups to label them, computed at build time.
+
+* **Point order**: along a Z-order (Morton) curve of the quantised position, so that one file of
+  labels or one picture sheet covers one neighbourhood of the map.
 
 * **Similarity** (the layout of the model, usually UMAP): the points are split into groups by k-means
   on their map position (seeded, so the same layout gives the same groups). Each group is named by the
@@ -21,9 +24,10 @@ from collections import Counter
 
 import numpy as np
 
+from generator.contracts import QUANT
+
 CLUSTER_SEED = 0
 MAX_CLUSTERS = 40
-QUANT = 65535
 
 
 def quantise(v: np.ndarray) -> np.ndarray:
@@ -34,6 +38,21 @@ def quantise(v: np.ndarray) -> np.ndarray:
     """
     v = np.clip(np.asarray(v, np.float64), -1.0, 1.0)
     return np.floor((v + 1.0) / 2.0 * QUANT + 0.5).astype(np.uint16)
+
+
+def morton_order(qx: np.ndarray, qy: np.ndarray, keys: list[str]) -> np.ndarray:
+    """Indices sorting points along a Z-order curve of their 8-bit cell, ties by ``keys``.
+
+    >>> morton_order(np.array([65535, 0, 0]), np.array([0, 0, 65535]), ["c", "b", "a"]).tolist()
+    [1, 0, 2]
+    """
+    cx = (np.asarray(qx, np.uint32) >> 8) & 0xFF
+    cy = (np.asarray(qy, np.uint32) >> 8) & 0xFF
+    code = np.zeros(len(cx), np.uint32)
+    for bit in range(8):
+        code |= ((cx >> bit) & 1) << (2 * bit)
+        code |= ((cy >> bit) & 1) << (2 * bit + 1)
+    return np.array(sorted(range(len(keys)), key=lambda i: (int(code[i]), keys[i])), dtype=np.int64)
 
 
 def cluster_count(n: int) -> int:

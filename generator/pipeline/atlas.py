@@ -16,8 +16,9 @@ Two levels:
 
 Closer still, the map shows each item's own thumbnail (already on the site).
 
-Sheets are WebP, written with fixed settings so the same pictures give the same bytes, and cached
-under the build cache keyed by the pictures they hold (their file names carry a content hash).
+Sheets are WebP, written with fixed settings so the same pictures give the same bytes. This build stage
+makes them in the build cache, keyed by the pictures they hold (their file names carry a content hash), and
+hands the finished files to the pages (:class:`AtlasSheets`), which only copy them into the site.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from generator.fsutil import link_or_copy, write_atomic
+from generator.contracts import AtlasSheets
+from generator.fsutil import write_atomic
 
 ATLAS_VERSION = "atlas-v2"
 MAX_SHEET = 4096
@@ -105,43 +107,42 @@ def _sheet_bytes(part: list[Path | None], level: AtlasLevel, workers: int) -> tu
     return buf.getvalue(), holes
 
 
-def write_level(folder: Path, thumbs: list[Path | None], level: AtlasLevel, cache_dir: Path | None,
-                workers: int = 2) -> tuple[list[str], int, list[int]]:
-    """Pack ``thumbs`` into the sheets of ``level`` in ``folder``.
+def make_level(thumbs: list[Path | None], level: AtlasLevel, cache_dir: Path, workers: int = 2
+               ) -> tuple[list[tuple[str, Path]], int, list[int]]:
+    """Pack ``thumbs`` into the sheets of ``level``, in the cache folder ``cache_dir/atlas``.
 
-    Returns the file names, how many sheets were made now, and the positions of the thumbnails that
-    could not be read. A sheet with such a hole is not cached, so the next build tries again.
+    Returns (file name in the site, finished file) of each sheet, how many sheets were made now, and the
+    positions of the thumbnails that could not be read. A sheet with such a hole is kept under a name the
+    next build does not look for, so that build tries again.
     """
     per_sheet = level.per_sheet
-    names, computed, failed = [], 0, []
+    files, computed, failed = [], 0, []
     for s in range(0, (len(thumbs) + per_sheet - 1) // per_sheet):
         part = thumbs[s * per_sheet:(s + 1) * per_sheet]
         key = hashlib.sha256("|".join([ATLAS_VERSION, str(level.cell), str(level.sheet)] +
                                       [Path(p).name if p else "" for p in part]).encode()).hexdigest()[:24]
-        name = level.file_name(s)
-        cached = Path(cache_dir) / "atlas" / f"{key}.webp" if cache_dir else None
-        if cached is not None and cached.is_file():
-            link_or_copy(cached, folder / name)
-        else:
+        made = Path(cache_dir) / "atlas" / f"{key}.webp"
+        if not made.is_file():
             data, holes = _sheet_bytes(part, level, workers)
             computed += 1
             failed += [s * per_sheet + i for i in holes]
-            write_atomic(folder / name, data)
-            if cached is not None and not holes:
-                write_atomic(cached, data)
-        names.append(name)
-    return names, computed, failed
+            if holes:
+                made = made.with_name(f"{key}-incomplete.webp")
+            write_atomic(made, data)
+        files.append((level.file_name(s), made))
+    return files, computed, failed
 
 
-def write_atlases(folder: Path, thumbs: list[Path | None], cache_dir: Path | None, workers: int = 2
-                  ) -> tuple[list[dict], int, list[int]]:
-    """Both levels for ``thumbs`` (in point order): their descriptions for the map's metadata, the number
-    of sheets made now, and the positions whose picture could not be read."""
-    described, computed, failed = [], 0, set()
+def make_atlas(thumbs: list[Path | None], cache_dir: Path, workers: int = 2) -> AtlasSheets:
+    """Both levels for ``thumbs`` (in the map's point order): their descriptions for the map's metadata, the
+    finished sheets, the number of sheets made now, and the positions whose picture could not be read."""
+    described, files, computed, failed = [], [], 0, set()
     for level in atlas_levels(len(thumbs)):
-        names, made, holes = write_level(folder, thumbs, level, cache_dir, workers)
+        sheets, made, holes = make_level(thumbs, level, cache_dir, workers)
+        files += sheets
         computed += made
         failed.update(holes)
         described.append({"name": level.name, "cell": level.cell, "sheet": level.sheet,
-                          "per_row": level.per_row, "per_sheet": level.per_sheet, "files": names})
-    return described, computed, sorted(failed)
+                          "per_row": level.per_row, "per_sheet": level.per_sheet,
+                          "files": [name for name, _ in sheets]})
+    return AtlasSheets(tuple(described), tuple(files), computed, tuple(sorted(failed)))

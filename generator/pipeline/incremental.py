@@ -1,0 +1,187 @@
+"""Incremental rendering: the site is rendered again only when what goes into it changed.
+
+The page fingerprint is a digest of the site data itself (:func:`site_fingerprint`): every field of
+:class:`SiteData`, walked generically (numpy arrays by dtype, shape and bytes; dataclasses field by
+field; dicts in key order), so a field added to the site data enters it without anyone listing it. A
+field may name, in its metadata, what of it counts (``fingerprint``: a function of its value, as the
+settings count only those that change a page), or be left out as ``derived`` (computed from the others
+by the pipeline, see ``pipeline/derive.py``). The code, templates and static files count too.
+
+When the fingerprint and the site on disk (a manifest of sizes and times) are unchanged, nothing is
+rendered; otherwise the site is rendered into a staging folder and swapped in, and pages whose key is
+unchanged are linked from the previous site instead of rendered again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from generator.fsutil import staged, write_atomic
+from generator.inputs.collection import Problem
+from generator.pipeline.cache import array_key
+from generator.pipeline.derive import derive
+from generator.site.context import SiteData
+from generator.site.output import PreviousSite, asset_dir
+from generator.site.pages import render_site
+
+#: Values digested by their repr, which is the same in every process.
+_PLAIN = (str, int, float, bool, type(None), complex)
+
+
+def _feed(h, value) -> None:
+    """Add ``value`` to the digest ``h``, its type and its structure included."""
+    kind = type(value)
+    if kind in _PLAIN:
+        h.update(f"{kind.__name__}:{value!r};".encode())
+    elif isinstance(value, np.ndarray):
+        h.update(f"ndarray:{value.dtype.str}:{value.shape};".encode())
+        h.update(np.ascontiguousarray(value).tobytes() if value.dtype != object else repr(value.tolist()).encode())
+    elif isinstance(value, (bytes, bytearray)):
+        h.update(f"bytes:{len(value)};".encode())
+        h.update(value)
+    elif isinstance(value, np.generic):
+        _feed(h, value.item())
+    elif isinstance(value, Path):
+        h.update(f"path:{value.as_posix()!r};".encode())
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+        h.update(f"{kind.__name__}:{len(items)}[".encode())
+        for item in items:
+            _feed(h, item)
+        h.update(b"]")
+    elif isinstance(value, dict):
+        h.update(f"dict:{len(value)}{{".encode())
+        for key in sorted(value, key=repr):
+            _feed(h, key)
+            _feed(h, value[key])
+        h.update(b"}")
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        h.update(f"{kind.__qualname__}(".encode())
+        for f in dataclasses.fields(value):
+            h.update(f"{f.name}=".encode())
+            _feed(h, getattr(value, f.name))
+        h.update(b")")
+    elif getattr(value, "__dict__", None):   # an object with attributes (the country table, whose repr
+        # only counts its codes): its attributes
+        h.update(f"{kind.__qualname__}<".encode())
+        _feed(h, vars(value))
+        h.update(b">")
+    else:   # anything else by its repr (one that changes from run to run only costs a render)
+        h.update(f"{kind.__qualname__}:{value!r};".encode())
+
+
+def site_fingerprint(site: SiteData, *extra) -> str:
+    """A digest of every field of ``site`` that is not ``derived`` (through its ``fingerprint`` function when
+    it names one), and of ``extra`` (the code's digest)."""
+    h = hashlib.sha256()
+    for f in dataclasses.fields(site):
+        if f.metadata.get("derived"):
+            continue
+        value = getattr(site, f.name)
+        h.update(f"{f.name}=".encode())
+        _feed(h, f.metadata["fingerprint"](value) if "fingerprint" in f.metadata else value)
+    for part in extra:
+        _feed(h, part)
+    return h.hexdigest()[:24]
+
+
+def render_salt(site: SiteData, assets: str) -> str:
+    """What every page's key holds besides its own content: the settings that shape pages, and the code."""
+    return array_key(site.settings.page_fingerprint(), assets, "pages-v1")
+
+
+def write_site(site: SiteData, report) -> None:
+    """Render the site into a staging folder and swap it in, unless the site on disk is already it.
+
+    Pages whose key is unchanged are linked from the previous site instead of rendered. Fills the report's
+    counts of pages, files and bytes, and its problems.
+    """
+    settings = site.settings
+    assets = assets_digest()
+    fingerprint = site_fingerprint(site, assets)
+    # One state file per output folder, so sites built from one cache into different
+    # folders do not overwrite each other's record.
+    state_file = settings.cache / f"site-state-{array_key(os.path.abspath(settings.out))[:12]}.json"
+    site_state = _load_json(state_file)
+    old_files = site_state.get("files", {}) if site_state.get("out") == os.path.abspath(settings.out) else {}
+    if site_state.get("fingerprint") == fingerprint and old_files and \
+            manifest(settings.out) == {f: v[:2] for f, v in old_files.items()}:
+        report.computed["pages"] = 0
+        report.site_files, report.site_bytes = len(old_files), sum(v[0] for v in old_files.values())
+        report.problems.extend(Problem(*p) for p in site_state.get("problems", []))
+        return
+    previous = None
+    if old_files and settings.out.is_dir():
+        previous = PreviousSite(Path(settings.out), site_state.get("pages", {}), old_files)
+    site = derive(site)
+    with staged(settings.out) as staging:
+        result = render_site(site, staging, salt=render_salt(site, assets), previous=previous)
+    report.computed["pages"] = len(result.pages) - result.reused
+    report.computed["pages_reused"] = result.reused
+    report.problems.extend(result.problems)
+    files = manifest(settings.out, with_digest=True, known=old_files)
+    report.computed["files_changed"] = sum(1 for f, v in files.items() if old_files.get(f, [0])[-1] != v[-1])
+    report.site_files, report.site_bytes = len(files), sum(v[0] for v in files.values())
+    write_atomic(state_file, json.dumps(
+        {"fingerprint": fingerprint, "out": os.path.abspath(settings.out), "files": files,
+         "pages": result.page_keys,
+         "problems": [[p.file, p.reason, p.fix, p.kind] for p in result.problems]}))
+
+
+def _load_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text()) if Path(path).is_file() else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def assets_digest() -> str:
+    """Everything besides the data that shapes the site: the code, templates and static files."""
+    h = hashlib.sha256()
+    for folder in (Path(__file__).resolve().parents[1], asset_dir("templates"), asset_dir("static")):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(path.name.encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def manifest(root: Path, with_digest: bool = False, known: dict[str, list] | None = None) -> dict[str, list]:
+    """relative path -> [size, mtime_ns(, content digest)] of every file of a built site.
+
+    Pictures are hard links into the cache, so their inode stands in for their content.
+    A file whose size and time equal its row in ``known`` (a page linked unchanged from
+    the previous site) keeps that row's digest instead of being read again.
+    """
+    known = known or {}
+    out: dict[str, list] = {}
+    root = Path(root)
+    if not root.is_dir():
+        return out
+    stack = [root]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for e in entries:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(Path(e.path))
+                    continue
+                st = e.stat(follow_symlinks=False)
+                rel = os.path.relpath(e.path, root).replace(os.sep, "/")
+                row = [st.st_size, st.st_mtime_ns]
+                if with_digest:
+                    old = known.get(rel)
+                    if old and len(old) == 3 and old[:2] == row:
+                        row.append(old[2])
+                    elif e.name.endswith(".webp"):
+                        row.append(f"i{st.st_ino}")
+                    else:
+                        with open(e.path, "rb") as fh:
+                            row.append(hashlib.blake2b(fh.read(), digest_size=8).hexdigest())
+                out[rel] = row
+    return out
