@@ -95,9 +95,8 @@ _IMAJ_ID = re.compile(r"^(\d{4})_([^_]+)_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$")
 
 
 def spelt_label(item_id: str, countries: dict[str, str]) -> str | None:
-    """The label the browser spells from a drawing's id (static/related.js, static/search.js for the search
-    results and the map), or None where the id does not follow the
-    archive's pattern. Where it differs from the site's label, the data files carry the site's label.
+    """The label the browser spells from a drawing's id (static/core/ids.js, for the lists under a drawing, the
+    search results and the map), or None where the id does not follow the archive's pattern. Where it differs from the site's label, the data files carry the site's label.
 
     >>> spelt_label("2009_14-17_1234_DEU_a", {"DEU": "Germany"}), spelt_label("scan 12", {})
     ('Drawing 1234, Germany, 2009', None)
@@ -110,7 +109,7 @@ def spelt_label(item_id: str, countries: dict[str, str]) -> str | None:
 
 
 def spelt_age_group(item_id: str) -> str | None:
-    """The age group static/search.js reads from a drawing's id (None where the id does not follow the pattern).
+    """The age group the browser reads from a drawing's id (static/core/ids.js) (None where the id does not follow the pattern).
 
     >>> spelt_age_group("2009_14-17_1234_DEU_a"), spelt_age_group("scan 12")
     ('14-17', None)

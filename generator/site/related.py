@@ -49,7 +49,7 @@ def chunk_count(n_drawings: int) -> int:
 
 
 def chunk_of(item_id: str, chunks: int) -> int:
-    """FNV-1a (32 bits) of the id's UTF-8 bytes, modulo ``chunks``; static/related.js computes the same.
+    """FNV-1a (32 bits) of the id's UTF-8 bytes, modulo ``chunks``; static/core/codes.js computes the same.
 
     >>> chunk_of("1994_MS_002974_USA", 512), chunk_of("", 7)
     (254, 2)

@@ -16,7 +16,7 @@ made of ``.js`` files loaded with ``<script>`` tags:
     its id alone, see :func:`doc_entry`), by chunks of 500.
 
 Tokens are folded (accents dropped, lower case) the same way in Python and in
-``static/search.js``; a query matches the documents holding, for every word of
+the browser (``static/core/text.js``, checked against this module by the tests); a query matches the documents holding, for every word of
 the query, a token that starts with that word.
 """
 
@@ -99,7 +99,7 @@ def build_index(docs: list[dict]) -> tuple[dict[str, dict[str, list[int]]], int]
 
 def doc_entry(doc: dict, countries: dict[str, str]) -> list:
     """A document as the index stores it: ``[kind, label, detail, page]``, or ``["d", id]`` for a drawing whose
-    label, detail and page static/search.js spells from its id (most of them: a tenth of the bytes).
+    label, detail and page the browser spells from its id (static/core/ids.js) (most of them: a tenth of the bytes).
 
     >>> doc_entry({"kind": "d", "id": "2009_14-17_1234_DEU", "label": "Drawing 1234, Germany, 2009",
     ...            "detail": "Age group 14-17", "url": "drawings/2009_14-17_1234_DEU/index.html"}, {"DEU": "Germany"})

@@ -1,7 +1,7 @@
 """Every address of the site, relative to its home (the templates prefix ``root``).
 
-``static/map.js`` and ``static/search.js`` build the same addresses from the
-prefixes written into their data files (:data:`PAGE_FOLDERS`, :data:`PICTURE_FOLDERS`).
+The browser's scripts build the same addresses (``static/core/address.js``) from the prefixes written into
+their data files (:data:`PAGE_FOLDERS`, :data:`PICTURE_FOLDERS`).
 """
 
 from __future__ import annotations
