@@ -5,9 +5,9 @@ Every drawing without a confirmed pair has its nearest artworks (the drawing pag
 module gives each of those (drawing, artwork) candidates a score, so the most promising ones across the
 whole collection can be reviewed first. Similarity alone is not comparable from one drawing to another:
 some drawings (plain, faded, pencil-only) are close to every artwork, and some artworks are close to every
-drawing ("hubs"). The scores (named in ``contracts.SCORES``) correct for that in different ways; ``benchmarks/bench_discoveries.py``
-measures them by hiding half of the known pairs and counting how many hidden pairs each score puts in its
-top 20 / 50 / 100.
+drawing ("hubs"). The scores (named in ``contracts.SCORES``) correct for that in different ways;
+``benchmarks/bench_discoveries.py`` measures them by hiding half of the known pairs and counting how many
+hidden pairs each score puts in its top 20 / 50 / 100.
 
 Everything is computed from the neighbour lists the build already has (:class:`Neighbours`): no second
 pass over the vectors.

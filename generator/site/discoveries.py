@@ -1,9 +1,10 @@
 """The discoveries pages: the model's best suggestions for drawings that have no confirmed artwork yet.
 
-The candidates are scored and ranked by the pipeline (``SiteData.discoveries``), by the page score. Pages list them, paginated,
-with no script needed. The filters (country, year, age group, artist) are made by ``static/discoveries.js``
-from ``data/discoveries.js``, a script file rather than JSON so that it also loads from ``file://``. Every
-candidate is an element with ``data-pair="DRAWING ARTWORK"`` (the site's ids), which the review controls use.
+The candidates are scored and ranked by the pipeline (``SiteData.discoveries``), by the page score. Pages
+list them, paginated, with no script needed. The filters (country, year, age group, artist) are made by
+``static/discoveries.js`` from ``data/discoveries.js``, a script file rather than JSON so that it also loads
+from ``file://``. Every candidate is an element with ``data-pair="DRAWING ARTWORK"`` (the site's ids), which
+the review controls use.
 """
 
 from __future__ import annotations

@@ -70,9 +70,9 @@ def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:
 
 
 def write_index_files(out: SiteOutput, index: CompactIndex, rows: list[list]) -> tuple[bytes, dict]:
-    """The projection, the artworks' codes in parts (see ``contracts.CompactIndex``) and their labels (LABEL_ROWS a file: only
-    the files of the results are downloaded); the projection's bytes and the ``artworks`` entry of
-    ``index.json``."""
+    """The projection, the artworks' codes in parts (see ``contracts.CompactIndex``) and their labels
+    (LABEL_ROWS a file: only the files of the results are downloaded); the projection's bytes and the
+    ``artworks`` entry of ``index.json``."""
     projection = index.projection_bytes()
     write_atomic(out.root / FIND_FOLDER / "projection.bin", projection)
     parts = []
