@@ -57,7 +57,7 @@ def train_options(f):
 
 
 def _metrics_table(columns: dict[str, dict | None]) -> list[str]:
-    from generator.ml.evaluate import METRIC_ROWS
+    from generator.contracts import METRIC_ROWS
 
     names = [n for n in columns if columns[n]]
     if not names:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from generator.contracts import DEFAULT_KS, METRIC_ROWS  # noqa: F401 (METRIC_ROWS: here too)
+from generator.contracts import DEFAULT_KS
 from generator.errors import ConfigError
 
 #: Boolean comparisons per block when counting ranks (about 16 MB of temporary memory).
