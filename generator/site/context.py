@@ -135,7 +135,8 @@ class SiteContext:
     def facets_of(self, d: Drawing) -> list[tuple[str, str, str]]:
         """(view title, group label, group page) of each collection view ``d`` belongs to."""
         out = []
-        for facet, title in FACETS.items():
+        for facet in FACETS:
+            title = labels.facet_title(facet)
             key = labels.facet_key(d, facet)
             out.append((title, self.facet_label(facet, key), collection_url(facet, key)))
         return out

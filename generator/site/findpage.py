@@ -15,6 +15,7 @@ import shutil
 from generator.fsutil import write_atomic
 from generator.ml.findindex import CompactIndex, compact_index
 from generator.site.context import SiteContext
+from generator.site.i18n import gettext as _
 from generator.site.output import SiteOutput, asset_dir
 from generator.site.urls import FIND_FOLDER, FIND_PAGE, FIND_RUNTIME
 
@@ -61,7 +62,7 @@ def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:
     }
     out.write_json(f"{FIND_FOLDER}index.json", manifest)
     index_bytes = sum(c["bytes"] for c in artworks["parts"]) + len(projection)
-    out.page("find.html", FIND_PAGE, title="Find the artwork behind a drawing", page_csp=find_page_csp(ctx.csp),
+    out.page("find.html", FIND_PAGE, title=_("Find the artwork behind a drawing"), page_csp=find_page_csp(ctx.csp),
              n_artworks=len(s.artworks), model_mb=len(model.onnx) / 1e6, index_mb=index_bytes / 1e6,
              model_name=s.model_name, model_samples=model.samples, model_overlap=model.overlap,
              index_overlap=index.overlap, index_queries=index.queries,

@@ -1,4 +1,6 @@
-"""The words the site shows for groups and items: facet titles, age groups, countries, unknown values."""
+"""The words the site shows for groups and items: facet titles, age groups, countries, unknown values.
+
+Each is given in the site's language (see :mod:`generator.site.i18n`); the constants hold the English ids."""
 
 from __future__ import annotations
 
@@ -7,22 +9,33 @@ from pathlib import PurePosixPath
 
 from generator.inputs.collection import AGE_GROUP_LABELS, Artwork, Drawing
 from generator.inputs.countries import CountryTable
+from generator.site.i18n import N_, country, gettext as _
 
 #: The key of a drawing's group when its country, year or age group is not known.
 UNKNOWN = "unknown"
-UNKNOWN_ARTIST = "Unknown artist"
+UNKNOWN_ARTIST = N_("Unknown artist")
 
 #: The site's collection views, in the order of the menus: folder name -> title.
 FACETS = {
-    "countries": "Countries",
-    "years": "Years",
-    "ages": "Age groups",
+    "countries": N_("Countries"),
+    "years": N_("Years"),
+    "ages": N_("Age groups"),
 }
-UNKNOWN_LABELS = {"countries": "Unknown country", "years": "Unknown year", "ages": "Unknown age group"}
+UNKNOWN_LABELS = {"countries": N_("Unknown country"), "years": N_("Unknown year"), "ages": N_("Unknown age group")}
+#: The archive's age groups in words (generator/inputs/collection.py AGE_GROUP_LABELS), for the catalogue.
+_AGE_WORDS = (N_("3 to 5 years"), N_("6 to 9 years"), N_("10 to 13 years"), N_("14 to 17 years"),
+              N_("18 to 25 years"), N_("medico-social institutions"))
+#: The artist details an artwork page may show (artists.csv).
+_ARTIST_DETAILS = (N_("Artist's years"), N_("Artist's nationality"), N_("Artist's genre"))
+
+
+def facet_title(facet: str) -> str:
+    """The title of a collection view in the site's language."""
+    return _(FACETS[facet])
 
 
 def artist_name(artist: str | None) -> str:
-    return artist or UNKNOWN_ARTIST
+    return artist or _(UNKNOWN_ARTIST)
 
 
 def age_group_label(group: str) -> str:
@@ -30,13 +43,20 @@ def age_group_label(group: str) -> str:
     >>> age_group_label("MS")
     'MS (medico-social institutions)'
     """
-    return f"{group} ({AGE_GROUP_LABELS.get(group, group)})"
+    return f"{group} ({age_words(group)})"
+
+
+def age_words(group: str) -> str:
+    """An age group in words ("6 to 9 years"), in the site's language; the group itself where it has none."""
+    words = AGE_GROUP_LABELS.get(group)
+    return _(words) if words else group
 
 
 def country_name(countries: CountryTable, code: str | None) -> str:
     if not code or code == UNKNOWN:
-        return UNKNOWN_LABELS["countries"]
-    return countries.name(code)
+        return _(UNKNOWN_LABELS["countries"])
+    found = countries.lookup(code)
+    return country(found.iso3, found.name) if found else countries.name(code)
 
 
 def facet_key(d: Drawing, facet: str) -> str:
@@ -51,7 +71,7 @@ def facet_key(d: Drawing, facet: str) -> str:
 def facet_label(countries: CountryTable, facet: str, key: str) -> str:
     """The name of a group of a collection view (``facet`` as in :data:`FACETS`)."""
     if key == UNKNOWN:
-        return UNKNOWN_LABELS[facet]
+        return _(UNKNOWN_LABELS[facet])
     if facet == "countries":
         return country_name(countries, key)
     if facet == "ages":
@@ -62,10 +82,10 @@ def facet_label(countries: CountryTable, facet: str, key: str) -> str:
 def drawing_label(countries: CountryTable, d: Drawing, within: str | None = None) -> str:
     """"Drawing 1234, Germany, 2009"; ``within`` a country's or a year's list, that part is left out."""
     if d.name is None:
-        return f"Drawing {PurePosixPath(d.rel).stem}"
+        return _("Drawing %(number)s") % {"number": PurePosixPath(d.rel).stem}
     parts = [country_name(countries, d.country) if within != "countries" else None,
              str(d.year) if within != "years" else None]
-    return ", ".join([f"Drawing {d.name.number}", *(p for p in parts if p)])
+    return ", ".join([_("Drawing %(number)s") % {"number": d.name.number}, *(p for p in parts if p)])
 
 
 def artwork_label(a: Artwork) -> str:
@@ -89,7 +109,8 @@ def spelt_label(item_id: str, countries: dict[str, str]) -> str | None:
     if not m:
         return None
     year, _, number, code = m.groups()
-    return f"Drawing {number}, {countries.get(code.upper(), code.upper())}, {year}"
+    return _("Drawing %(number)s, %(country)s, %(year)s") % {
+        "number": number, "country": countries.get(code.upper(), code.upper()), "year": year}
 
 
 def spelt_age_group(item_id: str) -> str | None:

@@ -45,6 +45,7 @@ from generator.fsutil import write_atomic
 from generator.inputs.collection import AGE_GROUPS, Problem
 from generator.site import labels
 from generator.site.atlas import write_atlases
+from generator.site.i18n import N_, gettext as _
 from generator.site.maplayouts import QUANT, alternative_layouts, quantise
 from generator.site.jsonout import js_assign, json_for_script
 from generator.site.urls import PAGE_FOLDERS, PICTURE_FOLDERS
@@ -57,11 +58,11 @@ NONE_VALUE = "-"
 
 #: (name, title shown on the page). Order matters: it is the column order in the point chunks.
 FACETS = (
-    ("kind", "Drawing or artwork"),
-    ("country", "Country"),
-    ("year", "Year"),
-    ("age", "Age group"),
-    ("artist", "Artist"),
+    ("kind", N_("Drawing or artwork")),
+    ("country", N_("Country")),
+    ("year", N_("Year")),
+    ("age", N_("Age group")),
+    ("artist", N_("Artist")),
 )
 
 
@@ -121,7 +122,7 @@ def facet_dictionary(values: list[str], labels: dict[str, str] | None, sort_key=
     ordered = [NONE_VALUE] + distinct
     labels = labels or {}
     return {"values": ordered,
-            "labels": [labels.get(v, "Not given" if v == NONE_VALUE else v) for v in ordered],
+            "labels": [labels.get(v, _("Not given") if v == NONE_VALUE else v) for v in ordered],
             "counts": [counts.get(v, 0) for v in ordered]}
 
 
@@ -168,7 +169,7 @@ def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, d
         index = {v: i for i, v in enumerate(dic["values"])}
         columns.append(np.array([index[v] for v in values], np.uint16))
         wide.append(len(dic["values"]) > 256)
-        facets.append({"name": name, "title": title, "wide": wide[-1], **dic})
+        facets.append({"name": name, "title": _(title), "wide": wide[-1], **dic})
 
     files, point_bytes = [], 0
     n_chunks = (n + POINT_CHUNK - 1) // POINT_CHUNK
@@ -219,7 +220,7 @@ def write_map_data(out: Path, items: list[MapItem], *, facet_labels: dict[str, d
     point_bytes += len(text.encode())
     return MapFiles(count=n, facets=facets, files=files, point_bytes=point_bytes,
                     atlas_sheets=len(sheets), atlas_computed=computed, unreadable=[items[i] for i in failed],
-                    layouts=[{"name": d["name"], "title": d["title"]} for d in layouts])
+                    layouts=[{"name": d["name"], "title": _(d["title"])} for d in layouts])
 
 
 # ---------------------------------------------------------------- from a built site
@@ -248,11 +249,11 @@ def map_items(ctx) -> tuple[list[MapItem], dict]:
         items.append(MapItem("a", a.id, float(x), float(y), labels.artwork_label(a),
                              artist=a.artist or NONE_VALUE, thumb=thumb(a.id)))
     facet_labels = {
-        "kind": {"d": "Drawings", "a": "Artworks", NONE_VALUE: "Not given"},
-        "country": {NONE_VALUE: "No country (artworks, unknown)", **countries},
-        "year": {NONE_VALUE: "No year (artworks, unknown)"},
-        "age": {NONE_VALUE: "No age group (artworks, unknown)", **{g: labels.age_group_label(g) for g in AGE_GROUPS}},
-        "artist": {NONE_VALUE: "None (drawings not confirmed)"},
+        "kind": {"d": _("Drawings"), "a": _("Artworks"), NONE_VALUE: _("Not given")},
+        "country": {NONE_VALUE: _("No country (artworks, unknown)"), **countries},
+        "year": {NONE_VALUE: _("No year (artworks, unknown)")},
+        "age": {NONE_VALUE: _("No age group (artworks, unknown)"), **{g: labels.age_group_label(g) for g in AGE_GROUPS}},
+        "artist": {NONE_VALUE: _("None (drawings not confirmed)")},
     }
     age_rank = {g: i for i, g in enumerate(AGE_GROUPS)}
     sort = {"country": lambda v: countries.get(v, v).lower(),

@@ -27,6 +27,7 @@ from markupsafe import Markup
 
 from generator.fsutil import link_or_copy, write_atomic
 from generator.inputs.collection import Problem
+from generator.site import i18n
 from generator.site.jsonout import data_json_text, json_for_script
 from generator.site.urls import NAV
 
@@ -47,7 +48,8 @@ def template_environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(asset_dir("templates"))),
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True, auto_reload=False)
+                      keep_trailing_newline=True, auto_reload=False, extensions=["jinja2.ext.i18n"])
+    i18n.install(env)   # the active language (see i18n.activate): its messages and its numbers
     env.filters["sim"] = lambda v: f"{float(v):.3f}"
     env.filters["json_script"] = json_for_script
     env.filters["csp_attr"] = csp_attribute

@@ -14,12 +14,13 @@ from pathlib import Path
 from generator.fsutil import write_atomic
 from generator.inputs.collection import AGE_GROUP_LABELS, Problem
 from generator.site.extras import write_site_extras
-from generator.site import datapackage, labels, scripts
+from generator.site import datapackage, i18n, labels, scripts
 from generator.site.context import SiteContext, SiteData
 from generator.site.discoveries import write_discoveries
 from generator.site.findpage import write_find_page
 from generator.site.images import write_pictures
 from generator.site.iiif import write_iiif
+from generator.site.i18n import gettext as _
 from generator.site.labels import FACETS
 from generator.site.linkmeta import artwork_meta, drawing_meta
 from generator.site.mapdata import write_site_map
@@ -36,7 +37,7 @@ def write_static(ctx: SiteContext, out: SiteOutput) -> None:
     static = asset_dir("static")
     shutil.copytree(static, out.root / "static",
                     ignore=shutil.ignore_patterns("__init__.py", "__pycache__", "vendor", *scripts.SOURCES))
-    for name, text in scripts.joined_scripts(static).items():   # each with the shared core (see scripts.py)
+    for name, text in scripts.joined_scripts(static, i18n.script_messages).items():   # each with the shared core (see scripts.py)
         write_atomic(out.root / "static" / name, text)
     write_atomic(out.root / ".nojekyll", b"")
 
@@ -107,7 +108,8 @@ def _artwork_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
 
 def write_collections(ctx: SiteContext, out: SiteOutput) -> None:
     size = max(1, ctx.site.settings.page_size)
-    for facet, facet_title in FACETS.items():
+    for facet in FACETS:
+        facet_title = labels.facet_title(facet)
         groups = ctx.collections[facet]
         entries = [g.entry() for g in groups]
         out.page("facet_index.html", facet_index_url(facet), facet=facet, facet_title=facet_title,
@@ -126,7 +128,7 @@ def write_collections(ctx: SiteContext, out: SiteOutput) -> None:
                          total=len(g.members), page=p, pages=pages, pager=pager,
                          prev_url=collection_url(facet, g.key, p - 1) if p > 1 else None,
                          next_url=collection_url(facet, g.key, p + 1) if p < pages else None,
-                         title=f"{facet_title}: {g.label}")
+                         title=_("%(view)s: %(group)s") % {"view": facet_title, "group": g.label})
 
 
 # ---------------------------------------------------------------- the map
@@ -135,7 +137,7 @@ def write_map(ctx: SiteContext, out: SiteOutput) -> None:
     s = ctx.site
     # the map page loads compact chunks from data/map/ (see mapdata.py)
     files = write_site_map(ctx, out)
-    out.page("map.html", "map/index.html", title="Map", method=s.layout_method,
+    out.page("map.html", "map/index.html", title=_("Map"), method=s.layout_method,
              n_drawings=len(s.drawings), n_artworks=len(s.artworks),
              map_facets=files.facets, map_count=files.count, map_layouts=files.layouts)
 
@@ -160,10 +162,10 @@ def write_data(ctx: SiteContext, out: SiteOutput) -> None:
 def write_home(ctx: SiteContext, out: SiteOutput) -> None:
     s = ctx.site
     years = [d.year for d in s.drawings if d.year]
-    out.page("home.html", "index.html", title="Home", n_drawings=len(s.drawings), n_artworks=len(s.artworks),
+    out.page("home.html", "index.html", title=_("Home"), n_drawings=len(s.drawings), n_artworks=len(s.artworks),
              n_pairs=len(s.pairs), n_countries=len({d.country for d in s.drawings if d.country}),
              year_range=(min(years), max(years)) if years else None,
-             facets=[(FACETS[f], facet_index_url(f), [g.entry() for g in ctx.collections[f]]) for f in FACETS],
+             facets=[(labels.facet_title(f), facet_index_url(f), [g.entry() for g in ctx.collections[f]]) for f in FACETS],
              samples=[ctx.drawing_card(d) for d in s.drawings[:: max(1, len(s.drawings) // 12)][:12]],
              model_name=s.model_name, model_source=s.model_source)
 
@@ -200,9 +202,10 @@ class RenderResult:
 
 def render_site(site: SiteData, out: Path, *, salt: str = "", previous: PreviousSite | None = None) -> RenderResult:
     """Write the whole site into ``out`` (a fresh staging folder)."""
+    i18n.activate(site.settings.language)   # before anything is labelled: the context's labels follow it
     ctx = SiteContext.build(site)
     Path(out).mkdir(parents=True, exist_ok=True)
-    output = SiteOutput(out, title=site.settings.title, csp=ctx.csp, salt=salt, previous=previous)
+    output = SiteOutput(out, title=i18n.gettext(site.settings.title), csp=ctx.csp, salt=salt, previous=previous)
     output.env.globals["find_page"] = site.browser_model is not None  # the header links to it
     output.env.globals["nav"] = site_nav(site.browser_model is not None)
     for write in PAGES:
