@@ -108,7 +108,7 @@ def spelt_label(item_id: str, countries: dict[str, str]) -> str | None:
     m = _IMAJ_ID.match(item_id)
     if not m:
         return None
-    year, _, number, code = m.groups()
+    year, _age, number, code = m.groups()
     return _("Drawing %(number)s, %(country)s, %(year)s") % {
         "number": number, "country": countries.get(code.upper(), code.upper()), "year": year}
 

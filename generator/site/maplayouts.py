@@ -55,17 +55,17 @@ def kmeans(xy: np.ndarray, k: int, seed: int = CLUSTER_SEED, iterations: int = 4
     rng = np.random.default_rng(seed)
     centres = [xy[int(rng.integers(n))]]
     d2 = ((xy - centres[0]) ** 2).sum(1)
-    for _ in range(1, k):
+    for _step in range(1, k):
         total = d2.sum()
         pick = int(rng.choice(n, p=d2 / total)) if total > 0 else int(rng.integers(n))
         centres.append(xy[pick])
         d2 = np.minimum(d2, ((xy - xy[pick]) ** 2).sum(1))
     c = np.array(centres)
     assign = np.zeros(n, np.int64)
-    for _ in range(iterations):
+    for _step in range(iterations):
         dist = ((xy[:, None, :] - c[None, :, :]) ** 2).sum(2)
         new = dist.argmin(1)
-        if _ and np.array_equal(new, assign):
+        if _step and np.array_equal(new, assign):
             break
         assign = new
         for j in range(k):
