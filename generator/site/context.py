@@ -20,7 +20,7 @@ from generator.settings import BuildSettings
 from generator.contracts import BrowserModel, Embeddings, Neighbours
 from generator.inputs.collection import AGE_GROUPS, Artwork, Drawing
 from generator.inputs.countries import CountryTable
-from generator.site import labels
+from generator.site import i18n, labels
 from generator.site.labels import FACETS, UNKNOWN
 from generator.site.urls import (artwork_url, check_image_base_url, collection_url, display_src, drawing_url,
                                  site_base, thumb_url)
@@ -181,7 +181,7 @@ def _groups(site: SiteData, facet: str, label) -> tuple[Group, ...]:
         order = [k for k in [g.lower() for g in AGE_GROUPS] + [UNKNOWN] if k in keys]
     elif facet == "countries":
         order = sorted((k for k in keys if k != UNKNOWN),
-                       key=lambda k: labels.country_name(site.countries, k).lower()) + tail
+                       key=lambda k: i18n.collate(labels.country_name(site.countries, k).lower())) + tail
     else:
         order = sorted(k for k in keys if k != UNKNOWN) + tail
     return tuple(Group(facet, k, label(facet, k), tuple(members[k])) for k in order)

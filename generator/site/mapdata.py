@@ -45,7 +45,7 @@ from generator.fsutil import write_atomic
 from generator.inputs.collection import AGE_GROUPS, Problem
 from generator.site import labels
 from generator.site.atlas import write_atlases
-from generator.site.i18n import N_, gettext as _
+from generator.site.i18n import N_, collate, gettext as _
 from generator.site.maplayouts import QUANT, alternative_layouts, quantise
 from generator.site.jsonout import js_assign, json_for_script
 from generator.site.urls import PAGE_FOLDERS, PICTURE_FOLDERS
@@ -256,7 +256,7 @@ def map_items(ctx) -> tuple[list[MapItem], dict]:
         "artist": {NONE_VALUE: _("None (drawings not confirmed)")},
     }
     age_rank = {g: i for i, g in enumerate(AGE_GROUPS)}
-    sort = {"country": lambda v: countries.get(v, v).lower(),
+    sort = {"country": lambda v: collate(countries.get(v, v).lower()),
             "age": lambda v: (age_rank.get(v, 99), v),
             "kind": lambda v: {"d": 0, "a": 1}.get(v, 2),
             "artist": lambda v: v.lower()}

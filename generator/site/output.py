@@ -49,11 +49,11 @@ def template_environment() -> Environment:
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True, auto_reload=False, extensions=["jinja2.ext.i18n"])
-    i18n.install(env)   # the active language (see i18n.activate): its messages and its numbers
     env.filters["sim"] = lambda v: f"{float(v):.3f}"
     env.filters["json_script"] = json_for_script
     env.filters["csp_attr"] = csp_attribute
     env.globals["nav"] = NAV
+    i18n.install(env)   # the active language (see i18n.activate): its messages and its numbers
     return env
 
 

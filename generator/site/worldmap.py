@@ -27,7 +27,7 @@ import numpy as np
 
 from generator.errors import InputError
 from generator.inputs.countries import CountryTable, iso_numeric
-from generator.site.i18n import country, gettext as _, grouped, ngettext
+from generator.site.i18n import collate, country, gettext as _, grouped, ngettext
 
 ATLAS_FILE = "data/world/countries-50m.json"
 
@@ -390,5 +390,5 @@ def world_map(entries: list[dict], countries: CountryTable) -> dict:
                        "dot": list(o.centre) if o.small else None})
         merged += [{**e, "shown_as": first["label"]} for e in others]
     return {"view_box": f"-5 -5 {WIDTH + 10} {HEIGHT + 10}", "sphere": sphere_path(),
-            "plain": sorted(plain, key=lambda c: c["name"]), "linked": sorted(linked, key=lambda c: c["label"]),
+            "plain": sorted(plain, key=lambda c: collate(c["name"])), "linked": sorted(linked, key=lambda c: collate(c["label"])),
             "dot_radius": DOT_RADIUS, "legend": _legend(bounds, most), "off_map": off_map, "merged": merged}
