@@ -277,3 +277,32 @@ def test_french_site_speaks_french(built_french_demo):
     assert '"DEU":"Allemagne"' in search_meta.replace(" ", "")
     # the data download keeps its English column names
     assert (built_french_demo / "data" / "drawings.csv").read_text(encoding="utf-8").startswith("id,")
+
+
+def test_french_drawing_labels_are_spelt_the_same_in_the_browser(french, tmp_path):
+    """The browser's core, given the French messages table the build writes, spells a drawing's label as the
+    French pages do (the parity of tests/test_js_parity.py, in French)."""
+    import shutil
+    import subprocess
+
+    from tests.test_js_parity import IDS, RUNNER
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node is not installed")
+    texts = {c: (ROOT / "static" / "core" / c).read_text(encoding="utf-8") for c in scripts.CORE}
+    table = i18n.script_messages(scripts.script_msgids("\n".join(texts.values())))
+    assert "Drawing %(number)s, %(country)s, %(year)s" in table
+    texts["i18n.js"] = texts["i18n.js"].replace(scripts.MESSAGES_MARK, json.dumps(table, ensure_ascii=False))
+    files = []
+    for c in scripts.CORE:
+        (tmp_path / c).write_text(texts[c], encoding="utf-8")
+        files.append(str(tmp_path / c))
+    countries = {"DEU": "Allemagne", "LBN": "Liban"}
+    job = {"files": files, "calls": [["spellDrawing", [i, countries]] for i in IDS], "values": []}
+    done = subprocess.run([node, "-e", RUNNER], input=json.dumps(job), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)["results"]
+    spelt = [labels.spelt_label(i, countries) for i in IDS]
+    assert [g and g["label"] for g in got] == spelt
+    assert "Dessin 1234, Allemagne, 2009" in spelt
