@@ -4,6 +4,7 @@ English left in its pages or its scripts' messages."""
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import html
 import json
 import re
@@ -18,8 +19,6 @@ from generator.inputs.countries import load_countries
 from generator.settings import BuildSettings, available_languages
 from generator.site import i18n, labels, scripts
 from generator.site.output import template_environment
-
-from tests.conftest import demo_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, **scripts.KEYWORDS}
@@ -60,6 +59,19 @@ def test_french_is_a_language_of_the_build():
     assert BuildSettings(language="fr").language == "fr"
     with pytest.raises(Exception, match="language"):
         BuildSettings(language="xx")
+
+
+def test_language_from_the_config_file_and_the_flag(tmp_path):
+    from generator.errors import ConfigError
+    from generator.settings import make_settings
+
+    cfg = tmp_path / "sitegen.toml"
+    cfg.write_text('language = "fr"\n', encoding="utf-8")
+    assert make_settings(cfg).language == "fr"
+    assert make_settings(cfg, language="en").language == "en"     # the flag wins
+    cfg.write_text('language = "klingon"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="language"):
+        make_settings(cfg)
 
 
 @pytest.mark.parametrize("code", [c for c in available_languages() if c != "en"])
@@ -220,8 +232,7 @@ def built_french_demo(built_demo, tmp_path_factory):
     from generator.pipeline.stages import build
 
     settings, _report, _out = built_demo
-    work = tmp_path_factory.mktemp("demo-fr")
-    fr = demo_settings(Path(settings.drawings).parent, work, language="fr", cache=settings.cache)
+    fr = dataclasses.replace(settings, out=tmp_path_factory.mktemp("demo-fr") / "site", language="fr")
     build(fr)
     return fr.out
 

@@ -191,6 +191,11 @@ def _e(text) -> str:
     return escape(str(text), quote=True)
 
 
+def _colon(label: str, value: int) -> str:
+    """A chart's tooltip: "Germany: 16" ("Allemagne : 16" in French)."""
+    return _("%(label)s: %(value)s") % {"label": label, "value": number(value)}
+
+
 def hbar_chart(rows: list[tuple[str, int, str | None]], title: str, *, width: int = 640,
                label_width: int = 190, bar_class: str = "bar") -> Markup:
     """A ranked horizontal bar chart: (label, value, link or None) per row."""
@@ -209,7 +214,7 @@ def hbar_chart(rows: list[tuple[str, int, str | None]], title: str, *, width: in
         if href:
             label_svg = f'<a href="{_e(href)}">{label_svg}</a>'
         out.append(f'<g>{label_svg}<rect class="{bar_class}" x="{label_width}" y="{y + 3}" width="{w:.1f}" '
-                   f'height="{row_h - 6}" fill="#b45309"><title>{_e(label)}: {number(value)}</title></rect>'
+                   f'height="{row_h - 6}" fill="#b45309"><title>{_e(_colon(label, value))}</title></rect>'
                    f'<text class="chart-value" x="{label_width + w + 5:.1f}" y="{y + 15}">{number(value)}</text></g>')
     out.append("</svg>")
     return Markup("".join(out))
@@ -231,7 +236,7 @@ def column_chart(rows: list[tuple[str, int, str | None]], title: str, *, height:
         x = left + i * col_w
         h = value / vmax * span
         bar = (f'<rect class="bar" x="{x + 3}" y="{height - bottom - h:.1f}" width="{col_w - 6}" height="{h:.1f}" '
-               f'fill="#b45309"><title>{_e(label)}: {number(value)}</title></rect>')
+               f'fill="#b45309"><title>{_e(_colon(label, value))}</title></rect>')
         lx, ly = x + col_w / 2 + 4, height - bottom + 8
         lab = (f'<text class="chart-label" x="{lx:.1f}" y="{ly}" text-anchor="end" '
                f'transform="rotate(-60 {lx:.1f} {ly})">{_e(label)}</text>')
@@ -265,8 +270,8 @@ def heat_map(ya: dict, title: str, col_labels: list[str]) -> Markup:
             ink, ink_class = ("#fff", "heat-value dark") if t > 0.55 else ("#1d1d1f", "heat-value")
             x = left + j * cell_w
             out.append(f'<g><rect x="{x}" y="{yy}" width="{cell_w - 2}" height="{cell_h - 2}" '
-                       f'fill="#{r:02x}{g:02x}{b:02x}" stroke="#ddd6cc"><title>{_e(y)}, {_e(col_labels[j])}: '
-                       f'{number(v)}</title></rect><text class="{ink_class}" x="{x + cell_w / 2 - 1:.1f}" y="{yy + 15}" '
+                       f'fill="#{r:02x}{g:02x}{b:02x}" stroke="#ddd6cc"><title>{_e(_colon(f"{y}, {col_labels[j]}", v))}'
+                       f'</title></rect><text class="{ink_class}" x="{x + cell_w / 2 - 1:.1f}" y="{yy + 15}" '
                        f'text-anchor="middle" fill="{ink}">{number(v)}</text></g>')
     out.append("</svg>")
     return Markup("".join(out))
