@@ -139,6 +139,9 @@ def test_numbers_in_french(french):
 
 def test_numbers_in_english_are_written_as_before():
     assert i18n.number(1234) == "1234" and i18n.decimal(0.1254, 3) == "0.125"
+    from generator.site.datapackage import human_size
+    for n in (0, 999, 1000, 12_345, 999_999, 3_400_000, 10**9, 5 * 10**12, 10**16):
+        assert i18n.file_size(n) == human_size(n)
 
 
 def test_plural_forms_in_french(french):

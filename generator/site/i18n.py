@@ -132,24 +132,21 @@ def collate(text: str) -> str:
 
 
 def file_size(n: int) -> str:
-    """A file's size in plain words: ``12.3 kB`` in English (as the data page always wrote it), ``12,3 ko`` in
-    French.
+    """A file's size in plain words: ``12.3 kB`` in English (as datapackage.human_size, which the data page
+    always used), ``12,3 ko`` in French.
 
     >>> file_size(12_345), activate("fr") and file_size(12_345), activate("fr") and file_size(512)
     ('12.3 kB', '12,3\xa0ko', '512\xa0octets')
     >>> activate("en") and None
     """
-    if _active.english or n < 0:
-        from generator.site.datapackage import human_size
-        return human_size(n)
     if n < 1000:
-        return gettext("%(n)s bytes") % {"n": number(n)}
+        return f"{n} bytes" if _active.english else gettext("%(n)s bytes") % {"n": number(n)}
     value, unit = n / 1000, N_("kB")
     for bigger in (N_("MB"), N_("GB"), N_("TB")):
         if value < 1000:
             break
         value, unit = value / 1000, bigger
-    return f"{decimal(value, 1)}\xa0{gettext(unit)}"
+    return f"{value:.1f} {unit}" if _active.english else f"{decimal(value, 1)}\xa0{gettext(unit)}"
 
 
 def ordinal(n: int) -> str:
