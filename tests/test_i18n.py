@@ -56,6 +56,7 @@ def catalogue(code: str):
 
 def test_french_is_a_language_of_the_build():
     assert "fr" in available_languages()
+    assert BuildSettings().title == i18n.DEFAULT_TITLE     # the default title is in the catalogue
     assert BuildSettings(language="fr").language == "fr"
     with pytest.raises(Exception, match="language"):
         BuildSettings(language="xx")
