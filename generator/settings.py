@@ -93,6 +93,11 @@ class BuildSettings:
     language: str = _setting("en", choices=available_languages())
     """Language of the site's pages and scripts: en, or any language with a catalogue in generator/locale (see
     the README: "The site in French (and other languages)")."""
+    languages: str | None = _setting(None, choices=available_languages(), metavar="CODES",
+                                     pattern="(?:{0})(?:,(?:{0}))+".format("|".join(available_languages())),
+                                     pattern_words="several of them joined by commas, such as en,fr")
+    """One site in several languages: the first at the top of the site, each other one in a folder named by its
+    code (fr/), every page linking its versions in the other languages. Replaces --language."""
     site_url: str | None = _setting(None, metavar="URL")
     """Public address of the site, for sitemap.xml, link previews and IIIF manifests (links stay relative)."""
     top_k: int = _setting(10, low=1, high=1000)

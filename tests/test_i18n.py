@@ -321,3 +321,54 @@ def test_french_drawing_labels_are_spelt_the_same_in_the_browser(french, tmp_pat
     spelt = [labels.spelt_label(i, countries) for i in IDS]
     assert [g and g["label"] for g in got] == spelt
     assert "Dessin 1234, Allemagne, 2009" in spelt
+
+
+# ---------------------------------------------------------------- one site in two languages
+
+def test_languages_setting():
+    assert BuildSettings(languages="en,fr").languages == "en,fr"
+    assert BuildSettings(languages="fr").languages == "fr"
+    for wrong in ("en,xx", "en;fr", "en,", "EN,FR"):
+        with pytest.raises(Exception, match="languages"):
+            BuildSettings(languages=wrong)
+
+
+@pytest.fixture(scope="module")
+def built_bilingual_demo(built_demo, tmp_path_factory):
+    from generator.pipeline.stages import build
+
+    settings, _report, _out = built_demo
+    both = dataclasses.replace(settings, out=tmp_path_factory.mktemp("demo-en-fr") / "site", languages="en,fr",
+                               site_url="https://example.org/archive/")
+    build(both)
+    return both.out
+
+
+@pytest.mark.slow
+def test_one_site_in_english_and_french(built_bilingual_demo, built_french_demo):
+    from tests.sitecheck import broken_links
+
+    out = built_bilingual_demo
+    assert not broken_links(out)
+    pages = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html") if not p.is_relative_to(out / "fr"))
+    french = sorted(p.relative_to(out / "fr").as_posix() for p in (out / "fr").rglob("*.html"))
+    assert pages == french and len(pages) > 100      # every page in both languages
+    for rel in ("index.html", "drawings/" + next((out / "drawings").iterdir()).name + "/index.html"):
+        en, fr = (out / rel).read_text(encoding="utf-8"), (out / "fr" / rel).read_text(encoding="utf-8")
+        depth = "../" * rel.count("/")
+        assert '<html lang="en">' in en and '<html lang="fr">' in fr
+        assert f'<link rel="alternate" hreflang="fr" href="{depth}fr/{rel}">' in en
+        assert f'<link rel="alternate" hreflang="en" href="../{depth}{rel}">' in fr
+        assert ">Français</a>" in en and ">English</a>" in fr
+    # the French pages are those of a French build, apart from the links to their English versions and their
+    # public addresses (under fr/)
+    alone = (built_french_demo / "stats" / "index.html").read_text(encoding="utf-8")
+    together = (out / "fr" / "stats" / "index.html").read_text(encoding="utf-8")
+    strip = re.compile(r'<link rel="alternate" hreflang[^>]*>\n|<p class="languages">.*?</p>')
+    assert strip.sub("", together) == strip.sub("", alone)
+    # link previews of a French page give its own address, not the English page's
+    drawing = next((out / "fr" / "drawings").iterdir()).name
+    page = (out / "fr" / "drawings" / drawing / "index.html").read_text(encoding="utf-8")
+    assert f'href="https://example.org/archive/fr/drawings/{drawing}/"' in page
+    # the find page's runtime is published once, at the top of the site
+    assert not (out / "fr" / "static" / "vendor").exists()

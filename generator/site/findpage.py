@@ -45,8 +45,9 @@ def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:
     model = s.browser_model
     if model is None or s.embeddings is None:
         return
-    runtime = asset_dir("static") / "vendor" / "onnxruntime-web"
-    shutil.copytree(runtime, out.root / FIND_RUNTIME, dirs_exist_ok=True)
+    if not out.shared:   # a language's folder uses the runtime at the top of the site (14 to 27 MB)
+        runtime = asset_dir("static") / "vendor" / "onnxruntime-web"
+        shutil.copytree(runtime, out.root / FIND_RUNTIME, dirs_exist_ok=True)
     index = compact_index(s.embeddings.artworks.vectors, s.embeddings.drawings.vectors)
     write_atomic(out.root / FIND_FOLDER / "model.onnx", model.onnx)
     projection, artworks = write_index_files(out, index, [_row(card) for card in ctx.a_cards])
@@ -66,7 +67,8 @@ def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:
              n_artworks=len(s.artworks), model_mb=len(model.onnx) / 1e6, index_mb=index_bytes / 1e6,
              model_name=s.model_name, model_samples=model.samples, model_overlap=model.overlap,
              index_overlap=index.overlap, index_queries=index.queries,
-             dims=index.dims, input_size=model.input_size, runtime=FIND_RUNTIME, max_megapixels=MAX_MEGAPIXELS)
+             dims=index.dims, input_size=model.input_size, runtime=out.shared + FIND_RUNTIME,
+             max_megapixels=MAX_MEGAPIXELS)
 
 
 def write_index_files(out: SiteOutput, index: CompactIndex, rows: list[list]) -> tuple[bytes, dict]:

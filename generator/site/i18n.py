@@ -76,6 +76,16 @@ def load(code: str) -> Language:
 _active: Language = load("en")
 
 
+def language_name(code: str) -> str:
+    """A language's name in that language, as a link to it reads: "English", "Français".
+
+    >>> language_name("fr"), language_name("en")
+    ('Français', 'English')
+    """
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
 def activate(code: str) -> Language:
     global _active
     _active = load(code)

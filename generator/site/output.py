@@ -80,8 +80,15 @@ class PreviousSite:
 class SiteOutput:
     """The staging folder being filled, and what has been written to it."""
 
-    def __init__(self, root: Path, *, title: str, csp: str, salt: str = "", previous: PreviousSite | None = None):
+    def __init__(self, root: Path, *, title: str, csp: str, salt: str = "", previous: PreviousSite | None = None,
+                 versions: tuple[tuple[str, str, str], ...] = (), shared: str = ""):
         self.root = Path(root)
+        #: Where the top of the site is, seen from this root ("../" for a language's folder): files that do not
+        #: depend on the language and are large (the find page's runtime) are published there only.
+        self.shared = shared
+        #: The same site in other languages: (code, name, folder relative to this one's root), e.g.
+        #: ("fr", "Français", "fr/") or ("en", "English", "../"); every page links its versions there.
+        self.versions = versions
         self.env = template_environment()
         self.title = title
         self.csp = csp
@@ -101,8 +108,9 @@ class SiteOutput:
         if self._reuse(rel_path, key, path):
             return
         root = "../" * rel_path.count("/")
+        alternates = [(code, name, folder + rel_path) for code, name, folder in self.versions]
         html = self.env.get_template(template).render(root=root, site_title=self.title, page_path=rel_path,
-                                                      csp=self.csp, **ctx)
+                                                      csp=self.csp, alternates=alternates, **ctx)
         # The staging folder is swapped in as a whole, so a plain write is safe here.
         path.write_bytes(html.encode("utf-8"))
 

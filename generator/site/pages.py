@@ -7,6 +7,7 @@ order they run in; the pipeline calls :func:`render_site` once per build.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,11 +202,63 @@ class RenderResult:
 
 
 def render_site(site: SiteData, out: Path, *, salt: str = "", previous: PreviousSite | None = None) -> RenderResult:
-    """Write the whole site into ``out`` (a fresh staging folder)."""
-    i18n.activate(site.settings.language)   # before anything is labelled: the context's labels follow it
+    """Write the whole site into ``out`` (a fresh staging folder): in its language, or in each of its languages
+    (``--languages``: the first at the top, the others in folders named by their codes)."""
+    codes = site_languages(site.settings.language, site.settings.languages)
+    results = []
+    for code in codes:
+        folder = "" if code == codes[0] else f"{code}/"
+        versions = tuple((other, i18n.language_name(other), _between(folder, "" if other == codes[0] else f"{other}/"))
+                         for other in codes if other != code)
+        here = site
+        if folder and site.settings.site_url:   # the language's pages have their own public addresses
+            here = dataclasses.replace(site, settings=dataclasses.replace(
+                site.settings, site_url=site.settings.site_url.rstrip("/") + "/" + folder))
+        results.append(_render_language(here, code, Path(out) / folder, salt if len(codes) == 1 else f"{salt}|{code}",
+                                        _within(previous, folder), versions, folder))
+        results[-1] = RenderResult([folder + p for p in results[-1].pages],
+                                   {folder + p: k for p, k in results[-1].page_keys.items()},
+                                   results[-1].reused, results[-1].problems)
+    i18n.activate(codes[0])
+    first = results[0]
+    return RenderResult([p for r in results for p in r.pages], {p: k for r in results for p, k in r.page_keys.items()},
+                        sum(r.reused for r in results), first.problems)
+
+
+def site_languages(language: str, languages: str | None) -> list[str]:
+    """The site's languages, the one at its top first.
+
+    >>> site_languages("en", None), site_languages("en", "fr,en,fr")
+    (['en'], ['fr', 'en'])
+    """
+    return list(dict.fromkeys(languages.split(","))) if languages else [language]
+
+
+def _between(here: str, there: str) -> str:
+    """The folder of one language's site seen from another's ("" is the top of the site).
+
+    >>> _between("", "fr/"), _between("fr/", ""), _between("fr/", "de/")
+    ('fr/', '../', '../de/')
+    """
+    return "../" * here.count("/") + there
+
+
+def _within(previous: PreviousSite | None, folder: str) -> PreviousSite | None:
+    """What the previous build left in ``folder`` (a language's site), for its pages to be reused."""
+    if previous is None or not folder:
+        return previous
+    n = len(folder)
+    return PreviousSite(previous.folder / folder, {p[n:]: k for p, k in previous.pages.items() if p.startswith(folder)},
+                        {f[n:]: v for f, v in previous.files.items() if f.startswith(folder)})
+
+
+def _render_language(site: SiteData, code: str, out: Path, salt: str, previous: PreviousSite | None,
+                     versions: tuple, out_folder: str = "") -> RenderResult:
+    i18n.activate(code)   # before anything is labelled: the context's labels follow it
     ctx = SiteContext.build(site)
     Path(out).mkdir(parents=True, exist_ok=True)
-    output = SiteOutput(out, title=i18n.gettext(site.settings.title), csp=ctx.csp, salt=salt, previous=previous)
+    output = SiteOutput(out, title=i18n.gettext(site.settings.title), csp=ctx.csp, salt=salt,
+                        previous=previous, versions=versions, shared=_between(str(out_folder), ""))
     output.env.globals["find_page"] = site.browser_model is not None  # the header links to it
     output.env.globals["nav"] = site_nav(site.browser_model is not None)
     for write in PAGES:
