@@ -53,6 +53,7 @@ def template_environment() -> Environment:
     env.filters["json_script"] = json_for_script
     env.filters["csp_attr"] = csp_attribute
     env.globals["nav"] = NAV
+    env.globals["alternates"] = ()   # a page's versions in other languages (SiteOutput.versions)
     i18n.install(env)   # the active language (see i18n.activate): its messages and its numbers
     return env
 
