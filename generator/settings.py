@@ -46,6 +46,21 @@ def _setting(default, **rule):
     return field(default=default, metadata={"rule": Rule(**rule)})
 
 
+#: The site's gettext catalogues: ``locale/<lang>/LC_MESSAGES/sitegen.po`` inside the package.
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DOMAIN = "sitegen"
+
+
+def available_languages() -> tuple[str, ...]:
+    """English (the language the site is written in) and every language with a catalogue, sorted.
+
+    >>> available_languages()[:1], "fr" in available_languages()
+    (('en',), True)
+    """
+    found = sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return ("en", *(c for c in found if c != "en"))
+
+
 @dataclass(frozen=True)
 class BuildSettings:
     drawings: Path | None = None
@@ -75,6 +90,14 @@ class BuildSettings:
     """Where embeddings, layouts and thumbnails are kept between builds."""
     title: str = "Children's drawings and the artworks they re-create"
     """Title of the site."""
+    language: str = _setting("en", choices=available_languages())
+    """Language of the site's pages and scripts: en, or any language with a catalogue in generator/locale (see
+    the README: "The site in French (and other languages)")."""
+    languages: str | None = _setting(None, choices=available_languages(), metavar="CODES",
+                                     pattern="(?:{0})(?:,(?:{0}))+".format("|".join(available_languages())),
+                                     pattern_words="several of them joined by commas, such as en,fr")
+    """One site in several languages: the first at the top of the site, each other one in a folder named by its
+    code (fr/), every page linking its versions in the other languages. Replaces --language."""
     site_url: str | None = _setting(None, metavar="URL")
     """Public address of the site, for sitemap.xml, link previews and IIIF manifests (links stay relative)."""
     top_k: int = _setting(10, low=1, high=1000)

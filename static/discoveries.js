@@ -45,7 +45,7 @@
       img.src = root + thumb; img.alt = ""; img.width = 160; img.height = 160; img.loading = "lazy";
       a.appendChild(img);
     } else {
-      a.appendChild(el("span", {"class": "no-picture"}, "No picture"));
+      a.appendChild(el("span", {"class": "no-picture"}, t("No picture")));
     }
     a.appendChild(el("span", {}, label));
     return a;
@@ -55,11 +55,11 @@
     var li = el("li", {"class": "discovery"});
     li.setAttribute("data-pair", row[col.drawing] + " " + row[col.artwork]);
     li.appendChild(picture(row[col.d_url], row[col.d_thumb], row[col.d_label]));
-    li.appendChild(el("span", {"class": "discovery-arrow"}, "may re-create"));
+    li.appendChild(el("span", {"class": "discovery-arrow"}, t("may re-create")));
     li.appendChild(picture(row[col.a_url], row[col.a_thumb], row[col.a_title]));
     var year = row[col.a_year] ? ", " + row[col.a_year] : "";
-    li.appendChild(el("p", {"class": "discovery-why"}, row[col.a_artist] + year + ". Score " +
-      Number(row[col.score]).toFixed(3) + ": " + row[col.why] + "."));
+    li.appendChild(el("p", {"class": "discovery-why"}, row[col.a_artist] + year + ". " +
+      t("Score %(score)s: %(why)s.", {score: formatDecimal(Number(row[col.score]), 3), why: row[col.why]})));
     return li;
   }
 
@@ -76,7 +76,7 @@
     matches.slice(shown, shown + size).forEach(function (row) { list.appendChild(item(row)); });
     shown = Math.min(matches.length, shown + size);
     more.hidden = shown >= matches.length;
-    more.textContent = "Show " + Math.min(size, matches.length - shown) + " more";
+    more.textContent = t("Show %(n)s more", {n: Math.min(size, matches.length - shown)});
     changed();
   }
 
@@ -98,7 +98,7 @@
       shown = 0;
       list.setAttribute("start", "1");
       if (pager) { pager.hidden = true; }
-      status.textContent = matches.length + " of " + data.rows.length + " suggestions match.";
+      status.textContent = tn("%(num)s of %(total)s suggestions matches.", "%(num)s of %(total)s suggestions match.", matches.length, {total: data.rows.length});
       showMore();
     }
     if (!fromAddress) {

@@ -25,13 +25,13 @@
     statusBox.textContent = text;
     statusBox.classList.toggle("error", Boolean(isError));
   }
-  function megabytes(n) { return (n / 1e6).toFixed(1) + " MB"; }
+  function megabytes(n) { return t("%(size)s MB", {size: formatDecimal(n / 1e6, 1)}); }
   /** @param {string} message */
   function fail(message) { var e = /** @type {Error & {forVisitor?: boolean}} */ (new Error(message)); e.forVisitor = true; return e; }
 
   function fetchBytes(url) {
     return fetch(url).then(function (r) {
-      if (!r.ok) { throw fail("A file of this page could not be downloaded (" + url + ", " + r.status + "). Reload the page."); }
+      if (!r.ok) { throw fail(t("A file of this page could not be downloaded (%(address)s). Reload the page.", {address: url + ", " + r.status})); }
       return r.arrayBuffer();
     });
   }
@@ -51,7 +51,7 @@
       var src = runtime + (adapter ? "ort.webgpu.min.js" : "ort.wasm.min.js");
       return new Promise(function (resolve, reject) {
         loadScript(src, function (ok) {
-          if (ok) { resolve(backend); } else { reject(fail("A file of this page could not be downloaded (" + src + "). Reload the page.")); }
+          if (ok) { resolve(backend); } else { reject(fail(t("A file of this page could not be downloaded (%(address)s). Reload the page.", {address: src}))); }
         });
       });
     }).then(function (backend) {
@@ -74,8 +74,8 @@
     }).then(function (manifest) {
       var a = manifest.artworks, everyPart = !a.centres;
       var partBytes = everyPart ? a.parts.reduce(function (n, c) { return n + c.bytes; }, 0) : 0;
-      say("Downloading the model (" + megabytes(manifest.model.bytes) + ") and the artworks' index (" +
-          megabytes(partBytes + manifest.projection.bytes) + ")…");
+      say(t("Downloading the model (%(model)s) and the artworks' index (%(index)s)…",
+            {model: megabytes(manifest.model.bytes), index: megabytes(partBytes + manifest.projection.bytes)}));
       // WebGPU first; ONNX Runtime runs on the processor whatever the graphics card cannot.
       var providers = backend === "webgpu" ? ["webgpu", "wasm"] : ["wasm"];
       var model = fetchBytes(manifest.model.file).then(function (buf) {
@@ -136,28 +136,29 @@
                  height: (b[27] | (b[28] << 8) | (b[29] << 16)) + 1 };
       }
     }
-    if (b.length >= 5 && ascii(b, 0, 5) === "%PDF-") { throw fail("This file is a PDF document, not a picture. Export the page as a JPEG or PNG picture and choose that."); }
+    if (b.length >= 5 && ascii(b, 0, 5) === "%PDF-") { throw fail(t("This file is a PDF document, not a picture. Export the page as a JPEG or PNG picture and choose that.")); }
     if (b.length >= 12 && ascii(b, 4, 4) === "ftyp" && /^(heic|heix|hevc|mif1|msf1)$/.test(ascii(b, 8, 4))) {
-      throw fail("This is a HEIC photo, which most browsers cannot read. Save it as JPEG (on an iPhone: Settings › Camera › Formats › Most Compatible) and choose it again.");
+      throw fail(t("This is a HEIC photo, which most browsers cannot read. Save it as JPEG (on an iPhone: Settings › Camera › Formats › Most Compatible) and choose it again."));
     }
-    throw fail("This file is not a picture this page can read. Choose a JPEG, PNG, WebP, GIF or BMP picture.");
+    throw fail(t("This file is not a picture this page can read. Choose a JPEG, PNG, WebP, GIF or BMP picture."));
   }
 
   function decode(file) {
     return file.slice(0, 1 << 20).arrayBuffer().then(function (buf) {
       var info = sniff(new Uint8Array(buf));
       if (info.width * info.height > maxPixels) {
-        throw fail("This picture is " + info.width + " × " + info.height + " pixels (" +
-                   Math.round(info.width * info.height / 1e6) + " megapixels), too large to read safely in a browser (at most " +
-                   Math.round(maxPixels / 1e6) + " megapixels). Make it smaller and choose it again.");
+        throw fail(t("This picture is %(width)s × %(height)s pixels (%(megapixels)s megapixels), too large to read safely in a " +
+                     "browser (at most %(most)s megapixels). Make it smaller and choose it again.",
+                     {width: info.width, height: info.height, megapixels: Math.round(info.width * info.height / 1e6),
+                      most: Math.round(maxPixels / 1e6)}));
       }
       return createImageBitmap(file, { imageOrientation: "from-image", colorSpaceConversion: "none",
                                        premultiplyAlpha: "none" }).catch(function () {
-        throw fail("This " + info.format + " file could not be read: it may be damaged or incomplete. Choose another picture.");
+        throw fail(t("This %(format)s file could not be read: it may be damaged or incomplete. Choose another picture.", {format: info.format}));
       }).then(function (bitmap) {
         if (bitmap.width * bitmap.height > maxPixels || !bitmap.width || !bitmap.height) {
           bitmap.close();
-          throw fail("This picture's size cannot be read safely in a browser. Make it smaller and choose it again.");
+          throw fail(t("This picture's size cannot be read safely in a browser. Make it smaller and choose it again."));
         }
         return { bitmap: bitmap, isJpeg: info.format === "JPEG" };
       });
@@ -280,7 +281,7 @@
         a.appendChild(document.createTextNode(row[1]));
         li.appendChild(a);
         li.appendChild(document.createTextNode(" " + row[2] + (row[3] ? ", " + row[3] : "") + " · " +
-                                               best[i][0].toFixed(3)));
+                                               formatDecimal(best[i][0], 3)));
         li.setAttribute("data-similarity", best[i][0].toFixed(4));
         results.appendChild(li);
       });
@@ -294,7 +295,7 @@
     if (!file || busy) { return; }
     busy = true;
     var started = performance.now();
-    say("Reading the picture…");
+    say(t("Reading the picture…"));
     results.textContent = "";
     resultsTitle.hidden = true;
     var picture = decode(file);
@@ -305,22 +306,22 @@
         input = SitegenResize.modelInput(pixels(bitmap), bitmap.width, bitmap.height, size, both[0].isJpeg);
       } finally { bitmap.close(); }
       showPreview(input, size);
-      say(state.backend === "webgpu" ? "Computing on the graphics card (WebGPU)…" : "Computing in your browser…");
+      say(state.backend === "webgpu" ? t("Computing on the graphics card (WebGPU)…") : t("Computing in your browser…"));
       var tensor = new ort.Tensor("uint8", new Uint8Array(input.buffer), [1, size, size, 3]);
       return state.session.run({ pixels: tensor }).then(function (out) {
-        say("Comparing with the artworks…");
+        say(t("Comparing with the artworks…"));
         return score(state, out.vector.data).then(function (best) { return show(best, state); });
       }).then(function () {
         runs++;
         results.setAttribute("data-runs", String(runs));
         results.setAttribute("data-ms", String(Math.round(performance.now() - started)));
-        say("The " + results.children.length + " artworks most similar to your picture, most similar first " +
-            "(similarity from 0 to 1). Choose another picture to compare it too.");
+        say(t("The %(n)s artworks most similar to your picture, most similar first " +
+              "(similarity from 0 to 1). Choose another picture to compare it too.", {n: results.children.length}));
       });
     }).catch(function (err) {
       // A message in plain words, and the page keeps working: the next picture starts afresh.
-      say(err && err.forVisitor ? err.message : "The picture could not be compared (" + (err && err.message || err) +
-          "). Reload the page and try again.", true);
+      say(err && err.forVisitor ? err.message : t("The picture could not be compared (%(error)s). Reload the page and try again.",
+                                                   {error: String(err && err.message || err)}), true);
       if (!(err && err.forVisitor)) { ready = null; }
       results.setAttribute("data-failed", String(Number(results.getAttribute("data-failed") || 0) + 1));
     }).then(function () { busy = false; });
@@ -328,12 +329,12 @@
 
   function start() {
     if (location.protocol === "file:") {
-      say("This page cannot work when the site is opened from the disk: browsers refuse to run its model there. " +
-          "Open the site on the web, or run 'sitegen serve' in a terminal and open the address it prints.", true);
+      say(t("This page cannot work when the site is opened from the disk: browsers refuse to run its model there. " +
+            "Open the site on the web, or run 'sitegen serve' in a terminal and open the address it prints."), true);
       return;
     }
     if (typeof WebAssembly === "undefined" || typeof createImageBitmap === "undefined") {
-      say("This browser cannot run the model (it lacks WebAssembly). Use a recent Firefox, Chrome, Edge or Safari.", true);
+      say(t("This browser cannot run the model (it lacks WebAssembly). Use a recent Firefox, Chrome, Edge or Safari."), true);
       return;
     }
     form.hidden = false;
@@ -346,10 +347,10 @@
       e.preventDefault();
       if (e.dataTransfer && e.dataTransfer.files.length) { find(e.dataTransfer.files[0]); }
     });
-    load().then(function () { if (!busy) { say("Ready: choose a picture."); } }).catch(function (err) {
+    load().then(function () { if (!busy) { say(t("Ready: choose a picture.")); } }).catch(function (err) {
       ready = null;
-      say(err && err.forVisitor ? err.message : "The model could not be loaded (" + (err && err.message || err) +
-          "). Reload the page to try again.", true);
+      say(err && err.forVisitor ? err.message : t("The model could not be loaded (%(error)s). Reload the page to try again.",
+                                                   {error: String(err && err.message || err)}), true);
     });
   }
 

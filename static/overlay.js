@@ -10,9 +10,9 @@
   // The controls are made here, not written into every drawing page: without this script they could not work.
   var box = el("div", {"class": "overlay", id: "overlay"});
   var toggle = el("button", {type: "button", id: "overlay-toggle", "aria-pressed": "false", "aria-controls": "overlay-stage"});
-  toggle.textContent = "Lay the artwork over the drawing";
+  toggle.textContent = t("Lay the artwork over the drawing");
   var label = el("label", {"for": "overlay-mix"});
-  label.textContent = "Artwork shown";
+  label.textContent = t("Artwork shown");
   var mix = el("input", {type: "range", id: "overlay-mix", min: "0", max: "100", step: "5", value: "50", "aria-valuetext": "50%"});
   mix.disabled = true;
   var stage = el("div", {"class": "overlay-stage", id: "overlay-stage"});
@@ -44,7 +44,7 @@
     stage.hidden = !on;
     pair.hidden = on;
     mix.disabled = !on;
-    toggle.textContent = on ? "Show the two pictures side by side" : "Lay the artwork over the drawing";
+    toggle.textContent = on ? t("Show the two pictures side by side") : t("Lay the artwork over the drawing");
     blend();
   });
   mix.addEventListener("input", blend);

@@ -32,13 +32,13 @@
     if (store()[key] !== undefined) { done(); return; }
     var src = root + "data/related/" + name + ".js";
     loadScript(src, function (ok) {
-      if (ok) { done(); } else { say("The lists of similar artworks and drawings could not be loaded (" + new URL(src, document.baseURI).href + ")."); }
+      if (ok) { done(); } else { say(t("The lists of similar artworks and drawings could not be loaded (%(address)s).", {address: new URL(src, document.baseURI).href})); }
     });
   }
   function say(text) {
     box.appendChild(el("p", {"class": "note"}, text));
   }
-  function sim(v) { return (v / 1000).toFixed(3); }
+  function sim(v) { return formatDecimal(v / 1000, 3); }
   function spelt(did, countries) {
     var got = spellDrawing(did, countries);
     return got ? got.label : did;
@@ -57,17 +57,17 @@
       if (!isConfirmed) { li.setAttribute("data-pair", id + " " + a[0]); }
       li.appendChild(el("a", {href: root + pageUrl(PAGE_FOLDERS.a, a[0])}, rank + ". " + a[1]));
       li.appendChild(document.createTextNode(" " + a[2] + (a[3] ? ", " + a[3] : "") + " · " + sim(entry[1][k]) +
-                                              (isConfirmed ? " · confirmed" : "")));
+                                              (isConfirmed ? " · " + t("confirmed") : "")));
       ol.appendChild(li);
       shown++;
     });
-    var note = "Ranked by the model, not confirmed" + (confirmed.length ? " (unless marked)" : "") +
-               "; similarity runs from -1 to 1.";
+    var note = confirmed.length ? t("Ranked by the model, not confirmed (unless marked); similarity runs from -1 to 1.") :
+      t("Ranked by the model, not confirmed; similarity runs from -1 to 1.");
     if (confirmed.length && ranked < confirmed.length) {
-      note += " The model does not rank " + (confirmed.length > 1 ? "every confirmed artwork" : "the confirmed artwork") +
-              " among these " + entry[0].length + ".";
+      note += " " + (confirmed.length > 1 ? t("The model does not rank every confirmed artwork among these %(n)s.", {n: entry[0].length}) :
+        t("The model does not rank the confirmed artwork among these %(n)s.", {n: entry[0].length}));
     }
-    box.appendChild(el("h2", {}, skip ? "Other similar artworks" : "Most similar artworks"));
+    box.appendChild(el("h2", {}, skip ? t("Other similar artworks") : t("Most similar artworks")));
     box.appendChild(el("p", {"class": "note"}, note));
     if (shown) { box.appendChild(ol); }
   }
@@ -91,18 +91,18 @@
       li.appendChild(document.createTextNode(" · " + sim(entry[3][k])));
       ul.appendChild(li);
     });
-    box.appendChild(el("h2", {}, "Similar drawings"));
+    box.appendChild(el("h2", {}, t("Similar drawings")));
     box.appendChild(ul);
   }
 
   function draw() {
     var data = store(), meta = data.meta, chunk = data["d" + chunkOf(id, meta.chunks)] || {};
     var entry = chunk[id];
-    if (!entry) { say("This drawing is missing from the lists of similar artworks; rebuild the site."); return; }
+    if (!entry) { say(t("This drawing is missing from the lists of similar artworks; rebuild the site.")); return; }
     var per = meta.artwork_chunk, wanted = {};
     entry[0].forEach(function (j) { wanted[Math.floor(j / per)] = true; });
     var names = Object.keys(wanted), left = names.length;
-    var artworks = function (j) { var t = store()["a" + Math.floor(j / per)]; return t && t[j % per]; };
+    var artworks = function (j) { var chunk = store()["a" + Math.floor(j / per)]; return chunk && chunk[j % per]; };
     var finish = function () {
       if (--left > 0) { return; }
       Array.prototype.forEach.call(box.querySelectorAll("noscript"), function (n) { n.remove(); });

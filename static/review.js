@@ -15,7 +15,7 @@
   var ROOT = new URL("..", script instanceof HTMLScriptElement ? script.src : location.href).href;   // this file lives in <root>static/
   var KEY = "sitegen-review:" + ROOT;
   var MODE_KEY = KEY + ":on";     // review turned on, for every page of this site in this browser
-  var WORDS = { confirmed: "Confirmed", rejected: "Rejected" };
+  var WORDS = { confirmed: t("Confirmed"), rejected: t("Rejected") };
   var state = load();
   var storageNote = "";
   var panel = null;
@@ -27,8 +27,8 @@
       var parsed = raw ? JSON.parse(raw) : null;
       return parsed && parsed.decisions ? parsed : { version: 1, decisions: {} };
     } catch (e) {
-      storageNote = "This browser does not let the site keep data, so decisions are lost when the page closes: " +
-        "save them as a file before leaving.";
+      storageNote = t("This browser does not let the site keep data, so decisions are lost when the page closes: " +
+        "save them as a file before leaving.");
       return { version: 1, decisions: {} };
     }
   }
@@ -37,7 +37,7 @@
     try {
       window.localStorage.setItem(KEY, JSON.stringify(state));
     } catch (e) {
-      storageNote = "The decisions could not be kept in this browser (" + e.name + "): save them as a file now.";
+      storageNote = t("The decisions could not be kept in this browser (%(error)s): save them as a file now.", {error: e.name});
     }
   }
 
@@ -69,13 +69,13 @@
     var group = document.createElement("span");
     group.className = "review";
     group.setAttribute("role", "group");
-    group.setAttribute("aria-label", "Review of the suggestion " + describe(el));
+    group.setAttribute("aria-label", t("Review of the suggestion %(suggestion)s", {suggestion: describe(el)}));
     var status = document.createElement("span");
     status.className = "review-status";
     group.appendChild(status);
-    group.appendChild(button("confirm", "Confirm"));
-    group.appendChild(button("reject", "Reject"));
-    group.appendChild(button("undo", "Undo"));
+    group.appendChild(button("confirm", t("Confirm")));
+    group.appendChild(button("reject", t("Reject")));
+    group.appendChild(button("undo", t("Undo")));
     (el.querySelector("figcaption") || el).appendChild(group);
     show(el);
   }
@@ -135,8 +135,8 @@
     if (!panel) { return; }
     var list = decisionsList();
     var c = list.filter(function (d) { return d.decision === "confirmed"; }).length;
-    panel.querySelector(".review-count").textContent = c + " confirmed, " + (list.length - c) +
-      " rejected in this browser" + (storageNote ? ". " + storageNote : "");
+    panel.querySelector(".review-count").textContent = t("%(confirmed)s confirmed, %(rejected)s rejected in this browser",
+      {confirmed: c, rejected: list.length - c}) + (storageNote ? ". " + storageNote : "");
     panel.querySelector(".review-export").disabled = list.length === 0;
   }
 
@@ -204,9 +204,9 @@
     });
     save();
     candidates().forEach(show);
-    return "Read " + read + " decision" + (read === 1 ? "" : "s") + " from " + name + "." +
-      (skipped.length ? " Lines not read (an identifier is missing, or the decision is neither confirmed nor " +
-                        "rejected): " + skipped.slice(0, 10).join(", ") + (skipped.length > 10 ? "…" : "") + "." : "");
+    return tn("Read %(num)s decision from %(file)s.", "Read %(num)s decisions from %(file)s.", read, {file: name}) +
+      (skipped.length ? " " + t("Lines not read (an identifier is missing, or the decision is neither confirmed nor " +
+                                "rejected): %(lines)s.", {lines: skipped.slice(0, 10).join(", ") + (skipped.length > 10 ? "…" : "")}) : "");
   }
 
   function reviewing() { return document.documentElement.classList.contains("reviewing"); }
@@ -220,26 +220,26 @@
   function makePanel() {
     panel = document.createElement("section");
     panel.className = "review-panel";
-    panel.setAttribute("aria-label", "Your review");
+    panel.setAttribute("aria-label", t("Your review"));
     var toggle = document.createElement("button");
     toggle.type = "button";
     toggle.className = "review-toggle";
-    toggle.textContent = "Review suggestions";
+    toggle.textContent = t("Review suggestions");
     toggle.addEventListener("click", function () { setReviewing(!reviewing(), toggle); });
     var on = false;
     try { on = window.localStorage.getItem(MODE_KEY) === "1"; } catch (e) { on = false; }
     setReviewing(on, toggle);
-    var h = el("h2", {}, "Your review");
+    var h = el("h2", {}, t("Your review"));
     var countLine = el("p", {"class": "review-count"});
     countLine.setAttribute("aria-live", "polite");
     var help = el("details", {"class": "review-help"});
-    help.appendChild(el("summary", {}, "How it works"));
-    help.appendChild(document.createTextNode("Confirm or reject each suggestion. Decisions are kept in this browser only: nothing is " +
+    help.appendChild(el("summary", {}, t("How it works")));
+    help.appendChild(document.createTextNode(t("Confirm or reject each suggestion. Decisions are kept in this browser only: nothing is " +
       "sent anywhere. Save them as decisions.csv for the archive's next build. Keys: j and k (or the arrow keys) " +
-      "move between suggestions, y confirms, n rejects, u undoes."));
-    var exportButton = button("export", "Save decisions.csv");
+      "move between suggestions, y confirms, n rejects, u undoes.")));
+    var exportButton = button("export", t("Save decisions.csv"));
     exportButton.className = "review-export";
-    var label = el("label", {"class": "review-import"}, "Read a decisions.csv file ");
+    var label = el("label", {"class": "review-import"}, t("Read a decisions.csv file") + " ");
     var input = document.createElement("input");
     input.type = "file";
     input.accept = ".csv,text/csv";
@@ -251,14 +251,14 @@
       if (!file) { return; }
       var reader = new FileReader();
       reader.onload = function () { message.textContent = importCsv(String(reader.result), file.name); count(); };
-      reader.onerror = function () { message.textContent = file.name + " could not be read."; };
+      reader.onerror = function () { message.textContent = t("%(file)s could not be read.", {file: file.name}); };
       reader.readAsText(file, "utf-8");
       input.value = "";
     });
     var actions = el("p", {"class": "review-actions"});
     actions.appendChild(exportButton);
     actions.appendChild(label);
-    actions.appendChild(el("span", {"class": "review-private"}, "Kept in this browser only: nothing is sent anywhere."));
+    actions.appendChild(el("span", {"class": "review-private"}, t("Kept in this browser only: nothing is sent anywhere.")));
     var body = el("div", {"class": "review-body"});
     [h, countLine, actions, message, help].forEach(function (el) { body.appendChild(el); });
     panel.appendChild(toggle);
@@ -283,10 +283,10 @@
   var ACTIONS = { y: "confirm", n: "reject", u: "undo" };
   document.addEventListener("keydown", function (evt) {
     if (!reviewing() || evt.altKey || evt.ctrlKey || evt.metaKey || evt.defaultPrevented) { return; }
-    var t = /** @type {HTMLElement} */ (evt.target);
-    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) { return; }
+    var target = /** @type {HTMLElement} */ (evt.target);
+    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) { return; }
     var list = candidates();
-    var here = t && t.closest ? t.closest("[data-pair]") : null;
+    var here = target && target.closest ? target.closest("[data-pair]") : null;
     var el = here && list.indexOf(here) >= 0 ? here : current;
     var key = evt.key;
     if (MOVES[key] !== undefined) {

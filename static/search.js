@@ -73,7 +73,7 @@
     if (doc.length !== 2) { return doc; }
     var meta = window.SITEGEN_SEARCH_META, id = doc[1], spelt = spellDrawing(id, meta.countries);
     if (!spelt) { return [doc[0], id, "", pageUrl(meta.drawings, id)]; }
-    return [doc[0], spelt.label, "Age group " + spelt.age, pageUrl(meta.drawings, id)];
+    return [doc[0], spelt.label, t("Age group %(group)s", {group: spelt.age}), pageUrl(meta.drawings, id)];
   }
   function resultItem(doc) {
     doc = expand(doc);
@@ -101,22 +101,22 @@
     var form = document.createElement("form");
     form.className = "site-search";
     form.setAttribute("role", "search");
-    form.setAttribute("aria-label", "Site search");
+    form.setAttribute("aria-label", t("Site search"));
     form.action = root + "search/index.html";
     var label = document.createElement("label");
     label.className = "visually-hidden";
     label.htmlFor = "site-search-q";
-    label.textContent = "Search drawings and artworks";
+    label.textContent = t("Search drawings and artworks");
     var input = document.createElement("input");
     input.id = "site-search-q";
     input.name = "q";
     input.type = "search";
-    input.placeholder = "Search drawings and artworks";
+    input.placeholder = t("Search drawings and artworks");
     input.autocomplete = "off";
     input.spellcheck = false;
     var button = document.createElement("button");
     button.type = "submit";
-    button.textContent = "Search";
+    button.textContent = t("Search");
     form.appendChild(label); form.appendChild(input); form.appendChild(button);
     bar.appendChild(form);
     return form;
@@ -145,8 +145,10 @@
         if (my !== seq) { return; }
         list.textContent = "";
         docs.forEach(function (doc) { list.appendChild(resultItem(doc)); });
-        status.textContent = total === 0 ? "Nothing found." : total + (total === 1 ? " result" : " results") +
-          (total > docs.length ? "; press Enter to see them all." : ".") + " Press the down arrow to reach " + (docs.length === 1 ? "it." : "them.");
+        status.textContent = total === 0 ? t("Nothing found.") :
+          (total > docs.length ? tn("%(num)s result; press Enter to see them all.", "%(num)s results; press Enter to see them all.", total) :
+            tn("%(num)s result.", "%(num)s results.", total)) + " " +
+          (docs.length === 1 ? t("Press the down arrow to reach it.") : t("Press the down arrow to reach them."));
         live.hidden = false;
       });
     }
@@ -183,13 +185,15 @@
       var my = ++seq;
       list.textContent = "";
       if (!words(query).length) { status.textContent = ""; return; }
-      status.textContent = "Searching…";
+      status.textContent = t("Searching…");
       find(query, MAX_SHOWN, function (total, docs) {
         if (my !== seq) { return; }
         docs.forEach(function (doc) { list.appendChild(resultItem(doc)); });
-        status.textContent = total === 0 ? "Nothing found for “" + query + "”." :
-          total + (total === 1 ? " result" : " results") + " for “" + query + "”" +
-          (total > MAX_SHOWN ? "; the first " + MAX_SHOWN + " are shown, add words to narrow it down." : ".");
+        status.textContent = total === 0 ? t("Nothing found for “%(query)s”.", {query: query}) :
+          total > MAX_SHOWN ? tn("%(num)s result for “%(query)s”; the first %(shown)s are shown, add words to narrow it down.",
+                                 "%(num)s results for “%(query)s”; the first %(shown)s are shown, add words to narrow it down.",
+                                 total, {query: query, shown: MAX_SHOWN}) :
+            tn("%(num)s result for “%(query)s”.", "%(num)s results for “%(query)s”.", total, {query: query});
       });
     }
     // The query from the address: "#q=" (kept while searching on this page) or "?q=" (from the header of any page).

@@ -164,8 +164,10 @@ def test_options_are_the_settings(command, extras):
             assert opt.help.endswith(f"(default: {'on' if info.default else 'off'})")
         elif info.default is not None:
             assert opt.help.endswith(f"(default: {info.default})"), opt.help
-        if info.rule.choices:
+        if info.rule.choices and not info.rule.pattern:
             assert tuple(opt.type.choices) == info.rule.choices
+        elif info.rule.pattern:     # choices or text of a pattern (--languages en,fr): checked as the file's values are
+            assert opt.type is click.STRING
         elif info.kind is int:
             assert isinstance(opt.type, click.IntRange)
             assert (opt.type.min, opt.type.max) == (info.rule.low, info.rule.high)

@@ -25,6 +25,7 @@ from collections import Counter
 import numpy as np
 
 from generator.contracts import QUANT
+from generator.i18n import N_, gettext as _
 
 CLUSTER_SEED = 0
 MAX_CLUSTERS = 40
@@ -72,17 +73,17 @@ def kmeans(xy: np.ndarray, k: int, seed: int = CLUSTER_SEED, iterations: int = 4
     rng = np.random.default_rng(seed)
     centres = [xy[int(rng.integers(n))]]
     d2 = ((xy - centres[0]) ** 2).sum(1)
-    for _ in range(1, k):
+    for _step in range(1, k):
         total = d2.sum()
         pick = int(rng.choice(n, p=d2 / total)) if total > 0 else int(rng.integers(n))
         centres.append(xy[pick])
         d2 = np.minimum(d2, ((xy - xy[pick]) ** 2).sum(1))
     c = np.array(centres)
     assign = np.zeros(n, np.int64)
-    for _ in range(iterations):
+    for _step in range(iterations):
         dist = ((xy[:, None, :] - c[None, :, :]) ** 2).sum(2)
         new = dist.argmin(1)
-        if _ and np.array_equal(new, assign):
+        if _step and np.array_equal(new, assign):
             break
         assign = new
         for j in range(k):
@@ -112,11 +113,12 @@ def similarity_groups(items, qx: np.ndarray, qy: np.ndarray, none: str, country_
         members = np.flatnonzero(assign == j)
         artist = _most_common(items[i].artist for i in members if items[i].artist != none)
         country = _most_common(items[i].country for i in members if items[i].country != none)
-        label = artist or (country_names.get(country, country) if country else "Pictures without details")
+        label = artist or (country_names.get(country, country) if country else _("Pictures without details"))
         used[label] += 1
         if used[label] > 1:   # two groups with one name: the age group met most often tells them apart
             age = _most_common(items[i].age for i in members if items[i].age != none)
-            label = f"{label}, ages {age}" if age and used[f"{label}, ages {age}"] == 0 else f"{label} ({used[label]})"
+            aged = _("%(group)s, ages %(ages)s") % {"group": label, "ages": age} if age else ""
+            label = aged if age and used[aged] == 0 else f"{label} ({used[label]})"
             used[label] += 1
         groups.append((-len(members), label, int(round(qx[members].mean())), int(round(qy[members].mean()))))
     groups.sort()
@@ -142,7 +144,7 @@ def timeline_layout(items, none: str) -> tuple[np.ndarray, np.ndarray, dict]:
     by = _groups_of(items, lambda it: "artworks" if it.kind == "a" else it.year)
     years = sorted(k for k in by if k not in ("artworks", none))
     keys = years + [k for k in (none, "artworks") if k in by]
-    names = {none: "No year", "artworks": "Artworks"}
+    names = {none: _("No year"), "artworks": _("Artworks")}
     tallest = max((len(by[k]) for k in keys), default=1)
     cols = max(1, round(math.sqrt(1.6 * tallest / max(1, len(keys)))))
     gap = max(1, cols // 3)
@@ -156,7 +158,7 @@ def timeline_layout(items, none: str) -> tuple[np.ndarray, np.ndarray, dict]:
             cx[i], cy[i] = left + r % cols + 0.5, 2 + r // cols + 0.5
         label_x.append(left + cols / 2)
     x, y, side = _to_unit(cx, cy, width, height)
-    lx, ly, _ = _to_unit(np.array(label_x), np.full(len(keys), 1.0), width, height)
+    lx, ly, _scale = _to_unit(np.array(label_x), np.full(len(keys), 1.0), width, height)
     return x, y, _named(lx, ly, [names.get(k, k) for k in keys], [len(by[k]) for k in keys], side,
                         (width * side / 2, height * side / 2))
 
@@ -165,7 +167,7 @@ def country_layout(items, none: str, country_names: dict[str, str]) -> tuple[np.
     """One square block per country, largest first, packed in rows; (x, y, groups with cell size)."""
     by = _groups_of(items, lambda it: "artworks" if it.kind == "a" else it.country)
     keys = sorted(by, key=lambda k: (k in ("artworks", none), -len(by[k]), k))
-    names = {**{k: v for k, v in country_names.items() if k != none}, none: "No country", "artworks": "Artworks"}
+    names = {**{k: v for k, v in country_names.items() if k != none}, none: _("No country"), "artworks": _("Artworks")}
     sides = {k: max(1, math.ceil(math.sqrt(len(by[k])))) for k in keys}
     area = sum((s + 1) * (s + 2) for s in sides.values())
     row_width = max(max(sides.values(), default=1), math.ceil(math.sqrt(area * 1.6)))
@@ -182,7 +184,7 @@ def country_layout(items, none: str, country_names: dict[str, str]) -> tuple[np.
     bottom = top - row_h - 1
     height = -bottom
     x, y, side = _to_unit(cx, cy + height, row_width, height)
-    lx, ly, _ = _to_unit(np.array([p[0] for p in label_at]), np.array([p[1] for p in label_at]) + height,
+    lx, ly, _scale = _to_unit(np.array([p[0] for p in label_at]), np.array([p[1] for p in label_at]) + height,
                          row_width, height)
     return x, y, _named(lx, ly, [names.get(k, k) for k in keys], [len(by[k]) for k in keys], side,
                         (row_width * side / 2, height * side / 2))
@@ -201,10 +203,10 @@ def alternative_layouts(items, qx: np.ndarray, qy: np.ndarray, none: str, countr
                         ) -> list[tuple[dict, np.ndarray | None]]:
     """Every arrangement offered on the map page: (its description, its quantised x and y stacked, or None
     for the similarity layout, whose coordinates are the points' own)."""
-    out = [({"name": "similarity", "title": "Similarity", "file": None,
+    out = [({"name": "similarity", "title": N_("Similarity"), "file": None,
              "groups": similarity_groups(items, qx, qy, none, country_names)}, None)]
-    for name, title, (x, y, groups) in (("year", "Year (a timeline)", timeline_layout(items, none)),
-                                        ("country", "Country", country_layout(items, none, country_names))):
+    for name, title, (x, y, groups) in (("year", N_("Year (a timeline)"), timeline_layout(items, none)),
+                                        ("country", N_("Country"), country_layout(items, none, country_names))):
         out.append(({"name": name, "title": title, "file": f"layout-{name}.js", "groups": groups},
                     np.stack([quantise(x), quantise(y)])))
     return out

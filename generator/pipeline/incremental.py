@@ -119,9 +119,9 @@ def write_site(site: SiteData, report) -> None:
     previous = None
     if old_files and settings.out.is_dir():
         previous = PreviousSite(Path(settings.out), site_state.get("pages", {}), old_files)
-    site = derive(site)
     with staged(settings.out) as staging:
-        result = render_site(site, staging, salt=render_salt(site, assets), previous=previous)
+        # derive runs in each language, before its pages: the map's group names are words of the site.
+        result = render_site(site, staging, salt=render_salt(site, assets), previous=previous, prepare=derive)
     report.computed["pages"] = len(result.pages) - result.reused
     report.computed["pages_reused"] = result.reused
     report.problems.extend(result.problems)

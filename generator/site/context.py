@@ -23,6 +23,7 @@ from generator.contracts import (AtlasSheets, BrowserModel, CompactIndex, Confir
                                  Embeddings, MapArrangement, Neighbours)
 from generator.inputs.collection import AGE_GROUPS, Artwork, Drawing
 from generator.inputs.countries import CountryTable
+from generator import i18n
 from generator.site import labels
 from generator.site.labels import FACETS, UNKNOWN
 from generator.site.urls import (artwork_url, check_image_base_url, collection_url, display_src, drawing_url,
@@ -159,9 +160,10 @@ class SiteContext:
     def facets_of(self, d: Drawing) -> list[tuple[str, str, str]]:
         """(view title, group label, group page) of each collection view ``d`` belongs to."""
         out = []
-        for facet, f in FACETS.items():
+        for facet in FACETS:
+            title = labels.facet_title(facet)
             key = labels.facet_key(d, facet)
-            out.append((f.title, self.facet_label(facet, key), collection_url(facet, key)))
+            out.append((title, self.facet_label(facet, key), collection_url(facet, key)))
         return out
 
     # -------------------------------------------------------- pictures
@@ -204,7 +206,7 @@ def _groups(site: SiteData, facet: str, label) -> tuple[Group, ...]:
         order = [k for k in [g.lower() for g in AGE_GROUPS] + [UNKNOWN] if k in keys]
     elif facet == "countries":
         order = sorted((k for k in keys if k != UNKNOWN),
-                       key=lambda k: labels.country_name(site.countries, k).lower()) + tail
+                       key=lambda k: i18n.collate(labels.country_name(site.countries, k).lower())) + tail
     else:
         order = sorted(k for k in keys if k != UNKNOWN) + tail
     return tuple(Group(facet, k, label(facet, k), tuple(members[k])) for k in order)

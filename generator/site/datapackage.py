@@ -38,6 +38,7 @@ import numpy as np
 
 from generator.fsutil import sha256_file, write_atomic
 from generator.inputs.collection import csv_text
+from generator.i18n import N_, file_size, gettext as _
 from generator.site.iiif import iiif_listing
 from generator.site.jsonout import SCHEMA_VERSION
 from generator.site.search import SEARCH_FILES
@@ -565,7 +566,7 @@ def write_data_download(ctx, out) -> None:
     title, url = LICENCES.get(licence, (licence, licence if re.match(r"https?://", licence) else None))
     out.page("data.html", "data/index.html", title="Data", files=_listing(data_dir, resources, descriptions),
              download={"licence": licence, "licence_title": title, "licence_url": url,
-                       "images_note": IMAGES_NOT_COVERED, "embeddings": vectors is not None},
+                       "images_note": _(IMAGES_NOT_COVERED), "embeddings": vectors is not None},
              iiif=iiif_listing(ctx, out))
 
 
@@ -696,21 +697,63 @@ def _other_resources(data_dir: Path, json_files: list[str], descriptions: dict[s
 
 
 def _listing(data_dir: Path, resources: list[dict], descriptions: dict[str, str]) -> list[dict]:
-    """The data page's list: each file a visitor may want, with its size."""
+    """The data page's list: each file a visitor may want, with its size, in the site's language (the files
+    themselves, datapackage.json included, stay in English: see DATA_PAGE_WORDS)."""
     json_copies = {f"{ds.name}.json" for ds in DATASETS}
     listing = []
     for r in resources:
-        what = f"The same as {Path(r['path']).stem}.csv, as JSON." if r["path"] in json_copies else r["description"]
-        listing.append({"name": r["path"], "size": human_size(r["bytes"]), "what": what})
-    listing.append({"name": "datapackage.json", "size": human_size((data_dir / "datapackage.json").stat().st_size),
-                    "what": "Description of the files above (columns, types, size, SHA-256 checksum) in the "
-                            "Frictionless Data Package format, with the licence."})
-    listing.append({"name": "schemas/", "size": human_size(_folder_size(data_dir / "schemas")),
-                    "what": "A JSON Schema (draft 2020-12) for every JSON file."})
+        what = _("The same as %(name)s.csv, as JSON.") % {"name": Path(r['path']).stem} \
+            if r["path"] in json_copies else _(r["description"])
+        listing.append({"name": r["path"], "size": file_size(r["bytes"]), "what": what})
+    listing.append({"name": "datapackage.json", "size": file_size((data_dir / "datapackage.json").stat().st_size),
+                    "what": _("Description of the files above (columns, types, size, SHA-256 checksum) in the "
+                              "Frictionless Data Package format, with the licence.")})
+    listing.append({"name": "schemas/", "size": file_size(_folder_size(data_dir / "schemas")),
+                    "what": _("A JSON Schema (draft 2020-12) for every JSON file.")})
     for name, what in descriptions.items():  # folders of other pages
         if name.endswith("/") and (data_dir / name).is_dir():
-            listing.append({"name": name, "size": human_size(_folder_size(data_dir / name)), "what": what})
+            listing.append({"name": name, "size": file_size(_folder_size(data_dir / name)), "what": _(what)})
     return listing
+
+
+#: The English descriptions the data page shows (written above and in the other page writers, often joined from
+#: parts), for the catalogue: the page shows them translated. tests/test_i18n.py checks that the English data
+#: page shows nothing else, so a description changed there fails until it is changed here too.
+DATA_PAGE_WORDS = (
+    N_("Every published drawing: identifier, year, age group, country and picture (its page and small picture follow "
+       "from the identifier: drawings/ID/index.html, images/drawings/ID.thumb.webp). Back sides of drawings are "
+       "never published."),
+    N_("Every artwork: identifier, title, artist, date, page and pictures; extra columns of the artworks list are "
+       "kept."),
+    N_("For each drawing, the artworks whose pictures are most similar to it: rank (1 = most similar) and "
+       "similarity. Computed by the model described in model-card.json; suggestions, not attributions. A CSV file "
+       "compressed with gzip: pandas, R and DuckDB read it as it is; 7-Zip or a double-click unpacks it (ten rows per "
+       "drawing: a million rows for 100,000 drawings, more than a spreadsheet holds)."),
+    N_("Drawings known to re-create an artwork, from the archive's list or confirmed in a review (the source column "
+       "says which)."),
+    N_("Suggestions a review found wrong: the drawing does not re-create the artwork, so the site no longer suggests "
+       "it for that drawing."),
+    N_("Position of every drawing and artwork on the site's map: similar pictures lie close together. A CSV file "
+       "compressed with gzip: pandas, R and DuckDB read it as it is; 7-Zip or a double-click unpacks it."),
+    N_("Which neural network computed the similarities: architecture, source of its weights and, for a fine-tuned "
+       "model, its training settings, metrics and history."),
+    N_("The drawing or artwork of every row of the two .npy files."),
+    N_("Feature vectors of the drawings (NumPy .npy, float32, one row per item in the order of embeddings.json). "
+       "Cosine similarity of two rows is the similarity shown on the site."),
+    N_("Feature vectors of the artworks (NumPy .npy, float32, one row per item in the order of embeddings.json). "
+       "Cosine similarity of two rows is the similarity shown on the site."),
+    N_("The numbers of the statistics page: drawings per year, age group and country, and the most re-created "
+       "artworks and artists."),
+    N_("The same per artist."),
+    N_("For every artwork: drawings confirmed to re-create it, and drawings for which the model ranks it first."),
+    N_("Drawings per country."),
+    N_("The three most re-created artworks per country, year and age group, under both measures."),
+    N_("Drawings per year (rows) and age group (columns), with totals."),
+    N_("Drawings per year."),
+    N_("The search index used by the search page (JavaScript files, one per two first letters of a word)."),
+    N_("The pictures (drawings and artworks) are not part of this data and are not covered by its licence: the "
+       "drawings belong to the children who made them and their archive, and each artwork keeps its own rights."),
+)
 
 
 _INTEGER = re.compile(r"-?\d+")

@@ -13,7 +13,9 @@ import math
 
 from generator.fsutil import write_atomic
 from generator.contracts import Candidates
+from generator import i18n
 from generator.site import labels
+from generator.i18n import gettext as _
 from generator.site.jsonout import SCHEMA_VERSION, json_for_script
 from generator.site.urls import discoveries_url, pager_numbers
 
@@ -26,8 +28,7 @@ def _ordinal(n: int) -> str:
     >>> [_ordinal(n) for n in (1, 2, 3, 4, 11, 12, 21)]
     ['1st', '2nd', '3rd', '4th', '11th', '12th', '21st']
     """
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
+    return i18n.ordinal(n)
 
 
 def candidate_rows(ctx, c: Candidates) -> list[dict]:
@@ -50,11 +51,13 @@ def candidate_rows(ctx, c: Candidates) -> list[dict]:
 
 
 def _why(rank: int, sim: float, mutual: int, listed: int) -> str:
-    first = "the model's first suggestion for this drawing" if rank == 1 else \
-        f"the model's {_ordinal(rank)} of {listed} suggestions for this drawing"
-    back = (f"this drawing is the {_ordinal(mutual)} closest to the artwork" if mutual
-            else "other drawings are closer to the artwork")
-    return f"{first}; similarity {sim:.3f}; {back}"
+    first = _("the model's first suggestion for this drawing") if rank == 1 else \
+        _("the model's %(ordinal)s of %(listed)s suggestions for this drawing") % {
+            "ordinal": _ordinal(rank), "listed": i18n.number(listed)}
+    back = (_("this drawing is the %(ordinal)s closest to the artwork") % {"ordinal": _ordinal(mutual)} if mutual
+            else _("other drawings are closer to the artwork"))
+    return _("%(first)s; similarity %(similarity)s; %(back)s") % {
+        "first": first, "similarity": i18n.decimal(sim, 3), "back": back}
 
 
 def _facet_options(ctx, rows: list[dict]) -> dict[str, list[list]]:
@@ -89,7 +92,7 @@ def write_discoveries(ctx, out) -> None:
     for p in range(1, pages + 1):
         pager = [{"n": n, "url": discoveries_url(n) if n else None, "current": n == p}
                  for n in pager_numbers(p, pages)]
-        out.page("discoveries.html", discoveries_url(p), title="Discoveries" if p == 1 else f"Discoveries, page {p}",
+        out.page("discoveries.html", discoveries_url(p), title=_("Discoveries") if p == 1 else _("Discoveries, page %(page)s") % {"page": p},
                  items=rows[(p - 1) * size:p * size], total=len(rows), drawings_without=listed,
                  page=p, pages=pages, pager=pager, has_filters=bool(rows),
                  prev_url=discoveries_url(p - 1) if p > 1 else None,

@@ -59,7 +59,7 @@ def write_site_extras(ctx, out) -> None:
     style_hash = base64.b64encode(hashlib.sha256(NOT_FOUND_STYLE.encode()).digest()).decode()
     csp = (f"default-src 'none'; style-src 'self' 'sha256-{style_hash}'; img-src 'self' data:; "
            "base-uri 'none'; form-action 'none'")
-    html = out.env.get_template("404.html").render(site_title=settings.title, home=base, csp=csp,
+    html = out.env.get_template("404.html").render(site_title=out.title, home=base, csp=csp,
                                                    style=NOT_FOUND_STYLE)
     write_atomic(out.root / "404.html", html)
     robots = "User-agent: *\nAllow: /\n"

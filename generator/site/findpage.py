@@ -16,6 +16,7 @@ import shutil
 from generator.fsutil import write_atomic
 from generator.contracts import CompactIndex
 from generator.site.context import SiteContext
+from generator.i18n import gettext as _
 from generator.site.output import SiteOutput, asset_dir
 from generator.site.urls import FIND_FOLDER, FIND_PAGE, FIND_RUNTIME
 
@@ -46,8 +47,9 @@ def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:
     index = s.find_index
     if model is None or index is None:
         return
-    runtime = asset_dir("static") / "vendor" / "onnxruntime-web"
-    shutil.copytree(runtime, out.root / FIND_RUNTIME, dirs_exist_ok=True)
+    if not out.shared:   # a language's folder uses the runtime at the top of the site (14 to 27 MB)
+        runtime = asset_dir("static") / "vendor" / "onnxruntime-web"
+        shutil.copytree(runtime, out.root / FIND_RUNTIME, dirs_exist_ok=True)
     write_atomic(out.root / FIND_FOLDER / "model.onnx", model.onnx)
     projection, artworks = write_index_files(out, index, [_row(card) for card in ctx.a_cards])
     manifest = {
@@ -62,11 +64,12 @@ def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:
     }
     out.write_json(f"{FIND_FOLDER}index.json", manifest)
     index_bytes = sum(c["bytes"] for c in artworks["parts"]) + len(projection)
-    out.page("find.html", FIND_PAGE, title="Find the artwork behind a drawing", page_csp=find_page_csp(ctx.csp),
+    out.page("find.html", FIND_PAGE, title=_("Find the artwork behind a drawing"), page_csp=find_page_csp(ctx.csp),
              n_artworks=len(s.artworks), model_mb=len(model.onnx) / 1e6, index_mb=index_bytes / 1e6,
              model_name=s.model_name, model_samples=model.samples, model_overlap=model.overlap,
              index_overlap=index.overlap, index_queries=index.queries,
-             dims=index.dims, input_size=model.input_size, runtime=FIND_RUNTIME, max_megapixels=MAX_MEGAPIXELS)
+             dims=index.dims, input_size=model.input_size, runtime=out.shared + FIND_RUNTIME,
+             max_megapixels=MAX_MEGAPIXELS)
 
 
 def write_index_files(out: SiteOutput, index: CompactIndex, rows: list[list]) -> tuple[bytes, dict]:

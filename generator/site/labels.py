@@ -1,4 +1,6 @@
-"""The words the site shows for groups and items: facet titles, age groups, countries, unknown values."""
+"""The words the site shows for groups and items: facet titles, age groups, countries, unknown values.
+
+Each is given in the site's language (see :mod:`generator.i18n`); the constants hold the English ids."""
 
 from __future__ import annotations
 
@@ -8,17 +10,19 @@ from pathlib import PurePosixPath
 
 from generator.inputs.collection import AGE_GROUP_LABELS, Artwork, Drawing
 from generator.inputs.countries import CountryTable
+from generator.i18n import N_, country, gettext as _
 
 #: The key of a drawing's group when its country, year or age group is not known.
 UNKNOWN = "unknown"
-UNKNOWN_ARTIST = "Unknown artist"
+UNKNOWN_ARTIST = N_("Unknown artist")
 
 
 
 @dataclass(frozen=True)
 class Facet:
     """One way the site groups the drawings (by country, year or age group): every name it has, spelt here
-    only."""
+    only. The words are English messages of the catalogue: :func:`facet_title` and the others give them in the
+    site's language."""
 
     view: str       # the collection view: its folder and the key the pages use ("countries")
     field: str      # the drawing's attribute, as the statistics and data files name it ("country")
@@ -30,16 +34,31 @@ class Facet:
 
 #: The site's collection views, in the order of the menus: view -> facet.
 FACETS = {f.view: f for f in (
-    Facet("countries", "country", "country", "Countries", "Country", "Unknown country"),
-    Facet("years", "year", "year", "Years", "Year", "Unknown year"),
-    Facet("ages", "age_group", "age", "Age groups", "Age group", "Unknown age group"),
+    Facet("countries", "country", "country", N_("Countries"), N_("Country"), N_("Unknown country")),
+    Facet("years", "year", "year", N_("Years"), N_("Year"), N_("Unknown year")),
+    Facet("ages", "age_group", "age", N_("Age groups"), N_("Age group"), N_("Unknown age group")),
 )}
 #: The same facets by the drawing attribute they group on.
 BY_FIELD = {f.field: f for f in FACETS.values()}
+#: The archive's age groups in words (generator/inputs/collection.py AGE_GROUP_LABELS), for the catalogue.
+_AGE_WORDS = (N_("3 to 5 years"), N_("6 to 9 years"), N_("10 to 13 years"), N_("14 to 17 years"),
+              N_("18 to 25 years"), N_("medico-social institutions"))
+#: The artist details an artwork page may show (artists.csv).
+_ARTIST_DETAILS = (N_("Artist's years"), N_("Artist's nationality"), N_("Artist's genre"))
+
+
+def facet_title(facet: str) -> str:
+    """The title of a collection view in the site's language."""
+    return _(FACETS[facet].title)
+
+
+def facet_one(facet: str) -> str:
+    """What one group of a collection view is ("Country"), in the site's language."""
+    return _(FACETS[facet].one)
 
 
 def artist_name(artist: str | None) -> str:
-    return artist or UNKNOWN_ARTIST
+    return artist or _(UNKNOWN_ARTIST)
 
 
 def age_group_label(group: str) -> str:
@@ -47,13 +66,20 @@ def age_group_label(group: str) -> str:
     >>> age_group_label("MS")
     'MS (medico-social institutions)'
     """
-    return f"{group} ({AGE_GROUP_LABELS.get(group, group)})"
+    return f"{group} ({age_words(group)})"
+
+
+def age_words(group: str) -> str:
+    """An age group in words ("6 to 9 years"), in the site's language; the group itself where it has none."""
+    words = AGE_GROUP_LABELS.get(group)
+    return _(words) if words else group
 
 
 def country_name(countries: CountryTable, code: str | None) -> str:
     if not code or code == UNKNOWN:
-        return FACETS["countries"].unknown
-    return countries.name(code)
+        return _(FACETS["countries"].unknown)
+    found = countries.lookup(code)
+    return country(found.iso3, found.name) if found else countries.name(code)
 
 
 def facet_key(d: Drawing, facet: str) -> str:
@@ -68,7 +94,7 @@ def facet_key(d: Drawing, facet: str) -> str:
 def facet_label(countries: CountryTable, facet: str, key: str) -> str:
     """The name of a group of a collection view (``facet`` as in :data:`FACETS`)."""
     if key == UNKNOWN:
-        return FACETS[facet].unknown
+        return _(FACETS[facet].unknown)
     if facet == "countries":
         return country_name(countries, key)
     if facet == "ages":
@@ -79,10 +105,10 @@ def facet_label(countries: CountryTable, facet: str, key: str) -> str:
 def drawing_label(countries: CountryTable, d: Drawing, within: str | None = None) -> str:
     """"Drawing 1234, Germany, 2009"; ``within`` a country's or a year's list, that part is left out."""
     if d.name is None:
-        return f"Drawing {PurePosixPath(d.rel).stem}"
+        return _("Drawing %(number)s") % {"number": PurePosixPath(d.rel).stem}
     parts = [country_name(countries, d.country) if within != "countries" else None,
              str(d.year) if within != "years" else None]
-    return ", ".join([f"Drawing {d.name.number}", *(p for p in parts if p)])
+    return ", ".join([_("Drawing %(number)s") % {"number": d.name.number}, *(p for p in parts if p)])
 
 
 def artwork_label(a: Artwork) -> str:
@@ -104,8 +130,9 @@ def spelt_label(item_id: str, countries: dict[str, str]) -> str | None:
     m = _IMAJ_ID.match(item_id)
     if not m:
         return None
-    year, _, number, code = m.groups()
-    return f"Drawing {number}, {countries.get(code.upper(), code.upper())}, {year}"
+    year, _age, number, code = m.groups()
+    return _("Drawing %(number)s, %(country)s, %(year)s") % {
+        "number": number, "country": countries.get(code.upper(), code.upper()), "year": year}
 
 
 def spelt_age_group(item_id: str) -> str | None:

@@ -16,6 +16,7 @@ description names no creator.
 from __future__ import annotations
 
 from generator.inputs.collection import AGE_GROUP_LABELS, Artwork, Drawing
+from generator.i18n import gettext as _, ngettext, number
 from generator.site.jsonout import json_for_script
 from generator.site.labels import artist_name
 from generator.site.urls import artwork_url, drawing_url, image_url, page_address, thumb_url
@@ -40,23 +41,32 @@ def picture_address(ctx, kind: str, item_id: str) -> str | None:
 
 def drawing_description(ctx, d: Drawing, confirmed: list[Artwork]) -> str:
     """One or two plain sentences about a drawing, for link previews and manifests."""
-    who = "A children's drawing"
+    who = _("A children's drawing")
     if d.age_group:
-        who += f" ({AGE_GROUP_LABELS.get(d.age_group, d.age_group)})"
+        words = AGE_GROUP_LABELS.get(d.age_group)
+        who += f" ({_(words) if words else d.age_group})"
     where = f", {ctx.country_name(d.country)}" if d.country else ""
     when = f", {d.year}" if d.year else ""
     if confirmed:
-        names = "; ".join(f"{a.title} by {artist_name(a.artist)}" for a in confirmed)
-        return f"{who}{where}{when}. The archive records it as a re-creation of {names}."
-    return f"{who}{where}{when}, and the artworks it most resembles."
+        names = "; ".join(_by(a) for a in confirmed)
+        return _("%(drawing)s. The archive records it as a re-creation of %(artworks)s.") % {
+            "drawing": f"{who}{where}{when}", "artworks": names}
+    return _("%(drawing)s, and the artworks it most resembles.") % {"drawing": f"{who}{where}{when}"}
+
+
+def _by(a: Artwork) -> str:
+    return _("%(title)s by %(artist)s") % {"title": a.title, "artist": artist_name(a.artist)}
 
 
 def artwork_description(a: Artwork, n_recreations: int) -> str:
-    text = f"{a.title} by {artist_name(a.artist)}" + (f", {a.year}" if a.year else "") + "."
+    text = _by(a) + (f", {a.year}" if a.year else "") + "."
     if n_recreations:
-        text += f" {n_recreations} children's drawing{'s' if n_recreations != 1 else ''} in the archive re-create it."
+        # (the English singular keeps the wording English pages always had)
+        text += " " + ngettext("%(num)s children's drawing in the archive re-create it.",
+                               "%(num)s children's drawings in the archive re-create it.",
+                               n_recreations) % {"num": number(n_recreations)}
     else:
-        text += " See the children's drawings that most resemble it."
+        text += " " + _("See the children's drawings that most resemble it.")
     return text
 
 

@@ -45,6 +45,7 @@ from generator.contracts import QUANT, AtlasSheets, MapArrangement
 from generator.fsutil import link_or_copy, write_atomic
 from generator.inputs.collection import AGE_GROUPS, Problem
 from generator.site import labels
+from generator.i18n import N_, collate, gettext as _
 from generator.site.jsonout import js_assign, json_for_script
 from generator.site.urls import PAGE_FOLDERS, PICTURE_FOLDERS
 
@@ -54,11 +55,12 @@ LABEL_CHUNK = 1024
 #: Facet value of items without one (an artwork has no country; a badly named scan no year).
 NONE_VALUE = "-"
 
-#: The map's filters: (name, title shown on the page). Order matters: it is the column order in the point chunks.
+#: The map's filters: (name, title shown on the page; English, given in the site's language when written). Order
+#: matters: it is the column order in the point chunks.
 COLUMNS = (
-    ("kind", "Drawing or artwork"),
+    ("kind", N_("Drawing or artwork")),
     *((f.key, f.one) for f in labels.FACETS.values()),
-    ("artist", "Artist"),
+    ("artist", N_("Artist")),
 )
 
 
@@ -99,7 +101,7 @@ def facet_dictionary(values: list[str], labels: dict[str, str] | None, sort_key=
     ordered = [NONE_VALUE] + distinct
     labels = labels or {}
     return {"values": ordered,
-            "labels": [labels.get(v, "Not given" if v == NONE_VALUE else v) for v in ordered],
+            "labels": [labels.get(v, _("Not given") if v == NONE_VALUE else v) for v in ordered],
             "counts": [counts.get(v, 0) for v in ordered]}
 
 
@@ -131,7 +133,7 @@ def write_map_data(out: Path, items: list[MapItem], arrangement: MapArrangement,
         index = {v: i for i, v in enumerate(dic["values"])}
         columns.append(np.array([index[v] for v in values], np.uint16))
         wide.append(len(dic["values"]) > 256)
-        facets.append({"name": name, "title": title, "wide": wide[-1], **dic})
+        facets.append({"name": name, "title": _(title), "wide": wide[-1], **dic})
 
     files, point_bytes = [], 0
     n_chunks = (n + POINT_CHUNK - 1) // POINT_CHUNK
@@ -184,7 +186,7 @@ def write_map_data(out: Path, items: list[MapItem], arrangement: MapArrangement,
     point_bytes += len(text.encode())
     return MapFiles(count=n, facets=facets, files=files, point_bytes=point_bytes,
                     atlas_sheets=len(sheets), atlas_computed=atlas.computed, unreadable=[items[i] for i in failed],
-                    layouts=[{"name": d["name"], "title": d["title"]} for d in layouts])
+                    layouts=[{"name": d["name"], "title": _(d["title"])} for d in layouts])
 
 
 # ---------------------------------------------------------------- from a built site
@@ -215,14 +217,14 @@ def map_items(s) -> tuple[list[MapItem], dict]:
         items.append(MapItem("a", a.id, float(x), float(y), labels.artwork_label(a),
                              artist=a.artist or NONE_VALUE, thumb=thumb(a.id)))
     facet_labels = {
-        "kind": {"d": "Drawings", "a": "Artworks", NONE_VALUE: "Not given"},
-        "country": {NONE_VALUE: "No country (artworks, unknown)", **countries},
-        "year": {NONE_VALUE: "No year (artworks, unknown)"},
-        "age": {NONE_VALUE: "No age group (artworks, unknown)", **{g: labels.age_group_label(g) for g in AGE_GROUPS}},
-        "artist": {NONE_VALUE: "None (drawings not confirmed)"},
+        "kind": {"d": _("Drawings"), "a": _("Artworks"), NONE_VALUE: _("Not given")},
+        "country": {NONE_VALUE: _("No country (artworks, unknown)"), **countries},
+        "year": {NONE_VALUE: _("No year (artworks, unknown)")},
+        "age": {NONE_VALUE: _("No age group (artworks, unknown)"), **{g: labels.age_group_label(g) for g in AGE_GROUPS}},
+        "artist": {NONE_VALUE: _("None (drawings not confirmed)")},
     }
     age_rank = {g: i for i, g in enumerate(AGE_GROUPS)}
-    sort = {"country": lambda v: countries.get(v, v).lower(),
+    sort = {"country": lambda v: collate(countries.get(v, v).lower()),
             "age": lambda v: (age_rank.get(v, 99), v),
             "kind": lambda v: {"d": 0, "a": 1}.get(v, 2),
             "artist": lambda v: v.lower()}

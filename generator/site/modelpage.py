@@ -18,15 +18,29 @@ import numpy as np
 from markupsafe import Markup
 
 from generator.contracts import METRIC_ROWS
+from generator.i18n import N_, decimal, gettext as _
 
 #: The page stops at the top 100: wider cut-offs tell a visitor little.
 PAGE_METRIC_ROWS = tuple(row for row in METRIC_ROWS if row[0] not in ("R@200", "R@400"))
+#: The figures' names (generator/ml/evaluate.py METRIC_ROWS) and the model page's columns, for the catalogue.
+_WORDS = (N_("Mean position (0 = always first)"), N_("Minimum mean position"), N_("Mean average precision"),
+          N_("Found first"), N_("Found in the top %(k)s"), N_("Pretrained, validation"), N_("Fine-tuned, validation"),
+          N_("Pretrained, test"), N_("Fine-tuned, test"), N_("This model on the confirmed pairs"),
+          N_("Standard deviation over the splits"), N_("Training loss per epoch"), N_("Validation MAP per epoch"))
+
+
+def _label(label: str) -> str:
+    """A figure's name in the site's language ("Found in the top 10" has its number apart)."""
+    top = "Found in the top "
+    if label.startswith(top):
+        return _("Found in the top %(k)s") % {"k": label[len(top):]}
+    return _(label)
 
 
 def _fmt(value, unit: str) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "–"
-    return f"{value:.1f} %" if unit else f"{value:.2f}"
+    return f"{decimal(value, 1)} %" if unit else decimal(value, 2)
 
 
 def metrics_table(columns: dict[str, dict | None]) -> dict:
@@ -34,8 +48,8 @@ def metrics_table(columns: dict[str, dict | None]) -> dict:
     rows = []
     for key, label, unit in PAGE_METRIC_ROWS:
         if any(key in columns[n] for n in names):
-            rows.append({"key": key, "label": label, "cells": [_fmt(columns[n].get(key), unit) for n in names]})
-    return {"columns": names, "rows": rows}
+            rows.append({"key": key, "label": _label(label), "cells": [_fmt(columns[n].get(key), unit) for n in names]})
+    return {"columns": [_(n) for n in names], "rows": rows}
 
 
 def curve_svg(values: list[float], title: str, unit: str = "") -> str:
@@ -73,8 +87,8 @@ def write_model_page(ctx, out) -> None:
             "settings": sorted((k, v) for k, v in (ckpt.get("settings") or {}).items()),
             "table": metrics_table({"Pretrained, validation": pre.get("val"), "Fine-tuned, validation": fine.get("val"),
                                     "Pretrained, test": pre.get("test"), "Fine-tuned, test": fine.get("test")}),
-            "loss_svg": Markup(curve_svg([e.get("loss") for e in hist], "Training loss per epoch")),
-            "map_svg": Markup(curve_svg([e.get("val_MAP") for e in hist], "Validation MAP per epoch", " %")),
+            "loss_svg": Markup(curve_svg([e.get("loss") for e in hist], _("Training loss per epoch"))),
+            "map_svg": Markup(curve_svg([e.get("val_MAP") for e in hist], _("Validation MAP per epoch"), " %")),
             "split": {k: len(v) for k, v in sorted((ckpt.get("split") or {}).items())},
             "best_epoch": ckpt.get("best_epoch"),
             "recipe": (ckpt.get("settings") or {}).get("recipe", "thesis"),
@@ -86,7 +100,7 @@ def write_model_page(ctx, out) -> None:
             "cv": _cross_validation(ckpt.get("cross_validation")),
             "tests": _test_examples(ctx, ckpt),
         }
-    out.page("model.html", "model/index.html", title="The model", model_name=s.model_name,
+    out.page("model.html", "model/index.html", title=_("The model"), model_name=s.model_name,
              model_source=s.model_source, backbone=(ckpt or {}).get("backbone", s.model_name),
              here=here, here_table=metrics_table({"This model on the confirmed pairs": here.metrics})
              if here and here.metrics else None, training=training)

@@ -27,6 +27,7 @@ from markupsafe import Markup
 
 from generator.fsutil import link_or_copy, write_atomic
 from generator.inputs.collection import Problem
+from generator import i18n
 from generator.site.jsonout import data_json_text, json_for_script
 from generator.site.urls import NAV
 
@@ -47,11 +48,13 @@ def template_environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(asset_dir("templates"))),
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True, auto_reload=False)
+                      keep_trailing_newline=True, auto_reload=False, extensions=["jinja2.ext.i18n"])
     env.filters["sim"] = lambda v: f"{float(v):.3f}"
     env.filters["json_script"] = json_for_script
     env.filters["csp_attr"] = csp_attribute
     env.globals["nav"] = NAV
+    env.globals["alternates"] = ()   # a page's versions in other languages (SiteOutput.versions)
+    i18n.install(env)   # the active language (see i18n.activate): its messages and its numbers
     return env
 
 
@@ -78,8 +81,15 @@ class PreviousSite:
 class SiteOutput:
     """The staging folder being filled, and what has been written to it."""
 
-    def __init__(self, root: Path, *, title: str, csp: str, salt: str = "", previous: PreviousSite | None = None):
+    def __init__(self, root: Path, *, title: str, csp: str, salt: str = "", previous: PreviousSite | None = None,
+                 versions: tuple[tuple[str, str, str], ...] = (), shared: str = ""):
         self.root = Path(root)
+        #: Where the top of the site is, seen from this root ("../" for a language's folder): files that do not
+        #: depend on the language and are large (the find page's runtime) are published there only.
+        self.shared = shared
+        #: The same site in other languages: (code, name, folder relative to this one's root), e.g.
+        #: ("fr", "Français", "fr/") or ("en", "English", "../"); every page links its versions there.
+        self.versions = versions
         self.env = template_environment()
         self.title = title
         self.csp = csp
@@ -99,8 +109,9 @@ class SiteOutput:
         if self._reuse(rel_path, key, path):
             return
         root = "../" * rel_path.count("/")
+        alternates = [(code, name, folder + rel_path) for code, name, folder in self.versions]
         html = self.env.get_template(template).render(root=root, site_title=self.title, page_path=rel_path,
-                                                      csp=self.csp, **ctx)
+                                                      csp=self.csp, alternates=alternates, **ctx)
         # The staging folder is swapped in as a whole, so a plain write is safe here.
         path.write_bytes(html.encode("utf-8"))
 

@@ -7,6 +7,7 @@ order they run in; the pipeline calls :func:`render_site` once per build.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,12 +15,14 @@ from pathlib import Path
 from generator.fsutil import write_atomic
 from generator.inputs.collection import AGE_GROUP_LABELS, Problem
 from generator.site.extras import write_site_extras
+from generator import i18n
 from generator.site import datapackage, labels, scripts
 from generator.site.context import SiteContext, SiteData
 from generator.site.discoveries import write_discoveries
 from generator.site.findpage import write_find_page
 from generator.site.images import write_pictures
 from generator.site.iiif import write_iiif
+from generator.i18n import gettext as _
 from generator.site.labels import FACETS
 from generator.site.linkmeta import artwork_meta, drawing_meta
 from generator.site.mapdata import write_site_map
@@ -36,7 +39,7 @@ def write_static(ctx: SiteContext, out: SiteOutput) -> None:
     static = asset_dir("static")
     shutil.copytree(static, out.root / "static",
                     ignore=shutil.ignore_patterns("__init__.py", "__pycache__", "vendor", *scripts.SOURCES))
-    for name, text in scripts.joined_scripts(static).items():   # each with the shared core (see scripts.py)
+    for name, text in scripts.joined_scripts(static, i18n.script_messages).items():   # each with the shared core (see scripts.py)
         write_atomic(out.root / "static" / name, text)
     write_atomic(out.root / ".nojekyll", b"")
 
@@ -107,8 +110,9 @@ def _artwork_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
 
 def write_collections(ctx: SiteContext, out: SiteOutput) -> None:
     size = max(1, ctx.site.settings.page_size)
-    for facet, f in FACETS.items():
-        groups, facet_title = ctx.collections[facet], f.title
+    for facet in FACETS:
+        facet_title = labels.facet_title(facet)
+        groups = ctx.collections[facet]
         entries = [g.entry() for g in groups]
         out.page("facet_index.html", facet_index_url(facet), facet=facet, facet_title=facet_title,
                  entries=entries, title=facet_title,
@@ -126,7 +130,7 @@ def write_collections(ctx: SiteContext, out: SiteOutput) -> None:
                          total=len(g.members), page=p, pages=pages, pager=pager,
                          prev_url=collection_url(facet, g.key, p - 1) if p > 1 else None,
                          next_url=collection_url(facet, g.key, p + 1) if p < pages else None,
-                         title=f"{facet_title}: {g.label}")
+                         title=_("%(view)s: %(group)s") % {"view": facet_title, "group": g.label})
 
 
 # ---------------------------------------------------------------- the map
@@ -135,7 +139,7 @@ def write_map(ctx: SiteContext, out: SiteOutput) -> None:
     s = ctx.site
     # the map page loads compact chunks from data/map/ (see mapdata.py)
     files = write_site_map(ctx, out)
-    out.page("map.html", "map/index.html", title="Map", method=s.layout_method,
+    out.page("map.html", "map/index.html", title=_("Map"), method=s.layout_method,
              n_drawings=len(s.drawings), n_artworks=len(s.artworks),
              map_facets=files.facets, map_count=files.count, map_layouts=files.layouts)
 
@@ -160,10 +164,10 @@ def write_data(ctx: SiteContext, out: SiteOutput) -> None:
 def write_home(ctx: SiteContext, out: SiteOutput) -> None:
     s = ctx.site
     years = [d.year for d in s.drawings if d.year]
-    out.page("home.html", "index.html", title="Home", n_drawings=len(s.drawings), n_artworks=len(s.artworks),
+    out.page("home.html", "index.html", title=_("Home"), n_drawings=len(s.drawings), n_artworks=len(s.artworks),
              n_pairs=len(s.pairs), n_countries=len({d.country for d in s.drawings if d.country}),
              year_range=(min(years), max(years)) if years else None,
-             facets=[(f.title, facet_index_url(v), [g.entry() for g in ctx.collections[v]]) for v, f in FACETS.items()],
+             facets=[(labels.facet_title(f), facet_index_url(f), [g.entry() for g in ctx.collections[f]]) for f in FACETS],
              samples=[ctx.drawing_card(d) for d in s.drawings[:: max(1, len(s.drawings) // 12)][:12]],
              model_name=s.model_name, model_source=s.model_source)
 
@@ -198,11 +202,68 @@ class RenderResult:
     problems: list[Problem]     # what could not be shown as it should (for the build report)
 
 
-def render_site(site: SiteData, out: Path, *, salt: str = "", previous: PreviousSite | None = None) -> RenderResult:
-    """Write the whole site into ``out`` (a fresh staging folder)."""
+def render_site(site: SiteData, out: Path, *, salt: str = "", previous: PreviousSite | None = None,
+                prepare=None) -> RenderResult:
+    """Write the whole site into ``out`` (a fresh staging folder): in its language, or in each of its languages
+    (``--languages``: the first at the top, the others in folders named by their codes). ``prepare`` (the
+    pipeline's computed fields) is applied to the site data in each language before its pages are written."""
+    codes = site_languages(site.settings.language, site.settings.languages)
+    results = []
+    for code in codes:
+        i18n.activate(code)
+        site_here = prepare(site) if prepare else site
+        folder = "" if code == codes[0] else f"{code}/"
+        versions = tuple((other, i18n.language_name(other), _between(folder, "" if other == codes[0] else f"{other}/"))
+                         for other in codes if other != code)
+        here = site_here
+        if folder and site.settings.site_url:   # the language's pages have their own public addresses
+            here = dataclasses.replace(site_here, settings=dataclasses.replace(
+                site.settings, site_url=site.settings.site_url.rstrip("/") + "/" + folder))
+        results.append(_render_language(here, code, Path(out) / folder, salt if len(codes) == 1 else f"{salt}|{code}",
+                                        _within(previous, folder), versions, folder))
+        results[-1] = RenderResult([folder + p for p in results[-1].pages],
+                                   {folder + p: k for p, k in results[-1].page_keys.items()},
+                                   results[-1].reused, results[-1].problems)
+    i18n.activate(codes[0])
+    first = results[0]
+    return RenderResult([p for r in results for p in r.pages], {p: k for r in results for p, k in r.page_keys.items()},
+                        sum(r.reused for r in results), first.problems)
+
+
+def site_languages(language: str, languages: str | None) -> list[str]:
+    """The site's languages, the one at its top first.
+
+    >>> site_languages("en", None), site_languages("en", "fr,en,fr")
+    (['en'], ['fr', 'en'])
+    """
+    return list(dict.fromkeys(languages.split(","))) if languages else [language]
+
+
+def _between(here: str, there: str) -> str:
+    """The folder of one language's site seen from another's ("" is the top of the site).
+
+    >>> _between("", "fr/"), _between("fr/", ""), _between("fr/", "de/")
+    ('fr/', '../', '../de/')
+    """
+    return "../" * here.count("/") + there
+
+
+def _within(previous: PreviousSite | None, folder: str) -> PreviousSite | None:
+    """What the previous build left in ``folder`` (a language's site), for its pages to be reused."""
+    if previous is None or not folder:
+        return previous
+    n = len(folder)
+    return PreviousSite(previous.folder / folder, {p[n:]: k for p, k in previous.pages.items() if p.startswith(folder)},
+                        {f[n:]: v for f, v in previous.files.items() if f.startswith(folder)})
+
+
+def _render_language(site: SiteData, code: str, out: Path, salt: str, previous: PreviousSite | None,
+                     versions: tuple, out_folder: str = "") -> RenderResult:
+    i18n.activate(code)   # before anything is labelled: the context's labels follow it
     ctx = SiteContext.build(site)
     Path(out).mkdir(parents=True, exist_ok=True)
-    output = SiteOutput(out, title=site.settings.title, csp=ctx.csp, salt=salt, previous=previous)
+    output = SiteOutput(out, title=i18n.gettext(site.settings.title), csp=ctx.csp, salt=salt,
+                        previous=previous, versions=versions, shared=_between(str(out_folder), ""))
     output.env.globals["find_page"] = site.browser_model is not None  # the header links to it
     output.env.globals["nav"] = site_nav(site.browser_model is not None)
     for write in PAGES:

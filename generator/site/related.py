@@ -29,6 +29,7 @@ from pathlib import Path
 
 from generator.fsutil import write_atomic
 from generator.site.jsonout import js_assign
+from generator.i18n import gettext as _
 from generator.site.labels import spelt_label
 from generator.site.urls import site_nav
 
@@ -71,7 +72,7 @@ def write_related(ctx, out_root: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     countries = {d.country: ctx.country_name(d.country) for d in s.drawings if d.country}
     chunks = chunk_count(len(s.drawings))
-    nav = [list(n) for n in site_nav(s.browser_model is not None)]
+    nav = [[_(label), url] for label, url in site_nav(s.browser_model is not None)]
     write_atomic(folder / "meta.js", js_assign("SITEGEN_RELATED", "meta", {
         "chunks": chunks, "artwork_chunk": ARTWORK_CHUNK, "countries": countries, "nav": nav}))
     cards = ctx.a_cards

@@ -28,7 +28,8 @@ from collections import defaultdict
 
 from generator.fsutil import write_atomic
 from generator.site.jsonout import js_assign, json_for_script
-from generator.site.labels import FACETS, artist_name
+from generator.i18n import gettext as _
+from generator.site.labels import FACETS, artist_name, facet_title
 from generator.site.labels import spelt_age_group, spelt_label
 from generator.site.urls import PAGE_FOLDERS, artwork_url, drawing_url, facet_index_url
 
@@ -106,7 +107,7 @@ def doc_entry(doc: dict, countries: dict[str, str]) -> list:
     ['d', '2009_14-17_1234_DEU']
     """
     if (doc["kind"] == "d" and doc["label"] == spelt_label(doc["id"], countries)
-            and doc["detail"] == f"Age group {spelt_age_group(doc['id'])}" and doc["url"] == drawing_url(doc["id"])):
+            and doc["detail"] == _("Age group %(group)s") % {"group": spelt_age_group(doc['id'])} and doc["url"] == drawing_url(doc["id"])):
         return ["d", doc["id"]]
     return [doc["kind"], doc["label"], doc["detail"], doc["url"]]
 
@@ -116,7 +117,7 @@ def write_index(out, docs: list[dict], countries: dict[str, str] | None = None) 
     lets drawing documents be stored by id alone (see doc_entry)."""
     countries = countries or {}
     folder = out / "data" / "search"
-    shards, _ = build_index(docs)
+    shards, _sizes = build_index(docs)
     files = []
     for key, table in sorted(shards.items()):
         write_atomic(folder / f"t-{key}.js", js_assign("SITEGEN_SEARCH", key, table))
@@ -138,7 +139,7 @@ def site_documents(ctx) -> list[dict]:
     docs = []
     for a in sorted(s.artworks, key=lambda a: (fold(a.title), a.id)):
         artist = artist_name(a.artist)
-        detail = f"Artwork by {artist}" + (f", {a.year}" if a.year else "")
+        detail = _("Artwork by %(artist)s") % {"artist": artist} + (f", {a.year}" if a.year else "")
         docs.append({"kind": "a", "label": a.title, "detail": detail, "url": artwork_url(a.id),
                      "text": " ".join(str(v) for v in (a.title, artist, a.year or "", a.id, a.rel))})
     for d in sorted(s.drawings, key=lambda d: d.id):
@@ -147,7 +148,8 @@ def site_documents(ctx) -> list[dict]:
         if d.name:
             parts += [d.name.number, d.country or "", country, str(d.year), d.age_group or ""]
         # The label names the number, country and year; the detail adds only what it lacks.
-        detail = f"Age group {d.age_group}" if d.age_group else f"File {d.rel.rsplit('/', 1)[-1]}"
+        detail = (_("Age group %(group)s") % {"group": d.age_group} if d.age_group
+                  else _("File %(rel)s") % {"rel": d.rel.rsplit('/', 1)[-1]})
         docs.append({"kind": "d", "id": d.id, "label": ctx.drawing_label(d), "detail": detail, "url": drawing_url(d.id),
                      "text": " ".join(parts)})
     return docs
@@ -163,4 +165,4 @@ def write_search(ctx, out) -> None:
     docs = site_documents(ctx)
     write_index(out.root, docs, {d.country: ctx.country_name(d.country) for d in ctx.site.drawings if d.country})
     out.page("search.html", "search/index.html", title="Search", n_docs=len(docs),
-             facets=[(f.title, facet_index_url(facet)) for facet, f in FACETS.items()])
+             facets=[(facet_title(facet), facet_index_url(facet)) for facet in FACETS])

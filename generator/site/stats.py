@@ -22,13 +22,14 @@ from markupsafe import Markup
 
 from generator.fsutil import write_atomic
 from generator.inputs.collection import AGE_GROUPS, csv_text
+from generator.i18n import N_, gettext as _, number
 from generator.site.labels import BY_FIELD, UNKNOWN, artist_name
 from generator.site.urls import artwork_url, collection_url
 TOP_OVERALL = 15
 TOP_PER_GROUP = 3
 MEASURES = {
-    "confirmed": "Confirmed by the archive",
-    "model_top1": "The model's first suggestion",
+    "confirmed": N_("Confirmed by the archive"),
+    "model_top1": N_("The model's first suggestion"),
 }
 EMPTY = {"artworks": Counter(), "artists": Counter()}
 
@@ -189,6 +190,11 @@ def _e(text) -> str:
     return escape(str(text), quote=True)
 
 
+def _colon(label: str, value: int) -> str:
+    """A chart's tooltip: "Germany: 16" ("Allemagne : 16" in French)."""
+    return _("%(label)s: %(value)s") % {"label": label, "value": number(value)}
+
+
 def hbar_chart(rows: list[tuple[str, int, str | None]], title: str, *, width: int = 640,
                label_width: int = 190, bar_class: str = "bar") -> Markup:
     """A ranked horizontal bar chart: (label, value, link or None) per row."""
@@ -207,8 +213,8 @@ def hbar_chart(rows: list[tuple[str, int, str | None]], title: str, *, width: in
         if href:
             label_svg = f'<a href="{_e(href)}">{label_svg}</a>'
         out.append(f'<g>{label_svg}<rect class="{bar_class}" x="{label_width}" y="{y + 3}" width="{w:.1f}" '
-                   f'height="{row_h - 6}" fill="#b45309"><title>{_e(label)}: {value}</title></rect>'
-                   f'<text class="chart-value" x="{label_width + w + 5:.1f}" y="{y + 15}">{value}</text></g>')
+                   f'height="{row_h - 6}" fill="#b45309"><title>{_e(_colon(label, value))}</title></rect>'
+                   f'<text class="chart-value" x="{label_width + w + 5:.1f}" y="{y + 15}">{number(value)}</text></g>')
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -223,13 +229,13 @@ def column_chart(rows: list[tuple[str, int, str | None]], title: str, *, height:
            f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">', f"<title>{_e(title)}</title>",
            f'<line class="axis" x1="{left - 2}" y1="{height - bottom}" x2="{width - 5}" y2="{height - bottom}" '
            f'stroke="#999"/>',
-           f'<text class="chart-value" x="{left - 6}" y="{top + 4}" text-anchor="end">{vmax}</text>',
+           f'<text class="chart-value" x="{left - 6}" y="{top + 4}" text-anchor="end">{number(vmax)}</text>',
            f'<text class="chart-value" x="{left - 6}" y="{height - bottom}" text-anchor="end">0</text>']
     for i, (label, value, href) in enumerate(rows):
         x = left + i * col_w
         h = value / vmax * span
         bar = (f'<rect class="bar" x="{x + 3}" y="{height - bottom - h:.1f}" width="{col_w - 6}" height="{h:.1f}" '
-               f'fill="#b45309"><title>{_e(label)}: {value}</title></rect>')
+               f'fill="#b45309"><title>{_e(_colon(label, value))}</title></rect>')
         lx, ly = x + col_w / 2 + 4, height - bottom + 8
         lab = (f'<text class="chart-label" x="{lx:.1f}" y="{ly}" text-anchor="end" '
                f'transform="rotate(-60 {lx:.1f} {ly})">{_e(label)}</text>')
@@ -254,7 +260,7 @@ def heat_map(ya: dict, title: str, col_labels: list[str]) -> Markup:
     for i, y in enumerate(years):
         yy = top + i * cell_h
         out.append(f'<text class="chart-label" x="{left - 8}" y="{yy + 15}" text-anchor="end">'
-                   f'{_e("Unknown" if y == UNKNOWN else y)}</text>')
+                   f'{_e(_("Unknown") if y == UNKNOWN else y)}</text>')
         for j, a in enumerate(ages):
             v = counts[i][j]
             # Light paper to deep orange; the number is always written, so colour is never the only cue.
@@ -263,9 +269,9 @@ def heat_map(ya: dict, title: str, col_labels: list[str]) -> Markup:
             ink, ink_class = ("#fff", "heat-value dark") if t > 0.55 else ("#1d1d1f", "heat-value")
             x = left + j * cell_w
             out.append(f'<g><rect x="{x}" y="{yy}" width="{cell_w - 2}" height="{cell_h - 2}" '
-                       f'fill="#{r:02x}{g:02x}{b:02x}" stroke="#ddd6cc"><title>{_e(y)}, {_e(col_labels[j])}: '
-                       f'{v}</title></rect><text class="{ink_class}" x="{x + cell_w / 2 - 1:.1f}" y="{yy + 15}" '
-                       f'text-anchor="middle" fill="{ink}">{v}</text></g>')
+                       f'fill="#{r:02x}{g:02x}{b:02x}" stroke="#ddd6cc"><title>{_e(_colon(f"{y}, {col_labels[j]}", v))}'
+                       f'</title></rect><text class="{ink_class}" x="{x + cell_w / 2 - 1:.1f}" y="{yy + 15}" '
+                       f'text-anchor="middle" fill="{ink}">{number(v)}</text></g>')
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -302,13 +308,13 @@ def write_stats(ctx, out) -> None:
 
     root = "../"
     ya = st.year_age
-    age_cols = [("Unknown" if a == UNKNOWN else a) for a in ya["age_groups"]]
+    age_cols = [(_("Unknown") if a == UNKNOWN else a) for a in ya["age_groups"]]
     charts = {
-        "year_age": heat_map(ya, "Drawings per year and age group", age_cols),
+        "year_age": heat_map(ya, _("Drawings per year and age group"), age_cols),
         "countries": hbar_chart([(label("country", c), n, root + facet_link("country", c)) for c, n in st.countries],
-                                "Drawings per country, most first"),
-        "years": column_chart([("Unknown" if y == UNKNOWN else y, n, root + facet_link("year", y)) for y, n in st.years],
-                              "Drawings per year"),
+                                _("Drawings per country, most first")),
+        "years": column_chart([(_("Unknown") if y == UNKNOWN else y, n, root + facet_link("year", y)) for y, n in st.years],
+                              _("Drawings per year")),
     }
 
     def top_rows(counts: dict, kind: str, limit: int) -> list[dict]:
@@ -322,13 +328,13 @@ def write_stats(ctx, out) -> None:
         return rows
 
     measures = []
-    for m, title in MEASURES.items():
+    for m, title in ((m, _(title)) for m, title in MEASURES.items()):
         counts = st.measures[m]
         overall = counts["overall"]
         groups = []
-        for facet, facet_title, keys in (("country", "Per country", [c for c, _ in st.countries]),
-                                         ("year", "Per year", [y for y, _ in st.years]),
-                                         ("age_group", "Per age group", [g for g, _ in st.ages])):
+        for facet, facet_title, keys in (("country", _("Per country"), [c for c, _n in st.countries]),
+                                         ("year", _("Per year"), [y for y, _n in st.years]),
+                                         ("age_group", _("Per age group"), [g for g, _n in st.ages])):
             groups.append({"title": facet_title, "rows": [
                 {"label": label(facet, k), "url": facet_link(facet, k), "drawings": n_in(st, facet, k),
                  "artworks": top_rows(counts[facet].get(k, EMPTY), "artworks", TOP_PER_GROUP),
@@ -340,10 +346,11 @@ def write_stats(ctx, out) -> None:
             "artists": top_rows(overall, "artists", TOP_OVERALL),
             "chart_artworks": hbar_chart([(f"{a.title}", n, root + artwork_url(a.id)) for a, n in
                                           ((st.artworks[k], n) for k, n in ranked(overall["artworks"], TOP_OVERALL))],
-                                         f"Most re-created artworks: {title.lower()}", label_width=230),
+                                         _("Most re-created artworks: %(measure)s") % {"measure": title.lower()},
+                                         label_width=230),
             "groups": groups,
         })
-    out.page("stats.html", "stats/index.html", title="Statistics", st=st, ya=ya, age_cols=age_cols,
+    out.page("stats.html", "stats/index.html", title=_("Statistics"), st=st, ya=ya, age_cols=age_cols,
              charts=charts, measures=measures, countries=[(label("country", c), facet_link("country", c), n)
                                                           for c, n in st.countries],
              years=[(label("year", y), facet_link("year", y), n) for y, n in st.years],

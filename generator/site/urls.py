@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import quote, urlsplit
 
 from generator.errors import ConfigError
+from generator.i18n import N_
 
 #: Map and search data name an item by kind ("d" drawing, "a" artwork); its page and pictures live under these.
 PAGE_FOLDERS = {"d": "drawings/", "a": "artworks/"}
@@ -18,10 +19,12 @@ FIND_FOLDER = "find/"
 FIND_PAGE = FIND_FOLDER + "index.html"
 FIND_RUNTIME = "static/vendor/onnxruntime-web/"
 #: The header's links to the site's sections, in order (label, page); see site_nav.
-NAV = (("Countries", "countries/index.html"), ("Years", "years/index.html"), ("Age groups", "ages/index.html"),
-       ("Map", "map/index.html"), ("Discoveries", "discoveries/index.html"), ("Statistics", "stats/index.html"),
-       ("Search", "search/index.html"), ("Find an artwork", FIND_PAGE), ("Model", "model/index.html"),
-       ("Data", "data/index.html"))
+#: The labels are the English message ids: pages show them in the site's language.
+NAV = ((N_("Countries"), "countries/index.html"), (N_("Years"), "years/index.html"),
+       (N_("Age groups"), "ages/index.html"), (N_("Map"), "map/index.html"),
+       (N_("Discoveries"), "discoveries/index.html"), (N_("Statistics"), "stats/index.html"),
+       (N_("Search"), "search/index.html"), (N_("Find an artwork"), FIND_PAGE), (N_("Model"), "model/index.html"),
+       (N_("Data"), "data/index.html"))
 
 
 def site_nav(find_page: bool) -> tuple[tuple[str, str], ...]:

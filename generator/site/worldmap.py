@@ -27,6 +27,7 @@ import numpy as np
 
 from generator.errors import InputError
 from generator.inputs.countries import CountryTable, iso_numeric
+from generator.i18n import collate, country, gettext as _, grouped, ngettext
 
 ATLAS_FILE = "data/world/countries-50m.json"
 
@@ -338,18 +339,19 @@ def shade_bounds(totals: list[int], shades: int = SHADES) -> list[int]:
 
 
 def _legend(bounds: list[int], most: int) -> list[dict]:
-    out = [{"shade": 0, "label": "No drawings"}]
+    out = [{"shade": 0, "label": _("No drawings")}]
     for i, lo in enumerate(bounds):
         hi = bounds[i + 1] - 1 if i + 1 < len(bounds) else most
-        words = f"{lo:,}" if lo == hi else f"{lo:,}–{hi:,}"
-        out.append({"shade": i + 1, "label": f"{words} drawing{'' if hi == 1 else 's'}"})
+        words = grouped(lo) if lo == hi else f"{grouped(lo)}–{grouped(hi)}"
+        out.append({"shade": i + 1, "label": ngettext("%(count)s drawing", "%(count)s drawings", hi) % {"count": words}})
     return out
 
 
 def _outline_names(countries: CountryTable) -> dict[str, str]:
     """Outline key -> the country table's name of the ISO code with that number (the atlas abbreviates)."""
     numbers = iso_numeric()
-    return {numbers[c.iso3]: c.name for c in countries if c.iso3 and c.code == c.iso3 and c.iso3 in numbers}
+    return {numbers[c.iso3]: country(c.iso3, c.name) for c in countries
+            if c.iso3 and c.code == c.iso3 and c.iso3 in numbers}
 
 
 def world_map(entries: list[dict], countries: CountryTable) -> dict:
@@ -381,11 +383,12 @@ def world_map(entries: list[dict], countries: CountryTable) -> dict:
             continue
         first, *others = sorted(groups[o.key], key=lambda e: (-e["count"], e["label"], e["key"]))
         total = totals[o.key]
-        linked.append({"label": f"{first['label']}: {total:,} drawing{'' if total == 1 else 's'}",
+        linked.append({"label": ngettext("%(country)s: %(count)s drawing", "%(country)s: %(count)s drawings", total) % {
+                           "country": first["label"], "count": grouped(total)},
                        "url": first["url"], "path": o.path,
                        "shade": sum(1 for b in bounds if b <= total),
                        "dot": list(o.centre) if o.small else None})
         merged += [{**e, "shown_as": first["label"]} for e in others]
     return {"view_box": f"-5 -5 {WIDTH + 10} {HEIGHT + 10}", "sphere": sphere_path(),
-            "plain": sorted(plain, key=lambda c: c["name"]), "linked": sorted(linked, key=lambda c: c["label"]),
+            "plain": sorted(plain, key=lambda c: collate(c["name"])), "linked": sorted(linked, key=lambda c: collate(c["label"])),
             "dot_radius": DOT_RADIUS, "legend": _legend(bounds, most), "off_map": off_map, "merged": merged}

@@ -27,5 +27,6 @@ function parseDrawingId(id) {
 function spellDrawing(id, countries) {
   var p = parseDrawingId(id);
   if (!p) { return null; }
-  return { label: "Drawing " + p.number + ", " + (countries[p.country] || p.country) + ", " + p.year, age: p.age };
+  return { label: t("Drawing %(number)s, %(country)s, %(year)s", { number: p.number, country: countries[p.country] || p.country,
+                                                                  year: p.year }), age: p.age };
 }

@@ -103,7 +103,7 @@ function computeColours() {
     order.forEach(function (k, r) {
       if (r < PALETTE.length) { table[k] = PALETTE[r]; legend.push([PALETTE[r], f.labels[k], f.counts[k]]); } else { others += f.counts[k]; }
     });
-    if (others) { legend.push([OTHER, "Others", others]); }
+    if (others) { legend.push([OTHER, t("Others"), others]); }
   }
   table[0] = NONE;
   if (f.counts[0]) { legend.push([NONE, f.labels[0], f.counts[0]]); }
@@ -142,7 +142,7 @@ function computeVisible() {
     visible[i] = ok; nVisible += ok;
   }
   if (countEl) {
-    countEl.textContent = "Showing " + nVisible + " of " + n + " items.";
+    countEl.textContent = t("Showing %(shown)s of %(total)s items.", {shown: nVisible, total: n});
     countEl.setAttribute("data-visible", String(nVisible));
   }
   attributesChanged = true;

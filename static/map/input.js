@@ -78,12 +78,12 @@ function renderSelection() {
   selBox.hidden = false;
   var shown = selected.slice(0, SHOW_SELECTED), token = {};
   selectionToken = token;
-  selCount.textContent = selected.length === 0 ? "No item in the selected area." :
-    selected.length === 1 ? "1 item selected:" : selected.length + " items selected:";
+  selCount.textContent = selected.length === 0 ? t("No item in the selected area.") :
+    tn("%(num)s item selected:", "%(num)s items selected:", selected.length);
   selCount.setAttribute("data-count", String(selected.length));
   selList.textContent = "";
   selMore.textContent = selected.length > shown.length ?
-    "and " + (selected.length - shown.length) + " more (zoom in or select a smaller area to list them)." : "";
+    t("and %(n)s more (zoom in or select a smaller area to list them).", {n: selected.length - shown.length}) : "";
   var missing = 0;
   function fill() {   // once every label of the listed items has arrived
     if (selectionToken !== token) { return; }
