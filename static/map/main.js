@@ -25,7 +25,11 @@ var root = "../", dataBase = "../data/map/";
 /** @param {string} id */
 function $(id) { return document.getElementById(id); }
 var countEl = $("map-count"), labelEl = /** @type {HTMLElement} */ ($("map-label")), legendEl = $("map-legend");
-var preview = $("map-preview"), previewImg = /** @type {HTMLImageElement} */ ($("map-preview-img"));
+var preview = $("map-preview");
+// The preview's picture is made here, not in the page: an img must have a src, and there is none before a hover.
+var previewImg = document.createElement("img");
+previewImg.id = "map-preview-img"; previewImg.alt = ""; previewImg.width = 96; previewImg.height = 96;
+if (preview) { preview.insertBefore(previewImg, preview.firstChild); }
 var previewLabel = /** @type {HTMLElement} */ ($("map-preview-label"));
 var controls = /** @type {HTMLElement} */ ($("map-controls"));
 var octx = /** @type {CanvasRenderingContext2D} */ (overlay ? overlay.getContext("2d") : null);
