@@ -358,8 +358,13 @@ def test_one_site_in_english_and_french(built_bilingual_demo, built_french_demo)
         en, fr = (out / rel).read_text(encoding="utf-8"), (out / "fr" / rel).read_text(encoding="utf-8")
         depth = "../" * rel.count("/")
         assert '<html lang="en">' in en and '<html lang="fr">' in fr
-        assert f'<link rel="alternate" hreflang="fr" href="{depth}fr/{rel}">' in en
-        assert f'<link rel="alternate" hreflang="en" href="../{depth}{rel}">' in fr
+        # for search engines, by full addresses (relative ones are disregarded), each page naming itself too
+        address = rel.removesuffix("index.html")
+        for page in (en, fr):
+            assert f'<link rel="alternate" hreflang="en" href="https://example.org/archive/{address}">' in page
+            assert f'<link rel="alternate" hreflang="fr" href="https://example.org/archive/fr/{address}">' in page
+        assert f'<a href="{depth}fr/{rel}" hreflang="fr" lang="fr">' in en
+        assert f'<a href="../{depth}{rel}" hreflang="en" lang="en">' in fr
         assert ">Français</a>" in en and ">English</a>" in fr
     # the French pages are those of a French build, apart from the links to their English versions and their
     # public addresses (under fr/)

@@ -29,7 +29,7 @@ from generator.fsutil import link_or_copy, write_atomic
 from generator.inputs.collection import Problem
 from generator import i18n
 from generator.site.jsonout import data_json_text, json_for_script
-from generator.site.urls import NAV
+from generator.site.urls import NAV, page_address
 
 
 def asset_dir(name: str) -> Path:
@@ -53,6 +53,7 @@ def template_environment() -> Environment:
     env.filters["json_script"] = json_for_script
     env.filters["csp_attr"] = csp_attribute
     env.globals["nav"] = NAV
+    env.globals["hreflang"] = ()     # (code, full address) of a page's versions, with --site-url
     env.globals["alternates"] = ()   # a page's versions in other languages (SiteOutput.versions)
     i18n.install(env)   # the active language (see i18n.activate): its messages and its numbers
     return env
@@ -82,7 +83,8 @@ class SiteOutput:
     """The staging folder being filled, and what has been written to it."""
 
     def __init__(self, root: Path, *, title: str, csp: str, salt: str = "", previous: PreviousSite | None = None,
-                 versions: tuple[tuple[str, str, str], ...] = (), shared: str = ""):
+                 versions: tuple[tuple[str, str, str], ...] = (), shared: str = "",
+                 addresses: tuple[tuple[str, str], ...] = ()):
         self.root = Path(root)
         #: Where the top of the site is, seen from this root ("../" for a language's folder): files that do not
         #: depend on the language and are large (the find page's runtime) are published there only.
@@ -90,6 +92,10 @@ class SiteOutput:
         #: The same site in other languages: (code, name, folder relative to this one's root), e.g.
         #: ("fr", "Français", "fr/") or ("en", "English", "../"); every page links its versions there.
         self.versions = versions
+        #: Where a page's versions are on the web, in every language, this one included: (code, public address of
+        #: that language's top folder), known only with --site-url. Search engines read a page's versions
+        #: (hreflang) only from full addresses, so without them the head names none (the footer still links them).
+        self.addresses = addresses
         self.env = template_environment()
         self.title = title
         self.csp = csp
@@ -110,8 +116,10 @@ class SiteOutput:
             return
         root = "../" * rel_path.count("/")
         alternates = [(code, name, folder + rel_path) for code, name, folder in self.versions]
+        hreflang = [(code, page_address(base, rel_path)) for code, base in self.addresses]
         html = self.env.get_template(template).render(root=root, site_title=self.title, page_path=rel_path,
-                                                      csp=self.csp, alternates=alternates, **ctx)
+                                                      csp=self.csp, alternates=alternates, hreflang=hreflang,
+                                                      **ctx)
         # The staging folder is swapped in as a whole, so a plain write is safe here.
         path.write_bytes(html.encode("utf-8"))
 

@@ -31,7 +31,8 @@ from generator.site.output import PreviousSite, SiteOutput, asset_dir, in_worker
 from generator.site.related import write_related
 from generator.site.search import write_search
 from generator.site.stats import write_stats
-from generator.site.urls import artwork_url, collection_url, drawing_url, facet_index_url, pager_numbers, site_nav
+from generator.site.urls import (artwork_url, collection_url, drawing_url, facet_index_url, pager_numbers, site_base,
+                                 site_nav)
 from generator.site.worldmap import world_map
 
 
@@ -219,8 +220,11 @@ def render_site(site: SiteData, out: Path, *, salt: str = "", previous: Previous
         if folder and site.settings.site_url:   # the language's pages have their own public addresses
             here = dataclasses.replace(site_here, settings=dataclasses.replace(
                 site.settings, site_url=site.settings.site_url.rstrip("/") + "/" + folder))
+        top = site_base(site.settings.site_url)
+        addresses = (tuple((c, top + ("" if c == codes[0] else f"{c}/")) for c in codes)
+                     if top and len(codes) > 1 else ())
         results.append(_render_language(here, code, Path(out) / folder, salt if len(codes) == 1 else f"{salt}|{code}",
-                                        _within(previous, folder), versions, folder))
+                                        _within(previous, folder), versions, folder, addresses))
         results[-1] = RenderResult([folder + p for p in results[-1].pages],
                                    {folder + p: k for p, k in results[-1].page_keys.items()},
                                    results[-1].reused, results[-1].problems)
@@ -258,12 +262,13 @@ def _within(previous: PreviousSite | None, folder: str) -> PreviousSite | None:
 
 
 def _render_language(site: SiteData, code: str, out: Path, salt: str, previous: PreviousSite | None,
-                     versions: tuple, out_folder: str = "") -> RenderResult:
+                     versions: tuple, out_folder: str = "", addresses: tuple = ()) -> RenderResult:
     i18n.activate(code)   # before anything is labelled: the context's labels follow it
     ctx = SiteContext.build(site)
     Path(out).mkdir(parents=True, exist_ok=True)
     output = SiteOutput(out, title=i18n.gettext(site.settings.title), csp=ctx.csp, salt=salt,
-                        previous=previous, versions=versions, shared=_between(str(out_folder), ""))
+                        previous=previous, versions=versions, shared=_between(str(out_folder), ""),
+                        addresses=addresses)
     output.env.globals["find_page"] = site.browser_model is not None  # the header links to it
     output.env.globals["nav"] = site_nav(site.browser_model is not None)
     for write in PAGES:
