@@ -55,16 +55,17 @@ def nu_errors(site: Path) -> list[str]:
     java, jar = _vnu()
     proc = subprocess.run([java, "-jar", str(jar), "--errors-only", "--format", "gnu", "--skip-non-html", str(site)],
                           capture_output=True, text=True, timeout=900)
-    errors = []
+    errors, reported = [], False
     for line in (proc.stdout + proc.stderr).splitlines():
-        if not line.strip():
+        if " error: " not in line and " fatal: " not in line:
             continue
-        page = line.split('"')[1] if line.startswith('"') else line
-        if KNOWN_CHECKER_GAP.search(line) and page.endswith("find/index.html"):
+        reported = True
+        page = line.split('"')[1] if line.startswith('"') else ""
+        if KNOWN_CHECKER_GAP.search(line) and page.endswith("/find/index.html"):
             continue
         errors.append(line.replace(f"file:{site}/", ""))
-    if proc.returncode not in (0, 1) or (proc.returncode == 1 and not (proc.stdout + proc.stderr).strip()):
-        errors.append(f"the checker failed (exit status {proc.returncode})")
+    if proc.returncode != 0 and not reported:
+        errors.append(f"the checker failed (exit status {proc.returncode}): {proc.stderr[-1000:]}")
     return errors
 
 
