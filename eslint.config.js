@@ -50,7 +50,7 @@ module.exports = [
     languageOptions: {
       ecmaVersion: 2020,
       sourceType: "script",
-      globals: { ...globals.browser, ort: "readonly", SitegenResize: "readonly", module: "readonly" },
+      globals: { ...globals.browser, SitegenResize: "readonly", module: "readonly" },
     },
     rules: {
       "no-unused-vars": ["error", { vars: "local", args: "none", caughtErrors: "none" }],
@@ -63,7 +63,7 @@ module.exports = [
   })),
   {
     files: ["static/*.js"],
-    ignores: ["static/find-resize.js"],
+    ignores: ["static/find-resize.js", "static/find-model.js"],
     languageOptions: { globals: others(core, null) },
   },
   ...Object.keys(map).map((file) => ({

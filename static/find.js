@@ -2,7 +2,8 @@
 /* The find page: a visitor's picture compared with the artworks, in the browser. The picture is read with
    the browser's own decoder, resized as the site's build does (find-resize.js), turned into a vector by the
    site's model (ONNX Runtime Web: on the graphics card with WebGPU where the browser offers an adapter, else
-   WebAssembly on the processor), and scored against the artworks' compact index
+   WebAssembly on the processor; find-model.js, in a Web Worker so that the page stays responsive), and
+   scored against the artworks' compact index
    (generator/ml/findindex.py explains the formula). Nothing is sent anywhere: the page only downloads files
    of this site. */
 (function () {
@@ -18,6 +19,7 @@
   var maxPixels = Number(config.getAttribute("data-max-megapixels")) * 1e6;
   var TOP = 10;
   var ready = null;     // the promise of the model and the index
+  var engine = null;    // where the model runs: a Web Worker, or this page
   var busy = false;
   var runs = 0;
 
@@ -39,55 +41,92 @@
     return fetchBytes(url).then(function (buf) { return JSON.parse(new TextDecoder().decode(buf)); });
   }
 
-  /* The runtime: its WebGPU build where the browser offers a graphics adapter, else the WebAssembly one. */
-  function gpuAdapter() {
-    if (!navigator.gpu) { return Promise.resolve(null); }
-    return navigator.gpu.requestAdapter().catch(function () { return null; });
+  /** @param {string} address */
+  function notDownloaded(address) {
+    return fail(t("A file of this page could not be downloaded (%(address)s). Reload the page.", {address: address}));
   }
-  function loadRuntime() {
-    var runtime = new URL(config.getAttribute("data-runtime"), location.href).href;
-    return gpuAdapter().then(function (adapter) {
-      var backend = adapter ? "webgpu" : "wasm";
-      var src = runtime + (adapter ? "ort.webgpu.min.js" : "ort.wasm.min.js");
+  /* A failure of the model's file (find-model.js) in words for the visitor: the file it could not download. */
+  function inWords(err) { return err && err.address ? notDownloaded(err.address) : err; }
+
+  /* The model runs in a Web Worker (find-model.js), so that the page stays responsive while the model is
+     prepared and run; on the page itself where the browser refuses to start a worker. */
+  function modelEngine() {
+    var script = new URL(config.getAttribute("data-model-script"), location.href).href;
+    var worker = null;
+    try { worker = typeof Worker === "function" ? new Worker(script) : null; } catch (e) { worker = null; }
+    if (!worker) { return pageEngine(script); }
+    var waiting = {}, asked = 0;
+    function rejectAll(err) {
+      Object.keys(waiting).forEach(function (id) { waiting[id].reject(err); });
+      waiting = {};
+    }
+    worker.onmessage = function (e) {
+      var m = e.data, w = waiting[m.id];
+      delete waiting[m.id];
+      if (!w) { return; }
+      if (!m.error) { w.resolve(m); return; }
+      var err = /** @type {Error & {address?: string}} */ (new Error(m.error));
+      err.address = m.address;
+      w.reject(inWords(err));
+    };
+    worker.onerror = function (e) {
+      e.preventDefault();
+      // An error without a message: the worker's own file could not be started.
+      rejectAll(e.message ? new Error(e.message) : notDownloaded(script));
+    };
+    function ask(message, transfer) {
       return new Promise(function (resolve, reject) {
-        loadScript(src, function (ok) {
-          if (ok) { resolve(backend); } else { reject(fail(t("A file of this page could not be downloaded (%(address)s). Reload the page.", {address: src}))); }
-        });
+        message.id = ++asked;
+        waiting[message.id] = { resolve: resolve, reject: reject };
+        worker.postMessage(message, transfer);
       });
-    }).then(function (backend) {
-      ort.env.wasm.wasmPaths = runtime;
-      // Several threads need a cross-origin isolated page, which static hosts such as GitHub Pages do not offer.
-      ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-      ort.env.logLevel = "error";
-      results.setAttribute("data-backend", backend);
-      return backend;
+    }
+    return {
+      load: function (runtime, model) {
+        return ask({ kind: "load", runtime: runtime, model: model }, []).then(function (m) { return m.backend; });
+      },
+      run: function (input, size) {
+        var bytes = new Uint8Array(input);
+        return ask({ kind: "run", input: bytes.buffer, size: size }, [bytes.buffer]).then(function (m) { return m.vector; });
+      },
+      stop: function () { worker.terminate(); rejectAll(new Error("stopped")); }
+    };
+  }
+  function pageEngine(script) {
+    var got = new Promise(function (resolve, reject) {
+      loadScript(script, function (ok) {
+        if (ok) { resolve(/** @type {any} */ (window).SitegenModel); } else { reject(notDownloaded(script)); }
+      });
     });
+    return {
+      load: function (runtime, model) {
+        return got.then(function (m) { return m.load({ runtime: runtime, model: model }); }).catch(function (err) { throw inWords(err); });
+      },
+      run: function (input, size) { return got.then(function (m) { return m.run(new Uint8Array(input), size); }); },
+      stop: function () {}
+    };
   }
 
   /* The model and the index, downloaded once. */
   function load() {
     if (ready) { return ready; }
-    var backend = null;
-    ready = loadRuntime().then(function (b) {
-      backend = b;
-      return fetchJson(config.getAttribute("data-index"));
-    }).then(function (manifest) {
+    ready = fetchJson(config.getAttribute("data-index")).then(function (manifest) {
       var a = manifest.artworks, everyPart = !a.centres;
       var partBytes = everyPart ? a.parts.reduce(function (n, c) { return n + c.bytes; }, 0) : 0;
       say(t("Downloading the model (%(model)s) and the artworks' index (%(index)s)…",
             {model: megabytes(manifest.model.bytes), index: megabytes(partBytes + manifest.projection.bytes)}));
-      // WebGPU first; ONNX Runtime runs on the processor whatever the graphics card cannot.
-      var providers = backend === "webgpu" ? ["webgpu", "wasm"] : ["wasm"];
-      var model = fetchBytes(manifest.model.file).then(function (buf) {
-        return ort.InferenceSession.create(new Uint8Array(buf), { executionProviders: providers });
-      });
-      var state = { manifest: manifest, parts: {}, labels: {}, backend: backend };
+      if (engine) { engine.stop(); }
+      engine = modelEngine();
+      var runtime = new URL(config.getAttribute("data-runtime"), location.href).href;
+      var model = engine.load(runtime, new URL(manifest.model.file, location.href).href);
+      var state = { manifest: manifest, parts: {}, labels: {}, backend: null };
       // A small collection needs every part for each query: they are downloaded now. A large one's parts
       // group similar artworks, and a query downloads only those nearest to it.
       if (everyPart) { a.parts.forEach(function (c, n) { partOf(state, n); }); }
       var extra = [fetchBytes(manifest.projection.file), a.centres ? fetchBytes(a.centres) : null];
       return Promise.all([model].concat(extra)).then(function (got) {
-        state.session = got[0];
+        state.backend = got[0];
+        results.setAttribute("data-backend", got[0]);
         state.projection = new Float32Array(got[1]);
         state.centres = got[2] ? new Float32Array(got[2]) : null;
         return everyPart ? Promise.all(a.parts.map(function (c, n) { return partOf(state, n); })) : null;
@@ -307,10 +346,9 @@
       } finally { bitmap.close(); }
       showPreview(input, size);
       say(state.backend === "webgpu" ? t("Computing on the graphics card (WebGPU)…") : t("Computing in your browser…"));
-      var tensor = new ort.Tensor("uint8", new Uint8Array(input.buffer), [1, size, size, 3]);
-      return state.session.run({ pixels: tensor }).then(function (out) {
+      return engine.run(input, size).then(function (vector) {
         say(t("Comparing with the artworks…"));
-        return score(state, out.vector.data).then(function (best) { return show(best, state); });
+        return score(state, vector).then(function (best) { return show(best, state); });
       }).then(function () {
         runs++;
         results.setAttribute("data-runs", String(runs));

@@ -108,7 +108,31 @@ def test_uploaded_drawings_find_their_artwork_and_agree_with_python(find_page, b
     assert np.mean(same_place) >= 0.9  # at least 9 of the 10 positions on average
     # This headless Chromium offers no graphics adapter: the model ran on WebAssembly.
     assert find_page.locator("#find-results").get_attribute("data-backend") == "wasm"
+    # ... in a Web Worker: the runtime was never loaded into the page itself.
+    assert find_page.evaluate("typeof ort") == "undefined"
     assert find_page.errors == []
+
+
+def test_where_workers_are_refused_the_model_runs_on_the_page_and_ranks_alike(browser, site_server, demo_dir):
+    path = sorted((demo_dir / "drawings").rglob("*_R_*.jpg"))[3]
+    ranked = []
+    for refuse in (False, True):
+        context = browser.new_context()
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        if refuse:
+            page.add_init_script("window.Worker = function () { throw new Error('workers are refused here'); };")
+        page.goto(site_server + "find/index.html")
+        page.wait_for_selector("#find-form:not([hidden])")
+        assert choose(page, path), page.inner_text("#find-status")
+        assert page.evaluate("typeof ort") == ("object" if refuse else "undefined")
+        ranked.append([(a, page.locator("#find-results li").nth(i).get_attribute("data-similarity"))
+                       for i, a in enumerate(shown_artworks(page))])
+        assert errors == []
+        context.close()
+    assert len(ranked[0]) == 10 and ranked[0] == ranked[1]
 
 
 def test_a_dropped_picture_and_a_camera_photo_are_compared_like_a_chosen_file(find_page, demo_dir):

@@ -85,5 +85,3 @@ interface Navigator {
 /** The resizing of static/find-resize.js (window.SitegenResize). */
 declare var SitegenResize: any;
 
-/** ONNX Runtime Web (static/vendor/onnxruntime-web), loaded by the find page. */
-declare var ort: any;

@@ -9,7 +9,8 @@ module loader does. So the build writes each script as one file: the core (``sta
 files, making elements, the drawing ids, the search words, the data files' codes, addresses), then the
 page's own source files, all inside one function so that nothing but what the page script itself sets
 reaches the page's globals. The same sources always give the same bytes. The sources are not published;
-``static/find-resize.js`` is copied as it is (it is also loaded by Node, and needs nothing of the core).
+``static/find-resize.js`` (also loaded by Node) and ``static/find-model.js`` (the find page's Web Worker) are
+copied as they are: they need nothing of the core.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
 }
 
 #: Scripts published as they are, without the core.
-STANDALONE = ("find-resize.js",)
+STANDALONE = ("find-resize.js", "find-model.js")
 
 #: What under ``static/`` is there only to be joined or checked: never published as it is.
 SOURCES = ("core", "map", *SCRIPTS)
