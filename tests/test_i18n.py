@@ -378,3 +378,30 @@ def test_one_site_in_english_and_french(built_bilingual_demo, built_french_demo)
     assert f'href="https://example.org/archive/fr/drawings/{drawing}/"' in page
     # the find page's runtime is published once, at the top of the site
     assert not (out / "fr" / "static" / "vendor").exists()
+
+
+@pytest.mark.slow
+def test_data_package_and_iiif_in_french(built_bilingual_demo, built_demo):
+    """The French data package gives its titles and descriptions in French and keeps the English files' names,
+    columns and codes; the French IIIF manifests label their lines in French, tagged "fr"."""
+    out = built_bilingual_demo
+    en = json.loads((out / "data" / "datapackage.json").read_text(encoding="utf-8"))
+    fr = json.loads((out / "fr" / "data" / "datapackage.json").read_text(encoding="utf-8"))
+    assert fr["name"] == en["name"] and fr["description"].startswith("Les données du site")
+    assert [r["name"] for r in fr["resources"]] == [r["name"] for r in en["resources"]]
+    for r_en, r_fr in zip(en["resources"], fr["resources"]):
+        assert r_fr["path"] == r_en["path"] and r_fr.get("schema") == r_en.get("schema"), r_en["name"]
+        assert r_fr["title"] != r_en["title"] and r_fr["description"] != r_en["description"], r_en["name"]
+    by_name = {r["name"]: r for r in fr["resources"]}
+    assert by_name["neighbours"]["title"] == "Œuvres les plus proches"
+    assert by_name["artworks-json"]["title"] == "Œuvres (JSON)"
+    # IIIF: the lines' labels in the site's language, the archive's names in no language
+    drawing = sorted((out / "fr" / "iiif" / "drawings").glob("*.json"))[0]
+    man_en = json.loads((out / "iiif" / "drawings" / drawing.name).read_text(encoding="utf-8"))
+    man_fr = json.loads(drawing.read_text(encoding="utf-8"))
+    assert list(man_en["label"]) == ["en"] and list(man_fr["label"]) == ["fr"]
+    labels = [line["label"] for line in man_fr["metadata"]]
+    assert {"fr": ["Numéro d'archive"]} in labels and all(list(label) == ["fr"] for label in labels)
+    assert {"en": ["Archive number"]} in [line["label"] for line in man_en["metadata"]]
+    coll = json.loads((out / "fr" / "iiif" / "collection.json").read_text(encoding="utf-8"))
+    assert "dessins d'enfants" in coll["summary"]["fr"][0]

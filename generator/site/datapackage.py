@@ -535,6 +535,28 @@ _OTHER_TITLES = {
 }
 
 
+PACKAGE_DESCRIPTION = N_("Data behind the website: the drawings and artworks it shows, the artworks most similar to "
+                         "each drawing, the confirmed re-creations, the map coordinates and the model used.")
+
+#: The titles of the files in datapackage.json, for the catalogue: a site in another language gives them (and the
+#: files' descriptions, DATA_PAGE_WORDS) translated, as the Data Package format leaves titles and descriptions
+#: free; the files' names, their columns and codes stay the same in every language, so that programs reading
+#: them work on any of the site's languages. The columns' descriptions stay in English, with the columns' names.
+PACKAGE_TITLES = (
+    N_("Drawings"), N_("Artworks"), N_("Nearest artworks"), N_("Confirmed re-creations"), N_("Rejected suggestions"),
+    N_("Map coordinates"), N_("Model card"), N_("Embeddings index"), N_("Embeddings of the drawings"),
+    N_("Embeddings of the artworks"), N_("Stats"), N_("Stats artists"), N_("Stats artworks"), N_("Stats countries"),
+    N_("Stats recreated by group"), N_("Stats year age"), N_("Stats years"), N_("Data shown on the site."),
+)
+
+
+def resource_title(title: str) -> str:
+    """A file's title in the site's language ("Artworks (JSON)": the title of the CSV file's, then "(JSON)")."""
+    if title.endswith(" (JSON)"):
+        return _("%(title)s (JSON)") % {"title": _(title[: -len(" (JSON)")])}
+    return _(title)
+
+
 def write_data_download(ctx, out) -> None:
     """Write the download files into ``<site>/data`` and the data page listing them."""
     s = ctx.site
@@ -549,12 +571,12 @@ def write_data_download(ctx, out) -> None:
     json_files = _write_schemas(data_dir, settings.site_url, with_embeddings=vectors is not None)
     resources = _table_resources(data_dir, per_drawing_payloads(ctx))
     resources += _other_resources(data_dir, json_files, descriptions, with_embeddings=vectors is not None)
+    for r in resources:   # in the site's language; names, columns and codes stay as they are
+        r["title"], r["description"] = resource_title(r["title"]), _(r["description"])
     package = {
         "name": package_name(settings.title),
-        "title": settings.title,
-        "description": "Data behind the website: the drawings and artworks it shows, the artworks most similar "
-                       "to each drawing, the confirmed re-creations, the map coordinates and the model used. "
-                       + IMAGES_NOT_COVERED,
+        "title": _(settings.title),
+        "description": _(PACKAGE_DESCRIPTION) + " " + _(IMAGES_NOT_COVERED),
         "licenses": [licence_entry(licence)],
         "keywords": ["children's drawings", "art", "image similarity", "IMAJ"],
     }
@@ -698,7 +720,7 @@ def _other_resources(data_dir: Path, json_files: list[str], descriptions: dict[s
 
 def _listing(data_dir: Path, resources: list[dict], descriptions: dict[str, str]) -> list[dict]:
     """The data page's list: each file a visitor may want, with its size, in the site's language (the files
-    themselves, datapackage.json included, stay in English: see DATA_PAGE_WORDS)."""
+    themselves keep their English names and columns; datapackage.json gives titles and descriptions translated)."""
     json_copies = {f"{ds.name}.json" for ds in DATASETS}
     listing = []
     for r in resources:

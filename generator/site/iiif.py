@@ -18,6 +18,7 @@ import json
 
 from PIL import Image
 
+from generator.i18n import N_, active, gettext as _, number
 from generator.site.context import SiteContext
 from generator.site.linkmeta import artwork_description, drawing_description, iiif_manifest_path, picture_address
 from generator.site.labels import FACETS, artist_name, facet_key
@@ -29,13 +30,16 @@ IIIF_NEEDS_SITE_URL = ("No IIIF manifests were written: IIIF needs the site's pu
                        "--site-url (for example https://user.github.io/archive/) to publish them.")
 
 
-def _text(value: str, lang: str = "en") -> dict:
-    return {lang: [value]}
+def _text(value: str, lang: str | None = None) -> dict:
+    """A IIIF language map: ``value`` in ``lang``, by default the site's language ("none": no language, for
+    titles and names given by the archive)."""
+    return {lang or active().code: [value]}
 
 
 def _pair(label: str, value: str) -> dict:
-    # Labels are the site's English words; values (titles, names) are in whatever language the archive gave.
-    return {"label": _text(label), "value": _text(value, "none")}
+    # Labels are the site's words, in its language; values (titles, names) are in whatever language the archive
+    # gave them.
+    return {"label": _text(_(label)), "value": _text(value, "none")}
 
 
 def _size(path) -> tuple[int, int]:
@@ -46,18 +50,18 @@ def _size(path) -> tuple[int, int]:
 def _drawing_fields(ctx: SiteContext, i: int) -> tuple[str, str, str, list[dict]]:
     d = ctx.site.drawings[i]
     confirmed = [ctx.a_by_id[a] for a in sorted(ctx.confirmed_by_drawing.get(d.id, ()))]
-    metadata = [_pair("Archive number", d.name.number if d.name else d.rel)]
+    metadata = [_pair(N_("Archive number"), d.name.number if d.name else d.rel)]
     metadata += [_pair(f.one, ctx.facet_label(v, facet_key(d, v))) for v, f in FACETS.items()]
-    metadata += [_pair("Confirmed re-creation of", f"{a.title}, {artist_name(a.artist)}") for a in confirmed]
+    metadata += [_pair(N_("Confirmed re-creation of"), f"{a.title}, {artist_name(a.artist)}") for a in confirmed]
     return ctx.d_cards[i]["label"], drawing_description(ctx, d, confirmed), drawing_url(d.id), metadata
 
 
 def _artwork_fields(ctx: SiteContext, j: int) -> tuple[str, str, str, list[dict]]:
     a = ctx.site.artworks[j]
     n = len(ctx.confirmed_by_artwork.get(a.id, ()))
-    metadata = [_pair("Title", a.title), _pair("Artist", artist_name(a.artist))]
+    metadata = [_pair(N_("Title"), a.title), _pair(N_("Artist"), artist_name(a.artist))]
     if a.year:
-        metadata.append(_pair("Year", str(a.year)))
+        metadata.append(_pair(N_("Year"), str(a.year)))
     return a.title, artwork_description(a, n), artwork_url(a.id), metadata
 
 
@@ -72,7 +76,7 @@ def manifest(ctx: SiteContext, kind: str, row: int, base: str) -> dict:
     stem = man_id[: -len(".json")]
     tw, th = _size(thumb_file)
     dw, dh = _size(display_file)
-    m = Manifest(id=man_id, label=_text(label, "en" if kind == "drawings" else "none"), summary=_text(summary),
+    m = Manifest(id=man_id, label=_text(label, None if kind == "drawings" else "none"), summary=_text(summary),
                  metadata=[KeyValueString(**p) for p in metadata],
                  thumbnail=[AnnotationBody(id=page_address(base, thumb_url(kind, item.id)), type="Image",
                                            format="image/webp", width=tw, height=th)],
@@ -120,8 +124,9 @@ def collection(ctx: SiteContext, base: str) -> dict:
         refs.append(ManifestRef(id=page_address(base, iiif_manifest_path(kind, item.id)), type="Manifest", label=label))
     kinds = [kind for kind, _ in _with_pictures(ctx)]
     coll = Collection(id=page_address(base, COLLECTION_PATH), label=_text(ctx.site.settings.title),
-                      summary=_text(f"{sum(k == 'drawings' for k in kinds)} children's drawings and "
-                                    f"{sum(k == 'artworks' for k in kinds)} artworks, one manifest each."),
+                      summary=_text(_("%(drawings)s children's drawings and %(artworks)s artworks, one manifest each.")
+                                    % {"drawings": number(sum(k == "drawings" for k in kinds)),
+                                       "artworks": number(sum(k == "artworks" for k in kinds))}),
                       homepage=[{"id": base, "type": "Text", "label": _text(ctx.site.settings.title),
                                  "format": "text/html"}],
                       items=refs)
