@@ -2,6 +2,7 @@
 
     python benchmarks/bench_rebuild.py [--drawings 100000] [--artworks 2000] [--add 100]
                                        [--root /tmp/sitegen-rebuild] [--noop-repeat 3] [--keep] [--reuse]
+                                       [--site-url URL] [--languages en,fr]
 
 1. Writes ``--drawings`` tiny JPEG drawings (IMAJ names, nested year/country folders)
    and ``--artworks`` artworks under ``--root`` (never inside the repository).
@@ -50,24 +51,30 @@ def settings_for(root: Path):
     from generator.settings import BuildSettings
 
     site_url = os.environ.get("SITEGEN_BENCH_SITE_URL") or None
+    languages = os.environ.get("SITEGEN_BENCH_LANGUAGES") or None
     # No find page: its build step checks the exported model against the collection's vectors, and these are
     # synthetic (benchmarks/bench_find.py measures that page and its files).
     return BuildSettings(drawings=root / "drawings", artworks=root / "artworks", out=root / "site",
-                         cache=root / "cache", site_url=site_url, find_page=False)
+                         cache=root / "cache", site_url=site_url, find_page=False,
+                         **({"languages": languages} if languages else {}))
 
 
 def site_breakdown(site: Path) -> dict[str, float]:
     """Megabytes of the built site by kind: HTML pages, data (JSON, CSV, ... outside static/ and iiif/),
-    IIIF manifests, pictures, the shared static files."""
+    IIIF manifests, pictures, the shared static files; those of a second language's folder (``fr/``) apart, as
+    "fr/pages"..."""
     sizes = {"pages": 0, "data": 0, "iiif": 0, "pictures": 0, "static": 0}
+    languages = (os.environ.get("SITEGEN_BENCH_LANGUAGES") or "").split(",")[1:]
     for path in site.rglob("*"):
         if not path.is_file():
             continue
-        top = path.relative_to(site).parts[0]
-        kind = ("static" if top == "static" else "iiif" if top == "iiif"
-                else "pictures" if path.suffix.lower() in PICTURE_SUFFIXES
-                else "pages" if path.suffix == ".html" else "data")
-        sizes[kind] += path.stat().st_size
+        parts = path.relative_to(site).parts
+        folder = f"{parts[0]}/" if parts[0] in languages and len(parts) > 1 else ""
+        top = parts[1] if folder else parts[0]
+        kind = folder + ("static" if top == "static" else "iiif" if top == "iiif"
+                         else "pictures" if path.suffix.lower() in PICTURE_SUFFIXES
+                         else "pages" if path.suffix == ".html" else "data")
+        sizes[kind] = sizes.get(kind, 0) + path.stat().st_size
     return {k: round(v / 1e6, 1) for k, v in sizes.items()}
 
 
@@ -187,6 +194,8 @@ def main() -> None:
                          "the sizes of the new pages without generating the pictures and neighbours again)")
     ap.add_argument("--site-url", default=None,
                     help="build as for hosting at this address (adds link previews and IIIF manifests)")
+    ap.add_argument("--languages", default=None,
+                    help="build the site in these languages, e.g. en,fr (the first at the top, the others in folders)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -196,6 +205,8 @@ def main() -> None:
         return
     if a.site_url:
         os.environ["SITEGEN_BENCH_SITE_URL"] = a.site_url  # read by the child builds
+    if a.languages:
+        os.environ["SITEGEN_BENCH_LANGUAGES"] = a.languages
     root = a.root.resolve()
     if root == REPO or REPO in root.parents:
         raise SystemExit("--root must lie outside the repository")
