@@ -67,6 +67,48 @@ def test_rebuilds_do_only_what_changed(collection):
     assert added.drawings == first.drawings + 1
 
 
+def test_with_nothing_changed_the_build_stops_at_once_and_reports_the_same(collection):
+    """Before any stage, the build compares its inputs (files' sizes and times, settings, code) and its site on
+    disk with the last finished build's: the same, and it reports again what that build reported. Any change
+    to an input or to the site runs the stages again."""
+    settings = _settings(collection)
+    write_jpeg(collection / "drawings" / "scan 0001.jpg", (80, 60), seed=7)   # a problem for the report
+    first = build(settings)
+    again = build(settings)
+    assert list(again.timings) == ["changes"], "no stage ran"
+    assert set(again.computed) == set(first.computed) and not any(again.computed.values())
+    assert again.problems == first.problems and again.problems
+    assert again.lines()[:2] == first.lines()[:2]
+    assert any("Nothing changed" in n for n in again.notes)
+
+    def runs_stages(report) -> bool:
+        return "collection" in report.timings
+
+    # a picture touched (same content, new time): the stages run, and find nothing to compute
+    drawing = sorted((collection / "drawings").glob("2001_*.jpg"))[0]
+    t = drawing.stat().st_mtime_ns + 10**9
+    os.utime(drawing, ns=(t, t))
+    touched = build(settings)
+    assert runs_stages(touched) and touched.computed["embeddings"] == 0 and touched.computed["pages"] == 0
+    assert not runs_stages(build(settings))
+    # a page of the built site removed: written again
+    page = settings.out / "drawings" / first_drawing(settings.out) / "index.html"
+    page.unlink()
+    assert runs_stages(build(settings)) and page.is_file()
+    # a list of pairs given, a setting changed, a drawing added in a new folder
+    pairs = collection / "pairs.csv"
+    pairs.write_text("drawing,artwork\n2001_6-9_0000_FRA_R_C.jpg,art_0.jpg\n")
+    with_pairs = build(settings.replace(pairs=pairs))
+    assert runs_stages(with_pairs) and with_pairs.pairs == 1
+    pairs.write_text("drawing,artwork\n2001_6-9_0001_FRA_R_C.jpg,art_1.jpg\n")
+    assert runs_stages(build(settings.replace(pairs=pairs)))
+    assert runs_stages(build(settings.replace(pairs=pairs, page_size=7)))
+    write_jpeg(collection / "drawings" / "2003" / "2003_6-9_0500_ITA_R_C.jpg", (80, 60), seed=500)
+    added = build(settings.replace(pairs=pairs, page_size=7))
+    assert runs_stages(added) and added.drawings == first.drawings + 1
+    assert not runs_stages(build(settings.replace(pairs=pairs, page_size=7)))
+
+
 def test_changed_settings_render_again(collection):
     settings = _settings(collection)
     build(settings)

@@ -16,6 +16,7 @@ from generator.pipeline.findmodel import browser_model
 from generator.pipeline.findsamples import find_model_pictures
 from generator.pipeline.imagesfolder import check_images_folder
 from generator.pipeline.incremental import write_site
+from generator.pipeline.unchanged import inputs_stamp, record_build, unchanged_report
 from generator.pipeline.progress import Progress, no_progress
 from generator.pipeline.report import (BuildReport, problem_summary, review_note, size_warning, timed,
                                        write_report_file)
@@ -279,6 +280,14 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
     if settings.image_base_url:
         recover_interrupted(display_images_dir(settings.out))
     cache = Cache(settings.cache)
+    with timed(report, "changes", echo):
+        stamp = inputs_stamp(settings)
+        last = unchanged_report(settings, stamp)
+    if last is not None:   # the inputs and the site are those of the last finished build: nothing to do
+        last.timings = dict(report.timings)
+        last.notes.append("Nothing changed since the last build: the site is up to date.")
+        write_report_file(last, settings.cache / "build-report.txt")
+        return last
     with timed(report, "collection", echo):
         coll = gather(settings)
         report.problems.extend(coll.problems)
@@ -343,6 +352,7 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
             report.warnings.append(too_large)
     report.warnings.extend(cache.warnings)
     write_report_file(report, settings.cache / "build-report.txt")
+    record_build(settings, stamp, report)
     return report
 
 
