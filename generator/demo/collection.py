@@ -847,6 +847,7 @@ class _DrawingPlan:
     n_recreations: int
     n_dups: int
     n_verso: int
+    planted: list = dataclasses.field(default_factory=list)   # the planted drawings (_Planted)
 
 
 def _artwork_files(n_artworks: int) -> list[str]:
