@@ -20,7 +20,7 @@ import numpy as np
 
 from generator.settings import BuildSettings
 from generator.contracts import (AtlasSheets, BrowserModel, CompactIndex, ConfirmedPairFigures, Discoveries,
-                                 Embeddings, MapArrangement, Neighbours)
+                                 Embeddings, Groups, MapArrangement, Neighbours)
 from generator.inputs.collection import AGE_GROUPS, Artwork, Drawing
 from generator.inputs.countries import CountryTable
 from generator import i18n
@@ -65,6 +65,10 @@ class SiteData:
     #: (drawing, artwork) suggestions rejected in a review: no longer suggested, listed in the data download
     rejected: tuple[tuple[str, str], ...] = ()
     browser_model: BrowserModel | None = None  # the model for the find page; None: no find page
+    #: groups of drawings, series of near-identical drawings, homogeneity of the views (pipeline's groups stage)
+    groups: Groups | None = None
+    #: year -> (the competition's theme, its description or "") from the years file
+    themes: dict[str, tuple[str, str]] = field(default_factory=dict)
     # What the pipeline computes from the fields above for the pages (pipeline/derive.py). Being functions
     # of them and of the code, they are left out of the page fingerprint (``derived`` in their metadata).
     #: the discoveries pages' candidates, best first
