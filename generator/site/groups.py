@@ -16,7 +16,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from generator.i18n import decimal, gettext as _, ngettext
+from generator.i18n import N_, decimal, gettext as _, ngettext
 from generator.site import labels
 from generator.site.urls import collection_url, pager_numbers
 
@@ -25,7 +25,8 @@ NAME_SHARE = 0.5
 #: Rows of the statistics page's most and least homogeneous lists.
 TOP_HOMOGENEOUS = 10
 #: The homogeneity views' words (their keys are those of contracts.HOMOGENEITY_VIEWS).
-VIEW_WORDS = {"countries": "Country", "years": "Year", "country-years": "Country in one year", "ages": "Age group"}
+VIEW_WORDS = {"countries": N_("Country"), "years": N_("Year"), "country-years": N_("Country in one year"),
+              "ages": N_("Age group")}
 
 
 def group_url(number_: int, page: int = 1) -> str:
