@@ -27,7 +27,8 @@ def test_every_drawing_page_links_its_group_and_flags_its_series(built_demo):
     for r in rows:
         html = (out / "drawings" / r["drawing"] / "index.html").read_text(encoding="utf-8")
         if r["group"]:
-            assert f'href="../../groups/{r["group"]}/index.html"' in html, r
+            n = r["group"]
+            assert f'href="../../groups/{n}/index.html"' in html or re.search(rf'href="../../groups/(page-\d+/)?index.html#g{n}"', html), r
             in_group += 1
         if r["series"]:
             assert "series-flag" in html, r
@@ -62,6 +63,15 @@ def test_groups_pages_and_the_statistics_section(built_demo):
     index = (out / "groups" / "index.html").read_text(encoding="utf-8")
     numbers = [int(n) for n in re.findall(r'href="\.\./groups/(\d+)/index.html"', index)]
     assert numbers and numbers == sorted(numbers), "the index lists groups by size"
+    from collections import Counter
+
+    from generator.site.groups import GROUP_PAGE_MIN
+
+    sizes = Counter(r["group"] for r in _rows(out / "data" / "groups.csv") if r["group"])
+    assert any(n < GROUP_PAGE_MIN for n in sizes.values()) and any(n >= GROUP_PAGE_MIN for n in sizes.values())
+    for g, n in sizes.items():
+        assert (out / "groups" / g / "index.html").exists() == (n >= GROUP_PAGE_MIN), (g, n)
+        assert f'id="g{g}"' in index
     tight = (out / "groups" / "tightest" / "index.html").read_text(encoding="utf-8")
     assert set(re.findall(r'groups/(\d+)/index.html', tight)) == {str(n) for n in numbers}
     page = (out / "groups" / "1" / "index.html").read_text(encoding="utf-8")

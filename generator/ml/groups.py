@@ -213,7 +213,7 @@ def random_baseline(v: np.ndarray, sizes: list[int], draws: int = DRAWS, seed: i
     sq = np.einsum("ij,ij->i", v, v).astype(np.float64)
     for r in range(draws):
         take = rng.permutation(len(v))[:biggest]
-        part = np.add.reduceat(v[take].astype(np.float64), starts, axis=0)
+        part = np.add.reduceat(v[take], starts, axis=0, dtype=np.float64)
         sums = np.cumsum(part, axis=0)
         squares = np.cumsum(np.add.reduceat(sq[take], starts))
         out[r] = _mean_pairwise(sums, squares, np.array(sizes))

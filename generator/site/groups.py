@@ -22,6 +22,9 @@ from generator.site.urls import collection_url, pager_numbers
 
 #: A group is named after a country (or an artist) when at least this share of its drawings has it.
 NAME_SHARE = 0.5
+#: Groups of fewer drawings have no page of their own: the index lists their drawings in their row (a page per
+#: pair would add some 2.7 KB of page around two links, 30 MB for 100,000 drawings; see the README).
+GROUP_PAGE_MIN = 5
 #: Rows of the statistics page's most and least homogeneous lists.
 TOP_HOMOGENEOUS = 10
 #: The homogeneity views' words (their keys are those of contracts.HOMOGENEITY_VIEWS).
@@ -68,10 +71,18 @@ class GroupView:
     years: tuple[str, str] | None            # first and last year, None when no year is known
     ages: tuple[tuple[str, int], ...]        # (age group, drawings), youngest first
     artworks: tuple[tuple[int, int], ...]    # (artwork row, drawings whose first suggestion it is)
+    per_page: int = 120                      # rows of an index page (the settings' page size)
+
+    @property
+    def has_page(self) -> bool:
+        return len(self.members) >= GROUP_PAGE_MIN
 
     @property
     def url(self) -> str:
-        return group_url(self.number)
+        """Its page, or its row in the index (by size) when it has no page."""
+        if self.has_page:
+            return group_url(self.number)
+        return groups_index_url("size", math.ceil(self.number / max(1, self.per_page))) + f"#g{self.number}"
 
     @property
     def title(self) -> str:
@@ -110,7 +121,8 @@ def group_views(site, country_name) -> tuple[GroupView, ...]:
             k + 1, group_name(by_country, (years[0], years[-1]) if years else None, g.artworks[k], site.artworks,
                               len(rows)),
             tuple(rows), float(g.tightness[k]), by_country, (years[0], years[-1]) if years else None,
-            tuple(sorted(ages.items(), key=lambda t: age_order.get(t[0], 99))), tuple(g.artworks[k])))
+            tuple(sorted(ages.items(), key=lambda t: age_order.get(t[0], 99))), tuple(g.artworks[k]),
+            max(1, site.settings.page_size)))
     return tuple(out)
 
 
@@ -158,9 +170,11 @@ def _settings_words(settings) -> dict:
             "draws": settings.draws}
 
 
-def group_entry(ctx, v: GroupView) -> dict:
+def group_entry(ctx, v: GroupView, with_members: bool = False) -> dict:
+    """A group's row in a list; ``with_members``: the drawings of a group without a page of its own too."""
     return {"number": v.number, "name": v.name, "url": v.url, "count": len(v.members),
-            "tightness": decimal(v.tightness, 2)}
+            "tightness": decimal(v.tightness, 2), "has_page": v.has_page,
+            "members": [ctx.d_cards[i] for i in v.members] if with_members and not v.has_page else []}
 
 
 def write_groups(ctx, out) -> None:
@@ -177,12 +191,13 @@ def write_groups(ctx, out) -> None:
         pages = max(1, math.ceil(len(ranked) / size))
         for p in range(1, pages + 1):
             out.page("groups.html", groups_index_url(order, p), title=_("Groups"), order=order,
-                     rows=[group_entry(ctx, v) for v in ranked[(p - 1) * size:p * size]],
+                     rows=[group_entry(ctx, v, order == "size") for v in ranked[(p - 1) * size:p * size]],
+                     page_min=GROUP_PAGE_MIN,
                      n_groups=len(views), in_groups=in_groups, n_drawings=len(s.drawings),
                      other_url=groups_index_url("tightness" if order == "size" else "size"),
                      n_series=s.groups.series_count, settings=words,
                      **_pager(lambda n, o=order: groups_index_url(o, n), p, pages))
-    for v in views:
+    for v in (v for v in views if v.has_page):
         pages = max(1, math.ceil(len(v.members) / size))
         artworks = [{**ctx.a_cards[j], "count": n} for j, n in v.artworks]
         for p in range(1, pages + 1):
