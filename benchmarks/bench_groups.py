@@ -1,7 +1,7 @@
 """How well groups, series and homogeneity find what the demo planted, and how long the stage takes at scale.
 
     python benchmarks/bench_groups.py [--root /tmp/sitegen-bench-groups] [--seed 7]
-    python benchmarks/bench_groups.py --scale 100000 [--dim 1280]
+    python benchmarks/bench_groups.py --scale 100000 [--dim 1280] [--no-layout] [--hdbscan 5000,10000]
 
 On the demo (written under ``--root`` with its planted ground truth, embedded by the build's model, its
 neighbour lists made as a build makes them):
@@ -171,14 +171,16 @@ def homogeneity_rank(truth, rows) -> None:
 
 
 def synthetic(n: int, dim: int, seed: int = 0) -> np.ndarray:
-    """``n`` normalised vectors around 2,000 centres, as drawings around their subjects."""
+    """``n`` normalised vectors around 2,000 centres, as drawings around their subjects: a third close to theirs
+    (they form groups), the others far (they stay alone)."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((2000, dim)).astype(np.float32)
-    v = centres[rng.integers(0, 2000, n)] + 1.2 * rng.standard_normal((n, dim)).astype(np.float32)
+    spread = np.where(rng.random(n) < 1 / 3, 0.5, 1.5).astype(np.float32)[:, None]
+    v = centres[rng.integers(0, 2000, n)] + spread * rng.standard_normal((n, dim)).astype(np.float32)
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def scale_benchmark(n: int, dim: int, layout: bool) -> None:
+def scale_benchmark(n: int, dim: int, layout: bool, hdbscan_sizes: list[int]) -> None:
     from generator.ml.groups import make_groups
     from generator.ml.neighbours import top_k
 
@@ -197,6 +199,13 @@ def scale_benchmark(n: int, dim: int, layout: bool) -> None:
     print(f"{n} drawings x {dim}: neighbour lists {t_nb:.1f} s (already made by the neighbours stage); "
           f"groups stage {t_groups:.1f} s: {g.count} groups, {g.series_count} series, "
           f"{len(g.homogeneity)} views measured")
+    for m in hdbscan_sizes:
+        from generator.ml.groups import hdbscan_groups
+
+        t = time.perf_counter()
+        labels = hdbscan_groups(v[:m], 2)
+        print(f"HDBSCAN (scikit-learn) over the first {m} vectors: {time.perf_counter() - t:.1f} s, "
+              f"{labels.max() + 1} groups")
     if layout:
         from generator.ml.layout import compute_layout
 
@@ -212,10 +221,12 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=0, help="time the stage on this many synthetic drawings")
     parser.add_argument("--dim", type=int, default=1280)
     parser.add_argument("--no-layout", action="store_true", help="with --scale: do not time the layout")
+    parser.add_argument("--hdbscan", default="", help="with --scale: also time HDBSCAN on the first N vectors, "
+                        "for each N of this comma-separated list")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONHASHSEED", "0")
     if args.scale:
-        scale_benchmark(args.scale, args.dim, not args.no_layout)
+        scale_benchmark(args.scale, args.dim, not args.no_layout, [int(m) for m in args.hdbscan.split(",") if m])
     else:
         demo_benchmark(args.root, args.seed)
 
