@@ -85,7 +85,7 @@ def test_data_files_are_in_the_package_with_schemas(built_demo):
     _, _, out = built_demo
     package = json.loads((out / "data" / "datapackage.json").read_text())
     resources = {r["path"]: r for r in package["resources"]}
-    for name, columns in (("groups.csv", ["drawing", "group", "group_name", "series"]),
+    for name, columns in (("groups.csv", ["drawing", "group", "series"]),
                           ("homogeneity.csv", ["view", "key", "label", "drawings", "similarity", "random_mean",
                                                "random_low", "random_high", "share_as_alike"]),
                           ("themes.csv", ["year", "theme", "description"])):

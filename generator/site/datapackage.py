@@ -183,10 +183,9 @@ LAYOUT_KINDS = {"d": "drawing", "a": "artwork"}
 GROUP_COLUMNS = (
     _c("drawing", "string", "Identifier of the drawing (see drawings.csv); only drawings in a group or a series "
        "are listed."),
-    _c("group", "integer", "Number of its group of similar drawings (its page is groups/NUMBER/index.html; "
-       "1 is the largest group); empty when it is in none.", nullable=True, minimum=1),
-    _c("group_name", "string", "Name of its group, made from the country, years and artist its drawings share; "
-       "empty when it is in none.", nullable=True),
+    _c("group", "integer", "Number of its group of similar drawings (1 is the largest group; its page is "
+       "groups/NUMBER/index.html, or its row in groups/index.html for a group too small for a page of its own); "
+       "empty when it is in none.", nullable=True, minimum=1),
     _c("series", "integer", "Number of its series of near-identical drawings (listed on series/index.html); "
        "empty when it is in none.", nullable=True, minimum=1),
 )

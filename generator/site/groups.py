@@ -325,9 +325,8 @@ def groups_payload(ctx) -> dict:
         for i, d in enumerate(ctx.site.drawings):
             k, s = int(g.group[i]), int(g.series[i])
             if k >= 0 or s >= 0:
-                rows.append([d.id, k + 1 if k >= 0 else None, ctx.group_views[k].name if k >= 0 else None,
-                             s + 1 if s >= 0 else None])
-    return {"columns": ["drawing", "group", "group_name", "series"], "rows": rows}
+                rows.append([d.id, k + 1 if k >= 0 else None, s + 1 if s >= 0 else None])
+    return {"columns": ["drawing", "group", "series"], "rows": rows}
 
 
 def homogeneity_payload(ctx) -> dict:
