@@ -23,7 +23,7 @@ from generator.site.urls import collection_url, pager_numbers
 #: A group is named after a country (or an artist) when at least this share of its drawings has it.
 NAME_SHARE = 0.5
 #: Groups of fewer drawings have no page of their own: the index lists their drawings in their row (a page per
-#: pair would add some 2.7 KB of page around two links, 30 MB for 100,000 drawings; see the README).
+#: pair would add some 2.7 KB of page around two links, about 27 MB for 100,000 drawings; see the README).
 GROUP_PAGE_MIN = 5
 #: Rows of the statistics page's most and least homogeneous lists.
 TOP_HOMOGENEOUS = 10
