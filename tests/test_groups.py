@@ -115,3 +115,12 @@ def test_years_file(tmp_path):
         read_years(twice, [])
     with pytest.raises(InputError, match="does not exist"):
         read_years(tmp_path / "none.csv", [])
+
+
+def test_the_groups_most_typical_of_a_year():
+    from generator.ml.groups import typical_groups
+
+    # group 0: 4 drawings, 2 from 2003; group 1: 2 drawings, both from 2003; group 2: one drawing of 2003 only
+    labels = np.array([0, 0, 0, 0, 1, 1, 2, 2, -1])
+    years = ["2003", "2003", "2004", "2004", "2003", "2003", "2003", "2005", "2003"]
+    assert typical_groups(labels, years) == {"2003": (1, 0), "2004": (0,)}
