@@ -283,7 +283,7 @@ def range_chart(rows: list[dict], title: str) -> Markup:
     similarity (a dot), on one scale."""
     if not rows:
         return Markup("")
-    left, right, line, top = 250, 30, 24, 30
+    left, right, line, top = 200, 30, 24, 30
     width = 720
     lo = min(min(r["low"], r["similarity"]) for r in rows)
     hi = max(max(r["high"], r["similarity"]) for r in rows)
@@ -295,7 +295,8 @@ def range_chart(rows: list[dict], title: str) -> Markup:
     height = top + line * len(rows) + 10
     out = [f'<svg class="chart range" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
            f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
-    ticks = [lo + span * t / 4 for t in range(5)]
+    step = 0.1 if span <= 0.6 else 0.2
+    ticks = [round(lo + step * t, 1) for t in range(int(round(span / step)) + 1)]
     for t in ticks:
         out.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top - 6}" y2="{height - 6}" stroke="#ddd6cc"/>'
                    f'<text class="chart-label" x="{x(t):.1f}" y="{top - 12}" text-anchor="middle">'
@@ -303,11 +304,11 @@ def range_chart(rows: list[dict], title: str) -> Markup:
     for n, r in enumerate(rows):
         y = top + n * line + line / 2
         tip = _("%(label)s: %(similarity)s; random sets %(low)s to %(high)s") % {
-            "label": r["label"], "similarity": decimal(r["similarity"], 3), "low": decimal(r["low"], 3),
+            "label": _("%(view)s: %(group)s") % {"view": r["view_words"], "group": r["label"]}, "similarity": decimal(r["similarity"], 3), "low": decimal(r["low"], 3),
             "high": decimal(r["high"], 3)}
         out.append(f'<g><title>{escape(tip)}</title>'
                    f'<text class="chart-label" x="{left - 8}" y="{y + 4:.1f}" text-anchor="end">'
-                   f'{escape(r["view_words"])}: {escape(r["label"])}</text>'
+                   f'{escape(r["label"])}</text>'
                    f'<rect x="{x(r["low"]):.1f}" y="{y - 4:.1f}" width="{max(1.0, x(r["high"]) - x(r["low"])):.1f}" '
                    f'height="8" fill="#b9b3aa"/>'
                    f'<circle cx="{x(r["similarity"]):.1f}" cy="{y:.1f}" r="5" fill="#9a3412"/></g>')
