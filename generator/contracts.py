@@ -273,3 +273,83 @@ class Comparison:
     pairs_total: int
     pairs_left_out: int             # pairs a model file learned from or was checked on
     gallery: int                    # artworks searched
+
+
+# --------------------------------------------------------------------------- groups, series, homogeneity
+
+#: The collection views whose homogeneity is measured, in the order the pages show them.
+HOMOGENEITY_VIEWS = ("countries", "years", "country-years", "ages")
+
+
+@dataclass(frozen=True)
+class Homogeneity:
+    """How alike the drawings of one country, year, country-year or age group are, against random drawings.
+
+    ``similarity`` is the mean cosine similarity of every pair of its drawings; ``baseline`` the mean of the
+    same figure over random sets of as many drawings of the whole archive, ``low`` and ``high`` the 2.5 and
+    97.5 percentiles of those random sets, ``p`` the share of random sets at least as alike (counting the
+    measured set itself, so never 0). ``examples`` are rows of its drawings closest to its average.
+    """
+
+    view: str
+    key: str
+    drawings: int
+    similarity: float
+    baseline: float
+    low: float
+    high: float
+    p: float
+    examples: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class GroupSettings:
+    """The settings groups and series were made with (the pages state them)."""
+
+    method: str             # "mutual" (mutual nearest neighbours above a similarity) or "hdbscan"
+    min_size: int           # fewest drawings of a group
+    group_similarity: float  # mutual neighbours at least this alike are linked ("mutual")
+    series_similarity: float  # two drawings at least this alike are near-identical: one series
+    min_drawings: int       # fewest drawings for a country, year... to be measured for homogeneity
+    draws: int              # random sets of the homogeneity baseline
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Drawings that belong together, near-identical series, and each view's homogeneity.
+
+    ``group`` and ``series`` hold, for each drawing (site order), its group and series number (0-based) or
+    -1. Groups are numbered by size, largest first (ties: the group whose first drawing comes first), and so
+    are series. ``tightness`` is the mean cosine similarity of a group's drawings to their average;
+    ``artworks`` the (artwork row, number of members whose first suggestion it is) of each group, most first;
+    ``series_similarity`` the lowest similarity that links a series together; ``typical`` the groups most
+    typical of each year (year -> group numbers, most typical first).
+    """
+
+    settings: GroupSettings
+    group: np.ndarray
+    series: np.ndarray
+    tightness: np.ndarray
+    artworks: tuple[tuple[tuple[int, int], ...], ...]
+    series_similarity: np.ndarray
+    homogeneity: tuple[Homogeneity, ...]
+    typical: dict[str, tuple[int, ...]]
+
+    def __post_init__(self):
+        assert len(self.group) == len(self.series), "groups out of step with series"
+        assert len(self.tightness) == len(self.artworks), "group figures out of step"
+
+    @property
+    def count(self) -> int:
+        return int(len(self.tightness))
+
+    @property
+    def series_count(self) -> int:
+        return int(len(self.series_similarity))
+
+    def members(self, g: int) -> np.ndarray:
+        """Rows of group ``g``'s drawings, in site order."""
+        return np.flatnonzero(self.group == g)
+
+    def series_members(self, s: int) -> np.ndarray:
+        return np.flatnonzero(self.series == s)

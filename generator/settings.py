@@ -79,6 +79,9 @@ class BuildSettings:
     otherwise; either way the build reports it)."""
     countries: Path | None = None
     """CSV of country codes (code,name,iso3) overriding the built-in table."""
+    years: Path | None = None
+    """CSV of each year's competition theme (year,theme,description; the description may be left out), shown
+    on the year pages and in the data download."""
     model: str = "efficientnet_lite0"
     """Model name (efficientnet_lite0, efficientnet_lite2, resnext101_32x8d, a timm name) or a file made by
     'sitegen train'."""

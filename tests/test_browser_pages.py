@@ -11,7 +11,8 @@ from tests.helpers import site_drawings
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PAGES = ["index.html", "{drawing}", "{artwork}", "countries/index.html", "{collection}", "map/index.html",
-         "years/index.html", "data/index.html", "model/index.html"]
+         "years/index.html", "data/index.html", "model/index.html", "groups/index.html", "groups/1/index.html",
+         "series/index.html"]
 
 
 @pytest.fixture(scope="module")

@@ -293,3 +293,17 @@ def test_two_processes_build_the_same_site(tmp_path):
     one, two = _tree(tmp_path / "site1"), _tree(tmp_path / "site2")
     assert len(one) > 30 and one.keys() == two.keys()
     assert [name for name in one if one[name] != two[name]] == []
+
+
+def test_bad_years_file_message(tmp_path):
+    """A malformed years file stops the build before any picture is read, naming the file, the line and the fix."""
+    _collection(tmp_path)
+    years = tmp_path / "years.csv"
+    years.write_text("year,theme\n2003,My town\n03,Water\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["build", "--drawings", str(tmp_path / "drawings"), "--artworks",
+                                   str(tmp_path / "artworks"), "--years", str(years), "--out", str(tmp_path / "site"),
+                                   "--cache", str(tmp_path / "cache")])
+    assert res.exit_code == 1
+    assert (f"Error: {years} line 3: the year '03' is not a year. Write it with four digits (for example 2003) in "
+            "the 'year' column.") in res.output
+    assert not (tmp_path / "site").exists() and not (tmp_path / "cache" / "embeddings").exists()

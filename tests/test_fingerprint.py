@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from generator.contracts import BrowserModel, Embedded, Embeddings, Neighbours
+from generator.contracts import BrowserModel, Embedded, Embeddings, Groups, GroupSettings, Neighbours
 from generator.inputs.collection import Artwork, Drawing
 from generator.inputs.countries import Country, CountryTable
 from generator.pipeline.incremental import site_fingerprint
@@ -54,6 +54,9 @@ CHANGED = {
     "pair_sources": {("d0", "a0"): "review"},
     "rejected": (("d1", "a0"),),
     "browser_model": BrowserModel(b"onnx", 224, 3, 2, 1.0, 0.99),
+    "groups": Groups(GroupSettings("mutual", 2, 0.65, 0.91, 8, 19), np.array([0, 0]), np.array([-1, -1]),
+                     np.ones(1, np.float32), (((0, 2),),), np.zeros(0, np.float32), (), {}),
+    "themes": {"2003": ("My town", "")},
 }
 
 

@@ -20,6 +20,10 @@ borrowing a single picture:
   ``A``), and a few files whose names do not follow the convention at all.
 * ``pairs.csv`` (``drawing,artwork``): the ground truth of which drawing
   re-creates which artwork, for measuring retrieval.
+* Planted groups (in demos of 200 drawings or more, see :func:`planted_truth`): series of near-identical
+  drawings (a class drawing one motif; a drawing handed in twice with small changes) and countries in one
+  year whose drawings copy one another more than others (all the same artwork, two, four, or an ordinary
+  mix), so the groups, series and homogeneity can be measured against a known answer.
 
 Everything derives from the seed through :class:`numpy.random.Generator`
 instances (no global random state, no clock), JPEGs are written at a fixed
@@ -30,6 +34,8 @@ from __future__ import annotations
 
 import io
 import math
+from collections import defaultdict
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -43,7 +49,7 @@ from generator.inputs.collection import csv_text
 from generator.errors import InputError
 from generator.fsutil import write_atomic
 
-__all__ = ["AGE_GROUPS", "ARTISTS", "COUNTRIES", "MALFORMED_NAMES", "DemoSummary", "write_demo"]
+__all__ = ["AGE_GROUPS", "ARTISTS", "COUNTRIES", "MALFORMED_NAMES", "DemoSummary", "PlantedTruth", "planted_truth", "write_demo"]
 
 JPEG_QUALITY = 88
 
@@ -78,6 +84,7 @@ class DemoSummary:
     malformed: int         # files whose name breaks the convention
     recreations: int       # rows of pairs.csv
     originals: int         # recto C drawings that re-create nothing
+    planted: int = 0       # drawings of the planted series and copying classes (counted in the above)
 
 
 # --------------------------------------------------------------------------------------------
@@ -840,6 +847,13 @@ class _DrawingPlan:
     n_recreations: int
     n_dups: int
     n_verso: int
+    planted: list = dataclasses.field(default_factory=list)   # the planted drawings (_Planted)
+
+
+def _artwork_files(n_artworks: int) -> list[str]:
+    """The artworks' relative paths, in the order :func:`_write_artworks` writes them."""
+    counts = _allocate(n_artworks, [a.weight for a in ARTISTS])
+    return [f"{a.folder}/{a.folder}_{k + 1}.jpg" for a, count in zip(ARTISTS, counts) for k in range(count)]
 
 
 def _write_artworks(dest: Path, seed: int, n_artworks: int) -> tuple[list[tuple[str, np.ndarray]], int]:
@@ -935,11 +949,139 @@ def _write_drawings(dest: Path, seed: int, plan: _DrawingPlan, artworks: list[tu
             pairs.append([name_c, rel])
         if i in plan.verso_ix:
             write_atomic(dest / "drawings" / _drawing_name(meta, "V", "C"), _jpeg_bytes(_verso(rng, meta)))
+    for p, pixels in _planted_pixels(seed, plan.planted, artworks):
+        name = _drawing_name(p.meta, "R", "C")
+        write_atomic(dest / "drawings" / name, _jpeg_bytes(pixels))
+        if p.kind == "artwork":
+            pairs.append([name, artworks[p.source][0]])
+        elif p.kind == "motif" and p.source == len(CLASS_SERIES):
+            pairs.append([name, artworks[0][0]])
     for j, bad in enumerate(MALFORMED_NAMES):
         write_atomic(dest / "drawings" / bad, _jpeg_bytes(_original_drawing(_rng(seed, 4, j))))
     pairs.sort()
     write_atomic(dest / "pairs.csv", csv_text(["drawing", "artwork"], pairs))
     return pairs
+
+# --- planted ground truth: series and classes that copy one another ---------------------------
+
+#: Classes drawing one motif: (year, age group, country, children).
+CLASS_SERIES = ((2006, "6-9", "JPN", 5), (2011, "10-13", "BRA", 4), (2016, "3-5", "KEN", 4), (1999, "14-17", "POL", 3))
+#: Drawings handed in twice with small changes: (year, age group, country); the first copies an artwork.
+TWICE = ((2004, "10-13", "ITA"), (2009, "6-9", "TUR"), (2014, "14-17", "ARG"))
+#: Countries in one year whose drawings copy one another: (year, country, artworks their drawings re-create);
+#: 0 is an ordinary mix (about half re-creations of any artwork, half originals). Fewer artworks: more alike.
+COPYING = ((2002, "GBR", 1), (2007, "VNM", 2), (2012, "ZAF", 4), (2017, "SGP", 0))
+#: Drawings of each copying class.
+COPYING_SIZE = 8
+#: Demos smaller than this carry no planted groups (the small demos of the tests stay small).
+PLANT_FROM = 200
+
+
+@dataclass(frozen=True)
+class PlantedTruth:
+    """What the demo planted: the drawing ids (file names without side and quality) of each series, the
+    planted homogeneity order of the copying classes, and what every planted drawing shows."""
+
+    series: tuple[tuple[str, ...], ...]
+    copying: tuple[tuple[str, int, int], ...]   # (country, year, level): higher copies more
+    shows: dict[str, str]                       # drawing id -> "artwork:<file>", "motif:<n>" or "own"
+
+
+@dataclass(frozen=True)
+class _Planted:
+    meta: dict
+    kind: str          # "motif" (a class's or a twice-handed drawing's version), "artwork" or "own"
+    source: int        # motif number or artwork index
+    variant: int       # 0 for the first version
+
+
+def _planted_plan(seed: int, n_artworks: int, taken: set[tuple]) -> list[_Planted]:
+    rng = _rng(seed, 5)
+    out: list[_Planted] = []
+    number = [9000]
+
+    def meta(year, age, country):
+        while (year, age, f"{number[0]:04d}", country) in taken:
+            number[0] += 1
+        m = {"year": year, "age": age, "id": f"{number[0]:04d}", "country": country, "letter": ""}
+        number[0] += 1
+        return m
+    motif = 0
+    for year, age, country, children in CLASS_SERIES:
+        out.extend(_Planted(meta(year, age, country), "motif", motif, k) for k in range(children))
+        motif += 1
+    for year, age, country in TWICE:
+        out.extend(_Planted(meta(year, age, country), "motif", motif, k) for k in range(2))
+        motif += 1
+    for year, country, artworks in COPYING:
+        chosen = rng.choice(n_artworks, max(1, artworks), replace=False).tolist()
+        for k in range(COPYING_SIZE):
+            age = AGE_GROUPS[int(rng.choice(len(AGE_GROUPS), p=_AGE_WEIGHTS))]
+            if artworks:
+                out.append(_Planted(meta(year, age, country), "artwork", int(chosen[k % artworks]), k))
+            elif rng.random() < 0.5:
+                out.append(_Planted(meta(year, age, country), "artwork", int(rng.integers(n_artworks)), k))
+            else:
+                out.append(_Planted(meta(year, age, country), "own", 0, k))
+    return out
+
+
+def _motif_version(base: np.ndarray, rng: np.random.Generator, variant: int, twice: bool) -> np.ndarray:
+    """One child's version of a class motif (a steadier or shakier hand, other crayons, the sheet turned a
+    little), or the second hand-in of a drawing (a few strokes added, colours a little off)."""
+    if variant == 0:
+        return base
+    img = base.copy()
+    if twice:
+        h, w = img.shape[:2]
+        doodle = _DOODLES[int(rng.integers(len(_DOODLES)))]
+        doodle(img, rng, rng.uniform(0.1, 0.8) * w, rng.uniform(0.1, 0.75) * h, rng.uniform(0.06, 0.12) * min(w, h))
+        return _colour_shift(img, rng)
+    img = _wobble(img, rng, rng.uniform(1.0, 2.5))
+    img = _colour_shift(img, rng)
+    return _rotate(img, rng.uniform(-3, 3), PAPER_WHITE)
+
+
+def _planted_pixels(seed: int, planted: list[_Planted], artworks: list[tuple[str, np.ndarray]]):
+    """(planted drawing, pixels) of every planted drawing, in order."""
+    bases: dict[int, np.ndarray] = {}
+    twice_from = len(CLASS_SERIES)
+    for i, p in enumerate(planted):
+        rng = _rng(seed, 6, i)
+        if p.kind == "motif":
+            if p.source not in bases:
+                base_rng = _rng(seed, 7, p.source)
+                if p.source == twice_from:   # the first drawing handed in twice copies an artwork
+                    bases[p.source] = _recreate(artworks[0][1], base_rng)
+                else:
+                    bases[p.source] = _original_drawing(base_rng)
+            yield p, _motif_version(bases[p.source], rng, p.variant, p.source >= twice_from)
+        elif p.kind == "artwork":
+            yield p, _recreate(artworks[p.source][1], rng)
+        else:
+            yield p, _original_drawing(rng)
+
+
+def planted_truth(seed: int = 7, n_artworks: int = 64, n_drawings: int = 320) -> PlantedTruth:
+    """The ground truth :func:`write_demo` planted with these arguments (empty below ``PLANT_FROM``)."""
+    if n_drawings < PLANT_FROM:
+        return PlantedTruth((), (), {})
+    names = _artwork_files(n_artworks)
+    plan = _plan_drawings(seed, n_drawings, len(names))
+    planted = _planted_plan(seed, len(names), {(m["year"], m["age"], m["id"], m["country"]) for m in plan.metas})
+    twice_from = len(CLASS_SERIES)
+    series: dict[int, list[str]] = defaultdict(list)
+    shows = {}
+    for p in planted:
+        d_id = _drawing_name(p.meta, "R", "C")[:-len("_R_C.jpg")]
+        if p.kind == "motif":
+            series[p.source].append(d_id)
+            shows[d_id] = f"artwork:{names[0]}" if p.source == twice_from else f"motif:{p.source}"
+        else:
+            shows[d_id] = f"artwork:{names[p.source]}" if p.kind == "artwork" else "own"
+    levels = {0: 0, 4: 1, 2: 2, 1: 3}
+    copying = tuple((country, year, levels[n]) for year, country, n in COPYING)
+    return PlantedTruth(tuple(tuple(v) for _, v in sorted(series.items())), copying, shows)
 
 
 def write_demo(dest: Path, *, seed: int = 7, n_artworks: int = 64, n_drawings: int = 320) -> DemoSummary:
@@ -958,11 +1100,17 @@ def write_demo(dest: Path, *, seed: int = 7, n_artworks: int = 64, n_drawings: i
                          "example 'sitegen demo demo-collection', or remove it first.")
     artworks, n_artists = _write_artworks(dest, seed, n_artworks)
     plan = _plan_drawings(seed, n_drawings, len(artworks))
+    if n_drawings >= PLANT_FROM:
+        plan = dataclasses.replace(plan, planted=_planted_plan(
+            seed, len(artworks), {(m["year"], m["age"], m["id"], m["country"]) for m in plan.metas}))
     pairs = _write_drawings(dest, seed, plan, artworks)
     n_malformed = len(MALFORMED_NAMES)
+    n_planted = len(plan.planted)
+    planted_copies = sum(1 for row in pairs if any(row[0] == _drawing_name(p.meta, "R", "C") for p in plan.planted))
     return DemoSummary(
         dest=dest, seed=seed, artists=n_artists, artworks=len(artworks),
-        drawing_files=plan.n_recto + plan.n_dups + plan.n_verso + n_malformed, recto=plan.n_recto + plan.n_dups,
+        drawing_files=plan.n_recto + plan.n_dups + plan.n_verso + n_malformed + n_planted,
+        recto=plan.n_recto + plan.n_dups + n_planted,
         verso=plan.n_verso, archive_duplicates=plan.n_dups, malformed=n_malformed, recreations=len(pairs),
-        originals=plan.n_recto - plan.n_recreations,
+        originals=plan.n_recto - plan.n_recreations + n_planted - planted_copies, planted=n_planted,
     )

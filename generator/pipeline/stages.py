@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -28,6 +29,7 @@ from generator.inputs.collection import Artwork, Collection, Drawing, Problem, l
 from generator.inputs.countries import load_countries
 from generator.inputs.decisions import ReviewedPairs, merge_decisions, read_decisions
 from generator.inputs.images import load_rgb, web_image_bytes
+from generator.inputs.years import read_years
 from generator.site.context import SiteData
 from generator.site.iiif import IIIF_NEEDS_SITE_URL
 from generator.site.images import display_images_dir, write_display_images
@@ -292,6 +294,7 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
         coll = gather(settings)
         report.problems.extend(coll.problems)
         countries = load_countries(settings.countries, report.problems)
+        themes = read_years(settings.years, report.problems) if settings.years else {}
         report.problems.extend(unknown_country_problems(coll, countries))
         report.verso_skipped = coll.verso_skipped
         reviewed = review_decisions(settings, coll, report.problems)
@@ -315,6 +318,8 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
         nb, _ = find_neighbours(items.embeddings, cache, settings, report, rejected)
     with timed(report, "layout", echo):
         lay = place_on_map(items.embeddings, cache, settings, report)
+    with timed(report, "groups", echo):
+        groups = group_drawings(items, nb, cache, report)
     with timed(report, "pictures", echo):
         pictures = make_derivatives([(d.id, d.path, h) for d, h in zip(items.drawings, items.d_hash)] +
                                     [(a.id, a.path, h) for a, h in zip(items.artworks, items.a_hash)], cache,
@@ -335,7 +340,7 @@ def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: No
                         else Path(settings.model).name, checkpoint=_checkpoint(settings),
                         embeddings=items.embeddings, pairs_unreadable=items.pairs_unreadable,
                         pair_sources={p: reviewed.source[p] for p in items.pairs}, rejected=tuple(rejected),
-                        browser_model=browser)
+                        browser_model=browser, groups=groups, themes=themes)
         # Rendering is skipped when nothing that goes into the site changed (its fingerprint is a digest of
         # the site data) and the site on disk is still the one we wrote (a manifest of sizes and times says so).
         write_site(site, report)
@@ -418,6 +423,46 @@ def place_on_map(emb: Embeddings, cache: Cache, settings: BuildSettings, report:
         cache.put_arrays("layout", key, **lay)
         cache.put_arrays("layout", state_key, **state)
     return lay
+
+
+def drawing_views(drawings: list[Drawing]) -> dict[str, list[str | None]]:
+    """Each drawing's country, year, country-year and age group (None when unknown), by view."""
+    return {"countries": [d.country or None for d in drawings],
+            "years": [str(d.year) if d.year else None for d in drawings],
+            "country-years": [f"{d.country}-{d.year}" if d.country and d.year else None for d in drawings],
+            "ages": [d.age_group or None for d in drawings]}
+
+
+def group_drawings(items: Published, nb: Neighbours, cache: Cache, report: BuildReport):
+    """Stage 6: groups of drawings, series of near-identical ones and the views' homogeneity (cached on the
+    vectors, the neighbour lists, the drawings' views and the settings)."""
+    import json
+
+    from generator.contracts import Groups, GroupSettings, Homogeneity
+    from generator.ml.groups import DEFAULT_SETTINGS, make_groups
+
+    views = drawing_views(items.drawings)
+    first = nb.artworks_index[:, 0] if nb.artworks_index.ndim == 2 and nb.artworks_index.shape[1] else \
+        np.full(len(items.drawings), -1)
+    key = array_key(items.embeddings.drawings.vectors, nb.drawings_index, nb.drawings_similarity, first,
+                    json.dumps(views, sort_keys=True), repr(DEFAULT_SETTINGS), "groups-v1")
+    cached = cache.get_arrays("groups", key)
+    report.computed["groups"] = int(cached is None)
+    if cached is not None:
+        try:
+            rest = json.loads(str(cached["rest"]))
+            return Groups(GroupSettings(**rest["settings"]), cached["group"], cached["series"], cached["tightness"],
+                          tuple(tuple(tuple(p) for p in g) for g in rest["artworks"]), cached["series_similarity"],
+                          tuple(Homogeneity(**{**h, "examples": tuple(h["examples"])}) for h in rest["homogeneity"]),
+                          {y: tuple(g) for y, g in rest["typical"].items()})
+        except (KeyError, TypeError, ValueError):
+            cache.warnings.append("The cached groups were damaged; they are computed again.")
+    g = make_groups(items.embeddings.drawings.vectors, nb.drawings_index, nb.drawings_similarity, first, views)
+    rest = {"settings": dataclasses.asdict(g.settings), "artworks": g.artworks,
+            "homogeneity": [dataclasses.asdict(h) for h in g.homogeneity], "typical": g.typical}
+    cache.put_arrays("groups", key, group=g.group, series=g.series, tightness=g.tightness,
+                     series_similarity=g.series_similarity, rest=np.array(json.dumps(rest)))
+    return g
 
 
 def _checkpoint(settings: BuildSettings) -> dict | None:

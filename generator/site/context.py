@@ -20,11 +20,12 @@ import numpy as np
 
 from generator.settings import BuildSettings
 from generator.contracts import (AtlasSheets, BrowserModel, CompactIndex, ConfirmedPairFigures, Discoveries,
-                                 Embeddings, MapArrangement, Neighbours)
+                                 Embeddings, Groups, MapArrangement, Neighbours)
 from generator.inputs.collection import AGE_GROUPS, Artwork, Drawing
 from generator.inputs.countries import CountryTable
 from generator import i18n
 from generator.site import labels
+from generator.site.groups import group_views, series_lists
 from generator.site.labels import FACETS, UNKNOWN
 from generator.site.urls import (artwork_url, check_image_base_url, collection_url, display_src, drawing_url,
                                  site_base, thumb_url)
@@ -65,6 +66,10 @@ class SiteData:
     #: (drawing, artwork) suggestions rejected in a review: no longer suggested, listed in the data download
     rejected: tuple[tuple[str, str], ...] = ()
     browser_model: BrowserModel | None = None  # the model for the find page; None: no find page
+    #: groups of drawings, series of near-identical drawings, homogeneity of the views (pipeline's groups stage)
+    groups: Groups | None = None
+    #: year -> (the competition's theme, its description or "") from the years file
+    themes: dict[str, tuple[str, str]] = field(default_factory=dict)
     # What the pipeline computes from the fields above for the pages (pipeline/derive.py). Being functions
     # of them and of the code, they are left out of the page fingerprint (``derived`` in their metadata).
     #: the discoveries pages' candidates, best first
@@ -121,6 +126,8 @@ class SiteContext:
     d_cards: tuple[dict, ...]   # what a grid or list shows of each item, in row order
     a_cards: tuple[dict, ...]
     collections: dict[str, tuple[Group, ...]]  # facet -> its groups, in menu order
+    group_views: tuple = ()     # the groups of similar drawings as the pages show them (site/groups.py)
+    series: tuple = ()          # the drawing rows of each series of near-identical drawings
 
     @classmethod
     def build(cls, site: SiteData) -> SiteContext:
@@ -145,7 +152,9 @@ class SiteContext:
             confirmed_by_artwork={k: tuple(v) for k, v in by_artwork.items()},
             d_cards=tuple(_drawing_card(s, d) for d in s.drawings),
             a_cards=tuple(_artwork_card(s, a) for a in s.artworks),
-            collections={f: _groups(s, f, label) for f in FACETS})
+            collections={f: _groups(s, f, label) for f in FACETS},
+            group_views=group_views(s, lambda code: labels.country_name(s.countries, code)),
+            series=series_lists(s))
 
     # -------------------------------------------------------- words
     def country_name(self, code: str | None) -> str:

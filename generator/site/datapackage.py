@@ -39,6 +39,7 @@ import numpy as np
 from generator.fsutil import sha256_file, write_atomic
 from generator.inputs.collection import csv_text
 from generator.i18n import N_, file_size, gettext as _
+from generator.site.groups import groups_payload, homogeneity_payload, themes_payload
 from generator.site.iiif import iiif_listing
 from generator.site.jsonout import SCHEMA_VERSION
 from generator.site.search import SEARCH_FILES
@@ -179,6 +180,38 @@ LAYOUT_COLUMNS = (
 )
 LAYOUT_KINDS = {"d": "drawing", "a": "artwork"}
 
+GROUP_COLUMNS = (
+    _c("drawing", "string", "Identifier of the drawing (see drawings.csv); only drawings in a group or a series "
+       "are listed."),
+    _c("group", "integer", "Number of its group of similar drawings (1 is the largest group; its page is "
+       "groups/NUMBER/index.html, or its row in groups/index.html for a group too small for a page of its own); "
+       "empty when it is in none.", nullable=True, minimum=1),
+    _c("series", "integer", "Number of its series of near-identical drawings (listed on series/index.html); "
+       "empty when it is in none.", nullable=True, minimum=1),
+)
+
+HOMOGENEITY_COLUMNS = (
+    _c("view", "string", "What was measured: a country, a year, a country in one year, or an age group.",
+       enum=("countries", "years", "country-years", "ages")),
+    _c("key", "string", "The country code, year, COUNTRY-YEAR or age group."),
+    _c("label", "string", "The same in words."),
+    _c("drawings", "integer", "Its drawings (only those with enough drawings are measured).", minimum=1),
+    _c("similarity", "number", "Mean similarity of every pair of its drawings (cosine of their feature vectors "
+       "once the archive's average is taken away: about 0 for random drawings).", minimum=-1, maximum=1),
+    _c("random_mean", "number", "The same figure for random sets of as many drawings of the archive: their mean.",
+       minimum=-1, maximum=1),
+    _c("random_low", "number", "2.5 % of the random sets are less alike than this.", minimum=-1, maximum=1),
+    _c("random_high", "number", "2.5 % of the random sets are more alike than this.", minimum=-1, maximum=1),
+    _c("share_as_alike", "number", "Share of random sets at least as alike as its drawings (the set itself "
+       "counted): small means its drawings are more alike than chance.", minimum=0, maximum=1),
+)
+
+THEME_COLUMNS = (
+    _c("year", "integer", "Year of the competition."),
+    _c("theme", "string", "The theme the children were given that year."),
+    _c("description", "string", "More about the theme; empty when none was given.", nullable=True),
+)
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -223,6 +256,16 @@ DATASETS = (
     Dataset("layout", "Map coordinates", "Position of every drawing and artwork on the site's map: similar "
             "pictures lie close together. " + _GZIP_NOTE + ".", LAYOUT_COLUMNS,
             "points", False, primary_key=("kind", "id"), json_copy=False, compressed=True),
+    Dataset("groups", "Groups and series", "Drawings that belong together: each drawing's group of similar "
+            "drawings and its series of near-identical drawings (a picture drawn twice, or a class drawing one "
+            "motif). Computed from the model's similarities; drawings in neither are not listed.",
+            GROUP_COLUMNS, "rows", False, primary_key=("drawing",), foreign_keys=(("drawing", "drawings"),),
+            json_copy=False),
+    Dataset("homogeneity", "Homogeneity", "How alike the drawings of each country, year, country-year and age "
+            "group with enough drawings are, against random sets of as many drawings of the archive.",
+            HOMOGENEITY_COLUMNS, "rows", False, primary_key=("view", "key"), json_copy=False),
+    Dataset("themes", "Yearly themes", "The theme the children were given each year (from the years file; empty "
+            "when none was given).", THEME_COLUMNS, "rows", False, primary_key=("year",), json_copy=False),
 )
 
 
@@ -643,7 +686,8 @@ def per_drawing_payloads(ctx) -> dict[str, dict]:
               for i, d in enumerate(s.drawings)]
     points += [["a", a.id, round(float(s.coords[nd + j][0]), 4), round(float(s.coords[nd + j][1]), 4)]
                for j, a in enumerate(s.artworks)]
-    return {"drawings": {"drawings": drawings}, "neighbours": neighbours_payload(s),
+    return {"groups": groups_payload(ctx), "homogeneity": homogeneity_payload(ctx), "themes": themes_payload(ctx),
+            "drawings": {"drawings": drawings}, "neighbours": neighbours_payload(s),
             "layout": {"method": s.layout_method, "columns": [c.name for c in LAYOUT_COLUMNS], "points": points}}
 
 
@@ -742,6 +786,12 @@ def _listing(data_dir: Path, resources: list[dict], descriptions: dict[str, str]
 #: parts), for the catalogue: the page shows them translated. tests/test_i18n.py checks that the English data
 #: page shows nothing else, so a description changed there fails until it is changed here too.
 DATA_PAGE_WORDS = (
+    N_("Drawings that belong together: each drawing's group of similar drawings and its series of near-identical "
+       "drawings (a picture drawn twice, or a class drawing one motif). Computed from the model's similarities; "
+       "drawings in neither are not listed."),
+    N_("How alike the drawings of each country, year, country-year and age group with enough drawings are, against "
+       "random sets of as many drawings of the archive."),
+    N_("The theme the children were given each year (from the years file; empty when none was given)."),
     N_("Every published drawing: identifier, year, age group, country and picture (its page and small picture follow "
        "from the identifier: drawings/ID/index.html, images/drawings/ID.thumb.webp). Back sides of drawings are "
        "never published."),

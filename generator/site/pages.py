@@ -20,6 +20,7 @@ from generator.site import datapackage, labels, scripts
 from generator.site.context import SiteContext, SiteData
 from generator.site.discoveries import write_discoveries
 from generator.site.findpage import write_find_page
+from generator.site.groups import drawing_links, write_groups, year_extras
 from generator.site.images import write_pictures
 from generator.site.iiif import write_iiif
 from generator.i18n import gettext as _
@@ -69,7 +70,7 @@ def _drawing_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
                  image=ctx.display_picture("drawings", d.id), image_external=bool(ctx.image_base),
                  featured=_featured_artwork(ctx, matches, confirmed_cards),
                  confirmed=confirmed_cards, facets=ctx.facets_of(d), age_label=AGE_GROUP_LABELS.get(d.age_group or "", ""),
-                 title=d_cards[i]["label"],
+                 title=d_cards[i]["label"], **drawing_links(ctx, i),
                  meta=drawing_meta(ctx, d, d_cards[i]["label"], [ctx.a_by_id[a] for a in confirmed_ids]))
 
 
@@ -124,7 +125,9 @@ def write_collections(ctx: SiteContext, out: SiteOutput) -> None:
                 chunk = g.members[(p - 1) * size:p * size]
                 pager = [{"n": n, "url": collection_url(facet, g.key, n) if n else None, "current": n == p}
                          for n in pager_numbers(p, pages)]
+                extras = year_extras(ctx, g.key) if facet == "years" and p == 1 else {"theme": None, "typical": []}
                 out.page("collection.html", collection_url(facet, g.key, p), facet=facet, facet_title=facet_title,
+                         **extras,
                          label=g.label, items=[{**ctx.d_cards[ctx.d_index[d.id]],
                                                 "label": labels.drawing_label(ctx.site.countries, d, facet)}
                                                for d in chunk],
@@ -181,6 +184,7 @@ PAGES = (
     write_drawing_pages,
     write_artwork_pages,
     write_collections,
+    write_groups,
     write_discoveries,
     write_map,
     write_stats,

@@ -23,6 +23,7 @@ from markupsafe import Markup
 from generator.fsutil import write_atomic
 from generator.inputs.collection import AGE_GROUPS, csv_text
 from generator.i18n import N_, gettext as _, number
+from generator.site.groups import homogeneity_section
 from generator.site.labels import BY_FIELD, UNKNOWN, artist_name
 from generator.site.urls import artwork_url, collection_url
 TOP_OVERALL = 15
@@ -354,7 +355,7 @@ def write_stats(ctx, out) -> None:
              charts=charts, measures=measures, countries=[(label("country", c), facet_link("country", c), n)
                                                           for c, n in st.countries],
              years=[(label("year", y), facet_link("year", y), n) for y, n in st.years],
-             csv_files=sorted(csvs))
+             csv_files=sorted(csvs), homogeneity=homogeneity_section(ctx))
 
 
 def n_in(st: Stats, facet: str, key: str) -> int:

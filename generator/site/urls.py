@@ -22,6 +22,7 @@ FIND_RUNTIME = "static/vendor/onnxruntime-web/"
 #: The labels are the English message ids: pages show them in the site's language.
 NAV = ((N_("Countries"), "countries/index.html"), (N_("Years"), "years/index.html"),
        (N_("Age groups"), "ages/index.html"), (N_("Map"), "map/index.html"),
+       (N_("Groups"), "groups/index.html"),
        (N_("Discoveries"), "discoveries/index.html"), (N_("Statistics"), "stats/index.html"),
        (N_("Search"), "search/index.html"), (N_("Find an artwork"), FIND_PAGE), (N_("Model"), "model/index.html"),
        (N_("Data"), "data/index.html"))
