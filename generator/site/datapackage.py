@@ -590,6 +590,7 @@ PACKAGE_TITLES = (
     N_("Map coordinates"), N_("Model card"), N_("Embeddings index"), N_("Embeddings of the drawings"),
     N_("Embeddings of the artworks"), N_("Stats"), N_("Stats artists"), N_("Stats artworks"), N_("Stats countries"),
     N_("Stats recreated by group"), N_("Stats year age"), N_("Stats years"), N_("Data shown on the site."),
+    N_("Groups and series"), N_("Homogeneity"), N_("Yearly themes"),
 )
 
 
