@@ -13,6 +13,7 @@ workers inherit it), and everything here follows it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import unicodedata
@@ -94,6 +95,17 @@ def activate(code: str) -> Language:
 
 def active() -> Language:
     return _active
+
+
+@contextlib.contextmanager
+def restored():
+    """Whatever a block activates, the language active before it is active again after it (a build in French
+    leaves the process speaking as it found it)."""
+    before = _active
+    try:
+        yield
+    finally:
+        activate(before.code)
 
 
 def gettext(message: str) -> str:

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from generator import i18n
 from generator.pipeline.cache import Cache, EmbeddingWriter, array_key
 from generator.pipeline.findmodel import browser_model
 from generator.pipeline.findsamples import find_model_pictures
@@ -277,6 +278,11 @@ class Published:
 def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: None,
           progress: Progress = no_progress) -> BuildReport:
     """Run every stage and swap the finished site into place."""
+    with i18n.restored():
+        return _build(settings, echo=echo, progress=progress)
+
+
+def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Progress) -> BuildReport:
     report = BuildReport(out=settings.out)
     recover_interrupted(settings.out)
     if settings.image_base_url:
