@@ -11,7 +11,7 @@ from tests.helpers import site_drawings
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PAGES = ["index.html", "{drawing}", "{artwork}", "countries/index.html", "{collection}", "map/index.html",
-         "years/index.html", "data/index.html", "model/index.html", "groups/index.html", "groups/1/index.html",
+         "years/index.html", "data/index.html", "model/index.html", "groups/index.html", "{group}",
          "series/index.html"]
 
 
@@ -21,8 +21,10 @@ def page_paths(built_demo):
     drawings = site_drawings(out)
     artworks = json.loads((out / "data/artworks.json").read_text())["artworks"]
     with_country = next(d for d in drawings if d["country"])
+    group = sorted((out / "group").glob("*/index.html"))[0]
     return [p.format(drawing=drawings[0]["page"], artwork=artworks[0]["page"],
-                     collection=f"countries/{with_country['country']}/index.html") for p in PAGES]
+                     collection=f"countries/{with_country['country']}/index.html",
+                     group=group.relative_to(out).as_posix()) for p in PAGES]
 
 
 @pytest.fixture()

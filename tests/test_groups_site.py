@@ -27,8 +27,12 @@ def test_every_drawing_page_links_its_group_and_flags_its_series(built_demo):
     for r in rows:
         html = (out / "drawings" / r["drawing"] / "index.html").read_text(encoding="utf-8")
         if r["group"]:
-            n = r["group"]
-            assert f'href="../../groups/{n}/index.html"' in html or re.search(rf'href="../../groups/(page-\d+/)?index.html#g{n}"', html), r
+            # a group with a page of its own is linked; the drawing page of a smaller one names its other drawings
+            others = [o["drawing"] for o in rows if o["group"] == r["group"] and o["drawing"] != r["drawing"]]
+            linked = f'href="../../group/{r["group"]}/index.html"' in html
+            named = "Its other drawings:" in html and all(f'href="../../drawings/{o}/index.html"' in html for o in others)
+            assert linked != named, r
+            assert r["group"] == min([r["drawing"], *others]), "a group is named by its first drawing"
             in_group += 1
         if r["series"]:
             assert "series-flag" in html, r
@@ -61,20 +65,21 @@ def test_groups_find_the_planted_series_and_copying_classes(built_demo):
 def test_groups_pages_and_the_statistics_section(built_demo):
     _, _, out = built_demo
     index = (out / "groups" / "index.html").read_text(encoding="utf-8")
-    numbers = [int(n) for n in re.findall(r'href="\.\./groups/(\d+)/index.html"', index)]
-    assert numbers and numbers == sorted(numbers), "the index lists groups by size"
     from collections import Counter
 
     from generator.site.groups import GROUP_PAGE_MIN
 
     sizes = Counter(r["group"] for r in _rows(out / "data" / "groups.csv") if r["group"])
+    listed = re.findall(r'<tr id="g-([^"]+)">.*?</td><td>(\d+)</td>', index)
+    assert [k for k, _ in listed] == sorted(sizes, key=lambda k: (-sizes[k], k))[:len(listed)], "by size"
+    assert all(int(n) == sizes[k] for k, n in listed)
     assert any(n < GROUP_PAGE_MIN for n in sizes.values()) and any(n >= GROUP_PAGE_MIN for n in sizes.values())
     for g, n in sizes.items():
-        assert (out / "groups" / g / "index.html").exists() == (n >= GROUP_PAGE_MIN), (g, n)
-        assert f'id="g{g}"' in index
+        assert (out / "group" / g / "index.html").exists() == (n >= GROUP_PAGE_MIN), (g, n)
+    with_page = {k for k, n in sizes.items() if n >= GROUP_PAGE_MIN}
     tight = (out / "groups" / "tightest" / "index.html").read_text(encoding="utf-8")
-    assert set(re.findall(r'groups/(\d+)/index.html', tight)) == {str(n) for n in numbers}
-    page = (out / "groups" / "1" / "index.html").read_text(encoding="utf-8")
+    assert set(re.findall(r'group/([^/"]+)/index.html', tight)) == with_page
+    page = (out / "group" / min(with_page, key=lambda k: (-sizes[k], k)) / "index.html").read_text(encoding="utf-8")
     assert "Countries" in page and "The artworks its drawings most often resemble" in page
     stats = (out / "stats" / "index.html").read_text(encoding="utf-8")
     assert 'id="homogeneity"' in stats and "<svg" in stats.split('id="homogeneity"')[1]

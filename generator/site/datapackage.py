@@ -39,7 +39,7 @@ import numpy as np
 from generator.fsutil import sha256_file, write_atomic
 from generator.inputs.collection import csv_text
 from generator.i18n import N_, file_size, gettext as _
-from generator.site.groups import groups_payload, homogeneity_payload, themes_payload
+from generator.site.groups import GROUP_PAGE_MIN, groups_payload, homogeneity_payload, themes_payload
 from generator.site.iiif import iiif_listing
 from generator.site.jsonout import SCHEMA_VERSION
 from generator.site.search import SEARCH_FILES
@@ -183,11 +183,12 @@ LAYOUT_KINDS = {"d": "drawing", "a": "artwork"}
 GROUP_COLUMNS = (
     _c("drawing", "string", "Identifier of the drawing (see drawings.csv); only drawings in a group or a series "
        "are listed."),
-    _c("group", "integer", "Number of its group of similar drawings (1 is the largest group; its page is "
-       "groups/NUMBER/index.html, or its row in groups/index.html for a group too small for a page of its own); "
-       "empty when it is in none.", nullable=True, minimum=1),
-    _c("series", "integer", "Number of its series of near-identical drawings (listed on series/index.html); "
-       "empty when it is in none.", nullable=True, minimum=1),
+    _c("group", "string", "Its group of similar drawings, named by the identifier of the group's first drawing "
+       "(it stays the same from one build to the next while that drawing stays in the group; the group's page "
+       f"is group/GROUP/index.html when it has {GROUP_PAGE_MIN} drawings or more, else its row in "
+       "groups/index.html); empty when it is in none.", nullable=True),
+    _c("series", "string", "Its series of near-identical drawings (listed on series/index.html), named by "
+       "the identifier of the series' first drawing; empty when it is in none.", nullable=True),
 )
 
 HOMOGENEITY_COLUMNS = (

@@ -32,13 +32,14 @@ VIEW_WORDS = {"countries": N_("Country"), "years": N_("Year"), "country-years": 
               "ages": N_("Age group")}
 
 
-def group_url(number_: int, page: int = 1) -> str:
-    """A group's page (groups are numbered from 1, largest first).
+def group_url(key: str, page: int = 1) -> str:
+    """A group's page, named after its first drawing (the group keeps its address when other groups grow,
+    shrink or appear, so that the pages that link it need not change).
 
-    >>> group_url(3), group_url(3, 2)
-    ('groups/3/index.html', 'groups/3/page-2/index.html')
+    >>> group_url("2003_6-9_0012_FRA"), group_url("2003_6-9_0012_FRA", 2)
+    ('group/2003_6-9_0012_FRA/index.html', 'group/2003_6-9_0012_FRA/page-2/index.html')
     """
-    return f"groups/{number_}/index.html" if page == 1 else f"groups/{number_}/page-{page}/index.html"
+    return f"group/{key}/index.html" if page == 1 else f"group/{key}/page-{page}/index.html"
 
 
 def groups_index_url(order: str = "size", page: int = 1) -> str:
@@ -63,7 +64,8 @@ def series_url(page: int = 1) -> str:
 class GroupView:
     """What the pages show of one group."""
 
-    number: int                              # from 1, largest first
+    number: int                              # from 1, largest first (its rank in the index by size)
+    key: str                                 # the identifier of its first drawing: its address and its data key
     name: str
     members: tuple[int, ...]                 # drawing rows, in site order
     tightness: float
@@ -81,8 +83,8 @@ class GroupView:
     def url(self) -> str:
         """Its page, or its row in the index (by size) when it has no page."""
         if self.has_page:
-            return group_url(self.number)
-        return groups_index_url("size", math.ceil(self.number / max(1, self.per_page))) + f"#g{self.number}"
+            return group_url(self.key)
+        return groups_index_url("size", math.ceil(self.number / max(1, self.per_page))) + f"#g-{self.key}"
 
     @property
     def title(self) -> str:
@@ -118,7 +120,7 @@ def group_views(site, country_name) -> tuple[GroupView, ...]:
         ages = Counter(d.age_group for d in ds if d.age_group)
         by_country = tuple((country_name(c), n) for c, n in sorted(countries.items(), key=lambda t: (-t[1], t[0])))
         out.append(GroupView(
-            k + 1, group_name(by_country, (years[0], years[-1]) if years else None, g.artworks[k], site.artworks,
+            k + 1, site.drawings[rows[0]].id, group_name(by_country, (years[0], years[-1]) if years else None, g.artworks[k], site.artworks,
                               len(rows)),
             tuple(rows), float(g.tightness[k]), by_country, (years[0], years[-1]) if years else None,
             tuple(sorted(ages.items(), key=lambda t: age_order.get(t[0], 99))), tuple(g.artworks[k]),
@@ -172,7 +174,7 @@ def _settings_words(settings) -> dict:
 
 def group_entry(ctx, v: GroupView, with_members: bool = False) -> dict:
     """A group's row in a list; ``with_members``: the drawings of a group without a page of its own too."""
-    return {"number": v.number, "name": v.name, "url": v.url, "count": len(v.members),
+    return {"number": v.number, "key": v.key, "name": v.name, "url": v.url, "count": len(v.members),
             "tightness": decimal(v.tightness, 2), "has_page": v.has_page,
             "members": [ctx.d_cards[i] for i in v.members] if with_members and not v.has_page else []}
 
@@ -202,11 +204,11 @@ def write_groups(ctx, out) -> None:
         artworks = [{**ctx.a_cards[j], "count": n} for j, n in v.artworks]
         for p in range(1, pages + 1):
             chunk = v.members[(p - 1) * size:p * size]
-            out.page("group.html", group_url(v.number, p), title=v.title, name=v.name, number=v.number,
+            out.page("group.html", group_url(v.key, p), title=v.title, name=v.name, number=v.number,
                      total=len(v.members), tightness=decimal(v.tightness, 2), countries=list(v.countries),
                      years=year_span(v.years), ages=[(labels.age_words(a), n) for a, n in v.ages],
                      artworks=artworks, items=[ctx.d_cards[i] for i in chunk], settings=words,
-                     **_pager(lambda n, k=v.number: group_url(k, n), p, pages))
+                     **_pager(lambda n, k=v.key: group_url(k, n), p, pages))
     series = ctx.series
     pages = max(1, math.ceil(len(series) / size))
     for p in range(1, pages + 1):
@@ -218,13 +220,19 @@ def write_groups(ctx, out) -> None:
 
 
 def drawing_links(ctx, row: int) -> dict:
-    """What a drawing page shows of its group and series: ``group`` (name, address) or None, ``series`` (the
-    other drawings of its series as cards)."""
+    """What a drawing page shows of its group and series: ``group`` (name, and the address of its page, or the
+    other drawings of a group too small for a page) or None, ``series`` (the other drawings of its series as
+    cards). Nothing here depends on the other groups (their ranks, sizes), so that a drawing's page changes
+    only when its own group or series does."""
     g = ctx.site.groups
     if g is None:
         return {"group": None, "series": []}
     k = int(g.group[row])
-    group = {"name": ctx.group_views[k].name, "url": ctx.group_views[k].url, "number": k + 1} if k >= 0 else None
+    group = None
+    if k >= 0:
+        v = ctx.group_views[k]
+        group = {"name": v.name, "url": group_url(v.key) if v.has_page else None,
+                 "others": [] if v.has_page else [ctx.d_cards[i] for i in v.members if i != row]}
     s = int(g.series[row])
     others = [ctx.d_cards[i] for i in ctx.series[s] if i != row] if s >= 0 else []
     return {"group": group, "series": others}
@@ -319,14 +327,17 @@ def range_chart(rows: list[dict], title: str) -> Markup:
 # ---------------------------------------------------------------- data
 
 def groups_payload(ctx) -> dict:
-    """groups.csv: every drawing in a group or a series, with both numbers (from 1; empty: none)."""
+    """groups.csv: every drawing in a group or a series, with the identifier of each (its first drawing's;
+    empty: none)."""
     g = ctx.site.groups
     rows = []
     if g is not None:
-        for i, d in enumerate(ctx.site.drawings):
+        drawings = ctx.site.drawings
+        for i, d in enumerate(drawings):
             k, s = int(g.group[i]), int(g.series[i])
             if k >= 0 or s >= 0:
-                rows.append([d.id, k + 1 if k >= 0 else None, s + 1 if s >= 0 else None])
+                rows.append([d.id, ctx.group_views[k].key if k >= 0 else None,
+                             drawings[ctx.series[s][0]].id if s >= 0 else None])
     return {"columns": ["drawing", "group", "series"], "rows": rows}
 
 
