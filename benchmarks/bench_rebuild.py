@@ -1,7 +1,7 @@
 """End to end: first build, no-op rebuild and "100 new drawings" rebuild of a 100k collection.
 
     python benchmarks/bench_rebuild.py [--drawings 100000] [--artworks 2000] [--add 100]
-                                       [--root /tmp/sitegen-rebuild] [--noop-repeat 3] [--keep] [--reuse]
+                                       [--root /tmp/sitegen-rebuild] [--noop-repeat 3] [--keep] [--reuse [--refill]]
                                        [--site-url URL] [--languages en,fr]
 
 1. Writes ``--drawings`` tiny JPEG drawings (IMAJ names, nested year/country folders)
@@ -75,6 +75,8 @@ def site_breakdown(site: Path) -> dict[str, float]:
                          else "pictures" if path.suffix.lower() in PICTURE_SUFFIXES
                          else "pages" if path.suffix == ".html" else "data")
         sizes[kind] = sizes.get(kind, 0) + path.stat().st_size
+        if kind.endswith("pages") and top in ("group", "groups", "series"):   # of which: the groups' own pages
+            sizes[folder + "groups pages"] = sizes.get(folder + "groups pages", 0) + path.stat().st_size
     return {k: round(v / 1e6, 1) for k, v in sizes.items()}
 
 
@@ -127,9 +129,14 @@ def prefill(root: Path) -> tuple[int, float]:
     key = embedding_key(settings)[0]
     dim = model_dim(settings)
     rng = np.random.default_rng(3)
+    # Drawings around 2,000 subjects: a third close to theirs (they form groups and series, as copies of one
+    # artwork or a class's motif do), the others far from any (they stay alone); unit vectors.
+    centres = rng.standard_normal((2000, dim), dtype=np.float32)
     for s in range(0, len(hashes), 20_000):
         part = hashes[s:s + 20_000]
-        v = rng.standard_normal((len(part), dim), dtype=np.float32)
+        spread = np.where(rng.random(len(part)) < 1 / 3, 0.5, 1.5).astype(np.float32)[:, None]
+        v = centres[rng.integers(0, len(centres), len(part))] + spread * rng.standard_normal(
+            (len(part), dim), dtype=np.float32)
         cache.add_embeddings(key, part, v / np.linalg.norm(v, axis=1, keepdims=True))
     cache.compact_embeddings(key)
     return len(hashes), time.perf_counter() - start
@@ -192,6 +199,7 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true",
                     help="build again the collection and cache an earlier run left with --keep (after a code change: "
                          "the sizes of the new pages without generating the pictures and neighbours again)")
+    ap.add_argument("--refill", action="store_true", help="with --reuse: make the synthetic vectors again")
     ap.add_argument("--site-url", default=None,
                     help="build as for hosting at this address (adds link previews and IIIF manifests)")
     ap.add_argument("--languages", default=None,
@@ -215,6 +223,10 @@ def main() -> None:
         if (root / "code").exists():
             shutil.rmtree(root / "code")
         snapshot_code(root)
+        if a.refill:   # the synthetic vectors again (after a change to how they are made)
+            shutil.rmtree(root / "cache" / "embeddings", ignore_errors=True)
+            n, secs = prefill(root)
+            print(f"pre-filled {n:,} synthetic vectors in {secs:.0f} s", file=sys.stderr)
     else:
         if root.exists():
             shutil.rmtree(root)

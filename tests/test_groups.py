@@ -8,8 +8,8 @@ import pytest
 from generator.contracts import GroupSettings
 from generator.errors import InputError
 from generator.inputs.years import read_years
-from generator.ml.groups import (DEFAULT_SETTINGS, centred, homogeneity, make_groups, mutual_groups, renumber,
-                                 series_of)
+from generator.ml.groups import (DEFAULT_SETTINGS, centred, centred_similarity, homogeneity, make_groups,
+                                 mutual_groups, normalised, renumber, rescored, series_of)
 from generator.ml.neighbours import top_k
 
 
@@ -41,6 +41,18 @@ def test_groups_find_the_planted_clusters_and_leave_loners_alone():
     sizes = [len(g.members(k)) for k in range(g.count)]
     assert sizes == sorted(sizes, reverse=True), "groups are numbered by size"
     assert g.tightness.shape == (g.count,) and (g.tightness > 0).all()
+
+
+def test_centred_similarity_from_the_lists_equals_the_centred_vectors_products():
+    v, _ = planted(5)
+    v[7] = 0   # a drawing whose picture gave no vector
+    idx, sim = top_k(v, v, 6, exclude_self=True, precision="fp32")
+    idx[3, -1] = -1   # a list with a hole
+    got = centred_similarity(normalised(v), idx, sim)
+    want = rescored(centred(v), np.where(idx >= 0, idx, 0))
+    keep = idx >= 0
+    assert np.abs(got - want)[keep].max() <= 2e-6 and (got[~keep] == 0).all()
+    assert np.abs(got).max() > 0.3, "the check compares real similarities"
 
 
 def test_series_are_the_near_identical_drawings_only():

@@ -51,6 +51,18 @@ def normalised(vectors: np.ndarray) -> np.ndarray:
     return (v / np.where(norms > 0, norms, 1)).astype(np.float32)
 
 
+#: Rows handled at once where the whole collection is walked through (about 40 MB of float32 at 1280 numbers).
+CHUNK = 8192
+
+
+def collection_mean(v: np.ndarray) -> np.ndarray:
+    """The average of the rows (float64, summed chunk by chunk in a fixed order)."""
+    total = np.zeros(v.shape[1], np.float64)
+    for lo in range(0, len(v), CHUNK):
+        total += v[lo:lo + CHUNK].astype(np.float64).sum(0)
+    return total / max(1, len(v))
+
+
 def centred(vectors: np.ndarray) -> np.ndarray:
     """Rows with the collection's average taken away, then normalised.
 
@@ -59,10 +71,20 @@ def centred(vectors: np.ndarray) -> np.ndarray:
     Taken away, random drawings score about 0, and the demo's planted groups and copying classes are found
     far better (``benchmarks/bench_groups.py``).
     """
-    v = normalised(vectors)
+    return centre_in_place(normalised(vectors))
+
+
+def centre_in_place(v: np.ndarray) -> np.ndarray:
+    """:func:`centred` of rows already normalised (float32), written over them."""
     if len(v) == 0:
         return v
-    return normalised(v - v.astype(np.float64).mean(0).astype(np.float32))
+    m = collection_mean(v).astype(np.float32)
+    for lo in range(0, len(v), CHUNK):   # a chunk at a time: no second copy of the collection
+        part = v[lo:lo + CHUNK]
+        part -= m
+        norms = np.linalg.norm(part, axis=1, keepdims=True)
+        part /= np.where(norms > 0, norms, 1)
+    return v
 
 
 def rescored(v: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -70,10 +92,33 @@ def rescored(v: np.ndarray, index: np.ndarray) -> np.ndarray:
     if index.ndim != 2 or index.shape[1] == 0:
         return np.zeros(index.shape, np.float64)
     out = np.empty(index.shape, np.float64)
-    for lo in range(0, len(v), 8192):
-        hi = min(len(v), lo + 8192)
+    for lo in range(0, len(v), CHUNK):
+        hi = min(len(v), lo + CHUNK)
         out[lo:hi] = np.einsum("ij,ikj->ik", v[lo:hi].astype(np.float64), v[index[lo:hi]].astype(np.float64))
     return np.round(out, 6)
+
+
+def centred_similarity(v: np.ndarray, index: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+    """What :func:`rescored` gives on :func:`centred` rows, from the neighbour lists' own similarities of the
+    normalised rows ``v``: with m the collection's average and a_i = v_i . m, the centred similarity of i and j
+    is (s_ij - a_i - a_j + m.m) / (|v_i - m| |v_j - m|), and |v_i - m|^2 = |v_i|^2 - 2 a_i + m.m. One pass
+    over the collection (a product with m) instead of fetching every listed neighbour's vector again: 0.3 s
+    instead of about 20 s at 100,000 drawings. Rows missing from a list (-1) score 0; 6 decimals."""
+    if index.ndim != 2 or index.shape[1] == 0 or len(v) == 0:
+        return np.zeros(index.shape, np.float64)
+    m = collection_mean(v)
+    a = np.empty(len(v), np.float64)
+    q = np.empty(len(v), np.float64)
+    for lo in range(0, len(v), CHUNK):
+        part = v[lo:lo + CHUNK].astype(np.float64)
+        a[lo:lo + CHUNK] = part @ m
+        q[lo:lo + CHUNK] = np.einsum("ij,ij->i", part, part)
+    mm = float(m @ m)
+    length = np.sqrt(np.maximum(q - 2 * a + mm, 0))
+    j = np.where(index >= 0, index, 0)
+    below = length[:, None] * length[j]
+    out = (np.asarray(similarity, np.float64) - a[:, None] - a[j] + mm) / np.where(below > 0, below, 1)
+    return np.round(np.where((index >= 0) & (below > 0), out, 0.0), 6)
 
 
 def renumber(labels: np.ndarray, min_size: int = 1) -> np.ndarray:
@@ -267,13 +312,15 @@ def make_groups(vectors: np.ndarray, neighbour_index: np.ndarray, neighbour_simi
     """Groups, series and homogeneity of the drawings (rows of ``vectors``), from their nearest drawings
     (``neighbour_index``/``neighbour_similarity``, as the neighbours stage lists them) and the first artwork
     suggested for each (``first_artwork``, -1 when none)."""
-    v = centred(vectors)
     index = np.asarray(neighbour_index)
     similarity = np.asarray(neighbour_similarity, np.float64)
+    v = normalised(vectors)
+    if settings.method != "hdbscan":   # before centring: the lists' similarities are those of the plain rows
+        labels = mutual_groups(index, centred_similarity(v, index, similarity), settings.group_similarity,
+                               settings.min_size)
+    v = centre_in_place(v)
     if settings.method == "hdbscan":
         labels = hdbscan_groups(v, settings.min_size)
-    else:
-        labels = mutual_groups(index, rescored(v, index), settings.group_similarity, settings.min_size)
     k = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
     series, lowest = series_of(index, similarity, settings.series_similarity)
     return Groups(settings, labels, series, tightness(v, labels, k), group_artworks(labels, first_artwork, k),
