@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from generator.ml.device import cpu_precision
-from generator.ml.neighbours import top_k
+from generator.ml.neighbours import extend_neighbours, top_k, top_k_without
 
 
 def reference(q, g, k, exclude_self=False):
@@ -91,3 +91,27 @@ def test_auto_precision_is_the_processors_not_a_timing():
         other = top_k(q, g, 5, precision=precision)
         np.testing.assert_array_equal(other[0], idx)
         np.testing.assert_array_equal(other[1], sim)
+
+
+def _lists(d, a, top, similar, of_artwork):
+    return (*top_k(d, a, top), *top_k(d, d, similar, exclude_self=True), *top_k(a, d, of_artwork))
+
+
+def test_extended_lists_equal_a_full_search(vectors):
+    """A collection that gains drawings (between and after the old ones, duplicates of old ones among them):
+    the old lists extended equal a search of the whole collection, ties included."""
+    q, g = vectors
+    drawings, artworks = q[:400].copy(), g[:300]
+    drawings[390:] = drawings[5]                 # ten duplicates: ties everywhere they are listed
+    new = np.array([0, 7, 8, 150, 151, 390, 391, 399])
+    old_rows = np.setdiff1d(np.arange(len(drawings)), new)
+    prev = _lists(drawings[old_rows], artworks, 10, 6, 12)
+    got = extend_neighbours(prev, old_rows, drawings, artworks, 10, 6, 12)
+    want = _lists(drawings, artworks, 10, 6, 12)
+    assert got is not None
+    for x, y in zip(got, want):
+        assert x.shape == y.shape and np.array_equal(x, y)
+    # lists shorter than the new size asks for (a collection smaller than a list): searched again in full
+    small = np.arange(5)
+    assert extend_neighbours(_lists(drawings[small], artworks, 10, 6, 12), small, drawings[:9], artworks, 10, 6,
+                             12) is None

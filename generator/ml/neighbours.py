@@ -214,3 +214,84 @@ def drop_banned(idx: np.ndarray, sim: np.ndarray, banned: dict[int, set[int]], k
     width = min(k, idx.shape[1] - int(mask.sum(axis=1).max(initial=0)))
     order = np.argsort(mask, axis=1, kind="stable")[:, :width]
     return np.take_along_axis(idx, order, axis=1), np.take_along_axis(sim, order, axis=1)
+
+
+# ---------------------------------------------------------------- a few rows more
+
+def exact_similarity(queries: np.ndarray, gallery: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Every query against every gallery row, as the search scores them: float64 products of the float32
+    vectors rounded to ``DECIMALS`` (queries x gallery, float64). For a few rows at a time: the result is dense."""
+    g = np.asarray(gallery, np.float32).astype(np.float64)
+    out = np.empty((len(queries), len(gallery)), np.float64)
+    for lo in range(0, len(queries), chunk):
+        out[lo:lo + chunk] = np.asarray(queries[lo:lo + chunk], np.float32).astype(np.float64) @ g.T
+    return np.round(out, DECIMALS)
+
+
+def merge_top_k(idx: np.ndarray, sim: np.ndarray, more_idx: np.ndarray, more_sim: np.ndarray,
+                k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's best ``k`` of its list (``idx``/``sim``) and of more rows (``more_idx``: gallery rows, the
+    same for every row, or one list per row; ``more_sim``: their similarities), in the search's order
+    (similarity desc, then the lower gallery row). A search's top k over a gallery plus some rows is exactly
+    this merge of its top k over the gallery with those rows' scores.
+
+    >>> i, s = merge_top_k(np.array([[3, 1]]), np.array([[.9, .5]]), np.array([2]), np.array([[.5]]), 2)
+    >>> i.tolist(), s.astype(float).round(6).tolist()
+    ([[3, 1]], [[0.9, 0.5]])
+    >>> merge_top_k(np.array([[3, 1]]), np.array([[.9, .5]]), np.array([0]), np.array([[.5]]), 2)[0].tolist()
+    [[3, 0]]
+    """
+    n = len(idx)
+    more_idx = np.broadcast_to(np.asarray(more_idx, np.int64), (n, np.asarray(more_idx).shape[-1]))
+    all_idx = np.concatenate([np.asarray(idx, np.int64), more_idx], axis=1)
+    key = np.round(np.concatenate([np.asarray(sim, np.float64), np.asarray(more_sim, np.float64)], axis=1),
+                   DECIMALS)
+    key[all_idx < 0] = -np.inf
+    order = np.lexsort((all_idx, -key), axis=1)[:, :k]
+    return (np.take_along_axis(all_idx, order, axis=1),
+            np.take_along_axis(key, order, axis=1).astype(np.float32))
+
+
+def extend_neighbours(prev_lists: tuple[np.ndarray, ...], old_rows: np.ndarray, drawings: np.ndarray,
+                      artworks: np.ndarray, top: int, similar: int, of_artwork: int) -> tuple[np.ndarray, ...] | None:
+    """The neighbour lists of a collection that gained drawings, from the lists of the collection before
+    (``prev_lists``: artworks, similarity, drawings, similarity, of_artwork, similarity, as the neighbours
+    stage stores them) without searching the whole collection again: the new drawings are searched against
+    the artworks and all drawings, and each old drawing's and artwork's list only meets the new drawings.
+    The result is what a full search gives (same order, same ties).
+
+    ``old_rows``: the row now of each drawing of the previous collection, increasing (the artworks and their
+    vectors the same, no left-out pair involving a new drawing: the caller checks). None when the previous
+    lists are too short for the new sizes (a collection smaller than a list): search again in full."""
+    a_idx, a_sim, d_idx, d_sim, o_idx, o_sim = (np.asarray(x) for x in prev_lists)
+    n, n_old = len(drawings), len(old_rows)
+    new = np.setdiff1d(np.arange(n), old_rows)
+    k_d, k_o = min(similar, n - 1), min(of_artwork, n)
+    if d_idx.shape[1] != min(similar, n_old - 1) or o_idx.shape[1] != min(of_artwork, n_old) or \
+            a_idx.shape[1] != min(top, len(artworks)) or (d_idx.shape[1] < k_d) or (o_idx.shape[1] < k_o):
+        return None
+    old_rows = np.asarray(old_rows, np.int64)
+
+    def moved(idx):   # rows of the previous collection -> rows now (holes stay -1)
+        return np.where(idx >= 0, old_rows[np.maximum(idx, 0)], -1)
+
+    out_a_idx = np.zeros((n, a_idx.shape[1]), np.int64)
+    out_a_sim = np.zeros((n, a_idx.shape[1]), np.float32)
+    out_a_idx[old_rows], out_a_sim[old_rows] = a_idx, a_sim
+    out_a_idx[new], out_a_sim[new] = top_k(drawings[new], artworks, a_idx.shape[1])
+    out_d_idx = np.zeros((n, k_d), np.int64)
+    out_d_sim = np.zeros((n, k_d), np.float32)
+    if len(new):
+        # the new drawings against every drawing (one deeper, then each leaves itself out)
+        ni, ns = top_k(drawings[new], drawings, k_d + 1)
+        not_self = ni != new[:, None]
+        order = np.argsort(~not_self, axis=1, kind="stable")[:, :k_d]
+        out_d_idx[new] = np.take_along_axis(ni, order, axis=1)
+        out_d_sim[new] = np.take_along_axis(ns, order, axis=1)
+    for lo in range(0, n_old, 8192):   # each old drawing's list meets the new drawings
+        rows = old_rows[lo:lo + 8192]
+        more = exact_similarity(drawings[rows], drawings[new])
+        out_d_idx[rows], out_d_sim[rows] = merge_top_k(moved(d_idx[lo:lo + 8192]), d_sim[lo:lo + 8192], new, more,
+                                                       k_d)
+    o_i, o_s = merge_top_k(moved(o_idx), o_sim, new, exact_similarity(artworks, drawings[new]), k_o)
+    return out_a_idx, out_a_sim, out_d_idx, out_d_sim, o_i, o_s
