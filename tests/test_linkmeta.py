@@ -120,7 +120,8 @@ def test_pages_with_site_url_have_previews_and_json_ld(with_address):
     drawing, artwork = pairs(settings)[0]
     page = parse(site / "drawings" / drawing / "index.html")
     m = page.meta
-    assert m["og:url"] == f"{BASE}drawings/{drawing}/" and m["og:title"] and m["og:description"]
+    assert m["og:url"] == f"{BASE}drawings/{drawing}/" and m["og:title"] and m["description"]
+    assert "og:description" not in m   # preview makers read the description tag: not written twice
     assert m["og:image"] == f"{BASE}images/drawings/{drawing}.webp"
     assert "twitter:image" not in m  # Twitter falls back to og:image
     assert (site / "images" / "drawings" / f"{drawing}.webp").is_file()
@@ -145,7 +146,7 @@ def test_pages_without_site_url_write_only_what_is_correct(built_demo):
     drawing, artwork = pairs(settings)[0]
     for page in (site / "drawings" / drawing / "index.html", site / "artworks" / artwork / "index.html"):
         p = parse(page)
-        assert p.meta["og:title"] and p.meta["og:description"] and p.meta["twitter:card"] == "summary"
+        assert p.meta["og:title"] and p.meta["description"] and p.meta["twitter:card"] == "summary"
         assert not {"og:image", "og:url", "twitter:image"} & set(p.meta)
         [ld] = [json.loads(t) for t in p.jsonld]
         assert "url" not in ld and "image" not in ld
