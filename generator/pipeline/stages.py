@@ -407,20 +407,28 @@ def find_neighbours(emb: Embeddings, cache: Cache, settings: BuildSettings, repo
                     *(["rejected", banned] if banned else []))
     cached = cache.get_arrays("neighbours", key)
     report.computed["neighbours"] = int(cached is None)
-    if cached is not None:
-        return Neighbours.from_arrays(cached), key
-    digests = row_digests(D)
     basis = {"artworks": array_key(A), "lists": [settings.top_k, settings.similar_drawings, settings.artwork_drawings],
              "rejected": sorted([d, a] for d, a in rejected)}
+    if cached is not None:
+        if "drawing_ids" in cached:   # the lists the next build may extend (this collection may be an older one)
+            _remember_lists(cache, basis, key)
+        return Neighbours.from_arrays(cached), key
+    digests = row_digests(D)
     lists = _extended_neighbours(emb, digests, basis, cache, settings, {d for d, _ in rejected}, report)
     nb = Neighbours(*lists) if lists is not None else Neighbours(
         *top_k_without(D, A, settings.top_k, banned),
         *top_k_without(D, D, settings.similar_drawings, [], exclude_self=True),
         *top_k_without(A, D, settings.artwork_drawings, [(a, d) for d, a in banned]))
     cache.put_arrays("neighbours", key, **nb.arrays(), drawing_ids=np.array(emb.drawings.ids), digests=digests)
-    write_atomic(cache.root / "neighbours" / "last.json",
-                 json.dumps({**basis, "key": key}, sort_keys=True).encode())
+    _remember_lists(cache, basis, key)
     return nb, key
+
+
+def _remember_lists(cache: Cache, basis: dict, key: str) -> None:
+    path = cache.root / "neighbours" / "last.json"
+    text = json.dumps({**basis, "key": key}, sort_keys=True).encode()
+    if not path.is_file() or path.read_bytes() != text:
+        write_atomic(path, text)
 
 
 def row_digests(vectors: np.ndarray) -> np.ndarray:
