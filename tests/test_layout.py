@@ -69,3 +69,49 @@ def test_small_collections_use_pca():
     assert lay.method == "PCA" and np.abs(lay.coords).max() <= 1
     _, state, placed = update_layout(x, None)
     assert placed == -1 and str(state["method"]) == "PCA"
+
+
+@pytest.fixture(scope="module")
+def sampled():
+    x = clustered(600, seed=4)
+    return x, compute_layout(x, seed=3, full_max=500, sample=200)
+
+
+@pytest.mark.slow  # fits UMAP
+def test_large_collections_lay_out_a_sample_and_place_the_rest(sampled):
+    x, lay = sampled
+    assert lay.method == "UMAP" and lay.sample == 200
+    assert lay.coords.shape == (600, 2) and lay.coords.dtype == np.float32
+    assert np.abs(lay.coords).max() <= 1 and lay.coords.min() == -1 and lay.coords.max() == 1
+    # Same inputs, same map, to the byte.
+    again = compute_layout(x, seed=3, full_max=500, sample=200)
+    assert again.coords.tobytes() == lay.coords.tobytes()
+
+
+@pytest.mark.slow  # fits UMAP
+def test_sampled_layout_keeps_neighbours_together(sampled):
+    x, lay = sampled
+    # An item lies nearer to its nearest item in the vectors than to a typical item.
+    sims = x @ x.T
+    np.fill_diagonal(sims, -2)
+    nearest = sims.argmax(1)
+    near = np.linalg.norm(lay.coords - lay.coords[nearest], axis=1)
+    spread = np.linalg.norm(lay.coords[:, None] - lay.coords[None], axis=2).mean()
+    assert np.median(near) < 0.1 * spread
+
+
+@pytest.mark.slow  # fits UMAP
+def test_collections_up_to_the_threshold_get_a_full_layout(fitted):
+    x, lay = fitted
+    assert lay.sample == 0
+    full = compute_layout(x[:380], seed=3, full_max=380, sample=100)
+    assert full.sample == 0
+    np.testing.assert_array_equal(full.coords, lay.coords)
+
+
+def test_sample_rows_are_seeded_sorted_and_distinct():
+    from generator.ml.layout import sample_rows
+
+    a, b = sample_rows(1000, 100, 7), sample_rows(1000, 100, 7)
+    assert a.tolist() == b.tolist() and len(set(a.tolist())) == 100 and (np.diff(a) > 0).all()
+    assert sample_rows(1000, 100, 8).tolist() != a.tolist()

@@ -1,4 +1,11 @@
-"""The 2-D map: a seeded UMAP of drawings and artworks together, scaled to [-1, 1]."""
+"""The 2-D map: a seeded UMAP of drawings and artworks together, scaled to [-1, 1].
+
+Up to :data:`FULL_LAYOUT_MAX` items UMAP lays out every item. Beyond that a full UMAP would take too long
+and too much memory (a million items: well over the ten minutes a build may spend on its map), so UMAP lays
+out a seeded sample of :data:`SAMPLE_ITEMS` items and every other item is placed among its nearest sampled
+items, as new items are placed into an existing map. ``benchmarks/bench_layout.py`` measures how well each
+keeps the nearest neighbours of the vectors on the map; the README gives the figures behind the two numbers.
+"""
 
 from __future__ import annotations
 
@@ -15,16 +22,23 @@ MIN_UMAP_ITEMS = 16
 MAX_PLACED_FRACTION = 0.05
 #: A new item goes to the similarity-weighted mean of its this many nearest placed items.
 PLACE_NEIGHBOURS = 8
+#: Collections up to this many items get a UMAP of all of them; larger ones a UMAP of a sample.
+FULL_LAYOUT_MAX = 200_000
+#: How many items UMAP lays out in a larger collection (the rest are placed among them).
+SAMPLE_ITEMS = 100_000
+#: The principal axes of a larger collection come from this many of its items (a seeded sample).
+PCA_SAMPLE = 200_000
 
 
 @dataclass
 class Layout:
     coords: np.ndarray   # n x 2, float32 in [-1, 1], rounded to 4 decimals
     method: str          # "UMAP" or "PCA"
+    sample: int = 0      # how many items UMAP laid out when it did not lay out all (0: all of them)
 
 
-def _pca(x: np.ndarray, dims: int, block: int = 16384) -> np.ndarray:
-    """Project onto the top ``dims`` principal axes.
+def _pca(x: np.ndarray, dims: int, block: int = 16384, rows: np.ndarray | None = None) -> np.ndarray:
+    """Project onto the top ``dims`` principal axes (of the ``rows`` of ``x`` when given, else of all).
 
     The axes come from the d x d covariance, accumulated in float64 over row blocks,
     so memory stays at the size of the input (a full SVD of 110,000 x 1280 needs
@@ -32,14 +46,16 @@ def _pca(x: np.ndarray, dims: int, block: int = 16384) -> np.ndarray:
     """
     x = np.asarray(x, np.float32)
     n, d = x.shape
-    dims = min(dims, n, d)
+    fit = x if rows is None else x[rows]
+    dims = min(dims, len(fit), d)
     if dims <= 0:
         return np.zeros((n, 0), np.float32)
-    mean = x.mean(axis=0, dtype=np.float64)
+    mean = fit.mean(axis=0, dtype=np.float64)
     cov = np.zeros((d, d), np.float64)
-    for start in range(0, n, block):
-        chunk = x[start:start + block].astype(np.float64) - mean
+    for start in range(0, len(fit), block):
+        chunk = fit[start:start + block].astype(np.float64) - mean
         cov += chunk.T @ chunk
+    del fit
     values, vectors = np.linalg.eigh(cov)
     axes = vectors[:, np.argsort(values)[::-1][:dims]]
     signs = np.sign(axes[np.argmax(np.abs(axes), axis=0), np.arange(dims)])
@@ -60,23 +76,58 @@ def _scale(coords: np.ndarray) -> np.ndarray:
     return np.round((coords - lo) / span * 2 - 1, 4).astype(np.float32)
 
 
-def compute_layout(vectors: np.ndarray, seed: int = 42, n_neighbors: int = 15) -> Layout:
-    """Place ``vectors`` on a plane: PCA to 50 dimensions, then UMAP with a fixed seed (deterministic)."""
-    n = len(vectors)
-    if n == 0:
-        return Layout(np.zeros((0, 2), np.float32), "none")
-    if n < MIN_UMAP_ITEMS:
-        return Layout(_scale(_pca(vectors, 2)), "PCA")
-    reduced = _pca(vectors, 50)
+def _umap(reduced: np.ndarray, seed: int, n_neighbors: int) -> np.ndarray:
     import umap  # imported here: it takes seconds to load
 
+    n = len(reduced)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, n - 1), min_dist=0.1,
                             metric="cosine", random_state=seed, init="spectral" if n > 100 else "random",
                             transform_seed=seed)
-        coords = reducer.fit_transform(reduced)
-    return Layout(_scale(coords), "UMAP")
+        return reducer.fit_transform(reduced)
+
+
+def sample_rows(n: int, size: int, seed: int) -> np.ndarray:
+    """A seeded sample of ``size`` of ``n`` row numbers, in increasing order.
+
+    >>> sample_rows(10, 3, 0).tolist() == sample_rows(10, 3, 0).tolist(), len(sample_rows(10, 30, 0))
+    (True, 10)
+    """
+    if size >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.where(norm > 0, norm, 1)).astype(np.float32)
+
+
+def compute_layout(vectors: np.ndarray, seed: int = 42, n_neighbors: int = 15,
+                   full_max: int = FULL_LAYOUT_MAX, sample: int = SAMPLE_ITEMS) -> Layout:
+    """Place ``vectors`` on a plane: PCA to 50 dimensions, then UMAP with a fixed seed (deterministic).
+
+    Above ``full_max`` items UMAP lays out a seeded sample of ``sample`` items and every other item goes to
+    the similarity-weighted mean of its nearest sampled items (cosine in the 50 dimensions UMAP sees).
+    """
+    n = len(vectors)
+    if n == 0:
+        return Layout(np.zeros((0, 2), np.float32), "none")
+    if n < MIN_UMAP_ITEMS:
+        return Layout(_scale(_pca(vectors, 2)), "PCA")
+    if n <= full_max:
+        return Layout(_scale(_umap(_pca(vectors, 50), seed, n_neighbors)), "UMAP")
+    sample = max(MIN_UMAP_ITEMS, min(sample, n))
+    reduced = _pca(vectors, 50, rows=sample_rows(n, PCA_SAMPLE, seed + 1) if n > PCA_SAMPLE else None)
+    chosen = sample_rows(n, sample, seed)
+    coords = np.zeros((n, 2), np.float32)
+    coords[chosen] = _scale(_umap(reduced[chosen], seed, n_neighbors))
+    rest = np.ones(n, bool)
+    rest[chosen] = False
+    unit = _unit(reduced)
+    coords[rest] = place_points(unit[rest], unit[chosen], coords[chosen])
+    return Layout(coords, "UMAP", sample)
 
 
 def row_digests(vectors: np.ndarray) -> np.ndarray:
