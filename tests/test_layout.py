@@ -115,3 +115,21 @@ def test_sample_rows_are_seeded_sorted_and_distinct():
     a, b = sample_rows(1000, 100, 7), sample_rows(1000, 100, 7)
     assert a.tolist() == b.tolist() and len(set(a.tolist())) == 100 and (np.diff(a) > 0).all()
     assert sample_rows(1000, 100, 8).tolist() != a.tolist()
+
+
+@pytest.mark.slow  # fits UMAP
+def test_new_items_of_a_large_map_are_placed_among_a_sample(fitted, monkeypatch):
+    import generator.ml.layout as layout
+
+    x, lay = fitted
+    monkeypatch.setattr(layout, "FULL_LAYOUT_MAX", 100)
+    monkeypatch.setattr(layout, "SAMPLE_ITEMS", 60)
+    state = {"digests": row_digests(x[:380]), "coords": lay.coords, "method": np.array("UMAP"),
+             "placed": np.array(0)}
+    vectors = np.concatenate([x[:380], x[380:385]])
+    new_lay, _, placed = update_layout(vectors, state, seed=3)
+    assert placed == 5
+    np.testing.assert_array_equal(new_lay.coords[:380], lay.coords)
+    assert np.abs(new_lay.coords[380:]).max() <= 1
+    again, _, _ = update_layout(vectors, state, seed=3)
+    assert again.coords.tobytes() == new_lay.coords.tobytes()

@@ -184,7 +184,10 @@ def update_layout(vectors: np.ndarray, previous: dict | None, seed: int = 42,
             coords = np.zeros((n, 2), np.float32)
             coords[known] = previous["coords"][pos[known]]
             if new:
-                coords[~known] = place_points(vectors[~known], vectors[known], coords[known])
+                ref = np.flatnonzero(known)
+                if len(ref) > FULL_LAYOUT_MAX:  # among a sample, as in a sampled layout (a copy of all is GBs)
+                    ref = ref[sample_rows(len(ref), SAMPLE_ITEMS, seed)]
+                coords[~known] = place_points(vectors[~known], vectors[ref], coords[ref])
             state = {"digests": digests, "coords": coords, "method": np.array("UMAP"),
                      "placed": np.array(placed_before + new)}
             return Layout(coords, "UMAP"), state, new

@@ -414,10 +414,12 @@ def find_neighbours(emb: Embeddings, cache: Cache, settings: BuildSettings, repo
 
 def place_on_map(emb: Embeddings, cache: Cache, settings: BuildSettings, report: BuildReport) -> dict:
     """Stage 5: map coordinates of the drawings then the artworks ({"coords", "method"})."""
-    from generator.ml.layout import update_layout
+    from generator.ml.layout import FULL_LAYOUT_MAX, PCA_SAMPLE, SAMPLE_ITEMS, update_layout
 
     both = np.concatenate([emb.drawings.vectors, emb.artworks.vectors])
-    key = array_key(both, settings.seed, "layout-v1")
+    # A larger collection's map depends on how it is sampled too (smaller ones keep their stored maps).
+    key = array_key(both, settings.seed, "layout-v1",
+                    *([f"sampled-{FULL_LAYOUT_MAX}-{SAMPLE_ITEMS}-{PCA_SAMPLE}"] if len(both) > FULL_LAYOUT_MAX else []))
     lay = cache.get_arrays("layout", key)
     report.computed["layout"] = int(lay is None)
     if lay is None:
