@@ -188,10 +188,11 @@ def update_layout(vectors: np.ndarray, previous: dict | None, seed: int = 42,
                 if len(ref) > FULL_LAYOUT_MAX:  # among a sample, as in a sampled layout (a copy of all is GBs)
                     ref = ref[sample_rows(len(ref), SAMPLE_ITEMS, seed)]
                 coords[~known] = place_points(vectors[~known], vectors[ref], coords[ref])
+            sample = int(previous.get("sample", 0))
             state = {"digests": digests, "coords": coords, "method": np.array("UMAP"),
-                     "placed": np.array(placed_before + new)}
-            return Layout(coords, "UMAP"), state, new
+                     "placed": np.array(placed_before + new), "sample": np.array(sample)}
+            return Layout(coords, "UMAP", sample), state, new
     layout = compute_layout(vectors, seed=seed)
     state = {"digests": digests, "coords": layout.coords, "method": np.array(layout.method),
-             "placed": np.array(0)}
+             "placed": np.array(0), "sample": np.array(layout.sample)}
     return layout, state, -1

@@ -341,7 +341,8 @@ def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Pr
         model_source = embedded.model_source
         site = SiteData(settings=settings, drawings=items.drawings, artworks=items.artworks, pairs=items.pairs,
                         countries=countries, artists=coll.artists, neighbours=nb, coords=lay["coords"],
-                        layout_method=str(lay["method"]), pictures=pictures, model_source=model_source,
+                        layout_method=str(lay["method"]),
+                        layout_sample=int(lay["sample"]) if "sample" in lay else 0, pictures=pictures, model_source=model_source,
                         model_name=settings.model if not str(settings.model).endswith(".pt")
                         else Path(settings.model).name, checkpoint=_checkpoint(settings),
                         embeddings=items.embeddings, pairs_unreadable=items.pairs_unreadable,
@@ -413,7 +414,8 @@ def find_neighbours(emb: Embeddings, cache: Cache, settings: BuildSettings, repo
 
 
 def place_on_map(emb: Embeddings, cache: Cache, settings: BuildSettings, report: BuildReport) -> dict:
-    """Stage 5: map coordinates of the drawings then the artworks ({"coords", "method"})."""
+    """Stage 5: map coordinates of the drawings then the artworks ({"coords", "method", "sample"}: how many
+    items UMAP laid out when it did not lay out all, 0 or absent when it did)."""
     from generator.ml.layout import FULL_LAYOUT_MAX, PCA_SAMPLE, SAMPLE_ITEMS, update_layout
 
     both = np.concatenate([emb.drawings.vectors, emb.artworks.vectors])
@@ -427,7 +429,7 @@ def place_on_map(emb: Embeddings, cache: Cache, settings: BuildSettings, report:
         state_key = f"current-{settings.seed}"
         layout, state, placed = update_layout(both, cache.get_arrays("layout", state_key), seed=settings.seed)
         report.computed["layout_placed"] = max(placed, 0)
-        lay = {"coords": layout.coords, "method": np.array(layout.method)}
+        lay = {"coords": layout.coords, "method": np.array(layout.method), "sample": np.array(layout.sample)}
         cache.put_arrays("layout", key, **lay)
         cache.put_arrays("layout", state_key, **state)
     return lay
