@@ -2,6 +2,11 @@
 
     python benchmarks/bench_layout.py --points 110000 [--samples 10000,27500,55000] [--full]
     python benchmarks/bench_layout.py --points 1100000 --samples 100000 --no-quality
+    python benchmarks/bench_layout.py --arrange 1100000
+
+``--arrange N`` times what the build does with the layout before writing the map's files (the point order
+along a Z-order curve, the year and country arrangements, the named groups) on N synthetic items: 10 %
+drawings with a year, a country and an age group, 90 % artworks by 5,000 artists, at random places.
 
 Each layout runs in its own process, so its peak RSS (``resource.getrusage``) is its own; the input is
 built there too (and counted in that RSS: n x 1280 float32, 5.6 GB at 1.1 M).
@@ -73,7 +78,7 @@ def kept(truth: np.ndarray, found: np.ndarray) -> float:
 def child(a) -> None:
     from generator.ml.layout import compute_layout
 
-    x = structured(a.points)
+    x = structured(a.points, local=a.local)
     t = time.perf_counter()
     lay = compute_layout(x, seed=42, full_max=a.points if a.sample == 0 else 0, sample=a.sample)
     secs = time.perf_counter() - t
@@ -92,27 +97,52 @@ def child(a) -> None:
     print("RESULT " + json.dumps(out), flush=True)
 
 
+def arrange(n: int) -> None:
+    from generator.pipeline.derive import arrange_map
+    from generator.site.mapdata import NONE_VALUE, MapItem
+
+    rng = np.random.default_rng(3)
+    xy = np.clip(rng.standard_normal((n, 2)) * 0.3, -1, 1)
+    nd = n // 10
+    countries = [f"C{k:02d}" for k in range(60)]
+    items = [MapItem("d", f"d{i}", float(xy[i, 0]), float(xy[i, 1]), f"d{i}", country=countries[i % 60],
+                     year=str(1990 + i % 30), age=str(6 + i % 10)) if i < nd else
+             MapItem("a", f"a{i}", float(xy[i, 0]), float(xy[i, 1]), f"a{i}", artist=f"Artist {i % 5000}")
+             for i in range(n)]
+    t = time.perf_counter()
+    got = arrange_map(items, {c: c for c in countries} | {NONE_VALUE: NONE_VALUE})
+    secs = time.perf_counter() - t
+    print(f"map arrangement of {n:,} items: {secs:.1f} s, peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB, {len(got.layouts)} arrangements")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points", type=int, default=110_000)
     ap.add_argument("--samples", default="10000,27500,55000", help="sample sizes to try (comma-separated)")
     ap.add_argument("--full", action="store_true", help="also the full UMAP of all points")
     ap.add_argument("--no-quality", dest="quality", action="store_false")
+    ap.add_argument("--local", type=int, default=8, help="directions of spread inside each cluster")
     ap.add_argument("--eval", type=int, default=3000, help="points whose neighbours are compared")
     ap.add_argument("--truth", default="/tmp/sitegen-bench-layout-truth.npy",
                     help="cache of the vectors' neighbours of the evaluation points (per --points)")
+    ap.add_argument("--arrange", type=int, default=0, help="time the map's arrangement of this many items instead")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--sample", type=int, default=0, help=argparse.SUPPRESS)
     a = ap.parse_args()
-    a.truth = a.truth.replace(".npy", f"-{a.points}-{a.eval}.npy")
+    if not a.child:
+        a.truth = a.truth.replace(".npy", f"-{a.points}-{a.eval}" + (f"-{a.local}" if a.local != 8 else "") + ".npy")
     if a.child:
         child(a)
+        return
+    if a.arrange:
+        arrange(a.arrange)
         return
     runs = ([0] if a.full else []) + [int(s) for s in a.samples.split(",") if s]
     print(f"{'method':<34} {'points':>10} {'time':>9} {'peak RSS':>10} {'10-NN kept':>11}")
     for sample in runs:
         cmd = [sys.executable, __file__, "--child", "--points", str(a.points), "--sample", str(sample),
-               "--eval", str(a.eval), "--truth", a.truth.replace(f"-{a.points}-{a.eval}.npy", ".npy")]
+               "--eval", str(a.eval), "--local", str(a.local), "--truth", a.truth]
         if not a.quality:
             cmd.append("--no-quality")
         out = subprocess.run(cmd, capture_output=True, text=True)

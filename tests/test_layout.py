@@ -133,3 +133,34 @@ def test_new_items_of_a_large_map_are_placed_among_a_sample(fitted, monkeypatch)
     assert np.abs(new_lay.coords[380:]).max() <= 1
     again, _, _ = update_layout(vectors, state, seed=3)
     assert again.coords.tobytes() == new_lay.coords.tobytes()
+
+
+def test_near_in_cells_finds_the_nearest_items_deterministically():
+    from generator.ml.layout import near_in_cells
+    from generator.ml.neighbours import top_k
+
+    x = clustered(3000, seed=5, d=24, clusters=20)
+    ref, queries = x[:2000], x[2000:]
+    idx, sim = near_in_cells(queries, ref, 8)
+    exact_idx, exact_sim = top_k(queries, ref, 8)
+    found = np.mean([len(set(a) & set(b)) / 8 for a, b in zip(idx.tolist(), exact_idx.tolist())])
+    assert found > 0.95
+    assert (np.diff(sim, axis=1) <= 0).all()   # best first
+    np.testing.assert_allclose(sim, np.einsum("nd,nkd->nk", queries, ref[idx]), atol=1e-5)
+    again = near_in_cells(queries, ref, 8)
+    assert again[0].tobytes() == idx.tobytes() and again[1].tobytes() == sim.tobytes()
+    # Fewer items than asked for: every query still gets k (repeated) neighbours among them.
+    few_idx, _ = near_in_cells(queries[:5], ref[:3], 8)
+    assert few_idx.shape == (5, 8) and set(few_idx.ravel().tolist()) <= {0, 1, 2}
+
+
+def test_many_new_items_are_placed_through_cells(monkeypatch):
+    import generator.ml.layout as layout
+
+    x = clustered(600, seed=6)
+    coords = np.clip(np.random.default_rng(0).standard_normal((500, 2)) * 0.4, -1, 1).astype(np.float32)
+    exact = place_points(x[500:], x[:500], coords)
+    monkeypatch.setattr(layout, "EXACT_PLACE_PAIRS", 0)
+    by_cells = place_points(x[500:], x[:500], coords)
+    assert np.abs(by_cells).max() <= 1
+    assert np.mean(np.all(np.abs(by_cells - exact) < 1e-3, axis=1)) > 0.9

@@ -22,6 +22,11 @@ MIN_UMAP_ITEMS = 16
 MAX_PLACED_FRACTION = 0.05
 #: A new item goes to the similarity-weighted mean of its this many nearest placed items.
 PLACE_NEIGHBOURS = 8
+#: Above this many (new x existing) pairs, new items are compared only with the existing items of nearby
+#: cells (:func:`near_in_cells`), not with all of them.
+EXACT_PLACE_PAIRS = 2_000_000_000
+#: How many cells (its own and the nearest others) a new item is compared with.
+PROBE_CELLS = 10
 #: Collections up to this many items get a UMAP of all of them; larger ones a UMAP of a sample.
 FULL_LAYOUT_MAX = 200_000
 #: How many items UMAP lays out in a larger collection (the rest are placed among them).
@@ -141,6 +146,64 @@ def row_digests(vectors: np.ndarray) -> np.ndarray:
                      for row in v], dtype=np.uint64)
 
 
+def _best_cells(x: np.ndarray, centres: np.ndarray, block: int = 65536) -> np.ndarray:
+    """The centre most similar to each row (float64 scores rounded to 9 decimals, ties to the lower centre)."""
+    out = np.empty(len(x), np.int64)
+    c64 = centres.astype(np.float64).T
+    for start in range(0, len(x), block):
+        scores = np.round(x[start:start + block].astype(np.float64) @ c64, 9)
+        out[start:start + block] = scores.argmax(axis=1)
+    return out
+
+
+def near_in_cells(queries: np.ndarray, ref: np.ndarray, k: int, seed: int = 0, iterations: int = 8,
+                  block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Near neighbours of each query among ``ref`` (unit rows) without comparing every pair: (indices, similarities).
+
+    ``ref`` is cut into about sqrt(len(ref)) cells by a seeded spherical k-means; a query is compared with the
+    items of its own cell and of the cells whose centres are nearest to that cell's centre (:data:`PROBE_CELLS`
+    cells in all). Nearly always the true nearest items, for a fraction of the work: a million queries against
+    100,000 items compare about 3,000 pairs each, not 100,000.
+    """
+    import torch
+
+    queries = np.ascontiguousarray(queries, np.float32)
+    ref = np.ascontiguousarray(ref, np.float32)
+    cells = max(1, int(round(np.sqrt(len(ref)))))
+    centres = ref[sample_rows(len(ref), cells, seed)].astype(np.float64)
+    for _step in range(iterations):
+        member = _best_cells(ref, centres)
+        sums = np.stack([np.bincount(member, weights=ref[:, d], minlength=cells) for d in range(ref.shape[1])], 1)
+        norm = np.linalg.norm(sums, axis=1, keepdims=True)
+        centres = np.where(norm > 0, sums / np.where(norm > 0, norm, 1), centres)
+    member = _best_cells(ref, centres)
+    home = _best_cells(queries, centres)
+    near_cells = np.argsort(-np.round(centres @ centres.T, 9), axis=1, kind="stable")[:, :PROBE_CELLS]
+    idx = np.zeros((len(queries), k), np.int64)
+    sim = np.zeros((len(queries), k), np.float32)
+    by_cell = np.argsort(home, kind="stable")
+    bounds = np.searchsorted(home[by_cell], np.arange(cells + 1))
+    for c in range(cells):
+        gallery = np.flatnonzero(np.isin(member, near_cells[c]))
+        g = ref[gallery]
+        g_t = torch.from_numpy(g).T
+        kk = min(k, len(gallery))
+        for start in range(bounds[c], bounds[c + 1], block):
+            rows = by_cell[start:min(start + block, bounds[c + 1])]
+            # A few more than k by float32 scores, then scored again in float64, rounded to 9 decimals and
+            # ordered with ties to the lower row: the k chosen are the same on every processor.
+            part = torch.topk(torch.from_numpy(queries[rows]) @ g_t, min(kk + 4, len(gallery)), dim=1)[1].numpy()
+            got = np.round(np.einsum("nd,nkd->nk", queries[rows].astype(np.float64), g[part].astype(np.float64)), 9)
+            order = np.lexsort((gallery[part], -got), axis=1)[:, :kk]
+            part, got = np.take_along_axis(part, order, 1), np.take_along_axis(got, order, 1)
+            idx[rows, :kk] = gallery[part]
+            sim[rows, :kk] = got
+            if kk < k:  # fewer items than k nearby: repeat the nearest (the weights stay a mean)
+                idx[rows, kk:] = gallery[part[:, :1]]
+                sim[rows, kk:] = got[:, :1]
+    return idx, sim
+
+
 def place_points(new_vectors: np.ndarray, ref_vectors: np.ndarray, ref_coords: np.ndarray,
                  k: int = PLACE_NEIGHBOURS) -> np.ndarray:
     """Coordinates for new items in an existing map, without recomputing it.
@@ -155,7 +218,10 @@ def place_points(new_vectors: np.ndarray, ref_vectors: np.ndarray, ref_coords: n
         return np.zeros((0, 2), np.float32)
     if len(ref_vectors) == 0:
         return np.zeros((len(new_vectors), 2), np.float32)
-    idx, sim = top_k(new_vectors, ref_vectors, k)
+    if len(new_vectors) * len(ref_vectors) > EXACT_PLACE_PAIRS:
+        idx, sim = near_in_cells(new_vectors, ref_vectors, k)
+    else:
+        idx, sim = top_k(new_vectors, ref_vectors, k)
     w = np.clip(sim.astype(np.float64), 0, None) ** 4 + 1e-12  # favour the closest items
     w /= w.sum(axis=1, keepdims=True)
     placed = np.einsum("nk,nkc->nc", w, np.asarray(ref_coords, np.float64)[idx])
