@@ -1,9 +1,10 @@
 """The map layout at scale: a full UMAP against UMAP of a sample with the rest placed, on the same points.
 
     python benchmarks/bench_layout.py --points 110000 [--samples 10000,27500,55000] [--full]
-    python benchmarks/bench_layout.py --points 1100000 --samples 100000 --no-quality
+    python benchmarks/bench_layout.py --points 1100000 --samples 100000 [--no-quality] [--add 100]
     python benchmarks/bench_layout.py --arrange 1100000
 
+``--add N`` then times placing N new items into the map, as a rebuild does (``update_layout``).
 ``--arrange N`` times what the build does with the layout before writing the map's files (the point order
 along a Z-order curve, the year and country arrangements, the named groups) on N synthetic items: 10 %
 drawings with a year, a country and an age group, 90 % artworks by 5,000 artists, at random places.
@@ -78,13 +79,22 @@ def kept(truth: np.ndarray, found: np.ndarray) -> float:
 def child(a) -> None:
     from generator.ml.layout import compute_layout
 
-    x = structured(a.points, local=a.local)
+    everything = structured(a.points + a.add, local=a.local)
+    x = everything[:a.points]
     t = time.perf_counter()
     lay = compute_layout(x, seed=42, full_max=a.points if a.sample == 0 else 0, sample=a.sample)
     secs = time.perf_counter() - t
     out = {"points": a.points, "sample": lay.sample, "method": lay.method, "secs": secs,
            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
            "in_unit_square": bool(np.abs(lay.coords).max() <= 1)}
+    if a.add:
+        from generator.ml.layout import row_digests, update_layout
+
+        state = {"digests": row_digests(x), "coords": lay.coords, "method": np.array(lay.method),
+                 "placed": np.array(0), "sample": np.array(lay.sample)}
+        t = time.perf_counter()
+        _, _, placed = update_layout(everything, state, seed=42)
+        out["add_secs"], out["added"] = time.perf_counter() - t, placed
     if a.quality:
         rows = eval_rows(a.points, a.eval)
         truth_file = Path(a.truth)
@@ -123,6 +133,7 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="also the full UMAP of all points")
     ap.add_argument("--no-quality", dest="quality", action="store_false")
     ap.add_argument("--local", type=int, default=8, help="directions of spread inside each cluster")
+    ap.add_argument("--add", type=int, default=0, help="then time placing this many new items into the map")
     ap.add_argument("--eval", type=int, default=3000, help="points whose neighbours are compared")
     ap.add_argument("--truth", default="/tmp/sitegen-bench-layout-truth.npy",
                     help="cache of the vectors' neighbours of the evaluation points (per --points)")
@@ -142,7 +153,7 @@ def main() -> None:
     print(f"{'method':<34} {'points':>10} {'time':>9} {'peak RSS':>10} {'10-NN kept':>11}")
     for sample in runs:
         cmd = [sys.executable, __file__, "--child", "--points", str(a.points), "--sample", str(sample),
-               "--eval", str(a.eval), "--local", str(a.local), "--truth", a.truth]
+               "--eval", str(a.eval), "--local", str(a.local), "--truth", a.truth, "--add", str(a.add)]
         if not a.quality:
             cmd.append("--no-quality")
         out = subprocess.run(cmd, capture_output=True, text=True)
@@ -155,6 +166,9 @@ def main() -> None:
         q = f"{r['kept10']:.3f}" if "kept10" in r else "-"
         print(f"{name:<34} {r['points']:>10,} {r['secs']:>8.1f}s {r['rss_mb']:>8,.0f}MB {q:>11}"
               + ("" if r["in_unit_square"] else "  OUTSIDE [-1, 1]"), flush=True)
+        if "added" in r:
+            print(f"  then {a.add:,} new items: {r['add_secs']:.1f} s (digests of every item included), "
+                  f"{r['added']:,} placed" + (" (-1: the whole map computed again)" if r["added"] < 0 else ""))
 
 
 if __name__ == "__main__":
