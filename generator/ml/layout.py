@@ -191,7 +191,8 @@ def near_in_cells(queries: np.ndarray, ref: np.ndarray, k: int, seed: int = 0, i
         for start in range(bounds[c], bounds[c + 1], block):
             rows = by_cell[start:min(start + block, bounds[c + 1])]
             # A few more than k by float32 scores, then scored again in float64, rounded to 9 decimals and
-            # ordered with ties to the lower row: the k chosen are the same on every processor.
+            # ordered with ties to the lower row, so processors whose float32 products differ in the last bits
+            # still choose the same k (unless more than four items lie within that rounding of the k-th).
             part = torch.topk(torch.from_numpy(queries[rows]) @ g_t, min(kk + 4, len(gallery)), dim=1)[1].numpy()
             got = np.round(np.einsum("nd,nkd->nk", queries[rows].astype(np.float64), g[part].astype(np.float64)), 9)
             order = np.lexsort((gallery[part], -got), axis=1)[:, :kk]
