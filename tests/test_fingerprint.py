@@ -57,6 +57,7 @@ CHANGED = {
     "groups": Groups(GroupSettings("mutual", 2, 0.65, 0.91, 8, 19), np.array([0, 0]), np.array([-1, -1]),
                      np.ones(1, np.float32), (((0, 2),),), np.zeros(0, np.float32), (), {}),
     "themes": {"2003": ("My town", "")},
+    "layout_sample": 100_000,
 }
 
 

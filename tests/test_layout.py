@@ -69,3 +69,98 @@ def test_small_collections_use_pca():
     assert lay.method == "PCA" and np.abs(lay.coords).max() <= 1
     _, state, placed = update_layout(x, None)
     assert placed == -1 and str(state["method"]) == "PCA"
+
+
+@pytest.fixture(scope="module")
+def sampled():
+    x = clustered(600, seed=4)
+    return x, compute_layout(x, seed=3, full_max=500, sample=200)
+
+
+@pytest.mark.slow  # fits UMAP
+def test_large_collections_lay_out_a_sample_and_place_the_rest(sampled):
+    x, lay = sampled
+    assert lay.method == "UMAP" and lay.sample == 200
+    assert lay.coords.shape == (600, 2) and lay.coords.dtype == np.float32
+    assert np.abs(lay.coords).max() <= 1 and lay.coords.min() == -1 and lay.coords.max() == 1
+    # Same inputs, same map, to the byte.
+    again = compute_layout(x, seed=3, full_max=500, sample=200)
+    assert again.coords.tobytes() == lay.coords.tobytes()
+
+
+@pytest.mark.slow  # fits UMAP
+def test_sampled_layout_keeps_neighbours_together(sampled):
+    x, lay = sampled
+    # An item lies nearer to its nearest item in the vectors than to a typical item.
+    sims = x @ x.T
+    np.fill_diagonal(sims, -2)
+    nearest = sims.argmax(1)
+    near = np.linalg.norm(lay.coords - lay.coords[nearest], axis=1)
+    spread = np.linalg.norm(lay.coords[:, None] - lay.coords[None], axis=2).mean()
+    assert np.median(near) < 0.1 * spread
+
+
+@pytest.mark.slow  # fits UMAP
+def test_collections_up_to_the_threshold_get_a_full_layout(fitted):
+    x, lay = fitted
+    assert lay.sample == 0
+    full = compute_layout(x[:380], seed=3, full_max=380, sample=100)
+    assert full.sample == 0
+    np.testing.assert_array_equal(full.coords, lay.coords)
+
+
+def test_sample_rows_are_seeded_sorted_and_distinct():
+    from generator.ml.layout import sample_rows
+
+    a, b = sample_rows(1000, 100, 7), sample_rows(1000, 100, 7)
+    assert a.tolist() == b.tolist() and len(set(a.tolist())) == 100 and (np.diff(a) > 0).all()
+    assert sample_rows(1000, 100, 8).tolist() != a.tolist()
+
+
+@pytest.mark.slow  # fits UMAP
+def test_new_items_of_a_large_map_are_placed_among_a_sample(fitted, monkeypatch):
+    import generator.ml.layout as layout
+
+    x, lay = fitted
+    monkeypatch.setattr(layout, "FULL_LAYOUT_MAX", 100)
+    monkeypatch.setattr(layout, "SAMPLE_ITEMS", 60)
+    state = {"digests": row_digests(x[:380]), "coords": lay.coords, "method": np.array("UMAP"),
+             "placed": np.array(0)}
+    vectors = np.concatenate([x[:380], x[380:385]])
+    new_lay, _, placed = update_layout(vectors, state, seed=3)
+    assert placed == 5
+    np.testing.assert_array_equal(new_lay.coords[:380], lay.coords)
+    assert np.abs(new_lay.coords[380:]).max() <= 1
+    again, _, _ = update_layout(vectors, state, seed=3)
+    assert again.coords.tobytes() == new_lay.coords.tobytes()
+
+
+def test_near_in_cells_finds_the_nearest_items_deterministically():
+    from generator.ml.layout import near_in_cells
+    from generator.ml.neighbours import top_k
+
+    x = clustered(3000, seed=5, d=24, clusters=20)
+    ref, queries = x[:2000], x[2000:]
+    idx, sim = near_in_cells(queries, ref, 8)
+    exact_idx, exact_sim = top_k(queries, ref, 8)
+    found = np.mean([len(set(a) & set(b)) / 8 for a, b in zip(idx.tolist(), exact_idx.tolist())])
+    assert found > 0.95
+    assert (np.diff(sim, axis=1) <= 0).all()   # best first
+    np.testing.assert_allclose(sim, np.einsum("nd,nkd->nk", queries, ref[idx]), atol=1e-5)
+    again = near_in_cells(queries, ref, 8)
+    assert again[0].tobytes() == idx.tobytes() and again[1].tobytes() == sim.tobytes()
+    # Fewer items than asked for: every query still gets k (repeated) neighbours among them.
+    few_idx, _ = near_in_cells(queries[:5], ref[:3], 8)
+    assert few_idx.shape == (5, 8) and set(few_idx.ravel().tolist()) <= {0, 1, 2}
+
+
+def test_many_new_items_are_placed_through_cells(monkeypatch):
+    import generator.ml.layout as layout
+
+    x = clustered(600, seed=6)
+    coords = np.clip(np.random.default_rng(0).standard_normal((500, 2)) * 0.4, -1, 1).astype(np.float32)
+    exact = place_points(x[500:], x[:500], coords)
+    monkeypatch.setattr(layout, "EXACT_PLACE_PAIRS", 0)
+    by_cells = place_points(x[500:], x[:500], coords)
+    assert np.abs(by_cells).max() <= 1
+    assert np.mean(np.all(np.abs(by_cells - exact) < 1e-3, axis=1)) > 0.9

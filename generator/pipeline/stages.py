@@ -343,7 +343,8 @@ def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Pr
         model_source = embedded.model_source
         site = SiteData(settings=settings, drawings=items.drawings, artworks=items.artworks, pairs=items.pairs,
                         countries=countries, artists=coll.artists, neighbours=nb, coords=lay["coords"],
-                        layout_method=str(lay["method"]), pictures=pictures, model_source=model_source,
+                        layout_method=str(lay["method"]),
+                        layout_sample=int(lay["sample"]) if "sample" in lay else 0, pictures=pictures, model_source=model_source,
                         model_name=settings.model if not str(settings.model).endswith(".pt")
                         else Path(settings.model).name, checkpoint=_checkpoint(settings),
                         embeddings=items.embeddings, pairs_unreadable=items.pairs_unreadable,
@@ -478,11 +479,14 @@ def _extended_neighbours(emb: Embeddings, digests: np.ndarray, basis: dict, cach
 
 
 def place_on_map(emb: Embeddings, cache: Cache, settings: BuildSettings, report: BuildReport) -> dict:
-    """Stage 5: map coordinates of the drawings then the artworks ({"coords", "method"})."""
-    from generator.ml.layout import update_layout
+    """Stage 5: map coordinates of the drawings then the artworks ({"coords", "method", "sample"}: how many
+    items UMAP laid out when it did not lay out all, 0 or absent when it did)."""
+    from generator.ml.layout import FULL_LAYOUT_MAX, PCA_SAMPLE, SAMPLE_ITEMS, update_layout
 
     both = np.concatenate([emb.drawings.vectors, emb.artworks.vectors])
-    key = array_key(both, settings.seed, "layout-v1")
+    # A larger collection's map depends on how it is sampled too (smaller ones keep their stored maps).
+    key = array_key(both, settings.seed, "layout-v1",
+                    *([f"sampled-{FULL_LAYOUT_MAX}-{SAMPLE_ITEMS}-{PCA_SAMPLE}"] if len(both) > FULL_LAYOUT_MAX else []))
     lay = cache.get_arrays("layout", key)
     report.computed["layout"] = int(lay is None)
     if lay is None:
@@ -490,7 +494,7 @@ def place_on_map(emb: Embeddings, cache: Cache, settings: BuildSettings, report:
         state_key = f"current-{settings.seed}"
         layout, state, placed = update_layout(both, cache.get_arrays("layout", state_key), seed=settings.seed)
         report.computed["layout_placed"] = max(placed, 0)
-        lay = {"coords": layout.coords, "method": np.array(layout.method)}
+        lay = {"coords": layout.coords, "method": np.array(layout.method), "sample": np.array(layout.sample)}
         cache.put_arrays("layout", key, **lay)
         cache.put_arrays("layout", state_key, **state)
     return lay

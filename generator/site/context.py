@@ -70,6 +70,8 @@ class SiteData:
     groups: Groups | None = None
     #: year -> (the competition's theme, its description or "") from the years file
     themes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: how many items the map's UMAP laid out when it laid out a sample (the others placed beside them); 0: all
+    layout_sample: int = 0
     # What the pipeline computes from the fields above for the pages (pipeline/derive.py). Being functions
     # of them and of the code, they are left out of the page fingerprint (``derived`` in their metadata).
     #: the discoveries pages' candidates, best first
