@@ -37,7 +37,10 @@ sys.path.insert(0, str(REPO))
 
 def synthetic_index(site: Path, n: int, dims: int, grouped_from: int, seed: int = 0) -> None:
     """Replace the find page's index in ``site`` by one of ``n`` synthetic artworks."""
-    from generator.ml.findindex import AGREEMENT_TARGET, compact_index, group_parts
+    import resource
+
+    from generator.ml.findindex import AGREEMENT_QUERIES, AGREEMENT_TARGET, MEASURE_WORK, compact_index, \
+        exact_top_sets, group_parts
     from generator.site.findpage import FIND_FOLDER, write_index_files
     from generator.site.output import SiteOutput
 
@@ -50,22 +53,37 @@ def synthetic_index(site: Path, n: int, dims: int, grouped_from: int, seed: int 
     mixing = rng.standard_normal((96, dim), dtype=np.float32) / np.sqrt(96)
 
     def draw(count: int) -> np.ndarray:
-        latent = latent_centres[rng.integers(0, 500, count)] + 0.7 * rng.standard_normal((count, 96), dtype=np.float32)
-        v = latent @ mixing + 0.15 * rng.standard_normal((count, dim), dtype=np.float32)
-        return v / np.linalg.norm(v, axis=1, keepdims=True)
-    vectors, queries = draw(n), draw(200)
+        out = np.empty((count, dim), np.float32)
+        for lo in range(0, count, 65536):  # a block at a time: a million vectors are 5 GB, their drafts no more
+            m = min(65536, count - lo)
+            latent = latent_centres[rng.integers(0, 500, m)] + 0.7 * rng.standard_normal((m, 96), dtype=np.float32)
+            v = latent @ mixing + 0.15 * rng.standard_normal((m, dim), dtype=np.float32)
+            out[lo:lo + m] = v / np.linalg.norm(v, axis=1, keepdims=True)
+        return out
+    started = time.perf_counter()
+    # As many queries as the build measures agreement on for this many artworks.
+    vectors, queries = draw(n), draw(max(1, min(AGREEMENT_QUERIES, MEASURE_WORK // n)))
+    drawn = time.perf_counter()
     index = compact_index(vectors, queries, axes_tried=(dims,), target=0.0, grouped_from=n + 1)
     if n >= grouped_from:
-        index = group_parts(index, queries, queries @ vectors.T, AGREEMENT_TARGET)
+        index = group_parts(index, queries, exact_top_sets(queries, vectors), AGREEMENT_TARGET)
+    del vectors
+    indexed = time.perf_counter()
     print(f"synthetic index: {index.dims} numbers per artwork keep {index.overlap:.1%} of the exact top 10 of "
           f"{index.queries} synthetic queries; {len(index.part_rows())} parts, a query reads {index.probe or 'all'}")
-    for old in [*(site / FIND_FOLDER).glob("artworks-*"), *(site / FIND_FOLDER).glob("labels-*")]:
+    for old in [*(site / FIND_FOLDER).glob("artworks-*"), *(site / FIND_FOLDER).glob("labels-*"),
+                *(site / FIND_FOLDER).glob("centres.bin")]:
         old.unlink()
     rows = [[f"synthetic_{i}", f"Synthetic artwork {i}", "Nobody", "", "index.html", None] for i in range(n)]
     out = SiteOutput(site, title="bench", csp="")
     projection, manifest["artworks"] = write_index_files(out, index, rows)
     manifest["projection"].update(bytes=len(projection), dims=index.dims)
     (site / FIND_FOLDER / "index.json").write_text(json.dumps(manifest))
+    written = time.perf_counter()
+    print(f"(vectors drawn in {drawn - started:.0f} s; index made in {indexed - drawn:.0f} s, written in "
+          f"{written - indexed:.0f} s; peak memory of this process "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB, of which the vectors "
+          f"{n * dim * 4 / 1e6:,.0f} MB)")
 
 
 def measure(browser, base: str, picture: Path, second: Path) -> dict:
@@ -92,7 +110,12 @@ def measure(browser, base: str, picture: Path, second: Path) -> dict:
     return {"first_s": first, "again_s": again,
             "runtime": part(lambda u: "/vendor/" in u), "model": part(lambda u: u.endswith("model.onnx")),
             "index": part(lambda u: u.endswith((".bin", "index.json"))),
+            "part_bytes": part(lambda u: "/find/artworks-" in u),
+            "projection": part(lambda u: u.endswith("/find/projection.bin")),
+            "centres": part(lambda u: u.endswith("/find/centres.bin")),
+            "manifest": part(lambda u: u.endswith("/find/index.json")),
             "parts": sum(1 for k in before if "/find/artworks-" in k),
+            "label_files": sum(1 for k in before if "/find/labels-" in k),
             "labels": part(lambda u: "/find/labels-" in u),
             "page": part(lambda u: u.endswith((".html", ".css")) or "/static/find" in u or "search.js" in u)}
 
@@ -128,6 +151,9 @@ def run_case(name: str, site: Path, runs: int, pictures: list[Path]) -> None:
     print(f"  downloaded before the first result: {total / 1e6:.2f} MB = runtime {med['runtime'] / 1e6:.2f} MB"
           f" + model {med['model'] / 1e6:.2f} MB + index {med['index'] / 1e6:.2f} MB"
           f" + labels of the results {med['labels'] / 1e6:.3f} MB (page itself {med['page'] / 1e3:.0f} kB)")
+    print(f"  index: parts {med['part_bytes'] / 1e6:.2f} MB + projection {med['projection'] / 1e6:.2f} MB"
+          f" + centres {med['centres'] / 1e6:.3f} MB + index.json {med['manifest'] / 1e6:.3f} MB;"
+          f" labels: {med['label_files']:.0f} files")
     print(f"  index parts downloaded: {med['parts']:.0f} of {len(manifest['artworks']['parts'])}; "
           f"index bytes per 10,000 artworks: {10_000 * (2 * dims + 8) / 1e6:.2f} MB of codes "
           f"(+ {manifest['projection']['bytes'] / 1e6:.2f} MB projection, once)")

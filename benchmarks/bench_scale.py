@@ -1,7 +1,7 @@
 """Does sitegen scale to the real archive? One table, one command.
 
     python benchmarks/bench_scale.py [--drawings 100000 --artworks 250000] [--quick]
-                                     [--stages neighbours,layout,render] [--full-neighbours]
+                                     [--stages neighbours,layout,find_index,render] [--full-neighbours]
 
 Every stage runs in its own process, so its peak RSS (``resource.getrusage``) is its
 own. Inputs are synthetic (normalised random vectors; a clustered cloud for the map;
@@ -16,8 +16,12 @@ collection or model is needed.
   queries; ``--full-neighbours`` runs all of them (about 6 minutes here).
 * layout: seeded UMAP (PCA to 50 first) of drawings + artworks' share of 110k points,
   then placing 100 new points into that map.
+* find_index: the find page's index of every artwork (vectors that vary along 96
+  directions, as a network's do), made and written as the build does: time, peak RSS,
+  parts, how many a query reads, bytes written.
 * render: pages per second for the synthetic site through ``render.Renderer``
-  (thumbnails are hard links and timed separately as "pictures").
+  (thumbnails are hard links and timed separately as "pictures"), and the site's size:
+  pages and data against the 400 MB budget, the artworks' own pages apart.
 """
 
 from __future__ import annotations
@@ -119,6 +123,60 @@ def clustered(n: int, d: int, seed: int, clusters: int = 200) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
+def latent_vectors(sizes: list[int], d: int, seed: int, directions: int = 96,
+                   clusters: int = 500) -> list[np.ndarray]:
+    """Sets of unit vectors (one of each size) that vary along the same ``directions`` directions (clusters in a
+    small space mapped into ``d`` numbers, plus noise), as a network's do; made a slice at a time (a million
+    are 5 GB, with no drafts)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, directions), dtype=np.float32)
+    mixing = rng.standard_normal((directions, d), dtype=np.float32) / np.sqrt(directions)
+    sets = []
+    for n in sizes:
+        out = np.empty((n, d), np.float32)
+        for s in range(0, n, 65536):
+            m = min(65536, n - s)
+            latent = centres[rng.integers(0, clusters, m)] + 0.7 * rng.standard_normal((m, directions),
+                                                                                         dtype=np.float32)
+            v = latent @ mixing + 0.15 * rng.standard_normal((m, d), dtype=np.float32)
+            out[s:s + m] = v / np.linalg.norm(v, axis=1, keepdims=True)
+        sets.append(out)
+    return sets
+
+
+def stage_find_index(a) -> list[dict]:
+    """The find page's index of every artwork, as the build makes and writes it (labels included)."""
+    from generator.contracts import CompactIndex
+    from generator.ml.findindex import compact_index
+    from generator.site.findpage import write_index_files
+    from generator.site.output import SiteOutput
+
+    n, d = a.artworks, a.dim
+    g, q = latent_vectors([n, a.drawings], d, 8)
+    t, index = timed(lambda: compact_index(g, q))
+    assert isinstance(index, CompactIndex)
+    del g, q
+    rss_index = peak_rss_mb()
+    with tempfile.TemporaryDirectory(dir=a.tmp) as tmp:
+        rows = [[f"a{j:07d}", f"Artwork {j}", f"Artist {j % 50}", str(1500 + j % 400),
+                 f"artworks/a{j:07d}/index.html", f"images/artworks/a{j:07d}.thumb.webp"] for j in range(n)]
+        out = SiteOutput(Path(tmp), title="bench", csp="")
+        t_write, (projection, entry) = timed(lambda: write_index_files(out, index, rows))
+        files = list((Path(tmp) / "find").iterdir())
+        size = sum(f.stat().st_size for f in files)
+        labels = sum(f.stat().st_size for f in files if f.name.startswith("labels-"))
+    probe = entry["probe"]
+    parts = len(entry["parts"])
+    return [dict(stage="find page index (projection, parts, agreement)", size=f"{n:,} artworks x {d}", secs=t,
+                 rate=f"{n / t:,.0f} artworks/s", rss=rss_index, target="", met=None,
+                 note=f"{index.dims} numbers each; {parts:,} parts, a query reads {probe}; top-10 agreement "
+                      f"{index.overlap:.1%} on {index.queries} drawings"),
+            dict(stage="find page index written (codes, labels)", size=f"{len(files):,} files", secs=t_write,
+                 rate="", rss=peak_rss_mb(), target="", met=None,
+                 note=f"{size / 1e6:,.0f} MB, of which labels {labels / 1e6:,.0f} MB (counted with the artworks; "
+                      "a visitor downloads only what a query reads)")]
+
+
 def stage_layout(a) -> list[dict]:
     from generator.ml.layout import compute_layout, update_layout
 
@@ -138,89 +196,87 @@ def stage_layout(a) -> list[dict]:
 
 
 def synthetic_site(n_d: int, n_a: int, folder: Path):
+    """Site data of ``n_d`` drawings with IMAJ names and ``n_a`` artworks, random neighbours and map, every
+    item's pictures the same two tiny WebP files."""
     from PIL import Image
 
+    from generator.contracts import Embedded, Embeddings, Neighbours
     from generator.inputs.collection import Artwork, Drawing, DrawingName
-    from generator.settings import BuildSettings
     from generator.inputs.countries import load_countries
-    from generator.site.render import SiteData
+    from generator.settings import BuildSettings
+    from generator.site.context import SiteData
 
     thumb, display = folder / "t.webp", folder / "d.webp"
     Image.new("RGB", (32, 40), (200, 120, 40)).save(thumb, "WEBP")
     Image.new("RGB", (64, 80), (40, 120, 200)).save(display, "WEBP")
     rng = np.random.default_rng(7)
-    countries = ["AR", "BR", "DE", "FR", "IN", "JP", "KE", "MX", "PL", "TR", "US", "VN"]
-    ages = ["A", "B", "C", "D", "MS"]
+    countries = ["ARG", "BRA", "DEU", "FRA", "IND", "JPN", "KEN", "MEX", "POL", "TUR", "USA", "VNM"]
+    ages = ["6-9", "10-13", "14-17"]
     drawings = []
     for i in range(n_d):
-        name = DrawingName(year=2000 + i % 20, age_group=ages[i % 5], number=f"{i:06d}",
-                           country=countries[i % len(countries)], variant=None, side="R", quality="HQ")
-        rel = f"{name.year}_{name.age_group}_{name.number}_{name.country}_R_HQ.jpg"
-        drawings.append(Drawing(id=f"d{i:06d}", path=folder / rel, rel=rel, name=name))
-    artworks = [Artwork(id=f"a{j:06d}", path=folder / f"a{j}.jpg", rel=f"Artist_{j % 50}/a{j}.jpg",
+        name = DrawingName(year=2000 + i % 20, age_group=ages[i % 3], number=f"{i:06d}",
+                           country=countries[i % len(countries)], variant=None, side="R", quality="C")
+        rel = f"{name.year}_{name.age_group}_{name.number}_{name.country}_R_C.jpg"
+        drawings.append(Drawing(id=name.drawing_id, path=folder / rel, rel=rel, name=name))
+    artworks = [Artwork(id=f"artist_{j % 50}_{j}", path=folder / f"a{j}.jpg", rel=f"Artist_{j % 50}/a{j}.jpg",
                         title=f"Artwork {j}", artist=f"Artist {j % 50}", year=str(1500 + j % 400))
                 for j in range(n_a)]
-    nb = {"da_i": rng.integers(0, n_a, (n_d, 10)), "da_s": rng.random((n_d, 10), np.float32),
-          "dd_i": rng.integers(0, n_d, (n_d, 6)), "dd_s": rng.random((n_d, 6), np.float32),
-          "ad_i": rng.integers(0, n_d, (n_a, 12)), "ad_s": rng.random((n_a, 12), np.float32)}
+    nb = Neighbours(rng.integers(0, n_a, (n_d, 10)), np.sort(rng.random((n_d, 10), np.float32))[:, ::-1].copy(),
+                    rng.integers(0, n_d, (n_d, 6)), np.sort(rng.random((n_d, 6), np.float32))[:, ::-1].copy(),
+                    rng.integers(0, n_d, (n_a, 12)), np.sort(rng.random((n_a, 12), np.float32))[:, ::-1].copy())
     pairs = [(drawings[i].id, artworks[i % n_a].id) for i in range(0, n_d, 50)]
-    derivs = {it.id: (thumb, display) for it in drawings + artworks}
-    settings = BuildSettings(out=folder / "site", cache=folder / "cache")
-    kw = dict(settings=settings, drawings=drawings, artworks=artworks, pairs=pairs,
-              countries=load_countries(None), artists={}, neighbours=nb,
-              coords=rng.uniform(-1, 1, (n_d + n_a, 2)).astype(np.float32), layout_method="UMAP",
-              derivatives=derivs, model_source="synthetic", model_name="synthetic")
-    import dataclasses
-    if "embeddings" in {f.name for f in dataclasses.fields(SiteData)}:
-        from generator.pipeline.stages import Embedded
-        kw["embeddings"] = {"drawings": Embedded([d.id for d in drawings], np.zeros((n_d, 4), np.float32)),
-                            "artworks": Embedded([x.id for x in artworks], np.zeros((n_a, 4), np.float32))}
-    return SiteData(**kw)
+    pictures = {it.id: (thumb, display) for it in drawings + artworks}
+    embeddings = Embeddings(Embedded([d.id for d in drawings], np.zeros((n_d, 4), np.float32)),
+                            Embedded([x.id for x in artworks], np.zeros((n_a, 4), np.float32)))
+    settings = BuildSettings(out=folder / "site", cache=folder / "cache", find_page=False)
+    return SiteData(settings=settings, drawings=drawings, artworks=artworks, pairs=pairs,
+                    countries=load_countries(None), artists={}, neighbours=nb,
+                    coords=rng.uniform(-1, 1, (n_d + n_a, 2)).astype(np.float32), layout_method="UMAP",
+                    pictures=pictures, model_source="synthetic", model_name="synthetic", embeddings=embeddings)
 
 
 def stage_render(a) -> list[dict]:
-    from generator.site import render
+    """The whole site written as the build writes it (the map's arrangement and picture sheets, the discoveries,
+    every page and data file), without the find page (the find_index stage measures its index)."""
+    from generator.pipeline.derive import derive
+    from generator.pipeline.incremental import manifest as _manifest
+    from generator.site.output import render_workers
+    from generator.site.pages import render_site
 
     with tempfile.TemporaryDirectory(dir=a.tmp) as tmp:
         tmp = Path(tmp)
         site = synthetic_site(a.render_drawings, a.render_artworks, tmp)
         out = tmp / "staging"
         out.mkdir()
-        r = render.Renderer(site, out)
-        t_static, _ = timed(r.copy_static)
-        t_img, _ = timed(r.copy_images)
-        n_img = 2 * (len(site.drawings) + len(site.artworks))
-        steps = [s for s in ("render_drawings", "render_artworks", "render_collections", "render_map",
-                             "render_explore", "render_data", "render_home") if hasattr(r, s)]
-        per = {}
-        start = time.perf_counter()
-        for s in steps:
-            t0 = time.perf_counter()
-            getattr(r, s)()
-            per[s] = time.perf_counter() - t0
-        t_pages = time.perf_counter() - start
-        n_pages = len(r.pages)
-        from generator.pipeline.incremental import manifest as _manifest
+        t_pages, result = timed(lambda: render_site(site, out, prepare=derive))
+        n_pages = len(result.pages)
         files = _manifest(out)
         size = sum(v[0] for v in files.values())
+        by_folder: dict[str, int] = {}
+        for rel, row in files.items():
+            top = rel.split("/", 1)[0] if "/" in rel else "(top)"
+            by_folder[top] = by_folder.get(top, 0) + row[0]
         t_man, _ = timed(lambda: _manifest(out))
-    workers = render.render_workers() if hasattr(render, "render_workers") else 1
-    slow = ", ".join(f"{k.replace('render_', '')} {v:.1f}s" for k, v in sorted(per.items(), key=lambda kv: -kv[1])[:4])
-    return [dict(stage="render pages (all HTML + JSON)", size=f"{a.render_drawings:,} d + {a.render_artworks:,} a",
+    # The 400 MB budget is for the drawings' pages and data; the artworks' own pages, and the pictures, apart.
+    pictures, artwork_pages = by_folder.pop("images", 0), by_folder.pop("artworks", 0)
+    rest = sum(by_folder.values())
+    folders = ", ".join(f"{k} {v / 1e6:,.1f}" for k, v in sorted(by_folder.items(), key=lambda kv: -kv[1])[:6])
+    return [dict(stage="render the site (map, pages, data)", size=f"{a.render_drawings:,} d + {a.render_artworks:,} a",
                  secs=t_pages, rate=f"{n_pages / t_pages:,.0f} pages/s", rss=peak_rss_mb(),
                  target=">= 2,000 pages/s", met=n_pages / t_pages >= 2000,
-                 note=f"{n_pages:,} pages, {workers} render worker(s); {slow}; site {len(files):,} files, "
-                      f"{size / 1e6:.0f} MB"),
-            dict(stage="render pictures (hard links)", size=f"{n_img:,} files", secs=t_img,
-                 rate=f"{n_img / t_img:,.0f} files/s", rss=None, target="", met=None,
-                 note="thumbnail encoding itself is cached per content hash"),
+                 note=f"{n_pages:,} pages, {render_workers()} render worker(s); site {len(files):,} files, "
+                      f"{size / 1e6:,.0f} MB (pictures are hard links; map sheets made from the same two pictures)"),
+            dict(stage="site size: pages + data without the artworks' pages", size=f"{len(files):,} files",
+                 secs=float("nan"), rate="", rss=None, target="<= 400 MB", met=rest <= 400e6,
+                 note=f"{rest / 1e6:,.1f} MB ({folders} MB); artworks' pages {artwork_pages / 1e6:,.1f} MB; "
+                      f"pictures {pictures / 1e6:,.1f} MB (two tiny WebP files, linked)"),
             dict(stage="no-op check (site manifest walk)", size=f"{len(files):,} files", secs=t_man,
                  rate=f"{len(files) / t_man:,.0f} files/s", rss=None, target="part of < 30 s no-op", met=None,
                  note="")]
 
 
 STAGES = {"neighbours": stage_neighbours, "neighbours_full": stage_neighbours_full, "layout": stage_layout,
-          "render": stage_render}
+          "find_index": stage_find_index, "render": stage_render}
 
 
 # ------------------------------------------------------------------ driver
@@ -238,18 +294,20 @@ def run_child(stage: str, argv: list[str]) -> list[dict]:
     return rows
 
 
-def print_table(rows: list[dict]) -> None:
+def print_table(rows: list[dict], file=None) -> None:
     head = ["stage", "size", "time", "rate", "peak RSS", "target", "met?"]
-    body = [[r["stage"], r["size"], f"{r['secs']:.1f} s", r["rate"],
+    body = [[r["stage"], r["size"], f"{r['secs']:.1f} s" if r["secs"] == r["secs"] else "", r["rate"],
              "" if r["rss"] is None else f"{r['rss']:,.0f} MB", r["target"],
              "" if r["met"] is None else ("yes" if r["met"] else "NO")] for r in rows]
-    print("| " + " | ".join(head) + " |")
-    print("|" + "|".join("---" for _ in head) + "|")
+    print("| " + " | ".join(head) + " |", file=file)
+    print("|" + "|".join("---" for _ in head) + "|", file=file)
     for b in body:
-        print("| " + " | ".join(b) + " |")
+        print("| " + " | ".join(b) + " |", file=file)
     notes = [(r["stage"], r["note"]) for r in rows if r.get("note")]
     for stage, note in notes:
-        print(f"- {stage}: {note}")
+        print(f"- {stage}: {note}", file=file)
+    if file is not None:
+        file.flush()
 
 
 def main() -> None:
@@ -258,7 +316,7 @@ def main() -> None:
     ap.add_argument("--artworks", type=int, default=250_000)
     ap.add_argument("--dim", type=int, default=1280)
     ap.add_argument("--quick", action="store_true", help="reduced sizes, under 2 minutes")
-    ap.add_argument("--stages", default="neighbours,neighbours_full,layout,render")
+    ap.add_argument("--stages", default="neighbours,neighbours_full,layout,find_index,render")
     ap.add_argument("--nb-drawings", type=int, default=20_000, help="scaled neighbours case (queries)")
     ap.add_argument("--nb-artworks", type=int, default=50_000, help="scaled neighbours case (gallery)")
     ap.add_argument("--full-neighbours", action="store_true", help="time all queries of the full-size case")
@@ -295,6 +353,17 @@ def main() -> None:
         t0 = time.perf_counter()
         rows += run_child(stage.strip(), argv)
         print(f"  ({stage} done in {time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+        print_table(rows, file=sys.stderr)  # a long run's finished stages stay readable if it is stopped
+    faiss_rows = [r for r in rows if r["stage"] == "neighbours top-10 (faiss IndexFlatIP)"]
+    full_rows = [r for r in rows if r["stage"] == "neighbours full-size memory"]
+    if faiss_rows and full_rows and full_rows[0]["secs"] == full_rows[0]["secs"]:
+        # faiss at full size would take hours: its scaled time, extrapolated in n x m, is the peer.
+        f = faiss_rows[0]
+        n, m = (int(x.replace(",", "")) for x in f["size"].split(" x ")[:2])
+        faiss_full = f["secs"] * a.drawings * a.artworks / (n * m)
+        ours = float(full_rows[0]["note"].split(" s")[0].split(": ")[-1])
+        full_rows[0]["note"] += (f"; faiss IndexFlatIP extrapolated from {n:,} x {m:,} of this run: "
+                                 f"{faiss_full:,.0f} s, faiss/sitegen = {faiss_full / ours:.2f}x")
     print_table(rows)
 
 

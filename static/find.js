@@ -119,7 +119,9 @@
       engine = modelEngine();
       var runtime = new URL(config.getAttribute("data-runtime"), location.href).href;
       var model = engine.load(runtime, new URL(manifest.model.file, location.href).href);
-      var state = { manifest: manifest, parts: {}, labels: {}, backend: null };
+      var state = { manifest: manifest, parts: {}, labels: {}, backend: null, partStart: [] };
+      // Labels follow the parts (part 0's artworks, then part 1's…): where each part's labels start.
+      a.parts.reduce(function (at, c) { state.partStart.push(at); return at + c.rows; }, 0);
       // A small collection needs every part for each query: they are downloaded now. A large one's parts
       // group similar artworks, and a query downloads only those nearest to it.
       if (everyPart) { a.parts.forEach(function (c, n) { partOf(state, n); }); }
@@ -275,8 +277,9 @@
     var q = project(state, vector), dims = q.proj.length, proj = q.proj;
     var wanted = partsToRead(state, proj);
     return Promise.all(wanted.map(function (n) { return partOf(state, n); })).then(function (parts) {
-      var best = [];  // [similarity, row], most similar first; ties keep the site's order
-      parts.forEach(function (part) {
+      var best = [];  // [similarity, row, place among the labels], most similar first; ties keep the site's order
+      parts.forEach(function (part, p) {
+        var start = state.partStart[wanted[p]];
         for (var r = 0; r < part.ids.length; r++) {
           var dot = 0, off = r * dims;
           for (var k = 0; k < dims; k++) { dot += proj[k] * part.codes[off + k]; }
@@ -285,7 +288,7 @@
               (sim === best[best.length - 1][0] && row < best[best.length - 1][1])) {
             var at = best.length;
             while (at > 0 && (best[at - 1][0] < sim || (best[at - 1][0] === sim && best[at - 1][1] > row))) { at--; }
-            best.splice(at, 0, [sim, row]);
+            best.splice(at, 0, [sim, row, start + r]);
             if (best.length > TOP) { best.pop(); }
           }
         }
@@ -294,18 +297,19 @@
     });
   }
 
-  /* The labels of one artwork: its file of labels is downloaded when a result first needs it. */
-  function labelsOf(state, row) {
-    var a = state.manifest.artworks, n = Math.floor(row / a.label_rows);
+  /* The labels of one artwork, by its place among the labels (which follow the parts): its file of labels is
+     downloaded when a result first needs it. */
+  function labelsOf(state, place) {
+    var a = state.manifest.artworks, n = Math.floor(place / a.label_rows);
     if (!state.labels[n]) {
       var name = a.labels.replace("{n}", String(n).padStart(a.label_digits, "0"));
       state.labels[n] = fetchJson(name);
     }
-    return state.labels[n].then(function (data) { return data.rows[row - n * a.label_rows]; });
+    return state.labels[n].then(function (data) { return data.rows[place - n * a.label_rows]; });
   }
 
   function show(best, state) {
-    return Promise.all(best.map(function (b) { return labelsOf(state, b[1]); })).then(function (rows) {
+    return Promise.all(best.map(function (b) { return labelsOf(state, b[2]); })).then(function (rows) {
       results.textContent = "";
       rows.forEach(function (row, i) {
         var li = document.createElement("li"), a = document.createElement("a");

@@ -55,6 +55,46 @@ def test_large_collections_are_grouped_and_a_query_reads_few_parts():
     assert top_overlap(drawings @ artworks.T, masked) == pytest.approx(index.overlap)
 
 
+def test_agreement_is_measured_the_same_a_block_of_queries_at_a_time(monkeypatch):
+    """A million artworks are measured a block of queries at a time (no queries x artworks table): the
+    index, its parts and its figures are those of the measure in one block."""
+    from generator.ml import findindex
+
+    artworks, drawings = _clustered(6000, 48, 30, 6), _clustered(400, 48, 30, 7)
+    whole = compact_index(artworks, drawings, axes_tried=(16, 48), target=0.9, grouped_from=5000)
+    monkeypatch.setattr(findindex, "MEASURE_CELLS", 6000 * 7)  # blocks of 7 queries
+    monkeypatch.setattr(findindex, "MEASURE_WORK", 6000 * 300)  # and fewer of them, as for a large collection
+    blocks = compact_index(artworks, drawings, axes_tried=(16, 48), target=0.9, grouped_from=5000)
+    assert blocks.queries == 200 and whole.queries == 400
+    fewer = compact_index(artworks, drawings[::2], axes_tried=(16, 48), target=0.9, grouped_from=5000)
+    monkeypatch.setattr(findindex, "MEASURE_CELLS", 50_000_000)
+    assert (blocks.dims, blocks.probe, blocks.overlap) == (fewer.dims, fewer.probe, fewer.overlap)
+    assert all(np.array_equal(x, y) for x, y in zip(blocks.part_rows(), fewer.part_rows()))
+    assert np.array_equal(blocks.codes, fewer.codes) and np.array_equal(blocks.centres, fewer.centres)
+    exact = findindex.exact_top_sets(drawings, artworks)
+    assert exact == findindex._top_sets(drawings @ artworks.T, 10)
+
+
+def test_labels_follow_the_parts(tmp_path):
+    """The page finds a result's labels by its place in the parts: part 0's artworks, then part 1's...;
+    grouped, in files of GROUPED_LABEL_ROWS rows; in the site's order when every part is read."""
+    from generator.site.findpage import GROUPED_LABEL_ROWS, LABEL_ROWS, write_index_files
+    from generator.site.output import SiteOutput
+
+    artworks, drawings = _clustered(6000, 48, 30, 6), _clustered(400, 48, 30, 7)
+    rows = [[f"a{i}", f"Artwork {i}", "Nobody", "", f"artworks/a{i}/index.html", None] for i in range(6000)]
+    for grouped_from, label_rows in ((5000, GROUPED_LABEL_ROWS), (10**9, LABEL_ROWS)):
+        index = compact_index(artworks, drawings, axes_tried=(48,), target=0.9, grouped_from=grouped_from)
+        site = tmp_path / str(grouped_from)
+        _, entry = write_index_files(SiteOutput(site, title="", csp=""), index, rows)
+        assert entry["label_rows"] == label_rows
+        labels = [row[0] for path in sorted((site / "find").glob("labels-*.json"))
+                  for row in json.loads(path.read_text())["rows"]]
+        assert labels == [f"a{i}" for i in np.concatenate(index.part_rows())]
+        assert len(list((site / "find").glob("labels-*.json"))) == -(-6000 // label_rows)
+    assert labels == [f"a{i}" for i in range(6000)]  # not grouped: the site's order
+
+
 def test_projection_and_chunk_bytes_follow_the_documented_layout():
     artworks = _clustered(50, 32, 5, 4)
     mean, axes = principal_axes(artworks)

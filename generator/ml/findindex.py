@@ -38,6 +38,9 @@ GROUPED_FROM = 50_000
 GROUP_ROWS = 1024
 #: At most this many similarities are held at once when measuring agreement (queries x artworks).
 MEASURE_CELLS = 50_000_000
+#: Fewer queries measure agreement above this many similarities in all (queries x artworks): a million artworks
+#: are measured on 500 drawings (a few seconds of scoring), up to 50,000 on AGREEMENT_QUERIES.
+MEASURE_WORK = 500_000_000
 
 
 def principal_axes(vectors: np.ndarray, block: int = 16384) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +50,10 @@ def principal_axes(vectors: np.ndarray, block: int = 16384) -> tuple[np.ndarray,
     (a 250,000-artwork collection never holds a 64-bit copy of all its vectors).
     """
     x = np.asarray(vectors, np.float32)
-    mean = x.astype(np.float64).mean(axis=0)
+    if len(x) <= block:
+        mean = x.astype(np.float64).mean(axis=0)
+    else:  # summed a block at a time: a million vectors have no 64-bit copy (10 GB) either
+        mean = sum(x[lo:lo + block].astype(np.float64).sum(axis=0) for lo in range(0, len(x), block)) / len(x)
     if len(x) <= x.shape[1]:
         _, s, vt = np.linalg.svd(x.astype(np.float64) - mean, full_matrices=False)
         spread = s ** 2
@@ -92,22 +98,69 @@ def top_overlap(exact: np.ndarray, approx: np.ndarray, k: int = 10) -> float:
     return float(np.mean([len(a & b) / k for a, b in zip(_top_sets(exact, k), _top_sets(approx, k))]))
 
 
+def _block_rows(n_artworks: int) -> int:
+    """Queries scored at once against every artwork, so that at most MEASURE_CELLS similarities are held."""
+    return max(1, MEASURE_CELLS // max(1, n_artworks))
+
+
+def exact_top_sets(queries: np.ndarray, artworks: np.ndarray, k: int = 10) -> list[set]:
+    """Each query's exact top k among the artworks (by the full vectors), scored a block of queries at a time:
+    a million artworks never need a queries x artworks table."""
+    artworks = np.asarray(artworks, np.float32)
+    step, out = _block_rows(len(artworks)), []
+    for lo in range(0, len(queries), step):
+        out += _top_sets(np.asarray(queries[lo:lo + step], np.float32) @ artworks.T, min(k, len(artworks)))
+    return out
+
+
+def _overlap(exact: list[set], approx: list[set], k: int) -> float:
+    return float(np.mean([len(a & b) / k for a, b in zip(exact, approx)])) if exact and k else 1.0
+
+
+def _approx_scores(index: CompactIndex, queries: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``index.scores(queries)`` with the codes already in 32-bit floats (``codes``): the same numbers, without
+    a float copy of every code for each block of queries."""
+    q = np.asarray(queries, np.float32)
+    proj = (q @ index.axes.T).astype(np.float32)
+    return (q @ index.mean)[:, None] + (proj @ codes.T) * index.scales[None, :]
+
+
+def _approx_overlap(index: CompactIndex, queries: np.ndarray, exact: list[set], k: int = 10) -> float:
+    codes = index.codes.astype(np.float32)
+    step, k = _block_rows(len(codes)), min(k, len(codes))
+    approx: list[set] = []
+    for lo in range(0, len(queries), step):
+        approx += _top_sets(_approx_scores(index, queries[lo:lo + step], codes), k)
+    return _overlap(exact, approx, k)
+
+
+def _project(centred_rows, axes: np.ndarray, n: int, block: int = 65536) -> np.ndarray:
+    """(rows - mean) @ axes.T a block of rows at a time (no centred copy of a million vectors)."""
+    out = np.empty((n, len(axes)), np.float32)
+    for lo in range(0, n, block):
+        out[lo:lo + block] = centred_rows(lo, lo + block) @ axes.T
+    return out
+
+
 def compact_index(artworks: np.ndarray, drawings: np.ndarray, axes_tried: tuple[int, ...] = AXES_TRIED,
                   target: float = AGREEMENT_TARGET, grouped_from: int = GROUPED_FROM) -> CompactIndex:
     """The smallest projection whose ranking of the drawings' top 10 reaches ``target`` (else the largest);
-    grouped in parts of similar artworks from ``grouped_from`` artworks on."""
+    grouped in parts of similar artworks from ``grouped_from`` artworks on.
+
+    Memory stays near the artworks' own vectors plus their codes: projections, exact and approximate
+    rankings are computed a block at a time."""
     mean, axes = principal_axes(artworks)
-    centred = np.asarray(artworks, np.float32) - mean
-    n_queries = max(1, min(AGREEMENT_QUERIES, MEASURE_CELLS // max(1, len(artworks))))
+    artworks = np.asarray(artworks, np.float32)
+    n_queries = max(1, min(AGREEMENT_QUERIES, MEASURE_WORK // max(1, len(artworks))))
     step = max(1, -(-len(drawings) // n_queries))
     queries = np.asarray(drawings, np.float32)[::step]
-    exact = queries @ np.asarray(artworks, np.float32).T
+    exact = exact_top_sets(queries, artworks)
     tried = [k for k in axes_tried if k < len(axes)] + [len(axes)]
     best = None
     for k in tried:
-        scales, codes = quantise_rows(centred @ axes[:k].T)
+        scales, codes = quantise_rows(_project(lambda lo, hi: artworks[lo:hi] - mean, axes[:k], len(artworks)))
         index = CompactIndex(mean, axes[:k], scales, codes, 1.0, 0)
-        overlap = top_overlap(exact, index.scores(queries)) if len(queries) else 1.0
+        overlap = _approx_overlap(index, queries, exact) if len(queries) else 1.0
         best = CompactIndex(mean, axes[:k], scales, codes, overlap, len(queries))
         if overlap >= target:
             break
@@ -134,24 +187,35 @@ def kmeans(x: np.ndarray, n: int, iterations: int = 10, seed: int = 0) -> tuple[
     return centres, assign
 
 
-def group_parts(index: CompactIndex, queries: np.ndarray, exact: np.ndarray, target: float) -> CompactIndex:
-    """``index`` with its artworks grouped in parts of similar ones, and the fewest parts a query must read."""
-    points = index.codes.astype(np.float32) * index.scales[:, None]
-    n_parts = max(2, len(points) // GROUP_ROWS)
-    centres, assign = kmeans(points, n_parts)
-    parts = tuple(np.flatnonzero(assign == j) for j in range(n_parts))
-    keep = [j for j, rows in enumerate(parts) if len(rows)]
-    parts, centres, assign = tuple(parts[j] for j in keep), centres[keep], np.searchsorted(keep, assign)
-    approx = index.scores(queries)
+def group_parts(index: CompactIndex, queries: np.ndarray, exact: np.ndarray | list[set],
+                target: float) -> CompactIndex:
+    """``index`` with its artworks grouped in parts of similar ones, and the fewest parts a query must read.
+
+    ``exact``: each query's exact top 10 (:func:`exact_top_sets`), or its similarity with every artwork."""
+    if isinstance(exact, np.ndarray):
+        exact = _top_sets(exact, min(10, exact.shape[1]))
+    codes = index.codes.astype(np.float32)
+    centres, assign = kmeans(codes * index.scales[:, None], max(2, len(codes) // GROUP_ROWS))
+    counts = np.bincount(assign, minlength=len(centres))
+    keep = np.flatnonzero(counts)
+    order = np.argsort(assign, kind="stable")
+    parts = tuple(np.split(order, np.cumsum(counts[keep])[:-1]))
+    centres, assign = centres[keep], np.searchsorted(keep, assign).astype(np.int32)
+    queries = np.asarray(queries, np.float32)
     part_rank = np.argsort(np.argsort(-((queries @ index.axes.T) @ centres.T), axis=1, kind="stable"), axis=1)
+    part_rank = part_rank.astype(np.int32)
     probe, overlap = len(parts), index.overlap
     # Reading fewer parts can only lose what the projection kept: the target is capped by the projection's own.
     target = min(target, index.overlap - 0.01)
+    step, k = _block_rows(len(codes)), min(10, len(codes))
     for tried in (1, 2, 4, 8, 16, 32, 64, 128, 256):
         if tried >= len(parts):
             break
-        masked = np.where(part_rank[:, assign] < tried, approx, -np.inf)
-        measured = top_overlap(exact, masked)
+        approx: list[set] = []
+        for lo in range(0, len(queries), step):
+            scores = _approx_scores(index, queries[lo:lo + step], codes)
+            approx += _top_sets(np.where(part_rank[lo:lo + step][:, assign] < tried, scores, -np.inf), k)
+        measured = _overlap(exact, approx, k)
         if measured >= target:
             probe, overlap = tried, measured
             break

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
+
 from generator.fsutil import write_atomic
 from generator.contracts import CompactIndex
 from generator.site.context import SiteContext
@@ -28,6 +30,9 @@ WASM_SCRIPT_SRC = "script-src 'self' 'wasm-unsafe-eval'"
 
 #: Artworks per file of labels (title, artist, page): the page downloads only the files of its results.
 LABEL_ROWS = 512
+#: The same when the index is grouped: a query's results come from a few parts of similar artworks, and labels
+#: follow the parts, so smaller files hold them (a million artworks: a few files of 64 rows, not ten of 512).
+GROUPED_LABEL_ROWS = 64
 
 #: Pictures with more pixels than this are refused by the page before decoding (a phone photo has 12 to 50 MP).
 MAX_MEGAPIXELS = 60
@@ -73,25 +78,35 @@ def write_find_page(ctx: SiteContext, out: SiteOutput) -> None:
 
 
 def write_index_files(out: SiteOutput, index: CompactIndex, rows: list[list]) -> tuple[bytes, dict]:
-    """The projection, the artworks' codes in parts (see ``contracts.CompactIndex``) and their labels
-    (LABEL_ROWS a file: only the files of the results are downloaded); the projection's bytes and the
-    ``artworks`` entry of ``index.json``."""
+    """The projection, the artworks' codes in parts (see ``contracts.CompactIndex``) and their labels; the
+    projection's bytes and the ``artworks`` entry of ``index.json``.
+
+    Labels follow the parts: the artworks of part 0, then of part 1..., ``label_rows`` a file, so that the
+    page downloads only the files of its results, and those come from the few parts it read. Below
+    GROUPED_FROM artworks the parts hold the artworks in the site's order, and so do the labels."""
     projection = index.projection_bytes()
     write_atomic(out.root / FIND_FOLDER / "projection.bin", projection)
+    members_of = index.part_rows()
+    digits = max(4, len(str(len(members_of) - 1)))
     parts = []
-    for n, members in enumerate(index.part_rows()):
+    for n, members in enumerate(members_of):
         data = index.chunk_bytes(members)
-        write_atomic(out.root / FIND_FOLDER / f"artworks-{n:04d}.bin", data)
-        parts.append({"vectors": f"artworks-{n:04d}.bin", "rows": len(members), "bytes": len(data)})
+        name = f"artworks-{n:0{digits}d}.bin"
+        write_atomic(out.root / FIND_FOLDER / name, data)
+        parts.append({"vectors": name, "rows": len(members), "bytes": len(data)})
+    label_rows = LABEL_ROWS if index.centres is None else GROUPED_LABEL_ROWS
+    n_files = -(-len(rows) // label_rows)
+    label_digits = max(4, len(str(n_files - 1)))
     entry = {"count": len(rows), "parts": parts, "probe": index.probe or len(parts), "centres": None,
-             "labels": "labels-{n}.json", "label_rows": LABEL_ROWS, "label_digits": 4}
+             "labels": "labels-{n}.json", "label_rows": label_rows, "label_digits": label_digits}
     if index.centres is not None:
         write_atomic(out.root / FIND_FOLDER / "centres.bin", index.centres.astype("<f4").tobytes())
         entry["centres"] = "centres.bin"
-    for n, lo in enumerate(range(0, len(rows), LABEL_ROWS)):
-        out.write_json(f"{FIND_FOLDER}labels-{n:04d}.json",
+    order = np.concatenate(members_of).tolist() if members_of else []
+    for n in range(n_files):
+        out.write_json(f"{FIND_FOLDER}labels-{n:0{label_digits}d}.json",
                        {"columns": ["id", "title", "artist", "year", "page", "thumbnail"],
-                        "rows": rows[lo:lo + LABEL_ROWS]})
+                        "rows": [rows[i] for i in order[n * label_rows:(n + 1) * label_rows]]})
     return projection, entry
 
 
