@@ -158,13 +158,13 @@ def test_adding_a_drawing_rerenders_only_changed_pages(tmp_path):
     second = build(settings)
     assert second.computed["embeddings"] == 1
     assert second.computed["pages_reused"] > 0 and second.computed["pages"] > 0
-    assert any("1 new drawings searched" in n for n in second.notes), second.notes   # not searched in full
+    assert any("1 new drawing compared with the whole collection" in n for n in second.notes), second.notes   # not searched in full
     # The same build into an empty folder renders every page and searches every drawing again (the last
     # lists forgotten), and gives the same bytes.
     (tmp_path / "cache2" / "neighbours" / "last.json").unlink()
     scratch = build(settings.replace(out=tmp_path / "scratch", cache=tmp_path / "cache2"))
     assert scratch.computed["pages_reused"] == 0
-    assert not any("new drawings searched" in n for n in scratch.notes)
+    assert not any("compared with the whole collection" in n for n in scratch.notes)
 
     def tree(root):
         return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

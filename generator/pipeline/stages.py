@@ -474,7 +474,8 @@ def _extended_neighbours(emb: Embeddings, digests: np.ndarray, basis: dict, cach
                               emb.artworks.vectors, settings.top_k, settings.similar_drawings,
                               settings.artwork_drawings)
     if lists is not None:
-        report.notes.append(f"Nearest neighbours: {n_new} new drawings searched; the other lists only met them.")
+        report.notes.append(f"Closest artworks and drawings: {n_new} new {'drawing' if n_new == 1 else 'drawings'} "
+                            "compared with the whole collection; the other lists updated, not searched again.")
     return lists
 
 
