@@ -8,6 +8,8 @@ import them from here, below all of them, without loading the model.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,23 @@ class Embedded:
 
     def __post_init__(self):
         assert len(self.ids) == len(self.vectors), "embedding rows out of step with items"
+
+    @functools.cached_property
+    def digests(self) -> np.ndarray:
+        """:func:`row_digests` of the vectors, made once for the stages that match rows with a stored result."""
+        return row_digests(self.vectors)
+
+
+def row_digests(vectors: np.ndarray) -> np.ndarray:
+    """A 64-bit fingerprint of each vector row: the identity of an item in a stored result (a layout, neighbour
+    lists).
+
+    Rows are matched by content (the embedding), not by name, so a re-scanned picture
+    or a changed model never keeps a stale position.
+    """
+    v = np.ascontiguousarray(vectors, dtype=np.float32)
+    return np.array([int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(), "little")
+                     for row in v], dtype=np.uint64)
 
 
 @dataclass(frozen=True)

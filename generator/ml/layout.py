@@ -9,11 +9,12 @@ keeps the nearest neighbours of the vectors on the map; the README gives the fig
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
+
+from generator.contracts import row_digests  # noqa: F401  (the layout's state names its rows by it)
 
 #: Below this many items UMAP's neighbour graph is meaningless; a PCA projection is used instead.
 MIN_UMAP_ITEMS = 16
@@ -135,17 +136,6 @@ def compute_layout(vectors: np.ndarray, seed: int = 42, n_neighbors: int = 15,
     return Layout(coords, "UMAP", sample)
 
 
-def row_digests(vectors: np.ndarray) -> np.ndarray:
-    """A 64-bit fingerprint of each vector row: the identity of an item in a stored layout.
-
-    Rows are matched by content (the embedding), not by name, so a re-scanned picture
-    or a changed model never keeps a stale position.
-    """
-    v = np.ascontiguousarray(vectors, dtype=np.float32)
-    return np.array([int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(), "little")
-                     for row in v], dtype=np.uint64)
-
-
 def _best_cells(x: np.ndarray, centres: np.ndarray, block: int = 65536) -> np.ndarray:
     """The centre most similar to each row (float64 scores rounded to 9 decimals, ties to the lower centre)."""
     out = np.empty(len(x), np.int64)
@@ -230,16 +220,18 @@ def place_points(new_vectors: np.ndarray, ref_vectors: np.ndarray, ref_coords: n
 
 
 def update_layout(vectors: np.ndarray, previous: dict | None, seed: int = 42,
-                  max_placed_fraction: float = MAX_PLACED_FRACTION) -> tuple[Layout, dict, int]:
+                  max_placed_fraction: float = MAX_PLACED_FRACTION,
+                  digests: np.ndarray | None = None) -> tuple[Layout, dict, int]:
     """The map for ``vectors``, reusing ``previous`` (the state of an earlier layout) when it can.
 
     When at most ``max_placed_fraction`` of the items (counting those placed in earlier
     incremental updates too) are new, the earlier positions are kept, removed items
     dropped and new ones placed with :func:`place_points`. Otherwise a full seeded layout
     is computed. Returns the layout, the state to store for the next build, and how
-    many items were placed (-1 after a full layout).
+    many items were placed (-1 after a full layout). ``digests``: :func:`row_digests` of ``vectors`` when the
+    caller has them.
     """
-    digests = row_digests(vectors)
+    digests = row_digests(vectors) if digests is None else digests
     n = len(vectors)
     if previous is not None and n >= MIN_UMAP_ITEMS and str(previous.get("method")) == "UMAP":
         old = {int(d): i for i, d in enumerate(previous["digests"].tolist())}

@@ -218,14 +218,11 @@ def drop_banned(idx: np.ndarray, sim: np.ndarray, banned: dict[int, set[int]], k
 
 # ---------------------------------------------------------------- a few rows more
 
-def exact_similarity(queries: np.ndarray, gallery: np.ndarray, chunk: int = 8192) -> np.ndarray:
+def exact_similarity(queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
     """Every query against every gallery row, as the search scores them: float64 products of the float32
-    vectors rounded to ``DECIMALS`` (queries x gallery, float64). For a few rows at a time: the result is dense."""
-    g = np.asarray(gallery, np.float32).astype(np.float64)
-    out = np.empty((len(queries), len(gallery)), np.float64)
-    for lo in range(0, len(queries), chunk):
-        out[lo:lo + chunk] = np.asarray(queries[lo:lo + chunk], np.float32).astype(np.float64) @ g.T
-    return np.round(out, DECIMALS)
+    vectors rounded to ``DECIMALS`` (queries x gallery, float64). The result is dense: for blocks of rows."""
+    q = np.asarray(queries, np.float32).astype(np.float64)
+    return np.round(q @ np.asarray(gallery, np.float32).astype(np.float64).T, DECIMALS)
 
 
 def merge_top_k(idx: np.ndarray, sim: np.ndarray, more_idx: np.ndarray, more_sim: np.ndarray,
@@ -264,12 +261,11 @@ def extend_neighbours(prev_lists: tuple[np.ndarray, ...], old_rows: np.ndarray, 
     vectors the same, no left-out pair involving a new drawing: the caller checks). None when the previous
     lists are too short for the new sizes (a collection smaller than a list): search again in full."""
     a_idx, a_sim, d_idx, d_sim, o_idx, o_sim = (np.asarray(x) for x in prev_lists)
-    n, n_old = len(drawings), len(old_rows)
+    n = len(drawings)
     new = np.setdiff1d(np.arange(n), old_rows)
     k_d, k_o = min(similar, n - 1), min(of_artwork, n)
-    if d_idx.shape[1] != min(similar, n_old - 1) or o_idx.shape[1] != min(of_artwork, n_old) or \
-            a_idx.shape[1] != min(top, len(artworks)) or (d_idx.shape[1] < k_d) or (o_idx.shape[1] < k_o):
-        return None
+    if (a_idx.shape[1], d_idx.shape[1], o_idx.shape[1]) != (min(top, len(artworks)), k_d, k_o):
+        return None   # lists cut short by a smaller collection: not deep enough for this one
     old_rows = np.asarray(old_rows, np.int64)
 
     def moved(idx):   # rows of the previous collection -> rows now (holes stay -1)
@@ -288,10 +284,20 @@ def extend_neighbours(prev_lists: tuple[np.ndarray, ...], old_rows: np.ndarray, 
         order = np.argsort(~not_self, axis=1, kind="stable")[:, :k_d]
         out_d_idx[new] = np.take_along_axis(ni, order, axis=1)
         out_d_sim[new] = np.take_along_axis(ns, order, axis=1)
-    for lo in range(0, n_old, 8192):   # each old drawing's list meets the new drawings
-        rows = old_rows[lo:lo + 8192]
-        more = exact_similarity(drawings[rows], drawings[new])
-        out_d_idx[rows], out_d_sim[rows] = merge_top_k(moved(d_idx[lo:lo + 8192]), d_sim[lo:lo + 8192], new, more,
-                                                       k_d)
-    o_i, o_s = merge_top_k(moved(o_idx), o_sim, new, exact_similarity(artworks, drawings[new]), k_o)
+    out_d_idx[old_rows], out_d_sim[old_rows] = _meet(drawings, old_rows, moved(d_idx), d_sim, drawings[new], new,
+                                                     k_d)
+    o_i, o_s = _meet(artworks, np.arange(len(artworks)), moved(o_idx), o_sim, drawings[new], new, k_o)
     return out_a_idx, out_a_sim, out_d_idx, out_d_sim, o_i, o_s
+
+
+def _meet(vectors: np.ndarray, rows: np.ndarray, idx: np.ndarray, sim: np.ndarray, new_vectors: np.ndarray,
+          new: np.ndarray, k: int, block: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """The lists (``idx``/``sim``) of the ``rows`` of ``vectors``, each merged with the new gallery rows
+    (``new``, their vectors ``new_vectors``), a block at a time (only a block's scores against them are held)."""
+    out_i = np.zeros((len(rows), k), np.int64)
+    out_s = np.zeros((len(rows), k), np.float32)
+    for lo in range(0, len(rows), block):
+        part = slice(lo, lo + block)
+        out_i[part], out_s[part] = merge_top_k(idx[part], sim[part], new,
+                                               exact_similarity(vectors[rows[part]], new_vectors), k)
+    return out_i, out_s

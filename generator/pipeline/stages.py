@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -343,8 +342,8 @@ def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Pr
         model_source = embedded.model_source
         site = SiteData(settings=settings, drawings=items.drawings, artworks=items.artworks, pairs=items.pairs,
                         countries=countries, artists=coll.artists, neighbours=nb, coords=lay["coords"],
-                        layout_method=str(lay["method"]),
-                        layout_sample=int(lay["sample"]) if "sample" in lay else 0, pictures=pictures, model_source=model_source,
+                        layout_method=str(lay["method"]), layout_sample=int(lay.get("sample", 0)),
+                        pictures=pictures, model_source=model_source,
                         model_name=settings.model if not str(settings.model).endswith(".pt")
                         else Path(settings.model).name, checkpoint=_checkpoint(settings),
                         embeddings=items.embeddings, pairs_unreadable=items.pairs_unreadable,
@@ -408,19 +407,19 @@ def find_neighbours(emb: Embeddings, cache: Cache, settings: BuildSettings, repo
                     *(["rejected", banned] if banned else []))
     cached = cache.get_arrays("neighbours", key)
     report.computed["neighbours"] = int(cached is None)
-    basis = {"artworks": array_key(A), "lists": [settings.top_k, settings.similar_drawings, settings.artwork_drawings],
+    basis = {"artworks": array_key(emb.artworks.digests), "lists": [settings.top_k, settings.similar_drawings, settings.artwork_drawings],
              "rejected": sorted([d, a] for d, a in rejected)}
     if cached is not None:
         if "drawing_ids" in cached:   # the lists the next build may extend (this collection may be an older one)
             _remember_lists(cache, basis, key)
         return Neighbours.from_arrays(cached), key
-    digests = row_digests(D)
-    lists = _extended_neighbours(emb, digests, basis, cache, settings, {d for d, _ in rejected}, report)
+    lists = _extended_neighbours(emb, basis, cache, settings, {d for d, _ in rejected}, report)
     nb = Neighbours(*lists) if lists is not None else Neighbours(
         *top_k_without(D, A, settings.top_k, banned),
         *top_k_without(D, D, settings.similar_drawings, [], exclude_self=True),
         *top_k_without(A, D, settings.artwork_drawings, [(a, d) for d, a in banned]))
-    cache.put_arrays("neighbours", key, **nb.arrays(), drawing_ids=np.array(emb.drawings.ids), digests=digests)
+    cache.put_arrays("neighbours", key, **nb.arrays(), drawing_ids=np.array(emb.drawings.ids),
+                     digests=emb.drawings.digests)
     _remember_lists(cache, basis, key)
     return nb, key
 
@@ -432,19 +431,12 @@ def _remember_lists(cache: Cache, basis: dict, key: str) -> None:
         write_atomic(path, text)
 
 
-def row_digests(vectors: np.ndarray) -> np.ndarray:
-    """A short fingerprint of each row (8 bytes of BLAKE2b as an unsigned integer): which rows are unchanged."""
-    v = np.ascontiguousarray(vectors)
-    return np.array([int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(), "little") for row in v],
-                    np.uint64)
-
-
 #: The collection may gain at most this share of drawings for their lists to be extended rather than searched
 #: again in full (beyond it, a full search costs about as much).
 EXTEND_AT_MOST = 0.05
 
 
-def _extended_neighbours(emb: Embeddings, digests: np.ndarray, basis: dict, cache: Cache,
+def _extended_neighbours(emb: Embeddings, basis: dict, cache: Cache,
                          settings: BuildSettings, rejected_drawings: set[str], report: BuildReport):
     """The last build's neighbour lists extended to this collection's new drawings, or None when that is not
     possible (the first build, artworks, settings or rejected pairs changed, a drawing gone or changed, too
@@ -465,7 +457,7 @@ def _extended_neighbours(emb: Embeddings, digests: np.ndarray, basis: dict, cach
     old_rows = np.array([row.get(d, -1) for d in old_ids], np.int64)
     n_new = len(row) - len(old_ids)
     if (old_rows < 0).any() or not (np.diff(old_rows) > 0).all() or n_new <= 0 \
-            or n_new > EXTEND_AT_MOST * len(old_ids) or (digests[old_rows] != prev["digests"]).any():
+            or n_new > EXTEND_AT_MOST * len(old_ids) or (emb.drawings.digests[old_rows] != prev["digests"]).any():
         return None
     new_ids = set(row) - set(old_ids)
     if new_ids & rejected_drawings:
@@ -493,7 +485,8 @@ def place_on_map(emb: Embeddings, cache: Cache, settings: BuildSettings, report:
     if lay is None:
         # A few new items are placed into the previous map instead of recomputing it.
         state_key = f"current-{settings.seed}"
-        layout, state, placed = update_layout(both, cache.get_arrays("layout", state_key), seed=settings.seed)
+        layout, state, placed = update_layout(both, cache.get_arrays("layout", state_key), seed=settings.seed,
+                                              digests=np.concatenate([emb.drawings.digests, emb.artworks.digests]))
         report.computed["layout_placed"] = max(placed, 0)
         lay = {"coords": layout.coords, "method": np.array(layout.method), "sample": np.array(layout.sample)}
         cache.put_arrays("layout", key, **lay)
