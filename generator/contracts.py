@@ -208,11 +208,13 @@ class CompactIndex:
     def dims(self) -> int:
         return int(self.axes.shape[0])
 
-    def scores(self, queries: np.ndarray) -> np.ndarray:
-        """Approximate cosine similarity of each query row with every artwork (what the page computes)."""
+    def scores(self, queries: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
+        """Approximate cosine similarity of each query row with every artwork (what the page computes).
+        ``codes``: the codes already in 32-bit floats, for callers scoring many blocks of queries."""
         q = np.asarray(queries, np.float32)
         proj = (q @ self.axes.T).astype(np.float32)
-        return (q @ self.mean)[:, None] + (proj @ self.codes.T.astype(np.float32)) * self.scales[None, :]
+        codes = self.codes.astype(np.float32) if codes is None else codes
+        return (q @ self.mean)[:, None] + (proj @ codes.T) * self.scales[None, :]
 
     def projection_bytes(self) -> bytes:
         """The mean then the axes, float32 little-endian."""

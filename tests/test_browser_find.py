@@ -231,7 +231,7 @@ def test_a_grouped_index_downloads_only_the_nearest_parts(browser, built_demo, d
 
     from generator.inputs.images import model_input
     from generator.ml.export import onnx_vectors
-    from generator.ml.findindex import compact_index, group_parts
+    from generator.ml.findindex import compact_index, exact_top_sets, group_parts
     from generator.publish.web import make_server
     from generator.site.findpage import write_index_files
     from generator.site.output import SiteOutput
@@ -246,7 +246,7 @@ def test_a_grouped_index_downloads_only_the_nearest_parts(browser, built_demo, d
     vectors = (latent + 0.5 * rng.standard_normal((3000, 24), dtype=np.float32)) @ mixing
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     index = compact_index(vectors, vectors[:100], axes_tried=(24,), target=0.0, grouped_from=10**9)
-    index = group_parts(index, vectors[:100], vectors[:100] @ vectors.T, 0.9)
+    index = group_parts(index, vectors[:100], exact_top_sets(vectors[:100], vectors), 0.9)
     assert index.probe < len(index.parts)
     for old in [*(site / "find").glob("artworks-*"), *(site / "find").glob("labels-*")]:
         old.unlink()

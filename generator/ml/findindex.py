@@ -93,9 +93,7 @@ def _top_sets(scores: np.ndarray, k: int) -> list[set]:
 def top_overlap(exact: np.ndarray, approx: np.ndarray, k: int = 10) -> float:
     """Mean share of each row's exact top k found in its approximate top k (ties broken either way)."""
     k = min(k, exact.shape[1])
-    if not len(exact) or k == 0:
-        return 1.0
-    return float(np.mean([len(a & b) / k for a, b in zip(_top_sets(exact, k), _top_sets(approx, k))]))
+    return _overlap(_top_sets(exact, k), _top_sets(approx, k), k) if len(exact) and k else 1.0
 
 
 def _block_rows(n_artworks: int) -> int:
@@ -117,20 +115,12 @@ def _overlap(exact: list[set], approx: list[set], k: int) -> float:
     return float(np.mean([len(a & b) / k for a, b in zip(exact, approx)])) if exact and k else 1.0
 
 
-def _approx_scores(index: CompactIndex, queries: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """``index.scores(queries)`` with the codes already in 32-bit floats (``codes``): the same numbers, without
-    a float copy of every code for each block of queries."""
-    q = np.asarray(queries, np.float32)
-    proj = (q @ index.axes.T).astype(np.float32)
-    return (q @ index.mean)[:, None] + (proj @ codes.T) * index.scales[None, :]
-
-
 def _approx_overlap(index: CompactIndex, queries: np.ndarray, exact: list[set], k: int = 10) -> float:
     codes = index.codes.astype(np.float32)
     step, k = _block_rows(len(codes)), min(k, len(codes))
     approx: list[set] = []
     for lo in range(0, len(queries), step):
-        approx += _top_sets(_approx_scores(index, queries[lo:lo + step], codes), k)
+        approx += _top_sets(index.scores(queries[lo:lo + step], codes), k)
     return _overlap(exact, approx, k)
 
 
@@ -187,13 +177,10 @@ def kmeans(x: np.ndarray, n: int, iterations: int = 10, seed: int = 0) -> tuple[
     return centres, assign
 
 
-def group_parts(index: CompactIndex, queries: np.ndarray, exact: np.ndarray | list[set],
-                target: float) -> CompactIndex:
+def group_parts(index: CompactIndex, queries: np.ndarray, exact: list[set], target: float) -> CompactIndex:
     """``index`` with its artworks grouped in parts of similar ones, and the fewest parts a query must read.
 
-    ``exact``: each query's exact top 10 (:func:`exact_top_sets`), or its similarity with every artwork."""
-    if isinstance(exact, np.ndarray):
-        exact = _top_sets(exact, min(10, exact.shape[1]))
+    ``exact``: each query's exact top 10 (:func:`exact_top_sets`)."""
     codes = index.codes.astype(np.float32)
     centres, assign = kmeans(codes * index.scales[:, None], max(2, len(codes) // GROUP_ROWS))
     counts = np.bincount(assign, minlength=len(centres))
@@ -213,7 +200,7 @@ def group_parts(index: CompactIndex, queries: np.ndarray, exact: np.ndarray | li
             break
         approx: list[set] = []
         for lo in range(0, len(queries), step):
-            scores = _approx_scores(index, queries[lo:lo + step], codes)
+            scores = index.scores(queries[lo:lo + step], codes)
             approx += _top_sets(np.where(part_rank[lo:lo + step][:, assign] < tried, scores, -np.inf), k)
         measured = _overlap(exact, approx, k)
         if measured >= target:
