@@ -80,10 +80,10 @@ def site_breakdown(site: Path) -> dict[str, float]:
     return {k: round(v / 1e6, 1) for k, v in sizes.items()}
 
 
-def write_drawings(root: Path, start: int, count: int, size: int) -> list[Path]:
+def write_drawings(root: Path, start: int, count: int, size: int, seed: int | None = None) -> list[Path]:
     from PIL import Image
 
-    rng = np.random.default_rng(start)
+    rng = np.random.default_rng(start if seed is None else seed)
     paths = []
     for i in range(start, start + count):
         year, country, age = 1990 + i % 30, COUNTRIES[i % len(COUNTRIES)], AGES[(i // 7) % len(AGES)]
@@ -243,7 +243,10 @@ def main() -> None:
         return
     noops = [run_build(root, f"no-op {i + 1}") for i in range(a.noop_repeat)]
     rows += noops
-    write_drawings(root, a.drawings, a.add, a.size)  # new numbers: new files, vectors not pre-filled
+    # New numbers, so new files (vectors not pre-filled): after the drawings an earlier --keep run already
+    # added, and with new content each time, so that every run adds drawings the cache has never seen.
+    start = max([a.drawings] + [int(p.name.split("_")[2]) + 1 for p in (root / "drawings").rglob("*.jpg")])
+    write_drawings(root, start, a.add, a.size, seed=time.time_ns() if a.reuse else None)
     rows.append(run_build(root, f"+{a.add} drawings"))
 
     print(f"\n{a.drawings:,} drawings + {a.artworks:,} artworks ({a.size}x{a.size} JPEG), cpu threads {os.cpu_count()}")

@@ -155,7 +155,13 @@ def test_adding_a_drawing_rerenders_only_changed_pages(tmp_path):
 
     shutil.copytree(tmp_path / "cache", tmp_path / "cache2")  # the same state, for a comparison build
     write_jpeg(tmp_path / "d" / "2019_18-25_0999_JPN_R_C.jpg", (48, 48), seed=999)
+    folder, home = (tmp_path / "site").stat().st_ino, (tmp_path / "site" / "robots.txt").stat()
     second = build(settings)
+    # Updated in place: the same folder (not a new one swapped in); a file written again with the same bytes
+    # is left as it was.
+    assert (tmp_path / "site").stat().st_ino == folder
+    kept = (tmp_path / "site" / "robots.txt").stat()
+    assert (kept.st_ino, kept.st_mtime_ns) == (home.st_ino, home.st_mtime_ns)
     assert second.computed["embeddings"] == 1
     assert second.computed["pages_reused"] > 0 and second.computed["pages"] > 0
     assert any("1 new drawing compared with the whole collection" in n for n in second.notes), second.notes   # not searched in full

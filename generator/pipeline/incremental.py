@@ -8,8 +8,12 @@ settings count only those that change a page), or be left out as ``derived`` (co
 by the pipeline, see ``pipeline/derive.py``). The code, templates and static files count too.
 
 When the fingerprint and the site on disk (a manifest of sizes and times) are unchanged, nothing is
-rendered; otherwise the site is rendered into a staging folder and swapped in, and pages whose key is
-unchanged are linked from the previous site instead of rendered again.
+rendered. Otherwise, when the site on disk is exactly as the last build recorded it, it is updated in place:
+pages whose key is unchanged and pictures that are the same files are left where they are, the other files
+are written into a staging folder, those whose bytes did not change are dropped, and the rest are moved in
+and the files no longer part of the site deleted (:func:`settle`, :func:`generator.fsutil.update_in_place`).
+A site found changed by hand (or a first build) is rendered whole into a staging folder and swapped in,
+linking the previous site's pages whose key is unchanged.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 
-from generator.fsutil import staged, write_atomic
+from generator.fsutil import UPDATE_LIST, staged, staging_folder, update_in_place, write_atomic
 from generator.inputs.collection import Problem
 from generator.pipeline.cache import array_key
 from generator.pipeline.derive import derive
@@ -97,10 +102,11 @@ def render_salt(site: SiteData, assets: str) -> str:
 
 
 def write_site(site: SiteData, report) -> None:
-    """Render the site into a staging folder and swap it in, unless the site on disk is already it.
+    """Render the site and update the one on disk in place, or swap in a whole new one (see the module's text),
+    unless the site on disk is already it.
 
-    Pages whose key is unchanged are linked from the previous site instead of rendered. Fills the report's
-    counts of pages, files and bytes, and its problems.
+    Pages whose key is unchanged are kept (or linked from the previous site) instead of rendered. Fills the
+    report's counts of pages, files and bytes, and its problems.
     """
     settings = site.settings
     assets = assets_digest()
@@ -110,28 +116,64 @@ def write_site(site: SiteData, report) -> None:
     state_file = settings.cache / f"site-state-{array_key(os.path.abspath(settings.out))[:12]}.json"
     site_state = _load_json(state_file)
     old_files = site_state.get("files", {}) if site_state.get("out") == os.path.abspath(settings.out) else {}
-    if site_state.get("fingerprint") == fingerprint and old_files and \
-            manifest(settings.out) == {f: v[:2] for f, v in old_files.items()}:
+    # The site on disk exactly as the last build recorded it (sizes and times)?
+    as_recorded = bool(old_files) and manifest(settings.out) == {f: v[:2] for f, v in old_files.items()}
+    if site_state.get("fingerprint") == fingerprint and as_recorded:
         report.computed["pages"] = 0
         report.site_files, report.site_bytes = len(old_files), sum(v[0] for v in old_files.values())
         report.problems.extend(Problem(*p) for p in site_state.get("problems", []))
         return
     previous = None
     if old_files and settings.out.is_dir():
-        previous = PreviousSite(Path(settings.out), site_state.get("pages", {}), old_files)
-    with staged(settings.out) as staging:
-        # derive runs in each language, before its pages: the map's group names are words of the site.
-        result = render_site(site, staging, salt=render_salt(site, assets), previous=previous, prepare=derive)
+        # As recorded: updated in place, only the files that change are written and moved in.
+        previous = PreviousSite(Path(settings.out), site_state.get("pages", {}), old_files, as_recorded)
+    salt = render_salt(site, assets)
+    if previous is not None and previous.in_place:
+        staging = staging_folder(settings.out)
+        try:
+            result = render_site(site, staging, salt=salt, previous=previous, prepare=derive)
+            files, moves, removes = settle(staging, old_files, result.kept)
+            update_in_place(staging, settings.out, moves, removes)
+        finally:
+            if staging.exists() and not (staging / UPDATE_LIST).exists():
+                shutil.rmtree(staging, ignore_errors=True)
+    else:
+        with staged(settings.out) as staging:
+            # derive runs in each language, before its pages: the map's group names are words of the site.
+            result = render_site(site, staging, salt=salt, previous=previous, prepare=derive)
+        files = manifest(settings.out, with_digest=True, known=old_files)
     report.computed["pages"] = len(result.pages) - result.reused
     report.computed["pages_reused"] = result.reused
     report.problems.extend(result.problems)
-    files = manifest(settings.out, with_digest=True, known=old_files)
     report.computed["files_changed"] = sum(1 for f, v in files.items() if old_files.get(f, [0])[-1] != v[-1])
     report.site_files, report.site_bytes = len(files), sum(v[0] for v in files.values())
     write_atomic(state_file, json.dumps(
         {"fingerprint": fingerprint, "out": os.path.abspath(settings.out), "files": files,
          "pages": result.page_keys,
          "problems": [[p.file, p.reason, p.fix, p.kind] for p in result.problems]}))
+
+
+def settle(staging: Path, old_files: dict[str, list], kept: list[str]) -> tuple[dict[str, list], list[str], list[str]]:
+    """What an update in place does: the new site's manifest, the files to move in from ``staging`` and the
+    files of the previous site (``old_files``, its manifest) to delete. ``kept``: files left as they were.
+
+    A file written again with the same bytes as the previous site's (most of the data files when 100 drawings
+    are added) is dropped from the staging folder: the previous one stays, with its time, so that the next build
+    still finds the site as recorded.
+    """
+    written = manifest(staging, with_digest=True)
+    files = {f: old_files[f] for f in kept}
+    moves = []
+    for rel, row in written.items():
+        old = old_files.get(rel)
+        if old is not None and len(old) == 3 and old[0] == row[0] and old[2] == row[2]:
+            os.unlink(staging / rel)
+            files[rel] = old
+        else:
+            files[rel] = row
+            moves.append(rel)
+    removes = sorted(f for f in old_files if f not in files)
+    return files, sorted(moves), removes
 
 
 def _load_json(path: Path) -> dict:

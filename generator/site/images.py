@@ -26,18 +26,17 @@ def _kinds(site: SiteData):
 def write_pictures(ctx: SiteContext, out: SiteOutput) -> None:
     """Thumbnails, and display pictures unless they are served from --image-base-url (see write_display_images)."""
     for kind, items in _kinds(ctx.site):
-        folder = out.root / "images" / kind
-        folder.mkdir(parents=True, exist_ok=True)
+        (out.root / "images" / kind).mkdir(parents=True, exist_ok=True)
         for item in items:
             if item.id not in ctx.site.pictures:
                 continue
             thumb, display = ctx.site.pictures[item.id]
-            pictures = [(thumb, folder / f"{item.id}.thumb.webp")]
+            pictures = [(thumb, f"images/{kind}/{item.id}.thumb.webp")]
             if not ctx.image_base:
-                pictures.append((display, folder / f"{item.id}.webp"))
-            for src, dest in pictures:
+                pictures.append((display, f"images/{kind}/{item.id}.webp"))
+            for src, rel in pictures:
                 if src.is_file():
-                    link_or_copy(src, dest)
+                    out.link(src, rel)
 
 
 def write_display_images(site: SiteData, folder: Path) -> int:

@@ -7,7 +7,9 @@ a sub-folder of a web server and straight from the disk (``file://``).
 
 A page whose key (template, context and what all pages share) equals the key it
 had in the previous build, and whose file is as that build left it, is linked
-from the previous site instead of being rendered again.
+from the previous site instead of being rendered again. When the site is updated in
+place (the previous site is on disk exactly as recorded), such a page, and a picture
+that is already the same file there, is not even linked: it is only listed as kept.
 """
 
 from __future__ import annotations
@@ -77,6 +79,9 @@ class PreviousSite:
     folder: Path
     pages: dict = field(default_factory=dict)    # page path -> key
     files: dict = field(default_factory=dict)    # file path -> [size, mtime_ns, ...]
+    #: True when the site is updated in place: the files staying the same are left where they are (and listed
+    #: in :attr:`SiteOutput.kept`) instead of being linked into the staging folder.
+    in_place: bool = False
 
 
 class SiteOutput:
@@ -104,6 +109,7 @@ class SiteOutput:
         self.pages: list[str] = []
         self.page_keys: dict[str, str] = {}
         self.reused = 0
+        self.kept: list[str] = []   # files left as they are in the previous site (when updated in place)
         self.problems: list[Problem] = []   # for the build report
 
     def page(self, template: str, rel_path: str, **ctx) -> None:
@@ -144,9 +150,29 @@ class SiteOutput:
             return False
         if not recorded or recorded[0] != st.st_size or recorded[1] != st.st_mtime_ns:
             return False
-        link_or_copy(old, dest)
+        if prev.in_place:
+            self.kept.append(rel_path)
+        else:
+            link_or_copy(old, dest)
         self.reused += 1
         return True
+
+    def link(self, src: Path, rel_path: str) -> None:
+        """Publish the file ``src`` (a picture the pipeline made) at ``rel_path``, as a hard link (or a copy).
+
+        Updated in place, a picture that is already that very file in the previous site is kept as it is.
+        """
+        prev = self.previous
+        if prev is not None and prev.in_place:
+            recorded = prev.files.get(rel_path)
+            # A picture's row names its file (see pipeline/incremental.py manifest), and the site was found
+            # as recorded before this build began.
+            if recorded and len(recorded) == 3 and recorded[2] == f"i{os.stat(src).st_ino}":
+                self.kept.append(rel_path)
+                return
+        dest = self.root / rel_path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        link_or_copy(src, dest)
 
 
 # ---------------------------------------------------------------- item pages in forked workers
@@ -182,18 +208,20 @@ def in_workers(write_range: Callable, ctx, out: SiteOutput, n: int) -> None:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = [pool.submit(_forked_range, lo, min(n, lo + step)) for lo in range(0, n, step)]
             for fut in futures:  # in order, so out.pages lists the pages as a serial run would
-                pages, keys, reused = fut.result()
+                pages, keys, reused, kept = fut.result()
                 out.pages.extend(pages)
                 out.page_keys.update(keys)
                 out.reused += reused
+                out.kept.extend(kept)
     finally:
         _FORKED = None
 
 
-def _forked_range(lo: int, hi: int) -> tuple[list[str], dict[str, str], int]:
-    """In a forked worker: write pages lo..hi with the parent's writer; the pages, their keys, how many reused."""
+def _forked_range(lo: int, hi: int) -> tuple[list[str], dict[str, str], int, list[str]]:
+    """In a forked worker: write pages lo..hi with the parent's writer; the pages, their keys, how many reused,
+    and the files kept as they were."""
     write_range, ctx, out = _FORKED
-    before, reused = len(out.pages), out.reused
+    before, reused, kept = len(out.pages), out.reused, len(out.kept)
     write_range(ctx, out, lo, hi)
     pages = out.pages[before:]
-    return pages, {p: out.page_keys[p] for p in pages}, out.reused - reused
+    return pages, {p: out.page_keys[p] for p in pages}, out.reused - reused, out.kept[kept:]

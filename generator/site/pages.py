@@ -205,6 +205,7 @@ class RenderResult:
     page_keys: dict[str, str]   # page -> key, for the next build's reuse
     reused: int                 # pages linked unchanged from the previous site
     problems: list[Problem]     # what could not be shown as it should (for the build report)
+    kept: list[str] = dataclasses.field(default_factory=list)   # files left as they were (updated in place)
 
 
 def render_site(site: SiteData, out: Path, *, salt: str = "", previous: PreviousSite | None = None,
@@ -231,11 +232,11 @@ def render_site(site: SiteData, out: Path, *, salt: str = "", previous: Previous
                                         _within(previous, folder), versions, folder, addresses))
         results[-1] = RenderResult([folder + p for p in results[-1].pages],
                                    {folder + p: k for p, k in results[-1].page_keys.items()},
-                                   results[-1].reused, results[-1].problems)
+                                   results[-1].reused, results[-1].problems, [folder + p for p in results[-1].kept])
     i18n.activate(codes[0])
     first = results[0]
     return RenderResult([p for r in results for p in r.pages], {p: k for r in results for p, k in r.page_keys.items()},
-                        sum(r.reused for r in results), first.problems)
+                        sum(r.reused for r in results), first.problems, [p for r in results for p in r.kept])
 
 
 def site_languages(language: str, languages: str | None) -> list[str]:
@@ -262,7 +263,7 @@ def _within(previous: PreviousSite | None, folder: str) -> PreviousSite | None:
         return previous
     n = len(folder)
     return PreviousSite(previous.folder / folder, {p[n:]: k for p, k in previous.pages.items() if p.startswith(folder)},
-                        {f[n:]: v for f, v in previous.files.items() if f.startswith(folder)})
+                        {f[n:]: v for f, v in previous.files.items() if f.startswith(folder)}, previous.in_place)
 
 
 def _render_language(site: SiteData, code: str, out: Path, salt: str, previous: PreviousSite | None,
@@ -277,4 +278,4 @@ def _render_language(site: SiteData, code: str, out: Path, salt: str, previous: 
     output.env.globals["nav"] = site_nav(site.browser_model is not None)
     for write in PAGES:
         write(ctx, output)
-    return RenderResult(output.pages, output.page_keys, output.reused, output.problems)
+    return RenderResult(output.pages, output.page_keys, output.reused, output.problems, output.kept)
