@@ -837,11 +837,15 @@ _NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 def gzip_bytes(data: bytes) -> bytes:
     """gzip ``data`` with no file name and no time stamp in the header, so the same table gives the same bytes.
 
+    zlib's usual level (6): the neighbours' table of 100,000 drawings (45 MB) is 9% larger than at the highest
+    level (9.4 MB against 8.7 MB) and compressed six times faster (1.3 s against 8.4 s), at every build that
+    adds a drawing.
+
     >>> import gzip; gzip.decompress(gzip_bytes(b"a,b\\n")) == b"a,b\\n" and gzip_bytes(b"x") == gzip_bytes(b"x")
     True
     """
     buf = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as gz:
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=6) as gz:
         gz.write(data)
     return buf.getvalue()
 

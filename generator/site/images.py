@@ -26,7 +26,6 @@ def _kinds(site: SiteData):
 def write_pictures(ctx: SiteContext, out: SiteOutput) -> None:
     """Thumbnails, and display pictures unless they are served from --image-base-url (see write_display_images)."""
     for kind, items in _kinds(ctx.site):
-        (out.root / "images" / kind).mkdir(parents=True, exist_ok=True)
         for item in items:
             if item.id not in ctx.site.pictures:
                 continue

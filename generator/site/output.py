@@ -117,9 +117,9 @@ class SiteOutput:
         self.pages.append(rel_path)
         self.page_keys[rel_path] = key
         path = self.root / rel_path
-        path.parent.mkdir(parents=True, exist_ok=True)
         if self._reuse(rel_path, key, path):
             return
+        path.parent.mkdir(parents=True, exist_ok=True)
         root = "../" * rel_path.count("/")
         alternates = [(code, name, folder + rel_path) for code, name, folder in self.versions]
         hreflang = [(code, page_address(base, rel_path)) for code, base in self.addresses]
@@ -150,9 +150,10 @@ class SiteOutput:
             return False
         if not recorded or recorded[0] != st.st_size or recorded[1] != st.st_mtime_ns:
             return False
-        if prev.in_place:
+        if prev.in_place:   # no folder made for it in the staging folder either (100,000 empty ones to remove)
             self.kept.append(rel_path)
         else:
+            dest.parent.mkdir(parents=True, exist_ok=True)
             link_or_copy(old, dest)
         self.reused += 1
         return True
