@@ -121,6 +121,7 @@ def write_site(site: SiteData, report) -> None:
     if site_state.get("fingerprint") == fingerprint and as_recorded:
         report.computed["pages"] = 0
         report.site_files, report.site_bytes = len(old_files), sum(v[0] for v in old_files.values())
+        report.site_manifest = old_files
         report.problems.extend(Problem(*p) for p in site_state.get("problems", []))
         return
     previous = None
@@ -147,6 +148,7 @@ def write_site(site: SiteData, report) -> None:
     report.problems.extend(result.problems)
     report.computed["files_changed"] = sum(1 for f, v in files.items() if old_files.get(f, [0])[-1] != v[-1])
     report.site_files, report.site_bytes = len(files), sum(v[0] for v in files.values())
+    report.site_manifest = files
     write_atomic(state_file, json.dumps(
         {"fingerprint": fingerprint, "out": os.path.abspath(settings.out), "files": files,
          "pages": result.page_keys,
@@ -206,15 +208,16 @@ def manifest(root: Path, with_digest: bool = False, known: dict[str, list] | Non
     root = Path(root)
     if not root.is_dir():
         return out
-    stack = [root]
+    stack = [(str(root), "")]   # (folder, its path relative to root with a trailing "/")
     while stack:
-        with os.scandir(stack.pop()) as entries:
+        folder, prefix = stack.pop()
+        with os.scandir(folder) as entries:
             for e in entries:
                 if e.is_dir(follow_symlinks=False):
-                    stack.append(Path(e.path))
+                    stack.append((e.path, f"{prefix}{e.name}/"))
                     continue
                 st = e.stat(follow_symlinks=False)
-                rel = os.path.relpath(e.path, root).replace(os.sep, "/")
+                rel = prefix + e.name
                 row = [st.st_size, st.st_mtime_ns]
                 if with_digest:
                     old = known.get(rel)

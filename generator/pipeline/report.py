@@ -34,6 +34,8 @@ class BuildReport:
     out: Path | None = None
     report_file: Path | None = None
     embedded_line: str = ""  # embedded N pictures, M from the cache
+    #: The site's files as the build left them (path -> size, time, digest), for the record of the build.
+    site_manifest: dict | None = field(default=None, repr=False)
 
     def timing_lines(self) -> list[str]:
         return [f"  {stage:<12} {secs:7.2f} s" for stage, secs in self.timings.items()]

@@ -25,7 +25,7 @@ from pathlib import Path
 from generator.fsutil import write_atomic
 from generator.inputs.problems import Problem
 from generator.pipeline.cache import array_key
-from generator.pipeline.incremental import assets_digest
+from generator.pipeline.incremental import assets_digest, manifest
 from generator.pipeline.report import BuildReport
 from generator.settings import BuildSettings
 
@@ -33,7 +33,7 @@ from generator.settings import BuildSettings
 LIBRARIES = ("torch", "torchvision", "timm", "numpy", "pillow", "opencv-contrib-python-headless", "umap-learn",
              "scikit-learn", "jinja2", "babel", "onnx", "onnxruntime")
 #: Raised when the record's layout changes: an old record is then never trusted.
-VERSION = 1
+VERSION = 2
 
 _REPORT_FIELDS = ("drawings", "artworks", "pairs", "verso_skipped", "warnings", "notes", "site_bytes", "site_files",
                   "embedded_line")
@@ -102,13 +102,16 @@ def inputs_stamp(settings: BuildSettings) -> str:
     return h.hexdigest()
 
 
-def output_stamp(settings: BuildSettings, images_out: Path | None) -> str:
-    """A digest of the sizes and times of every file the build wrote."""
-    h = hashlib.sha256(b"output-v1\n")
-    for root in (settings.out, images_out):
+def output_stamp(settings: BuildSettings, images_out: Path | None, site_files: dict | None = None) -> str:
+    """A digest of the sizes and times of every file the build wrote. ``site_files``: the site's manifest when
+    the build has just made it (the same rows a walk through the site would find; one walk fewer)."""
+    h = hashlib.sha256(b"output-v2\n")
+    for root, rows in ((settings.out, site_files), (images_out, None)):
         if root is not None:
+            rows = manifest(root) if rows is None else rows
             h.update(f"tree {os.path.abspath(root)}\n".encode())
-            _tree(h, Path(os.path.abspath(root)))
+            for rel in sorted(rows):
+                h.update(f"{rel} {rows[rel][0]} {rows[rel][1]}\n".encode())
     return h.hexdigest()
 
 
@@ -135,7 +138,8 @@ def unchanged_report(settings: BuildSettings, stamp: str) -> BuildReport | None:
 
 def record_build(settings: BuildSettings, stamp: str, report: BuildReport) -> None:
     """Remember a finished build: its inputs' stamp, its site's stamp and its report."""
-    record = {"version": VERSION, "inputs": stamp, "output": output_stamp(settings, report.images_out),
+    record = {"version": VERSION, "inputs": stamp,
+              "output": output_stamp(settings, report.images_out, report.site_manifest),
               "images_out": str(report.images_out) if report.images_out else None,
               "problems": [[p.file, p.reason, p.fix, p.kind, p.skipped] for p in report.problems],
               "computed": sorted(report.computed), **{k: getattr(report, k) for k in _REPORT_FIELDS}}
