@@ -169,6 +169,8 @@ def child_build(root: Path) -> dict:
         peak = peak_since_last_mb()
         if peak is not None:
             rss_between[stage] = max(rss_between.get(stage, 0), peak)
+        with open(root / "stage-peaks.log", "a") as fh:   # readable while a long build runs
+            fh.write(f"{time.strftime('%H:%M:%S')} {line} [peak RSS of the step: {peak} MB]\n")
 
     start = time.perf_counter()
     report = build(settings_for(root), echo=echo)
