@@ -19,7 +19,9 @@ The builds run a snapshot of ``generator/``, ``templates/`` and ``static/`` copi
 checkout during the benchmark would otherwise turn the no-op build into a full one.
 
 Prints one JSON line per build and a table; the collection stays under ``--root`` with
-``--keep`` (otherwise it is deleted at the end).
+``--keep`` (otherwise it is deleted at the end). Each build's line gives its peak RSS and, on
+Linux, the peak of each stage on its own (``peak_rss_mb_between``: ``VmHWM`` read at the end of
+the stage, then reset through ``/proc/self/clear_refs``), so the stage that sets the peak shows.
 """
 
 from __future__ import annotations
@@ -142,23 +144,45 @@ def prefill(root: Path) -> tuple[int, float]:
     return len(hashes), time.perf_counter() - start
 
 
+def peak_since_last_mb() -> float | None:
+    """Peak RSS (``VmHWM``) since the previous call, then the peak reset to the current RSS (Linux's
+    ``/proc/self/clear_refs``): which step of the build set the peak. None where /proc does not allow it."""
+    try:
+        with open("/proc/self/status") as fh:
+            hwm = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except (OSError, StopIteration, ValueError):
+        return None
+    return round(hwm / 1024)
+
+
 def child_build(root: Path) -> dict:
     from generator.pipeline.stages import build
 
     rss_after: dict[str, float] = {}  # peak RSS so far at the end of each stage: which stage set the peak
+    rss_between: dict[str, float] = {}  # peak RSS between the previous progress line and this one (Linux)
 
     def echo(line: str) -> None:
         stage = line.split(":", 1)[0]
         rss_after[stage] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        peak = peak_since_last_mb()
+        if peak is not None:
+            rss_between[stage] = max(rss_between.get(stage, 0), peak)
+        with open(root / "stage-peaks.log", "a") as fh:   # readable while a long build runs
+            fh.write(f"{time.strftime('%H:%M:%S')} {line} [peak RSS of the step: {peak} MB]\n")
 
     start = time.perf_counter()
     report = build(settings_for(root), echo=echo)
     wall = time.perf_counter() - start
     import generator
     assert Path(generator.__file__).resolve().parent.parent == REPO, "not running the snapshot"
-    return {"wall_s": wall, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    # The resets above also reset ru_maxrss: the build's peak is the highest of the stages' peaks.
+    peak = max([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, *rss_between.values()])
+    return {"wall_s": wall, "peak_rss_mb": peak,
             "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
             "computed": report.computed, "timings": report.timings, "peak_rss_mb_after": rss_after,
+            "peak_rss_mb_between": rss_between,
             "drawings": report.drawings,
             "artworks": report.artworks, "site_files": report.site_files, "site_mb": report.site_bytes / 1e6,
             "site_mb_by_kind": site_breakdown(settings_for(root).out),

@@ -51,6 +51,17 @@ class Embeddings:
     drawings: Embedded
     artworks: Embedded
 
+    def joined(self) -> np.ndarray:
+        """The drawings' vectors then the artworks', as one array: a view when the artworks' rows follow the
+        drawings' in one array (the embedding stage's, when every picture could be read), else a copy. At
+        100,000 drawings and 250,000 artworks a copy is 1.8 GB more."""
+        d, a = self.drawings.vectors, self.artworks.vectors
+        if (d.base is not None and a.base is d.base and d.ndim == a.ndim == 2 and d.dtype == a.dtype
+                and d.shape[1] == a.shape[1] and d.flags.c_contiguous and a.flags.c_contiguous and len(d)
+                and a.__array_interface__["data"][0] == d.__array_interface__["data"][0] + d.nbytes):
+            return np.lib.stride_tricks.as_strided(d, shape=(len(d) + len(a), d.shape[1]), writeable=False)
+        return np.concatenate([d, a])
+
 
 #: The arrays of :class:`Neighbours`, by the names they are cached under.
 NEIGHBOUR_ARRAYS = ("da_i", "da_s", "dd_i", "dd_s", "ad_i", "ad_s")

@@ -68,8 +68,14 @@
     }
     done(hits.length, shown.map(function (n) { return docChunk(Math.floor(n / meta.doc_chunk))[n % meta.doc_chunk]; }));
   }
-  // A drawing stored by its id alone: its label, detail and page follow from the id (see search.py doc_entry).
+  // A drawing stored by its id alone: its label, detail and page follow from the id; an artwork stored by its
+  // id, title, artist and date: its detail and page follow from them (see search.py doc_entry).
   function expand(doc) {
+    if (doc[0] === "a" && doc.length === 5) {
+      var art = window.SITEGEN_SEARCH_META;
+      return ["a", doc[2], t("Artwork by %(artist)s", {artist: doc[3]}) + (doc[4] ? ", " + doc[4] : ""),
+        pageUrl(art.artworks, doc[1])];
+    }
     if (doc.length !== 2) { return doc; }
     var meta = window.SITEGEN_SEARCH_META, id = doc[1], spelt = spellDrawing(id, meta.countries);
     if (!spelt) { return [doc[0], id, "", pageUrl(meta.drawings, id)]; }

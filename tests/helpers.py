@@ -35,6 +35,20 @@ def site_drawings(site: Path) -> list[dict]:
     return rows
 
 
+def site_artworks(site: Path) -> list[dict]:
+    """The rows of the site's artworks.csv.gz; empty cells read as None; page and thumbnail added from the id."""
+    import csv
+    import gzip
+
+    with gzip.open(site / "data" / "artworks.csv.gz", "rt", newline="", encoding="utf-8") as f:
+        rows = [{k: (v if v != "" else None) for k, v in r.items()} for r in csv.DictReader(f)]
+    for r in rows:
+        # The page and the small picture follow from the id, as the id column's description says.
+        r["page"] = f"artworks/{r['id']}/index.html"
+        r["thumbnail"] = f"images/artworks/{r['id']}.thumb.webp" if r["image"] else None
+    return rows
+
+
 def site_layout(site: Path) -> dict[str, tuple[float, float]]:
     """id -> (x, y) of every drawing and artwork in the site's layout.csv.gz."""
     import csv

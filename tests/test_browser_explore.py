@@ -13,6 +13,7 @@ from PIL import Image
 
 from .conftest import CHROMIUM_ARGS
 from .helpers import site_drawings, site_layout
+from tests.helpers import site_artworks
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -210,7 +211,7 @@ def test_filter_changes_what_is_shown(page, site_server, built_demo):
     page.select_option("#filter-kind", "a")
     page.wait_for_function("() => document.getElementById('map-count').getAttribute('data-visible') === '0'")
     page.select_option("#filter-country", "")
-    n_art = len(json.loads((out / "data/artworks.json").read_text())["artworks"])
+    n_art = len(site_artworks(out))
     page.wait_for_function(f"() => document.getElementById('map-count').getAttribute('data-visible') === '{n_art}'")
     assert page.errors == []
 
@@ -258,6 +259,9 @@ def test_search_finds_an_artwork(page, site_server, demo_dir):
     link = page.locator("#search-results a", has_text=row["title"]).first
     link.wait_for()
     assert "/artworks/" in link.get_attribute("href")
+    # The line under the title is spelt in the browser from the stored artist and date (see search.doc_entry).
+    item = page.locator("#search-results li.result-artwork", has_text=row["title"]).first
+    assert f"Artwork by {row['artist'] or 'Unknown artist'}" in item.text_content()
     assert "result" in page.locator("#search-status").text_content()
     # The address keeps the query.
     page.goto(site_server + "search/index.html#q=" + row["artist"].split()[0])

@@ -9,7 +9,7 @@ import math
 import re
 
 import pytest
-from tests.helpers import site_drawings
+from tests.helpers import site_artworks, site_drawings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,7 +22,7 @@ def paths(built_demo):
     """Addresses of the pages checked: a drawing with a confirmed artwork, one without, and the others."""
     _, _, out = built_demo
     drawings = site_drawings(out)
-    artworks = json.loads((out / "data/artworks.json").read_text())["artworks"]
+    artworks = site_artworks(out)
     paired = {row[0] for row in json.loads((out / "data/pairs.json").read_text())["rows"]}
     pictured = [d for d in drawings if d["thumbnail"]]
     with_pair = next(d for d in pictured if d["id"] in paired)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.helpers import site_drawings
+from tests.helpers import site_artworks, site_drawings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -19,7 +19,7 @@ PAGES = ["index.html", "{drawing}", "{artwork}", "countries/index.html", "{colle
 def page_paths(built_demo):
     _, _, out = built_demo
     drawings = site_drawings(out)
-    artworks = json.loads((out / "data/artworks.json").read_text())["artworks"]
+    artworks = site_artworks(out)
     with_country = next(d for d in drawings if d["country"])
     group = sorted((out / "group").glob("*/index.html"))[0]
     return [p.format(drawing=drawings[0]["page"], artwork=artworks[0]["page"],

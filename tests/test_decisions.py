@@ -62,7 +62,7 @@ def test_unknown_identifiers_are_reported_with_the_closest_one(tmp_path):
     assert problems[0].reason == "no published drawing has the identifier '1994_10-13_2535_FRA_R_C'"
     assert "Did you mean 1994_10-13_2535_FRA?" in problems[0].fix and "data/drawings.csv" in problems[0].fix
     assert problems[1].reason == "no published artwork has the identifier 'nobody_1'"
-    assert "data/artworks.csv" in problems[1].fix and "Did you mean" not in problems[1].fix
+    assert "data/artworks.csv.gz" in problems[1].fix and "Did you mean" not in problems[1].fix
     assert all(p.skipped and p.kind == "decision" for p in problems)
 
 

@@ -15,7 +15,7 @@ from PIL import Image
 
 from generator.site import mapdata, search
 from tests import mapformat
-from tests.helpers import site_drawings, site_layout
+from tests.helpers import site_artworks, site_drawings, site_layout
 
 pytestmark = pytest.mark.slow
 
@@ -252,7 +252,7 @@ def test_map_offers_three_arrangements_with_named_groups(built_demo):
     for c in range(meta["label_chunks"]):
         ids += _js_payload(folder / f"labels-{c:03d}.js")["ids"]
     drawings = {d["id"]: d for d in site_drawings(out)}
-    artworks = json.loads((out / "data/artworks.json").read_text())["artworks"]
+    artworks = site_artworks(out)
     stats = json.loads((out / "data/stats.json").read_text())
     # Similarity: k-means groups, named by an artist or a country of the site.
     sim = meta["layouts"][0]["groups"]
@@ -318,9 +318,12 @@ def test_search_index_finds_an_artwork_title(built_demo, demo_dir):
     for c in range((meta["docs"] + meta["doc_chunk"] - 1) // meta["doc_chunk"]):
         docs += _js_payload(out / f"data/search/docs-{c:03d}.js")
     assert len(docs) == meta["docs"]
-    assert title in [docs[n][1] for n in hits]
-    for n in hits:
-        assert (out / docs[n][3]).is_file()
+    artworks = [docs[n] for n in hits if docs[n][0] == "a"]
+    # An artwork is stored as [kind, id, title, artist, date]: its detail and page follow (see search.doc_entry).
+    assert artworks and all(len(doc) == 5 for doc in artworks)
+    assert title in [doc[2] for doc in artworks]
+    for doc in artworks:
+        assert (out / meta["artworks"] / doc[1] / "index.html").is_file()
 
 
 def test_search_page_works_without_javascript_too(built_demo):
@@ -346,7 +349,7 @@ def test_artwork_pages_say_where_echoes_come_from(built_demo, demo_dir):
     pairs = [{"drawing": d, "artwork": a} for d, a in sorted({(Path(row["drawing"]).stem.rsplit("_", 2)[0],
                                                                  row["artwork"]) for row in _csv(demo_dir / "pairs.csv")})]
     art = Counter(row["artwork"] for row in pairs).most_common(1)[0][0]
-    art_id = json.loads((out / "data/artworks.json").read_text())["artworks"]
+    art_id = site_artworks(out)
     page_url = next(a["page"] for a in art_id if a["file"] == art)
     html = (out / page_url).read_text()
     summary = re.search(r'<p class="echo-summary">(.*?)</p>', html, re.S).group(1)

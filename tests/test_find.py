@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from generator.ml.findindex import CompactIndex, compact_index, principal_axes, quantise_rows, top_overlap
+from tests.helpers import site_artworks
 
 
 def _clustered(n: int, dim: int, groups: int, seed: int) -> np.ndarray:
@@ -181,8 +182,7 @@ def test_the_site_carries_the_model_the_index_and_the_runtime(built_demo):
         assert (site / "find" / c["vectors"]).stat().st_size == c["bytes"] == c["rows"] * (8 + 2 * dims)
     labels = [row for path in sorted((site / "find").glob("labels-*.json"))
               for row in json.loads(path.read_text())["rows"]]
-    assert [row[0] for row in labels] == [a["id"] for a in json.loads((site / "data/artworks.json").read_text())
-                                          ["artworks"]]
+    assert [row[0] for row in labels] == [a["id"] for a in site_artworks(site)]
     assert (site / "find" / "projection.bin").stat().st_size == (dims + 1) * manifest["model"]["dim"] * 4
     runtime = site / "static/vendor/onnxruntime-web"
     assert {"LICENSE", "ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"} <= \

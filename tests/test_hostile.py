@@ -22,7 +22,7 @@ from generator.inputs.problems import Problem
 
 from .helpers import write_jpeg
 from .sitecheck import broken_links
-from tests.helpers import site_drawings
+from tests.helpers import site_artworks, site_drawings
 
 XSS_TITLE = "<script>alert(1)</script>"
 XSS_TITLE2 = '"></a><img src=x onerror=alert(1)>'
@@ -218,7 +218,7 @@ def test_metadata_is_text_never_markup(hostile_build):
     for page in out.rglob("*.html"):
         html = page.read_text()
         assert "<script>alert" not in html and "<img src=x" not in html, page
-    arts = json.loads((out / "data/artworks.json").read_text())["artworks"]
+    arts = site_artworks(out)
     titles = {a["title"] for a in arts}
     assert XSS_TITLE in titles and XSS_TITLE2 in titles
     page = next(out / a["page"] for a in arts if a["title"] == XSS_TITLE)

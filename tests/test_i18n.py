@@ -396,7 +396,8 @@ def test_data_package_and_iiif_in_french(built_bilingual_demo, built_demo):
         assert r_fr["title"] != r_en["title"] and r_fr["description"] != r_en["description"], r_en["name"]
     by_name = {r["name"]: r for r in fr["resources"]}
     assert by_name["neighbours"]["title"] == "Œuvres les plus proches"
-    assert by_name["artworks-json"]["title"] == "Œuvres (JSON)"
+    assert by_name["pairs-json"]["title"] == "Recréations confirmées (JSON)"
+    assert by_name["artworks"]["title"] == "Œuvres" and by_name["artworks"]["path"] == "artworks.csv.gz"
     # IIIF: the lines' labels in the site's language, the archive's names in no language
     drawing = sorted((out / "fr" / "iiif" / "drawings").glob("*.json"))[0]
     man_en = json.loads((out / "iiif" / "drawings" / drawing.name).read_text(encoding="utf-8"))

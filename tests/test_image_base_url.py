@@ -17,7 +17,7 @@ from generator.site.urls import check_image_base_url
 
 from .helpers import write_jpeg
 from .sitecheck import broken_links
-from tests.helpers import site_drawings
+from tests.helpers import site_artworks, site_drawings
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def test_display_pictures_go_next_to_the_site(built):
     assert (images / IMAGES_MARKER).is_file()
     assert not list(out.glob("images/*/*[!b].webp")), "display pictures must not be in the site"
     drawings = site_drawings(out)
-    artworks = json.loads((out / "data/artworks.json").read_text())["artworks"]
+    artworks = site_artworks(out)
     assert len(drawings) == 8 and len(artworks) == 4
     for kind, items in (("drawings", drawings), ("artworks", artworks)):
         for it in items:

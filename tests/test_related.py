@@ -10,7 +10,7 @@ import re
 import pytest
 
 from generator.site.related import chunk_count, chunk_of
-from tests.helpers import neighbour_rows, site_drawings
+from tests.helpers import neighbour_rows, site_artworks, site_drawings
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +50,7 @@ def test_every_drawing_is_in_the_chunk_its_id_names(related):
 
 def test_the_files_hold_the_published_suggestions(related):
     out, data = related
-    artworks = json.loads((out / "data/artworks.json").read_text())["artworks"]
+    artworks = site_artworks(out)
     per = data["meta"]["artwork_chunk"]
     table = [row for k in sorted((k for k in data if re.fullmatch(r"a\d+", k)), key=lambda k: int(k[1:]))
              for row in data[k]]
@@ -71,7 +71,7 @@ def test_the_files_hold_the_published_suggestions(related):
 def test_confirmed_artworks_are_marked(related, built_demo):
     out, data = related
     pairs = json.loads((out / "data/pairs.json").read_text())["rows"]
-    artworks = [a["id"] for a in json.loads((out / "data/artworks.json").read_text())["artworks"]]
+    artworks = [a["id"] for a in site_artworks(out)]
     chunks = data["meta"]["chunks"]
     assert pairs
     for d, a, *_ in pairs:

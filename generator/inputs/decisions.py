@@ -7,7 +7,7 @@ The contract, one row per reviewed suggestion::
     1994_10-13_2535_FRA,ada_lumen_7,rejected,same colours only
 
 ``drawing`` and ``artwork`` are the identifiers the site uses (the ``id`` columns
-of ``data/drawings.csv`` and ``data/artworks.csv``); ``decision`` is
+of ``data/drawings.csv`` and ``data/artworks.csv.gz``); ``decision`` is
 ``confirmed`` or ``rejected``; ``note`` is optional free text, never published.
 
 Every row that cannot be used gives a report line naming the file, the line and
@@ -149,9 +149,9 @@ def _unknown(value: str, what: str, known: _Known) -> tuple[str, str]:
     """(reason, fix) for an identifier the site does not know, with the closest known one when there is one."""
     close = known.closest(value)
     hint = f" Did you mean {close}?" if close else ""
-    table = "drawings" if what == "drawing" else "artworks"
+    table = "drawings.csv" if what == "drawing" else "artworks.csv.gz"
     return (f"no published {what} has the identifier '{value}'",
-            f"Use the {what}'s identifier as the site shows it (the id column of data/{table}.csv).{hint} "
+            f"Use the {what}'s identifier as the site shows it (the id column of data/{table}).{hint} "
             "This line was not used.")
 
 

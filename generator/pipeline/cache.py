@@ -69,8 +69,11 @@ class Cache:
     def _emb_dir(self, model_fp: str) -> Path:
         return self.root / "embeddings" / model_fp
 
-    def load_embeddings(self, model_fp: str) -> dict[str, np.ndarray]:
-        """Every cached vector for this model, by content hash."""
+    def load_embeddings(self, model_fp: str, wanted: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Every cached vector for this model, by content hash; with ``wanted``, only those (see
+        :meth:`_load_wanted`: read in slices, one copy of the vectors in memory, not two)."""
+        if wanted is not None:
+            return self._load_wanted(model_fp, wanted)
         found: dict[str, np.ndarray] = {}
         folder = self._emb_dir(model_fp)
         for part in sorted(folder.glob("part-*.npz")) if folder.is_dir() else []:
@@ -86,6 +89,40 @@ class Cache:
                 continue
             for key, vec in zip(keys.tolist(), vecs):
                 found[key] = vec
+        return found
+
+    def _load_wanted(self, model_fp: str, wanted: list[str]) -> "KnownVectors":
+        """The cached vectors of the ``wanted`` hashes, copied slice by slice from the part files into one table
+        whose row i is the i-th distinct wanted hash (rows not found stay zeros, which take no memory until
+        written). A part file is never read whole: at 350,000 pictures its vectors are 1.8 GB, and reading it
+        whole and then copying the wanted rows held both."""
+        order = list(dict.fromkeys(wanted))
+        row_of = {h: i for i, h in enumerate(order)}
+        found = KnownVectors()
+        found.order = order
+        folder = self._emb_dir(model_fp)
+        for part in sorted(folder.glob("part-*.npz")) if folder.is_dir() else []:
+            try:
+                hits: list[tuple[str, int]] = []
+                for keys, vecs in _part_slices(part):
+                    if found.table is None:
+                        found.table = np.zeros((len(order), vecs.shape[1]), np.float32)
+                    if vecs.shape[1] != found.table.shape[1]:
+                        raise ValueError("vectors of another length")
+                    at = [(n, row_of[k]) for n, k in enumerate(keys.tolist()) if k in row_of]
+                    if at:
+                        src, dst = (np.array(x, np.int64) for x in zip(*at))
+                        found.table[dst] = vecs[src]
+                        hits += [(order[r], int(r)) for r in dst.tolist()]
+            except Exception as exc:  # damaged part: recompute its pictures
+                self.warnings.append(f"The cached embeddings {part.name} were damaged ({type(exc).__name__}); "
+                                     "those pictures are computed again.")
+                part.unlink(missing_ok=True)
+                continue
+            for key, r in hits:
+                if key not in found:
+                    found.read += 1
+                found[key] = found.table[r]
         return found
 
     def add_embeddings(self, model_fp: str, keys: list[str], vectors: np.ndarray) -> Path | None:
@@ -158,6 +195,51 @@ class EmbeddingWriter:
         if self._keys:
             self.cache.add_embeddings(self.model_fp, self._keys, np.stack(self._vectors))
         self._keys, self._vectors, self._last = [], [], time.monotonic()
+
+
+class KnownVectors(dict):
+    """Vectors by content hash (:meth:`Cache.load_embeddings` with ``wanted``); the vectors read from the cache
+    are the rows of ``table``, row i the i-th hash of ``order``, so a caller wanting every one in that order can
+    take ``table`` as it is instead of copying the rows."""
+
+    table: np.ndarray | None = None
+    order: list[str] = []
+    read = 0   # distinct hashes found in the cache (the table's rows that hold a vector)
+
+    def as_rows(self, hashes: list[str]) -> np.ndarray | None:
+        """``table`` when it holds exactly the vectors of ``hashes``, in their order (each read from the cache,
+        none repeated, none added since), else None."""
+        if (self.table is not None and len(self) == self.read == len(self.table) == len(hashes)
+                and self.order == hashes):
+            return self.table
+        return None
+
+
+#: Rows read at a time from a part file (8 MB of 1280 float32 numbers).
+PART_SLICE = 1024
+
+
+def _part_slices(part: Path):
+    """(keys, vectors) of a part file, ``PART_SLICE`` rows at a time, without reading its vectors whole."""
+    import zipfile
+
+    with zipfile.ZipFile(part) as z:
+        with z.open("keys.npy") as f:
+            keys = np.lib.format.read_array(f, allow_pickle=False)
+        with z.open("vectors.npy") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(f)
+            if len(shape) != 2 or fortran or len(keys) != shape[0] or dtype.hasobject:
+                raise ValueError("keys and vectors differ in length")
+            row_bytes = shape[1] * dtype.itemsize
+            for start in range(0, shape[0], PART_SLICE):
+                n = min(PART_SLICE, shape[0] - start)
+                raw = f.read(n * row_bytes)
+                if len(raw) != n * row_bytes:
+                    raise ValueError("the file ends early")
+                yield keys[start:start + n], np.frombuffer(raw, dtype).reshape(n, shape[1]).astype(np.float32)
 
 
 def _npz_bytes(**arrays: np.ndarray) -> bytes:

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from generator import i18n
-from generator.pipeline.cache import Cache, EmbeddingWriter, array_key
+from generator.pipeline.cache import Cache, EmbeddingWriter, KnownVectors, array_key
 from generator.pipeline.findmodel import browser_model
 from generator.pipeline.findsamples import find_model_pictures
 from generator.pipeline.imagesfolder import check_images_folder
@@ -124,7 +124,7 @@ def compute_missing_embeddings(paths: list[Path], hashes: list[str], cache: Cach
     from generator.ml.model import load_model
 
     key, device, precision, source = embedding_key(settings)
-    known = cache.load_embeddings(key)
+    known = cache.load_embeddings(key, wanted=[h for h in hashes if h])
     first_path: dict[str, Path] = {}
     for p, h in zip(paths, hashes):
         if h:
@@ -209,6 +209,10 @@ def embed_items(paths: list[Path], hashes: list[str], cache: Cache, settings: Bu
     report.embedded_line = run.line()
     failed_paths = {str(f.path) for f in failures}
     dim = next(iter(known.values())).shape[0] if known else 0
+    # Every picture's vector read from the cache, each once: the table read is the rows (no second copy).
+    table = known.as_rows(hashes) if isinstance(known, KnownVectors) else None
+    if table is not None:
+        return EmbeddedItems(table, np.ones(len(paths), bool), failures, source)
     rows = np.zeros((len(paths), dim), np.float32)
     ok = np.zeros(len(paths), bool)
     for i, (p, h) in enumerate(zip(paths, hashes)):
@@ -383,8 +387,9 @@ def published_items(coll: Collection, hashes: list[str], embedded: EmbeddedItems
     return Published(
         drawings, artworks, [h for i, h in enumerate(hashes[:nd]) if ok[i]],
         [h for j, h in enumerate(hashes[nd:]) if ok[nd + j]],
-        Embeddings(Embedded([d.id for d in drawings], rows[:nd][ok[:nd]]),
-                   Embedded([a.id for a in artworks], rows[nd:][ok[nd:]])),
+        # Views of the embedding stage's rows when every picture was read (no second copy of the vectors).
+        Embeddings(Embedded([d.id for d in drawings], rows[:nd] if ok[:nd].all() else rows[:nd][ok[:nd]]),
+                   Embedded([a.id for a in artworks], rows[nd:] if ok[nd:].all() else rows[nd:][ok[nd:]])),
         pairs, len(coll.pairs) - len(pairs))
 
 
@@ -476,7 +481,7 @@ def place_on_map(emb: Embeddings, cache: Cache, settings: BuildSettings, report:
     items UMAP laid out when it did not lay out all, 0 or absent when it did)."""
     from generator.ml.layout import FULL_LAYOUT_MAX, PCA_SAMPLE, SAMPLE_ITEMS, update_layout
 
-    both = np.concatenate([emb.drawings.vectors, emb.artworks.vectors])
+    both = emb.joined()
     # A larger collection's map depends on how it is sampled too (smaller ones keep their stored maps).
     key = array_key(both, settings.seed, "layout-v1",
                     *([f"sampled-{FULL_LAYOUT_MAX}-{SAMPLE_ITEMS}-{PCA_SAMPLE}"] if len(both) > FULL_LAYOUT_MAX else []))

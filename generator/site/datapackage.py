@@ -4,10 +4,13 @@ Runs as the last step of rendering, when every ``data/*.json`` file has been
 written. It reads those JSON files back (they are the contract) and writes, next
 to them:
 
-- ``<name>.csv`` for drawings, artworks, nearest artworks, confirmed pairs and
-  map coordinates, with the same values as the JSON files; the nearest artworks,
-  the largest table (ten rows per drawing), are published as ``neighbours.csv.gz``
-  only (gzip: a sixth of the size), made here from the build's neighbours;
+- ``<name>.csv`` for confirmed pairs and rejected suggestions, with the same values
+  as their JSON files;
+- the tables with a row per drawing or per artwork, made here from the build's
+  data and published as CSV only (no JSON copy: no script of the site reads them):
+  ``drawings.csv``, ``groups.csv``, and gzip-compressed (a fifth to a sixth of the
+  size) ``artworks.csv.gz``, ``neighbours.csv.gz`` (ten rows per drawing) and
+  ``layout.csv.gz``. A million artworks cost about 35 MB there, once;
 - ``model-card.json``: which network computed the similarities and, for a model
   fine-tuned with ``sitegen train``, its training settings, metrics and history;
 - with ``publish_embeddings``: ``embeddings-drawings.npy`` and
@@ -109,8 +112,6 @@ def _c(name, type_, description, **kw) -> Column:
     return Column(name, type_, description, **kw)
 
 
-_PAGE = "Address of its page on this site, relative to the site's home."
-_THUMB = "Address of its small picture (WebP), relative to the site's home; empty when it could not be made."
 _IMAGE = ("Address of its large picture (WebP), relative to the site's home (or to --image-base-url); empty when "
           "it could not be made.")
 
@@ -131,14 +132,14 @@ DRAWING_COLUMNS = (
 )
 
 ARTWORK_COLUMNS = (
-    _c("id", "string", "The artwork's identifier, made from its file name. Stable between builds."),
+    _c("id", "string", "The artwork's identifier, made from its file name. Stable between builds. The artwork's page "
+       "is artworks/ID/index.html and its small picture images/artworks/ID.thumb.webp (beside the large picture), "
+       "ID being this identifier."),
     _c("file", "string", "Its file, relative to the artworks folder."),
     _c("title", "string", "Title of the artwork."),
     _c("artist", "string", "Artist; empty when unknown.", nullable=True),
     _c("year", "string", "Date of the artwork as written in the artworks list (may be a range or 'c. 1890'); "
        "empty when unknown.", nullable=True),
-    _c("page", "string", _PAGE),
-    _c("thumbnail", "string", _THUMB, nullable=True),
     _c("image", "string", _IMAGE, nullable=True),
 )
 
@@ -240,8 +241,10 @@ DATASETS = (
             "(its page and small picture follow from the identifier: drawings/ID/index.html, "
             "images/drawings/ID.thumb.webp). Back sides of drawings are never published.", DRAWING_COLUMNS, "drawings", True,
             primary_key=("id",), json_copy=False),
-    Dataset("artworks", "Artworks", "Every artwork: identifier, title, artist, date, page and pictures; extra "
-            "columns of the artworks list are kept.", ARTWORK_COLUMNS, "artworks", True, primary_key=("id",)),
+    Dataset("artworks", "Artworks", "Every artwork: identifier, title, artist, date and picture (its page and "
+            "small picture follow from the identifier: artworks/ID/index.html, images/artworks/ID.thumb.webp); "
+            "extra columns of the artworks list are kept. " + _GZIP_NOTE + ".", ARTWORK_COLUMNS, "artworks", True,
+            primary_key=("id",), json_copy=False, compressed=True),
     Dataset("neighbours", "Nearest artworks", "For each drawing, the artworks whose pictures are most similar "
             "to it: rank (1 = most similar) and similarity. Computed by the model described in model-card.json; "
             "suggestions, not attributions. " + _GZIP_NOTE + " (ten rows per drawing: a million rows for 100,000 "
@@ -562,7 +565,7 @@ def _resource(data_dir: Path, rel: str, name: str, title: str, description: str,
 #: The data page's lines for the files written by the other page writers, in the page's order.
 DATA_FILES = [
     {"name": "drawings.csv", "what": "Every published drawing: id, year, age group, country and picture."},
-    {"name": "artworks.json", "what": "Every artwork: id, title, artist, year, page and pictures."},
+    {"name": "artworks.csv.gz", "what": "Every artwork: id, title, artist, year and picture."},
     {"name": "neighbours.csv.gz", "what": "For each drawing, its nearest artworks: rank (1 = most similar) and "
                                           "similarity (cosine, -1 to 1). " + _GZIP_NOTE + "."},
     {"name": "pairs.json", "what": "Confirmed re-creations (drawing, artwork, source): source 'archive' for the "
@@ -672,8 +675,14 @@ def _write_schemas(data_dir: Path, site_url: str | None, with_embeddings: bool) 
 
 
 def per_drawing_payloads(ctx) -> dict[str, dict]:
-    """The tables with a row (or ten) per drawing, published as CSV only, in the shape of the JSON tables."""
+    """The tables with a row (or ten) per drawing or a row per artwork, published as CSV only, in the shape of the
+    JSON tables (no script of the site reads them: a JSON copy of the artworks would add 270 MB at a million)."""
     s = ctx.site
+    artworks = [{
+        "id": a.id, "file": a.rel, "title": a.title, "artist": a.artist, "year": a.year, "extra": dict(a.extra),
+        # As for the drawings, the page and the small picture follow from the id.
+        "image": ctx.display_picture("artworks", a.id),
+    } for a in s.artworks]
     drawings = [{
         "id": d.id, "file": Path(d.rel).name, "year": d.year, "age_group": d.age_group,
         "country": d.country, "country_name": ctx.country_name(d.country) if d.country else None,
@@ -689,7 +698,7 @@ def per_drawing_payloads(ctx) -> dict[str, dict]:
     points += [["a", a.id, round(float(s.coords[nd + j][0]), 4), round(float(s.coords[nd + j][1]), 4)]
                for j, a in enumerate(s.artworks)]
     return {"groups": groups_payload(ctx), "homogeneity": homogeneity_payload(ctx), "themes": themes_payload(ctx),
-            "drawings": {"drawings": drawings}, "neighbours": neighbours_payload(s),
+            "drawings": {"drawings": drawings}, "artworks": {"artworks": artworks}, "neighbours": neighbours_payload(s),
             "layout": {"method": s.layout_method, "columns": [c.name for c in LAYOUT_COLUMNS], "points": points}}
 
 
@@ -797,8 +806,10 @@ DATA_PAGE_WORDS = (
     N_("Every published drawing: identifier, year, age group, country and picture (its page and small picture follow "
        "from the identifier: drawings/ID/index.html, images/drawings/ID.thumb.webp). Back sides of drawings are "
        "never published."),
-    N_("Every artwork: identifier, title, artist, date, page and pictures; extra columns of the artworks list are "
-       "kept."),
+    N_("Every artwork: identifier, title, artist, date and picture (its page and small picture follow from the "
+       "identifier: artworks/ID/index.html, images/artworks/ID.thumb.webp); extra columns of the artworks list are "
+       "kept. A CSV file compressed with gzip: pandas, R and DuckDB read it as it is; 7-Zip or a double-click unpacks "
+       "it."),
     N_("For each drawing, the artworks whose pictures are most similar to it: rank (1 = most similar) and "
        "similarity. Computed by the model described in model-card.json; suggestions, not attributions. A CSV file "
        "compressed with gzip: pandas, R and DuckDB read it as it is; 7-Zip or a double-click unpacks it (ten rows per "
@@ -819,7 +830,8 @@ DATA_PAGE_WORDS = (
     N_("The numbers of the statistics page: drawings per year, age group and country, and the most re-created "
        "artworks and artists."),
     N_("The same per artist."),
-    N_("For every artwork: drawings confirmed to re-create it, and drawings for which the model ranks it first."),
+    N_("For every artwork re-created at least once or ranked first for a drawing: drawings confirmed to re-create "
+       "it, and drawings for which the model ranks it first."),
     N_("Drawings per country."),
     N_("The three most re-created artworks per country, year and age group, under both measures."),
     N_("Drawings per year (rows) and age group (columns), with totals."),

@@ -153,13 +153,8 @@ def write_map(ctx: SiteContext, out: SiteOutput) -> None:
 def write_data(ctx: SiteContext, out: SiteOutput) -> None:
     """The main data files; their data page is written with the download (see datapackage)."""
     s = ctx.site
-    out.write_json("data/artworks.json", {"artworks": [{
-        "id": a.id, "file": a.rel, "title": a.title, "artist": a.artist, "year": a.year,
-        "extra": dict(a.extra), "page": artwork_url(a.id), "thumbnail": ctx.a_cards[j]["thumb"],
-        "image": ctx.display_picture("artworks", a.id),
-    } for j, a in enumerate(s.artworks)]})
-    # The tables with a row per drawing (drawings, neighbours, layout) are published as CSV only (see
-    # datapackage.per_drawing_payloads): JSON copies would add megabytes per 10,000 drawings for nothing new.
+    # The tables with a row per drawing or artwork (drawings, artworks, neighbours, layout) are published as CSV
+    # only (see datapackage.per_drawing_payloads): JSON copies would add megabytes for nothing the site reads.
     out.write_json("data/pairs.json", {"columns": ["drawing", "artwork", "source"],
                                        "rows": [[*p, s.pair_sources.get(p, "archive")] for p in s.pairs]})
     out.write_json("data/rejected.json", {"columns": ["drawing", "artwork"], "rows": [list(p) for p in s.rejected]})

@@ -164,7 +164,10 @@ def stats_csvs(st: Stats, label) -> dict[str, str]:
         "stats-years.csv": csv_text(["year", "drawings"], [[y, n] for y, n in st.years]),
     }
     conf, top1 = st.measures["confirmed"]["overall"], st.measures["model_top1"]["overall"]
-    art_rows = sorted(st.artworks.values(), key=lambda a: (-conf["artworks"][a.id], -top1["artworks"][a.id], a.id))
+    # Only the artworks with a drawing to count: the others are all zeros (990,000 rows of them for 100,000
+    # drawings and a million artworks); artworks.csv.gz lists every artwork.
+    art_rows = sorted((a for a in st.artworks.values() if conf["artworks"][a.id] or top1["artworks"][a.id]),
+                      key=lambda a: (-conf["artworks"][a.id], -top1["artworks"][a.id], a.id))
     out["stats-artworks.csv"] = csv_text(
         ["artwork", "title", "artist", "confirmed_drawings", "model_top1_drawings"],
         [[a.id, a.title, a.artist, conf["artworks"][a.id], top1["artworks"][a.id]] for a in art_rows])
@@ -370,8 +373,8 @@ CSV_WHAT = {
     "stats-year-age.csv": "Drawings per year (rows) and age group (columns), with totals.",
     "stats-countries.csv": "Drawings per country.",
     "stats-years.csv": "Drawings per year.",
-    "stats-artworks.csv": "For every artwork: drawings confirmed to re-create it, and drawings for which "
-                          "the model ranks it first.",
+    "stats-artworks.csv": "For every artwork re-created at least once or ranked first for a drawing: drawings "
+                          "confirmed to re-create it, and drawings for which the model ranks it first.",
     "stats-artists.csv": "The same per artist.",
     "stats-recreated-by-group.csv": "The three most re-created artworks per country, year and age group, "
                                     "under both measures.",
