@@ -91,8 +91,11 @@ def write_site(dest: Path, n: int, cache: Path) -> tuple[float, object]:
     from generator.pipeline.derive import map_stage
     from generator.site.mapdata import write_map_data
     from generator.site.output import asset_dir, template_environment
+    from generator.site.scripts import joined_scripts
 
     shutil.copytree(asset_dir("static"), dest / "static", ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
+    for name, text in joined_scripts(asset_dir("static")).items():   # as the build joins them
+        (dest / "static" / name).write_text(text, encoding="utf-8")
     thumbs = generic_thumbnails(Path(tempfile.mkdtemp(prefix="bench-thumbs-")))
     items = synthetic_items(n, thumbs)
     t0 = time.perf_counter()
@@ -103,7 +106,8 @@ def write_site(dest: Path, n: int, cache: Path) -> tuple[float, object]:
     html = template_environment().get_template("map.html").render(
         root="../", site_title="Benchmark", page_path="map/index.html", title="Map", method="synthetic",
         csp="default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'", n_drawings=n - n // 20,
-        n_artworks=n // 20, map_facets=files.facets, map_count=files.count, map_layouts=files.layouts)
+        n_artworks=n // 20, map_facets=files.facets, map_count=files.count, map_layouts=files.layouts,
+        layout_sample=0)
     (dest / "map").mkdir(parents=True, exist_ok=True)
     (dest / "map" / "index.html").write_text(html, encoding="utf-8")
     # The server serves built sites only, recognised by their home page.

@@ -235,11 +235,32 @@ QUANT = 65535
 
 
 @dataclass(frozen=True)
+class MapTile:
+    """One square of the map's quadtree: at ``depth`` the quantised square is cut into 2**depth x 2**depth
+    tiles, this one being column ``x`` and row ``y`` (counted from the lowest coordinates); it holds the
+    points ``start`` to ``end`` (excluded) of the map's order. ``part`` numbers the pieces of a tile of the
+    deepest level that holds too many points (0 otherwise)."""
+
+    depth: int
+    x: int
+    y: int
+    part: int
+    start: int
+    end: int
+
+    @property
+    def name(self) -> str:
+        """``depth-x-y``, with ``-part`` for the further pieces of an overfull tile."""
+        return f"{self.depth}-{self.x}-{self.y}" + (f"-{self.part}" if self.part else "")
+
+
+@dataclass(frozen=True)
 class MapArrangement:
     """The map's points in the order its files list them, and every arrangement the map page offers.
 
     ``order`` holds item rows (the drawings, then the artworks after them) along a Z-order curve of their
-    position; ``x`` and ``y`` are their quantised coordinates in that order. ``layouts`` are
+    position; ``x`` and ``y`` are their quantised coordinates in that order. ``tiles`` cut that order into
+    the fixed squares of a quadtree (consecutive, covering every point once). ``layouts`` are
     (description, quantised x and y stacked, or None for the similarity layout, whose coordinates are the
     points' own); a description names the arrangement and holds its labelled groups.
     """
@@ -248,6 +269,7 @@ class MapArrangement:
     x: np.ndarray
     y: np.ndarray
     layouts: tuple[tuple[dict, np.ndarray | None], ...]
+    tiles: tuple[MapTile, ...] = ()
 
 
 @dataclass(frozen=True)

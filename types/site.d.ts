@@ -18,12 +18,14 @@ interface SiteMapFacet {
   counts: number[];
 }
 
-/** One size of the map's atlas sheets (generator/site/atlas.py). */
+/** One size of the map's atlas sheets (generator/pipeline/atlas.py). */
 interface SiteAtlas {
   files: string[];
   cell: number;
   per_row: number;
   per_sheet: number;
+  /** detail level: the first point of each sheet (one sheet per tile of the map) */
+  starts?: number[];
 }
 
 /** The labels of an arrangement's groups (generator/site/maplayouts.py). */

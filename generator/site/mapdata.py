@@ -18,14 +18,16 @@ a global when loaded with a ``<script>`` tag:
     the other arrangements offered on the page (see ``ml/maplayouts.py``): x and y of
     every point, quantised and base64 like the chunks, loaded when chosen. The
     groups that label each arrangement are in ``meta.js``.
-``data/map/atlas-overview-NNN.webp``, ``data/map/atlas-detail-NNN.webp``
-    every item's thumbnail packed into sheets at two sizes (see ``pipeline/atlas.py``), cell i
-    of sheet s being point ``s * per_sheet + i``: the overview sheet is loaded
-    before the first frame, detail sheets as one zooms in.
+``data/map/atlas-overview-NNN.webp``, ``data/map/atlas-detail-DEPTH-X-Y.webp``
+    every item's thumbnail packed into sheets at two sizes (see ``pipeline/atlas.py``): cell i of
+    overview sheet s is point ``s * per_sheet + i``, loaded before the first frame; the detail level has
+    one sheet per tile of the map (cell i of a tile's sheet is the tile's point ``start + i``, the starts
+    listed in ``meta.js``), loaded as one zooms in.
 
-Points are ordered along a Z-order (Morton) curve of their position, so one
-chunk of labels or one atlas sheet covers one neighbourhood of the map: a
-visitor zoomed into a corner loads only the sheets of that corner.
+Points are ordered along a Z-order (Morton) curve of their position and cut into the fixed tiles of a
+quadtree (see ``ml/maplayouts.py``), so one chunk of labels or one atlas sheet covers one neighbourhood of
+the map: a visitor zoomed into a corner loads only the sheets of that corner, and adding drawings to one
+part of the map changes only the detail sheets of the tiles there.
 
 The point order, the arrangements and their named groups (:class:`MapArrangement`) and the atlas
 sheets (:class:`AtlasSheets`, finished files) are made by the pipeline before the pages; this module

@@ -12,7 +12,7 @@ function draw2D(size, want) {
   visitCells(dataX(-half), dataX(W + half), dataY(H + half), dataY(-half), function (i) {
     var px = sx(QX[i]) - half, py = sy(QY[i]) - half;
     if (px < -size || py < -size || px > W || py > H) { return false; }
-    var src = noThumb[i] ? null : source(i, want && want[Math.floor(i / DET.per_sheet)]);
+    var src = noThumb[i] ? null : source(i, want && want[detOf[i]]);
     drawn++;
     if (src) {
       ctx.drawImage(src[0], src[1], src[2], src[3], src[3], px, py, size, size);

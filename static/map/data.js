@@ -15,6 +15,8 @@ var noThumb = new Uint8Array(0);
 var OV;
 /** @type {SiteAtlas} */
 var DET;
+// the detail sheet (one per tile of the map) that holds each point's picture
+var detOf = new Int32Array(0);
 
 function initData() {
   n = M.count; Q = M.quant;
@@ -23,6 +25,11 @@ function initData() {
   noThumb = new Uint8Array(n);
   (M.no_thumb || []).forEach(function (i) { noThumb[i] = 1; });
   OV = M.atlas[0]; DET = M.atlas[1];
+  detOf = new Int32Array(n);
+  if (DET) {
+    var starts = DET.starts;
+    starts.forEach(function (start, s) { detOf.fill(s, start, s + 1 < starts.length ? starts[s + 1] : n); });
+  }
   cellItems = new Int32Array(n);
   layouts = M.layouts || [];
   state.layout = layouts.length ? layouts[0].name : "";
@@ -191,7 +198,7 @@ function detSheet(s) {
 function wantedDetail(size, inView) {
   if (!DET || size <= OV.cell * 1.25 || !inView) { return null; }
   var want = {};
-  inView.forEach(function (i) { want[Math.floor(i / DET.per_sheet)] = true; });
+  inView.forEach(function (i) { want[detOf[i]] = true; });
   Object.keys(want).forEach(function (s) { detSheet(+s); });
   return want;
 }
@@ -199,12 +206,11 @@ function wantedDetail(size, inView) {
 function source(i, useDetail) {
   var img, k, L;
   if (useDetail) {
-    img = detSheets[Math.floor(i / DET.per_sheet)];
-    if (img && img.ready) { L = DET; }
+    img = detSheets[detOf[i]];
+    if (img && img.ready) { L = DET; k = i - DET.starts[detOf[i]]; }
   }
-  if (!L) { img = ovSheets[Math.floor(i / OV.per_sheet)]; L = OV; }
+  if (!L) { img = ovSheets[Math.floor(i / OV.per_sheet)]; L = OV; k = i % L.per_sheet; }
   if (!img || !img.ready) { return null; }
-  k = i % L.per_sheet;
   return [img, (k % L.per_row) * L.cell, Math.floor(k / L.per_row) * L.cell, L.cell];
 }
 

@@ -2,9 +2,9 @@
 /* The map: every drawing and artwork placed by the layout, drawn as its own picture from the first frame.
  *
  * Data come from data/map/*.js (see generator/site/mapdata.py), loaded with <script> tags so the map also
- * works from file://. Pictures come from atlas sheets (generator/site/atlas.py): the overview sheet, loaded
- * before the first frame, holds every item; detail sheets are loaded for the part of the map one zooms
- * into; closer still, each item's own thumbnail is drawn. With WebGL every item is one textured point
+ * works from file://. Pictures come from atlas sheets (generator/pipeline/atlas.py): the overview sheet, loaded
+ * before the first frame, holds every item; detail sheets, one per tile of the map, are loaded for the tiles
+ * one zooms into; closer still, each item's own thumbnail is drawn. With WebGL every item is one textured point
  * sprite, so 100,000 pictures move smoothly; without WebGL (or from file://, where WebGL may not read
  * pictures) the same pictures are drawn on a 2D canvas. A second, transparent canvas on top carries what
  * changes often: the pointed item, the selection box, group labels.
