@@ -276,7 +276,8 @@ class MapArrangement:
 class AtlasSheets:
     """The map's picture sheets, made and kept by the pipeline: the pages copy the files as they are.
 
-    ``levels`` describe each size for the map's metadata (name, cell, sheet, per_row, per_sheet, files);
+    ``levels`` describe each size for the map's metadata (name, cell, sheet, per_row, per_sheet, files; the detail
+    level also the first point of each sheet, ``starts``; a tiled map has no overview level);
     ``files`` are (file name in the site, finished file); ``unreadable`` the point positions whose picture
     could not be read (their cells are empty).
     """
@@ -285,6 +286,9 @@ class AtlasSheets:
     files: tuple[tuple[str, Path], ...]
     computed: int               # sheets made now rather than taken from the cache
     unreadable: tuple[int, ...] = ()
+    #: for a map too large to load whole: its picture tiles (levels, tile_px, item_px, present: per level the
+    #: tiles that exist, a bitmap in base64, bit x + y * 2**level); None otherwise
+    tiles: dict | None = None
 
 
 # --------------------------------------------------------------------------- comparing models

@@ -383,6 +383,7 @@ def test_map_page_says_when_its_layout_arranged_a_sample(sample):
 
     html = template_environment().get_template("map.html").render(
         root="../", site_title="T", page_path="map/index.html", csp="", alternates=[], hreflang=[], title="Map",
-        method="UMAP", layout_sample=sample, n_drawings=1, n_artworks=2, map_facets=[], map_count=3, map_layouts=[])
+        method="UMAP", layout_sample=sample, n_drawings=1, n_artworks=2, map_facets=[], map_count=3, map_layouts=[],
+        map_tiled=False)
     said = "too large to arrange every picture at once: 100000 pictures chosen at random" in html
     assert said == bool(sample)

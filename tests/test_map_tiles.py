@@ -75,3 +75,55 @@ def test_new_points_in_one_part_of_the_map_leave_the_other_sheets_as_they_were(t
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
     # made again: the corner's new sheet(s) and the overview, nothing else
     assert second.atlas_computed == len(det_b - kept) + 1 and len(det_b - kept) <= 2
+
+
+@pytest.mark.slow
+def test_map_tiles_draw_each_item_where_it_stands_and_new_items_change_only_their_tiles(tmp_path):
+    from PIL import Image
+
+    from generator.pipeline.derive import map_stage
+    from generator.pipeline.maptiles import TILE_PX, make_pyramid, tile_name
+
+    colours = [(220, 40, 40), (40, 170, 60), (40, 70, 220)]
+    thumbs = []
+    for k, rgb in enumerate(colours):
+        thumbs.append(tmp_path / f"c{k}.png")
+        Image.new("RGB", (48, 48), rgb).save(thumbs[-1])
+    xy = _clustered(1500, 3)
+    old = [mapdata.MapItem("d", f"i{i}", float(x), float(y), "", thumb=thumbs[i % 3]) for i, (x, y) in enumerate(xy)]
+    new = old + [mapdata.MapItem("d", "corner", 0.9, 0.9, "", thumb=thumbs[0])]
+
+    def pyramid(items):
+        arrangement, sheets = map_stage(items, {}, tmp_path / "cache")
+        detail = sheets.levels[1]
+        by_name = dict(sheets.files)
+        got = make_pyramid(arrangement.x, arrangement.y, [items[i].thumb for i in arrangement.order],
+                           arrangement.tiles, [by_name[f] for f in detail["files"]], detail["cell"],
+                           detail["per_row"], tmp_path / "cache", depth=4, item_px=12)
+        return arrangement, got
+
+    arrangement, first = pyramid(old)
+    names = dict(first.files)
+    assert tile_name(0, 0, 0) in names and first.levels == 5
+    # an item alone in its neighbourhood shows its own colour at its place in the deepest tile
+    units, checked = 1 << 12, 0
+    for p in range(0, len(old), 97):
+        i = arrangement.order[p]
+        qx, qy = int(arrangement.x[p]), int(arrangement.y[p])
+        tx, ty = qx // units, qy // units
+        px = (qx - tx * units) * TILE_PX // units
+        py = ((ty + 1) * units - 1 - qy) * TILE_PX // units
+        with Image.open(names[tile_name(4, tx, ty)]) as img:
+            rgb = np.asarray(img.convert("RGB")).astype(int)
+        patch = rgb[max(0, py - 1):py + 2, max(0, px - 1):px + 2].reshape(-1, 3)
+        others = np.hypot(arrangement.x.astype(float) - qx, arrangement.y.astype(float) - qy)
+        if np.sort(others)[1] > 12 * units / TILE_PX:   # no neighbour's picture over it
+            assert np.abs(patch.mean(0) - colours[i % 3]).max() < 45, (p, patch.mean(0))
+            checked += 1
+    assert checked >= 5
+    again = pyramid(old)[1]
+    assert again.computed == 0 and again.files == first.files
+    # one new item in an empty corner: its deepest tile and one tile on each level above, nothing else
+    _, second = pyramid(new)
+    changed = {name for name, path in second.files if names.get(name) != path}
+    assert second.computed == len(changed) == 5 and tile_name(0, 0, 0) in changed

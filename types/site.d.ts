@@ -57,6 +57,8 @@ interface SiteMapMeta {
   layouts?: SiteMapLayout[];
   clusters?: SiteMapGroups;
   no_thumb?: number[];
+  /** a map too large to load whole: its picture tiles (generator/pipeline/maptiles.py) */
+  tiles?: {levels: number, tile_px: number, item_px: number, present: string[]};
   pages: Object<string, string>;
   thumbs: Object<string, string>;
 }

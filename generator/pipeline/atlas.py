@@ -190,20 +190,37 @@ def make_overview(detail_files: list[tuple[str, Path, str]], tiles: tuple[MapTil
     return files, count
 
 
-def make_atlas(thumbs: list[Path | None], tiles: tuple[MapTile, ...], cache_dir: Path, workers: int = 2
+#: From this many items on, the map is tiled: no overview sheet (it would need more than one 4096 x 4096 sheet)
+#: but picture tiles at several zoom levels (``pipeline/maptiles.py``), and the points load tile by tile.
+TILED_FROM = 262_145
+
+
+def make_atlas(thumbs: list[Path | None], tiles: tuple[MapTile, ...], cache_dir: Path, workers: int = 2,
+               qx: np.ndarray | None = None, qy: np.ndarray | None = None, tiled_from: int = TILED_FROM
                ) -> AtlasSheets:
     """Both levels for ``thumbs`` (in the map's point order, cut into ``tiles``): their descriptions for the
     map's metadata, the finished sheets, the number of sheets made now, and the positions whose picture
-    could not be read."""
+    could not be read. From ``tiled_from`` items on (with the points' quantised ``qx``, ``qy``), the detail
+    level and the map's picture tiles instead."""
+    from generator.pipeline.maptiles import make_pyramid, present_bitmaps
+
     overview, detail = atlas_levels(len(thumbs))
     det_files, det_made, failed = make_detail(thumbs, tiles, detail, cache_dir, workers)
+    det_described = {"name": detail.name, "cell": detail.cell, "sheet": detail.sheet, "per_row": detail.per_row,
+                     "per_sheet": detail.per_sheet, "files": [name for name, _, _ in det_files],
+                     "starts": [t.start for t in tiles]}
+    det_pairs = [(name, path) for name, path, _ in det_files]
+    if len(thumbs) >= tiled_from and qx is not None and qy is not None:
+        pyramid = make_pyramid(qx, qy, thumbs, tiles, [path for _, path, _ in det_files], detail.cell,
+                               detail.per_row, cache_dir)
+        described_tiles = {"levels": pyramid.levels, "tile_px": pyramid.tile_px, "item_px": pyramid.item_px,
+                           "present": present_bitmaps([name for name, _ in pyramid.files], pyramid.levels)}
+        return AtlasSheets((det_described,), tuple(det_pairs) + pyramid.files, det_made + pyramid.computed,
+                           tuple(sorted(set(failed))), described_tiles)
     ov_files, ov_made = make_overview(det_files, tiles, len(thumbs), overview, detail, cache_dir, workers)
     described = [
         {"name": overview.name, "cell": overview.cell, "sheet": overview.sheet, "per_row": overview.per_row,
          "per_sheet": overview.per_sheet, "files": [name for name, _ in ov_files]},
-        {"name": detail.name, "cell": detail.cell, "sheet": detail.sheet, "per_row": detail.per_row,
-         "per_sheet": detail.per_sheet, "files": [name for name, _, _ in det_files],
-         "starts": [t.start for t in tiles]},
+        det_described,
     ]
-    files = ov_files + [(name, path) for name, path, _ in det_files]
-    return AtlasSheets(tuple(described), tuple(files), det_made + ov_made, tuple(sorted(set(failed))))
+    return AtlasSheets(tuple(described), tuple(ov_files + det_pairs), det_made + ov_made, tuple(sorted(set(failed))))

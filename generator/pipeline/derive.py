@@ -26,7 +26,7 @@ from generator.ml.discover import eligible_drawings, score_candidates
 from generator.ml.evaluate import held_out_pairs, learned_pairs, retrieval_metrics_from_embeddings
 from generator.ml.findindex import compact_index
 from generator.ml.maplayouts import alternative_layouts, morton_codes, morton_order, quadtree_tiles, quantise
-from generator.pipeline.atlas import make_atlas
+from generator.pipeline.atlas import TILED_FROM, make_atlas
 from generator.site.context import SiteData
 from generator.site.mapdata import NONE_VALUE, MapItem, map_items
 
@@ -92,10 +92,12 @@ def arrange_map(items: list[MapItem], country_names: dict[str, str]) -> MapArran
 
 
 def map_stage(items: list[MapItem], country_names: dict[str, str], cache_dir: Path,
-              workers: int = ATLAS_WORKERS):
-    """(the arrangement, the picture sheets) of the map's ``items``; the sheets are made in ``cache_dir``."""
+              workers: int = ATLAS_WORKERS, tiled_from: int = TILED_FROM):
+    """(the arrangement, the picture sheets) of the map's ``items``; the sheets are made in ``cache_dir``, and
+    from ``tiled_from`` items on the map's picture tiles too."""
     arrangement = arrange_map(items, country_names)
-    sheets = make_atlas([items[i].thumb for i in arrangement.order], arrangement.tiles, Path(cache_dir), workers)
+    sheets = make_atlas([items[i].thumb for i in arrangement.order], arrangement.tiles, Path(cache_dir), workers,
+                        arrangement.x, arrangement.y, tiled_from)
     return arrangement, sheets
 
 

@@ -11,8 +11,10 @@
  * A uniform grid over the quantised coordinates answers "which items are here" without scanning all.
  * The view (layout, centre, zoom, colour, filters) lives in the address, so it can be shared.
  *
+ * A map too large to load whole is drawn from picture tiles until one zooms in (tiles.js).
  * The build joins the map's files into static/map.js, in this order: data.js (points, grid, colours, filters,
  * labels, layouts), view.js (scale, positions, frames), webgl.js, canvas2d.js (the 2D canvas and the overlay),
+ * tiles.js (a tiled map),
  * input.js (pointer, wheel, keys, controls, selection), address.js (the view kept in the address), and this
  * file, which starts it all. The other files only declare: their top-level code uses nothing of the page's
  * data, which initData() and the listen...() functions take up once this file finds the map on the page.
@@ -38,7 +40,7 @@ var octx = /** @type {CanvasRenderingContext2D} */ (overlay ? overlay.getContext
 function start() {
   buildGrid();
   readHash();
-  if (webglWanted() && initGL()) { /* WebGL draws the pictures */ } else { ctx = canvas.getContext("2d"); }
+  if (!tiled && webglWanted() && initGL()) { /* WebGL draws the pictures */ } else { ctx = canvas.getContext("2d"); }
   wireControls();
   syncControls();
   computeColours();
@@ -81,6 +83,7 @@ function api() {
     },
     visibleCount: function () { return nVisible; },
     isVisible: function (i) { return !!visible[i]; },
+    isLoaded: function (i) { return !!loaded[i]; },
     state: function () { return JSON.parse(JSON.stringify(state)); },
     renderer: function () { return gl ? "webgl" : "2d"; },
     pictureSize: function () { return pictureSize() / dpr; },
@@ -108,6 +111,21 @@ function api() {
           k++;
           state.x += 0.002;
           draw();
+          window.requestAnimationFrame(step);
+        }
+        window.requestAnimationFrame(step);
+      });
+    },
+    zoomFrames: function (frames) {   // the mean time between displayed frames while zooming in at the centre
+      return new Promise(function (resolve) {
+        var k = 0, t0 = 0, blank = 0;
+        function step() {
+          if (k === 0) { t0 = performance.now(); }
+          if (k === frames) { resolve({ frame: (performance.now() - t0) / frames, blank: blank }); return; }
+          k++;
+          state.z *= 1.25;
+          draw();
+          if (tiled && !lastTilesComplete) { blank++; }
           window.requestAnimationFrame(step);
         }
         window.requestAnimationFrame(step);
