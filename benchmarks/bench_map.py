@@ -18,7 +18,8 @@ picture tile yet and drew the enlarged tile from above instead) and one hit test
 Targets: < 3 MB, < 2 s, 16.7 ms a frame (60 frames a second).
 ``--keep DIR`` writes the site under ``DIR/site`` and the picture sheets' cache under ``DIR/cache`` and keeps
 both: a later run with the same ``DIR`` takes the sheets from that cache (the thumbnails are the same, so are
-the sheets' keys); with ``--reuse`` it measures the site already there without writing it again.
+the sheets' keys); with ``--reuse`` it measures the site already there without writing its data again (its
+static files and scripts are copied again from this checkout).
 From ``atlas.TILED_FROM`` items on (or ``--tiled-from N``) the map is drawn from picture tiles
 (``pipeline/maptiles.py``), whose count and size per level are printed; ``--no-browser`` stops after writing
 and timing the files.
@@ -109,15 +110,24 @@ def decode_once() -> None:
         atlas._cell_image = functools.lru_cache(maxsize=4096)(atlas._cell_image)
 
 
+def copy_static(dest: Path) -> None:
+    """The site's static files and joined scripts, as the build writes them."""
+    from generator.site.output import asset_dir
+    from generator.site.scripts import joined_scripts
+
+    if (dest / "static").exists():
+        shutil.rmtree(dest / "static")
+    shutil.copytree(asset_dir("static"), dest / "static", ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
+    for name, text in joined_scripts(asset_dir("static")).items():
+        (dest / "static" / name).write_text(text, encoding="utf-8")
+
+
 def write_site(dest: Path, n: int, cache: Path, tiled_from: int | None = None) -> tuple[float, object]:
     from generator.pipeline.derive import map_stage
     from generator.site.mapdata import write_map_data
-    from generator.site.output import asset_dir, template_environment
-    from generator.site.scripts import joined_scripts
+    from generator.site.output import template_environment
 
-    shutil.copytree(asset_dir("static"), dest / "static", ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
-    for name, text in joined_scripts(asset_dir("static")).items():   # as the build joins them
-        (dest / "static" / name).write_text(text, encoding="utf-8")
+    copy_static(dest)
     thumbs = generic_thumbnails(Path(tempfile.mkdtemp(prefix="bench-thumbs-")))
     items = synthetic_items(n, thumbs)
     t0 = time.perf_counter()
@@ -196,6 +206,7 @@ def main(items: int, runs: int, keep: Path | None, reuse: bool, tiled_from: int 
         write_s = again_s = float("nan")
         if reuse and keep and (site / "data/map/meta.js").is_file():
             files = None
+            copy_static(site)   # the data as written, the scripts of this checkout
         else:
             if site.exists():
                 shutil.rmtree(site)

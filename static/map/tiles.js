@@ -54,8 +54,8 @@ function tiledPictureSize() {
   var T = M.tiles, deepest = T.tile_px * Math.pow(2, T.levels - 1);
   return T.item_px * 2 * scale / deepest;
 }
-// Items are drawn one by one from this size on (below it the tiles show them).
-function itemsStandApart(size) { return size >= 6 * dpr; }
+// Items are drawn one by one from about the size the deepest tiles draw them at (below it the tiles show them).
+function itemsStandApart(size) { return size >= 0.75 * M.tiles.item_px * dpr; }
 
 /**
  * Draws the picture tiles of the view on the 2D canvas; a tile not loaded yet is drawn from the nearest loaded
