@@ -14,7 +14,9 @@ fetched up to the moment map.js drew), time to first frame
 until it is drawn), the time between frames while the view is dragged sideways (30
 frames as the browser shows them, at most 60 a second), the same while zooming in
 (8 steps of x1.25 at the centre; on a tiled map, how many of those frames lacked a
-picture tile yet and drew the enlarged tile from above instead) and one hit test.
+picture tile yet and drew the enlarged tile from above instead) and one hit test; on a tiled map
+also the files, bytes and time to draw the items of a view zoomed in on the largest group, and the frame
+time while panning there.
 Targets: < 3 MB, < 2 s, 16.7 ms a frame (60 frames a second).
 ``--keep DIR`` writes the site under ``DIR/site`` and the picture sheets' cache under ``DIR/cache`` and keeps
 both: a later run with the same ``DIR`` takes the sheets from that cache (the thumbnails are the same, so are
@@ -156,13 +158,33 @@ MEASURE = """async () => {
   for (const r of performance.getEntriesByType('resource')) {
     if (r.responseEnd <= first) { bytes += r.encodedBodySize || r.transferSize || 0; }
   }
+  const size = SITEGEN_MAP_API.pictureSize();
   const draws = [1, 2, 3, 4, 5].map(() => SITEGEN_MAP_API.drawMs());
   const pan = await SITEGEN_MAP_API.panFrames(30);
   const zoom = await SITEGEN_MAP_API.zoomFrames(8);
   const canvas = document.getElementById('map');
   const hits = [1, 2, 3, 4, 5].map(() => SITEGEN_MAP_API.hitMs(canvas.width / 2, canvas.height / 2));
   return {first, bytes, draw: Math.min(...draws), pan, zoom: zoom.frame, zoomBlank: zoom.blank, hit: Math.min(...hits),
-          renderer: SITEGEN_MAP_API.renderer(), size: SITEGEN_MAP_API.pictureSize()};
+          renderer: SITEGEN_MAP_API.renderer(), size};
+}"""
+
+
+DEEP = """async () => {
+  // a tiled map, zoomed in on its largest group until the items stand apart (1.5 times the deepest tiles' size)
+  const T = SITEGEN_MAP.tiles, g = SITEGEN_MAP.layouts[0].groups, c = document.getElementById('map');
+  const deepest = T.tile_px * 2 ** (T.levels - 1), q = SITEGEN_MAP.quant;
+  const z = 1.5 * deepest / 2 / (Math.min(c.width, c.height) / 2 * 0.94);
+  const t0 = performance.now();
+  location.hash = `#x=${g.x[0] / q * 2 - 1}&y=${g.y[0] / q * 2 - 1}&z=${z}`;
+  while (SITEGEN_MAP_API.sheetsLoaded() === 0 && performance.now() - t0 < 60000) {
+    await new Promise(r => setTimeout(r, 20));
+  }
+  await new Promise(r => setTimeout(r, 500));   // the other sheets of the view
+  const got = performance.getEntriesByType('resource').filter(r => r.startTime >= t0);
+  const deepMs = Math.max(...got.map(r => r.responseEnd)) - t0;
+  const deepBytes = got.reduce((a, r) => a + (r.encodedBodySize || r.transferSize || 0), 0);
+  const deepPan = await SITEGEN_MAP_API.panFrames(30);
+  return {deepMs, deepBytes, deepPan, deepFiles: got.length, deepSize: SITEGEN_MAP_API.pictureSize()};
 }"""
 
 
@@ -177,6 +199,8 @@ def measure(browser, url: str, runs: int) -> list[dict]:
         page.goto(url)
         page.wait_for_selector("#map[data-ready]", timeout=120_000)
         r = page.evaluate(MEASURE)
+        if page.evaluate("!!SITEGEN_MAP.tiles"):
+            r.update(page.evaluate(DEEP))
         r["visible"] = int(page.locator("#map-count").get_attribute("data-visible"))
         r["errors"] = len(errors)
         results.append(r)
@@ -252,6 +276,12 @@ def main(items: int, runs: int, keep: Path | None, reuse: bool, tiled_from: int 
         row("frame while zooming in (x1.25, 8 frames)", lambda v: f"{v:.1f} ms", "zoom", "<= 16.7 ms")
         row("zoom frames drawn from enlarged tiles", lambda v: f"{v:.0f}", "zoomBlank")
         row("one hit test (pointer)", lambda v: f"{v:.2f} ms", "hit")
+        if "deepMs" in next(iter(by_renderer.values()))[0]:
+            row("zoomed in on a group: files until drawn", lambda v: f"{v:.0f}", "deepFiles")
+            row("  their bytes", lambda v: f"{v / 1e6:.2f} MB", "deepBytes")
+            row("  time until drawn", lambda v: f"{v:.0f} ms", "deepMs")
+            row("  picture side there", lambda v: f"{v:.1f} px", "deepSize")
+            row("  frame while panning there", lambda v: f"{v:.1f} ms", "deepPan", "<= 16.7 ms")
         row("points visible", lambda v: f"{v:.0f}", "visible", str(items))
         row("page errors", lambda v: f"{v:.0f}", "errors", "0")
         print(f"{'renderer used':<44}" + "".join(f"{res[0]['renderer']:>14}" for res in by_renderer.values()))
