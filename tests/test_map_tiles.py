@@ -93,13 +93,13 @@ def test_map_tiles_draw_each_item_where_it_stands_and_new_items_change_only_thei
     old = [mapdata.MapItem("d", f"i{i}", float(x), float(y), "", thumb=thumbs[i % 3]) for i, (x, y) in enumerate(xy)]
     new = old + [mapdata.MapItem("d", "corner", 0.9, 0.9, "", thumb=thumbs[0])]
 
-    def pyramid(items):
-        arrangement, sheets = map_stage(items, {}, tmp_path / "cache")
+    def pyramid(items, cache="cache"):
+        arrangement, sheets = map_stage(items, {}, tmp_path / cache)
         detail = sheets.levels[1]
         by_name = dict(sheets.files)
         got = make_pyramid(arrangement.x, arrangement.y, [items[i].thumb for i in arrangement.order],
                            arrangement.tiles, [by_name[f] for f in detail["files"]], detail["cell"],
-                           detail["per_row"], tmp_path / "cache", depth=4, item_px=12)
+                           detail["per_row"], tmp_path / cache, depth=4, item_px=12)
         return arrangement, got
 
     arrangement, first = pyramid(old)
@@ -123,6 +123,9 @@ def test_map_tiles_draw_each_item_where_it_stands_and_new_items_change_only_thei
     assert checked >= 5
     again = pyramid(old)[1]
     assert again.computed == 0 and again.files == first.files
+    # made again from nothing: the same bytes
+    afresh = dict(pyramid(old, "other-cache")[1].files)
+    assert afresh.keys() == names.keys() and all(afresh[k].read_bytes() == names[k].read_bytes() for k in names)
     # one new item in an empty corner: its deepest tile and one tile on each level above, nothing else
     _, second = pyramid(new)
     changed = {name for name, path in second.files if names.get(name) != path}
