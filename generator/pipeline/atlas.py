@@ -21,6 +21,10 @@ Two levels:
 
 Closer still, the map shows each item's own thumbnail (already on the site).
 
+A map of ``TILED_FROM`` items or more has no overview level (it would take several 4096-pixel sheets before
+the first frame): it gets picture tiles of the whole map at several zoom levels instead
+(``pipeline/maptiles.py``), made from the detail sheets.
+
 Sheets are WebP, written with fixed settings so the same pictures give the same bytes. This build stage
 makes them in the build cache, keyed by the pictures they hold (their file names carry a content hash), and
 hands the finished files to the pages (:class:`AtlasSheets`), which only copy them into the site.

@@ -7,8 +7,9 @@ Each function takes the site data the earlier stages made and returns one typed 
 * the model page's figures on the confirmed pairs, leaving out those a fine-tuned model learned from
   (``ml/evaluate.py``);
 * the find page's compact index of the artworks (``ml/findindex.py``);
-* the map's point order, its other arrangements and their named groups (``ml/maplayouts.py``), and its
-  picture sheets, made in the build cache (``pipeline/atlas.py``).
+* the map's point order and tiles, its other arrangements and their named groups (``ml/maplayouts.py``), and
+  its picture sheets (and, for a very large map, its picture tiles), made in the build cache
+  (``pipeline/atlas.py``, ``pipeline/maptiles.py``).
 
 The pages then only write these out. The results are functions of the other fields and of the code, so
 the page fingerprint leaves them out and they are computed only when pages are rendered.
