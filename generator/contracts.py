@@ -246,11 +246,32 @@ QUANT = 65535
 
 
 @dataclass(frozen=True)
+class MapTile:
+    """One square of the map's quadtree: at ``depth`` the quantised square is cut into 2**depth x 2**depth
+    tiles, this one being column ``x`` and row ``y`` (counted from the lowest coordinates); it holds the
+    points ``start`` to ``end`` (excluded) of the map's order. ``part`` numbers the pieces of a tile of the
+    deepest level that holds too many points (0 otherwise)."""
+
+    depth: int
+    x: int
+    y: int
+    part: int
+    start: int
+    end: int
+
+    @property
+    def name(self) -> str:
+        """``depth-x-y``, with ``-part`` for the further pieces of an overfull tile."""
+        return f"{self.depth}-{self.x}-{self.y}" + (f"-{self.part}" if self.part else "")
+
+
+@dataclass(frozen=True)
 class MapArrangement:
     """The map's points in the order its files list them, and every arrangement the map page offers.
 
     ``order`` holds item rows (the drawings, then the artworks after them) along a Z-order curve of their
-    position; ``x`` and ``y`` are their quantised coordinates in that order. ``layouts`` are
+    position; ``x`` and ``y`` are their quantised coordinates in that order. ``tiles`` cut that order into
+    the fixed squares of a quadtree (consecutive, covering every point once). ``layouts`` are
     (description, quantised x and y stacked, or None for the similarity layout, whose coordinates are the
     points' own); a description names the arrangement and holds its labelled groups.
     """
@@ -259,13 +280,15 @@ class MapArrangement:
     x: np.ndarray
     y: np.ndarray
     layouts: tuple[tuple[dict, np.ndarray | None], ...]
+    tiles: tuple[MapTile, ...] = ()
 
 
 @dataclass(frozen=True)
 class AtlasSheets:
     """The map's picture sheets, made and kept by the pipeline: the pages copy the files as they are.
 
-    ``levels`` describe each size for the map's metadata (name, cell, sheet, per_row, per_sheet, files);
+    ``levels`` describe each size for the map's metadata (name, cell, sheet, per_row, per_sheet, files; the detail
+    level also the first point of each sheet, ``starts``; a tiled map has no overview level);
     ``files`` are (file name in the site, finished file); ``unreadable`` the point positions whose picture
     could not be read (their cells are empty).
     """
@@ -274,6 +297,9 @@ class AtlasSheets:
     files: tuple[tuple[str, Path], ...]
     computed: int               # sheets made now rather than taken from the cache
     unreadable: tuple[int, ...] = ()
+    #: for a map too large to load whole: its picture tiles (levels, tile_px, item_px, present: per level the
+    #: tiles that exist, a bitmap in base64, bit x + y * 2**level); None otherwise
+    tiles: dict | None = None
 
 
 # --------------------------------------------------------------------------- comparing models

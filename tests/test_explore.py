@@ -193,7 +193,8 @@ def test_map_data_is_deterministic_and_atlases_are_cached(tmp_path):
 
 
 def test_map_atlases_hold_every_picture_at_two_sizes(built_demo):
-    """Cell i of sheet s is point s * per_sheet + i; every published item has a picture there, no back scan."""
+    """Cell i of overview sheet s is point s * per_sheet + i, cell i of a tile's detail sheet is the tile's point
+    start + i; every published item has a picture there, no back scan."""
     _, report, out = built_demo
     folder = out / "data/map"
     meta = _js_payload(folder / "meta.js")
@@ -205,23 +206,29 @@ def test_map_atlases_hold_every_picture_at_two_sizes(built_demo):
     overview, detail = meta["atlas"]
     assert (overview["name"], overview["cell"], overview["sheet"]) == ("overview", 32, 4096)
     assert (detail["name"], detail["cell"]) == ("detail", 64)
+    assert len(overview["files"]) == -(-n // overview["per_sheet"])
+    starts = detail["starts"]
+    assert len(detail["files"]) == len(starts) and starts[0] == 0 and starts == sorted(set(starts))
+    assert all(re.fullmatch(r"atlas-detail-\d+-\d+-\d+(-\d+)?\.webp", f) for f in detail["files"])
     no_thumb = set(meta.get("no_thumb", []))
-    for level in (overview, detail):
-        assert level["per_row"] == level["sheet"] // level["cell"]
-        assert len(level["files"]) == -(-n // level["per_sheet"])
-        for s, name in enumerate(level["files"]):
-            with Image.open(folder / name) as img:
-                assert img.format == "WEBP" and img.width == level["sheet"] and img.height <= level["sheet"]
-                alpha = np.asarray(img.convert("RGBA"))[:, :, 3]
-                rgb = np.asarray(img.convert("RGB")).astype(int)
-            for k in range(min(level["per_sheet"], n - s * level["per_sheet"])):
-                y, x = divmod(k, level["per_row"])
-                cell = np.s_[y * level["cell"]:(y + 1) * level["cell"], x * level["cell"]:(x + 1) * level["cell"]]
-                covered = (alpha[cell] > 128).mean()
-                if s * level["per_sheet"] + k in no_thumb:
-                    assert covered == 0
-                else:  # a picture fitted into its cell (the longer side fills it), with more than one colour
-                    assert covered > 0.3 and rgb[cell][alpha[cell] > 128].std() > 2, (name, k)
+    sheets = [(overview, name, s * overview["per_sheet"], min(n, (s + 1) * overview["per_sheet"]))
+              for s, name in enumerate(overview["files"])]
+    ends = starts[1:] + [n]
+    sheets += [(detail, name, start, end) for name, start, end in zip(detail["files"], starts, ends)]
+    for level, name, first, end in sheets:
+        assert level["per_row"] == level["sheet"] // level["cell"] and end - first <= level["per_sheet"]
+        with Image.open(folder / name) as img:
+            assert img.format == "WEBP" and img.width == level["sheet"] and img.height <= level["sheet"]
+            alpha = np.asarray(img.convert("RGBA"))[:, :, 3]
+            rgb = np.asarray(img.convert("RGB")).astype(int)
+        for k in range(end - first):
+            y, x = divmod(k, level["per_row"])
+            cell = np.s_[y * level["cell"]:(y + 1) * level["cell"], x * level["cell"]:(x + 1) * level["cell"]]
+            covered = (alpha[cell] > 128).mean()
+            if first + k in no_thumb:
+                assert covered == 0
+            else:  # a picture fitted into its cell (the longer side fills it), with more than one colour
+                assert covered > 0.3 and rgb[cell][alpha[cell] > 128].std() > 2, (name, k)
 
 
 def test_overview_cell_shrinks_with_the_item_count():
@@ -379,6 +386,7 @@ def test_map_page_says_when_its_layout_arranged_a_sample(sample):
 
     html = template_environment().get_template("map.html").render(
         root="../", site_title="T", page_path="map/index.html", csp="", alternates=[], hreflang=[], title="Map",
-        method="UMAP", layout_sample=sample, n_drawings=1, n_artworks=2, map_facets=[], map_count=3, map_layouts=[])
+        method="UMAP", layout_sample=sample, n_drawings=1, n_artworks=2, map_facets=[], map_count=3, map_layouts=[],
+        map_tiled=False)
     said = "too large to arrange every picture at once: 100000 pictures chosen at random" in html
     assert said == bool(sample)

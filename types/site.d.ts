@@ -18,12 +18,14 @@ interface SiteMapFacet {
   counts: number[];
 }
 
-/** One size of the map's atlas sheets (generator/site/atlas.py). */
+/** One size of the map's atlas sheets (generator/pipeline/atlas.py). */
 interface SiteAtlas {
   files: string[];
   cell: number;
   per_row: number;
   per_sheet: number;
+  /** detail level: the first point of each sheet (one sheet per tile of the map) */
+  starts?: number[];
 }
 
 /** The labels of an arrangement's groups (generator/site/maplayouts.py). */
@@ -55,6 +57,8 @@ interface SiteMapMeta {
   layouts?: SiteMapLayout[];
   clusters?: SiteMapGroups;
   no_thumb?: number[];
+  /** a map too large to load whole: its picture tiles (generator/pipeline/maptiles.py) */
+  tiles?: {levels: number, tile_px: number, item_px: number, present: string[]};
   pages: Object<string, string>;
   thumbs: Object<string, string>;
 }

@@ -1,7 +1,10 @@
 """The map's point order, its other arrangements, and named groups to label them, computed at build time.
 
-* **Point order**: along a Z-order (Morton) curve of the quantised position, so that one file of
-  labels or one picture sheet covers one neighbourhood of the map.
+* **Point order and tiles**: along a Z-order (Morton) curve of the quantised position, cut into the
+  leaves of a quadtree over the fixed square of quantised coordinates (:func:`quadtree_tiles`): a tile is
+  split into four while it holds more than :data:`TILE_POINTS` points. A tile is a fixed square of the
+  map, not a range of the order, so adding points to one part of the map changes only the tiles there,
+  and the files made per tile (the detail picture sheets) elsewhere stay as they were.
 
 * **Similarity** (the layout of the model, usually UMAP): the points are split into groups by k-means
   on their map position (seeded, so the same layout gives the same groups). Each group is named by the
@@ -24,7 +27,7 @@ from collections import Counter
 
 import numpy as np
 
-from generator.contracts import QUANT
+from generator.contracts import QUANT, MapTile
 from generator.i18n import N_, gettext as _
 
 CLUSTER_SEED = 0
@@ -41,19 +44,74 @@ def quantise(v: np.ndarray) -> np.ndarray:
     return np.floor((v + 1.0) / 2.0 * QUANT + 0.5).astype(np.uint16)
 
 
+#: Most points in one tile of the map (one detail picture sheet holds a tile: see ``pipeline/atlas.py``).
+TILE_POINTS = 1024
+#: Bits of a quantised coordinate: a tile of the deepest level is one quantised position.
+COORD_BITS = 16
+
+
+def _spread(v: np.ndarray) -> np.ndarray:
+    """The 16 bits of ``v`` moved to the even bits of a 32-bit number."""
+    v = np.asarray(v, np.uint64) & 0xFFFF
+    v = (v | (v << 8)) & 0x00FF00FF
+    v = (v | (v << 4)) & 0x0F0F0F0F
+    v = (v | (v << 2)) & 0x33333333
+    return (v | (v << 1)) & 0x55555555
+
+
+def morton_codes(qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
+    """The position of each point along the Z-order curve of the quantised square (x in the even bits).
+
+    >>> morton_codes(np.array([0, 65535, 0, 1]), np.array([0, 0, 65535, 1])).tolist()
+    [0, 1431655765, 2863311530, 3]
+    """
+    return _spread(qx) | (_spread(qy) << 1)
+
+
 def morton_order(qx: np.ndarray, qy: np.ndarray, keys: list[str]) -> np.ndarray:
-    """Indices sorting points along a Z-order curve of their 8-bit cell, ties by ``keys``.
+    """Indices sorting points along the Z-order curve of their quantised position, ties by ``keys``.
 
     >>> morton_order(np.array([65535, 0, 0]), np.array([0, 0, 65535]), ["c", "b", "a"]).tolist()
     [1, 0, 2]
     """
-    cx = (np.asarray(qx, np.uint32) >> 8) & 0xFF
-    cy = (np.asarray(qy, np.uint32) >> 8) & 0xFF
-    code = np.zeros(len(cx), np.uint32)
-    for bit in range(8):
-        code |= ((cx >> bit) & 1) << (2 * bit)
-        code |= ((cy >> bit) & 1) << (2 * bit + 1)
-    return np.array(sorted(range(len(keys)), key=lambda i: (int(code[i]), keys[i])), dtype=np.int64)
+    if len(keys) == 0:
+        return np.zeros(0, np.int64)
+    return np.lexsort((np.array(keys), morton_codes(qx, qy))).astype(np.int64)
+
+
+def quadtree_tiles(codes: np.ndarray, capacity: int = TILE_POINTS) -> tuple[MapTile, ...]:
+    """The leaves of the quadtree over the quantised square whose tiles hold at most ``capacity`` points.
+
+    ``codes`` are the points' :func:`morton_codes` in ascending order: every tile is then one range of
+    them. Empty tiles are left out. A tile of the deepest level (one quantised position) with more points
+    is cut into parts of ``capacity``.
+
+    >>> codes = np.sort(morton_codes(np.array([0, 1, 40000, 40001, 65535]), np.array([0, 0, 0, 0, 65535])))
+    >>> [(t.name, t.start, t.end) for t in quadtree_tiles(codes, 2)]
+    [('1-0-0', 0, 2), ('1-1-0', 2, 4), ('1-1-1', 4, 5)]
+    """
+    codes = np.asarray(codes, np.uint64)
+    tiles: list[MapTile] = []
+
+    def walk(lo: int, hi: int, depth: int, prefix: int) -> None:
+        if hi - lo <= capacity or depth == COORD_BITS:
+            x = y = 0
+            for bit in range(depth):
+                x |= ((prefix >> (2 * bit)) & 1) << bit
+                y |= ((prefix >> (2 * bit + 1)) & 1) << bit
+            for part, start in enumerate(range(lo, hi, capacity)):
+                tiles.append(MapTile(depth, x, y, part, start, min(hi, start + capacity)))
+            return
+        shift = 2 * (COORD_BITS - depth - 1)
+        bounds = np.searchsorted(codes[lo:hi], np.array([(prefix * 4 + q) << shift for q in range(5)], np.uint64))
+        for q in range(4):
+            a, b = lo + int(bounds[q]), lo + int(bounds[q + 1])
+            if b > a:
+                walk(a, b, depth + 1, prefix * 4 + q)
+
+    if len(codes):
+        walk(0, len(codes), 0, 0)
+    return tuple(tiles)
 
 
 def cluster_count(n: int) -> int:

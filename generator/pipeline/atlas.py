@@ -1,20 +1,29 @@
-"""Thumbnail atlases of the map: every item's picture packed into a few large sheets, at two sizes.
+"""Thumbnail atlases of the map: every item's picture packed into large sheets, at two sizes.
 
 The map draws each item as its picture from the very first frame. One picture file per item would be
-100,000 requests, so the thumbnails are packed into sheets (sprite sheets): cell ``i`` of sheet ``s`` of
-a level holds the picture of point ``s * per_sheet + i`` in the map's point order, so no per-item
-table is needed to find a picture.
+100,000 requests, so the thumbnails are packed into sheets (sprite sheets). The map's points come in the
+order of its tiles (the leaves of a quadtree over the square of quantised coordinates, see
+``ml/maplayouts.py``), so no per-item table is needed to find a picture.
 
 Two levels:
 
-* the **overview** level, loaded before the first frame: one sheet of at most 4096 x 4096 pixels
-  holds every item up to 262,144 items; its cell shrinks with the item count (32 pixels up to
-  16,384 items, 16 up to 65,536, 8 beyond) because, seen whole, a larger map draws each item smaller;
-* the **detail** level, 64-pixel cells in 2048 x 2048 sheets, loaded sheet by sheet for the part of
-  the map one zooms into. The points are ordered along a Z-order curve, so one sheet covers one
-  neighbourhood.
+* the **detail** level, 64-pixel cells in sheets 2048 pixels wide: **one sheet per tile**, cell ``i`` of
+  the sheet of a tile holding the tile's point ``start + i``. A sheet is loaded when one zooms into its
+  tile. It is named after its tile (``atlas-detail-DEPTH-X-Y.webp``) and made from the pictures it holds,
+  so adding drawings to one part of the map re-encodes only the sheets of the tiles there; every other
+  sheet keeps its name and its bytes;
+* the **overview** level, loaded before the first frame: one sheet of at most 4096 x 4096 pixels holds
+  every item up to 262,144 items (cell ``i`` of sheet ``s`` is point ``s * per_sheet + i``); its cell
+  shrinks with the item count (32 pixels up to 16,384 items, 16 up to 65,536, 8 beyond) because, seen
+  whole, a larger map draws each item smaller. It is made by shrinking the detail sheets' cells rather
+  than by reading every picture again, so when one tile changes the overview costs the decoding of the
+  detail sheets, not of 100,000 pictures.
 
 Closer still, the map shows each item's own thumbnail (already on the site).
+
+A map of ``TILED_FROM`` items or more has no overview level (it would take several 4096-pixel sheets before
+the first frame): it gets picture tiles of the whole map at several zoom levels instead
+(``pipeline/maptiles.py``), made from the detail sheets.
 
 Sheets are WebP, written with fixed settings so the same pictures give the same bytes. This build stage
 makes them in the build cache, keyed by the pictures they hold (their file names carry a content hash), and
@@ -31,10 +40,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from generator.contracts import AtlasSheets
+import numpy as np
+
+from generator.contracts import AtlasSheets, MapTile
 from generator.fsutil import write_atomic
 
-ATLAS_VERSION = "atlas-v2"
+ATLAS_VERSION = "atlas-v3"
 MAX_SHEET = 4096
 
 
@@ -54,8 +65,9 @@ class AtlasLevel:
     def per_sheet(self) -> int:
         return self.per_row * self.per_row
 
-    def file_name(self, s: int) -> str:
-        return f"atlas-{self.name}-{s:03d}.webp"
+    def file_name(self, s: int | str) -> str:
+        """The overview's sheets are numbered, the detail sheets named after their tile."""
+        return f"atlas-{self.name}-{s:03d}.webp" if isinstance(s, int) else f"atlas-{self.name}-{s}.webp"
 
 
 def overview_cell(n: int) -> int:
@@ -107,42 +119,112 @@ def _sheet_bytes(part: list[Path | None], level: AtlasLevel, workers: int) -> tu
     return buf.getvalue(), holes
 
 
-def make_level(thumbs: list[Path | None], level: AtlasLevel, cache_dir: Path, workers: int = 2
-               ) -> tuple[list[tuple[str, Path]], int, list[int]]:
-    """Pack ``thumbs`` into the sheets of ``level``, in the cache folder ``cache_dir/atlas``.
+def _sheet_key(level: AtlasLevel, parts: list[str]) -> str:
+    return hashlib.sha256("|".join([ATLAS_VERSION, level.name, str(level.cell), str(level.sheet)] + parts
+                                   ).encode()).hexdigest()[:24]
 
-    Returns (file name in the site, finished file) of each sheet, how many sheets were made now, and the
-    positions of the thumbnails that could not be read. A sheet with such a hole is kept under a name the
-    next build does not look for, so that build tries again.
+
+def make_detail(thumbs: list[Path | None], tiles: tuple[MapTile, ...], level: AtlasLevel, cache_dir: Path,
+                workers: int = 2) -> tuple[list[tuple[str, Path, str]], int, list[int]]:
+    """One sheet of ``level`` per tile, in the cache folder ``cache_dir/atlas``.
+
+    Returns (file name in the site, finished file, key) of each sheet, how many sheets were made now, and
+    the positions of the thumbnails that could not be read. A sheet with such a hole is kept under a name
+    the next build does not look for, so that build tries again.
     """
-    per_sheet = level.per_sheet
     files, computed, failed = [], 0, []
-    for s in range(0, (len(thumbs) + per_sheet - 1) // per_sheet):
-        part = thumbs[s * per_sheet:(s + 1) * per_sheet]
-        key = hashlib.sha256("|".join([ATLAS_VERSION, str(level.cell), str(level.sheet)] +
-                                      [Path(p).name if p else "" for p in part]).encode()).hexdigest()[:24]
+    for tile in tiles:
+        assert tile.end - tile.start <= level.per_sheet, "a tile holds more points than a sheet"
+        part = thumbs[tile.start:tile.end]
+        key = _sheet_key(level, [Path(p).name if p else "" for p in part])
         made = Path(cache_dir) / "atlas" / f"{key}.webp"
         if not made.is_file():
             data, holes = _sheet_bytes(part, level, workers)
             computed += 1
-            failed += [s * per_sheet + i for i in holes]
+            failed += [tile.start + i for i in holes]
             if holes:
-                made = made.with_name(f"{key}-incomplete.webp")
+                key += "-incomplete"
+                made = made.with_name(f"{key}.webp")
             write_atomic(made, data)
-        files.append((level.file_name(s), made))
+        files.append((level.file_name(tile.name), made, key))
     return files, computed, failed
 
 
-def make_atlas(thumbs: list[Path | None], cache_dir: Path, workers: int = 2) -> AtlasSheets:
-    """Both levels for ``thumbs`` (in the map's point order): their descriptions for the map's metadata, the
-    finished sheets, the number of sheets made now, and the positions whose picture could not be read."""
-    described, files, computed, failed = [], [], 0, set()
-    for level in atlas_levels(len(thumbs)):
-        sheets, made, holes = make_level(thumbs, level, cache_dir, workers)
-        files += sheets
-        computed += made
-        failed.update(holes)
-        described.append({"name": level.name, "cell": level.cell, "sheet": level.sheet,
-                          "per_row": level.per_row, "per_sheet": level.per_sheet,
-                          "files": [name for name, _ in sheets]})
-    return AtlasSheets(tuple(described), tuple(files), computed, tuple(sorted(failed)))
+def _shrunk_cells(path: Path, count: int, detail: AtlasLevel, cell: int) -> np.ndarray:
+    """The first ``count`` cells of a detail sheet shrunk to ``cell`` pixels: (count, cell, cell, 4) RGBA."""
+    factor = detail.cell // cell
+    with Image.open(path) as img:
+        # averaged with premultiplied alpha, so the transparent margins do not darken the pictures' edges
+        small = img.convert("RGBA").convert("RGBa").reduce(factor).convert("RGBA")
+    a = np.asarray(small)
+    rows = a.shape[0] // cell
+    a = a[:rows * cell].reshape(rows, cell, detail.per_row, cell, 4).transpose(0, 2, 1, 3, 4)
+    return a.reshape(rows * detail.per_row, cell, cell, 4)[:count]
+
+
+def make_overview(detail_files: list[tuple[str, Path, str]], tiles: tuple[MapTile, ...], n: int,
+                  level: AtlasLevel, detail: AtlasLevel, cache_dir: Path, workers: int = 2
+                  ) -> tuple[list[tuple[str, Path]], int]:
+    """The overview sheets, made from the detail sheets (their cells shrunk), keyed by the detail sheets'
+    keys; returns (file name in the site, finished file) of each sheet and how many were made now."""
+    per_sheet = level.per_sheet
+    count = (n + per_sheet - 1) // per_sheet
+    key = _sheet_key(level, [k for _, _, k in detail_files])
+    incomplete = any(k.endswith("-incomplete") for _, _, k in detail_files)
+    suffix = "-incomplete" if incomplete else ""
+    made = [Path(cache_dir) / "atlas" / f"{key}-{s:03d}{suffix}.webp" for s in range(count)]
+    files = [(level.file_name(s), m) for s, m in enumerate(made)]
+    if all(m.is_file() for m in made) and not incomplete:
+        return files, 0
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        parts = list(pool.map(lambda ft: _shrunk_cells(ft[0][1], ft[1].end - ft[1].start, detail, level.cell),
+                              zip(detail_files, tiles)))
+    cells = np.concatenate(parts) if parts else np.zeros((0, level.cell, level.cell, 4), np.uint8)
+    assert len(cells) == n
+    c, per_row = level.cell, level.per_row
+    for s, path in enumerate(made):
+        part = cells[s * per_sheet:(s + 1) * per_sheet]
+        rows = max(1, (len(part) + per_row - 1) // per_row)
+        grid = np.zeros((rows * per_row, c, c, 4), np.uint8)
+        grid[:len(part)] = part
+        sheet = grid.reshape(rows, per_row, c, c, 4).transpose(0, 2, 1, 3, 4).reshape(rows * c, per_row * c, 4)
+        buf = io.BytesIO()
+        Image.fromarray(sheet, "RGBA").save(buf, "WEBP", quality=70, method=4)
+        write_atomic(path, buf.getvalue())
+    return files, count
+
+
+#: From this many items on, the map is tiled: no overview sheet (it would need more than one 4096 x 4096 sheet)
+#: but picture tiles at several zoom levels (``pipeline/maptiles.py``), and the points load tile by tile.
+TILED_FROM = 262_145
+
+
+def make_atlas(thumbs: list[Path | None], tiles: tuple[MapTile, ...], cache_dir: Path, workers: int = 2,
+               qx: np.ndarray | None = None, qy: np.ndarray | None = None, tiled_from: int = TILED_FROM
+               ) -> AtlasSheets:
+    """Both levels for ``thumbs`` (in the map's point order, cut into ``tiles``): their descriptions for the
+    map's metadata, the finished sheets, the number of sheets made now, and the positions whose picture
+    could not be read. From ``tiled_from`` items on (with the points' quantised ``qx``, ``qy``), the detail
+    level and the map's picture tiles instead."""
+    from generator.pipeline.maptiles import make_pyramid, present_bitmaps
+
+    overview, detail = atlas_levels(len(thumbs))
+    det_files, det_made, failed = make_detail(thumbs, tiles, detail, cache_dir, workers)
+    det_described = {"name": detail.name, "cell": detail.cell, "sheet": detail.sheet, "per_row": detail.per_row,
+                     "per_sheet": detail.per_sheet, "files": [name for name, _, _ in det_files],
+                     "starts": [t.start for t in tiles]}
+    det_pairs = [(name, path) for name, path, _ in det_files]
+    if len(thumbs) >= tiled_from and qx is not None and qy is not None:
+        pyramid = make_pyramid(qx, qy, thumbs, tiles, [path for _, path, _ in det_files], detail.cell,
+                               detail.per_row, cache_dir)
+        described_tiles = {"levels": pyramid.levels, "tile_px": pyramid.tile_px, "item_px": pyramid.item_px,
+                           "present": present_bitmaps([name for name, _ in pyramid.files], pyramid.levels)}
+        return AtlasSheets((det_described,), tuple(det_pairs) + pyramid.files, det_made + pyramid.computed,
+                           tuple(sorted(set(failed))), described_tiles)
+    ov_files, ov_made = make_overview(det_files, tiles, len(thumbs), overview, detail, cache_dir, workers)
+    described = [
+        {"name": overview.name, "cell": overview.cell, "sheet": overview.sheet, "per_row": overview.per_row,
+         "per_sheet": overview.per_sheet, "files": [name for name, _ in ov_files]},
+        det_described,
+    ]
+    return AtlasSheets(tuple(described), tuple(ov_files + det_pairs), det_made + ov_made, tuple(sorted(set(failed))))

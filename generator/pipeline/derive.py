@@ -7,8 +7,9 @@ Each function takes the site data the earlier stages made and returns one typed 
 * the model page's figures on the confirmed pairs, leaving out those a fine-tuned model learned from
   (``ml/evaluate.py``);
 * the find page's compact index of the artworks (``ml/findindex.py``);
-* the map's point order, its other arrangements and their named groups (``ml/maplayouts.py``), and its
-  picture sheets, made in the build cache (``pipeline/atlas.py``).
+* the map's point order and tiles, its other arrangements and their named groups (``ml/maplayouts.py``), and
+  its picture sheets (and, for a very large map, its picture tiles), made in the build cache
+  (``pipeline/atlas.py``, ``pipeline/maptiles.py``).
 
 The pages then only write these out. The results are functions of the other fields and of the code, so
 the page fingerprint leaves them out and they are computed only when pages are rendered.
@@ -25,8 +26,8 @@ from generator.contracts import (PAGE_SCORE, CompactIndex, ConfirmedPairFigures,
 from generator.ml.discover import eligible_drawings, score_candidates
 from generator.ml.evaluate import held_out_pairs, learned_pairs, retrieval_metrics_from_embeddings
 from generator.ml.findindex import compact_index
-from generator.ml.maplayouts import alternative_layouts, morton_order, quantise
-from generator.pipeline.atlas import make_atlas
+from generator.ml.maplayouts import alternative_layouts, morton_codes, morton_order, quadtree_tiles, quantise
+from generator.pipeline.atlas import TILED_FROM, make_atlas
 from generator.site.context import SiteData
 from generator.site.mapdata import NONE_VALUE, MapItem, map_items
 
@@ -77,20 +78,27 @@ def find_index(site: SiteData) -> CompactIndex | None:
 
 
 def arrange_map(items: list[MapItem], country_names: dict[str, str]) -> MapArrangement:
-    """The map's points along a Z-order curve, quantised, with every arrangement the page offers."""
+    """The map's points along a Z-order curve, quantised and cut into the tiles of a quadtree, with every
+    arrangement the page offers.
+
+    The quantisation is a fixed function of the layout's coordinates (already in [-1, 1]; an incremental
+    layout keeps the earlier points' coordinates), so new points leave the earlier points' tiles alone."""
     qx = quantise(np.array([it.x for it in items], np.float64))
     qy = quantise(np.array([it.y for it in items], np.float64))
     order = morton_order(qx, qy, [f"{it.kind}:{it.id}" for it in items])
     qx, qy = qx[order], qy[order]
+    tiles = quadtree_tiles(morton_codes(qx, qy))
     layouts = alternative_layouts([items[i] for i in order], qx, qy, NONE_VALUE, country_names)
-    return MapArrangement(order, qx, qy, tuple(layouts))
+    return MapArrangement(order, qx, qy, tuple(layouts), tiles)
 
 
 def map_stage(items: list[MapItem], country_names: dict[str, str], cache_dir: Path,
-              workers: int = ATLAS_WORKERS):
-    """(the arrangement, the picture sheets) of the map's ``items``; the sheets are made in ``cache_dir``."""
+              workers: int = ATLAS_WORKERS, tiled_from: int = TILED_FROM):
+    """(the arrangement, the picture sheets) of the map's ``items``; the sheets are made in ``cache_dir``, and
+    from ``tiled_from`` items on the map's picture tiles too."""
     arrangement = arrange_map(items, country_names)
-    sheets = make_atlas([items[i].thumb for i in arrangement.order], Path(cache_dir), workers)
+    sheets = make_atlas([items[i].thumb for i in arrangement.order], arrangement.tiles, Path(cache_dir), workers,
+                        arrangement.x, arrangement.y, tiled_from)
     return arrangement, sheets
 
 

@@ -18,14 +18,22 @@ a global when loaded with a ``<script>`` tag:
     the other arrangements offered on the page (see ``ml/maplayouts.py``): x and y of
     every point, quantised and base64 like the chunks, loaded when chosen. The
     groups that label each arrangement are in ``meta.js``.
-``data/map/atlas-overview-NNN.webp``, ``data/map/atlas-detail-NNN.webp``
-    every item's thumbnail packed into sheets at two sizes (see ``pipeline/atlas.py``), cell i
-    of sheet s being point ``s * per_sheet + i``: the overview sheet is loaded
-    before the first frame, detail sheets as one zooms in.
+``data/map/atlas-overview-NNN.webp``, ``data/map/atlas-detail-DEPTH-X-Y.webp``
+    every item's thumbnail packed into sheets at two sizes (see ``pipeline/atlas.py``): cell i of
+    overview sheet s is point ``s * per_sheet + i``, loaded before the first frame; the detail level has
+    one sheet per tile of the map (cell i of a tile's sheet is the tile's point ``start + i``, the starts
+    listed in ``meta.js``), loaded as one zooms in.
 
-Points are ordered along a Z-order (Morton) curve of their position, so one
-chunk of labels or one atlas sheet covers one neighbourhood of the map: a
-visitor zoomed into a corner loads only the sheets of that corner.
+A map of ``atlas.TILED_FROM`` items or more is **tiled**: ``meta.js`` holds no points but the description of
+its picture tiles (``tiles``: levels, sizes, which tiles exist), and the points come one file per tile of the
+map (``data/map/points-DEPTH-X-Y.js``, the same encoding as a chunk), loaded when the view reaches that tile;
+the picture tiles ``data/map/tile-LEVEL-X-Y.webp`` (see ``pipeline/maptiles.py``) show the map until then.
+It has no overview sheet and offers the similarity arrangement only.
+
+Points are ordered along a Z-order (Morton) curve of their position and cut into the fixed tiles of a
+quadtree (see ``ml/maplayouts.py``), so one chunk of labels or one atlas sheet covers one neighbourhood of
+the map: a visitor zoomed into a corner loads only the sheets of that corner, and adding drawings to one
+part of the map changes only the detail sheets of the tiles there.
 
 The point order, the arrangements and their named groups (:class:`MapArrangement`) and the atlas
 sheets (:class:`AtlasSheets`, finished files) are made by the pipeline before the pages; this module
@@ -92,6 +100,7 @@ class MapFiles:
     atlas_computed: int        # sheets made now rather than taken from the cache
     unreadable: list[MapItem] = field(default_factory=list)  # thumbnails that could not be read for the atlas
     layouts: list[dict] = field(default_factory=list)  # the arrangements offered on the page (name, title)
+    tiled: bool = False        # too large to load whole: drawn from picture tiles until zoomed in
 
 
 def facet_dictionary(values: list[str], labels: dict[str, str] | None, sort_key=None) -> dict:
@@ -136,7 +145,19 @@ def write_map_data(out: Path, items: list[MapItem], arrangement: MapArrangement,
         facets.append({"name": name, "title": _(title), "wide": wide[-1], **dic})
 
     files, point_bytes = [], 0
-    n_chunks = (n + POINT_CHUNK - 1) // POINT_CHUNK
+    tiled = atlas.tiles is not None
+    if tiled:   # one file of points per tile of the map, loaded when the view reaches it
+        detail = atlas.levels[-1]
+        ends = detail["starts"][1:] + [n]
+        for s, (start, end) in enumerate(zip(detail["starts"], ends)):
+            sl = slice(start, end)
+            name = "points-" + detail["files"][s][len("atlas-detail-"):-len(".webp")] + ".js"
+            write_atomic(folder / name, js_assign("SITEGEN_MAP_POINTS", s, encode_chunk(
+                qx[sl], qy[sl], [col[sl] for col in columns], wide)))
+            files.append(f"data/map/{name}")
+        n_chunks = 0
+    else:
+        n_chunks = (n + POINT_CHUNK - 1) // POINT_CHUNK
     for c in range(n_chunks):
         sl = slice(c * POINT_CHUNK, (c + 1) * POINT_CHUNK)
         text = js_assign("SITEGEN_MAP_POINTS", c, encode_chunk(qx[sl], qy[sl], [col[sl] for col in columns], wide))
@@ -158,6 +179,8 @@ def write_map_data(out: Path, items: list[MapItem], arrangement: MapArrangement,
 
     layouts = []
     for described, q in arrangement.layouts:
+        if q is not None and tiled:   # the picture tiles show the similarity layout only
+            continue
         if q is not None:
             text = js_assign("SITEGEN_MAP_LAYOUTS", described["name"],
                              base64.b64encode(q[0].astype("<u2").tobytes() + q[1].astype("<u2").tobytes()).decode())
@@ -177,6 +200,8 @@ def write_map_data(out: Path, items: list[MapItem], arrangement: MapArrangement,
         "pages": dict(PAGE_FOLDERS), "thumbs": dict(PICTURE_FOLDERS),
         "atlas": levels, "layouts": layouts,
     }
+    if tiled:
+        meta["tiles"] = atlas.tiles
     no_picture = sorted(set(failed) | {i for i, it in enumerate(items) if it.thumb is None})
     if no_picture:  # points (in file order) whose preview would be a missing picture
         meta["no_thumb"] = no_picture
@@ -186,7 +211,7 @@ def write_map_data(out: Path, items: list[MapItem], arrangement: MapArrangement,
     point_bytes += len(text.encode())
     return MapFiles(count=n, facets=facets, files=files, point_bytes=point_bytes,
                     atlas_sheets=len(sheets), atlas_computed=atlas.computed, unreadable=[items[i] for i in failed],
-                    layouts=[{"name": d["name"], "title": _(d["title"])} for d in layouts])
+                    layouts=[{"name": d["name"], "title": _(d["title"])} for d in layouts], tiled=tiled)
 
 
 # ---------------------------------------------------------------- from a built site

@@ -145,7 +145,7 @@ def write_map(ctx: SiteContext, out: SiteOutput) -> None:
     files = write_site_map(ctx, out)
     out.page("map.html", "map/index.html", title=_("Map"), method=s.layout_method, layout_sample=s.layout_sample,
              n_drawings=len(s.drawings), n_artworks=len(s.artworks),
-             map_facets=files.facets, map_count=files.count, map_layouts=files.layouts)
+             map_facets=files.facets, map_count=files.count, map_layouts=files.layouts, map_tiled=files.tiled)
 
 
 # ---------------------------------------------------------------- data files and home

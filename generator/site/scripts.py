@@ -35,7 +35,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "overlay.js": ("overlay.js",),
     "discoveries.js": ("discoveries.js",),
     "find.js": ("find.js",),
-    "map.js": ("map/data.js", "map/view.js", "map/webgl.js", "map/canvas2d.js", "map/input.js", "map/address.js",
+    "map.js": ("map/data.js", "map/view.js", "map/webgl.js", "map/canvas2d.js", "map/tiles.js", "map/input.js", "map/address.js",
                "map/main.js"),
     "related.js": ("related.js",),
     "review.js": ("review.js",),

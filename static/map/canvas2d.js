@@ -5,14 +5,17 @@
 // ------------------------------------------------------------ the 2D canvas, where WebGL is not used
 var ctx = null;
 function draw2D(size, want) {
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, W, H);
+  if (!tiled) {   // a tiled map's items are drawn over its picture tiles
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, W, H);
+  }
   var half = size / 2, frame = size >= 12 * dpr, lw = Math.max(1, dpr), drawn = 0;
   ctx.lineWidth = lw;
   visitCells(dataX(-half), dataX(W + half), dataY(H + half), dataY(-half), function (i) {
     var px = sx(QX[i]) - half, py = sy(QY[i]) - half;
     if (px < -size || py < -size || px > W || py > H) { return false; }
-    var src = noThumb[i] ? null : source(i, want && want[Math.floor(i / DET.per_sheet)]);
+    var src = noThumb[i] ? null : source(i, want && want[detOf[i]]);
+    if (!src && tiled && !noThumb[i]) { return false; }   // its picture tile shows it until its sheet is in
     drawn++;
     if (src) {
       ctx.drawImage(src[0], src[1], src[2], src[3], src[3], px, py, size, size);

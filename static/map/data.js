@@ -15,6 +15,8 @@ var noThumb = new Uint8Array(0);
 var OV;
 /** @type {SiteAtlas} */
 var DET;
+// the detail sheet (one per tile of the map) that holds each point's picture
+var detOf = new Int32Array(0);
 
 function initData() {
   n = M.count; Q = M.quant;
@@ -22,7 +24,15 @@ function initData() {
   M.facets.forEach(function (f) { F[f.name] = new Uint16Array(n); facetByName[f.name] = f; });
   noThumb = new Uint8Array(n);
   (M.no_thumb || []).forEach(function (i) { noThumb[i] = 1; });
-  OV = M.atlas[0]; DET = M.atlas[1];
+  // a tiled map has no overview sheet: seen from afar, its picture tiles show every item (tiles.js)
+  OV = M.tiles ? { files: [], cell: 0, per_row: 1, per_sheet: 1 } : M.atlas[0];
+  DET = M.tiles ? M.atlas[0] : M.atlas[1];
+  initTiles();
+  detOf = new Int32Array(n);
+  if (DET) {
+    var starts = DET.starts;
+    starts.forEach(function (start, s) { detOf.fill(s, start, s + 1 < starts.length ? starts[s + 1] : n); });
+  }
   cellItems = new Int32Array(n);
   layouts = M.layouts || [];
   state.layout = layouts.length ? layouts[0].name : "";
@@ -57,10 +67,10 @@ var cellStart = new Int32Array(G * G + 1), cellItems = new Int32Array(0);
 function buildGrid() {
   var counts = new Int32Array(G * G), i;
   cellStart[0] = 0;
-  for (i = 0; i < n; i++) { counts[(QX[i] >> SHIFT) + (QY[i] >> SHIFT) * G]++; }
+  for (i = 0; i < n; i++) { if (loaded[i]) { counts[(QX[i] >> SHIFT) + (QY[i] >> SHIFT) * G]++; } }
   for (i = 0; i < G * G; i++) { cellStart[i + 1] = cellStart[i] + counts[i]; }
   var fill = cellStart.slice(0, G * G);
-  for (i = 0; i < n; i++) { cellItems[fill[(QX[i] >> SHIFT) + (QY[i] >> SHIFT) * G]++] = i; }
+  for (i = 0; i < n; i++) { if (loaded[i]) { cellItems[fill[(QX[i] >> SHIFT) + (QY[i] >> SHIFT) * G]++] = i; } }
   for (i = 0; i < n; i++) { XY[2 * i] = QX[i]; XY[2 * i + 1] = QY[i]; }
 }
 
@@ -137,13 +147,18 @@ function computeVisible() {
   });
   nVisible = 0;
   for (var i = 0; i < n; i++) {
-    var ok = 1;
+    var ok = loaded[i];
     for (var a = 0; a < active.length; a++) { if (active[a][0][i] !== active[a][1]) { ok = 0; break; } }
     visible[i] = ok; nVisible += ok;
   }
-  if (countEl) {
-    countEl.textContent = t("Showing %(shown)s of %(total)s items.", {shown: nVisible, total: n});
+  if (countEl && tiled && active.length) {   // only the items loaded so far can be filtered
+    countEl.textContent = t("Filters apply to the items drawn one by one: %(shown)s of the %(loaded)s loaded so far match.",
+                            {shown: nVisible, loaded: nLoaded});
     countEl.setAttribute("data-visible", String(nVisible));
+  } else if (countEl) {
+    var shown = tiled ? n : nVisible;   // seen from afar, the picture tiles show every item
+    countEl.textContent = t("Showing %(shown)s of %(total)s items.", {shown: shown, total: n});
+    countEl.setAttribute("data-visible", String(shown));
   }
   attributesChanged = true;
 }
@@ -191,7 +206,7 @@ function detSheet(s) {
 function wantedDetail(size, inView) {
   if (!DET || size <= OV.cell * 1.25 || !inView) { return null; }
   var want = {};
-  inView.forEach(function (i) { want[Math.floor(i / DET.per_sheet)] = true; });
+  inView.forEach(function (i) { want[detOf[i]] = true; });
   Object.keys(want).forEach(function (s) { detSheet(+s); });
   return want;
 }
@@ -199,12 +214,11 @@ function wantedDetail(size, inView) {
 function source(i, useDetail) {
   var img, k, L;
   if (useDetail) {
-    img = detSheets[Math.floor(i / DET.per_sheet)];
-    if (img && img.ready) { L = DET; }
+    img = detSheets[detOf[i]];
+    if (img && img.ready) { L = DET; k = i - DET.starts[detOf[i]]; }
   }
-  if (!L) { img = ovSheets[Math.floor(i / OV.per_sheet)]; L = OV; }
+  if (!L) { img = ovSheets[Math.floor(i / OV.per_sheet)]; L = OV; k = i % L.per_sheet; }
   if (!img || !img.ready) { return null; }
-  k = i % L.per_sheet;
   return [img, (k % L.per_row) * L.cell, Math.floor(k / L.per_row) * L.cell, L.cell];
 }
 

@@ -2,17 +2,19 @@
 /* The map: every drawing and artwork placed by the layout, drawn as its own picture from the first frame.
  *
  * Data come from data/map/*.js (see generator/site/mapdata.py), loaded with <script> tags so the map also
- * works from file://. Pictures come from atlas sheets (generator/site/atlas.py): the overview sheet, loaded
- * before the first frame, holds every item; detail sheets are loaded for the part of the map one zooms
- * into; closer still, each item's own thumbnail is drawn. With WebGL every item is one textured point
+ * works from file://. Pictures come from atlas sheets (generator/pipeline/atlas.py): the overview sheet, loaded
+ * before the first frame, holds every item; detail sheets, one per tile of the map, are loaded for the tiles
+ * one zooms into; closer still, each item's own thumbnail is drawn. With WebGL every item is one textured point
  * sprite, so 100,000 pictures move smoothly; without WebGL (or from file://, where WebGL may not read
  * pictures) the same pictures are drawn on a 2D canvas. A second, transparent canvas on top carries what
  * changes often: the pointed item, the selection box, group labels.
  * A uniform grid over the quantised coordinates answers "which items are here" without scanning all.
  * The view (layout, centre, zoom, colour, filters) lives in the address, so it can be shared.
  *
+ * A map too large to load whole is drawn from picture tiles until one zooms in (tiles.js).
  * The build joins the map's files into static/map.js, in this order: data.js (points, grid, colours, filters,
  * labels, layouts), view.js (scale, positions, frames), webgl.js, canvas2d.js (the 2D canvas and the overlay),
+ * tiles.js (a tiled map),
  * input.js (pointer, wheel, keys, controls, selection), address.js (the view kept in the address), and this
  * file, which starts it all. The other files only declare: their top-level code uses nothing of the page's
  * data, which initData() and the listen...() functions take up once this file finds the map on the page.
@@ -38,7 +40,7 @@ var octx = /** @type {CanvasRenderingContext2D} */ (overlay ? overlay.getContext
 function start() {
   buildGrid();
   readHash();
-  if (webglWanted() && initGL()) { /* WebGL draws the pictures */ } else { ctx = canvas.getContext("2d"); }
+  if (!tiled && webglWanted() && initGL()) { /* WebGL draws the pictures */ } else { ctx = canvas.getContext("2d"); }
   wireControls();
   syncControls();
   computeColours();
@@ -81,6 +83,7 @@ function api() {
     },
     visibleCount: function () { return nVisible; },
     isVisible: function (i) { return !!visible[i]; },
+    isLoaded: function (i) { return !!loaded[i]; },
     state: function () { return JSON.parse(JSON.stringify(state)); },
     renderer: function () { return gl ? "webgl" : "2d"; },
     pictureSize: function () { return pictureSize() / dpr; },
@@ -108,6 +111,21 @@ function api() {
           k++;
           state.x += 0.002;
           draw();
+          window.requestAnimationFrame(step);
+        }
+        window.requestAnimationFrame(step);
+      });
+    },
+    zoomFrames: function (frames) {   // the mean time between displayed frames while zooming in at the centre
+      return new Promise(function (resolve) {
+        var k = 0, t0 = 0, blank = 0;
+        function step() {
+          if (k === 0) { t0 = performance.now(); }
+          if (k === frames) { resolve({ frame: (performance.now() - t0) / frames, blank: blank }); return; }
+          k++;
+          state.z *= 1.25;
+          draw();
+          if (tiled && !lastTilesComplete) { blank++; }
           window.requestAnimationFrame(step);
         }
         window.requestAnimationFrame(step);

@@ -41,6 +41,7 @@ function dataY(py) { return -(py - H / 2) / scale + state.y; }
 // zooming in, they grow more slowly than the distances between them, so neighbours come apart.
 var maxPoint = 256;
 function pictureSize() {
+  if (tiled) { return tiledPictureSize(); }
   var L = layoutByName(state.layout);
   if (L && L.groups && L.groups.cell) {   // arranged in a grid: each picture fills its cell
     return Math.max(1, Math.min(maxPoint, 200 * dpr, L.groups.cell * scale * 0.9));
@@ -89,10 +90,24 @@ function draw() {
   resize(); updateScale();
   var size = pictureSize();
   if (moveLastFrame(size)) { return; }
-  var inView = itemsInView(size, 20000), want = wantedDetail(size, inView);
-  if (gl) { drawGL(size, want); keepLastFrame(0); } else { keepLastFrame(draw2D(size, want)); }
+  var complete = true, inView = null;
+  if (tiled) {   // the picture tiles, then, close enough, the items of the tiles loaded
+    refreshLoaded();
+    complete = lastTilesComplete = drawTiles();
+    if (itemsStandApart(size)) {
+      loadLeavesInView();
+      inView = itemsInView(size, 20000);
+      keepLastFrame(draw2D(size, wantedDetail(size, inView)));
+    } else {
+      keepLastFrame(0);
+    }
+  } else {
+    inView = itemsInView(size, 20000);
+    var want = wantedDetail(size, inView);
+    if (gl) { drawGL(size, want); keepLastFrame(0); } else { keepLastFrame(draw2D(size, want)); }
+  }
   if (octx) { drawOverlay(size, inView); }
-  if (!firstFrame) {
+  if (!firstFrame && complete) {
     firstFrame = true;
     if (gl) { timeWebGL(); keepLastFrame(0); }
     window.SITEGEN_FIRST_FRAME_MS = performance.now();

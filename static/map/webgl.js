@@ -123,16 +123,42 @@ function drawGL(size, want) {
   gl.uniform1i(u.u_tex, 0);
   gl.activeTexture(gl.TEXTURE0);
   // Consecutive points share a sheet: one draw call per range of points, from the sharpest sheet loaded.
-  var step = want ? DET.per_sheet : OV.per_sheet;
-  for (var start = 0; start < n; start += step) {
-    var det = want && want[start / step] ? detSheets[start / step] : null, L = DET, img = det;
-    if (!det || !det.ready) { L = OV; img = ovSheets[Math.floor(start / OV.per_sheet)]; }
-    if (!img || !img.ready) { continue; }
+  // Detail sheets hold one tile each; where a tile's sheet is not loaded, its points come from the overview.
+  /**
+   * @param {number} start
+   * @param {number} end
+   * @param {SiteAtlas} L
+   * @param {SitePicture} img
+   * @param {number} first  the point in the sheet's first cell
+   */
+  function drawRange(start, end, L, img, first) {
     gl.bindTexture(gl.TEXTURE_2D, texture(img));
-    gl.uniform1f(u.u_start, L === OV ? Math.floor(start / OV.per_sheet) * OV.per_sheet : start);
+    gl.uniform1f(u.u_start, first);
     gl.uniform1f(u.u_perRow, L.per_row);
     gl.uniform1f(u.u_cell, L.cell);
     gl.uniform2f(u.u_sheet, img.width, img.height);
-    gl.drawArrays(gl.POINTS, start, Math.min(step, n - start));
+    gl.drawArrays(gl.POINTS, start, end - start);
   }
+  /**
+   * @param {number} start
+   * @param {number} end
+   */
+  function fromOverview(start, end) {
+    for (var s = Math.floor(start / OV.per_sheet); s * OV.per_sheet < end; s++) {
+      var img = ovSheets[s], a = Math.max(start, s * OV.per_sheet), b = Math.min(end, (s + 1) * OV.per_sheet);
+      if (img && img.ready && b > a) { drawRange(a, b, OV, img, s * OV.per_sheet); }
+    }
+  }
+  if (!want) { fromOverview(0, n); return; }
+  var starts = DET.starts, from = 0;   // points from 'from' on wait to be drawn from the overview
+  for (var s = 0; s < starts.length; s++) {
+    var det = want[s] ? detSheets[s] : null;
+    if (det && det.ready) {
+      var end = s + 1 < starts.length ? starts[s + 1] : n;
+      fromOverview(from, starts[s]);
+      drawRange(starts[s], end, DET, det, starts[s]);
+      from = end;
+    }
+  }
+  fromOverview(from, n);
 }
