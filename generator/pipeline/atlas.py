@@ -119,6 +119,12 @@ def _sheet_bytes(part: list[Path | None], level: AtlasLevel, workers: int) -> tu
     return buf.getvalue(), holes
 
 
+#: The overview sheet is made again whenever an item is added. WebP's fastest method (0) encodes a full 4096-pixel
+#: overview of 100,000 items in 0.5 s instead of 10.5 s at method 4, to the same size (2,535 kB either way; 0.2 dB
+#: less faithful); the detail sheets keep method 4 (20 % smaller there, 0.3 s a sheet).
+OVERVIEW_ENCODING = "webp-q70-m0"
+
+
 def _sheet_key(level: AtlasLevel, parts: list[str]) -> str:
     return hashlib.sha256("|".join([ATLAS_VERSION, level.name, str(level.cell), str(level.sheet)] + parts
                                    ).encode()).hexdigest()[:24]
@@ -169,7 +175,7 @@ def make_overview(detail_files: list[tuple[str, Path, str]], tiles: tuple[MapTil
     keys; returns (file name in the site, finished file) of each sheet and how many were made now."""
     per_sheet = level.per_sheet
     count = (n + per_sheet - 1) // per_sheet
-    key = _sheet_key(level, [k for _, _, k in detail_files])
+    key = _sheet_key(level, [OVERVIEW_ENCODING] + [k for _, _, k in detail_files])
     incomplete = any(k.endswith("-incomplete") for _, _, k in detail_files)
     suffix = "-incomplete" if incomplete else ""
     made = [Path(cache_dir) / "atlas" / f"{key}-{s:03d}{suffix}.webp" for s in range(count)]
@@ -189,7 +195,7 @@ def make_overview(detail_files: list[tuple[str, Path, str]], tiles: tuple[MapTil
         grid[:len(part)] = part
         sheet = grid.reshape(rows, per_row, c, c, 4).transpose(0, 2, 1, 3, 4).reshape(rows * c, per_row * c, 4)
         buf = io.BytesIO()
-        Image.fromarray(sheet, "RGBA").save(buf, "WEBP", quality=70, method=4)
+        Image.fromarray(sheet, "RGBA").save(buf, "WEBP", quality=70, method=0)   # see OVERVIEW_ENCODING
         write_atomic(path, buf.getvalue())
     return files, count
 
