@@ -104,6 +104,12 @@ def link_or_copy(src: str | Path, dest: str | Path) -> None:
         shutil.copy2(src, dest)
 
 
+def linked_file_digest(inode: int) -> str:
+    """What stands for the content of a published picture in a site's manifest: the file it is (its inode).
+    Pictures are hard links into the build cache, named by their content, so the same file is the same picture."""
+    return f"i{inode}"
+
+
 def _previous(out: Path) -> Path:
     return out.parent / f".{out.name}.previous"
 

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.fsutil import UPDATE_LIST, staged, staging_folder, update_in_place, write_atomic
+from generator.fsutil import (UPDATE_LIST, linked_file_digest, staged, staging_folder, update_in_place,
+                              write_atomic)
 from generator.inputs.collection import Problem
 from generator.pipeline.cache import array_key
 from generator.pipeline.derive import derive
@@ -224,7 +225,7 @@ def manifest(root: Path, with_digest: bool = False, known: dict[str, list] | Non
                     if old and len(old) == 3 and old[:2] == row:
                         row.append(old[2])
                     elif e.name.endswith(".webp"):
-                        row.append(f"i{st.st_ino}")
+                        row.append(linked_file_digest(st.st_ino))
                     else:
                         with open(e.path, "rb") as fh:
                             row.append(hashlib.blake2b(fh.read(), digest_size=8).hexdigest())

@@ -236,12 +236,12 @@ def make_derivatives(items: list[tuple[str, Path, str]], cache: Cache, settings:
     """
     tag = f"{DERIVATIVE_VERSION}-{settings.thumb_size}-{settings.display_size}"
     out, todo = {}, []
-    stored, folder = cache.file_names("images"), cache.root / "images"
+    stored = cache.file_names("images")
     for item_id, path, digest in items:
-        thumb_name, display_name = f"{digest}-{tag}-t.webp", f"{digest}-{tag}-d.webp"
-        thumb, display = folder / digest[:2] / thumb_name, folder / digest[:2] / display_name
+        thumb = cache.file_path("images", f"{digest}-{tag}-t.webp")
+        display = cache.file_path("images", f"{digest}-{tag}-d.webp")
         out[item_id] = (thumb, display)
-        if thumb_name not in stored or display_name not in stored:
+        if thumb.name not in stored or display.name not in stored:
             todo.append((item_id, path, thumb, display))
     report.computed["images"] = len(todo)
     tick = progress("pictures", len(todo))

@@ -27,7 +27,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from generator.fsutil import link_or_copy, write_atomic
+from generator.fsutil import link_or_copy, linked_file_digest, write_atomic
 from generator.inputs.collection import Problem
 from generator import i18n
 from generator.site.jsonout import data_json_text, json_for_script
@@ -126,7 +126,7 @@ class SiteOutput:
         html = self.env.get_template(template).render(root=root, site_title=self.title, page_path=rel_path,
                                                       csp=self.csp, alternates=alternates, hreflang=hreflang,
                                                       **ctx)
-        # The staging folder is swapped in as a whole, so a plain write is safe here.
+        # Pages are written into the staging folder, which no reader sees, so a plain write is safe here.
         path.write_bytes(html.encode("utf-8"))
 
     def write_json(self, rel_path: str, payload: dict) -> None:
@@ -142,19 +142,22 @@ class SiteOutput:
         prev = self.previous
         if prev is None or prev.pages.get(rel_path) != key:
             return False
-        old = prev.folder / rel_path
         recorded = prev.files.get(rel_path)
+        if not recorded:
+            return False
+        if prev.in_place:   # found as recorded when the build began: left where it is, no folder made for it
+            self.kept.append(rel_path)
+            self.reused += 1
+            return True
+        old = prev.folder / rel_path
         try:
             st = old.stat()
         except OSError:
             return False
-        if not recorded or recorded[0] != st.st_size or recorded[1] != st.st_mtime_ns:
+        if recorded[0] != st.st_size or recorded[1] != st.st_mtime_ns:
             return False
-        if prev.in_place:   # no folder made for it in the staging folder either (100,000 empty ones to remove)
-            self.kept.append(rel_path)
-        else:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            link_or_copy(old, dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        link_or_copy(old, dest)
         self.reused += 1
         return True
 
@@ -166,9 +169,8 @@ class SiteOutput:
         prev = self.previous
         if prev is not None and prev.in_place:
             recorded = prev.files.get(rel_path)
-            # A picture's row names its file (see pipeline/incremental.py manifest), and the site was found
-            # as recorded before this build began.
-            if recorded and len(recorded) == 3 and recorded[2] == f"i{os.stat(src).st_ino}":
+            # The site was found as recorded before this build began.
+            if recorded and len(recorded) == 3 and recorded[2] == linked_file_digest(os.stat(src).st_ino):
                 self.kept.append(rel_path)
                 return
         dest = self.root / rel_path
