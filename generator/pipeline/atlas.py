@@ -122,7 +122,7 @@ def _sheet_bytes(part: list[Path | None], level: AtlasLevel, workers: int) -> tu
 #: The overview sheet is made again whenever an item is added. WebP's fastest method (0) encodes a full 4096-pixel
 #: overview of 100,000 items in 0.5 s instead of 10.5 s at method 4, to the same size (2,535 kB either way; 0.2 dB
 #: less faithful); the detail sheets keep method 4 (20 % smaller there, 0.3 s a sheet).
-OVERVIEW_ENCODING = "webp-q70-m0"
+OVERVIEW_ENCODING = "box-webp-q70-m0"
 
 
 def _sheet_key(level: AtlasLevel, parts: list[str]) -> str:
@@ -156,16 +156,17 @@ def make_detail(thumbs: list[Path | None], tiles: tuple[MapTile, ...], level: At
     return files, computed, failed
 
 
-def _shrunk_cells(path: Path, count: int, detail: AtlasLevel, cell: int) -> np.ndarray:
-    """The first ``count`` cells of a detail sheet shrunk to ``cell`` pixels: (count, cell, cell, 4) RGBA."""
-    factor = detail.cell // cell
+def shrunk_cells(path: Path, count: int, detail_cell: int, per_row: int, cell: int) -> np.ndarray:
+    """The first ``count`` cells of a detail sheet (cells of ``detail_cell`` pixels, ``per_row`` a row) shrunk to
+    ``cell`` pixels: (count, cell, cell, 4) RGBA. The overview and the map's picture tiles are made from these."""
     with Image.open(path) as img:
-        # averaged with premultiplied alpha, so the transparent margins do not darken the pictures' edges
-        small = img.convert("RGBA").convert("RGBa").reduce(factor).convert("RGBA")
-    a = np.asarray(small)
+        full = img.convert("RGBA")
+    size = (full.width * cell // detail_cell, full.height * cell // detail_cell)
+    # averaged with premultiplied alpha, so the transparent margins do not darken the pictures' edges
+    a = np.asarray(full.convert("RGBa").resize(size, Image.Resampling.BOX).convert("RGBA"))
     rows = a.shape[0] // cell
-    a = a[:rows * cell].reshape(rows, cell, detail.per_row, cell, 4).transpose(0, 2, 1, 3, 4)
-    return a.reshape(rows * detail.per_row, cell, cell, 4)[:count]
+    a = a[:rows * cell].reshape(rows, cell, per_row, cell, 4).transpose(0, 2, 1, 3, 4)
+    return a.reshape(rows * per_row, cell, cell, 4)[:count]
 
 
 def make_overview(detail_files: list[tuple[str, Path, str]], tiles: tuple[MapTile, ...], n: int,
@@ -183,7 +184,8 @@ def make_overview(detail_files: list[tuple[str, Path, str]], tiles: tuple[MapTil
     if all(m.is_file() for m in made) and not incomplete:
         return files, 0
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        parts = list(pool.map(lambda ft: _shrunk_cells(ft[0][1], ft[1].end - ft[1].start, detail, level.cell),
+        parts = list(pool.map(lambda ft: shrunk_cells(ft[0][1], ft[1].end - ft[1].start, detail.cell, detail.per_row,
+                                                            level.cell),
                               zip(detail_files, tiles)))
     cells = np.concatenate(parts) if parts else np.zeros((0, level.cell, level.cell, 4), np.uint8)
     assert len(cells) == n

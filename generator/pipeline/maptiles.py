@@ -33,7 +33,9 @@ import numpy as np
 from PIL import Image
 
 from generator.contracts import MapTile
+from generator.ml.maplayouts import morton_codes
 from generator.fsutil import write_atomic
+from generator.pipeline.atlas import shrunk_cells
 
 TILES_VERSION = "maptiles-v1"
 TILE_PX = 256
@@ -92,14 +94,8 @@ class _Cells:
         if s in self.kept:
             self.kept.move_to_end(s)
             return self.kept[s]
-        with Image.open(self.sheets[s]) as img:
-            full = img.convert("RGBA")
-        size = (full.width * self.px // self.detail_cell, full.height * self.px // self.detail_cell)
-        # premultiplied, so the transparent margins of a cell do not darken its picture's edges
-        small = np.asarray(full.convert("RGBa").resize(size, Image.Resampling.BOX).convert("RGBA"))
-        px, per_row = self.px, self.per_row
-        rows = small.shape[0] // px
-        cells = small[:rows * px].reshape(rows, px, per_row, px, 4).transpose(0, 2, 1, 3, 4).reshape(-1, px, px, 4)
+        tile = self.tiles[s]
+        cells = shrunk_cells(self.sheets[s], tile.end - tile.start, self.detail_cell, self.per_row, self.px)
         self.kept[s] = cells
         if len(self.kept) > self.keep:
             self.kept.popitem(last=False)
@@ -150,10 +146,7 @@ def make_pyramid(qx: np.ndarray, qy: np.ndarray, thumbs: list[Path | None], tile
     pairs = np.unique(np.concatenate([
         np.stack([tx, ty, idx], 1) for tx in (x0, x1) for ty in (y0, y1)]), axis=0) if n else np.zeros((0, 3), np.int64)
     # tiles in Z order of their place, items in point order inside: the sheets are read with locality
-    tile_code = np.zeros(len(pairs), np.uint64)
-    for bit in range(depth):
-        tile_code |= ((pairs[:, 0].astype(np.uint64) >> np.uint64(bit)) & np.uint64(1)) << np.uint64(2 * bit)
-        tile_code |= ((pairs[:, 1].astype(np.uint64) >> np.uint64(bit)) & np.uint64(1)) << np.uint64(2 * bit + 1)
+    tile_code = morton_codes(pairs[:, 0], pairs[:, 1])
     order = np.lexsort((pairs[:, 2], tile_code))
     pairs, tile_code = pairs[order], tile_code[order]
     bounds = np.flatnonzero(np.diff(tile_code.astype(np.int64), prepend=-1, append=-1) != 0) if len(pairs) else []
