@@ -43,7 +43,8 @@ def _items(xy: np.ndarray, thumbs: list, prefix: str) -> list[mapdata.MapItem]:
 
 
 @pytest.mark.slow
-def test_new_points_in_one_part_of_the_map_leave_the_other_sheets_as_they_were(tmp_path):
+def test_new_points_in_one_part_of_the_map_leave_the_other_sheets_as_they_were(tmp_path, monkeypatch):
+    from generator.pipeline import atlas
     from generator.pipeline.derive import map_stage
 
     thumbs = [write_jpeg(tmp_path / "pictures" / f"p{k}.jpg", (40, 48), seed=k) for k in range(30)]
@@ -52,12 +53,17 @@ def test_new_points_in_one_part_of_the_map_leave_the_other_sheets_as_they_were(t
     corner = rng.uniform(0.8, 0.95, (60, 2))    # far from every cluster
     new = old + _items(corner, thumbs[::-1], "new-")
 
-    def build(items, out):
-        arrangement, sheets = map_stage(items, {}, tmp_path / "cache")
+    decoded = []
+    real_shrunk = atlas.shrunk_cells
+    monkeypatch.setattr(atlas, "shrunk_cells", lambda path, *a: decoded.append(path) or real_shrunk(path, *a))
+
+    def build(items, out, cache="cache"):
+        arrangement, sheets = map_stage(items, {}, tmp_path / cache)
         files = mapdata.write_map_data(out, items, arrangement, sheets)
         return arrangement, files
 
     before, first = build(old, tmp_path / "a")
+    decoded.clear()
     after, second = build(new, tmp_path / "b")
     assert len(before.tiles) > 3   # the test means something only with several tiles
     # the earlier points keep their quantised position
@@ -75,6 +81,22 @@ def test_new_points_in_one_part_of_the_map_leave_the_other_sheets_as_they_were(t
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
     # made again: the corner's new sheet(s) and the overview, nothing else
     assert second.atlas_computed == len(det_b - kept) + 1 and len(det_b - kept) <= 2
+    # the overview decoded only the new sheets again (the others' shrunk cells were kept in the cache) ...
+    assert len(decoded) == len(det_b - kept)
+    # ... and is the one a build from an empty cache makes, even when a kept file is damaged
+    overview = sorted(f for f in second.files if "atlas-overview" in f)
+    assert overview
+    build(new, tmp_path / "c", cache="fresh-cache")
+    for rel in overview:
+        assert (tmp_path / "b" / rel).read_bytes() == (tmp_path / "c" / rel).read_bytes(), rel
+    kept_cells = sorted((tmp_path / "cache" / "atlas").glob("*-cells*.npy"))
+    assert kept_cells
+    kept_cells[0].write_bytes(b"not an array")
+    for made in (tmp_path / "cache" / "atlas").glob("*-000.webp"):   # the overview made again
+        made.unlink()
+    build(new, tmp_path / "d")
+    for rel in overview:
+        assert (tmp_path / "b" / rel).read_bytes() == (tmp_path / "d" / rel).read_bytes(), rel
 
 
 @pytest.mark.slow

@@ -137,17 +137,24 @@ def kmeans(xy: np.ndarray, k: int, seed: int = CLUSTER_SEED, iterations: int = 4
         centres.append(xy[pick])
         d2 = np.minimum(d2, ((xy - xy[pick]) ** 2).sum(1))
     c = np.array(centres)
+    x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
     assign = np.zeros(n, np.int64)
+    dist, dy = np.empty((n, k)), np.empty((n, k))
     for _step in range(iterations):
-        dist = ((xy[:, None, :] - c[None, :, :]) ** 2).sum(2)
+        # squared distances to every centre, one coordinate at a time (no n x k x 2 array, no new arrays)
+        np.subtract.outer(x, c[:, 0], out=dist)
+        dist *= dist
+        np.subtract.outer(y, c[:, 1], out=dy)
+        dy *= dy
+        dist += dy
         new = dist.argmin(1)
         if _step and np.array_equal(new, assign):
             break
         assign = new
-        for j in range(k):
-            members = xy[assign == j]
-            if len(members):
-                c[j] = members.mean(0)
+        counts = np.bincount(assign, minlength=k)
+        filled = counts > 0   # an emptied centre stays where it is
+        c[filled, 0] = np.bincount(assign, weights=x, minlength=k)[filled] / counts[filled]
+        c[filled, 1] = np.bincount(assign, weights=y, minlength=k)[filled] / counts[filled]
     return assign
 
 

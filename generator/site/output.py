@@ -15,9 +15,10 @@ that is already the same file there, is not even linked: it is only listed as ke
 from __future__ import annotations
 
 import hashlib
-import json
+import io
 import multiprocessing
 import os
+import pickle
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -84,6 +85,21 @@ class PreviousSite:
     in_place: bool = False
 
 
+def context_bytes(ctx: dict) -> bytes:
+    """A page's context as bytes that are equal exactly when the contexts are (for its key).
+
+    Pickled without its memo, so that the bytes follow the values only, not which of them happen to be one
+    object (a label read from the cache and the same label computed again give the same bytes): twice as fast
+    as JSON text for the 100,000 drawing pages whose keys every build computes. A context whose dicts list
+    their keys in another order only gives another key (the page is rendered again, never wrongly kept).
+    """
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=5)
+    pickler.fast = True   # no memo: equal values, equal bytes (contexts hold no cycles)
+    pickler.dump(ctx)
+    return buf.getvalue()
+
+
 class SiteOutput:
     """The staging folder being filled, and what has been written to it."""
 
@@ -134,8 +150,9 @@ class SiteOutput:
 
     def _page_key(self, template: str, rel_path: str, ctx: dict) -> str:
         """What a page's bytes depend on: its template and context, and what all pages share."""
-        text = json.dumps(ctx, sort_keys=True, default=repr, ensure_ascii=False)
-        return hashlib.sha256(f"{self.salt}|{template}|{rel_path}|{text}".encode()).hexdigest()[:32]
+        h = hashlib.blake2b(f"{self.salt}|{template}|{rel_path}|".encode(), digest_size=16)
+        h.update(context_bytes(ctx))
+        return h.hexdigest()
 
     def _reuse(self, rel_path: str, key: str, dest: Path) -> bool:
         """Link the previous build's page when its key is unchanged and the file is as that build left it."""
