@@ -178,3 +178,34 @@ def test_adding_a_drawing_rerenders_only_changed_pages(tmp_path):
     assert tree(tmp_path / "site") == tree(tmp_path / "scratch")
     drawings = site_drawings(tmp_path / "site")
     assert len(drawings) == 31
+
+
+def test_a_drawing_page_changes_with_what_it_shows_of_the_artworks(tmp_path):
+    """A drawing page is kept by what it is made from: an artwork's new title (or artist) reaches every drawing page
+    that shows it, updated in place, as a build from scratch would show it."""
+    import csv
+
+    for i in range(12):
+        write_jpeg(tmp_path / "d" / f"2001_6-9_{i:04d}_FRA_R_C.jpg", (48, 48), seed=i)
+    for i in range(4):
+        write_jpeg(tmp_path / "a" / f"art_{i}.jpg", (48, 48), seed=100 + i)
+
+    def artworks(title):
+        with open(tmp_path / "artworks.csv", "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["file", "title", "artist"])
+            w.writerows([[f"art_{i}.jpg", title if i == 0 else f"Painting {i}", "Someone"] for i in range(4)])
+
+    artworks("The Old Title")
+    settings = BuildSettings(drawings=tmp_path / "d", artworks=tmp_path / "a", artworks_csv=tmp_path / "artworks.csv",
+                             out=tmp_path / "site", cache=tmp_path / "cache")
+    build(settings)
+    pages = sorted((tmp_path / "site" / "drawings").glob("*/index.html"))
+    assert any("The Old Title" in p.read_text() for p in pages)
+    artworks("A New Title")
+    again = build(settings)
+    assert again.computed["embeddings"] == 0 and again.computed["pages"] > 0
+    assert not any("The Old Title" in p.read_text() for p in pages)
+    scratch = build(settings.replace(out=tmp_path / "scratch"))
+    for p in pages:
+        assert p.read_bytes() == (tmp_path / "scratch" / p.relative_to(tmp_path / "site")).read_bytes(), p

@@ -414,6 +414,19 @@ def _cell(v) -> str:
     return str(v)
 
 
+#: The values the CSV writer spells as :func:`_cell` does (None as "", text as it is, numbers as their repr): not
+#: true/false, dicts, lists, nor numpy's numbers (whose repr names their type).
+_AS_WRITTEN = frozenset({str, int, float, type(None)})
+
+
+def _csv_rows(rows: list[list]):
+    """``rows`` with every value spelt as :func:`_cell` spells it; as they are when the CSV writer's own spelling is
+    the same (the neighbours' million rows, the layout's)."""
+    if {type(v) for row in rows for v in row} <= _AS_WRITTEN:
+        return rows
+    return ([_cell(v) for v in row] for row in rows)
+
+
 def dataset_table(ds: Dataset, payload: dict) -> tuple[list[dict], list[str], list[list]]:
     """(Table Schema fields, header, rows) of one JSON file, keeping unknown members as extra columns."""
     known = [c for c in ds.columns]
@@ -704,11 +717,11 @@ def per_drawing_payloads(ctx) -> dict[str, dict]:
 
 def neighbours_payload(site) -> dict:
     """The nearest artworks of every drawing, in the shape of the other tables (columns and rows)."""
-    nb, artworks = site.neighbours, site.artworks
+    nb = site.neighbours
+    a_ids = [a.id for a in site.artworks]
     rows = []
-    for i, d in enumerate(site.drawings):
-        for rank, (j, sim) in enumerate(zip(nb.artworks_index[i], nb.artworks_similarity[i]), start=1):
-            rows.append([d.id, rank, artworks[int(j)].id, round(float(sim), 4)])
+    for d, found, sims in zip(site.drawings, nb.artworks_index.tolist(), nb.artworks_similarity.tolist()):
+        rows += [[d.id, rank, a_ids[j], round(sim, 4)] for rank, (j, sim) in enumerate(zip(found, sims), start=1)]
     return {"columns": [c.name for c in NEIGHBOUR_COLUMNS], "rows": rows}
 
 
@@ -722,7 +735,7 @@ def _table_resources(data_dir: Path, csv_only: dict[str, dict]) -> list[dict]:
             continue
         payload = json.loads(src.read_text(encoding="utf-8")) if ds.json_copy else csv_only[ds.name]
         fields, header, rows = dataset_table(ds, payload)
-        text = csv_text(header, ([_cell(v) for v in row] for row in rows))
+        text = csv_text(header, _csv_rows(rows))
         write_atomic(data_dir / ds.csv_name, gzip_bytes(text.encode("utf-8")) if ds.compressed else text)
         table_schema: dict = {"fields": fields, "missingValues": [""]}
         if ds.primary_key:

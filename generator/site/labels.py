@@ -5,11 +5,13 @@ Each is given in the site's language (see :mod:`generator.i18n`); the constants 
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from generator.inputs.collection import AGE_GROUP_LABELS, Artwork, Drawing
 from generator.inputs.countries import CountryTable
+from generator import i18n
 from generator.i18n import N_, country, gettext as _
 
 #: The key of a drawing's group when its country, year or age group is not known.
@@ -75,11 +77,22 @@ def age_words(group: str) -> str:
     return _(words) if words else group
 
 
+#: country table -> {(language, code): name}: a page writer names the same 150 countries 100,000 times.
+_COUNTRY_NAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def country_name(countries: CountryTable, code: str | None) -> str:
     if not code or code == UNKNOWN:
         return _(FACETS["countries"].unknown)
-    found = countries.lookup(code)
-    return country(found.iso3, found.name) if found else countries.name(code)
+    names = _COUNTRY_NAMES.get(countries)
+    if names is None:
+        names = _COUNTRY_NAMES[countries] = {}
+    key = (i18n.active(), code)
+    name = names.get(key)
+    if name is None:
+        found = countries.lookup(code)
+        name = names[key] = country(found.iso3, found.name) if found else countries.name(code)
+    return name
 
 
 def facet_key(d: Drawing, facet: str) -> str:

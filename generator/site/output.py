@@ -129,12 +129,24 @@ class SiteOutput:
         self.problems: list[Problem] = []   # for the build report
 
     def page(self, template: str, rel_path: str, **ctx) -> None:
-        key = self._page_key(template, rel_path, ctx)
+        self._write_page(template, rel_path, self._page_key(template, rel_path, ctx), lambda: ctx)
+
+    def page_from(self, template: str, rel_path: str, inputs: tuple, context: Callable[[], dict]) -> None:
+        """A page whose context, ``context()``, is made from ``inputs`` alone (besides what all pages share and
+        what the caller put in ``inputs`` for every page of its kind): keyed by its inputs, so that an unchanged
+        page costs the digest of a few values instead of its whole context (100,000 drawing pages at every
+        build that adds a drawing)."""
+        h = hashlib.blake2b(f"{self.salt}|{template}|{rel_path}|inputs|".encode(), digest_size=16)
+        h.update(context_bytes(inputs))
+        self._write_page(template, rel_path, h.hexdigest(), context)
+
+    def _write_page(self, template: str, rel_path: str, key: str, context: Callable[[], dict]) -> None:
         self.pages.append(rel_path)
         self.page_keys[rel_path] = key
         path = self.root / rel_path
         if self._reuse(rel_path, key, path):
             return
+        ctx = context()
         path.parent.mkdir(parents=True, exist_ok=True)
         root = "../" * rel_path.count("/")
         alternates = [(code, name, folder + rel_path) for code, name, folder in self.versions]

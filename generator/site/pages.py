@@ -8,6 +8,8 @@ order they run in; the pipeline calls :func:`render_site` once per build.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +30,7 @@ from generator.site.labels import FACETS
 from generator.site.linkmeta import artwork_meta, drawing_meta
 from generator.site.mapdata import write_site_map
 from generator.site.modelpage import write_model_page
-from generator.site.output import PreviousSite, SiteOutput, asset_dir, in_workers
+from generator.site.output import PreviousSite, SiteOutput, asset_dir, context_bytes, in_workers
 from generator.site.related import write_related
 from generator.site.search import write_search
 from generator.site.stats import write_stats
@@ -49,29 +51,51 @@ def write_static(ctx: SiteContext, out: SiteOutput) -> None:
 # ---------------------------------------------------------------- one page per item
 
 def write_drawing_pages(ctx: SiteContext, out: SiteOutput) -> None:
-    in_workers(_drawing_range, ctx, out, len(ctx.site.drawings))
+    in_workers(functools.partial(_drawing_range, shared=_drawing_pages_shared(ctx)), ctx, out, len(ctx.site.drawings))
     write_related(ctx, out.root)   # the lists under each drawing, drawn by static/related.js
 
 
-def _drawing_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
-    s, nb = ctx.site, ctx.site.neighbours
-    d_cards, a_cards = ctx.d_cards, ctx.a_cards
+def _drawing_pages_shared(ctx: SiteContext) -> bytes:
+    """What every drawing page may show besides the drawing's own inputs (see :func:`_drawing_inputs`): the
+    artworks (their cards, records and which have pictures), the country names, the site's addresses."""
+    s = ctx.site
+    return hashlib.blake2b(context_bytes((
+        ctx.a_cards, s.artworks, [a.id in s.pictures for a in s.artworks], s.countries, i18n.active().code,
+        ctx.image_base, ctx.site_base)), digest_size=16).digest()
+
+
+def _drawing_inputs(ctx: SiteContext, i: int, found: list[int], sims: list[float], shared: bytes) -> tuple:
+    """Everything the page of drawing ``i`` is made from (:func:`_drawing_context` reads nothing else of the
+    drawings): its record and card (which says whether it has pictures), its nearest artworks, its confirmed
+    artworks, its group and series, and ``shared``. Its page is rendered again only when one of them changed."""
+    d = ctx.site.drawings[i]
+    return (shared, d, ctx.d_cards[i], found, sims, ctx.confirmed_by_drawing.get(d.id, ()), drawing_links(ctx, i))
+
+
+def _drawing_context(ctx: SiteContext, inputs: tuple) -> dict:
+    _shared, d, card, found, sims, confirmed, links = inputs
+    a_cards = ctx.a_cards
+    confirmed = set(confirmed)
+    matches = []
+    for rank, (j, sim) in enumerate(zip(found, sims), start=1):
+        a = a_cards[j]
+        matches.append({**a, "rank": rank, "similarity": sim, "confirmed": a["id"] in confirmed})
+    confirmed_ids = sorted(confirmed)
+    confirmed_cards = [a_cards[ctx.a_index[a]] for a in confirmed_ids]
+    return dict(d=d, card=card, image=ctx.display_picture("drawings", d.id), image_external=bool(ctx.image_base),
+                featured=_featured_artwork(ctx, matches, confirmed_cards),
+                confirmed=confirmed_cards, facets=ctx.facets_of(d), age_label=AGE_GROUP_LABELS.get(d.age_group or "", ""),
+                title=card["label"], **links,
+                meta=drawing_meta(ctx, d, card["label"], [ctx.a_by_id[a] for a in confirmed_ids]))
+
+
+def _drawing_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int, shared: bytes = b"") -> None:
+    nb = ctx.site.neighbours
     da_i, da_s = nb.artworks_index[lo:hi].tolist(), nb.artworks_similarity[lo:hi].tolist()
     for i in range(lo, hi):
-        d = s.drawings[i]
-        confirmed = set(ctx.confirmed_by_drawing.get(d.id, ()))
-        matches = []
-        for rank, (j, sim) in enumerate(zip(da_i[i - lo], da_s[i - lo]), start=1):
-            card = a_cards[j]
-            matches.append({**card, "rank": rank, "similarity": sim, "confirmed": card["id"] in confirmed})
-        confirmed_ids = sorted(confirmed)
-        confirmed_cards = [a_cards[ctx.a_index[a]] for a in confirmed_ids]
-        out.page("drawing.html", drawing_url(d.id), d=d, card=d_cards[i],
-                 image=ctx.display_picture("drawings", d.id), image_external=bool(ctx.image_base),
-                 featured=_featured_artwork(ctx, matches, confirmed_cards),
-                 confirmed=confirmed_cards, facets=ctx.facets_of(d), age_label=AGE_GROUP_LABELS.get(d.age_group or "", ""),
-                 title=d_cards[i]["label"], **drawing_links(ctx, i),
-                 meta=drawing_meta(ctx, d, d_cards[i]["label"], [ctx.a_by_id[a] for a in confirmed_ids]))
+        inputs = _drawing_inputs(ctx, i, da_i[i - lo], da_s[i - lo], shared)
+        out.page_from("drawing.html", drawing_url(inputs[1].id), inputs,
+                      functools.partial(_drawing_context, ctx, inputs))
 
 
 def _featured_artwork(ctx: SiteContext, matches: list[dict], confirmed: list[dict]) -> dict | None:

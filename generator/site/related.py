@@ -83,18 +83,21 @@ def write_related(ctx, out_root: Path) -> None:
     by_chunk: dict[int, dict] = defaultdict(dict)
     da_i, da_s = nb.artworks_index.tolist(), nb.artworks_similarity.tolist()
     dd_i, dd_s = nb.drawings_index.tolist(), nb.drawings_similarity.tolist()
+    # once per drawing, not once per list it is in
+    d_ids = [card["id"] for card in ctx.d_cards]
+    no_thumb = [not card["thumb"] for card in ctx.d_cards]
+    own_label = [spelt_label(card["id"], countries) != card["label"] for card in ctx.d_cards]
     for i, d in enumerate(s.drawings):
-        similar = [ctx.d_cards[j] for j in dd_i[i]]
-        entry = [da_i[i], _thousandths(da_s[i]), [card["id"] for card in similar], _thousandths(dd_s[i])]
+        similar = dd_i[i]
+        entry = [da_i[i], _thousandths(da_s[i]), [d_ids[j] for j in similar], _thousandths(dd_s[i])]
         extra = {}
         confirmed = sorted(ctx.confirmed_by_drawing.get(d.id, ()))
         if confirmed:
             extra["c"] = [ctx.a_index[a] for a in confirmed]
-        no_picture = [card["id"] for card in similar if not card["thumb"]]
+        no_picture = [d_ids[j] for j in similar if no_thumb[j]]
         if no_picture:
             extra["n"] = no_picture
-        labels = {card["id"]: card["label"] for card in similar
-                  if spelt_label(card["id"], countries) != card["label"]}
+        labels = {d_ids[j]: ctx.d_cards[j]["label"] for j in similar if own_label[j]}
         if labels:
             extra["l"] = labels
         if extra:

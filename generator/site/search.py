@@ -22,6 +22,7 @@ the query, a token that starts with that word.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -55,15 +56,23 @@ def tokens(text: str) -> list[str]:
     >>> tokens("2009_14-17_1234_DEU Van Gogh's Starry-Night")
     ['2009', '14-17', '14', '17', '1234', 'deu', 'van', 'gogh', 's', 'starry-night', 'starry', 'night']
     """
+    out: list[str] = []
+    for word in str(text).split():   # word by word: the same tokens (spaces separate them either way), and a
+        out += _word_tokens(word)    # word met again (a country, a year) is not folded again
+    return out
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _word_tokens(word: str) -> tuple[str, ...]:
     out = []
-    for piece in _SPLIT.split(fold(text)):
+    for piece in _SPLIT.split(fold(word)):
         piece = piece.strip("-")
         if not piece:
             continue
         out.append(piece)
         if "-" in piece:
             out.extend(p for p in piece.split("-") if p)
-    return out
+    return tuple(out)
 
 
 def shard_key(token: str) -> str:
