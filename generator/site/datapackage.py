@@ -34,6 +34,7 @@ import io
 import json
 import math
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -434,14 +435,13 @@ def dataset_table(ds: Dataset, payload: dict) -> tuple[list[dict], list[str], li
     if ds.records:
         records = payload.get(ds.list_key, [])
         names = {c.name for c in known}
-        extra_keys: list[str] = []   # first-seen order: the order of the user's artworks.csv
-        other_keys: set[str] = set()
-        for rec in records:
-            for k in rec.get("extra", {}) if ds.name == "artworks" else ():
-                if k not in extra_keys:
-                    extra_keys.append(k)
-            other_keys.update(k for k in rec if k not in names and not (ds.name == "artworks" and k == "extra"))
-        others = sorted(other_keys)
+        seen: dict[str, None] = {}   # first-seen order: the order of the user's artworks.csv
+        if ds.name == "artworks":
+            names.add("extra")
+            for rec in records:
+                seen.update(dict.fromkeys(rec.get("extra", ())))
+        extra_keys = list(seen)
+        others = sorted(set().union(*(rec.keys() for rec in records)) - names if records else ())
         header = [c.name for c in known] + others
         extra_names = []
         for k in extra_keys:
@@ -453,8 +453,12 @@ def dataset_table(ds: Dataset, payload: dict) -> tuple[list[dict], list[str], li
         fields += [{"name": k, "type": "any", "description": "Not yet described."} for k in others]
         fields += [{"name": n, "type": "string", "description": f"Column '{k}' of the artworks list."}
                    for n, k in zip(extra_names, extra_keys)]
-        rows = [[rec.get(c.name) for c in known] + [rec.get(k) for k in others] +
-                [rec.get("extra", {}).get(k) for k in extra_keys] for rec in records]
+        columns = [c.name for c in known] + others
+        rows = [[rec.get(k) for k in columns] for rec in records]
+        if extra_keys:
+            for row, rec in zip(rows, records):
+                extra = rec.get("extra", {})
+                row += [extra.get(k) for k in extra_keys]
         return fields, header, rows
     header = list(payload.get("columns", [c.name for c in known]))
     by_name = {c.name: c for c in known}
@@ -697,7 +701,7 @@ def per_drawing_payloads(ctx) -> dict[str, dict]:
         "image": ctx.display_picture("artworks", a.id),
     } for a in s.artworks]
     drawings = [{
-        "id": d.id, "file": Path(d.rel).name, "year": d.year, "age_group": d.age_group,
+        "id": d.id, "file": d.rel.rsplit("/", 1)[-1], "year": d.year, "age_group": d.age_group,
         "country": d.country, "country_name": ctx.country_name(d.country) if d.country else None,
         "variant": d.name.variant if d.name else None, "quality": d.quality,
         # The page and the small picture follow from the id (see the id column): 100,000 rows need not
@@ -706,10 +710,9 @@ def per_drawing_payloads(ctx) -> dict[str, dict]:
     } for d in s.drawings]
     nd = len(s.drawings)
     # Names are in drawings.csv and artworks.csv: the map's table does not repeat them.
-    points = [["d", d.id, round(float(s.coords[i][0]), 4), round(float(s.coords[i][1]), 4)]
-              for i, d in enumerate(s.drawings)]
-    points += [["a", a.id, round(float(s.coords[nd + j][0]), 4), round(float(s.coords[nd + j][1]), 4)]
-               for j, a in enumerate(s.artworks)]
+    xy = np.asarray(s.coords)[:, :2].tolist()
+    points = [["d", d.id, round(x, 4), round(y, 4)] for d, (x, y) in zip(s.drawings, xy)]
+    points += [["a", a.id, round(x, 4), round(y, 4)] for a, (x, y) in zip(s.artworks, xy[nd:])]
     return {"groups": groups_payload(ctx), "homogeneity": homogeneity_payload(ctx), "themes": themes_payload(ctx),
             "drawings": {"drawings": drawings}, "artworks": {"artworks": artworks}, "neighbours": neighbours_payload(s),
             "layout": {"method": s.layout_method, "columns": [c.name for c in LAYOUT_COLUMNS], "points": points}}
@@ -729,28 +732,42 @@ def _table_resources(data_dir: Path, csv_only: dict[str, dict]) -> list[dict]:
     """A CSV beside each main JSON file, and both described as resources; the tables without a JSON copy
     come from ``csv_only`` (name -> payload)."""
     resources = []
-    for ds in DATASETS:
-        src = data_dir / f"{ds.name}.json"
-        if ds.json_copy and not src.is_file():
-            continue
-        payload = json.loads(src.read_text(encoding="utf-8")) if ds.json_copy else csv_only[ds.name]
-        fields, header, rows = dataset_table(ds, payload)
-        text = csv_text(header, _csv_rows(rows))
-        write_atomic(data_dir / ds.csv_name, gzip_bytes(text.encode("utf-8")) if ds.compressed else text)
-        table_schema: dict = {"fields": fields, "missingValues": [""]}
-        if ds.primary_key:
-            table_schema["primaryKey"] = list(ds.primary_key)
-        if ds.foreign_keys:
-            table_schema["foreignKeys"] = [{"fields": col, "reference": {"resource": res, "fields": "id"}}
-                                           for col, res in ds.foreign_keys]
+    # The compressed tables are compressed in threads (zlib lets go of the interpreter while it works), beside
+    # the making of the next tables' text; the resources, which give each file's size and digest, follow.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        writes = []
+        for ds in DATASETS:
+            src = data_dir / f"{ds.name}.json"
+            if ds.json_copy and not src.is_file():
+                continue
+            payload = json.loads(src.read_text(encoding="utf-8")) if ds.json_copy else csv_only[ds.name]
+            fields, header, rows = dataset_table(ds, payload)
+            data = csv_text(header, _csv_rows(rows)).encode("utf-8")
+            del payload, rows
+            writes.append(pool.submit(_write_table, data_dir / ds.csv_name, data, ds.compressed))
+            table_schema: dict = {"fields": fields, "missingValues": [""]}
+            if ds.primary_key:
+                table_schema["primaryKey"] = list(ds.primary_key)
+            if ds.foreign_keys:
+                table_schema["foreignKeys"] = [{"fields": col, "reference": {"resource": res, "fields": "id"}}
+                                               for col, res in ds.foreign_keys]
+            resources.append((ds, table_schema))
+        for w in writes:
+            w.result()
+    described = []
+    for ds, table_schema in resources:
         more = {"compression": "gz"} if ds.compressed else {}
-        resources.append(_resource(data_dir, ds.csv_name, ds.name, ds.title, ds.description, "csv",
+        described.append(_resource(data_dir, ds.csv_name, ds.name, ds.title, ds.description, "csv",
                                    "text/csv", profile="tabular-data-resource", schema=table_schema, **more))
         if ds.json_copy:
-            resources.append(_resource(data_dir, f"{ds.name}.json", f"{ds.name}-json", f"{ds.title} (JSON)",
+            described.append(_resource(data_dir, f"{ds.name}.json", f"{ds.name}-json", f"{ds.title} (JSON)",
                                        ds.description, "json", "application/json", profile="data-resource",
                                        jsonSchema=f"schemas/{ds.name}.schema.json"))
-    return resources
+    return described
+
+
+def _write_table(path: Path, data: bytes, compressed: bool) -> None:
+    write_atomic(path, gzip_bytes(data) if compressed else data)
 
 
 def _other_resources(data_dir: Path, json_files: list[str], descriptions: dict[str, str],

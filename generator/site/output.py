@@ -127,6 +127,11 @@ class SiteOutput:
         self.reused = 0
         self.kept: list[str] = []   # files left as they are in the previous site (when updated in place)
         self.problems: list[Problem] = []   # for the build report
+        self._deferred: list | None = None   # pages to render, while render_pages runs a writer
+
+    def _render_deferred(self) -> None:
+        batch, self._deferred = self._deferred or [], []
+        _render_batch(self, batch)
 
     def page(self, template: str, rel_path: str, **ctx) -> None:
         self._write_page(template, rel_path, self._page_key(template, rel_path, ctx), lambda: ctx)
@@ -146,6 +151,15 @@ class SiteOutput:
         path = self.root / rel_path
         if self._reuse(rel_path, key, path):
             return
+        if self._deferred is not None:   # rendered later, maybe by forked workers (see render_pages)
+            self._deferred.append((template, rel_path, context))
+            if len(self._deferred) >= DEFERRED_BATCH:
+                self._render_deferred()
+            return
+        self._render(template, rel_path, context)
+
+    def _render(self, template: str, rel_path: str, context: Callable[[], dict]) -> None:
+        path = self.root / rel_path
         ctx = context()
         path.parent.mkdir(parents=True, exist_ok=True)
         root = "../" * rel_path.count("/")
@@ -222,6 +236,52 @@ def render_workers() -> int:
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     return min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+#: Pages waiting to be rendered are rendered once this many have gathered (their contexts are held until then).
+DEFERRED_BATCH = 20_000
+
+
+def render_pages(write_range: Callable, ctx, out: SiteOutput, n: int) -> None:
+    """``write_range(ctx, out, lo, hi)`` over ``range(n)`` in this process, the pages it writes rendered in
+    forked workers when there are many.
+
+    The writer runs here, so every page's key is computed once, in order, and a page whose key is unchanged
+    costs nothing more; only the pages to render (all of them in a first build, a few thousand when drawings
+    are added) are shared out. Each page depends only on its context, so the output is the same byte for byte
+    either way.
+    """
+    out._deferred = []
+    try:
+        write_range(ctx, out, 0, n)
+        out._render_deferred()
+    finally:
+        out._deferred = None
+
+
+def _render_batch(out: SiteOutput, batch: list) -> None:
+    global _FORKED
+    workers = render_workers()
+    if workers < 2 or len(batch) < PARALLEL_MIN_PAGES:
+        for page in batch:
+            out._render(*page)
+        return
+    step = max(64, -(-len(batch) // (workers * 8)))   # several parts per worker: even finish
+    _FORKED = (out, batch)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for fut in [pool.submit(_forked_render, lo, min(len(batch), lo + step))
+                        for lo in range(0, len(batch), step)]:
+                fut.result()
+    finally:
+        _FORKED = None
+
+
+def _forked_render(lo: int, hi: int) -> None:
+    """In a forked worker: render pages lo..hi of the parent's batch."""
+    out, batch = _FORKED
+    for page in batch[lo:hi]:
+        out._render(*page)
 
 
 def in_workers(write_range: Callable, ctx, out: SiteOutput, n: int) -> None:

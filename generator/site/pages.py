@@ -30,7 +30,7 @@ from generator.site.labels import FACETS
 from generator.site.linkmeta import artwork_meta, drawing_meta
 from generator.site.mapdata import write_site_map
 from generator.site.modelpage import write_model_page
-from generator.site.output import PreviousSite, SiteOutput, asset_dir, context_bytes, in_workers
+from generator.site.output import PreviousSite, SiteOutput, asset_dir, context_bytes, render_pages
 from generator.site.related import write_related
 from generator.site.search import write_search
 from generator.site.stats import write_stats
@@ -51,7 +51,7 @@ def write_static(ctx: SiteContext, out: SiteOutput) -> None:
 # ---------------------------------------------------------------- one page per item
 
 def write_drawing_pages(ctx: SiteContext, out: SiteOutput) -> None:
-    in_workers(functools.partial(_drawing_range, shared=_drawing_pages_shared(ctx)), ctx, out, len(ctx.site.drawings))
+    render_pages(functools.partial(_drawing_range, shared=_drawing_pages_shared(ctx)), ctx, out, len(ctx.site.drawings))
     write_related(ctx, out.root)   # the lists under each drawing, drawn by static/related.js
 
 
@@ -113,7 +113,7 @@ def _featured_artwork(ctx: SiteContext, matches: list[dict], confirmed: list[dic
 
 
 def write_artwork_pages(ctx: SiteContext, out: SiteOutput) -> None:
-    in_workers(_artwork_range, ctx, out, len(ctx.site.artworks))
+    render_pages(_artwork_range, ctx, out, len(ctx.site.artworks))
 
 
 def _artwork_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:

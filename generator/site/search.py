@@ -46,7 +46,10 @@ def fold(text: str) -> str:
     >>> fold("Île-de-France École")
     'ile-de-france ecole'
     """
-    decomposed = unicodedata.normalize("NFKD", str(text))
+    text = str(text)
+    if text.isascii():   # nothing to decompose (ids, numbers, most names)
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.category(ch).startswith("M")).lower()
 
 
