@@ -166,7 +166,8 @@ class Cache:
 
     # ---------------------------------------------------------- files (thumbnails, display images)
     def file_path(self, kind: str, name: str) -> Path:
-        return self.root / kind / name[:2] / name
+        # one path made from one string (joining four parts took 2 s for the 200,000 pictures of a build)
+        return Path(f"{os.fspath(self.root)}/{kind}/{name[:2]}/{name}")
 
     def file_names(self, kind: str) -> set[str]:
         """The names of every file stored under ``kind`` (one listing of its folders instead of a look at each

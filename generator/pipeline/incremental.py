@@ -118,7 +118,7 @@ def write_site(site: SiteData, report) -> None:
     site_state = _load_json(state_file)
     old_files = site_state.get("files", {}) if site_state.get("out") == os.path.abspath(settings.out) else {}
     # The site on disk exactly as the last build recorded it (sizes and times)?
-    as_recorded = bool(old_files) and manifest(settings.out) == {f: v[:2] for f, v in old_files.items()}
+    as_recorded = bool(old_files) and _as_recorded(manifest(settings.out), old_files)
     if site_state.get("fingerprint") == fingerprint and as_recorded:
         report.computed["pages"] = 0
         report.site_files, report.site_bytes = len(old_files), sum(v[0] for v in old_files.values())
@@ -154,6 +154,17 @@ def write_site(site: SiteData, report) -> None:
         {"fingerprint": fingerprint, "out": os.path.abspath(settings.out), "files": files,
          "pages": result.page_keys,
          "problems": [[p.file, p.reason, p.fix, p.kind] for p in result.problems]}))
+
+
+def _as_recorded(found: dict[str, list], recorded: dict[str, list]) -> bool:
+    """Whether the files ``found`` on disk (sizes and times) are exactly those ``recorded`` (with their digests)."""
+    if len(found) != len(recorded):
+        return False
+    for rel, (size, mtime) in found.items():
+        row = recorded.get(rel)
+        if row is None or row[0] != size or row[1] != mtime:
+            return False
+    return True
 
 
 def settle(staging: Path, old_files: dict[str, list], kept: list[str]) -> tuple[dict[str, list], list[str], list[str]]:

@@ -6,7 +6,9 @@ import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+import contextlib
 import dataclasses
+import gc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -284,8 +286,26 @@ class Published:
 def build(settings: BuildSettings, *, echo: Callable[[str], None] = lambda s: None,
           progress: Progress = no_progress) -> BuildReport:
     """Run every stage and swap the finished site into place."""
-    with i18n.restored():
+    with i18n.restored(), fewer_collections():
         return _build(settings, echo=echo, progress=progress)
+
+
+#: The garbage collector's thresholds during a build (Python's usual ones are 700, 10, 10).
+BUILD_GC_THRESHOLDS = (50_000, 20, 100)
+
+
+@contextlib.contextmanager
+def fewer_collections():
+    """Python's cycle collector, run less often while a build makes millions of small objects (a table's rows, the
+    pages' contexts): with 100,000 drawings' records alive, its usual rounds went through them again and again
+    and took most of the time of some page writers (the neighbours' table of 100,000 drawings: 3.9 s against
+    1.1 s). Unreachable cycles are still collected, in rounds 70 times rarer."""
+    old = gc.get_threshold()
+    gc.set_threshold(*BUILD_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Progress) -> BuildReport:
