@@ -181,14 +181,14 @@ def _walk_images(root: Path, problems: list[Problem]) -> list[Path]:
         for fname in sorted(filenames):
             if fname.startswith(".") or not is_image_name(fname):
                 continue
-            path = Path(dirpath) / fname
+            path = os.path.join(dirpath, fname)   # a Path once sorted (100,000 joins of Paths cost a second)
             # Its folder is within (checked on the way down): only a link can lead out.
-            if os.path.islink(path) and not is_within(path, root):
-                problems.append(Problem(_rel(path, root), "this link points outside the folder",
+            if os.path.islink(path) and not is_within(Path(path), root):
+                problems.append(Problem(_rel(Path(path), root), "this link points outside the folder",
                                         "Copy the picture into the folder instead of linking to it.", kind="link"))
                 continue
             found.append(path)
-    return sorted(found, key=lambda p: _rel(p, root))
+    return [Path(p) for p in sorted(found, key=lambda p: _rel(p, root))]
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -197,7 +197,7 @@ def _rel(path: Path, root: Path) -> str:
     >>> _rel(Path("/a/b/c.jpg"), Path("/a")), _rel(Path("/a/b/c.jpg"), Path("/a/")), _rel(Path("/x/c.jpg"), Path("/a"))
     ('b/c.jpg', 'b/c.jpg', '../x/c.jpg')
     """
-    p, r = str(path), str(root).rstrip(os.sep) + os.sep
+    p, r = os.fspath(path), str(root).rstrip(os.sep) + os.sep
     if os.sep == "/" and p.startswith(r):   # the usual case, 100,000 times a build: no path arithmetic
         return p[len(r):]
     return Path(os.path.relpath(path, root)).as_posix()

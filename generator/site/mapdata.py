@@ -228,18 +228,17 @@ def map_items(s) -> tuple[list[MapItem], dict]:
 
     def thumb(item_id: str) -> Path | None:
         return s.pictures[item_id][0] if item_id in s.pictures else None
-    for i, d in enumerate(s.drawings):
-        x, y = s.coords[i]
+    xy = np.asarray(s.coords)[:, :2].tolist()
+    for d, (x, y) in zip(s.drawings, xy):
         confirmed = sorted({a_by_id[a].artist for a in confirmed_by_drawing.get(d.id, ()) if a_by_id[a].artist})
         if d.country:
             countries[d.country] = labels.country_name(s.countries, d.country)
-        items.append(MapItem("d", d.id, float(x), float(y), labels.drawing_label(s.countries, d),
+        items.append(MapItem("d", d.id, x, y, labels.drawing_label(s.countries, d),
                              country=d.country or NONE_VALUE, year=str(d.year) if d.year else NONE_VALUE,
                              age=d.age_group or NONE_VALUE, artist=confirmed[0] if confirmed else NONE_VALUE,
                              thumb=thumb(d.id)))
-    for j, a in enumerate(s.artworks):
-        x, y = s.coords[nd + j]
-        items.append(MapItem("a", a.id, float(x), float(y), labels.artwork_label(a),
+    for a, (x, y) in zip(s.artworks, xy[nd:]):
+        items.append(MapItem("a", a.id, x, y, labels.artwork_label(a),
                              artist=a.artist or NONE_VALUE, thumb=thumb(a.id)))
     facet_labels = {
         "kind": {"d": _("Drawings"), "a": _("Artworks"), NONE_VALUE: _("Not given")},
