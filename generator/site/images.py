@@ -34,8 +34,7 @@ def write_pictures(ctx: SiteContext, out: SiteOutput) -> None:
             if not ctx.image_base:
                 pictures.append((display, f"images/{kind}/{item.id}.webp"))
             for src, rel in pictures:
-                if src.is_file():
-                    out.link(src, rel)
+                out.link(src, rel)   # (not when the picture is missing from the cache)
 
 
 def write_display_images(site: SiteData, folder: Path) -> int:

@@ -19,6 +19,7 @@ import io
 import multiprocessing
 import os
 import pickle
+import stat
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -128,6 +129,7 @@ class SiteOutput:
         self.kept: list[str] = []   # files left as they are in the previous site (when updated in place)
         self.problems: list[Problem] = []   # for the build report
         self._deferred: list | None = None   # pages to render, while render_pages runs a writer
+        self._folders: set[Path] = set()     # folders made for pictures
 
     def _render_deferred(self) -> None:
         batch, self._deferred = self._deferred or [], []
@@ -204,21 +206,31 @@ class SiteOutput:
         self.reused += 1
         return True
 
-    def link(self, src: Path, rel_path: str) -> None:
-        """Publish the file ``src`` (a picture the pipeline made) at ``rel_path``, as a hard link (or a copy).
+    def link(self, src: Path, rel_path: str) -> bool:
+        """Publish the file ``src`` (a picture the pipeline made) at ``rel_path``, as a hard link (or a copy);
+        False, and nothing published, when ``src`` is not a file.
 
         Updated in place, a picture that is already that very file in the previous site is kept as it is.
         """
+        try:
+            st = os.stat(src)
+        except OSError:
+            return False
+        if not stat.S_ISREG(st.st_mode):
+            return False
         prev = self.previous
         if prev is not None and prev.in_place:
             recorded = prev.files.get(rel_path)
             # The site was found as recorded before this build began.
-            if recorded and len(recorded) == 3 and recorded[2] == linked_file_digest(os.stat(src).st_ino):
+            if recorded and len(recorded) == 3 and recorded[2] == linked_file_digest(st.st_ino):
                 self.kept.append(rel_path)
-                return
+                return True
         dest = self.root / rel_path
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.parent not in self._folders:   # made once, not once per picture
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(dest.parent)
         link_or_copy(src, dest)
+        return True
 
 
 # ---------------------------------------------------------------- item pages in forked workers
