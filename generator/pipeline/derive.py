@@ -108,4 +108,4 @@ def derive(site: SiteData) -> SiteData:
     arrangement, sheets = map_stage(items, extra["labels"]["country"], Path(site.settings.cache))
     return dataclasses.replace(site, discoveries=score_discoveries(site),
                                model_figures=confirmed_pair_figures(site, site.checkpoint),
-                               find_index=find_index(site), map=arrangement, atlas=sheets)
+                               find_index=find_index(site), map=arrangement, atlas=sheets, map_items=(items, extra))

@@ -87,6 +87,8 @@ class SiteData:
     map: MapArrangement | None = field(default=None, metadata=DERIVED)
     #: the map's picture sheets, finished files to copy
     atlas: AtlasSheets | None = field(default=None, metadata=DERIVED)
+    #: the map's items and their facets' labels and orders (``site.mapdata.map_items``), as the map was made from
+    map_items: tuple | None = field(default=None, metadata=DERIVED)
 
 
 @dataclass(frozen=True)

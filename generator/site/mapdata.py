@@ -259,7 +259,7 @@ def write_site_map(ctx, out) -> MapFiles:
     """Write the map data of the site being rendered; a thumbnail that cannot be read gets a report line."""
     s = ctx.site
     assert s.map is not None and s.atlas is not None, "the pipeline made no map arrangement for these pages"
-    items, extra = map_items(s)
+    items, extra = s.map_items if s.map_items is not None else map_items(s)
     files = write_map_data(out.root, items, s.map, s.atlas, facet_labels=extra["labels"], facet_sort=extra["sort"],
                            method=s.layout_method)
     for it in files.unreadable:
