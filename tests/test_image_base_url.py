@@ -106,6 +106,7 @@ def test_forked_page_rendering_is_byte_identical(built, tmp_path, monkeypatch):
     build(serial)
     monkeypatch.setenv("SITEGEN_RENDER_WORKERS", "2")
     monkeypatch.setattr(output, "PARALLEL_MIN_PAGES", 1)
+    monkeypatch.setattr(output, "DEFERRED_BATCH", 7)   # pages rendered batch after batch, as for 100,000
     parallel = build(serial.replace(out=tmp_path / "parallel"))
     assert parallel.computed["pages"] > 12
 
