@@ -14,6 +14,7 @@ that is already the same file there, is not even linked: it is only listed as ke
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import multiprocessing
@@ -130,6 +131,21 @@ class SiteOutput:
         self.problems: list[Problem] = []   # for the build report
         self._deferred: list | None = None   # pages to render, while render_pages runs a writer
         self._folders: set[Path] = set()     # folders made for pictures
+
+    @contextlib.contextmanager
+    def deferred(self):
+        """The pages written inside are rendered at its end (in batches of :data:`DEFERRED_BATCH`), by forked
+        workers when there are many (see :func:`render_pages`); a writer inside must not change a context it
+        has handed over. Inside another, the pages are rendered with that one's."""
+        if self._deferred is not None:
+            yield
+            return
+        self._deferred = []
+        try:
+            yield
+            self._render_deferred()
+        finally:
+            self._deferred = None
 
     def _render_deferred(self) -> None:
         batch, self._deferred = self._deferred or [], []
@@ -263,12 +279,8 @@ def render_pages(write_range: Callable, ctx, out: SiteOutput, n: int) -> None:
     are added) are shared out. Each page depends only on its context, so the output is the same byte for byte
     either way.
     """
-    out._deferred = []
-    try:
+    with out.deferred():
         write_range(ctx, out, 0, n)
-        out._render_deferred()
-    finally:
-        out._deferred = None
 
 
 def _render_batch(out: SiteOutput, batch: list) -> None:

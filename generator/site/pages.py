@@ -135,6 +135,11 @@ def _artwork_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
 # ---------------------------------------------------------------- countries, years, age groups
 
 def write_collections(ctx: SiteContext, out: SiteOutput) -> None:
+    with out.deferred():   # thousands of pages: rendered side by side when there are many
+        _write_collections(ctx, out)
+
+
+def _write_collections(ctx: SiteContext, out: SiteOutput) -> None:
     size = max(1, ctx.site.settings.page_size)
     for facet in FACETS:
         facet_title = labels.facet_title(facet)
