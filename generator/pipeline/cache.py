@@ -270,7 +270,9 @@ def array_key(*parts) -> str:
         if isinstance(part, np.ndarray):
             h.update(str(part.shape).encode())
             h.update(str(part.dtype).encode())
-            h.update(np.ascontiguousarray(part).tobytes())
+            data = np.ascontiguousarray(part)
+            # the array's own memory when it can be read as bytes (no copy of 500 MB of vectors); else its bytes
+            h.update(memoryview(data).cast("B") if not data.dtype.hasobject and data.size else data.tobytes())
         else:
             h.update(str(part).encode())
         h.update(b"|")
