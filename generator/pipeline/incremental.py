@@ -47,7 +47,11 @@ def _feed(h, value) -> None:
         h.update(f"{kind.__name__}:{value!r};".encode())
     elif isinstance(value, np.ndarray):
         h.update(f"ndarray:{value.dtype.str}:{value.shape};".encode())
-        h.update(np.ascontiguousarray(value).tobytes() if value.dtype != object else repr(value.tolist()).encode())
+        if value.dtype.hasobject:
+            h.update(repr(value.tolist()).encode())
+        else:
+            data = np.ascontiguousarray(value)
+            h.update(memoryview(data).cast("B") if data.size else b"")   # its own memory, not a copy
     elif isinstance(value, (bytes, bytearray)):
         h.update(f"bytes:{len(value)};".encode())
         h.update(value)
