@@ -182,6 +182,11 @@ def test_every_stage_gives_the_same_bytes_from_a_mapped_table(tmp_path, monkeypa
     assert np.array_equal(row_digests(v), row_digests(mapped))
     assert np.array_equal(row_digests(v), [int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8).digest(),
                                                           "little") for r in v])
+    from generator.ml.findindex import compact_index
+    a, b = compact_index(v[300:], v[:300]), compact_index(mapped[300:], mapped[:300])
+    for field in ("mean", "axes", "scales", "codes"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    assert (a.overlap, a.queries) == (b.overlap, b.queries)
     both = Embeddings(Embedded([str(i) for i in range(300)], mapped[:300]),
                       Embedded([str(i) for i in range(400)], mapped[300:])).joined()
     assert np.shares_memory(both, mapped) and array_key(both, 42) == array_key(v, 42)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from generator.contracts import CompactIndex
+from generator.fsutil import release_pages
 
 #: Largest code of the 16-bit codes.
 CODE_PEAK = 32767
@@ -53,7 +54,8 @@ def principal_axes(vectors: np.ndarray, block: int = 16384) -> tuple[np.ndarray,
     if len(x) <= block:
         mean = x.astype(np.float64).mean(axis=0)
     else:  # summed a block at a time: a million vectors have no 64-bit copy (10 GB) either
-        mean = sum(x[lo:lo + block].astype(np.float64).sum(axis=0) for lo in range(0, len(x), block)) / len(x)
+        mean = sum(_released(x[lo:lo + block].astype(np.float64).sum(axis=0), x)
+                   for lo in range(0, len(x), block)) / len(x)
     if len(x) <= x.shape[1]:
         _, s, vt = np.linalg.svd(x.astype(np.float64) - mean, full_matrices=False)
         spread = s ** 2
@@ -61,6 +63,7 @@ def principal_axes(vectors: np.ndarray, block: int = 16384) -> tuple[np.ndarray,
         cov = np.zeros((x.shape[1], x.shape[1]))
         for lo in range(0, len(x), block):
             part = x[lo:lo + block].astype(np.float64) - mean
+            release_pages(x)
             cov += part.T @ part
         spread, vecs = np.linalg.eigh(cov)
         order = np.argsort(-spread, kind="stable")
@@ -107,8 +110,20 @@ def exact_top_sets(queries: np.ndarray, artworks: np.ndarray, k: int = 10) -> li
     artworks = np.asarray(artworks, np.float32)
     step, out = _block_rows(len(artworks)), []
     for lo in range(0, len(queries), step):
-        out += _top_sets(np.asarray(queries[lo:lo + step], np.float32) @ artworks.T, min(k, len(artworks)))
+        block = np.asarray(queries[lo:lo + step], np.float32)
+        scores = np.empty((len(block), len(artworks)), np.float32)
+        # The artworks a chunk at a time (each score is the same product): the artworks' vectors may be a map
+        # of a file, whose pages are let go after each chunk.
+        for g in range(0, len(artworks), 16384):
+            scores[:, g:g + 16384] = block @ artworks[g:g + 16384].T
+            release_pages(artworks)
+        out += _top_sets(scores, min(k, len(artworks)))
     return out
+
+
+def _released(value, array):
+    release_pages(array)
+    return value
 
 
 def _overlap(exact: list[set], approx: list[set], k: int) -> float:
@@ -148,7 +163,8 @@ def compact_index(artworks: np.ndarray, drawings: np.ndarray, axes_tried: tuple[
     tried = [k for k in axes_tried if k < len(axes)] + [len(axes)]
     best = None
     for k in tried:
-        scales, codes = quantise_rows(_project(lambda lo, hi: artworks[lo:hi] - mean, axes[:k], len(artworks)))
+        scales, codes = quantise_rows(_project(lambda lo, hi: _released(artworks[lo:hi] - mean, artworks), axes[:k],
+                                              len(artworks)))
         index = CompactIndex(mean, axes[:k], scales, codes, 1.0, 0)
         overlap = _approx_overlap(index, queries, exact) if len(queries) else 1.0
         best = CompactIndex(mean, axes[:k], scales, codes, overlap, len(queries))
