@@ -212,6 +212,18 @@ def test_the_principal_axes_are_those_of_the_sampled_rows_gathered_whole(monkeyp
     assert np.array_equal(layout._pca(x, 6, block=1000, rows=rows), expected)
 
 
+def test_placing_items_by_cells_gives_the_same_cells_whatever_the_block():
+    """The nearest cell centre of each item is scored a block of items at a time; smaller blocks (less memory)
+    choose the same cells, and the map's items land at the same places."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((20_000, 50)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    centres = x[layout.sample_rows(len(x), 141, 3)].astype(np.float64)
+    whole = layout._best_cells(x, centres, block=65536)
+    for block in (8192, 1000, 7):
+        assert np.array_equal(layout._best_cells(x, centres, block=block), whole), block
+
+
 def _peak_growth_mb(fn) -> float:
     """How far this process's peak memory rose above its memory before ``fn`` ran (Linux)."""
     def status(field):

@@ -57,7 +57,13 @@ def _pca(x: np.ndarray, dims: int, block: int = 16384, rows: np.ndarray | None =
     count = n if rows is None else len(rows)
 
     def fit(start: int, stop: int) -> np.ndarray:   # rows of the fit, a block at a time (never all at once)
-        return x[start:stop] if rows is None else x[rows[start:stop]]
+        if rows is None:
+            return x[start:stop]
+        out = np.empty((len(rows[start:stop]), d), np.float32)
+        for lo in range(start, min(stop, count), 1024):   # a map brings in pages around each row: let them go
+            out[lo - start:lo - start + 1024] = x[rows[lo:min(lo + 1024, stop)]]
+            release_pages(x)
+        return out
 
     dims = min(dims, count, d)
     if dims <= 0:
@@ -70,8 +76,10 @@ def _pca(x: np.ndarray, dims: int, block: int = 16384, rows: np.ndarray | None =
     mean = total / count
     cov = np.zeros((d, d), np.float64)
     for start in range(0, count, block):
-        chunk = fit(start, start + block).astype(np.float64) - mean
+        rows32 = fit(start, start + block)
         release_pages(x)
+        chunk = np.subtract(rows32, mean, dtype=np.float64)   # as rows32.astype(float64) - mean, one copy less
+        del rows32
         cov += chunk.T @ chunk
         del chunk
     values, vectors = np.linalg.eigh(cov)
@@ -120,7 +128,7 @@ def sample_rows(n: int, size: int, seed: int) -> np.ndarray:
 
 def _unit(x: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(x, axis=1, keepdims=True)
-    return (x / np.where(norm > 0, norm, 1)).astype(np.float32)
+    return (x / np.where(norm > 0, norm, 1)).astype(np.float32, copy=False)
 
 
 def compute_layout(vectors: np.ndarray, seed: int = 42, n_neighbors: int = 15,
@@ -149,7 +157,7 @@ def compute_layout(vectors: np.ndarray, seed: int = 42, n_neighbors: int = 15,
     return Layout(coords, "UMAP", sample)
 
 
-def _best_cells(x: np.ndarray, centres: np.ndarray, block: int = 65536) -> np.ndarray:
+def _best_cells(x: np.ndarray, centres: np.ndarray, block: int = 8192) -> np.ndarray:
     """The centre most similar to each row (float64 scores rounded to 9 decimals, ties to the lower centre)."""
     out = np.empty(len(x), np.int64)
     c64 = centres.astype(np.float64).T
