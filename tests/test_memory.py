@@ -224,6 +224,47 @@ def test_placing_items_by_cells_gives_the_same_cells_whatever_the_block():
         assert np.array_equal(layout._best_cells(x, centres, block=block), whole), block
 
 
+def test_cluster_sums_by_chunks_are_the_bytes_of_one_reduceat(monkeypatch):
+    from generator.ml import findindex
+
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((5000, 12)).astype(np.float32)
+    for clusters in (1, 3, 40, 900):
+        assign = rng.integers(0, clusters, len(x))
+        order = np.argsort(assign, kind="stable")
+        counts = np.bincount(assign, minlength=clusters + 2)      # two clusters left empty
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        whole = np.add.reduceat(x[order].astype(np.float64), starts[counts > 0], axis=0)
+        for rows in (16384, 100, 1):
+            monkeypatch.setattr(findindex, "SUM_ROWS", rows)
+            assert np.array_equal(findindex.cluster_sums(x, order, counts), whole), (clusters, rows)
+
+
+def test_the_find_index_is_the_same_scored_in_pieces(monkeypatch):
+    """The find page's index measures its agreement a piece of each block of queries at a time: the same
+    index as whole blocks (a block of one query, which the BLAS multiplies another way, is never cut out)."""
+    from generator.ml import findindex
+
+    monkeypatch.setattr(findindex, "BLOCK_PIECES", 8)
+    # blocks of 5 queries cut in pieces of 2, the piece of 1 left at the end of a block joined to the one before
+    assert list(findindex.query_blocks(7, findindex.MEASURE_CELLS // 5)) == [(0, 2), (2, 5), (5, 7)]
+    assert list(findindex.query_blocks(11, findindex.MEASURE_CELLS // 5))[-1] == (10, 11)   # alone, as before
+    rng = np.random.default_rng(10)
+    artworks = rng.standard_normal((3000, 32)).astype(np.float32)
+    drawings = rng.standard_normal((601, 32)).astype(np.float32)
+    monkeypatch.setattr(findindex, "MEASURE_CELLS", 3000 * 40)     # blocks of 40 queries
+    monkeypatch.setattr(findindex, "GROUPED_FROM", 2000)           # grouped in parts too
+    results = []
+    for pieces in (1, 3, 8):
+        monkeypatch.setattr(findindex, "BLOCK_PIECES", pieces)
+        results.append(findindex.compact_index(artworks, drawings))
+    for other in results[1:]:
+        for field in ("mean", "axes", "scales", "codes", "centres"):
+            assert np.array_equal(getattr(results[0], field), getattr(other, field)), field
+        assert (results[0].overlap, results[0].probe, [p.tolist() for p in results[0].parts]) == \
+            (other.overlap, other.probe, [p.tolist() for p in other.parts])
+
+
 def _peak_growth_mb(fn) -> float:
     """How far this process's peak memory rose above its memory before ``fn`` ran (Linux)."""
     def status(field):
