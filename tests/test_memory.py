@@ -71,7 +71,7 @@ def test_the_table_is_a_read_only_map_and_the_cache_keeps_only_its_parts(tmp_pat
     assert {p: p.read_bytes() for p in (first, second)} == before
 
 
-def _build_rows(tmp_path, hashes, v, stored):
+def _build_rows(tmp_path, monkeypatch, hashes, v, stored):
     """embed_items and published_items over a cache holding the ``stored`` rows of ``v`` (by hash)."""
     from generator.pipeline import stages
     from generator.pipeline.report import BuildReport
@@ -85,27 +85,23 @@ def _build_rows(tmp_path, hashes, v, stored):
     paths = [tmp_path / f"p{i}.jpg" for i in range(len(hashes))]
     run = stages.MissingEmbeddings(cache.load_embeddings(key, wanted=[h for h in hashes if h]), [], "test", 0,
                                    len(stored), key)
-    original = stages.compute_missing_embeddings
-    stages.compute_missing_embeddings = lambda *args, **kw: run
-    try:
-        embedded = stages.embed_items(paths, hashes, cache, settings, lambda *a: (lambda n: None),
-                                      BuildReport(out=settings.out))
-    finally:
-        stages.compute_missing_embeddings = original
+    monkeypatch.setattr(stages, "compute_missing_embeddings", lambda *args, **kw: run)
+    embedded = stages.embed_items(paths, hashes, cache, settings, lambda *a: (lambda n: None),
+                                  BuildReport(out=settings.out))
     coll = SimpleNamespace(drawings=[SimpleNamespace(id=f"d{i}") for i in range(4)],
                            artworks=[SimpleNamespace(id=f"a{i}") for i in range(len(hashes) - 4)], pairs=[])
     return embedded, stages.published_items(coll, hashes, embedded, settings)
 
 
-def test_the_published_vectors_are_the_rows_of_the_readable_pictures(tmp_path):
+def test_the_published_vectors_are_the_rows_of_the_readable_pictures(tmp_path, monkeypatch):
     v = _vectors(9, 8, seed=4)
     hashes = [f"h{i}" for i in range(9)]
-    embedded, items = _build_rows(tmp_path / "all", hashes, v, list(range(9)))
+    embedded, items = _build_rows(tmp_path / "all", monkeypatch, hashes, v, list(range(9)))
     assert embedded.ok.all() and np.array_equal(items.embeddings.joined(), v)
     assert np.shares_memory(items.embeddings.joined(), embedded.rows)   # views of one map, not copies
     # One drawing unreadable, one artwork's vector missing: the others' rows, in order, still a map.
     hashes[1] = ""
-    embedded, items = _build_rows(tmp_path / "some", hashes, v, [0, 2, 3, 4, 5, 6, 8])
+    embedded, items = _build_rows(tmp_path / "some", monkeypatch, hashes, v, [0, 2, 3, 4, 5, 6, 8])
     assert embedded.ok.tolist() == [True, False, True, True, True, True, True, False, True]
     assert isinstance(embedded.rows, np.memmap)
     assert np.array_equal(items.embeddings.drawings.vectors, v[[0, 2, 3]])
@@ -178,7 +174,8 @@ def test_every_stage_gives_the_same_bytes_from_a_mapped_table(tmp_path, monkeypa
     rows = layout.sample_rows(700, 500, 1)
     assert np.array_equal(layout._pca(v, 10, block=96, rows=rows), layout._pca(mapped, 10, block=96, rows=rows))
     assert np.array_equal(layout._pca(v, 10, block=96), layout._pca(mapped, 10, block=96))
-    assert np.array_equal(groups.normalised(v * 3), groups.normalised(_mapped(tmp_path / "..", v * 3)))
+    (tmp_path / "longer").mkdir()
+    assert np.array_equal(groups.normalised(v * 3), groups.normalised(_mapped(tmp_path / "longer", v * 3)))
     assert np.array_equal(row_digests(v), row_digests(mapped))
     assert np.array_equal(row_digests(v), [int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8).digest(),
                                                           "little") for r in v])

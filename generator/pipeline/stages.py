@@ -393,7 +393,8 @@ def published_items(coll: Collection, hashes: list[str], embedded: EmbeddedItems
         drawings, artworks, [h for i, h in enumerate(hashes[:nd]) if ok[i]],
         [h for j, h in enumerate(hashes[nd:]) if ok[nd + j]],
         # Views of the embedding stage's rows (no second copy of the vectors).
-        Embeddings(Embedded([d.id for d in drawings], rows[:kept_d]), Embedded([a.id for a in artworks], rows[kept_d:])),
+        Embeddings(Embedded([d.id for d in drawings], rows[:kept_d]),
+                   Embedded([a.id for a in artworks], rows[kept_d:])),
         pairs, len(coll.pairs) - len(pairs))
 
 
