@@ -6,7 +6,9 @@ process read and reset its peak memory, a stage walking a mapped table is checke
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -52,6 +54,28 @@ def test_wanted_vectors_are_read_in_slices_as_the_whole_part_gives_them(tmp_path
     assert np.array_equal(c.load_embeddings("m", wanted=twice).as_rows(twice), v[[2, 8, 2]])
 
 
+def test_merging_parts_keeps_every_vector(tmp_path):
+    c = Cache(tmp_path)
+    v = _vectors(50, 8, seed=2)
+    expected = {}
+    for i in range(cache_module.MAX_PARTS + 3):     # parts of 4, each sharing a hash with the one before
+        rows = [(3 * i + j) % 50 for j in range(4)]
+        keys = [f"k{r:02d}" for r in rows]
+        c.add_embeddings("m", keys, v[rows])
+        expected.update(zip(keys, v[rows]))
+    damaged = c.add_embeddings("m", ["z1", "z2"], _vectors(2, 8, seed=3))
+    damaged.write_bytes(damaged.read_bytes()[:-30])
+    c.compact_embeddings("m")
+    parts = list((tmp_path / "embeddings" / "m").glob("part-*.npz"))
+    assert len(parts) == 1 and not list((tmp_path / "embeddings" / "m").glob("rows-*"))
+    merged = c.load_embeddings("m")
+    assert sorted(merged) == sorted(expected)
+    assert all(np.array_equal(merged[k], expected[k]) for k in expected)
+    with np.load(parts[0]) as data:
+        assert data["keys"].tolist() == sorted(expected) and data["vectors"].dtype == np.float32
+    assert any(damaged.name in w for w in c.warnings)
+
+
 def test_the_table_is_a_read_only_map_and_the_cache_keeps_only_its_parts(tmp_path):
     c = Cache(tmp_path)
     v = _vectors(20, 16)
@@ -65,7 +89,15 @@ def test_the_table_is_a_read_only_map_and_the_cache_keeps_only_its_parts(tmp_pat
     assert np.array_equal(table, v[::-1])
     with pytest.raises(ValueError):
         table[0, 0] = 1
-    # The table's file is gone from the cache once mapped (on systems that allow it); the parts are untouched.
+    # The table's file is gone from the cache once mapped (on systems that allow it); the parts are untouched;
+    # a table a stopped build left a day ago is removed, a newer one (another build's) left alone.
+    stale, recent = first.parent / "rows-old.npy.tmp", first.parent / "rows-new.npy.tmp"
+    for path in (stale, recent):
+        path.write_bytes(b"x")
+    os.utime(stale, (time.time() - 2 * 86400,) * 2)
+    c.load_embeddings("m", wanted=order)
+    assert not stale.exists() and recent.exists()
+    recent.unlink()
     left = sorted(p.name for p in first.parent.iterdir())
     assert left == sorted([first.name, second.name]) or sys.platform == "win32"
     assert {p: p.read_bytes() for p in (first, second)} == before
