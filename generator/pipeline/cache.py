@@ -199,7 +199,6 @@ class Cache:
         if kept:
             new = folder / f"part-{uuid.uuid4().hex}.npz"
             write_atomic_with(new, lambda fh: _write_npz_by_slices(fh, np.array(kept), table))
-        del known, table
         for part in parts:
             if part != new:
                 part.unlink(missing_ok=True)
