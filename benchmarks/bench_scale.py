@@ -25,7 +25,8 @@ collection or model is needed.
   result is computed again (its cached result removed first; ``build_groups`` reads the neighbour lists of a
   ``build_neighbours`` run); the peak of reading the vectors and the peak of the stage alone are printed apart
   (``VmHWM``, reset through ``/proc/self/clear_refs`` between them). The results stay in the case's cache
-  (``find-index.npz`` beside it), to compare the bytes of two versions of the code.
+  (``find-index.npz`` beside it), to compare the bytes of two versions of the code. ``build_merge`` cuts the
+  case's vectors into parts of 256 (as a build that embeds its pictures stores them) and merges them again.
 * render: pages per second for the synthetic site through ``render.Renderer``
   (thumbnails are hard links and timed separately as "pictures"), and the site's size:
   pages and data against the 400 MB budget, the artworks' own pages apart.
@@ -343,6 +344,44 @@ def _peak_since_last_mb() -> float | None:
     return hwm / 1024
 
 
+def stage_build_merge(a) -> list[dict]:
+    """Merging the many part files a first build that embeds its pictures leaves (one per 256 pictures) into
+    one, as the embedding stage does after embedding: peak of the merge alone, and whether the merged part holds
+    the case's vectors (same hashes, same bytes)."""
+    import shutil
+
+    from generator.pipeline.cache import Cache, _part_slices
+    from generator.pipeline.stages import SAVE_EVERY, embedding_key
+
+    settings, _, _ = _build_inputs(a)
+    key = embedding_key(settings)[0]
+    source = settings.cache / "embeddings" / key / "part-0.npz"
+    root = _build_case(a) / "merge-cache"
+    shutil.rmtree(root, ignore_errors=True)
+    cache = Cache(root)
+    for keys, vecs in _part_slices(source):
+        for s in range(0, len(keys), SAVE_EVERY):
+            cache.add_embeddings(key, keys[s:s + SAVE_EVERY].tolist(), vecs[s:s + SAVE_EVERY])
+    parts = len(list((root / "embeddings" / key).glob("part-*.npz")))
+    _peak_since_last_mb()
+    t0 = time.perf_counter()
+    cache.compact_embeddings(key)
+    t = time.perf_counter() - t0
+    rss = _peak_since_last_mb()
+    merged = list((root / "embeddings" / key).glob("part-*.npz"))
+    same = len(merged) == 1
+    if same:
+        with np.load(source) as a_part, np.load(merged[0]) as b_part:
+            order = np.argsort(a_part["keys"])
+            same = (np.array_equal(a_part["keys"][order], b_part["keys"])
+                    and all(np.array_equal(a_part["vectors"][order[s:s + 16384]], b_part["vectors"][s:s + 16384])
+                            for s in range(0, len(order), 16384)))
+    shutil.rmtree(root, ignore_errors=True)
+    return [dict(stage="first build: merging the cache's parts", size=f"{parts:,} parts", secs=t, rate="", rss=rss,
+                 target="<= 2 GB", met=None if rss is None else rss <= 2048,
+                 note=f"peak of the merge alone; the merged part holds the same vectors: {same}")]
+
+
 def _build_stage(a, which: str) -> list[dict]:
     """A first build's stages up to ``which`` from the synthetic case's cache, as ``build`` runs them; the
     stage's own result is computed again (its cached result removed first), those before it read from the
@@ -398,6 +437,7 @@ def _build_stage(a, which: str) -> list[dict]:
 
 STAGES = {"neighbours": stage_neighbours, "neighbours_full": stage_neighbours_full, "layout": stage_layout,
           "find_index": stage_find_index, "render": stage_render, "build_setup": stage_build_setup,
+          "build_merge": stage_build_merge,
           **{f"build_{w}": (lambda a, w=w: _build_stage(a, w)) for w in ("embeddings", "neighbours", "layout",
                                                                          "groups", "find_index")}}
 
