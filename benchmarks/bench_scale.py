@@ -19,6 +19,14 @@ collection or model is needed.
 * find_index: the find page's index of every artwork (vectors that vary along 96
   directions, as a network's do), made and written as the build does: time, peak RSS,
   parts, how many a query reads, bytes written.
+* build_setup, build_embeddings, build_neighbours, build_layout, build_groups, build_find_index: a first
+  build's stages as ``build`` runs them, from a cache holding every picture's vector (``build_setup`` writes it
+  once under ``--tmp``: network-like vectors of all drawings and artworks in one part file). Each stage's own
+  result is computed again (its cached result removed first; ``build_groups`` reads the neighbour lists of a
+  ``build_neighbours`` run); the peak of reading the vectors and the peak of the stage alone are printed apart
+  (``VmHWM``, reset through ``/proc/self/clear_refs`` between them). The results stay in the case's cache
+  (``find-index.npz`` beside it), to compare the bytes of two versions of the code. ``build_merge`` cuts the
+  case's vectors into parts of 256 (as a build that embeds its pictures stores them) and merges them again.
 * render: pages per second for the synthetic site through ``render.Renderer``
   (thumbnails are hard links and timed separately as "pictures"), and the site's size:
   pages and data against the 400 MB budget, the artworks' own pages apart.
@@ -275,8 +283,163 @@ def stage_render(a) -> list[dict]:
                  note="")]
 
 
+# ------------------------------------------------------------------ a first build's stages, from a cache
+
+def _build_case(a) -> Path:
+    """The folder of a synthetic first build: a cache holding every picture's vector (one part file, as after
+    ``sitegen embed`` and a merge), made once per size under ``--tmp``."""
+    return Path(a.tmp or tempfile.gettempdir()) / f"sitegen-first-build-{a.drawings}x{a.artworks}x{a.dim}"
+
+
+def _build_inputs(a):
+    from types import SimpleNamespace
+
+    from generator.inputs.collection import Artwork, Drawing, DrawingName
+    from generator.settings import BuildSettings
+
+    root = _build_case(a)
+    settings = BuildSettings(drawings=root / "drawings", artworks=root / "artworks", out=root / "site",
+                             cache=root / "cache")
+    countries = ["ARG", "BRA", "DEU", "FRA", "IND", "JPN", "KEN", "MEX", "POL", "TUR", "USA", "VNM"]
+    ages = ["6-9", "10-13", "14-17"]
+    drawings = []
+    for i in range(a.drawings):
+        name = DrawingName(year=2000 + i % 20, age_group=ages[i % 3], number=f"{i:06d}",
+                           country=countries[i % len(countries)], variant=None, side="R", quality="C")
+        rel = f"{name.year}_{name.age_group}_{name.number}_{name.country}_R_C.jpg"
+        drawings.append(Drawing(id=name.drawing_id, path=root / "drawings" / rel, rel=rel, name=name))
+    artworks = [Artwork(id=f"artist_{j % 50}_{j}", path=root / "artworks" / f"a{j}.jpg",
+                        rel=f"Artist_{j % 50}/a{j}.jpg", title=f"Artwork {j}", artist=f"Artist {j % 50}",
+                        year=str(1500 + j % 400)) for j in range(a.artworks)]
+    hashes = [f"{i:064x}" for i in range(a.drawings + a.artworks)]
+    coll = SimpleNamespace(drawings=drawings, artworks=artworks, pairs=[])
+    return settings, coll, hashes
+
+
+def stage_build_setup(a) -> list[dict]:
+    """Writes the synthetic case's cache (skipped when it is there): network-like vectors, one part file."""
+    from generator.pipeline.stages import embedding_key
+
+    settings, coll, hashes = _build_inputs(a)
+    folder = settings.cache / "embeddings" / embedding_key(settings)[0]
+    part = folder / "part-0.npz"
+    if not part.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        d, g = latent_vectors([a.drawings, a.artworks], a.dim, 9)
+        np.savez(folder / "part-0.tmp.npz", keys=np.array(hashes), vectors=np.concatenate([d, g]))
+        os.replace(folder / "part-0.tmp.npz", part)
+    return [dict(stage="first build: cache written", size=f"{a.drawings:,} d + {a.artworks:,} a x {a.dim}",
+                 secs=float("nan"), rate="", rss=peak_rss_mb(), target="", met=None, note=str(part))]
+
+
+def _peak_since_last_mb() -> float | None:
+    """Peak RSS (``VmHWM``) since the previous call, then reset (Linux's ``/proc/self/clear_refs``)."""
+    try:
+        with open("/proc/self/status") as fh:
+            hwm = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except (OSError, StopIteration, ValueError):
+        return None
+    return hwm / 1024
+
+
+def stage_build_merge(a) -> list[dict]:
+    """Merging the many part files a first build that embeds its pictures leaves (one per 256 pictures) into
+    one, as the embedding stage does after embedding: peak of the merge alone, and whether the merged part holds
+    the case's vectors (same hashes, same bytes)."""
+    import shutil
+
+    from generator.pipeline.cache import Cache, _part_slices
+    from generator.pipeline.stages import SAVE_EVERY, embedding_key
+
+    settings, _, _ = _build_inputs(a)
+    key = embedding_key(settings)[0]
+    source = settings.cache / "embeddings" / key / "part-0.npz"
+    root = _build_case(a) / "merge-cache"
+    shutil.rmtree(root, ignore_errors=True)
+    cache = Cache(root)
+    for keys, vecs in _part_slices(source):
+        for s in range(0, len(keys), SAVE_EVERY):
+            cache.add_embeddings(key, keys[s:s + SAVE_EVERY].tolist(), vecs[s:s + SAVE_EVERY])
+    parts = len(list((root / "embeddings" / key).glob("part-*.npz")))
+    _peak_since_last_mb()
+    t0 = time.perf_counter()
+    cache.compact_embeddings(key)
+    t = time.perf_counter() - t0
+    rss = _peak_since_last_mb()
+    merged = list((root / "embeddings" / key).glob("part-*.npz"))
+    same = len(merged) == 1
+    if same:
+        with np.load(source) as a_part, np.load(merged[0]) as b_part:
+            order = np.argsort(a_part["keys"])
+            same = (np.array_equal(a_part["keys"][order], b_part["keys"])
+                    and all(np.array_equal(a_part["vectors"][order[s:s + 16384]], b_part["vectors"][s:s + 16384])
+                            for s in range(0, len(order), 16384)))
+    shutil.rmtree(root, ignore_errors=True)
+    return [dict(stage="first build: merging the cache's parts", size=f"{parts:,} parts", secs=t, rate="", rss=rss,
+                 target="<= 2 GB", met=None if rss is None else rss <= 2048,
+                 note=f"peak of the merge alone; the merged part holds the same vectors: {same}")]
+
+
+def _build_stage(a, which: str) -> list[dict]:
+    """A first build's stages up to ``which`` from the synthetic case's cache, as ``build`` runs them; the
+    stage's own result is computed again (its cached result removed first), those before it read from the
+    cache. The peak of the vectors' reading and of the stage alone are given apart."""
+    import shutil
+
+    from generator.pipeline import stages
+    from generator.pipeline.progress import no_progress
+    from generator.pipeline.report import BuildReport
+
+    settings, coll, hashes = _build_inputs(a)
+    folder = {"neighbours": "neighbours", "layout": "layout", "groups": "groups"}.get(which)
+    if folder:
+        shutil.rmtree(settings.cache / folder, ignore_errors=True)
+    report = BuildReport(out=settings.out)
+    paths = [d.path for d in coll.drawings] + [x.path for x in coll.artworks]
+    _peak_since_last_mb()
+    t0 = time.perf_counter()
+    embedded = stages.embed_items(paths, hashes, stages.Cache(settings.cache), settings, no_progress, report)
+    items = stages.published_items(coll, hashes, embedded, settings)
+    t_read = time.perf_counter() - t0
+    rss_read = _peak_since_last_mb()
+    cache = stages.Cache(settings.cache)
+    rows = [dict(stage="first build: vectors read from the cache", size=f"{len(paths):,} x {a.dim}", secs=t_read,
+                 rate="", rss=rss_read, target="", met=None, note="peak of this step")]
+    if which == "embeddings":
+        return rows
+    nb = None
+    if which == "groups":
+        nb, _ = stages.find_neighbours(items.embeddings, cache, settings, report)
+        _peak_since_last_mb()
+    t0 = time.perf_counter()
+    if which == "neighbours":
+        stages.find_neighbours(items.embeddings, cache, settings, report)
+    elif which == "layout":
+        stages.place_on_map(items.embeddings, cache, settings, report)
+    elif which == "groups":
+        stages.group_drawings(items, nb, cache, report)
+    elif which == "find_index":   # the find page's index, as the pages stage makes it (derive.find_index)
+        from generator.ml.findindex import compact_index
+        index = compact_index(items.embeddings.artworks.vectors, items.embeddings.drawings.vectors)
+        np.savez(_build_case(a) / "find-index.npz", mean=index.mean, axes=index.axes, scales=index.scales,
+                 codes=index.codes, overlap=index.overlap, queries=index.queries, probe=index.probe,
+                 parts=np.concatenate([np.asarray(p, np.int64) for p in index.parts]) if index.parts else [],
+                 centres=index.centres if index.centres is not None else [])
+    t = time.perf_counter() - t0
+    rss = _peak_since_last_mb()
+    rows.append(dict(stage=f"first build: {which}", size=f"{a.drawings:,} d + {a.artworks:,} a", secs=t, rate="",
+                     rss=rss, target="<= 2 GB", met=None if rss is None else max(rss, rss_read or 0) <= 2048,
+                     note="peak of this step alone (the vectors read before it; met?: this step and the reading)"))
+    return rows
+
+
 STAGES = {"neighbours": stage_neighbours, "neighbours_full": stage_neighbours_full, "layout": stage_layout,
-          "find_index": stage_find_index, "render": stage_render}
+          "find_index": stage_find_index, "render": stage_render, "build_setup": stage_build_setup,
+          "build_merge": stage_build_merge,
+          **{f"build_{w}": (lambda a, w=w: _build_stage(a, w)) for w in ("embeddings", "neighbours", "layout",
+                                                                         "groups", "find_index")}}
 
 
 # ------------------------------------------------------------------ driver

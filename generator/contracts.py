@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from generator.fsutil import release_pages
+
 
 @dataclass(frozen=True)
 class Embedded:
@@ -39,9 +41,13 @@ def row_digests(vectors: np.ndarray) -> np.ndarray:
     Rows are matched by content (the embedding), not by name, so a re-scanned picture
     or a changed model never keeps a stale position.
     """
-    v = np.ascontiguousarray(vectors, dtype=np.float32)
-    return np.array([int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(), "little")
-                     for row in v], dtype=np.uint64)
+    out = np.empty(len(vectors), np.uint64)
+    for start in range(0, len(vectors), 8192):   # a slice at a time: the vectors may be a map of a file
+        v = np.ascontiguousarray(vectors[start:start + 8192], dtype=np.float32)
+        out[start:start + len(v)] = [int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(),
+                                                    "little") for row in v]
+        release_pages(vectors)
+    return out
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,26 @@
-"""The first build's memory savings change no result: vectors read from the cache in slices, views instead of
-copies, the groups' sums and normalising by chunks (benchmarks/README.md gives the memory they save)."""
+"""The first build's memory savings change no result: vectors read from the cache in slices into a read-only map
+of a file, views instead of copies, every stage reading that map a slice at a time and letting its pages go, the
+groups' sums and normalising by chunks (benchmarks/README.md gives the memory they save). Where Linux lets a
+process read and reset its peak memory, a stage walking a mapped table is checked to hold a part of it only."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
 import numpy as np
+import pytest
 from scipy.sparse import csr_matrix
 
-from generator.contracts import Embedded, Embeddings
-from generator.ml import groups
+from generator.contracts import Embedded, Embeddings, row_digests
+from generator.ml import groups, layout
+from generator.ml.neighbours import top_k
 from generator.pipeline import cache as cache_module
-from generator.pipeline.cache import Cache, KnownVectors
+from generator.pipeline.cache import Cache, KnownVectors, array_key
 
 
 def _vectors(n: int, d: int = 8, seed: int = 0) -> np.ndarray:
@@ -29,14 +40,104 @@ def test_wanted_vectors_are_read_in_slices_as_the_whole_part_gives_them(tmp_path
     assert isinstance(got, KnownVectors) and sorted(got) == ["k00", "k03", "k09"]
     for k in got:
         assert np.array_equal(got[k], everything[k])
-    # Not every wanted hash found, or one repeated: the caller copies rows as before.
+    # Not every wanted hash found: no table of the rows as they are.
     assert got.as_rows(wanted) is None
+    assert got.table.shape == (5, 8) and not got.found[2] and not got.table[2].any()
+    assert np.array_equal(got.table[[0, 1, 3, 4]], v[[9, 3, 3, 0]])
     order = ["k10", "k01", "k05"]
     exact = c.load_embeddings("m", wanted=order)
     assert np.array_equal(exact.as_rows(order), v[[10, 1, 5]])
     assert exact.as_rows(["k01", "k10", "k05"]) is None     # another order
     exact["k04"] = v[4]                                      # a vector computed since
     assert exact.as_rows(order) is None
+    twice = ["k02", "k08", "k02"]                            # the same picture twice: two rows
+    assert np.array_equal(c.load_embeddings("m", wanted=twice).as_rows(twice), v[[2, 8, 2]])
+
+
+def test_merging_parts_keeps_every_vector(tmp_path):
+    c = Cache(tmp_path)
+    v = _vectors(50, 8, seed=2)
+    expected = {}
+    for i in range(cache_module.MAX_PARTS + 3):     # parts of 4, each sharing a hash with the one before
+        rows = [(3 * i + j) % 50 for j in range(4)]
+        keys = [f"k{r:02d}" for r in rows]
+        c.add_embeddings("m", keys, v[rows])
+        expected.update(zip(keys, v[rows]))
+    damaged = c.add_embeddings("m", ["z1", "z2"], _vectors(2, 8, seed=3))
+    damaged.write_bytes(damaged.read_bytes()[:-30])
+    c.compact_embeddings("m")
+    parts = list((tmp_path / "embeddings" / "m").glob("part-*.npz"))
+    assert len(parts) == 1 and not list((tmp_path / "embeddings" / "m").glob("rows-*"))
+    merged = c.load_embeddings("m")
+    assert sorted(merged) == sorted(expected)
+    assert all(np.array_equal(merged[k], expected[k]) for k in expected)
+    with np.load(parts[0]) as data:
+        assert data["keys"].tolist() == sorted(expected) and data["vectors"].dtype == np.float32
+    assert any(damaged.name in w for w in c.warnings)
+
+
+def test_the_table_is_a_read_only_map_and_the_cache_keeps_only_its_parts(tmp_path):
+    c = Cache(tmp_path)
+    v = _vectors(20, 16)
+    keys = [f"k{i:02d}" for i in range(20)]
+    first = c.add_embeddings("m", keys[:12], v[:12])
+    second = c.add_embeddings("m", keys[12:], v[12:])
+    before = {p: p.read_bytes() for p in (first, second)}
+    order = keys[::-1]
+    table = c.load_embeddings("m", wanted=order).as_rows(order)
+    assert isinstance(table, np.memmap) and not table.flags.writeable
+    assert np.array_equal(table, v[::-1])
+    with pytest.raises(ValueError):
+        table[0, 0] = 1
+    # The table's file is gone from the cache once mapped (on systems that allow it); the parts are untouched;
+    # a table a stopped build left a day ago is removed, a newer one (another build's) left alone.
+    stale, recent = first.parent / "rows-old.npy.tmp", first.parent / "rows-new.npy.tmp"
+    for path in (stale, recent):
+        path.write_bytes(b"x")
+    os.utime(stale, (time.time() - 2 * 86400,) * 2)
+    c.load_embeddings("m", wanted=order)
+    assert not stale.exists() and recent.exists()
+    recent.unlink()
+    left = sorted(p.name for p in first.parent.iterdir())
+    assert left == sorted([first.name, second.name]) or sys.platform == "win32"
+    assert {p: p.read_bytes() for p in (first, second)} == before
+
+
+def _build_rows(tmp_path, monkeypatch, hashes, v, stored):
+    """embed_items and published_items over a cache holding the ``stored`` rows of ``v`` (by hash)."""
+    from generator.pipeline import stages
+    from generator.pipeline.report import BuildReport
+    from generator.settings import BuildSettings
+
+    settings = BuildSettings(drawings=tmp_path / "d", artworks=tmp_path / "a", out=tmp_path / "site",
+                             cache=tmp_path / "cache")
+    cache = Cache(settings.cache)
+    key = stages.embedding_key(settings)[0]
+    cache.add_embeddings(key, [hashes[i] for i in stored], v[stored])
+    paths = [tmp_path / f"p{i}.jpg" for i in range(len(hashes))]
+    run = stages.MissingEmbeddings(cache.load_embeddings(key, wanted=[h for h in hashes if h]), [], "test", 0,
+                                   len(stored), key)
+    monkeypatch.setattr(stages, "compute_missing_embeddings", lambda *args, **kw: run)
+    embedded = stages.embed_items(paths, hashes, cache, settings, lambda *a: (lambda n: None),
+                                  BuildReport(out=settings.out))
+    coll = SimpleNamespace(drawings=[SimpleNamespace(id=f"d{i}") for i in range(4)],
+                           artworks=[SimpleNamespace(id=f"a{i}") for i in range(len(hashes) - 4)], pairs=[])
+    return embedded, stages.published_items(coll, hashes, embedded, settings)
+
+
+def test_the_published_vectors_are_the_rows_of_the_readable_pictures(tmp_path, monkeypatch):
+    v = _vectors(9, 8, seed=4)
+    hashes = [f"h{i}" for i in range(9)]
+    embedded, items = _build_rows(tmp_path / "all", monkeypatch, hashes, v, list(range(9)))
+    assert embedded.ok.all() and np.array_equal(items.embeddings.joined(), v)
+    assert np.shares_memory(items.embeddings.joined(), embedded.rows)   # views of one map, not copies
+    # One drawing unreadable, one artwork's vector missing: the others' rows, in order, still a map.
+    hashes[1] = ""
+    embedded, items = _build_rows(tmp_path / "some", monkeypatch, hashes, v, [0, 2, 3, 4, 5, 6, 8])
+    assert embedded.ok.tolist() == [True, False, True, True, True, True, True, False, True]
+    assert isinstance(embedded.rows, np.memmap)
+    assert np.array_equal(items.embeddings.drawings.vectors, v[[0, 2, 3]])
+    assert np.array_equal(items.embeddings.artworks.vectors, v[[4, 5, 6, 8]])
 
 
 def test_a_damaged_part_is_reported_and_its_vectors_computed_again(tmp_path):
@@ -81,3 +182,159 @@ def test_normalising_by_chunks_gives_the_same_bytes(monkeypatch):
     assert np.array_equal(groups.normalised(v), expected)
     copy = v.copy()
     assert groups.normalised(copy, overwrite=True) is copy and np.array_equal(copy, expected)
+
+
+def _mapped(tmp_path: Path, v: np.ndarray) -> np.ndarray:
+    """``v`` as the build holds its vectors: a read-only map of a file."""
+    path = tmp_path / "table.npy"
+    np.save(path, v)
+    return np.load(path, mmap_mode="r")
+
+
+def test_every_stage_gives_the_same_bytes_from_a_mapped_table(tmp_path, monkeypatch):
+    rng = np.random.default_rng(5)
+    v = rng.standard_normal((700, 24)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    mapped = _mapped(tmp_path, v)
+    # A copy in memory against the map, with slices small enough to cut the table many times.
+    monkeypatch.setattr(groups, "CHUNK", 64)
+    for a, b in zip(top_k(v[:300], v, 7, block=64, chunk=128), top_k(mapped[:300], mapped, 7, block=64, chunk=128)):
+        assert np.array_equal(a, b)
+    for a, b in zip(top_k(v, v, 5, exclude_self=True, block=50), top_k(mapped, mapped, 5, exclude_self=True,
+                                                                          block=50)):
+        assert np.array_equal(a, b)
+    rows = layout.sample_rows(700, 500, 1)
+    assert np.array_equal(layout._pca(v, 10, block=96, rows=rows), layout._pca(mapped, 10, block=96, rows=rows))
+    assert np.array_equal(layout._pca(v, 10, block=96), layout._pca(mapped, 10, block=96))
+    (tmp_path / "longer").mkdir()
+    assert np.array_equal(groups.normalised(v * 3), groups.normalised(_mapped(tmp_path / "longer", v * 3)))
+    assert np.array_equal(row_digests(v), row_digests(mapped))
+    assert np.array_equal(row_digests(v), [int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8).digest(),
+                                                          "little") for r in v])
+    from generator.ml.findindex import compact_index
+    a, b = compact_index(v[300:], v[:300]), compact_index(mapped[300:], mapped[:300])
+    for field in ("mean", "axes", "scales", "codes"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    assert (a.overlap, a.queries) == (b.overlap, b.queries)
+    both = Embeddings(Embedded([str(i) for i in range(300)], mapped[:300]),
+                      Embedded([str(i) for i in range(400)], mapped[300:])).joined()
+    assert np.shares_memory(both, mapped) and array_key(both, 42) == array_key(v, 42)
+
+
+def test_the_principal_axes_are_those_of_the_sampled_rows_gathered_whole(monkeypatch):
+    """The map's PCA fits its sample a block at a time; the projection is the one of the rows gathered into one
+    array, with numpy's own mean of them (the way it was computed before)."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((5000, 40)).astype(np.float32)
+    rows = layout.sample_rows(5000, 3100, 2)
+    fit = x[rows]
+    mean = fit.mean(axis=0, dtype=np.float64)
+    cov = np.zeros((40, 40))
+    for start in range(0, len(fit), 1000):
+        chunk = fit[start:start + 1000].astype(np.float64) - mean
+        cov += chunk.T @ chunk
+    values, vectors = np.linalg.eigh(cov)
+    axes = vectors[:, np.argsort(values)[::-1][:6]]
+    signs = np.sign(axes[np.argmax(np.abs(axes), axis=0), np.arange(6)])
+    axes = (axes * np.where(signs == 0, 1, signs)).astype(np.float32)
+    expected = (x - mean.astype(np.float32)) @ axes
+    assert np.array_equal(layout._pca(x, 6, block=1000, rows=rows), expected)
+
+
+def test_placing_items_by_cells_gives_the_same_cells_whatever_the_block():
+    """The nearest cell centre of each item is scored a block of items at a time; smaller blocks (less memory)
+    choose the same cells, and the map's items land at the same places."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((20_000, 50)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    centres = x[layout.sample_rows(len(x), 141, 3)].astype(np.float64)
+    whole = layout._best_cells(x, centres, block=65536)
+    for block in (8192, 1000, 7):
+        assert np.array_equal(layout._best_cells(x, centres, block=block), whole), block
+
+
+def test_cluster_sums_by_chunks_are_the_bytes_of_one_reduceat(monkeypatch):
+    from generator.ml import findindex
+
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((5000, 12)).astype(np.float32)
+    for clusters in (1, 3, 40, 900):
+        assign = rng.integers(0, clusters, len(x))
+        order = np.argsort(assign, kind="stable")
+        counts = np.bincount(assign, minlength=clusters + 2)      # two clusters left empty
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        whole = np.add.reduceat(x[order].astype(np.float64), starts[counts > 0], axis=0)
+        for rows in (16384, 100, 1):
+            monkeypatch.setattr(findindex, "SUM_ROWS", rows)
+            assert np.array_equal(findindex.cluster_sums(x, order, counts), whole), (clusters, rows)
+
+
+def test_the_find_index_is_the_same_scored_in_pieces(monkeypatch):
+    """The find page's index measures its agreement a piece of each block of queries at a time: the same
+    index as whole blocks (a block of one query, which the BLAS multiplies another way, is never cut out)."""
+    from generator.ml import findindex
+
+    monkeypatch.setattr(findindex, "BLOCK_PIECES", 8)
+    # blocks of 5 queries cut in pieces of 2, the piece of 1 left at the end of a block joined to the one before
+    assert list(findindex.query_blocks(7, findindex.MEASURE_CELLS // 5)) == [(0, 2), (2, 5), (5, 7)]
+    assert list(findindex.query_blocks(11, findindex.MEASURE_CELLS // 5))[-1] == (10, 11)   # alone, as before
+    rng = np.random.default_rng(10)
+    artworks = rng.standard_normal((3000, 32)).astype(np.float32)
+    drawings = rng.standard_normal((601, 32)).astype(np.float32)
+    monkeypatch.setattr(findindex, "MEASURE_CELLS", 3000 * 40)     # blocks of 40 queries
+    monkeypatch.setattr(findindex, "GROUPED_FROM", 2000)           # grouped in parts too
+    results = []
+    for pieces in (1, 3, 8):
+        monkeypatch.setattr(findindex, "BLOCK_PIECES", pieces)
+        results.append(findindex.compact_index(artworks, drawings))
+    for other in results[1:]:
+        for field in ("mean", "axes", "scales", "codes", "centres"):
+            assert np.array_equal(getattr(results[0], field), getattr(other, field)), field
+        assert (results[0].overlap, results[0].probe, [p.tolist() for p in results[0].parts]) == \
+            (other.overlap, other.probe, [p.tolist() for p in other.parts])
+
+
+def _peak_growth_mb(fn) -> float:
+    """How far this process's peak memory rose above its memory before ``fn`` ran (Linux)."""
+    def status(field):
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith(field)) / 1024
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pytest.skip("this system does not let a process reset its peak memory")
+    start = status("VmRSS:")
+    fn()
+    return status("VmHWM:") - start
+
+
+def _check_held(tmp_path, steps: dict) -> None:
+    n, d = 200_000, 512
+    table = _mapped(tmp_path, np.random.default_rng(7).standard_normal((n, d), dtype=np.float32))
+    size_mb = table.nbytes / 2 ** 20                      # 391 MB; a step's own work is about 100 MB
+    top_k(table[:300], table[:5000], 5, block=256, chunk=4096)   # torch's own first-use memory, not measured
+    layout._pca(table[:5000], 8, block=4096)
+    for name, step in steps.items():
+        grew = _peak_growth_mb(lambda: step(table))
+        assert grew < size_mb / 2, f"{name}: {grew:.0f} MB held while reading a {size_mb:.0f} MB table"
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux's /proc")
+
+
+@needs_proc
+def test_walking_a_mapped_table_holds_a_part_of_it_not_all(tmp_path):
+    """The vectors' table is a map of a file: a stage that reads all of it rises by far less than its size
+    (without letting the pages go, every page read stays in the process: the whole table)."""
+    _check_held(tmp_path, {
+        "search": lambda t: top_k(t[:500], t, 5, block=256, chunk=4096),
+        "map's axes": lambda t: layout._pca(t, 8, block=4096, rows=layout.sample_rows(len(t), 30_000, 1)),
+        "fingerprint": lambda t: array_key(t), "row digests": lambda t: row_digests(t)})
+
+
+@needs_proc
+@pytest.mark.slow
+def test_searching_for_every_row_of_a_mapped_table_holds_a_part_of_it(tmp_path):
+    """The same for the queries' side of the search (the artworks' search for their drawings)."""
+    _check_held(tmp_path, {"search (queries)": lambda t: top_k(t, t[:300], 5, block=256, chunk=4096)})

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from generator.contracts import CompactIndex
+from generator.fsutil import release_pages
 
 #: Largest code of the 16-bit codes.
 CODE_PEAK = 32767
@@ -53,7 +54,8 @@ def principal_axes(vectors: np.ndarray, block: int = 16384) -> tuple[np.ndarray,
     if len(x) <= block:
         mean = x.astype(np.float64).mean(axis=0)
     else:  # summed a block at a time: a million vectors have no 64-bit copy (10 GB) either
-        mean = sum(x[lo:lo + block].astype(np.float64).sum(axis=0) for lo in range(0, len(x), block)) / len(x)
+        mean = sum(_released(x[lo:lo + block].astype(np.float64).sum(axis=0), x)
+                   for lo in range(0, len(x), block)) / len(x)
     if len(x) <= x.shape[1]:
         _, s, vt = np.linalg.svd(x.astype(np.float64) - mean, full_matrices=False)
         spread = s ** 2
@@ -61,6 +63,7 @@ def principal_axes(vectors: np.ndarray, block: int = 16384) -> tuple[np.ndarray,
         cov = np.zeros((x.shape[1], x.shape[1]))
         for lo in range(0, len(x), block):
             part = x[lo:lo + block].astype(np.float64) - mean
+            release_pages(x)
             cov += part.T @ part
         spread, vecs = np.linalg.eigh(cov)
         order = np.argsort(-spread, kind="stable")
@@ -101,14 +104,54 @@ def _block_rows(n_artworks: int) -> int:
     return max(1, MEASURE_CELLS // max(1, n_artworks))
 
 
+#: Each block of queries is scored in this many pieces: ranking a block's scores holds about 16 bytes per
+#: similarity (the scores, their negation, the positions), 800 MB for a block of 50 million.
+BLOCK_PIECES = 8
+
+
+def query_blocks(n_queries: int, n_artworks: int):
+    """(start, stop) of the queries scored at once: the blocks of :func:`_block_rows` cut in
+    :data:`BLOCK_PIECES` pieces. A row's products are the same whatever the number of rows multiplied with it,
+    except for a single row (the BLAS takes another path for it): a block of one row stays alone, and no piece of
+    one row is cut from a longer block, so the scores are those of the whole blocks."""
+    return _pieces(n_queries, _block_rows(n_artworks))
+
+
+def _pieces(n: int, outer: int):
+    """(start, stop) of the blocks of ``outer`` rows of ``n``, each cut in :data:`BLOCK_PIECES` pieces, with no
+    piece of a single row cut from a longer block."""
+    inner = max(2, -(-outer // BLOCK_PIECES))
+    for lo in range(0, n, outer):
+        hi = min(n, lo + outer)
+        start = lo
+        while start < hi:
+            stop = min(hi, start + inner)
+            if hi - stop == 1:
+                stop = hi
+            yield start, stop
+            start = stop
+
+
 def exact_top_sets(queries: np.ndarray, artworks: np.ndarray, k: int = 10) -> list[set]:
     """Each query's exact top k among the artworks (by the full vectors), scored a block of queries at a time:
     a million artworks never need a queries x artworks table."""
     artworks = np.asarray(artworks, np.float32)
-    step, out = _block_rows(len(artworks)), []
-    for lo in range(0, len(queries), step):
-        out += _top_sets(np.asarray(queries[lo:lo + step], np.float32) @ artworks.T, min(k, len(artworks)))
+    out = []
+    for lo, hi in query_blocks(len(queries), len(artworks)):
+        block = np.asarray(queries[lo:hi], np.float32)
+        scores = np.empty((len(block), len(artworks)), np.float32)
+        # The artworks a chunk at a time (each score is the same product): the artworks' vectors may be a map
+        # of a file, whose pages are let go after each chunk.
+        for g in range(0, len(artworks), 16384):
+            scores[:, g:g + 16384] = block @ artworks[g:g + 16384].T
+            release_pages(artworks)
+        out += _top_sets(scores, min(k, len(artworks)))
     return out
+
+
+def _released(value, array):
+    release_pages(array)
+    return value
 
 
 def _overlap(exact: list[set], approx: list[set], k: int) -> float:
@@ -117,18 +160,18 @@ def _overlap(exact: list[set], approx: list[set], k: int) -> float:
 
 def _approx_overlap(index: CompactIndex, queries: np.ndarray, exact: list[set], k: int = 10) -> float:
     codes = index.codes.astype(np.float32)
-    step, k = _block_rows(len(codes)), min(k, len(codes))
+    k = min(k, len(codes))
     approx: list[set] = []
-    for lo in range(0, len(queries), step):
-        approx += _top_sets(index.scores(queries[lo:lo + step], codes), k)
+    for lo, hi in query_blocks(len(queries), len(codes)):
+        approx += _top_sets(index.scores(queries[lo:hi], codes), k)
     return _overlap(exact, approx, k)
 
 
 def _project(centred_rows, axes: np.ndarray, n: int, block: int = 65536) -> np.ndarray:
     """(rows - mean) @ axes.T a block of rows at a time (no centred copy of a million vectors)."""
     out = np.empty((n, len(axes)), np.float32)
-    for lo in range(0, n, block):
-        out[lo:lo + block] = centred_rows(lo, lo + block) @ axes.T
+    for lo, hi in _pieces(n, block):   # pieces of the blocks: the same products, an eighth of the memory
+        out[lo:hi] = centred_rows(lo, hi) @ axes.T
     return out
 
 
@@ -148,7 +191,8 @@ def compact_index(artworks: np.ndarray, drawings: np.ndarray, axes_tried: tuple[
     tried = [k for k in axes_tried if k < len(axes)] + [len(axes)]
     best = None
     for k in tried:
-        scales, codes = quantise_rows(_project(lambda lo, hi: artworks[lo:hi] - mean, axes[:k], len(artworks)))
+        scales, codes = quantise_rows(_project(lambda lo, hi: _released(artworks[lo:hi] - mean, artworks), axes[:k],
+                                              len(artworks)))
         index = CompactIndex(mean, axes[:k], scales, codes, 1.0, 0)
         overlap = _approx_overlap(index, queries, exact) if len(queries) else 1.0
         best = CompactIndex(mean, axes[:k], scales, codes, overlap, len(queries))
@@ -170,11 +214,32 @@ def kmeans(x: np.ndarray, n: int, iterations: int = 10, seed: int = 0) -> tuple[
             assign[lo:lo + 16384] = np.argmax(x[lo:lo + 16384] @ centres.T - half_norms, axis=1)
         order = np.argsort(assign, kind="stable")
         counts = np.bincount(assign, minlength=n)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         filled = counts > 0
-        sums = np.add.reduceat(x[order].astype(np.float64), starts[filled], axis=0)
+        sums = cluster_sums(x, order, counts)
         centres[filled] = (sums / counts[filled, None]).astype(np.float32)
     return centres, assign
+
+
+#: Rows summed at once by :func:`cluster_sums` (a 64-bit copy of 16,384 rows, not of all of them).
+SUM_ROWS = 16384
+
+
+def cluster_sums(x: np.ndarray, order: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The sum (float64) of the rows of each non-empty cluster: ``order`` lists the rows cluster by cluster,
+    ``counts`` gives each cluster's size. A few clusters at a time, each cluster's rows added in order: the
+    bytes of one ``np.add.reduceat`` over a 64-bit copy of every row (1 GB for 250,000 artworks of 512
+    numbers), without that copy."""
+    sizes = counts[counts > 0]
+    ends = np.cumsum(sizes)
+    begins = ends - sizes
+    out = np.empty((len(sizes), x.shape[1]), np.float64)
+    i = 0
+    while i < len(sizes):
+        j = max(i + 1, int(np.searchsorted(ends, begins[i] + SUM_ROWS, side="right")))
+        rows = order[begins[i]:ends[j - 1]]
+        out[i:j] = np.add.reduceat(x[rows].astype(np.float64), begins[i:j] - begins[i], axis=0)
+        i = j
+    return out
 
 
 def group_parts(index: CompactIndex, queries: np.ndarray, exact: list[set], target: float) -> CompactIndex:
@@ -194,14 +259,14 @@ def group_parts(index: CompactIndex, queries: np.ndarray, exact: list[set], targ
     probe, overlap = len(parts), index.overlap
     # Reading fewer parts can only lose what the projection kept: the target is capped by the projection's own.
     target = min(target, index.overlap - 0.01)
-    step, k = _block_rows(len(codes)), min(10, len(codes))
+    k = min(10, len(codes))
     for tried in (1, 2, 4, 8, 16, 32, 64, 128, 256):
         if tried >= len(parts):
             break
         approx: list[set] = []
-        for lo in range(0, len(queries), step):
-            scores = index.scores(queries[lo:lo + step], codes)
-            approx += _top_sets(np.where(part_rank[lo:lo + step][:, assign] < tried, scores, -np.inf), k)
+        for lo, hi in query_blocks(len(queries), len(codes)):
+            scores = index.scores(queries[lo:hi], codes)
+            approx += _top_sets(np.where(part_rank[lo:hi][:, assign] < tried, scores, -np.inf), k)
         measured = _overlap(exact, approx, k)
         if measured >= target:
             probe, overlap = tried, measured

@@ -27,6 +27,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from generator.contracts import HOMOGENEITY_VIEWS, GroupSettings, Groups, Homogeneity
+from generator.fsutil import release_pages
 
 # The defaults below were chosen with benchmarks/bench_groups.py on the demo's planted groups and series
 # (see the README's "Groups, series and homogeneity" section for the figures).
@@ -60,6 +61,7 @@ def normalised(vectors: np.ndarray, overwrite: bool = False) -> np.ndarray:
         part = v[lo:lo + CHUNK]
         norms = np.linalg.norm(part, axis=1, keepdims=True)
         np.divide(part, np.where(norms > 0, norms, 1), out=out[lo:lo + CHUNK])
+        release_pages(vectors)   # the build's vectors are a map of a file: hold one chunk of it, not all
     return out
 
 

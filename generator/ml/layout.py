@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from generator.contracts import row_digests
+from generator.fsutil import release_pages
 
 #: Below this many items UMAP's neighbour graph is meaningless; a PCA projection is used instead.
 MIN_UMAP_ITEMS = 16
@@ -47,21 +48,40 @@ def _pca(x: np.ndarray, dims: int, block: int = 16384, rows: np.ndarray | None =
     """Project onto the top ``dims`` principal axes (of the ``rows`` of ``x`` when given, else of all).
 
     The axes come from the d x d covariance, accumulated in float64 over row blocks,
-    so memory stays at the size of the input (a full SVD of 110,000 x 1280 needs
-    several GB). Each axis's sign is fixed so that the result is deterministic.
+    so memory stays at the size of a block (a full SVD of 110,000 x 1280 needs several
+    GB; ``x`` may be a read-only map of a file, and the sampled rows are never gathered
+    into one copy). Each axis's sign is fixed so that the result is deterministic.
     """
     x = np.asarray(x, np.float32)
     n, d = x.shape
-    fit = x if rows is None else x[rows]
-    dims = min(dims, len(fit), d)
+    count = n if rows is None else len(rows)
+
+    def fit(start: int, stop: int) -> np.ndarray:   # rows of the fit, a block at a time (never all at once)
+        if rows is None:
+            return x[start:stop]
+        out = np.empty((len(rows[start:stop]), d), np.float32)
+        for lo in range(start, min(stop, count), 1024):   # a map brings in pages around each row: let them go
+            out[lo - start:lo - start + 1024] = x[rows[lo:min(lo + 1024, stop)]]
+            release_pages(x)
+        return out
+
+    dims = min(dims, count, d)
     if dims <= 0:
         return np.zeros((n, 0), np.float32)
-    mean = fit.mean(axis=0, dtype=np.float64)
+    # The mean as numpy's gives it (float64, the rows added one after the other), a block of rows at a time.
+    total = np.zeros(d, np.float64)
+    for start in range(0, count, 4096):
+        total = np.add.reduce(np.vstack([total[None], fit(start, start + 4096).astype(np.float64)]), axis=0)
+        release_pages(x)
+    mean = total / count
     cov = np.zeros((d, d), np.float64)
-    for start in range(0, len(fit), block):
-        chunk = fit[start:start + block].astype(np.float64) - mean
+    for start in range(0, count, block):
+        rows32 = fit(start, start + block)
+        release_pages(x)
+        chunk = np.subtract(rows32, mean, dtype=np.float64)   # as rows32.astype(float64) - mean, one copy less
+        del rows32
         cov += chunk.T @ chunk
-    del fit
+        del chunk
     values, vectors = np.linalg.eigh(cov)
     axes = vectors[:, np.argsort(values)[::-1][:dims]]
     signs = np.sign(axes[np.argmax(np.abs(axes), axis=0), np.arange(dims)])
@@ -70,6 +90,7 @@ def _pca(x: np.ndarray, dims: int, block: int = 16384, rows: np.ndarray | None =
     mean32 = mean.astype(np.float32)
     for start in range(0, n, block):
         out[start:start + block] = (x[start:start + block] - mean32) @ axes
+        release_pages(x)
     return out
 
 
@@ -107,7 +128,7 @@ def sample_rows(n: int, size: int, seed: int) -> np.ndarray:
 
 def _unit(x: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(x, axis=1, keepdims=True)
-    return (x / np.where(norm > 0, norm, 1)).astype(np.float32)
+    return (x / np.where(norm > 0, norm, 1)).astype(np.float32, copy=False)
 
 
 def compute_layout(vectors: np.ndarray, seed: int = 42, n_neighbors: int = 15,
@@ -136,7 +157,7 @@ def compute_layout(vectors: np.ndarray, seed: int = 42, n_neighbors: int = 15,
     return Layout(coords, "UMAP", sample)
 
 
-def _best_cells(x: np.ndarray, centres: np.ndarray, block: int = 65536) -> np.ndarray:
+def _best_cells(x: np.ndarray, centres: np.ndarray, block: int = 8192) -> np.ndarray:
     """The centre most similar to each row (float64 scores rounded to 9 decimals, ties to the lower centre)."""
     out = np.empty(len(x), np.int64)
     c64 = centres.astype(np.float64).T

@@ -19,7 +19,8 @@ How it is fast and still exact
    (near-ties, duplicates) are redone with many more float32 candidates and, if they
    still fail, by a float64 brute force over the whole gallery.
 
-Memory: one tile of scores (``block`` x ``chunk``) and the running candidates (n x C);
+Memory: one tile of scores (``block`` x ``chunk``) and the running candidates (n x C)
+(the vectors may be a read-only map of a file: each block is copied out of it and its pages let go);
 the gallery is converted chunk by chunk and the queries block by block (converting a
 block again for every gallery chunk costs about 1 % of the multiplications; a bfloat16
 copy of all queries and its float32 round trip would cost 3 GB for 250,000 artworks
@@ -31,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from generator.fsutil import is_mapped, release_pages
 from generator.ml.device import choose_precision
 
 #: Queries per tile and gallery rows per tile; 1024 x 16384 scores (32 MB in bfloat16)
@@ -98,22 +100,25 @@ def _candidates(queries, gallery, c, k, dtype, block, chunk, exclude_self, row_o
     q_norm = torch.empty(n, dtype=torch.float64)
     q_err = torch.empty(n, dtype=torch.float64)
     for q0 in range(0, n, block):   # by blocks: no copy of all queries (see the module's note on memory)
-        q32 = torch.from_numpy(queries[q0:q0 + block])
+        q32 = torch.from_numpy(np.array(queries[q0:q0 + block]))
         qf = q32.to(dtype).float()
         q_norm[q0:q0 + block] = torch.linalg.vector_norm(qf, dim=1).double()
         q_err[q0:q0 + block] = torch.linalg.vector_norm(q32 - qf, dim=1).double()
+        release_pages(queries)
     best_v = torch.full((n, c), -torch.inf, dtype=dtype)
     best_i = torch.full((n, c), -1, dtype=torch.int64)  # -1: no candidate yet
     g_norm_max = g_err_max = 0.0
     rows = None if row_offset is None else torch.from_numpy(np.asarray(row_offset, np.int64))
     for g0 in range(0, m, chunk):
-        g32 = torch.from_numpy(gallery[g0:g0 + chunk])
+        g32 = torch.from_numpy(np.array(gallery[g0:g0 + chunk]))   # a copy: the vectors may be a map of a file
+        release_pages(gallery)
         gd = g32.to(dtype)
         g_norm_max = max(g_norm_max, float(torch.linalg.vector_norm(gd.float(), dim=1).max()))
         g_err_max = max(g_err_max, float(torch.linalg.vector_norm(g32 - gd.float(), dim=1).max()))
         gdt = gd.T
         for q0 in range(0, n, block):
-            s = torch.from_numpy(queries[q0:q0 + block]).to(dtype) @ gdt
+            s = torch.from_numpy(np.array(queries[q0:q0 + block])).to(dtype) @ gdt
+            release_pages(queries)
             if exclude_self:
                 qi = torch.arange(q0, q0 + len(s)) if rows is None else rows[q0:q0 + len(s)]
                 hit = (qi >= g0) & (qi < g0 + len(g32))
@@ -151,8 +156,9 @@ def _rescore(queries, gallery, cand, bound, keep, k, exclude_self, out_idx, out_
     rows = np.arange(n) if row_offset is None else np.asarray(row_offset)
     for r0 in range(0, n, sub):
         ci = cand[r0:r0 + sub, :max(k, int(keep[r0:r0 + sub].max()))]  # sorted best first
-        q = torch.from_numpy(queries[r0:r0 + sub]).double().unsqueeze(2)      # b x d x 1
-        g = torch.from_numpy(gallery[np.maximum(ci, 0).reshape(-1)]).double().view(len(ci), ci.shape[1], -1)
+        q = torch.from_numpy(np.array(queries[r0:r0 + sub])).double().unsqueeze(2)      # b x d x 1
+        g = torch.from_numpy(_gather(gallery, np.maximum(ci, 0).reshape(-1))).double().view(len(ci), ci.shape[1], -1)
+        release_pages(queries)
         exact = torch.bmm(g, q).squeeze(2).numpy()                              # b x c
         key = np.round(exact, DECIMALS)
         key[ci < 0] = -np.inf
@@ -167,11 +173,25 @@ def _rescore(queries, gallery, cand, bound, keep, k, exclude_self, out_idx, out_
     return ok
 
 
+def _gather(vectors: np.ndarray, rows: np.ndarray, step: int = 32) -> np.ndarray:
+    """``vectors[rows]``, letting the pages of a mapped table go every ``step`` rows: reading one row from a map
+    brings in the pages around it too (about 600 KB here), so a few thousand scattered rows would hold hundreds
+    of MB."""
+    if not is_mapped(vectors):
+        return vectors[rows]
+    out = np.empty((len(rows), vectors.shape[1]), vectors.dtype)
+    for s in range(0, len(rows), step):
+        out[s:s + step] = vectors[rows[s:s + step]]
+        release_pages(vectors)
+    return out
+
+
 def _brute_force_row(query, gallery, k, self_index, chunk):
     q = query.astype(np.float64)
     keys = []
     for g0 in range(0, len(gallery), chunk):
         keys.append(np.round(gallery[g0:g0 + chunk].astype(np.float64) @ q, DECIMALS))
+        release_pages(gallery)
     key = np.concatenate(keys)
     if self_index >= 0:
         key[self_index] = -np.inf
@@ -306,4 +326,5 @@ def _meet(vectors: np.ndarray, rows: np.ndarray, idx: np.ndarray, sim: np.ndarra
         part = slice(lo, lo + block)
         out_i[part], out_s[part] = merge_top_k(idx[part], sim[part], new,
                                                exact_similarity(vectors[rows[part]], new_vectors), k)
+        release_pages(vectors)
     return out_i, out_s

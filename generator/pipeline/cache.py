@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.fsutil import sha256_file, write_atomic
+from generator.fsutil import release_pages, sha256_file, write_atomic, write_atomic_with
 
 MAX_PARTS = 16
 
@@ -92,37 +92,71 @@ class Cache:
         return found
 
     def _load_wanted(self, model_fp: str, wanted: list[str]) -> "KnownVectors":
-        """The cached vectors of the ``wanted`` hashes, copied slice by slice from the part files into one table
-        whose row i is the i-th distinct wanted hash (rows not found stay zeros, which take no memory until
-        written). A part file is never read whole: at 350,000 pictures its vectors are 1.8 GB, and reading it
-        whole and then copying the wanted rows held both."""
-        order = list(dict.fromkeys(wanted))
-        row_of = {h: i for i, h in enumerate(order)}
+        """The cached vectors of the ``wanted`` hashes, copied slice by slice from the part files into a table
+        whose row i holds the vector of ``wanted[i]`` (a hash listed twice has two rows; rows not found stay
+        zeros). A part file is never read whole (at 350,000 pictures its vectors are 1.8 GB), and the table is
+        a file next to the parts, mapped read-only: the build's stages read it a slice at a time and let the
+        pages go (:func:`generator.fsutil.release_pages`), so the vectors are never all in memory. The file is
+        removed as soon as it is mapped (the map stays readable until the last view of it goes), so nothing is
+        left behind and the part files stay the only stored copy."""
+        order = list(wanted)
+        rows_of: dict[str, list[int]] = {}
+        for i, h in enumerate(order):
+            rows_of.setdefault(h, []).append(i)
         found = KnownVectors()
         found.order = order
         folder = self._emb_dir(model_fp)
-        for part in sorted(folder.glob("part-*.npz")) if folder.is_dir() else []:
+        table, path = None, None
+        hits: dict[str, int] = {}    # hash -> its first row in the table
+        for old in folder.glob("rows-*.npy.tmp") if folder.is_dir() else []:
+            # A table left by a build stopped while writing it (or on a system that cannot remove a mapped
+            # file); a day old, so never the table of a build running now.
             try:
-                hits: list[tuple[str, int]] = []
-                for keys, vecs in _part_slices(part):
-                    if found.table is None:
-                        found.table = np.zeros((len(order), vecs.shape[1]), np.float32)
-                    if vecs.shape[1] != found.table.shape[1]:
-                        raise ValueError("vectors of another length")
-                    at = [(n, row_of[k]) for n, k in enumerate(keys.tolist()) if k in row_of]
-                    if at:
-                        src, dst = (np.array(x, np.int64) for x in zip(*at))
-                        found.table[dst] = vecs[src]
-                        hits += [(order[r], int(r)) for r in dst.tolist()]
-            except Exception as exc:  # damaged part: recompute its pictures
-                self.warnings.append(f"The cached embeddings {part.name} were damaged ({type(exc).__name__}); "
-                                     "those pictures are computed again.")
-                part.unlink(missing_ok=True)
-                continue
-            for key, r in hits:
-                if key not in found:
-                    found.read += 1
-                found[key] = found.table[r]
+                if time.time() - old.stat().st_mtime > 86400:
+                    old.unlink()
+            except OSError:
+                pass
+        try:
+            for part in sorted(folder.glob("part-*.npz")) if folder.is_dir() else []:
+                try:
+                    in_part: list[tuple[str, int]] = []
+                    for keys, vecs in _part_slices(part):
+                        if table is None:
+                            path = folder / f"rows-{uuid.uuid4().hex}.npy.tmp"
+                            table = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
+                                                              shape=(len(order), vecs.shape[1]))
+                        if vecs.shape[1] != table.shape[1]:
+                            raise ValueError("vectors of another length")
+                        at = [(n, r) for n, k in enumerate(keys.tolist()) for r in rows_of.get(k, ())]
+                        if at:
+                            src, dst = (np.array(x, np.int64) for x in zip(*at))
+                            table[dst] = vecs[src]
+                            in_part += [(order[r], int(r)) for r in dst.tolist()]
+                        release_pages(table)
+                except Exception as exc:  # damaged part: recompute its pictures
+                    self.warnings.append(f"The cached embeddings {part.name} were damaged ({type(exc).__name__}); "
+                                         "those pictures are computed again.")
+                    part.unlink(missing_ok=True)
+                    continue
+                for key, r in in_part:
+                    hits.setdefault(key, r)
+            if table is None:
+                return found
+            table.flush()
+            del table
+            found.table = np.load(path, mmap_mode="r")
+        finally:
+            if path is not None:
+                try:
+                    path.unlink()   # the map keeps the file's pages until it is closed
+                except OSError:
+                    pass
+        found.found = np.zeros(len(order), bool)
+        rows = found.table.view(np.ndarray)    # plain views (a memmap view per hash costs more)
+        for key, r in hits.items():
+            found[key] = rows[r]
+            found.found[rows_of[key]] = True
+        found.read = len(hits)
         return found
 
     def add_embeddings(self, model_fp: str, keys: list[str], vectors: np.ndarray) -> Path | None:
@@ -135,14 +169,36 @@ class Cache:
         return path
 
     def compact_embeddings(self, model_fp: str) -> None:
-        """Merge many small part files into one, so loading stays fast."""
+        """Merge many small part files into one, so loading stays fast (the vectors of every part, by sorted hash;
+        a hash in several parts keeps the vector of the last part, as when loading). The vectors are copied a
+        slice at a time through a mapped table, never all in memory (1.8 GB after a first build of 350,000
+        pictures, which stores them 256 at a time)."""
+        import zipfile
+
         folder = self._emb_dir(model_fp)
         parts = sorted(folder.glob("part-*.npz")) if folder.is_dir() else []
         if len(parts) <= MAX_PARTS:
             return
-        merged = self.load_embeddings(model_fp)
-        keys = sorted(merged)
-        new = self.add_embeddings(model_fp, keys, np.stack([merged[k] for k in keys]))
+        keys: set[str] = set()
+        for part in parts:
+            try:
+                with zipfile.ZipFile(part) as z, z.open("keys.npy") as f:
+                    keys.update(np.lib.format.read_array(f, allow_pickle=False).tolist())
+            except Exception:   # damaged: reported (and removed) by the reading below
+                continue
+        kept = sorted(keys)
+        known = self.load_embeddings(model_fp, wanted=kept)
+        table = known.as_rows(kept)
+        if table is None and known.found is not None:   # a part was damaged (and removed): the others' vectors
+            kept = [k for k, good in zip(kept, known.found.tolist()) if good]
+            known = self.load_embeddings(model_fp, wanted=kept)
+            table = known.as_rows(kept)
+        if table is None:
+            kept = []
+        new = None
+        if kept:
+            new = folder / f"part-{uuid.uuid4().hex}.npz"
+            write_atomic_with(new, lambda fh: _write_npz_by_slices(fh, np.array(kept), table))
         for part in parts:
             if part != new:
                 part.unlink(missing_ok=True)
@@ -214,18 +270,19 @@ class EmbeddingWriter:
 
 class KnownVectors(dict):
     """Vectors by content hash (:meth:`Cache.load_embeddings` with ``wanted``); the vectors read from the cache
-    are the rows of ``table``, row i the i-th hash of ``order``, so a caller wanting every one in that order can
-    take ``table`` as it is instead of copying the rows."""
+    are the rows of ``table`` (a read-only map of a file), row i that of the i-th hash of ``order``, so a
+    caller wanting every one in that order can take ``table`` as it is instead of copying the rows."""
 
     table: np.ndarray | None = None
     order: list[str] = []
-    read = 0   # distinct hashes found in the cache (the table's rows that hold a vector)
+    found: np.ndarray | None = None   # per row of ``table``: whether its vector was read
+    read = 0   # distinct hashes found in the cache
 
     def as_rows(self, hashes: list[str]) -> np.ndarray | None:
         """``table`` when it holds exactly the vectors of ``hashes``, in their order (each read from the cache,
-        none repeated, none added since), else None."""
-        if (self.table is not None and len(self) == self.read == len(self.table) == len(hashes)
-                and self.order == hashes):
+        none added since), else None."""
+        if (self.table is not None and self.found is not None and len(self) == self.read
+                and len(self.table) == len(hashes) and bool(self.found.all()) and self.order == hashes):
             return self.table
         return None
 
@@ -257,6 +314,23 @@ def _part_slices(part: Path):
                 yield keys[start:start + n], np.frombuffer(raw, dtype).reshape(n, shape[1]).astype(np.float32)
 
 
+def _write_npz_by_slices(fh, keys: np.ndarray, vectors: np.ndarray) -> None:
+    """An ``.npz`` of ``keys`` and ``vectors`` (float32) as ``np.savez`` writes it, the vectors a slice at a time
+    (they may be a mapped table: its pages are let go after each slice)."""
+    import zipfile
+
+    vectors = np.asarray(vectors)
+    with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
+        with z.open("keys.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array(f, keys, allow_pickle=False)
+        with z.open("vectors.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array_header_1_0(f, np.lib.format.header_data_from_array_1_0(
+                np.empty((0, vectors.shape[1]), np.float32)) | {"shape": (len(vectors), vectors.shape[1])})
+            for start in range(0, len(vectors), PART_SLICE):
+                f.write(np.ascontiguousarray(vectors[start:start + PART_SLICE], np.float32).tobytes())
+                release_pages(vectors)
+
+
 def _npz_bytes(**arrays: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
@@ -270,9 +344,14 @@ def array_key(*parts) -> str:
         if isinstance(part, np.ndarray):
             h.update(str(part.shape).encode())
             h.update(str(part.dtype).encode())
-            data = np.ascontiguousarray(part)
-            # the array's own memory when it can be read as bytes (no copy of 500 MB of vectors); else its bytes
-            h.update(memoryview(data).cast("B") if not data.dtype.hasobject and data.size else data.tobytes())
+            # The bytes of the whole array, a slice of rows at a time, each read where it is (the same digest; a
+            # copy of the build's vectors would be 1.8 GB).
+            rows = part.reshape(len(part), -1) if part.ndim > 1 and part.size else part.reshape(1, -1)
+            step = max(1, (8 << 20) // max(1, rows[:1].nbytes))
+            for start in range(0, len(rows), step):
+                data = np.ascontiguousarray(rows[start:start + step])
+                h.update(memoryview(data).cast("B") if not data.dtype.hasobject and data.size else data.tobytes())
+                release_pages(part)
         else:
             h.update(str(part).encode())
         h.update(b"|")

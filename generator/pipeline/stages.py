@@ -108,6 +108,7 @@ class MissingEmbeddings(NamedTuple):
     model_source: str
     computed: int                   # pictures sent to the network (those that failed included)
     from_cache: int                 # pictures whose vector was already in the cache
+    model_key: str = ""             # the cache's name for the model's vectors
 
     def line(self) -> str:
         """What was embedded, in the words the build and ``sitegen embed`` print."""
@@ -149,12 +150,13 @@ def compute_missing_embeddings(paths: list[Path], hashes: list[str], cache: Cach
             result = embed_paths(model, [first_path[h] for h in chunk], batch_size=settings.batch_size,
                                  precision=precision, device=device, max_pixels=settings.max_pixels, progress=tick)
             failures.extend(result.failures)
-            new_keys = [chunk[i] for i in result.ok]
-            cache.add_embeddings(key, new_keys, result.vectors)
-            known.update(zip(new_keys, result.vectors))
+            cache.add_embeddings(key, [chunk[i] for i in result.ok], result.vectors)
     if missing:
         cache.compact_embeddings(key)
-    return MissingEmbeddings(known, failures, source, len(missing), from_cache)
+        # The new vectors read back from the cache with the others (holding them as they came would keep every
+        # one in memory: 1.8 GB at 350,000 pictures).
+        known = cache.load_embeddings(key, wanted=[h for h in hashes if h])
+    return MissingEmbeddings(known, failures, source, len(missing), from_cache, key)
 
 
 def embed_collection(settings: BuildSettings, progress: Progress = no_progress,
@@ -181,9 +183,7 @@ def _embed_on_ray(missing: list[str], first_path: dict[str, Path], known: dict[s
     writer = EmbeddingWriter(cache, key, every=SAVE_EVERY)
 
     def save(indices: list[int], vectors: np.ndarray) -> None:
-        keys = [missing[i] for i in indices]
-        writer.add(keys, vectors)
-        known.update(zip(keys, vectors))
+        writer.add([missing[i] for i in indices], vectors)
 
     try:
         return embed_with_ray([first_path[h] for h in missing], job, address=settings.ray_address, save=save,
@@ -194,9 +194,10 @@ def _embed_on_ray(missing: list[str], first_path: dict[str, Path], known: dict[s
 
 @dataclass(frozen=True)
 class EmbeddedItems:
-    """Stage 3's result: one vector row per path, which rows worked, what failed, where the weights came from."""
+    """Stage 3's result: the vectors of the paths that worked (one row each, in the paths' order), which paths
+    worked, what failed, where the weights came from."""
 
-    rows: np.ndarray
+    rows: np.ndarray        # one row per path that worked (``ok``)
     ok: np.ndarray          # bool per path
     failures: list[ImageError]
     model_source: str
@@ -204,29 +205,31 @@ class EmbeddedItems:
 
 def embed_items(paths: list[Path], hashes: list[str], cache: Cache, settings: BuildSettings,
                 progress: Progress, report: BuildReport) -> EmbeddedItems:
-    """Stage 3: one vector row per path (and a mask of those that worked)."""
+    """Stage 3: the vectors of the paths whose pictures could be read (and a mask of those)."""
     run = compute_missing_embeddings(paths, hashes, cache, settings, progress)
     known, failures, source = run.known, run.failures, run.model_source
     report.computed["embeddings"] = run.computed
     report.embedded_line = run.line()
     failed_paths = {str(f.path) for f in failures}
-    dim = next(iter(known.values())).shape[0] if known else 0
-    # Every picture's vector read from the cache, each once: the table read is the rows (no second copy).
-    table = known.as_rows(hashes) if isinstance(known, KnownVectors) else None
-    if table is not None:
-        return EmbeddedItems(table, np.ones(len(paths), bool), failures, source)
-    rows = np.zeros((len(paths), dim), np.float32)
-    ok = np.zeros(len(paths), bool)
-    for i, (p, h) in enumerate(zip(paths, hashes)):
-        if h in known:
-            rows[i] = known[h]
-            ok[i] = True
-        elif not h:
+    ok = np.array([bool(h) and h in known for h in hashes], bool)
+    for p, h, good in zip(paths, hashes, ok.tolist()):
+        if good:
+            continue
+        if not h:
             failures.append(ImageError(p, "the file could not be read", "Check that it exists and is readable."))
         elif str(p) not in failed_paths:
             # Same content as a file that failed: report this copy too.
             failures.append(ImageError(p, "the picture could not be decoded", "Scan or copy it again."))
-    return EmbeddedItems(rows, ok, failures, source)
+    kept = [h for h, good in zip(hashes, ok.tolist()) if good]
+    # The rows as the cache's table read them (a read-only map, not a copy in memory); when some pictures
+    # failed, a table of the others is read again (one more pass over the cache, not a copy of the vectors).
+    table = known.as_rows(kept) if isinstance(known, KnownVectors) else None
+    if table is None and kept and run.model_key:
+        table = cache.load_embeddings(run.model_key, wanted=kept).as_rows(kept)
+    if table is None:
+        dim = next(iter(known.values())).shape[0] if known else 0
+        table = np.array([known[h] for h in kept], np.float32).reshape(len(kept), dim)
+    return EmbeddedItems(table, ok, failures, source)
 
 
 def make_derivatives(items: list[tuple[str, Path, str]], cache: Cache, settings: BuildSettings,
@@ -399,6 +402,7 @@ def published_items(coll: Collection, hashes: list[str], embedded: EmbeddedItems
     """The drawings and artworks whose pictures could be read, and the confirmed pairs between them."""
     ok, rows = embedded.ok, embedded.rows
     nd = len(coll.drawings)
+    kept_d = int(ok[:nd].sum())
     drawings = [d for i, d in enumerate(coll.drawings) if ok[i]]
     artworks = [a for j, a in enumerate(coll.artworks) if ok[nd + j]]
     if not artworks:
@@ -408,9 +412,9 @@ def published_items(coll: Collection, hashes: list[str], embedded: EmbeddedItems
     return Published(
         drawings, artworks, [h for i, h in enumerate(hashes[:nd]) if ok[i]],
         [h for j, h in enumerate(hashes[nd:]) if ok[nd + j]],
-        # Views of the embedding stage's rows when every picture was read (no second copy of the vectors).
-        Embeddings(Embedded([d.id for d in drawings], rows[:nd] if ok[:nd].all() else rows[:nd][ok[:nd]]),
-                   Embedded([a.id for a in artworks], rows[nd:] if ok[nd:].all() else rows[nd:][ok[nd:]])),
+        # Views of the embedding stage's rows (no second copy of the vectors).
+        Embeddings(Embedded([d.id for d in drawings], rows[:kept_d]),
+                   Embedded([a.id for a in artworks], rows[kept_d:])),
         pairs, len(coll.pairs) - len(pairs))
 
 
