@@ -38,7 +38,7 @@ function ownThumb(i) {
     if (!info) { return null; }
     if (ownCount > 400) { own = {}; ownCount = 0; }   // forget far-away pictures now and then
     ownCount++;
-    own[i] = loadImage(root + thumbUrl(M.thumbs[kindOf(i)], info.id), function () { requestDraw(); });
+    own[i] = loadPicture(root + thumbUrl(M.thumbs[kindOf(i)], info.id), function () { requestDraw(); });
   }
   return own[i] && own[i].ready ? own[i] : null;
 }
@@ -50,7 +50,7 @@ function drawOwn(size, inView) {
     var f = Math.min(size / img.width, size / img.height), w = img.width * f, h = img.height * f;
     octx.fillStyle = "#fff";
     octx.fillRect(sx(QX[i]) - size / 2, sy(QY[i]) - size / 2, size, size);
-    octx.drawImage(img, sx(QX[i]) - w / 2, sy(QY[i]) - h / 2, w, h);
+    octx.drawImage(drawable(img), sx(QX[i]) - w / 2, sy(QY[i]) - h / 2, w, h);
     octx.strokeStyle = css32(colour32[i]); octx.lineWidth = Math.max(1, dpr);
     octx.strokeRect(sx(QX[i]) - size / 2, sy(QY[i]) - size / 2, size, size);
   });

@@ -59,7 +59,7 @@ function begin() {
   waiting = M.chunks + 1;
   if (ovLeft === 0) { arrived(); }
   OV.files.forEach(function (f, s) {
-    ovSheets[s] = loadImage(dataBase + f, function () { if (--ovLeft === 0) { arrived(); } });
+    ovSheets[s] = loadPicture(dataBase + f, function () { if (--ovLeft === 0) { arrived(); } });
   });
   for (var c = 0; c < M.chunks; c++) {
     (function (c) {

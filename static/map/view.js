@@ -87,6 +87,7 @@ function timeWebGL() {
 function draw() {
   pending = false;
   if (!ready) { return; }
+  frameNo++;
   resize(); updateScale();
   var size = pictureSize();
   if (moveLastFrame(size)) { return; }
@@ -116,6 +117,8 @@ function draw() {
     canvas.setAttribute("data-renderer", gl ? "webgl" : "2d");
   }
 }
+// One frame drawn per frame shown: a frame already drawn since the request (the benchmark's steps draw
+// directly) is not drawn again.
 function requestDraw() {
-  if (!pending) { pending = true; window.requestAnimationFrame(draw); }
+  if (!pending) { pending = true; window.requestAnimationFrame(function () { if (pending) { draw(); } }); }
 }
