@@ -127,6 +127,7 @@ function computeColours() {
   colourTable = table.map(rgb32);
   loadedRanges.forEach(function (r) { colourRange(r[0], r[1]); });
   renderLegend();
+  base.ok = false;
 }
 var colourTable = [0];
 /**
@@ -156,6 +157,7 @@ function computeVisible() {
   nVisible = 0;
   loadedRanges.forEach(function (r) { visibleRange(r[0], r[1]); });
   showCount();
+  base.ok = false;
 }
 /** @returns {Array<[Uint16Array, number]>} each filter's column and the value it keeps */
 function activeFilters() {
@@ -321,14 +323,23 @@ var ovLeft = 0;
 var SHEET_PIXELS = 48 << 20;
 function detSheet(s) {
   if (!detSheets[s]) {
-    detSheets[s] = loadPicture(dataBase + DET.files[s], function () { forgetPictures(detSheets, SHEET_PIXELS); requestDraw(); });
+    detSheets[s] = loadPicture(dataBase + DET.files[s], function () {
+      forgetPictures(detSheets, SHEET_PIXELS);
+      if (tiled) { redrawLeaf(s); } else { requestDraw(); }
+    });
   }
   detSheets[s].used = frameNo;
   return detSheets[s];
 }
-// Which detail sheets the current view wants (loading them as a side effect); null: the overview suffices.
+/**
+ * Which detail sheets the current view wants (loading them as a side effect); null: the overview suffices.
+ * @param {number} size
+ * @param {number[] | null} inView
+ * @returns {Object<number, boolean> | null}
+ */
 function wantedDetail(size, inView) {
   if (!DET || size <= OV.cell * 1.25 || !inView) { return null; }
+  /** @type {Object<number, boolean>} */
   var want = {};
   inView.forEach(function (i) { want[detOf[i]] = true; });
   Object.keys(want).forEach(function (s) { detSheet(+s); });
@@ -389,7 +400,7 @@ function applyLayout(name, then) {
   if (!similarity) { similarity = [QX.slice(), QY.slice()]; }
   function use(text) {
     if (text) { decodeLayout(text); } else { QX.set(similarity[0]); QY.set(similarity[1]); }
-    buildGrid(); positionsChanged = true; then();
+    buildGrid(); positionsChanged = true; base.ok = false; then();
   }
   if (!L.file) { use(null); return; }
   var got = (window.SITEGEN_MAP_LAYOUTS || {})[L.name];

@@ -87,9 +87,15 @@ function api() {
     state: function () { return JSON.parse(JSON.stringify(state)); },
     renderer: function () { return gl ? "webgl" : "2d"; },
     pictureSize: function () { return pictureSize() / dpr; },
+    tiles: function () {   // the level of tiles drawn, whether all of the view's were in, how many are on their way
+      var names = Object.keys(tileImages);
+      return { level: tiled ? tileLevel() : -1, complete: lastTilesComplete,
+               loading: names.filter(function (k) { return !tileImages[k].ready && !tileImages[k].failed; }).length };
+    },
     sheetsLoaded: function () { return Object.keys(detSheets).filter(function (s) { return detSheets[s].ready; }).length; },
     selected: function () { return selected.slice(); },
     drawMs: function () {   // one full frame, waiting for the graphics card to finish it
+      base.ok = false;   // all of it drawn again, not the last frame kept
       var t0 = performance.now(); draw();
       if (gl) { gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4)); } else if (!tainted) {
         try { ctx.getImageData(0, 0, 1, 1); } catch (e) { tainted = true; }   // from file:// the pictures forbid it

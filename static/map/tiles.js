@@ -58,7 +58,7 @@ function tileImage(level, x, y) {
   if (!tileImages[name]) {
     tileImages[name] = loadPicture(dataBase + name, function () {
       forgetPictures(tileImages, TILES_KEPT * M.tiles.tile_px * M.tiles.tile_px);
-      requestDraw();
+      redrawSquare(-1 + x * 2 / (1 << level), -1 + y * 2 / (1 << level), 2 / (1 << level), 0);
     });
   }
   return tileImages[name];
@@ -108,24 +108,30 @@ function tiledPictureSize() {
 // Items are drawn one by one from about the size the deepest tiles draw them at (below it the tiles show them).
 function itemsStandApart(size) { return size >= 0.75 * M.tiles.item_px * dpr; }
 
+// The level of tiles drawn at the current zoom: the first whose tiles are drawn at most at their own size.
+function tileLevel() {
+  var T = M.tiles;
+  return Math.max(0, Math.min(T.levels - 1, Math.ceil(Math.log2(2 * scale / T.tile_px))));
+}
 /**
- * Draws the picture tiles of the view on the 2D canvas; a tile not loaded yet is drawn from the nearest loaded
- * tile above it, enlarged, so zooming never shows a blank map. Returns whether every tile of the view is in.
- * @returns {boolean}
+ * Draws the picture tiles over the canvas box [px0, px1] x [py0, py1] on the 2D canvas; a tile not loaded yet is
+ * drawn from the nearest loaded tile above it, enlarged, so zooming never shows a blank map.
+ * @param {number} px0
+ * @param {number} px1
+ * @param {number} py0
+ * @param {number} py1
  */
-function drawTiles() {
-  var T = M.tiles, px = T.tile_px;
-  var level = Math.max(0, Math.min(T.levels - 1, Math.ceil(Math.log2(2 * scale / px))));
-  var per = 1 << level, side = 2 / per * scale, complete = true;
+function drawTiles(px0, px1, py0, py1) {
+  var px = M.tiles.tile_px, level = tileLevel();
+  var per = 1 << level, side = 2 / per * scale, ox = originX(), oy = originY();
   ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, W, H);
+  ctx.fillRect(px0, py0, px1 - px0, py1 - py0);
   ctx.imageSmoothingEnabled = true;
-  tilesOver(level, dataX(0), dataX(W), dataY(H), dataY(0), function (tx, ty) {
-    var left = W / 2 + (-1 + tx * 2 / per - state.x) * scale, top = H / 2 - (-1 + (ty + 1) * 2 / per - state.y) * scale;
+  tilesOver(level, dataX(px0), dataX(px1), dataY(py1), dataY(py0), function (tx, ty) {
+    var left = ox + (-1 + tx * 2 / per) * scale, top = oy - (-1 + (ty + 1) * 2 / per) * scale;
     var img = tileImage(level, tx, ty);
     img.used = frameNo;
     if (img.ready) { ctx.drawImage(drawable(img), left, top, side, side); return; }
-    if (!img.failed) { complete = false; }
     for (var k = 1; k <= level; k++) {   // the nearest loaded tile above, the part of it over this one
       var ax = tx >> k, ay = ty >> k, up = tileImages["tile-" + (level - k) + "-" + ax + "-" + ay + ".webp"];
       if (up && up.ready) {
@@ -135,6 +141,69 @@ function drawTiles() {
         break;
       }
     }
+  });
+}
+
+// The frame last drawn on the canvas (tiles, and the items standing apart over them): where it drew the data's
+// origin, at which zoom, on which canvas size. Drawing every tile and item again
+// takes most of a frame's time: while the view only moves, that frame is moved by whole pixels and only the
+// strips it uncovers are drawn, and where a picture or items arrive only their square is drawn again. A change
+// of colours, filters or layout draws it all again.
+var base = { ok: false, x: 0, y: 0, scale: 0, W: 0, H: 0 };
+/** @type {number[][]} squares of the map to draw again: left, bottom, side, margin in canvas pixels */
+var redrawSquares = [];
+/**
+ * Draws the square of the map of left x0, bottom y0 and side again in the next frame, where it lies in the frame
+ * last drawn, with a margin of pad canvas pixels around it.
+ * @param {number} x0
+ * @param {number} y0
+ * @param {number} side
+ * @param {number} pad
+ */
+function redrawSquare(x0, y0, side, pad) {
+  if (!base.ok || x0 >= (W - base.x) / base.scale || x0 + side <= -base.x / base.scale ||
+      y0 >= base.y / base.scale || y0 + side <= (base.y - H) / base.scale) { return; }
+  redrawSquares.push([x0, y0, side, pad]);
+  requestDraw();
+}
+/** @param {number} s  a tile of points: its items, which may reach half a picture beyond it */
+function redrawLeaf(s) { redrawSquare(leafBox[3 * s], leafBox[3 * s + 1], leafBox[3 * s + 2], pictureSize() / 2 + 2 * dpr); }
+/**
+ * Draws a tiled map's frame; returns whether every tile of the view is in.
+ * @param {number} size  the side of an item's picture
+ * @param {boolean} apart  whether the items are drawn one by one over the tiles
+ * @param {number[] | null} inView  the items in view, when they are drawn one by one and not too many
+ */
+function drawTiledFrame(size, apart, inView) {
+  var want = apart ? wantedDetail(size, inView) : null;
+  var ox = originX(), oy = originY(), dx = ox - base.x, dy = oy - base.y, rects = [];
+  if (base.ok && base.scale === scale && base.W === W && base.H === H && Math.abs(dx) < W && Math.abs(dy) < H) {
+    if (dx || dy) { ctx.drawImage(canvas, dx, dy); }
+    if (dx > 0) { rects.push([0, dx, 0, H]); } else if (dx < 0) { rects.push([W + dx, W, 0, H]); }
+    if (dy > 0) { rects.push([0, W, 0, dy]); } else if (dy < 0) { rects.push([0, W, H + dy, H]); }
+    redrawSquares.forEach(function (q) {
+      var px0 = Math.max(0, Math.floor(ox + q[0] * scale - q[3])), px1 = Math.min(W, Math.ceil(ox + (q[0] + q[2]) * scale + q[3]));
+      var py0 = Math.max(0, Math.floor(oy - (q[1] + q[2]) * scale - q[3])), py1 = Math.min(H, Math.ceil(oy - q[1] * scale + q[3]));
+      if (px1 > px0 && py1 > py0) { rects.push([px0, px1, py0, py1]); }
+    });
+  } else {
+    rects.push([0, W, 0, H]);
+  }
+  redrawSquares = [];
+  rects.forEach(function (r) {
+    ctx.save();
+    ctx.beginPath(); ctx.rect(r[0], r[2], r[1] - r[0], r[3] - r[2]); ctx.clip();
+    drawTiles(r[0], r[1], r[2], r[3]);
+    if (apart) { draw2D(size, want, r); }
+    ctx.restore();
+  });
+  base = { ok: true, x: ox, y: oy, scale: scale, W: W, H: H };
+  // every tile of the view, drawn in this frame or before, is kept; is each in?
+  var level = tileLevel(), complete = true;
+  tilesOver(level, dataX(0), dataX(W), dataY(H), dataY(0), function (tx, ty) {
+    var img = tileImage(level, tx, ty);
+    img.used = frameNo;
+    if (!img.ready && !img.failed) { complete = false; }
   });
   if (complete) { fetchAhead(level); }
   return complete;
@@ -179,6 +248,7 @@ function leafArrived(s) {
     nLoaded += end - start;
     loadedRanges.push([start, end]);
     freshRanges.push([start, end]);
+    redrawLeaf(s);
     requestDraw();
   };
 }
@@ -190,5 +260,4 @@ function refreshLoaded() {
   freshRanges = [];
   showCount();
   buildGrid();
-  positionsChanged = true;
 }

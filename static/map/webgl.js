@@ -115,7 +115,7 @@ function drawGL(size, want) {
   gl.vertexAttribPointer(a.a_idx, 1, gl.FLOAT, false, 0, 0);
   gl.bindBuffer(gl.ARRAY_BUFFER, colourBuf); gl.enableVertexAttribArray(a.a_col);
   gl.vertexAttribPointer(a.a_col, 4, gl.UNSIGNED_BYTE, true, 0, 0);
-  gl.uniform2f(u.u_centre, state.x, state.y);
+  gl.uniform2f(u.u_centre, (W / 2 - originX()) / scale, (originY() - H / 2) / scale);
   gl.uniform2f(u.u_canvas, W, H);
   gl.uniform1f(u.u_scale, scale);
   gl.uniform1f(u.u_size, size);
