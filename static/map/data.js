@@ -319,8 +319,9 @@ var ovSheets = [];
 /** @type {Object<string, SiteMapPicture>} */
 var detSheets = {};
 var ovLeft = 0;
-// Detail sheets are large (up to 2048 x 2048): about twelve of the largest are kept decoded.
-var SHEET_PIXELS = 48 << 20;
+// Detail sheets are large (up to 2048 x 2048, 16 MB decoded): about eight of the largest are kept decoded,
+// more while the view shows more.
+var SHEET_PIXELS = 32 << 20;
 function detSheet(s) {
   if (!detSheets[s]) {
     detSheets[s] = loadPicture(dataBase + DET.files[s], function () {

@@ -2,8 +2,10 @@
 /* A map too large to load whole (M.tiles, see generator/pipeline/maptiles.py): seen from afar it is drawn from
    picture tiles, as street maps are (each item already drawn in them as its picture, shrunk with the map);
    zoomed in to where the items stand apart, the points and detail sheets of the tiles in view are loaded, and
-   the items are drawn one by one over the tiles, pointed at, listed, filtered. Nothing is loaded for the
-   parts of the map out of view. */
+   the items are drawn one by one over the tiles, pointed at, listed, filtered. Of the parts of the map out of
+   view only the tiles likely needed next are fetched (the ring around the view, the next level down over its
+   middle); no points, no sheets. A frame is drawn whole only when the zoom changes: while the view moves,
+   the last frame is moved and what it uncovers drawn (drawTiledFrame). */
 
 var tiled = false;
 // points whose tile of points is loaded (all of them on a map that is not tiled), and their ranges of indices
