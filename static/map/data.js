@@ -237,20 +237,34 @@ function itemsInView(marginPx, limit) { return itemsInBox(-marginPx, W + marginP
 // another server), the picture is loaded as an image and decoded when first drawn.
 var frameNo = 1;   // counts the frames drawn: each picture remembers the last one that drew it
 // Asking for a file (a fetch, a script tag) takes the page a fraction of a millisecond, and a frame may need
-// dozens: they are asked for between frames, a few milliseconds' worth at a time, in the order wanted.
+// dozens: they are asked for in the order wanted when the page is idle between frames (where the browser
+// says so; elsewhere about a millisecond's worth at a time), so that a frame is not kept waiting.
 /** @type {Array<function(): void>} */
 var askQueue = [];
-var askTimer = 0;
+var askWaiting = false;
 /** @param {function(): void} ask */
 function askSoon(ask) {
   askQueue.push(ask);
-  if (!askTimer) { askTimer = window.setTimeout(askQueued, 0); }
+  if (!askWaiting) { askWaiting = true; askWhenIdle(); }
 }
-function askQueued() {
-  askTimer = 0;
-  var t0 = performance.now();
-  while (askQueue.length && performance.now() - t0 < 3) { askQueue.shift()(); }
-  if (askQueue.length) { askTimer = window.setTimeout(askQueued, 0); }
+function askWhenIdle() {
+  if (typeof window.requestIdleCallback === "function") {
+    window.requestIdleCallback(askQueued, { timeout: 100 });
+  } else {
+    window.setTimeout(function () { askQueued(null); }, 0);
+  }
+}
+/** @param {IdleDeadline | null} idle */
+function askQueued(idle) {
+  var t0 = performance.now(), done = 0;
+  while (askQueue.length) {
+    var more = idle && !idle.didTimeout ? idle.timeRemaining() > 1 : performance.now() - t0 < 1 || done < 2;
+    if (!more) { break; }
+    askQueue.shift()();
+    done++;
+  }
+  askWaiting = askQueue.length > 0;
+  if (askWaiting) { askWhenIdle(); }
 }
 /**
  * @param {string} src
