@@ -286,7 +286,7 @@ function loadPicture(src, done) {
     img.src = src;
   }
   askSoon(function () {
-    if (pic.failed) { return; }   // let go before it was asked for
+    if (pic.failed) { done(pic); return; }   // let go before it was asked for
     if (src.indexOf(dataBase) !== 0 || window.location.protocol === "file:" || typeof window.createImageBitmap !== "function") {
       asImage();
       return;

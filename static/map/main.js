@@ -87,10 +87,11 @@ function api() {
     state: function () { return JSON.parse(JSON.stringify(state)); },
     renderer: function () { return gl ? "webgl" : "2d"; },
     pictureSize: function () { return pictureSize() / dpr; },
-    tiles: function () {   // the level of tiles drawn, whether all of the view's were in, how many are on their way
+    tiles: function () {   // the level of tiles drawn, whether all of the view's were in, how many are wanted still
       var names = Object.keys(tileImages);
       return { level: tiled ? tileLevel() : -1, complete: lastTilesComplete,
-               loading: names.filter(function (k) { return !tileImages[k].ready && !tileImages[k].failed; }).length };
+               loading: aheadWanted.length +
+                 names.filter(function (k) { return !tileImages[k].ready && !tileImages[k].failed; }).length };
     },
     sheetsLoaded: function () { return Object.keys(detSheets).filter(function (s) { return detSheets[s].ready; }).length; },
     selected: function () { return selected.slice(); },

@@ -61,6 +61,7 @@ function tileImage(level, x, y) {
     tileImages[name] = loadPicture(dataBase + name, function () {
       forgetPictures(tileImages, TILES_KEPT * M.tiles.tile_px * M.tiles.tile_px);
       redrawSquare(-1 + x * 2 / (1 << level), -1 + y * 2 / (1 << level), 2 / (1 << level), 0);
+      if (aheadOf[name]) { delete aheadOf[name]; aheadLeft--; askAhead(); }
     });
   }
   return tileImages[name];
@@ -91,16 +92,35 @@ function tilesOver(level, x0, x1, y0, y1, visit) {
  */
 function fetchAhead(level) {
   var hw = W / 2 / scale, hh = H / 2 / scale, ring = 2 / (1 << level);
+  aheadWanted = [];
   /** @param {number} lv @returns {function(number, number): void} */
   function ask(lv) {
-    return function (tx, ty) {   // not drawn yet: let go before the tiles drawn lately, after those drawn long ago
-      if (!tileImages["tile-" + lv + "-" + tx + "-" + ty + ".webp"]) { tileImage(lv, tx, ty).used = frameNo - 2; }
+    return function (tx, ty) {
+      if (!tileImages["tile-" + lv + "-" + tx + "-" + ty + ".webp"]) { aheadWanted.push([lv, tx, ty]); }
     };
   }
   if (level + 1 < M.tiles.levels) {
     tilesOver(level + 1, state.x - hw / 1.5, state.x + hw / 1.5, state.y - hh / 1.5, state.y + hh / 1.5, ask(level + 1));
   }
   tilesOver(level, state.x - hw - ring, state.x + hw + ring, state.y - hh - ring, state.y + hh + ring, ask(level));
+  askAhead();
+}
+// The tiles fetched ahead come a few at a time (each is decoded on one of the processor's cores, which the
+// frames being drawn need too), those of the latest view first.
+/** @type {Array<[number, number, number]>} */
+var aheadWanted = [];
+/** @type {Object<string, boolean>} */
+var aheadOf = {};
+var aheadLeft = 0;
+function askAhead() {
+  while (aheadLeft < 3 && aheadWanted.length) {
+    var t = aheadWanted.shift(), name = "tile-" + t[0] + "-" + t[1] + "-" + t[2] + ".webp";
+    if (tileImages[name]) { continue; }
+    aheadOf[name] = true;
+    aheadLeft++;
+    // not drawn yet: let go before the tiles drawn lately, after those drawn long ago
+    tileImage(t[0], t[1], t[2]).used = frameNo - 2;
+  }
 }
 // The side of an item's picture in canvas pixels: as drawn in the deepest tiles, grown with the zoom.
 function tiledPictureSize() {
