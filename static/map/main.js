@@ -40,7 +40,12 @@ var octx = /** @type {CanvasRenderingContext2D} */ (overlay ? overlay.getContext
 function start() {
   buildGrid();
   readHash();
-  if (!tiled && webglWanted() && initGL()) { /* WebGL draws the pictures */ } else { ctx = canvas.getContext("2d"); }
+  if (!tiled && webglWanted() && initGL()) { /* WebGL draws the pictures */ } else {
+    // every frame covers the canvas (white, then the pictures): an opaque canvas is shown without blending
+    ctx = canvas.getContext("2d", { alpha: false });
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+  }
   wireControls();
   syncControls();
   computeColours();
