@@ -17,7 +17,8 @@ COLOURS = [(220, 40, 40), (40, 170, 60), (40, 70, 220), (240, 200, 30), (160, 50
 
 
 def _serve_map(root, tiled_from):
-    """(base URL, point colours in the page's order, tile count, server) of a 3,000-item map on 127.0.0.1."""
+    """(base URL, point colours in the page's order, tile count, labels in the page's order, server) of a 3,000-item
+    map on 127.0.0.1."""
     from generator.pipeline.derive import map_stage
     from generator.publish.web import make_server
     from generator.site.mapdata import MapItem, write_map_data
@@ -51,7 +52,7 @@ def _serve_map(root, tiled_from):
     server = make_server(site, port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return (f"http://127.0.0.1:{server.server_address[1]}/", [COLOURS[colour[i]] for i in arrangement.order],
-            len(arrangement.tiles), server)
+            len(arrangement.tiles), [items[i].label for i in arrangement.order], server)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,7 @@ def _colours_at_items(page, colours, limit):
 
 @pytest.mark.parametrize("query", ["", "?draw=2d"])
 def test_zoomed_in_each_item_is_drawn_from_its_tiles_sheet(browser, tiled_map, query):
-    base, colours, tiles = tiled_map
+    base, colours, tiles, _ = tiled_map
     assert tiles >= 4
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = []
@@ -113,7 +114,7 @@ def test_zoomed_in_each_item_is_drawn_from_its_tiles_sheet(browser, tiled_map, q
 
 
 def test_a_large_map_opens_on_picture_tiles_and_loads_the_items_in_view_when_zoomed_in(browser, pictured_map):
-    base, colours, tiles = pictured_map
+    base, colours, tiles, labels = pictured_map
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -159,5 +160,95 @@ def test_a_large_map_opens_on_picture_tiles_and_loads_the_items_in_view_when_zoo
     page.wait_for_function("() => SITEGEN_MAP_API.sheetsLoaded() >= 1", timeout=15_000)
     fetched = page.evaluate("performance.getEntriesByType('resource').map(r => r.name.split('/').pop())")
     assert len([f for f in fetched if f.startswith("points-")]) == 1
+    assert errors == []
+    page.close()
+
+
+ZOOM_TO_NEXT_LEVEL = """async () => {
+  // zooms in with the + button, letting the tiles fetched ahead arrive between steps, until the next level of
+  // tiles is drawn; returns the levels and whether every tile of the view was in at that level's first frame
+  const api = SITEGEN_MAP_API, button = document.getElementById('map-zoom-in'), first = api.tiles().level;
+  const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+  const settled = async () => {
+    const t0 = performance.now();
+    while (api.tiles().loading > 0 && performance.now() - t0 < 15000) { await new Promise(r => setTimeout(r, 20)); }
+  };
+  for (let k = 0; k < 6; k++) {
+    await settled();
+    button.click();
+    await frame();   // the frame of the click (drawn before this callback)
+    const t = api.tiles();
+    if (t.level > first) { return {first, level: t.level, complete: t.complete}; }
+  }
+  return {first, level: api.tiles().level, complete: false};
+}"""
+
+
+def test_the_next_levels_tiles_are_in_before_the_zoom_reaches_them(browser, pictured_map):
+    base, colours, tiles, labels = pictured_map
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(base + "map/index.html")
+    page.wait_for_selector("#map[data-ready]", timeout=15_000)
+    got = page.evaluate(ZOOM_TO_NEXT_LEVEL)
+    assert got["level"] == got["first"] + 1, got
+    # the tiles of the new level were fetched and decoded while the view was still on the level above: the first
+    # frame at the new level draws them all, none enlarged from the level above
+    assert got["complete"], got
+    fetched = page.evaluate("performance.getEntriesByType('resource').map(r => r.name.split('/').pop())")
+    assert any(f.startswith(f"tile-{got['level']}-") for f in fetched)
+    assert errors == []
+    page.close()
+
+
+def _map_shot(page):
+    return np.asarray(Image.open(io.BytesIO(page.locator("#map").screenshot())).convert("RGB")).astype(int)
+
+
+def test_a_dragged_frame_is_the_frame_drawn_whole_and_its_items_can_be_pointed_at(browser, pictured_map):
+    """While the view moves, the last frame is moved and only what it uncovers is drawn: the result must be what
+    drawing everything again gives, and the items must still be drawn and found where they are."""
+    base, colours, tiles, labels = pictured_map
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(base + "map/index.html#x=0&y=0&z=23")
+    page.wait_for_selector("#map[data-ready]", timeout=15_000)
+    page.locator("#map").scroll_into_view_if_needed()
+    page.wait_for_function("() => SITEGEN_MAP_API.sheetsLoaded() >= 2", timeout=15_000)
+    box = page.locator("#map").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    for k in range(1, 13):   # about a third of the canvas, left and up, one frame at a time
+        page.mouse.move(cx - 31 * k, cy - 13 * k)
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
+    page.mouse.up()
+    page.mouse.move(box["x"] + 5, box["y"] + box["height"] - 5)   # out of the way of the items
+    # the items uncovered are loaded and drawn; nothing more on its way
+    page.wait_for_function("() => SITEGEN_MAP_API.sheetsLoaded() >= 3 && SITEGEN_MAP_API.tiles().loading === 0",
+                           timeout=15_000)
+    page.wait_for_timeout(500)
+    moved = _map_shot(page)
+    page.evaluate("SITEGEN_MAP_API.drawMs()")   # everything drawn again
+    whole = _map_shot(page)
+    differ = (np.abs(moved - whole).max(axis=2) > 8).mean()
+    assert differ < 0.0002, differ   # one column of pixels left out at each step would be ten times more
+    # every item loaded there shows its own colour where the page says it is
+    checked, matched = _colours_at_items(page, colours, 60)
+    assert checked >= 6 and matched == checked, (checked, matched)
+    loaded = page.evaluate(f"[...Array({len(colours)}).keys()].filter(i => SITEGEN_MAP_API.isLoaded(i)).length")
+    assert page.evaluate("SITEGEN_MAP_API.visibleCount()") == loaded   # the items that arrived count, each once
+    # pointing at one of the items uncovered by the drag names it
+    for i in range(len(colours)):
+        pos = page.evaluate(f"SITEGEN_MAP_API.position({i})")
+        if page.evaluate(f"SITEGEN_MAP_API.isLoaded({i})") and box["x"] + box["width"] * 0.7 < pos["x"] < box["x"] + \
+                box["width"] - 40 and box["y"] + box["height"] * 0.6 < pos["y"] < box["y"] + box["height"] - 40:
+            break
+    else:
+        raise AssertionError("no loaded item in the part uncovered by the drag")
+    page.mouse.move(pos["x"], pos["y"])
+    page.wait_for_function("label => document.getElementById('map-label').textContent === label", arg=labels[i])
     assert errors == []
     page.close()

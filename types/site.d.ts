@@ -1,10 +1,17 @@
 // The shapes of the site's data files (written by generator/site/*.py) and the globals the scripts share,
 // for the type checks of the browser code in static/ (tsconfig.json). Not part of the Python package.
 
-/** A picture being loaded (core/load.js), with what the map keeps on it. */
-interface SitePicture extends HTMLImageElement {
-  ready?: boolean;
-  failed?: boolean;
+/** One of the map's pictures (a tile, an atlas sheet, a thumbnail): static/map/data.js loadPicture. */
+interface SiteMapPicture {
+  /** decoded, ready to draw */
+  ready: boolean;
+  failed: boolean;
+  /** what a canvas draws: the decoded bitmap, or the picture itself where it could not be decoded first */
+  image: ImageBitmap | HTMLImageElement | null;
+  width: number;
+  height: number;
+  /** the last frame that drew it */
+  used: number;
   tex?: WebGLTexture | null;
 }
 

@@ -27,17 +27,3 @@ function loadScript(src, done) {
   s.onerror = function () { finish(false); };
   document.head.appendChild(s);
 }
-
-/**
- * A picture, loading; done(img) once it arrived (img.ready) or failed (img.failed).
- * @param {string} src
- * @param {function(SitePicture): void} [done]
- * @returns {SitePicture}
- */
-function loadImage(src, done) {
-  var img = /** @type {SitePicture} */ (new Image());
-  img.onload = function () { img.ready = true; if (done) { done(img); } };
-  img.onerror = function () { img.failed = true; if (done) { done(img); } };
-  img.src = src;
-  return img;
-}

@@ -4,16 +4,22 @@
 
 // ------------------------------------------------------------ the 2D canvas, where WebGL is not used
 var ctx = null;
-function draw2D(size, want) {
+/**
+ * Draws the visible items whose picture meets the canvas box (all the canvas without one); returns how many.
+ * @param {number} size
+ * @param {Object<number, boolean> | null} want  the detail sheets to draw from, where loaded
+ * @param {number[]} [box]  [px0, px1, py0, py1]
+ */
+function draw2D(size, want, box) {
   if (!tiled) {   // a tiled map's items are drawn over its picture tiles
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, W, H);
   }
-  var half = size / 2, frame = size >= 12 * dpr, lw = Math.max(1, dpr), drawn = 0;
+  var b = box || [0, W, 0, H], half = size / 2, frame = size >= 12 * dpr, lw = Math.max(1, dpr), drawn = 0;
   ctx.lineWidth = lw;
-  visitCells(dataX(-half), dataX(W + half), dataY(H + half), dataY(-half), function (i) {
+  visitCells(dataX(b[0] - half), dataX(b[1] + half), dataY(b[3] + half), dataY(b[2] - half), function (i) {
     var px = sx(QX[i]) - half, py = sy(QY[i]) - half;
-    if (px < -size || py < -size || px > W || py > H) { return false; }
+    if (px < b[0] - size || py < b[2] - size || px > b[1] || py > b[3]) { return false; }
     var src = noThumb[i] ? null : source(i, want && want[detOf[i]]);
     if (!src && tiled && !noThumb[i]) { return false; }   // its picture tile shows it until its sheet is in
     drawn++;
@@ -38,7 +44,7 @@ function ownThumb(i) {
     if (!info) { return null; }
     if (ownCount > 400) { own = {}; ownCount = 0; }   // forget far-away pictures now and then
     ownCount++;
-    own[i] = loadImage(root + thumbUrl(M.thumbs[kindOf(i)], info.id), function () { requestDraw(); });
+    own[i] = loadPicture(root + thumbUrl(M.thumbs[kindOf(i)], info.id), function () { requestDraw(); });
   }
   return own[i] && own[i].ready ? own[i] : null;
 }
@@ -50,7 +56,7 @@ function drawOwn(size, inView) {
     var f = Math.min(size / img.width, size / img.height), w = img.width * f, h = img.height * f;
     octx.fillStyle = "#fff";
     octx.fillRect(sx(QX[i]) - size / 2, sy(QY[i]) - size / 2, size, size);
-    octx.drawImage(img, sx(QX[i]) - w / 2, sy(QY[i]) - h / 2, w, h);
+    octx.drawImage(drawable(img), sx(QX[i]) - w / 2, sy(QY[i]) - h / 2, w, h);
     octx.strokeStyle = css32(colour32[i]); octx.lineWidth = Math.max(1, dpr);
     octx.strokeRect(sx(QX[i]) - size / 2, sy(QY[i]) - size / 2, size, size);
   });

@@ -64,14 +64,21 @@ function decodeLayout(text) {
 // ------------------------------------------------------------ hit-testing grid
 var G = 128, SHIFT = 9;   // 65536 / 128 = 512 = 1 << 9
 var cellStart = new Int32Array(G * G + 1), cellItems = new Int32Array(0);
+// Only the items loaded are placed (on a tiled map, a few thousand of a million): the loops run over their ranges.
 function buildGrid() {
-  var counts = new Int32Array(G * G), i;
+  var counts = new Int32Array(G * G), i, r, end;
   cellStart[0] = 0;
-  for (i = 0; i < n; i++) { if (loaded[i]) { counts[(QX[i] >> SHIFT) + (QY[i] >> SHIFT) * G]++; } }
+  for (r = 0; r < loadedRanges.length; r++) {
+    for (i = loadedRanges[r][0], end = loadedRanges[r][1]; i < end; i++) { counts[(QX[i] >> SHIFT) + (QY[i] >> SHIFT) * G]++; }
+  }
   for (i = 0; i < G * G; i++) { cellStart[i + 1] = cellStart[i] + counts[i]; }
   var fill = cellStart.slice(0, G * G);
-  for (i = 0; i < n; i++) { if (loaded[i]) { cellItems[fill[(QX[i] >> SHIFT) + (QY[i] >> SHIFT) * G]++] = i; } }
-  for (i = 0; i < n; i++) { XY[2 * i] = QX[i]; XY[2 * i + 1] = QY[i]; }
+  for (r = 0; r < loadedRanges.length; r++) {
+    for (i = loadedRanges[r][0], end = loadedRanges[r][1]; i < end; i++) {
+      cellItems[fill[(QX[i] >> SHIFT) + (QY[i] >> SHIFT) * G]++] = i;
+      XY[2 * i] = QX[i]; XY[2 * i + 1] = QY[i];
+    }
+  }
 }
 
 // ------------------------------------------------------------ colours
@@ -96,7 +103,7 @@ function ramp(t) {   // a viridis-like ramp from dark blue to yellow for years
 }
 var legend = [];
 function computeColours() {
-  var f = facetByName[state.color], col = F[state.color], table = new Array(f.values.length), i;
+  var f = facetByName[state.color], table = new Array(f.values.length), i;
   legend = [];
   if (f.name === "kind") {
     f.values.forEach(function (v, k) { table[k] = KIND[v] || NONE; if (KIND[v] && f.counts[k]) { legend.push([table[k], f.labels[k], f.counts[k]]); } });
@@ -117,9 +124,19 @@ function computeColours() {
   }
   table[0] = NONE;
   if (f.counts[0]) { legend.push([NONE, f.labels[0], f.counts[0]]); }
-  var t32 = table.map(rgb32);
-  for (i = 0; i < n; i++) { colour32[i] = t32[col[i]]; }
+  colourTable = table.map(rgb32);
+  loadedRanges.forEach(function (r) { colourRange(r[0], r[1]); });
   renderLegend();
+  base.ok = false;
+}
+var colourTable = [0];
+/**
+ * @param {number} start
+ * @param {number} end
+ */
+function colourRange(start, end) {
+  var col = F[state.color];
+  for (var i = start; i < end; i++) { colour32[i] = colourTable[col[i]]; }
   attributesChanged = true;
 }
 function renderLegend() {
@@ -137,6 +154,14 @@ function renderLegend() {
 
 // ------------------------------------------------------------ filters
 function computeVisible() {
+  nVisible = 0;
+  loadedRanges.forEach(function (r) { visibleRange(r[0], r[1]); });
+  showCount();
+  base.ok = false;
+}
+/** @returns {Array<[Uint16Array, number]>} each filter's column and the value it keeps */
+function activeFilters() {
+  /** @type {Array<[Uint16Array, number]>} */
   var active = [];
   M.facets.forEach(function (f) {
     var v = state.filters[f.name];
@@ -145,12 +170,24 @@ function computeVisible() {
       active.push([F[f.name], k]);   // k = -1 (unknown value) hides everything, as it should
     }
   });
-  nVisible = 0;
-  for (var i = 0; i < n; i++) {
-    var ok = loaded[i];
+  return active;
+}
+/**
+ * Which items of [start, end), all loaded, the filters keep; counted into nVisible.
+ * @param {number} start
+ * @param {number} end
+ */
+function visibleRange(start, end) {
+  var active = activeFilters();
+  for (var i = start; i < end; i++) {
+    var ok = 1;
     for (var a = 0; a < active.length; a++) { if (active[a][0][i] !== active[a][1]) { ok = 0; break; } }
     visible[i] = ok; nVisible += ok;
   }
+  attributesChanged = true;
+}
+function showCount() {
+  var active = activeFilters();
   if (countEl && tiled && active.length) {   // only the items loaded so far can be filtered
     countEl.textContent = t("Filters apply to the items drawn one by one: %(shown)s of the %(loaded)s loaded so far match.",
                             {shown: nVisible, loaded: nLoaded});
@@ -192,19 +229,132 @@ function itemsInBox(px0, px1, py0, py1, limit) {
 }
 function itemsInView(marginPx, limit) { return itemsInBox(-marginPx, W + marginPx, -marginPx, H + marginPx, limit); }
 
+// ------------------------------------------------------------ pictures decoded before they are drawn
+// A browser decodes a picture the first time a canvas draws it, in that frame, and a detail sheet takes tens of
+// milliseconds: the map's own files are fetched and decoded into an ImageBitmap off the page's thread instead,
+// and count as ready only then. A picture not ready is drawn from what stands in for it (a tile above, the
+// overview). From file://, where fetch() is refused, and for pictures elsewhere (the thumbnails may be on
+// another server), the picture is loaded as an image and decoded when first drawn.
+var frameNo = 1;   // counts the frames drawn: each picture remembers the last one that drew it
+// Asking for a file (a fetch, a script tag) takes the page a fraction of a millisecond, and a frame may need
+// dozens: they are asked for in the order wanted when the page is idle between frames (where the browser
+// says so; elsewhere about a millisecond's worth at a time), so that a frame is not kept waiting.
+/** @type {Array<function(): void>} */
+var askQueue = [];
+var askWaiting = false;
+/** @param {function(): void} ask */
+function askSoon(ask) {
+  askQueue.push(ask);
+  if (!askWaiting) { askWaiting = true; askWhenIdle(); }
+}
+function askWhenIdle() {
+  if (typeof window.requestIdleCallback === "function") {
+    window.requestIdleCallback(askQueued, { timeout: 100 });
+  } else {
+    window.setTimeout(function () { askQueued(null); }, 0);
+  }
+}
+/** @param {IdleDeadline | null} idle */
+function askQueued(idle) {
+  var t0 = performance.now(), done = 0;
+  while (askQueue.length) {
+    var more = idle && !idle.didTimeout ? idle.timeRemaining() > 1 : performance.now() - t0 < 1 || done < 2;
+    if (!more) { break; }
+    askQueue.shift()();
+    done++;
+  }
+  askWaiting = askQueue.length > 0;
+  if (askWaiting) { askWhenIdle(); }
+}
+/**
+ * @param {string} src
+ * @param {function(SiteMapPicture): void} done
+ * @returns {SiteMapPicture}
+ */
+function loadPicture(src, done) {
+  /** @type {SiteMapPicture} */
+  var pic = { ready: false, failed: false, image: null, width: 0, height: 0, used: frameNo };
+  /** @param {ImageBitmap | HTMLImageElement} image */
+  function arrived(image) {
+    pic.image = image; pic.width = image.width; pic.height = image.height; pic.ready = true;
+    done(pic);
+  }
+  function asImage() {
+    var img = new Image();
+    img.onload = function () { arrived(img); };
+    img.onerror = function () { pic.failed = true; done(pic); };
+    img.src = src;
+  }
+  askSoon(function () {
+    if (pic.failed) { done(pic); return; }   // let go before it was asked for
+    if (src.indexOf(dataBase) !== 0 || window.location.protocol === "file:" || typeof window.createImageBitmap !== "function") {
+      asImage();
+      return;
+    }
+    window.fetch(src).then(function (r) {
+      if (!r.ok) { throw new Error(r.statusText); }
+      return r.blob();
+    }).then(function (blob) { return window.createImageBitmap(blob); }).then(arrived, asImage);
+  });
+  return pic;
+}
+/**
+ * What a canvas draws of a picture that is ready.
+ * @param {SiteMapPicture} pic
+ * @returns {ImageBitmap | HTMLImageElement}
+ */
+function drawable(pic) { return pic.image; }
+/**
+ * Lets go of the pictures drawn least recently once those decoded hold more than budget pixels, never one
+ * drawn in the last frame (they come back from the browser's cache when they are needed again).
+ * @param {Object<string, SiteMapPicture>} pics
+ * @param {number} budget
+ */
+function forgetPictures(pics, budget) {
+  var keys = Object.keys(pics), total = 0;
+  keys.forEach(function (k) { if (pics[k].ready) { total += pics[k].width * pics[k].height; } });
+  if (total <= budget) { return; }
+  keys.sort(function (a, b) { return pics[a].used - pics[b].used; });
+  for (var j = 0; j < keys.length && total > budget; j++) {
+    var pic = pics[keys[j]];
+    if (pic.used >= frameNo - 1) { break; }
+    if (pic.ready) { total -= pic.width * pic.height; }
+    var image = pic.image;
+    if (image && "close" in image) { image.close(); }
+    if (pic.tex && gl) { gl.deleteTexture(pic.tex); pic.tex = null; }
+    pic.image = null; pic.ready = false; pic.failed = true;
+    delete pics[keys[j]];
+  }
+}
+
 // ------------------------------------------------------------ atlas sheets
-/** @type {SitePicture[]} */
+/** @type {SiteMapPicture[]} */
 var ovSheets = [];
-/** @type {Object<number, SitePicture>} */
+/** @type {Object<string, SiteMapPicture>} */
 var detSheets = {};
 var ovLeft = 0;
+// Detail sheets are large (up to 2048 x 2048, 16 MB decoded): about eight of the largest are kept decoded,
+// more while the view shows more.
+var SHEET_PIXELS = 32 << 20;
 function detSheet(s) {
-  if (!detSheets[s]) { detSheets[s] = loadImage(dataBase + DET.files[s], function () { requestDraw(); }); }
+  if (!detSheets[s]) {
+    detSheets[s] = loadPicture(dataBase + DET.files[s], function () {
+      forgetPictures(detSheets, SHEET_PIXELS);
+      if (tiled) { redrawLeaf(s); } else { requestDraw(); }
+    });
+  }
+  detSheets[s].used = frameNo;
   return detSheets[s];
 }
-// Which detail sheets the current view wants (loading them as a side effect); null: the overview suffices.
+/**
+ * Which detail sheets the current view wants (loading them as a side effect); null: the overview suffices.
+ * @param {number} size
+ * @param {number[] | null} inView
+ * @returns {Object<number, boolean> | null}
+ */
 function wantedDetail(size, inView) {
   if (!DET || size <= OV.cell * 1.25 || !inView) { return null; }
+  /** @type {Object<number, boolean>} */
   var want = {};
   inView.forEach(function (i) { want[detOf[i]] = true; });
   Object.keys(want).forEach(function (s) { detSheet(+s); });
@@ -219,7 +369,7 @@ function source(i, useDetail) {
   }
   if (!L) { img = ovSheets[Math.floor(i / OV.per_sheet)]; L = OV; k = i % L.per_sheet; }
   if (!img || !img.ready) { return null; }
-  return [img, (k % L.per_row) * L.cell, Math.floor(k / L.per_row) * L.cell, L.cell];
+  return [drawable(img), (k % L.per_row) * L.cell, Math.floor(k / L.per_row) * L.cell, L.cell];
 }
 
 // ------------------------------------------------------------ labels (loaded on demand)
@@ -265,7 +415,7 @@ function applyLayout(name, then) {
   if (!similarity) { similarity = [QX.slice(), QY.slice()]; }
   function use(text) {
     if (text) { decodeLayout(text); } else { QX.set(similarity[0]); QY.set(similarity[1]); }
-    buildGrid(); positionsChanged = true; then();
+    buildGrid(); positionsChanged = true; base.ok = false; then();
   }
   if (!L.file) { use(null); return; }
   var got = (window.SITEGEN_MAP_LAYOUTS || {})[L.name];

@@ -112,7 +112,8 @@ function clearSelection() {
 // ------------------------------------------------------------ pointer, wheel, keys
 var drag = null, keyboardMode = false;
 function zoomAt(factor, px, py) {
-  var bx = dataX(px), by = dataY(py);
+  // the point under the pointer stays there (from the centre itself, not the one rounded to whole pixels)
+  var bx = (px - W / 2) / scale + state.x, by = -(py - H / 2) / scale + state.y;
   state.z = Math.max(0.5, Math.min(400, state.z * factor));
   updateScale();
   state.x = bx - (px - W / 2) / scale; state.y = by + (py - H / 2) / scale;

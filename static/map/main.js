@@ -40,7 +40,12 @@ var octx = /** @type {CanvasRenderingContext2D} */ (overlay ? overlay.getContext
 function start() {
   buildGrid();
   readHash();
-  if (!tiled && webglWanted() && initGL()) { /* WebGL draws the pictures */ } else { ctx = canvas.getContext("2d"); }
+  if (!tiled && webglWanted() && initGL()) { /* WebGL draws the pictures */ } else {
+    // every frame covers the canvas (white, then the pictures): an opaque canvas is shown without blending
+    ctx = canvas.getContext("2d", { alpha: false });
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+  }
   wireControls();
   syncControls();
   computeColours();
@@ -59,7 +64,7 @@ function begin() {
   waiting = M.chunks + 1;
   if (ovLeft === 0) { arrived(); }
   OV.files.forEach(function (f, s) {
-    ovSheets[s] = loadImage(dataBase + f, function () { if (--ovLeft === 0) { arrived(); } });
+    ovSheets[s] = loadPicture(dataBase + f, function () { if (--ovLeft === 0) { arrived(); } });
   });
   for (var c = 0; c < M.chunks; c++) {
     (function (c) {
@@ -87,9 +92,16 @@ function api() {
     state: function () { return JSON.parse(JSON.stringify(state)); },
     renderer: function () { return gl ? "webgl" : "2d"; },
     pictureSize: function () { return pictureSize() / dpr; },
+    tiles: function () {   // the level of tiles drawn, whether all of the view's were in, how many are wanted still
+      var names = Object.keys(tileImages);
+      return { level: tiled ? tileLevel() : -1, complete: lastTilesComplete,
+               loading: aheadWanted.length +
+                 names.filter(function (k) { return !tileImages[k].ready && !tileImages[k].failed; }).length };
+    },
     sheetsLoaded: function () { return Object.keys(detSheets).filter(function (s) { return detSheets[s].ready; }).length; },
     selected: function () { return selected.slice(); },
     drawMs: function () {   // one full frame, waiting for the graphics card to finish it
+      base.ok = false;   // all of it drawn again, not the last frame kept
       var t0 = performance.now(); draw();
       if (gl) { gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4)); } else if (!tainted) {
         try { ctx.getImageData(0, 0, 1, 1); } catch (e) { tainted = true; }   // from file:// the pictures forbid it

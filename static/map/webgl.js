@@ -84,7 +84,7 @@ function texture(img) {
   if (!img.tex) {
     img.tex = gl.createTexture();
     gl.bindTexture(gl.TEXTURE_2D, img.tex);
-    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, img);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, drawable(img));
     gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.LINEAR);
     gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.LINEAR);
     gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
@@ -115,7 +115,7 @@ function drawGL(size, want) {
   gl.vertexAttribPointer(a.a_idx, 1, gl.FLOAT, false, 0, 0);
   gl.bindBuffer(gl.ARRAY_BUFFER, colourBuf); gl.enableVertexAttribArray(a.a_col);
   gl.vertexAttribPointer(a.a_col, 4, gl.UNSIGNED_BYTE, true, 0, 0);
-  gl.uniform2f(u.u_centre, state.x, state.y);
+  gl.uniform2f(u.u_centre, (W / 2 - originX()) / scale, (originY() - H / 2) / scale);
   gl.uniform2f(u.u_canvas, W, H);
   gl.uniform1f(u.u_scale, scale);
   gl.uniform1f(u.u_size, size);
@@ -128,7 +128,7 @@ function drawGL(size, want) {
    * @param {number} start
    * @param {number} end
    * @param {SiteAtlas} L
-   * @param {SitePicture} img
+   * @param {SiteMapPicture} img
    * @param {number} first  the point in the sheet's first cell
    */
   function drawRange(start, end, L, img, first) {
