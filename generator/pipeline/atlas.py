@@ -44,6 +44,8 @@ import numpy as np
 
 from generator.contracts import AtlasSheets, MapTile
 from generator.fsutil import write_atomic
+from generator.pipeline.maptiles import make_pyramid, present_bitmaps
+from generator.pipeline.sheetcells import shrunk_cells
 
 ATLAS_VERSION = "atlas-v3"
 MAX_SHEET = 4096
@@ -156,19 +158,6 @@ def make_detail(thumbs: list[Path | None], tiles: tuple[MapTile, ...], level: At
     return files, computed, failed
 
 
-def shrunk_cells(path: Path, count: int, detail_cell: int, per_row: int, cell: int) -> np.ndarray:
-    """The first ``count`` cells of a detail sheet (cells of ``detail_cell`` pixels, ``per_row`` a row) shrunk to
-    ``cell`` pixels: (count, cell, cell, 4) RGBA. The overview and the map's picture tiles are made from these."""
-    with Image.open(path) as img:
-        full = img.convert("RGBA")
-    size = (full.width * cell // detail_cell, full.height * cell // detail_cell)
-    # averaged with premultiplied alpha, so the transparent margins do not darken the pictures' edges
-    a = np.asarray(full.convert("RGBa").resize(size, Image.Resampling.BOX).convert("RGBA"))
-    rows = a.shape[0] // cell
-    a = a[:rows * cell].reshape(rows, cell, per_row, cell, 4).transpose(0, 2, 1, 3, 4)
-    return a.reshape(rows * per_row, cell, cell, 4)[:count]
-
-
 def _kept_shrunk_cells(path: Path, key: str, count: int, detail: AtlasLevel, cell: int, cache_dir: Path
                        ) -> np.ndarray:
     """:func:`shrunk_cells` of the detail sheet ``path`` (whose key is ``key``), kept in the cache beside it: when
@@ -235,8 +224,6 @@ def make_atlas(thumbs: list[Path | None], tiles: tuple[MapTile, ...], cache_dir:
     map's metadata, the finished sheets, the number of sheets made now, and the positions whose picture
     could not be read. From ``tiled_from`` items on (with the points' quantised ``qx``, ``qy``), the detail
     level and the map's picture tiles instead."""
-    from generator.pipeline.maptiles import make_pyramid, present_bitmaps
-
     overview, detail = atlas_levels(len(thumbs))
     det_files, det_made, failed = make_detail(thumbs, tiles, detail, cache_dir, workers)
     det_described = {"name": detail.name, "cell": detail.cell, "sheet": detail.sheet, "per_row": detail.per_row,

@@ -35,7 +35,7 @@ from PIL import Image
 from generator.contracts import MapTile
 from generator.ml.maplayouts import morton_codes
 from generator.fsutil import write_atomic
-from generator.pipeline.atlas import shrunk_cells
+from generator.pipeline.sheetcells import shrunk_cells
 
 TILES_VERSION = "maptiles-v1"
 TILE_PX = 256
