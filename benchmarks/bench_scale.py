@@ -49,6 +49,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from bench_rebuild import peak_since_last_mb  # noqa: E402  (this folder is on the path when run as a script)
 
 
 def peak_rss_mb() -> float:
@@ -160,10 +161,10 @@ def stage_find_index(a) -> list[dict]:
     from generator.site.output import SiteOutput
 
     n, d = a.artworks, a.dim
-    g, q = latent_vectors([n, a.drawings], d, 8)
-    t, index = timed(lambda: compact_index(g, q))
+    vectors = latent_vectors([n, a.drawings], d, 8)   # the artworks', then the drawings'
+    t, index = timed(lambda: compact_index(*vectors))
     assert isinstance(index, CompactIndex)
-    del g, q
+    vectors = None   # (the vectors freed)
     rss_index = peak_rss_mb()
     with tempfile.TemporaryDirectory(dir=a.tmp) as tmp:
         rows = [[f"a{j:07d}", f"Artwork {j}", f"Artist {j % 50}", str(1500 + j % 400),
@@ -332,18 +333,6 @@ def stage_build_setup(a) -> list[dict]:
                  secs=float("nan"), rate="", rss=peak_rss_mb(), target="", met=None, note=str(part))]
 
 
-def _peak_since_last_mb() -> float | None:
-    """Peak RSS (``VmHWM``) since the previous call, then reset (Linux's ``/proc/self/clear_refs``)."""
-    try:
-        with open("/proc/self/status") as fh:
-            hwm = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except (OSError, StopIteration, ValueError):
-        return None
-    return hwm / 1024
-
-
 def stage_build_merge(a) -> list[dict]:
     """Merging the many part files a first build that embeds its pictures leaves (one per 256 pictures) into
     one, as the embedding stage does after embedding: peak of the merge alone, and whether the merged part holds
@@ -363,11 +352,11 @@ def stage_build_merge(a) -> list[dict]:
         for s in range(0, len(keys), SAVE_EVERY):
             cache.add_embeddings(key, keys[s:s + SAVE_EVERY].tolist(), vecs[s:s + SAVE_EVERY])
     parts = len(list((root / "embeddings" / key).glob("part-*.npz")))
-    _peak_since_last_mb()
+    peak_since_last_mb()
     t0 = time.perf_counter()
     cache.compact_embeddings(key)
     t = time.perf_counter() - t0
-    rss = _peak_since_last_mb()
+    rss = peak_since_last_mb()
     merged = list((root / "embeddings" / key).glob("part-*.npz"))
     same = len(merged) == 1
     if same:
@@ -398,12 +387,12 @@ def _build_stage(a, which: str) -> list[dict]:
         shutil.rmtree(settings.cache / folder, ignore_errors=True)
     report = BuildReport(out=settings.out)
     paths = [d.path for d in coll.drawings] + [x.path for x in coll.artworks]
-    _peak_since_last_mb()
+    peak_since_last_mb()
     t0 = time.perf_counter()
     embedded = stages.embed_items(paths, hashes, stages.Cache(settings.cache), settings, no_progress, report)
     items = stages.published_items(coll, hashes, embedded, settings)
     t_read = time.perf_counter() - t0
-    rss_read = _peak_since_last_mb()
+    rss_read = peak_since_last_mb()
     cache = stages.Cache(settings.cache)
     rows = [dict(stage="first build: vectors read from the cache", size=f"{len(paths):,} x {a.dim}", secs=t_read,
                  rate="", rss=rss_read, target="", met=None, note="peak of this step")]
@@ -412,7 +401,7 @@ def _build_stage(a, which: str) -> list[dict]:
     nb = None
     if which == "groups":
         nb, _ = stages.find_neighbours(items.embeddings, cache, settings, report)
-        _peak_since_last_mb()
+        peak_since_last_mb()
     t0 = time.perf_counter()
     if which == "neighbours":
         stages.find_neighbours(items.embeddings, cache, settings, report)
@@ -428,7 +417,7 @@ def _build_stage(a, which: str) -> list[dict]:
                  parts=np.concatenate([np.asarray(p, np.int64) for p in index.parts]) if index.parts else [],
                  centres=index.centres if index.centres is not None else [])
     t = time.perf_counter() - t0
-    rss = _peak_since_last_mb()
+    rss = peak_since_last_mb()
     rows.append(dict(stage=f"first build: {which}", size=f"{a.drawings:,} d + {a.artworks:,} a", secs=t, rate="",
                      rss=rss, target="<= 2 GB", met=None if rss is None else max(rss, rss_read or 0) <= 2048,
                      note="peak of this step alone (the vectors read before it; met?: this step and the reading)"))

@@ -92,13 +92,19 @@ def _colours_at_items(page, colours, limit):
     return checked, matched
 
 
+def _new_page(browser):
+    """A page of the map's size, and the list its script errors go to."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, errors
+
+
 @pytest.mark.parametrize("query", ["", "?draw=2d"])
 def test_zoomed_in_each_item_is_drawn_from_its_tiles_sheet(browser, tiled_map, query):
     base, colours, tiles, _ = tiled_map
     assert tiles >= 4
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = _new_page(browser)
     # zoomed into a corner where four tiles meet, so that several sheets are needed
     page.goto(base + "map/index.html" + query + "#x=0&y=0&z=6.5")
     page.wait_for_selector("#map[data-ready]", timeout=15_000)
@@ -115,9 +121,7 @@ def test_zoomed_in_each_item_is_drawn_from_its_tiles_sheet(browser, tiled_map, q
 
 def test_a_large_map_opens_on_picture_tiles_and_loads_the_items_in_view_when_zoomed_in(browser, pictured_map):
     base, colours, tiles, labels = pictured_map
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = _new_page(browser)
     missing = []   # this synthetic site has no pages nor thumbnails of its own: only the map's files must be there
     page.on("response", lambda r: missing.append(r.url) if r.status == 404 and "/data/map/" in r.url else None)
     page.goto(base + "map/index.html")
@@ -186,9 +190,7 @@ ZOOM_TO_NEXT_LEVEL = """async () => {
 
 def test_the_next_levels_tiles_are_in_before_the_zoom_reaches_them(browser, pictured_map):
     base, colours, tiles, labels = pictured_map
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = _new_page(browser)
     page.goto(base + "map/index.html")
     page.wait_for_selector("#map[data-ready]", timeout=15_000)
     got = page.evaluate(ZOOM_TO_NEXT_LEVEL)
@@ -210,9 +212,7 @@ def test_a_dragged_frame_is_the_frame_drawn_whole_and_its_items_can_be_pointed_a
     """While the view moves, the last frame is moved and only what it uncovers is drawn: the result must be what
     drawing everything again gives, and the items must still be drawn and found where they are."""
     base, colours, tiles, labels = pictured_map
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = _new_page(browser)
     page.goto(base + "map/index.html#x=0&y=0&z=23")
     page.wait_for_selector("#map[data-ready]", timeout=15_000)
     page.locator("#map").scroll_into_view_if_needed()
