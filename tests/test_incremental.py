@@ -209,3 +209,19 @@ def test_a_drawing_page_changes_with_what_it_shows_of_the_artworks(tmp_path):
     scratch = build(settings.replace(out=tmp_path / "scratch"))
     for p in pages:
         assert p.read_bytes() == (tmp_path / "scratch" / p.relative_to(tmp_path / "site")).read_bytes(), p
+
+
+def test_vectors_found_damaged_in_the_cache_are_computed_again(collection):
+    """The build knows which pictures the cache holds from its lists of keys and reads the vectors once, at the
+    end: a part whose list reads but whose vectors are damaged is reported, and its pictures embedded again."""
+    settings = _settings(collection)
+    build(settings)
+    part = max((settings.cache / "embeddings").rglob("part-*.npz"), key=lambda p: p.stat().st_size)
+    raw = bytearray(part.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF   # inside the vectors: the list of keys, at the start, still reads
+    part.write_bytes(bytes(raw))
+    write_jpeg(collection / "drawings" / "2002_6-9_9998_DEU_R_C.jpg", (80, 60), seed=998)
+    again = build(settings)
+    assert again.computed["embeddings"] == 43   # the 42 of the damaged part and the new drawing
+    assert again.drawings == 31 and not [p for p in again.problems if p.kind == "image"]
+    assert any(part.name in w for w in again.warnings)

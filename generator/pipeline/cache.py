@@ -168,25 +168,32 @@ class Cache:
         write_atomic(path, _npz_bytes(keys=np.array(keys), vectors=np.asarray(vectors, np.float32)))
         return path
 
+    def stored_keys(self, model_fp: str) -> set[str]:
+        """The hashes whose vectors the cache holds for this model, from the part files' lists of keys alone (the
+        vectors are not read). A part whose list cannot be read is left out; one whose vectors turn out damaged
+        is reported, and removed, when they are read (:meth:`load_embeddings`)."""
+        import zipfile
+
+        keys: set[str] = set()
+        folder = self._emb_dir(model_fp)
+        for part in sorted(folder.glob("part-*.npz")) if folder.is_dir() else []:
+            try:
+                with zipfile.ZipFile(part) as z, z.open("keys.npy") as f:
+                    keys.update(np.lib.format.read_array(f, allow_pickle=False).tolist())
+            except Exception:   # damaged: reported (and removed) when its vectors are read
+                continue
+        return keys
+
     def compact_embeddings(self, model_fp: str) -> None:
         """Merge many small part files into one, so loading stays fast (the vectors of every part, by sorted hash;
         a hash in several parts keeps the vector of the last part, as when loading). The vectors are copied a
         slice at a time through a mapped table, never all in memory (1.8 GB after a first build of 350,000
         pictures, which stores them 256 at a time)."""
-        import zipfile
-
         folder = self._emb_dir(model_fp)
         parts = sorted(folder.glob("part-*.npz")) if folder.is_dir() else []
         if len(parts) <= MAX_PARTS:
             return
-        keys: set[str] = set()
-        for part in parts:
-            try:
-                with zipfile.ZipFile(part) as z, z.open("keys.npy") as f:
-                    keys.update(np.lib.format.read_array(f, allow_pickle=False).tolist())
-            except Exception:   # damaged: reported (and removed) by the reading below
-                continue
-        kept = sorted(keys)
+        kept = sorted(self.stored_keys(model_fp))
         known = self.load_embeddings(model_fp, wanted=kept)
         table = known.as_rows(kept)
         if table is None and known.found is not None:   # a part was damaged (and removed): the others' vectors
