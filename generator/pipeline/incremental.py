@@ -30,7 +30,7 @@ import numpy as np
 from generator.fsutil import (UPDATE_LIST, linked_file_digest, staged, staging_folder, update_in_place,
                               write_atomic)
 from generator.inputs.collection import Problem
-from generator.pipeline.cache import array_key
+from generator.pipeline.cache import array_key, feed_array_bytes
 from generator.pipeline.derive import derive
 from generator.site.context import SiteData
 from generator.site.output import PreviousSite, asset_dir
@@ -50,8 +50,7 @@ def _feed(h, value) -> None:
         if value.dtype.hasobject:
             h.update(repr(value.tolist()).encode())
         else:
-            data = np.ascontiguousarray(value)
-            h.update(memoryview(data).cast("B") if data.size else b"")   # its own memory, not a copy
+            feed_array_bytes(h, value)
     elif isinstance(value, (bytes, bytearray)):
         h.update(f"bytes:{len(value)};".encode())
         h.update(value)
