@@ -129,13 +129,13 @@ class SiteOutput:
         self.reused = 0
         self.kept: list[str] = []   # files left as they are in the previous site (when updated in place)
         self.problems: list[Problem] = []   # for the build report
-        self._deferred: list | None = None   # pages to render, while render_pages runs a writer
+        self._deferred: list | None = None   # pages to render later (see deferred)
         self._folders: set[Path] = set()     # folders made for pictures
 
     @contextlib.contextmanager
     def deferred(self):
         """The pages written inside are rendered at its end (in batches of :data:`DEFERRED_BATCH`), by forked
-        workers when there are many (see :func:`render_pages`); a writer inside must not change a context it
+        workers when there are many (see :func:`_render_batch`); a writer inside must not change a context it
         has handed over. Inside another, the pages are rendered with that one's."""
         if self._deferred is not None:
             yield
@@ -169,7 +169,7 @@ class SiteOutput:
         path = self.root / rel_path
         if self._reuse(rel_path, key, path):
             return
-        if self._deferred is not None:   # rendered later, maybe by forked workers (see render_pages)
+        if self._deferred is not None:   # rendered later, maybe by forked workers (see deferred)
             self._deferred.append((template, rel_path, context))
             if len(self._deferred) >= DEFERRED_BATCH:
                 self._render_deferred()
@@ -254,7 +254,7 @@ class SiteOutput:
 #: Item pages are rendered by this many forked processes when there are at least
 #: PARALLEL_MIN_PAGES of them (and the platform can fork); SITEGEN_RENDER_WORKERS overrides.
 PARALLEL_MIN_PAGES = 4000
-_FORKED: tuple | None = None
+_FORKED: Callable[[int, int], object] | None = None   # the task of the forked workers
 
 
 def render_workers() -> int:
@@ -270,74 +270,60 @@ def render_workers() -> int:
 DEFERRED_BATCH = 20_000
 
 
-def render_pages(write_range: Callable, ctx, out: SiteOutput, n: int) -> None:
-    """``write_range(ctx, out, lo, hi)`` over ``range(n)`` in this process, the pages it writes rendered in
-    forked workers when there are many.
-
-    The writer runs here, so every page's key is computed once, in order, and a page whose key is unchanged
-    costs nothing more; only the pages to render (all of them in a first build, a few thousand when drawings
-    are added) are shared out. Each page depends only on its context, so the output is the same byte for byte
-    either way.
-    """
-    with out.deferred():
-        write_range(ctx, out, 0, n)
-
-
 def _render_batch(out: SiteOutput, batch: list) -> None:
-    global _FORKED
+    """Render the pages gathered by :meth:`SiteOutput.deferred`: here, or by forked workers when there are many.
+
+    The writers ran in this process, so every page's key was computed once, in order, and a page whose key is
+    unchanged cost nothing more; only the pages to render (all of them in a first build, a few thousand when
+    drawings are added) are shared out. Each page depends only on its context, so the output is the same byte
+    for byte either way."""
     workers = render_workers()
     if workers < 2 or len(batch) < PARALLEL_MIN_PAGES:
         for page in batch:
             out._render(*page)
         return
-    step = max(64, -(-len(batch) // (workers * 8)))   # several parts per worker: even finish
-    _FORKED = (out, batch)
+
+    def part(lo: int, hi: int) -> None:
+        for page in batch[lo:hi]:
+            out._render(*page)
+    _in_forks(part, len(batch), workers, 64)
+
+
+def _in_forks(task: Callable[[int, int], object], n: int, workers: int, least: int) -> list:
+    """``task(lo, hi)`` over ``range(n)`` cut into parts of at least ``least``, several a worker (an even finish),
+    run by ``workers`` forked processes (which see this process's memory as it is); the results in order."""
+    global _FORKED
+    step = max(least, -(-n // (workers * 8)))
+    _FORKED = task
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            for fut in [pool.submit(_forked_render, lo, min(len(batch), lo + step))
-                        for lo in range(0, len(batch), step)]:
-                fut.result()
+            return [f.result() for f in [pool.submit(_run_forked, lo, min(n, lo + step)) for lo in range(0, n, step)]]
     finally:
         _FORKED = None
 
 
-def _forked_render(lo: int, hi: int) -> None:
-    """In a forked worker: render pages lo..hi of the parent's batch."""
-    out, batch = _FORKED
-    for page in batch[lo:hi]:
-        out._render(*page)
+def _run_forked(lo: int, hi: int):
+    return _FORKED(lo, hi)
 
 
 def in_workers(write_range: Callable, ctx, out: SiteOutput, n: int) -> None:
-    """``write_range(ctx, out, lo, hi)`` over ``range(n)``: in this process, or split between forked workers.
+    """``write_range(ctx, out, lo, hi)`` over ``range(n)``: in this process, or split between forked workers
+    (the IIIF manifests: files, not pages).
 
-    Every page depends only on the context, so the output is the same byte for byte either way.
+    Every file depends only on the context, so the output is the same byte for byte either way.
     """
-    global _FORKED
     workers = render_workers()
     if workers < 2 or n < PARALLEL_MIN_PAGES:
         write_range(ctx, out, 0, n)
         return
-    step = max(256, -(-n // (workers * 8)))  # several ranges per worker: even finish
-    _FORKED = (write_range, ctx, out)
-    try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_forked_range, lo, min(n, lo + step)) for lo in range(0, n, step)]
-            for fut in futures:  # in order, so out.pages lists the pages as a serial run would
-                pages, keys, reused, kept = fut.result()
-                out.pages.extend(pages)
-                out.page_keys.update(keys)
-                out.reused += reused
-                out.kept.extend(kept)
-    finally:
-        _FORKED = None
 
-
-def _forked_range(lo: int, hi: int) -> tuple[list[str], dict[str, str], int, list[str]]:
-    """In a forked worker: write pages lo..hi with the parent's writer; the pages, their keys, how many reused,
-    and the files kept as they were."""
-    write_range, ctx, out = _FORKED
-    before, reused, kept = len(out.pages), out.reused, len(out.kept)
-    write_range(ctx, out, lo, hi)
-    pages = out.pages[before:]
-    return pages, {p: out.page_keys[p] for p in pages}, out.reused - reused, out.kept[kept:]
+    def part(lo: int, hi: int) -> tuple[list[str], dict[str, str], int, list[str]]:
+        before, reused, kept = len(out.pages), out.reused, len(out.kept)
+        write_range(ctx, out, lo, hi)
+        pages = out.pages[before:]
+        return pages, {p: out.page_keys[p] for p in pages}, out.reused - reused, out.kept[kept:]
+    for pages, keys, reused, kept in _in_forks(part, n, workers, 256):   # in order, as a serial run lists them
+        out.pages.extend(pages)
+        out.page_keys.update(keys)
+        out.reused += reused
+        out.kept.extend(kept)

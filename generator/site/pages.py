@@ -30,7 +30,7 @@ from generator.site.labels import FACETS
 from generator.site.linkmeta import artwork_meta, drawing_meta
 from generator.site.mapdata import write_site_map
 from generator.site.modelpage import write_model_page
-from generator.site.output import PreviousSite, SiteOutput, asset_dir, context_bytes, render_pages
+from generator.site.output import PreviousSite, SiteOutput, asset_dir, context_bytes
 from generator.site.related import write_related
 from generator.site.search import write_search
 from generator.site.stats import write_stats
@@ -51,7 +51,8 @@ def write_static(ctx: SiteContext, out: SiteOutput) -> None:
 # ---------------------------------------------------------------- one page per item
 
 def write_drawing_pages(ctx: SiteContext, out: SiteOutput) -> None:
-    render_pages(functools.partial(_drawing_range, shared=_drawing_pages_shared(ctx)), ctx, out, len(ctx.site.drawings))
+    with out.deferred():   # keys here, the pages to render rendered side by side when there are many
+        _drawing_pages(ctx, out, _drawing_pages_shared(ctx))
     write_related(ctx, out.root)   # the lists under each drawing, drawn by static/related.js
 
 
@@ -89,11 +90,10 @@ def _drawing_context(ctx: SiteContext, inputs: tuple) -> dict:
                 meta=drawing_meta(ctx, d, card["label"], [ctx.a_by_id[a] for a in confirmed_ids]))
 
 
-def _drawing_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int, shared: bytes = b"") -> None:
+def _drawing_pages(ctx: SiteContext, out: SiteOutput, shared: bytes) -> None:
     nb = ctx.site.neighbours
-    da_i, da_s = nb.artworks_index[lo:hi].tolist(), nb.artworks_similarity[lo:hi].tolist()
-    for i in range(lo, hi):
-        inputs = _drawing_inputs(ctx, i, da_i[i - lo], da_s[i - lo], shared)
+    for i, (found, sims) in enumerate(zip(nb.artworks_index.tolist(), nb.artworks_similarity.tolist())):
+        inputs = _drawing_inputs(ctx, i, found, sims, shared)
         out.page_from("drawing.html", drawing_url(inputs[1].id), inputs,
                       functools.partial(_drawing_context, ctx, inputs))
 
@@ -113,15 +113,15 @@ def _featured_artwork(ctx: SiteContext, matches: list[dict], confirmed: list[dic
 
 
 def write_artwork_pages(ctx: SiteContext, out: SiteOutput) -> None:
-    render_pages(_artwork_range, ctx, out, len(ctx.site.artworks))
+    with out.deferred():
+        _artwork_pages(ctx, out)
 
 
-def _artwork_range(ctx: SiteContext, out: SiteOutput, lo: int, hi: int) -> None:
+def _artwork_pages(ctx: SiteContext, out: SiteOutput) -> None:
     s, nb = ctx.site, ctx.site.neighbours
-    ad_i, ad_s = nb.of_artwork_index[lo:hi].tolist(), nb.of_artwork_similarity[lo:hi].tolist()
-    for j in range(lo, hi):
+    for j, (found, sims) in enumerate(zip(nb.of_artwork_index.tolist(), nb.of_artwork_similarity.tolist())):
         a = s.artworks[j]
-        closest = [{**ctx.d_cards[i], "similarity": sim} for i, sim in zip(ad_i[j - lo], ad_s[j - lo])]
+        closest = [{**ctx.d_cards[i], "similarity": sim} for i, sim in zip(found, sims)]
         echoes = [ctx.d_cards[ctx.d_index[d]] for d in sorted(ctx.confirmed_by_artwork.get(a.id, ()))]
         info = s.artists.get(a.artist or "", {})
         out.page("artwork.html", artwork_url(a.id), a=a, card=ctx.a_cards[j],
