@@ -27,6 +27,8 @@ collection or model is needed.
   (``VmHWM``, reset through ``/proc/self/clear_refs`` between them). The results stay in the case's cache
   (``find-index.npz`` beside it), to compare the bytes of two versions of the code. ``build_merge`` cuts the
   case's vectors into parts of 256 (as a build that embeds its pictures stores them) and merges them again.
+* build: the whole first build end to end (``bench_rebuild.py --first-only`` on a generated collection of
+  this size, kept under ``--tmp``): each stage's time and peak memory, the site's megabytes by kind.
 * render: pages per second for the synthetic site through ``render.Renderer``
   (thumbnails are hard links and timed separately as "pictures"), and the site's size:
   pages and data against the 400 MB budget, the artworks' own pages apart.
@@ -39,6 +41,7 @@ import importlib.util
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -337,7 +340,6 @@ def stage_build_merge(a) -> list[dict]:
     """Merging the many part files a first build that embeds its pictures leaves (one per 256 pictures) into
     one, as the embedding stage does after embedding: peak of the merge alone, and whether the merged part holds
     the case's vectors (same hashes, same bytes)."""
-    import shutil
 
     from generator.pipeline.cache import Cache, _part_slices
     from generator.pipeline.stages import SAVE_EVERY, embedding_key
@@ -375,7 +377,6 @@ def _build_stage(a, which: str) -> list[dict]:
     """A first build's stages up to ``which`` from the synthetic case's cache, as ``build`` runs them; the
     stage's own result is computed again (its cached result removed first), those before it read from the
     cache. The peak of the vectors' reading and of the stage alone are given apart."""
-    import shutil
 
     from generator.pipeline import stages
     from generator.pipeline.progress import no_progress
@@ -424,9 +425,43 @@ def _build_stage(a, which: str) -> list[dict]:
     return rows
 
 
+def stage_build(a) -> list[dict]:
+    """The whole first build end to end, as ``sitegen build`` runs it, on a generated collection of this size
+    (``bench_rebuild.py --first-only``: tiny distinct JPEGs, the cache pre-filled with grouped synthetic vectors
+    keyed by the files' hashes, so everything but the network runs: hashing, neighbours, layout, groups,
+    pictures, pages). One row per stage: its time and the peak of the build's process during it; the forked
+    page workers' own peak apart; the site's megabytes by kind. The collection is kept under ``--tmp`` and used
+    again by the next run of the same size (only the build is timed)."""
+    root = Path(a.tmp or tempfile.gettempdir()) / f"sitegen-end-to-end-{a.drawings}x{a.artworks}"
+    argv = [sys.executable, str(REPO / "benchmarks" / "bench_rebuild.py"), "--drawings", str(a.drawings),
+            "--artworks", str(a.artworks), "--first-only", "--keep", "--root", str(root)]
+    if (root / "cache").is_dir():
+        shutil.rmtree(root / "site", ignore_errors=True)   # a first build again, from the kept vectors
+        for kept in (root / "cache").iterdir():   # all but the pre-filled vectors: hashing included
+            if kept.name != "embeddings":
+                shutil.rmtree(kept) if kept.is_dir() else kept.unlink()
+        argv.append("--reuse")
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr[-3000:])
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    size = f"{r['drawings']:,} d + {r['artworks']:,} a"
+    rows = [dict(stage=f"end to end: {stage}", size=size, secs=secs, rate="",
+                 rss=r["peak_rss_mb_between"].get(stage), target="", met=None, note="")
+            for stage, secs in r["timings"].items()]
+    kinds = r["site_mb_by_kind"]
+    rows.append(dict(stage="end to end: the whole first build", size=size, secs=r["wall_s"],
+                     rate=f"{r['site_files']:,} files", rss=r["peak_rss_mb"], target="<= 2 GB",
+                     met=r["peak_rss_mb"] <= 2048,
+                     note=(f"the build's process; forked page workers' peak {r['children_peak_rss_mb']:,.0f} MB; "
+                           f"site MB by kind {json.dumps(kinds)}; pages + data {kinds['pages'] + kinds['data']:.1f} MB "
+                           f"(target 400 MB); the find page is not built (synthetic vectors: see find_index)")))
+    return rows
+
+
 STAGES = {"neighbours": stage_neighbours, "neighbours_full": stage_neighbours_full, "layout": stage_layout,
           "find_index": stage_find_index, "render": stage_render, "build_setup": stage_build_setup,
-          "build_merge": stage_build_merge,
+          "build_merge": stage_build_merge, "build": stage_build,
           **{f"build_{w}": (lambda a, w=w: _build_stage(a, w)) for w in ("embeddings", "neighbours", "layout",
                                                                          "groups", "find_index")}}
 
