@@ -262,8 +262,13 @@ def main() -> None:
               file=sys.stderr)
         n, secs = prefill(root)
         print(f"pre-filled {n:,} synthetic vectors in {secs:.0f} s", file=sys.stderr)
+    from yardstick import line, yardstick
+
+    before = yardstick()
+    print(line(before, "at the start"), file=sys.stderr, flush=True)
     rows = [run_build(root, "first build")]
     if a.first_only:
+        print(line(yardstick(), "at the end"), file=sys.stderr)
         return
     noops = [run_build(root, f"no-op {i + 1}") for i in range(a.noop_repeat)]
     rows += noops
@@ -273,12 +278,17 @@ def main() -> None:
     write_drawings(root, start, a.add, a.size, seed=time.time_ns() if a.reuse else None)
     rows.append(run_build(root, f"+{a.add} drawings"))
 
+    after = yardstick()
+    python_s = (before["python_s"] + after["python_s"]) / 2
     print(f"\n{a.drawings:,} drawings + {a.artworks:,} artworks ({a.size}x{a.size} JPEG), cpu threads {os.cpu_count()}")
-    print("| build | wall | peak RSS (workers) | embeddings computed | pages rendered | files changed | load avg |")
-    print("|---|---|---|---|---|---|---|")
+    print(line(before, "at the start"))
+    print(line(after, "at the end"))
+    print("| build | wall | wall / yardstick | peak RSS (workers) | embeddings computed | pages rendered | files changed | load avg |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         c = r["computed"]
-        print(f"| {r['label']} | {r['wall_s']:.1f} s | {r['peak_rss_mb']:,.0f} MB ({r['children_peak_rss_mb']:,.0f}) | {c.get('embeddings')} | "
+        print(f"| {r['label']} | {r['wall_s']:.1f} s | {r['wall_s'] / python_s:.0f} | {r['peak_rss_mb']:,.0f} MB "
+              f"({r['children_peak_rss_mb']:,.0f}) | {c.get('embeddings')} | "
               f"{c.get('pages')} | {c.get('files_changed', 0)} | {r['load']:.1f} |")
     print(f"no-op median: {statistics.median(r['wall_s'] for r in noops):.1f} s "
           f"(stages: {json.dumps({k: round(v, 2) for k, v in noops[-1]['timings'].items()})})")

@@ -29,6 +29,8 @@ collection or model is needed.
   case's vectors into parts of 256 (as a build that embeds its pictures stores them) and merges them again.
 * build: the whole first build end to end (``bench_rebuild.py --first-only`` on a generated collection of
   this size, kept under ``--tmp``): each stage's time and peak memory, the site's megabytes by kind.
+* Every run prints the yardstick of ``yardstick.py`` at its start and end (plain Python and matrix products timed
+  in the same run) and each time divided by its plain-Python time: the figure to compare between machines.
 * render: pages per second for the synthetic site through ``render.Renderer``
   (thumbnails are hard links and timed separately as "pictures"), and the site's size:
   pages and data against the 400 MB budget, the artworks' own pages apart.
@@ -481,11 +483,14 @@ def run_child(stage: str, argv: list[str]) -> list[dict]:
     return rows
 
 
-def print_table(rows: list[dict], file=None) -> None:
-    head = ["stage", "size", "time", "rate", "peak RSS", "target", "met?"]
+def print_table(rows: list[dict], file=None, python_s: float | None = None) -> None:
+    """The rows as a table; with ``python_s`` (the yardstick's plain-Python time of this run), each time also
+    in yardsticks, the figure to compare between machines."""
+    head = ["stage", "size", "time", "rate", "peak RSS", "target", "met?"] + (["time / yardstick"] if python_s else [])
     body = [[r["stage"], r["size"], f"{r['secs']:.1f} s" if r["secs"] == r["secs"] else "", r["rate"],
              "" if r["rss"] is None else f"{r['rss']:,.0f} MB", r["target"],
-             "" if r["met"] is None else ("yes" if r["met"] else "NO")] for r in rows]
+             "" if r["met"] is None else ("yes" if r["met"] else "NO")]
+            + ([f"{r['secs'] / python_s:,.1f}" if r["secs"] == r["secs"] else ""] if python_s else []) for r in rows]
     print("| " + " | ".join(head) + " |", file=file)
     print("|" + "|".join("---" for _ in head) + "|", file=file)
     for b in body:
@@ -533,7 +538,11 @@ def main() -> None:
     import platform
 
     from generator.ml.device import cpu_name
+    from yardstick import line, yardstick
+
     print(f"machine: {cpu_name()}, {os.cpu_count()} CPU threads; python {platform.python_version()}")
+    before = yardstick()
+    print(line(before, "at the start"), flush=True)
     argv = [x for x in sys.argv[1:]]
     rows = []
     for stage in a.stages.split(","):
@@ -551,7 +560,9 @@ def main() -> None:
         ours = float(full_rows[0]["note"].split(" s")[0].split(": ")[-1])
         full_rows[0]["note"] += (f"; faiss IndexFlatIP extrapolated from {n:,} x {m:,} of this run: "
                                  f"{faiss_full:,.0f} s, faiss/sitegen = {faiss_full / ours:.2f}x")
-    print_table(rows)
+    after = yardstick()
+    print(line(after, "at the end"))
+    print_table(rows, python_s=(before["python_s"] + after["python_s"]) / 2)
 
 
 if __name__ == "__main__":
