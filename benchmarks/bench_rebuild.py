@@ -157,6 +157,18 @@ def peak_since_last_mb() -> float | None:
     return round(hwm / 1024)
 
 
+def memory_now() -> str:
+    """The process's memory at this moment (Linux): resident in all, of which its own (heap, arrays) and of which
+    mapped files (libraries, the mapped vectors), which the system can take back without writing anything."""
+    try:
+        with open("/proc/self/status") as fh:
+            f = {k: int(v.split()[0]) // 1024 for k, v in (line.split(":", 1) for line in fh)
+                 if k in ("VmRSS", "RssAnon", "RssFile")}
+        return f"now {f['VmRSS']} MB resident: own {f['RssAnon']} MB, mapped files {f['RssFile']} MB"
+    except (OSError, KeyError, ValueError):
+        return ""
+
+
 def child_build(root: Path) -> dict:
     from generator.pipeline.stages import build
 
@@ -170,7 +182,7 @@ def child_build(root: Path) -> dict:
         if peak is not None:
             rss_between[stage] = max(rss_between.get(stage, 0), peak)
         with open(root / "stage-peaks.log", "a") as fh:   # readable while a long build runs
-            fh.write(f"{time.strftime('%H:%M:%S')} {line} [peak RSS of the step: {peak} MB]\n")
+            fh.write(f"{time.strftime('%H:%M:%S')} {line} [peak RSS of the step: {peak} MB; {memory_now()}]\n")
 
     start = time.perf_counter()
     report = build(settings_for(root), echo=echo)
