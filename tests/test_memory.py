@@ -338,3 +338,27 @@ def test_walking_a_mapped_table_holds_a_part_of_it_not_all(tmp_path):
 def test_searching_for_every_row_of_a_mapped_table_holds_a_part_of_it(tmp_path):
     """The same for the queries' side of the search (the artworks' search for their drawings)."""
     _check_held(tmp_path, {"search (queries)": lambda t: top_k(t, t[:300], 5, block=256, chunk=4096)})
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists() or not sys.platform.startswith("linux"),
+                    reason="needs Linux's /proc and its C library")
+def test_memory_freed_by_a_stage_goes_back_to_the_system_between_stages():
+    """Arrays a stage made and freed are kept by the C library (after a large array is freed, those a little
+    smaller are taken from its own heap, and stay there once freed): a build's memory would keep every stage's
+    leftovers. Between stages they are handed back."""
+    from generator.fsutil import return_free_memory
+
+    freed = np.ones(4_000_000)   # 32 MB freed: the library then keeps arrays of a few MB in its heap
+    del freed
+    arrays = [np.ones(250_000) for _ in range(100)]   # 100 arrays of 2 MB
+    kept = arrays[::25]
+    del arrays
+    held = _resident_mb()
+    return_free_memory()
+    assert held - _resident_mb() > 100, "the 192 MB freed stayed in the process"
+    assert len(kept) == 4

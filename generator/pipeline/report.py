@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.fsutil import write_atomic
+from generator.fsutil import return_free_memory, write_atomic
 from generator.inputs.collection import Problem
 from generator.inputs.problems import report_sections, skipped_first
 
@@ -59,6 +59,7 @@ class BuildReport:
 def timed(report: BuildReport, stage: str, echo: Callable[[str], None], detail: Callable[[], str] = str):
     start = time.perf_counter()
     yield
+    return_free_memory()   # what the stage freed goes back to the system before the next one
     report.timings[stage] = time.perf_counter() - start
     more = detail()
     echo(f"{stage}: {report.timings[stage]:.2f} s" + (f"; {more}" if more else ""))
