@@ -10,6 +10,7 @@ and the fix, so one bad file never stops a build.
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def is_image_name(path: str | Path) -> bool:
     >>> is_image_name("a/b/2009_14-17_1234_DEU_R_C.JPG"), is_image_name("notes.txt")
     (True, False)
     """
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+    return os.path.splitext(os.fspath(path))[1].lower() in IMAGE_SUFFIXES   # (no Path: 100,000 names a build)
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
