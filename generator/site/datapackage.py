@@ -34,6 +34,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -691,16 +692,29 @@ def _write_schemas(data_dir: Path, site_url: str | None, with_embeddings: bool) 
     return json_files
 
 
-def per_drawing_payloads(ctx) -> dict[str, dict]:
+def per_drawing_payloads(ctx) -> dict[str, Callable[[], dict]]:
     """The tables with a row (or ten) per drawing or a row per artwork, published as CSV only, in the shape of the
-    JSON tables (no script of the site reads them: a JSON copy of the artworks would add 270 MB at a million)."""
+    JSON tables (no script of the site reads them: a JSON copy of the artworks would add 270 MB at a million).
+    Each is made when asked for, so that one at a time is in memory (all of them at once, as rows of Python
+    values, held half a gigabyte at 100,000 drawings and 250,000 artworks)."""
+    return {"groups": lambda: groups_payload(ctx), "homogeneity": lambda: homogeneity_payload(ctx),
+            "themes": lambda: themes_payload(ctx), "drawings": lambda: {"drawings": _drawing_records(ctx)},
+            "artworks": lambda: {"artworks": _artwork_records(ctx)}, "neighbours": lambda: neighbours_payload(ctx.site),
+            "layout": lambda: _layout_payload(ctx.site)}
+
+
+def _artwork_records(ctx) -> list[dict]:
     s = ctx.site
-    artworks = [{
+    return [{
         "id": a.id, "file": a.rel, "title": a.title, "artist": a.artist, "year": a.year, "extra": dict(a.extra),
         # As for the drawings, the page and the small picture follow from the id.
         "image": ctx.display_picture("artworks", a.id),
     } for a in s.artworks]
-    drawings = [{
+
+
+def _drawing_records(ctx) -> list[dict]:
+    s = ctx.site
+    return [{
         "id": d.id, "file": d.rel.rsplit("/", 1)[-1], "year": d.year, "age_group": d.age_group,
         "country": d.country, "country_name": ctx.country_name(d.country) if d.country else None,
         "variant": d.name.variant if d.name else None, "quality": d.quality,
@@ -708,14 +722,15 @@ def per_drawing_payloads(ctx) -> dict[str, dict]:
         # repeat them. The large picture is given, as it may be missing or elsewhere (--image-base-url).
         "image": ctx.display_picture("drawings", d.id),
     } for d in s.drawings]
+
+
+def _layout_payload(s) -> dict:
     nd = len(s.drawings)
     # Names are in drawings.csv and artworks.csv: the map's table does not repeat them.
     xy = np.asarray(s.coords)[:, :2].tolist()
     points = [["d", d.id, round(x, 4), round(y, 4)] for d, (x, y) in zip(s.drawings, xy)]
     points += [["a", a.id, round(x, 4), round(y, 4)] for a, (x, y) in zip(s.artworks, xy[nd:])]
-    return {"groups": groups_payload(ctx), "homogeneity": homogeneity_payload(ctx), "themes": themes_payload(ctx),
-            "drawings": {"drawings": drawings}, "artworks": {"artworks": artworks}, "neighbours": neighbours_payload(s),
-            "layout": {"method": s.layout_method, "columns": [c.name for c in LAYOUT_COLUMNS], "points": points}}
+    return {"method": s.layout_method, "columns": [c.name for c in LAYOUT_COLUMNS], "points": points}
 
 
 def neighbours_payload(site) -> dict:
@@ -728,9 +743,9 @@ def neighbours_payload(site) -> dict:
     return {"columns": [c.name for c in NEIGHBOUR_COLUMNS], "rows": rows}
 
 
-def _table_resources(data_dir: Path, csv_only: dict[str, dict]) -> list[dict]:
+def _table_resources(data_dir: Path, csv_only: dict[str, Callable[[], dict]]) -> list[dict]:
     """A CSV beside each main JSON file, and both described as resources; the tables without a JSON copy
-    come from ``csv_only`` (name -> payload)."""
+    come from ``csv_only`` (name -> what makes its payload)."""
     resources = []
     # The compressed tables are compressed in threads (zlib lets go of the interpreter while it works), beside
     # the making of the next tables' text; the resources, which give each file's size and digest, follow.
@@ -740,7 +755,7 @@ def _table_resources(data_dir: Path, csv_only: dict[str, dict]) -> list[dict]:
             src = data_dir / f"{ds.name}.json"
             if ds.json_copy and not src.is_file():
                 continue
-            payload = json.loads(src.read_text(encoding="utf-8")) if ds.json_copy else csv_only[ds.name]
+            payload = json.loads(src.read_text(encoding="utf-8")) if ds.json_copy else csv_only[ds.name]()
             fields, header, rows = dataset_table(ds, payload)
             data = csv_text(header, _csv_rows(rows)).encode("utf-8")
             del payload, rows
