@@ -9,7 +9,7 @@ from pathlib import Path
 import generator
 
 ROOT = Path(generator.__file__).resolve().parent
-GROUND = {"settings", "fsutil", "errors", "contracts", "i18n"}
+GROUND = {"settings", "fsutil", "forks", "errors", "contracts", "i18n"}
 
 #: Each layer and the layers it may import from.
 ALLOWED = {

@@ -152,3 +152,28 @@ def test_map_tiles_draw_each_item_where_it_stands_and_new_items_change_only_thei
     _, second = pyramid(new)
     changed = {name for name, path in second.files if names.get(name) != path}
     assert second.computed == len(changed) == 5 and tile_name(0, 0, 0) in changed
+
+
+@pytest.mark.skipif(not __import__("generator.forks").forks.can_fork(), reason="the system cannot fork")
+def test_sheets_made_side_by_side_in_forked_processes_are_those_made_one_by_one(tmp_path, monkeypatch):
+    from generator.pipeline import atlas
+    from generator.pipeline.derive import map_stage
+
+    thumbs = [write_jpeg(tmp_path / "pictures" / f"p{k}.jpg", (40, 48), seed=k) for k in range(12)]
+    unreadable = tmp_path / "pictures" / "broken.jpg"
+    unreadable.write_bytes(b"not a picture")
+    items = _items(_clustered(1500, 4), thumbs + [unreadable], "i-")
+    forked = []
+    real = atlas.in_forks
+    monkeypatch.setattr(atlas, "in_forks", lambda *a: forked.append(a[1]) or real(*a))
+
+    def sheets(workers: int, cache: str):
+        _, made = map_stage(items, {}, tmp_path / cache, workers=workers)
+        return made, {name: path.read_bytes() for name, path in made.files}
+
+    one, one_bytes = sheets(1, "one")
+    assert not forked
+    two, two_bytes = sheets(2, "two")
+    assert forked and forked[0] > 1, "the sheets were not made side by side"
+    assert two_bytes == one_bytes and two.unreadable == one.unreadable and one.unreadable   # the unreadable pictures' places too
+    assert [n for n, _ in two.files] == [n for n, _ in one.files]

@@ -43,6 +43,7 @@ from PIL import Image
 import numpy as np
 
 from generator.contracts import AtlasSheets, MapTile
+from generator.forks import can_fork, in_forks
 from generator.fsutil import write_atomic
 from generator.pipeline.maptiles import make_pyramid, present_bitmaps
 from generator.pipeline.sheetcells import shrunk_cells
@@ -140,22 +141,35 @@ def make_detail(thumbs: list[Path | None], tiles: tuple[MapTile, ...], level: At
     the positions of the thumbnails that could not be read. A sheet with such a hole is kept under a name
     the next build does not look for, so that build tries again.
     """
-    files, computed, failed = [], 0, []
+    files, failed, todo = [], [], []
     for tile in tiles:
         assert tile.end - tile.start <= level.per_sheet, "a tile holds more points than a sheet"
         part = thumbs[tile.start:tile.end]
         key = _sheet_key(level, [p.name if isinstance(p, Path) else Path(p).name if p else "" for p in part])
         made = Path(cache_dir) / "atlas" / f"{key}.webp"
         if not made.is_file():
-            data, holes = _sheet_bytes(part, level, workers)
-            computed += 1
-            failed += [tile.start + i for i in holes]
-            if holes:
-                key += "-incomplete"
-                made = made.with_name(f"{key}.webp")
-            write_atomic(made, data)
+            todo.append(len(files))
         files.append((level.file_name(tile.name), made, key))
-    return files, computed, failed
+    for n, (data, holes) in zip(todo, _sheets_bytes([thumbs[tiles[n].start:tiles[n].end] for n in todo], level,
+                                                    workers)):
+        name, made, key = files[n]
+        failed += [tiles[n].start + i for i in holes]
+        if holes:
+            key += "-incomplete"
+            made = made.with_name(f"{key}.webp")
+        write_atomic(made, data)
+        files[n] = (name, made, key)
+    return files, len(todo), failed
+
+
+def _sheets_bytes(parts: list[list[Path | None]], level: AtlasLevel, workers: int) -> list[tuple[bytes, list[int]]]:
+    """:func:`_sheet_bytes` of each part: the sheets side by side in forked processes when there are several (the
+    WebP encoder holds Python's lock, so threads encode one sheet at a time; 0.3 s a sheet, ten or so when
+    drawings are added, hundreds in a first build), else here. The same bytes either way."""
+    if workers < 2 or len(parts) < 2 or not can_fork():
+        return [_sheet_bytes(part, level, workers) for part in parts]
+    done = in_forks(lambda lo, hi: [_sheet_bytes(part, level, 1) for part in parts[lo:hi]], len(parts), workers, 1)
+    return [sheet for chunk in done for sheet in chunk]
 
 
 def _kept_shrunk_cells(path: Path, key: str, count: int, detail: AtlasLevel, cell: int, cache_dir: Path

@@ -17,12 +17,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import multiprocessing
 import os
 import pickle
 import stat
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,6 +28,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from generator.forks import can_fork, in_forks
 from generator.fsutil import link_or_copy, linked_file_digest, write_atomic
 from generator.inputs.collection import Problem
 from generator import i18n
@@ -254,14 +253,13 @@ class SiteOutput:
 #: Item pages are rendered by this many forked processes when there are at least
 #: PARALLEL_MIN_PAGES of them (and the platform can fork); SITEGEN_RENDER_WORKERS overrides.
 PARALLEL_MIN_PAGES = 4000
-_FORKED: Callable[[int, int], object] | None = None   # the task of the forked workers
 
 
 def render_workers() -> int:
     env = os.environ.get("SITEGEN_RENDER_WORKERS", "")
     if env.isdigit():
         return int(env)
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not can_fork():
         return 1
     return min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
@@ -286,24 +284,7 @@ def _render_batch(out: SiteOutput, batch: list) -> None:
     def part(lo: int, hi: int) -> None:
         for page in batch[lo:hi]:
             out._render(*page)
-    _in_forks(part, len(batch), workers, 64)
-
-
-def _in_forks(task: Callable[[int, int], object], n: int, workers: int, least: int) -> list:
-    """``task(lo, hi)`` over ``range(n)`` cut into parts of at least ``least``, several a worker (an even finish),
-    run by ``workers`` forked processes (which see this process's memory as it is); the results in order."""
-    global _FORKED
-    step = max(least, -(-n // (workers * 8)))
-    _FORKED = task
-    try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return [f.result() for f in [pool.submit(_run_forked, lo, min(n, lo + step)) for lo in range(0, n, step)]]
-    finally:
-        _FORKED = None
-
-
-def _run_forked(lo: int, hi: int):
-    return _FORKED(lo, hi)
+    in_forks(part, len(batch), workers, 64)
 
 
 def in_workers(write_range: Callable, ctx, out: SiteOutput, n: int) -> None:
@@ -322,7 +303,7 @@ def in_workers(write_range: Callable, ctx, out: SiteOutput, n: int) -> None:
         write_range(ctx, out, lo, hi)
         pages = out.pages[before:]
         return pages, {p: out.page_keys[p] for p in pages}, out.reused - reused, out.kept[kept:]
-    for pages, keys, reused, kept in _in_forks(part, n, workers, 256):   # in order, as a serial run lists them
+    for pages, keys, reused, kept in in_forks(part, n, workers, 256):   # in order, as a serial run lists them
         out.pages.extend(pages)
         out.page_keys.update(keys)
         out.reused += reused

@@ -1,0 +1,31 @@
+"""Work shared out to forked processes, which see the parent's memory as it is (nothing to send them but the
+numbers of their part), where the system can fork; a task's results come back in order."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+
+_FORKED: Callable[[int, int], object] | None = None   # the task of the forked workers
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def in_forks(task: Callable[[int, int], object], n: int, workers: int, least: int) -> list:
+    """``task(lo, hi)`` over ``range(n)`` cut into parts of at least ``least``, several a worker (an even finish),
+    run by ``workers`` forked processes; the results of the parts, in order."""
+    global _FORKED
+    step = max(least, -(-n // (workers * 8)))
+    _FORKED = task
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return [f.result() for f in [pool.submit(_run_forked, lo, min(n, lo + step)) for lo in range(0, n, step)]]
+    finally:
+        _FORKED = None
+
+
+def _run_forked(lo: int, hi: int):
+    return _FORKED(lo, hi)
