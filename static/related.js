@@ -102,7 +102,13 @@
     var per = meta.artwork_chunk, wanted = {};
     entry[0].forEach(function (j) { wanted[Math.floor(j / per)] = true; });
     var names = Object.keys(wanted), left = names.length;
-    var artworks = function (j) { var chunk = store()["a" + Math.floor(j / per)]; return chunk && chunk[j % per]; };
+    // A row of the artworks' table, spelt out: [id, title, artist, year, has a picture].
+    var artworks = function (j) {
+      var chunk = store()["a" + Math.floor(j / per)], row = chunk && chunk.rows[j % per];
+      if (!row) { return row; }
+      var artist = chunk.artists[row[2]];   // [name, what the ids of its artworks in this file begin with]
+      return [artist[1] + row[0], row[1], artist[0], String(row[3]), row.length > 4 ? row[4] : 1];
+    };
     var finish = function () {
       if (--left > 0) { return; }
       Array.prototype.forEach.call(box.querySelectorAll("noscript"), function (n) { n.remove(); });

@@ -124,7 +124,9 @@ def test_search_postings_are_read_back_as_written():
     rng = np.random.default_rng(7)
     vocabulary = ["monet", "mona", "14-17", "deu", "starry-night", "école"]
     docs = [{"text": " ".join(rng.choice(vocabulary, 3))} for _ in range(400)]
+    docs += [{"text": "rodin"}] * 7 + [{"text": "rodin deu"}, {"text": "deu"}, {"text": "rodin"}]   # runs
     shards, _ = search.build_index(docs)
+    assert shards["ro"]["rodin"] == [400, -7, 2] and any(n < 0 for n in shards["mo"]["monet"])
     lists = [(tok, gaps) for table in shards.values() for tok, gaps in sorted(table.items())]
     got, _ = node_core([("undoGaps", [gaps]) for _, gaps in lists])
     for (tok, _), numbers in zip(lists, got):
