@@ -107,7 +107,8 @@
       var chunk = store()["a" + Math.floor(j / per)], row = chunk && chunk.rows[j % per];
       if (!row) { return row; }
       var artist = chunk.artists[row[2]];   // [name, what the ids of its artworks in this file begin with]
-      return [artist[1] + row[0], row[1], artist[0], String(row[3]), row.length > 4 ? row[4] : 1];
+      var aid = artist[1] + row[0];   // a title of 0: spelt from the artist and the id (core/ids.js)
+      return [aid, row[1] === 0 ? spellTitle(aid, artist[0]) : row[1], artist[0], String(row[3]), row.length > 4 ? row[4] : 1];
     };
     var finish = function () {
       if (--left > 0) { return; }

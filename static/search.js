@@ -71,8 +71,8 @@
       // an artwork names its artist by number in the chunk's list, which also holds the start of its id
       // (see search.py doc_chunk)
       if (doc[0] !== "a" || doc.length !== 5) { return doc; }
-      var artist = chunk.artists[Number(doc[3])];
-      return ["a", artist[1] + doc[1], doc[2], artist[0], String(doc[4])];
+      var artist = chunk.artists[Number(doc[3])], id = artist[1] + doc[1];
+      return ["a", id, doc[2] === 0 ? spellTitle(id, artist[0]) : doc[2], artist[0], String(doc[4])];
     }));
   }
   // A drawing stored by its id alone: its label, detail and page follow from the id; an artwork stored by its

@@ -21,7 +21,7 @@ from generator.inputs.collection import slugify
 from generator.site import mapdata, related, scripts, search, urls
 
 from . import mapformat
-from generator.site.labels import spelt_age_group, spelt_label
+from generator.site.labels import spelt_age_group, spelt_label, spelt_title
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = [ROOT / "static" / "core" / name for name in scripts.CORE]
@@ -73,6 +73,19 @@ def test_drawing_ids_are_spelt_and_parsed_the_same():
         if js is not None:
             assert (js["label"], js["age"]) == (label, age), item_id
     assert sum(g is not None for g in got) >= 5 and sum(g is None for g in got) >= 5   # both kinds tried
+
+
+def test_artwork_titles_are_spelt_the_same():
+    """A title the data files leave out (0 in their place) is the one the artworks' reader gave."""
+    from generator.inputs.collection import _title_from_stem
+
+    cases = [(slugify(stem), folder.replace("_", " ")) for stem, folder in [
+        ("Vincent_van_Gogh_12", "Vincent_van_Gogh"), ("Albrecht_Durer_007", "Albrecht_Durer"), ("Rembrandt_1", "Rembrandt"),
+        ("Sketch_12b", "Sketch"), ("Frida_Kahlo", "Frida_Kahlo"), ("Hokusai_3", "")]]
+    got, _ = node_core([("spellTitle", list(c)) for c in cases])
+    assert got == [spelt_title(*c) for c in cases]
+    assert got[0] == _title_from_stem("Vincent_van_Gogh_12", "Vincent_van_Gogh") == "Vincent van Gogh, no. 12"
+    assert got[1] == "Albrecht Durer, no. 007" and got[3:] == [None, None, None]
 
 
 def test_text_is_folded_the_same():

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from generator.contracts import Embedded, Embeddings, Neighbours
 from generator.inputs.collection import Artwork, Drawing
@@ -65,3 +66,86 @@ def test_the_related_lists_table_holds_only_the_artworks_the_lists_name(tmp_path
         entry = data["d0"][d.id]
         assert [table[k][0] for k in entry[0]] == [f"a{j}" for j in listed]
     assert [table[k][0] for k in data["d0"]["d0"][4]["c"]] == ["a0"], "the confirmed artwork has its row"
+
+
+def _titled_site(folder: Path) -> SiteData:
+    """Drawings named as the archive names its scans, artworks named as "Best Artworks of All Time" names them,
+    half of them titled from the file name (``Painter 1, no. 4``), which the data files leave out."""
+    from PIL import Image
+
+    from generator.inputs.collection import DrawingName
+
+    thumb, display = folder / "t.webp", folder / "d.webp"
+    Image.new("RGB", (32, 40), (200, 120, 40)).save(thumb, "WEBP")
+    Image.new("RGB", (64, 80), (40, 120, 200)).save(display, "WEBP")
+    drawings = []
+    for i in range(12):
+        name = DrawingName(year=2000 + i % 3, age_group="6-9", number=f"{i:04d}", country="FRA", variant=None,
+                           side="R", quality="C")
+        drawings.append(Drawing(name.drawing_id, folder / f"{i}.jpg", f"{name.drawing_id}_R_C.jpg", name))
+    artworks = [Artwork(f"painter_{j % 4}_{j}", folder / f"a{j}.jpg", f"Painter_{j % 4}/Painter_{j % 4}_{j}.jpg",
+                        f"Painter {j % 4}, no. {j}" if j % 2 else f"Title {j}", f"Painter {j % 4}",
+                        str(1800 + j) if j % 3 else None) for j in range(60)]
+    rng = np.random.default_rng(5)
+    nd, na = len(drawings), len(artworks)
+    site = _site()
+    nb = Neighbours(np.array([rng.choice(na, 10, replace=False) for _ in range(nd)]),
+                    np.sort(rng.random((nd, 10), np.float32))[:, ::-1].copy(),
+                    np.array([[(i + k) % nd for k in (1, 2)] for i in range(nd)]), np.full((nd, 2), 0.5, np.float32),
+                    rng.integers(0, nd, (na, 3)), np.ones((na, 3), np.float32))
+    return SiteData(settings=BuildSettings(out=folder / "site", cache=folder / "cache", find_page=False),
+                    drawings=drawings, artworks=artworks, pairs=[], countries=site.countries, artists={},
+                    neighbours=nb, coords=rng.uniform(-1, 1, (nd + na, 2)).astype(np.float32), layout_method="UMAP",
+                    pictures={it.id: (thumb, display) for it in drawings + artworks}, model_source="synthetic",
+                    model_name="synthetic",
+                    embeddings=Embeddings(Embedded([d.id for d in drawings], np.zeros((nd, 2), np.float32)),
+                                          Embedded([a.id for a in artworks], np.zeros((na, 2), np.float32))))
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_pages_scripts_spell_what_the_files_leave_out(browser, tmp_path):
+    """The lists under a drawing, the search and the map find every artwork they list from the shortened files:
+    ids after their artist's shared start, artists by number, titles spelt from the file name."""
+    from generator.pipeline.derive import derive
+    from generator.site.pages import render_site
+
+    site = _titled_site(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    render_site(site, out, prepare=derive)
+    by_id = {a.id: a for a in site.artworks}
+    related = _payloads(out / "data/related", "a-*.js")["a0"]
+    assert 0 in [row[1] for row in related["rows"]], "some titles are left out of the files"
+    assert len(related["rows"]) < len(site.artworks), "only the artworks some list names"
+    page = browser.new_context().new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    for d, listed in zip(site.drawings[:3], site.neighbours.artworks_index):
+        page.goto((out / "drawings" / d.id / "index.html").as_uri())
+        page.locator("#related ol.cards > li").first.wait_for()
+        items = page.locator("#related ol.cards > li")
+        want = [site.artworks[j] for j in listed][1:]   # the first is beside the drawing
+        assert items.count() == len(want)
+        for k, a in enumerate(want):
+            assert items.nth(k).locator("a").get_attribute("href") == f"../../artworks/{a.id}/index.html"
+            line = f"{k + 2}. {a.title} {a.artist}" + (f", {a.year}" if a.year else "") + " · "
+            assert items.nth(k).text_content().startswith(line), line
+    page.goto((out / "search/index.html").as_uri() + "#q=painter")
+    results = page.locator("#search-results li.result-artwork")
+    page.wait_for_function("() => document.querySelectorAll('#search-results li.result-artwork').length === 60")
+    for k in range(results.count()):
+        a = by_id[results.nth(k).locator("a").get_attribute("href").split("/")[-2]]
+        assert results.nth(k).locator("a").text_content() == a.title
+        assert results.nth(k).locator(".count").text_content() == f" Artwork by {a.artist}" + (f", {a.year}" if a.year else "")
+    page.goto((out / "map/index.html").as_uri())
+    page.wait_for_selector("#map[data-ready]")
+    page.wait_for_function("() => SITEGEN_MAP_API.item(0) !== null")
+    got = page.evaluate("() => Array.from({length: 72}, (_, i) => SITEGEN_MAP_API.item(i))")
+    seen = 0
+    for g in got:
+        if g["id"] in by_id:
+            a = by_id[g["id"]]
+            assert g["label"] == f"{a.title} ({a.artist})"
+            seen += 1
+    assert seen == 60 and errors == []

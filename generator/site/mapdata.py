@@ -145,11 +145,14 @@ def artwork_id_prefixes(items: list[MapItem], artists: list[str]) -> list[str]:
 def stored_label(it: MapItem, countries: dict[str, str]) -> str | list[str] | None:
     """An item's label as the labels file holds it: null where the page spells it from the id (most drawings,
     half the bytes), ``[title]`` for an artwork labelled "title (artist)", the artist being the one its point
-    already names (the artist column): at a million artworks the names would cost megabytes (static/map/data.js
-    ``labelsOf`` spells both).
+    already names (the artist column), ``[]`` when the title too is spelt from the artist and the id
+    (labels.spelt_title): at a million artworks the names would cost megabytes (static/map/data.js ``labelsOf``
+    spells them).
 
     >>> stored_label(MapItem("a", "m_3", 0, 0, "Water Lilies (Claude Monet)", artist="Claude Monet"), {})
     ['Water Lilies']
+    >>> stored_label(MapItem("a", "monet_12", 0, 0, "Claude Monet, no. 12 (Claude Monet)", artist="Claude Monet"), {})
+    []
     >>> stored_label(MapItem("a", "x", 0, 0, "Untitled (Unknown artist)"), {})
     'Untitled (Unknown artist)'
     >>> stored_label(MapItem("d", "2009_14-17_1234_DEU", 0, 0, "Drawing 1234, Germany, 2009"), {"DEU": "Germany"})
@@ -158,7 +161,8 @@ def stored_label(it: MapItem, countries: dict[str, str]) -> str | list[str] | No
         return None
     named = f" ({it.artist})"
     if it.kind == "a" and it.artist != NONE_VALUE and it.label.endswith(named) and len(it.label) > len(named):
-        return [it.label[:-len(named)]]
+        title = it.label[:-len(named)]
+        return [] if title == labels.spelt_title(it.id, it.artist) else [title]
     return it.label
 
 

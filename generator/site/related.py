@@ -35,7 +35,7 @@ from pathlib import Path
 from generator.fsutil import write_atomic
 from generator.site.jsonout import artists_by_number, compact_year, js_assign
 from generator.i18n import gettext as _
-from generator.site.labels import spelt_label
+from generator.site.labels import spelt_label, spelt_title
 from generator.site.urls import site_nav
 
 #: Drawings per chunk, on average: a page loads one chunk (about 55 KB at 200 drawings).
@@ -113,18 +113,20 @@ def write_related(ctx, out_root: Path) -> None:
 
 def artworks_table_chunk(cards) -> dict:
     """One file of the artworks' table: each row names its artist by number in the file's list of artists, which
-    also holds what the ids of that artist's artworks there begin with (jsonout.artists_by_number); a plain year
-    is a number.
+    also holds what the ids of that artist's artworks there begin with (jsonout.artists_by_number); ``0`` stands
+    for a title the browser spells from the artist and the id (labels.spelt_title); a plain year is a number.
 
     >>> artworks_table_chunk([{"id": "monet_3", "title": "Water Lilies", "artist": "Claude Monet", "year": "1899",
     ...                        "thumb": "x"}, {"id": "monet_b", "title": "B", "artist": "Claude Monet", "year": "",
-    ...                        "thumb": None}])
-    {'artists': [['Claude Monet', 'monet_']], 'rows': [['3', 'Water Lilies', 0, 1899], ['b', 'B', 0, '', 0]]}
+    ...                        "thumb": None}, {"id": "monet_12", "title": "Claude Monet, no. 12", "artist": "Claude Monet",
+    ...                        "year": "", "thumb": "x"}])
+    {'artists': [['Claude Monet', 'monet_']], 'rows': [['3', 'Water Lilies', 0, 1899], ['b', 'B', 0, '', 0], ['12', 0, 0, '']]}
     """
     artists, numbers, rest = artists_by_number([(a["id"], a["artist"]) for a in cards])
     rows = []
     for a, number, id_rest in zip(cards, numbers, rest):
-        row = [id_rest, a["title"], number, compact_year(a["year"])]
+        title = 0 if a["title"] == spelt_title(a["id"], a["artist"]) else a["title"]   # the browser spells it
+        row = [id_rest, title, number, compact_year(a["year"])]
         if not a["thumb"]:
             row.append(0)
         rows.append(row)

@@ -37,7 +37,7 @@ from generator.fsutil import write_atomic
 from generator.site.jsonout import artists_by_number, compact_year, js_assign, json_for_script
 from generator.i18n import gettext as _
 from generator.site.labels import FACETS, artist_name, facet_title
-from generator.site.labels import spelt_age_group, spelt_label
+from generator.site.labels import spelt_age_group, spelt_label, spelt_title
 from generator.site.urls import PAGE_FOLDERS, artwork_url, drawing_url, facet_index_url
 
 SEARCH_SCHEMA_VERSION = 5
@@ -173,18 +173,21 @@ def doc_entry(doc: dict, countries: dict[str, str]) -> list:
 
 def doc_chunk(entries: list[list]) -> dict:
     """A file of documents: an artwork (``["a", id, title, artist, date]``) names its artist by number in the
-    file's list of artists (``[name, id prefix]``, see jsonout.artists_by_number), its id without that prefix and
-    a plain year as a number; static/search.js puts them back.
+    file's list of artists (``[name, id prefix]``, see jsonout.artists_by_number), its id without that prefix,
+    ``0`` for a title the browser spells from the artist and id (labels.spelt_title) and a plain year as a
+    number; static/search.js puts them back.
 
     >>> doc_chunk([["a", "monet_3", "Water Lilies", "Claude Monet", "1899"], ["d", "2009_14-17_1234_DEU"],
-    ...            ["a", "monet_12", "Haystacks", "Claude Monet", ""]])
-    {'artists': [['Claude Monet', 'monet_']], 'docs': [['a', '3', 'Water Lilies', 0, 1899], ['d', '2009_14-17_1234_DEU'], ['a', '12', 'Haystacks', 0, '']]}
+    ...            ["a", "monet_12", "Claude Monet, no. 12", "Claude Monet", ""]])
+    {'artists': [['Claude Monet', 'monet_']], 'docs': [['a', '3', 'Water Lilies', 0, 1899], ['d', '2009_14-17_1234_DEU'], ['a', '12', 0, 0, '']]}
     """
     spelt = [k for k, e in enumerate(entries) if e[0] == "a" and len(e) == 5]
     artists, numbers, rest = artists_by_number([(entries[k][1], entries[k][3]) for k in spelt])
     out = list(entries)
     for k, number, id_rest in zip(spelt, numbers, rest):
-        out[k] = ["a", id_rest, entries[k][2], number, compact_year(entries[k][4])]
+        _, item_id, title, artist, year = entries[k]
+        title = 0 if title == spelt_title(item_id, artist) else title   # the browser spells it (labels.py)
+        out[k] = ["a", id_rest, title, number, compact_year(year)]
     return {"artists": artists, "docs": out}
 
 

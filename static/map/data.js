@@ -392,9 +392,10 @@ function labelsOf(i, then) {
     var k = i % M.label_chunk_size, id = got.ids[k], label = got.labels[k];
     // an artwork's id is written without what its artist's artworks' ids begin with (see mapdata.py)
     if (kindOf(i) === "a") { id = M.artwork_id_prefix[F.artist[i]] + id; }
-    // null: a drawing spelt from its id; [title]: an artwork, its artist the one of its point (see mapdata.py)
+    // null: a drawing spelt from its id; [title] or []: an artwork, its artist the one of its point (mapdata.py)
     if (label === null) { label = spelt(id); } else if (typeof label !== "string") {
-      label = label[0] + " (" + facetByName.artist.values[F.artist[i]] + ")";
+      var artist = facetByName.artist.values[F.artist[i]];   // [] : the title spelt from the id (core/ids.js)
+      label = (label.length ? label[0] : spellTitle(id, artist)) + " (" + artist + ")";
     }
     return { id: id, label: label };
   }
