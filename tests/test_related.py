@@ -72,7 +72,10 @@ def test_the_files_hold_the_published_suggestions(related):
     for did, rows in expected.items():
         entry = data[f"d{chunk_of(did, chunks)}"][did]
         assert [table[j][0] for j in entry[0]] == [a for _, a, _ in rows]
-        assert all(abs(s / 1000 - sim) <= 0.0006 for s, (_, _, sim) in zip(entry[1], rows))
+        # the first similarity in thousandths, then each one's fall from the one before
+        sims = [sum(entry[1][:1]) - sum(entry[1][1:k + 1]) for k in range(len(entry[1]))]
+        assert all(abs(s / 1000 - sim) <= 0.0006 for s, (_, _, sim) in zip(sims, rows)) and len(sims) == len(rows)
+        assert all(fall >= 0 for fall in entry[1][1:]), "in rank order: each one no higher than the one before"
         for other in entry[2]:
             assert (out / "drawings" / other / "index.html").is_file(), other
             assert other != did
@@ -139,6 +142,11 @@ def test_the_drawing_page_draws_its_lists(browser, built_demo, site_server, how)
         assert items.nth(i).locator("a").text_content() == f"{rank}. {art['title']}"
         line = f"{rank}. {art['title']} {art['artist'] or 'Unknown artist'}" + (f", {art['year']}" if art["year"] else "")
         assert items.nth(i).text_content().startswith(line + " · "), line
+    # The similarities, stored as falls from the one before, are added up again.
+    sims = {a: sim for d, _, a, sim in rows if d == did}
+    for i, (rank, a) in enumerate(mine[1:]):
+        shown = float(re.search(r" · (-?\d+\.\d+)", items.nth(i).text_content()).group(1))
+        assert abs(shown - sims[a]) <= 0.0006, (a, shown, sims[a])
     similar = page.locator("#related ul.cards > li a")
     assert similar.count() > 0
     for i in range(similar.count()):

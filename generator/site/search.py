@@ -185,9 +185,9 @@ def doc_chunk(entries: list[list]) -> dict:
     artists, numbers, rest = artists_by_number([(entries[k][1], entries[k][3]) for k in spelt])
     out = list(entries)
     for k, number, id_rest in zip(spelt, numbers, rest):
-        _, item_id, title, artist, year = entries[k]
+        kind, item_id, title, artist, year = entries[k]
         title = 0 if title == spelt_title(item_id, artist) else title   # the browser spells it (labels.py)
-        out[k] = ["a", id_rest, title, number, compact_year(year)]
+        out[k] = [kind, id_rest, title, number, compact_year(year)]
     return {"artists": artists, "docs": out}
 
 
