@@ -39,13 +39,18 @@
     box.appendChild(el("p", {"class": "note"}, text));
   }
   function sim(v) { return formatDecimal(v / 1000, 3); }
+  // Similarities are stored as the first one, in thousandths, then each one's fall from the one before (related.py).
+  function similarities(falls) {
+    var now = 0;
+    return falls.map(function (f, k) { now = k ? now - f : f; return now; });
+  }
   function spelt(did, countries) {
     var got = spellDrawing(did, countries);
     return got ? got.label : did;
   }
 
   function artworkList(entry, artworks) {
-    var extra = entry[4] || {}, confirmed = extra.c || [];
+    var extra = entry[4] || {}, confirmed = extra.c || [], sims = similarities(entry[1]);
     var ol = el("ol", {"class": "cards strip"}), shown = 0, ranked = 0;
     entry[0].forEach(function (j, k) {
       var rank = k + 1, a = artworks(j), isConfirmed = confirmed.indexOf(j) >= 0;
@@ -56,7 +61,7 @@
       if (cls.trim()) { li.className = cls.trim(); }
       if (!isConfirmed) { li.setAttribute("data-pair", id + " " + a[0]); }
       li.appendChild(el("a", {href: root + pageUrl(PAGE_FOLDERS.a, a[0])}, rank + ". " + a[1]));
-      li.appendChild(document.createTextNode(" " + a[2] + (a[3] ? ", " + a[3] : "") + " · " + sim(entry[1][k]) +
+      li.appendChild(document.createTextNode(" " + a[2] + (a[3] ? ", " + a[3] : "") + " · " + sim(sims[k]) +
                                               (isConfirmed ? " · " + t("confirmed") : "")));
       ol.appendChild(li);
       shown++;
@@ -83,12 +88,12 @@
 
   function drawingList(entry, countries) {
     if (!entry[2].length) { return; }
-    var extra = entry[4] || {}, labels = extra.l || {}, noPic = extra.n || [];
+    var extra = entry[4] || {}, labels = extra.l || {}, noPic = extra.n || [], sims = similarities(entry[3]);
     var ul = el("ul", {"class": "cards"});
     entry[2].forEach(function (did, k) {
       var li = el("li", noPic.indexOf(did) >= 0 ? {"class": "no-pic"} : {});
       li.appendChild(el("a", {href: root + pageUrl(PAGE_FOLDERS.d, did)}, labels[did] || spelt(did, countries)));
-      li.appendChild(document.createTextNode(" · " + sim(entry[3][k])));
+      li.appendChild(document.createTextNode(" · " + sim(sims[k])));
       ul.appendChild(li);
     });
     box.appendChild(el("h2", {}, t("Similar drawings")));
@@ -102,7 +107,14 @@
     var per = meta.artwork_chunk, wanted = {};
     entry[0].forEach(function (j) { wanted[Math.floor(j / per)] = true; });
     var names = Object.keys(wanted), left = names.length;
-    var artworks = function (j) { var chunk = store()["a" + Math.floor(j / per)]; return chunk && chunk[j % per]; };
+    // A row of the artworks' table, spelt out: [id, title, artist, year, has a picture].
+    var artworks = function (j) {
+      var chunk = store()["a" + Math.floor(j / per)], row = chunk && chunk.rows[j % per];
+      if (!row) { return row; }
+      var artist = chunk.artists[row[2]];   // [name, what the ids of its artworks in this file begin with]
+      var aid = artist[1] + row[0];   // a title of 0: spelt from the artist and the id (core/ids.js)
+      return [aid, row[1] === 0 ? spellTitle(aid, artist[0]) : row[1], artist[0], String(row[3]), row.length > 4 ? row[4] : 1];
+    };
     var finish = function () {
       if (--left > 0) { return; }
       Array.prototype.forEach.call(box.querySelectorAll("noscript"), function (n) { n.remove(); });

@@ -66,7 +66,14 @@
       });
       return;
     }
-    done(hits.length, shown.map(function (n) { return docChunk(Math.floor(n / meta.doc_chunk))[n % meta.doc_chunk]; }));
+    done(hits.length, shown.map(function (n) {
+      var chunk = docChunk(Math.floor(n / meta.doc_chunk)), doc = chunk.docs[n % meta.doc_chunk];
+      // an artwork names its artist by number in the chunk's list, which also holds the start of its id
+      // (see search.py doc_chunk)
+      if (doc[0] !== "a" || doc.length !== 5) { return doc; }
+      var artist = chunk.artists[Number(doc[3])], id = artist[1] + doc[1];
+      return ["a", id, doc[2] === 0 ? spellTitle(id, artist[0]) : doc[2], artist[0], String(doc[4])];
+    }));
   }
   // A drawing stored by its id alone: its label, detail and page follow from the id; an artwork stored by its
   // id, title, artist and date: its detail and page follow from them (see search.py doc_entry).

@@ -78,5 +78,7 @@ def related_entry(site: Path, drawing: str) -> dict:
     for j in entry[0]:
         if j // per not in tables:
             tables[j // per] = payload(f"a-{j // per:03d}")
-        artworks.append(tables[j // per][j % per][0])
+        table = tables[j // per]
+        row = table["rows"][j % per]
+        artworks.append(table["artists"][row[2]][1] + row[0])
     return {"artworks": artworks, "drawings": entry[2]}

@@ -13,6 +13,7 @@ from PIL import Image
 
 from .conftest import CHROMIUM_ARGS
 from .helpers import site_drawings, site_layout
+from tests import mapformat
 from tests.helpers import site_artworks
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -189,11 +190,28 @@ def test_hover_shows_label_and_click_opens_page(page, site_server, built_demo):
     body = (out / "data/map/labels-000.js").read_text()
     labels = json.loads(body[body.index("]=") + 2:].rstrip().rstrip(";"))
     item_id = href.split("/")[-2]
-    written = labels["labels"][labels["ids"].index(item_id)]
+    ids = mapformat.item_ids(out / "data/map")[:len(labels["ids"])]   # an artwork's written after its prefix
+    written = labels["labels"][ids.index(item_id)]
+    artworks = {a["id"]: a for a in site_artworks(out)}
+    if isinstance(written, list):   # an artwork's title: the page adds the artist of its point
+        written = f"{written[0]} ({artworks[item_id]['artist']})"
     if written is None:
         h1 = (out / href.split("../", 1)[-1]).read_text(encoding="utf-8").split("<h1>")[1].split("</h1>")[0]
         written = html.unescape(h1)
     assert written == text
+    # Every label of that file as the page spells it: an artwork's title and artist (the file holds its title,
+    # the artist is the one of its point), a drawing's as its page names it.
+    got = page.evaluate("() => SITEGEN_MAP_LABELS[0].ids.map((id, i) => SITEGEN_MAP_API.item(i))")
+    got = [(g["id"], g["label"]) for g in got]
+    assert [g[0] for g in got] == ids and any(isinstance(w, list) for w in labels["labels"])
+    assert any(a != b for a, b in zip(ids, labels["ids"])), "some artworks' ids are written after their prefix"
+    for (one, text), stored in zip(got, labels["labels"]):
+        if one in artworks:
+            assert text == f"{artworks[one]['title']} ({artworks[one]['artist'] or 'Unknown artist'})"
+            assert stored == ([artworks[one]["title"]] if artworks[one]["artist"] else text)
+        else:
+            h1 = (out / "drawings" / one / "index.html").read_text(encoding="utf-8").split("<h1>")[1]
+            assert text == html.unescape(h1.split("</h1>")[0]), one
     with page.expect_navigation():
         page.mouse.click(pos["x"], pos["y"])
     assert page.url == urljoin(site_server + "map/index.html", href)

@@ -149,9 +149,7 @@ def test_map_data_is_compact_and_complete(built_demo):
     assert sum(len(x) for x in xs) == n
     kind_values = meta["facets"][0]["values"]
     kinds = np.concatenate(kinds)
-    ids = []
-    for c in range(meta["label_chunks"]):
-        ids += _js_payload(folder / f"labels-{c:03d}.js")["ids"]
+    ids = mapformat.item_ids(folder)
     assert len(ids) == n
     for i, item_id in enumerate(ids):
         assert (out / meta["pages"][kind_values[kinds[i]]] / item_id / "index.html").is_file(), item_id
@@ -170,7 +168,7 @@ def test_map_coordinates_agree_with_layout_csv(built_demo):
     qx, qy, _ = mapformat.decode_chunk(_js_payload(folder / "points-000.js"), min(meta["count"], meta["chunk_size"]),
                                      wide)
     chunk = _js_payload(folder / "labels-000.js")
-    ids = chunk["ids"]
+    ids = mapformat.item_ids(folder)[:len(chunk["ids"])]
     for i, item_id in enumerate(ids):
         x, y = layout[item_id]
         assert abs(mapformat.dequantise(qx[i]) - x) < 1e-3 and abs(mapformat.dequantise(qy[i]) - y) < 1e-3
@@ -178,6 +176,10 @@ def test_map_coordinates_agree_with_layout_csv(built_demo):
     spelt = {i for i, item_id in enumerate(ids) if chunk["labels"][i] is None}
     assert spelt and all(re.fullmatch(r"\d{4}_[^_]+_[^_]+_[A-Za-z]{3}(_[^_]+)?", ids[i]) for i in spelt)
     assert all(chunk["labels"][i] for i in range(len(ids)) if i not in spelt)
+    # An artwork's label is its title; the page adds the artist its point names (the artist column).
+    artworks = {a["id"]: a for a in site_artworks(out)}
+    titled = [i for i, item_id in enumerate(ids) if item_id in artworks]
+    assert titled and all(chunk["labels"][i] == [artworks[ids[i]]["title"]] for i in titled if artworks[ids[i]]["artist"])
 
 
 def test_map_data_is_deterministic_and_atlases_are_cached(tmp_path):
@@ -199,9 +201,7 @@ def test_map_atlases_hold_every_picture_at_two_sizes(built_demo):
     folder = out / "data/map"
     meta = _js_payload(folder / "meta.js")
     n = meta["count"]
-    ids = []
-    for c in range(meta["label_chunks"]):
-        ids += _js_payload(folder / f"labels-{c:03d}.js")["ids"]
+    ids = mapformat.item_ids(folder)
     assert not [i for i in ids if re.search(r"_V(_|$)", i)]
     overview, detail = meta["atlas"]
     assert (overview["name"], overview["cell"], overview["sheet"]) == ("overview", 32, 4096)
@@ -255,9 +255,7 @@ def test_map_offers_three_arrangements_with_named_groups(built_demo):
     meta = _js_payload(folder / "meta.js")
     n = meta["count"]
     assert [lay["name"] for lay in meta["layouts"]] == ["similarity", "year", "country"]
-    ids = []
-    for c in range(meta["label_chunks"]):
-        ids += _js_payload(folder / f"labels-{c:03d}.js")["ids"]
+    ids = mapformat.item_ids(folder)
     drawings = {d["id"]: d for d in site_drawings(out)}
     artworks = site_artworks(out)
     stats = json.loads((out / "data/stats.json").read_text())
@@ -309,6 +307,18 @@ def test_kmeans_finds_separate_blobs_and_is_seeded():
     assert len(set(got.tolist())) == 3
 
 
+def _undo_gaps(gaps):
+    n, out = 0, []
+    for gap in gaps:
+        if gap < 0:
+            out += range(n + 1, n + 1 - gap)
+            n -= gap
+        else:
+            n += gap
+            out.append(n)
+    return out
+
+
 def test_search_index_finds_an_artwork_title(built_demo, demo_dir):
     _, _, out = built_demo
     row = _csv(demo_dir / "artworks.csv")[0]
@@ -319,16 +329,25 @@ def test_search_index_finds_an_artwork_title(built_demo, demo_dir):
         key = search.shard_key(word)
         assert key in meta["shards"]
         table = _js_payload(out / f"data/search/t-{key}.js")
-        found = set(np.cumsum(table[word]).tolist())  # stored as gaps between document numbers
+        found = set(_undo_gaps(table[word]))  # stored as gaps between document numbers, runs as -k
         hits = found if hits is None else hits & found
     docs = []
     for c in range((meta["docs"] + meta["doc_chunk"] - 1) // meta["doc_chunk"]):
-        docs += _js_payload(out / f"data/search/docs-{c:03d}.js")
+        chunk = _js_payload(out / f"data/search/docs-{c:03d}.js")
+        artists = chunk["artists"]   # [name, the start of its artworks' ids]
+        docs += [["a", artists[doc[3]][1] + doc[1], doc[2], artists[doc[3]][0], str(doc[4])]
+                 if doc[0] == "a" and len(doc) == 5 else doc for doc in chunk["docs"]]
     assert len(docs) == meta["docs"]
     artworks = [docs[n] for n in hits if docs[n][0] == "a"]
     # An artwork is stored as [kind, id, title, artist, date]: its detail and page follow (see search.doc_entry).
     assert artworks and all(len(doc) == 5 for doc in artworks)
     assert title in [doc[2] for doc in artworks]
+    assert [doc[3] for doc in artworks if doc[2] == title] == [row["artist"] or "Unknown artist"]
+    # Artworks come first, by artist: an artist's artworks are numbered in a row, so the artist's name is a run.
+    artists = [doc[3] for doc in docs if doc[0] == "a"]
+    assert artists == sorted(artists, key=search.fold) and docs[len(artists)][0] == "d"
+    first = search.tokens(artists[0])[0]
+    assert any(n < 0 for n in _js_payload(out / f"data/search/t-{search.shard_key(first)}.js")[first])
     for doc in artworks:
         assert (out / meta["artworks"] / doc[1] / "index.html").is_file()
 

@@ -21,7 +21,7 @@ from generator.inputs.collection import slugify
 from generator.site import mapdata, related, scripts, search, urls
 
 from . import mapformat
-from generator.site.labels import spelt_age_group, spelt_label
+from generator.site.labels import spelt_age_group, spelt_label, spelt_title
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = [ROOT / "static" / "core" / name for name in scripts.CORE]
@@ -75,6 +75,19 @@ def test_drawing_ids_are_spelt_and_parsed_the_same():
     assert sum(g is not None for g in got) >= 5 and sum(g is None for g in got) >= 5   # both kinds tried
 
 
+def test_artwork_titles_are_spelt_the_same():
+    """A title the data files leave out (0 in their place) is the one the artworks' reader gave."""
+    from generator.inputs.collection import _title_from_stem
+
+    cases = [(slugify(stem), folder.replace("_", " ")) for stem, folder in [
+        ("Vincent_van_Gogh_12", "Vincent_van_Gogh"), ("Albrecht_Durer_007", "Albrecht_Durer"), ("Rembrandt_1", "Rembrandt"),
+        ("Sketch_12b", "Sketch"), ("Frida_Kahlo", "Frida_Kahlo"), ("Hokusai_3", "")]]
+    got, _ = node_core([("spellTitle", list(c)) for c in cases])
+    assert got == [spelt_title(*c) for c in cases]
+    assert got[0] == _title_from_stem("Vincent_van_Gogh_12", "Vincent_van_Gogh") == "Vincent van Gogh, no. 12"
+    assert got[1] == "Albrecht Durer, no. 007" and got[3:] == [None, None, None]
+
+
 def test_text_is_folded_the_same():
     got, _ = node_core([("fold", [t]) for t in TEXTS])
     assert got == [search.fold(t) for t in TEXTS]
@@ -124,7 +137,9 @@ def test_search_postings_are_read_back_as_written():
     rng = np.random.default_rng(7)
     vocabulary = ["monet", "mona", "14-17", "deu", "starry-night", "école"]
     docs = [{"text": " ".join(rng.choice(vocabulary, 3))} for _ in range(400)]
+    docs += [{"text": "rodin"}] * 7 + [{"text": "rodin deu"}, {"text": "deu"}, {"text": "rodin"}]   # runs
     shards, _ = search.build_index(docs)
+    assert shards["ro"]["rodin"] == [400, -7, 2] and any(n < 0 for n in shards["mo"]["monet"])
     lists = [(tok, gaps) for table in shards.values() for tok, gaps in sorted(table.items())]
     got, _ = node_core([("undoGaps", [gaps]) for _, gaps in lists])
     for (tok, _), numbers in zip(lists, got):

@@ -14,6 +14,8 @@ from generator.settings import BuildSettings
 from generator.errors import ImageError
 from generator.site import mapdata
 
+from tests import mapformat
+
 from .helpers import write_jpeg
 from .sitecheck import broken_links
 from tests.helpers import site_drawings
@@ -124,11 +126,7 @@ def _map_meta(site: Path) -> dict:
 
 
 def _map_ids(site: Path) -> list[str]:
-    ids = []
-    for path in sorted((site / "data" / "map").glob("labels-*.js")):
-        text = path.read_text(encoding="utf-8")
-        ids += json.loads(re.search(r"=(\{.*\});\n$", text, re.S).group(1))["ids"]
-    return ids
+    return mapformat.item_ids(site / "data" / "map")
 
 
 def _write_map(out, items, cache):

@@ -25,6 +25,16 @@ def _js_payloads(path):
     return out
 
 
+def _table(data) -> list[list]:
+    """The artworks' table, its rows spelt out as [id, title, artist, year, has a picture]."""
+    rows = []
+    for k in sorted((k for k in data if re.fullmatch(r"a\d+", k)), key=lambda k: int(k[1:])):
+        artists = data[k]["artists"]   # [name, the start of its artworks' ids]
+        rows += [[artists[r[2]][1] + r[0], r[1], artists[r[2]][0], str(r[3]), r[4] if len(r) > 4 else 1]
+                 for r in data[k]["rows"]]
+    return rows
+
+
 @pytest.fixture(scope="module")
 def related(built_demo):
     _, _, out = built_demo
@@ -52,9 +62,9 @@ def test_the_files_hold_the_published_suggestions(related):
     out, data = related
     artworks = site_artworks(out)
     per = data["meta"]["artwork_chunk"]
-    table = [row for k in sorted((k for k in data if re.fullmatch(r"a\d+", k)), key=lambda k: int(k[1:]))
-             for row in data[k]]
-    assert [row[0] for row in table] == [a["id"] for a in artworks] and per >= 1
+    table = _table(data)
+    site_order = [a["id"] for a in artworks]
+    assert [row[0] for row in table] == sorted((row[0] for row in table), key=site_order.index) and per >= 1
     expected: dict[str, list] = {}
     for d, rank, a, sim in neighbour_rows(out):
         expected.setdefault(d, []).append((rank, a, sim))
@@ -62,21 +72,42 @@ def test_the_files_hold_the_published_suggestions(related):
     for did, rows in expected.items():
         entry = data[f"d{chunk_of(did, chunks)}"][did]
         assert [table[j][0] for j in entry[0]] == [a for _, a, _ in rows]
-        assert all(abs(s / 1000 - sim) <= 0.0006 for s, (_, _, sim) in zip(entry[1], rows))
+        # the first similarity in thousandths, then each one's fall from the one before
+        sims = [sum(entry[1][:1]) - sum(entry[1][1:k + 1]) for k in range(len(entry[1]))]
+        assert all(abs(s / 1000 - sim) <= 0.0006 for s, (_, _, sim) in zip(sims, rows)) and len(sims) == len(rows)
+        assert all(fall >= 0 for fall in entry[1][1:]), "in rank order: each one no higher than the one before"
         for other in entry[2]:
             assert (out / "drawings" / other / "index.html").is_file(), other
             assert other != did
 
 
+def test_the_artworks_table_holds_only_the_artworks_some_list_names(related):
+    """At a million artworks the table listed every one (57 bytes each); a drawing's list names at most ten."""
+    out, data = related
+    chunks = data["meta"]["chunks"]
+    named = set()
+    for c in range(chunks):
+        for entry in data[f"d{c}"].values():
+            named |= set(entry[0]) | set(entry[4].get("c", []) if len(entry) > 4 else [])
+    table = _table(data)
+    assert sorted(named) == list(range(len(table))), "every row is named by some list, and every name has a row"
+    listed = {a for _, _, a, _ in neighbour_rows(out)}
+    listed |= {row[1] for row in json.loads((out / "data/pairs.json").read_text())["rows"]}
+    assert {row[0] for row in table} == listed
+    by_id = {a["id"]: a for a in site_artworks(out)}
+    for a_id, title, artist, year, picture in table:
+        assert (title, year) == (by_id[a_id]["title"], by_id[a_id]["year"] or ""), a_id
+        assert picture == 1 and artist, a_id
+
+
 def test_confirmed_artworks_are_marked(related, built_demo):
     out, data = related
     pairs = json.loads((out / "data/pairs.json").read_text())["rows"]
-    artworks = [a["id"] for a in site_artworks(out)]
     chunks = data["meta"]["chunks"]
     assert pairs
     for d, a, *_ in pairs:
         entry = data[f"d{chunk_of(d, chunks)}"][d]
-        assert artworks.index(a) in entry[4]["c"]
+        assert a in [_table(data)[j][0] for j in entry[4]["c"]]
 
 
 @pytest.mark.browser
@@ -105,6 +136,17 @@ def test_the_drawing_page_draws_its_lists(browser, built_demo, site_server, how)
     # The suggestion beside the drawing can be reviewed too; it is marked once the lists are drawn.
     assert page.locator(".pair-artwork").get_attribute("data-pair") == f"{did} {mine[0][1]}"
     assert items.nth(0).locator("a").text_content().startswith("2. ")
+    by_id = {a["id"]: a for a in site_artworks(out)}
+    for i, (rank, a) in enumerate(mine[1:]):
+        art = by_id[a]
+        assert items.nth(i).locator("a").text_content() == f"{rank}. {art['title']}"
+        line = f"{rank}. {art['title']} {art['artist'] or 'Unknown artist'}" + (f", {art['year']}" if art["year"] else "")
+        assert items.nth(i).text_content().startswith(line + " · "), line
+    # The similarities, stored as falls from the one before, are added up again.
+    sims = {a: sim for d, _, a, sim in rows if d == did}
+    for i, (rank, a) in enumerate(mine[1:]):
+        shown = float(re.search(r" · (-?\d+\.\d+)", items.nth(i).text_content()).group(1))
+        assert abs(shown - sims[a]) <= 0.0006, (a, shown, sims[a])
     similar = page.locator("#related ul.cards > li a")
     assert similar.count() > 0
     for i in range(similar.count()):

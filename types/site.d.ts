@@ -68,6 +68,8 @@ interface SiteMapMeta {
   tiles?: {levels: number, tile_px: number, item_px: number, present: string[]};
   pages: Object<string, string>;
   thumbs: Object<string, string>;
+  /** for each value of the artist column, what its artworks' ids begin with (not written in the labels files) */
+  artwork_id_prefix: string[];
 }
 
 type Object<K extends string, V> = Record<K, V>;
@@ -75,12 +77,12 @@ type Object<K extends string, V> = Record<K, V>;
 interface Window {
   SITEGEN_MAP?: SiteMapMeta;
   SITEGEN_MAP_POINTS?: Record<number, string>;
-  SITEGEN_MAP_LABELS?: Record<number, {ids: string[], labels: (string | null)[]}>;
+  SITEGEN_MAP_LABELS?: Record<number, {ids: string[], labels: (string | string[] | null)[]}>;
   SITEGEN_MAP_LAYOUTS?: Record<string, string>;
   SITEGEN_MAP_API?: Record<string, unknown>;
   SITEGEN_FIRST_FRAME_MS?: number;
   SITEGEN_SEARCH?: Record<string, Record<string, number[]>>;
-  SITEGEN_SEARCH_DOCS?: Record<number, Array<Array<string>>>;
+  SITEGEN_SEARCH_DOCS?: Record<number, {artists: string[][], docs: Array<Array<string | number>>}>;
   SITEGEN_SEARCH_META?: {docs: number, doc_chunk: number, shards: string[], countries: Record<string, string>, drawings: string, artworks: string};
   SITEGEN_RELATED?: Record<string, any>;
   SITEGEN_DISCOVERIES?: {page_size?: number, columns: string[], rows: Array<Array<string | number>>, filters: Record<string, Array<[string, string, number]>>};

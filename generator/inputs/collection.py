@@ -375,7 +375,8 @@ def load_artworks(root: Path, csv_path: Path | None, problems: list[Problem]) ->
 
 
 def _title_from_stem(stem: str, folder: str | None) -> str:
-    """'Vincent_van_Gogh_12' in folder Vincent_van_Gogh -> 'Vincent van Gogh, no. 12'."""
+    """'Vincent_van_Gogh_12' in folder Vincent_van_Gogh -> 'Vincent van Gogh, no. 12' (the site's data files leave
+    such titles out, the browser spells them again: site/labels.py spelt_title)."""
     if folder and stem.lower().startswith(folder.lower() + "_"):
         rest = stem[len(folder) + 1:]
         if rest.isdigit():

@@ -129,6 +129,23 @@ def artwork_label(a: Artwork) -> str:
     return f"{a.title} ({artist_name(a.artist)})"
 
 
+#: The digits ending an artwork's id (``vincent_van_gogh_12``).
+_ID_NUMBER = re.compile(r"([0-9]+)$")
+
+
+def spelt_title(item_id: str, artist: str | None) -> str | None:
+    """The title the browser spells for an artwork (static/core/ids.js ``spellTitle``): the artist and the
+    number ending its id, as the artworks' reader titles a picture named as "Best Artworks of All Time" names
+    them (``Vincent_van_Gogh/Vincent_van_Gogh_12.jpg``) when no artworks.csv gives its title. The data files
+    for the browser leave out a title that this spells (at a million artworks, tens of megabytes).
+
+    >>> spelt_title("vincent_van_gogh_12", "Vincent van Gogh"), spelt_title("monet", "Claude Monet")
+    ('Vincent van Gogh, no. 12', None)
+    """
+    m = _ID_NUMBER.search(item_id)
+    return f"{artist}, no. {m.group(1)}" if m and artist else None
+
+
 #: A drawing id named as the archive names its scans: year, age group, number, country[, variant].
 _IMAJ_ID = re.compile(r"^(\d{4})_([^_]+)_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$")
 

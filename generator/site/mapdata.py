@@ -13,7 +13,9 @@ a global when loaded with a ``<script>`` tag:
     index per facet (uint8, or uint16 when the facet has more than 256 values).
     About 13 bytes of text per point, so 100,000 points are ~1.3 MB.
 ``data/map/labels-NNN.js``
-    ids and labels, loaded only when the visitor points at an item there.
+    ids and labels, loaded only when the visitor points at an item there (see :func:`stored_label`); an
+    artwork's id without what every id of its artist's artworks begins with (``artwork_id_prefix`` in
+    ``meta.js``, one for each value of the artist column: ``vincent_van_gogh_`` for ``vincent_van_gogh_12``).
 ``data/map/layout-year.js``, ``data/map/layout-country.js``
     the other arrangements offered on the page (see ``ml/maplayouts.py``): x and y of
     every point, quantised and base64 like the chunks, loaded when chosen. The
@@ -57,7 +59,7 @@ from generator.i18n import N_, collate, gettext as _
 from generator.site.jsonout import js_assign, json_for_script
 from generator.site.urls import PAGE_FOLDERS, PICTURE_FOLDERS
 
-MAP_SCHEMA_VERSION = 2
+MAP_SCHEMA_VERSION = 3
 POINT_CHUNK = 16384
 LABEL_CHUNK = 1024
 #: Facet value of items without one (an artwork has no country; a badly named scan no year).
@@ -121,6 +123,49 @@ def encode_chunk(qx: np.ndarray, qy: np.ndarray, columns: list[np.ndarray], wide
     return base64.b64encode(b"".join(parts)).decode("ascii")
 
 
+def artwork_id_prefixes(items: list[MapItem], artists: list[str]) -> list[str]:
+    """For each value of the artist column, what the ids of all its artworks begin with ("" for none).
+
+    >>> artwork_id_prefixes([MapItem("a", "monet_3", 0, 0, "", artist="Monet"), MapItem("d", "d1", 0, 0, "",
+    ...     artist="Monet"), MapItem("a", "monet_12", 0, 0, "", artist="Monet")], [NONE_VALUE, "Monet", "Rodin"])
+    ['', 'monet_', '']
+    """
+    common: dict[str, str] = {}
+    for it in items:
+        if it.kind != "a":
+            continue
+        p = common.setdefault(it.artist, it.id)
+        n = 0
+        while n < min(len(p), len(it.id)) and p[n] == it.id[n]:
+            n += 1
+        common[it.artist] = p[:n]
+    return [common.get(v, "") for v in artists]
+
+
+def stored_label(it: MapItem, countries: dict[str, str]) -> str | list[str] | None:
+    """An item's label as the labels file holds it: null where the page spells it from the id (most drawings,
+    half the bytes), ``[title]`` for an artwork labelled "title (artist)", the artist being the one its point
+    already names (the artist column), ``[]`` when the title too is spelt from the artist and the id
+    (labels.spelt_title): at a million artworks the names would cost megabytes (static/map/data.js ``labelsOf``
+    spells them).
+
+    >>> stored_label(MapItem("a", "m_3", 0, 0, "Water Lilies (Claude Monet)", artist="Claude Monet"), {})
+    ['Water Lilies']
+    >>> stored_label(MapItem("a", "monet_12", 0, 0, "Claude Monet, no. 12 (Claude Monet)", artist="Claude Monet"), {})
+    []
+    >>> stored_label(MapItem("a", "x", 0, 0, "Untitled (Unknown artist)"), {})
+    'Untitled (Unknown artist)'
+    >>> stored_label(MapItem("d", "2009_14-17_1234_DEU", 0, 0, "Drawing 1234, Germany, 2009"), {"DEU": "Germany"})
+    """
+    if it.kind == "d" and it.label == labels.spelt_label(it.id, countries):
+        return None
+    named = f" ({it.artist})"
+    if it.kind == "a" and it.artist != NONE_VALUE and it.label.endswith(named) and len(it.label) > len(named):
+        title = it.label[:-len(named)]
+        return [] if title == labels.spelt_title(it.id, it.artist) else [title]
+    return it.label
+
+
 def write_map_data(out: Path, items: list[MapItem], arrangement: MapArrangement, atlas: AtlasSheets, *,
                    facet_labels: dict[str, dict[str, str]] | None = None, facet_sort: dict | None = None,
                    method: str = "") -> MapFiles:
@@ -167,14 +212,15 @@ def write_map_data(out: Path, items: list[MapItem], arrangement: MapArrangement,
         point_bytes += len(text.encode())
     n_label_chunks = (n + LABEL_CHUNK - 1) // LABEL_CHUNK
     countries = facet_labels.get("country") or {}
+    artists = facets[[name for name, _ in COLUMNS].index("artist")]["values"]
+    id_prefix = artwork_id_prefixes(items, artists)
+    prefix_of = dict(zip(artists, id_prefix))
     for c in range(n_label_chunks):
         chunk = items[c * LABEL_CHUNK:(c + 1) * LABEL_CHUNK]
         name = f"labels-{c:03d}.js"
-        # null where the page spells the label from the id (static/map.js): most drawings, half the bytes.
         write_atomic(folder / name, js_assign("SITEGEN_MAP_LABELS", c, {
-            "ids": [it.id for it in chunk],
-            "labels": [None if it.kind == "d" and it.label == labels.spelt_label(it.id, countries) else it.label
-                       for it in chunk]}))
+            "ids": [it.id[len(prefix_of[it.artist]):] if it.kind == "a" else it.id for it in chunk],
+            "labels": [stored_label(it, countries) for it in chunk]}))
         files.append(f"data/map/{name}")
 
     layouts = []
@@ -198,7 +244,7 @@ def write_map_data(out: Path, items: list[MapItem], arrangement: MapArrangement,
         "chunk_size": POINT_CHUNK, "chunks": n_chunks, "label_chunk_size": LABEL_CHUNK,
         "label_chunks": n_label_chunks, "none": NONE_VALUE, "facets": facets,
         "pages": dict(PAGE_FOLDERS), "thumbs": dict(PICTURE_FOLDERS),
-        "atlas": levels, "layouts": layouts,
+        "atlas": levels, "layouts": layouts, "artwork_id_prefix": id_prefix,
     }
     if tiled:
         meta["tiles"] = atlas.tiles

@@ -9,13 +9,18 @@ page after page. They are written once here, in small ``.js`` files that ``stati
     ``window.SITEGEN_RELATED``: the number of drawing chunks and of artworks per artwork chunk, the country
     names the drawing labels use, the header's links (``urls.site_nav``: drawing pages carry only one).
 ``data/related/a-NNN.js``
-    artworks ``N * ARTWORK_CHUNK`` onwards, in site order: ``[id, title, artist, year, has_picture]``.
+    the artworks that some drawing's list names (suggested or confirmed), ``N * ARTWORK_CHUNK`` onwards, in
+    site order: ``{"artists": [[name, id prefix]], "rows": [[id, title, artist, year], ...]}``, ``artist`` a
+    number in the file's own list of artists, ``id`` what follows that artist's prefix (see
+    :func:`artworks_table_chunk`), and a fifth value ``0`` for an artwork without a picture. An artwork that no
+    list names is not here: at a million artworks the table would otherwise cost about 57 bytes for each, and
+    a drawing's list can name at most ten.
 ``data/related/d-NNN.js``
     the drawings whose id hashes to chunk N (``chunk_of``), by id: ``[artworks, similarities, drawings,
-    similarities, extra]``: the suggested artworks as indexes into the artwork chunks, in rank order, the
-    similar drawings by id, similarities in thousandths; ``extra`` (only when needed) holds ``c``: the confirmed
-    artworks (indexes), ``n``: similar drawings without a picture, ``l``: labels the script cannot spell from
-    an id (see ``spelt_label``).
+    similarities, extra]``: the suggested artworks as row numbers of the artworks' table above, in rank
+    order, the similar drawings by id, similarities in thousandths (see :func:`_thousandths`); ``extra`` (only when needed) holds
+    ``c``: the confirmed artworks (row numbers), ``n``: similar drawings without a picture, ``l``: labels the
+    script cannot spell from an id (see ``spelt_label``).
 
 A drawing's chunk follows from its id alone, so adding drawings to the archive changes no page for that.
 The data download keeps the full table of suggestions in ``neighbours.csv.gz``; these files serve the pages.
@@ -28,9 +33,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from generator.fsutil import write_atomic
-from generator.site.jsonout import js_assign
+from generator.site.jsonout import artists_by_number, compact_year, js_assign
 from generator.i18n import gettext as _
-from generator.site.labels import spelt_label
+from generator.site.labels import spelt_label, spelt_title
 from generator.site.urls import site_nav
 
 #: Drawings per chunk, on average: a page loads one chunk (about 55 KB at 200 drawings).
@@ -62,7 +67,18 @@ def chunk_of(item_id: str, chunks: int) -> int:
 
 
 def _thousandths(values) -> list[int]:
-    return [int(round(float(v) * 1000)) for v in values]
+    """Similarities in thousandths, in rank order, as the first one and then each one's fall from the one before
+    (one or two digits instead of three: 2.4 MB less over 100,000 drawings); static/related.js adds them up.
+
+    >>> _thousandths([0.897, 0.8801, 0.875, 0.9])
+    [897, 17, 5, -25]
+    """
+    out, before = [], None
+    for v in values:
+        now = int(round(float(v) * 1000))
+        out.append(now if before is None else before - now)
+        before = now
+    return out
 
 
 def write_related(ctx, out_root: Path) -> None:
@@ -75,13 +91,12 @@ def write_related(ctx, out_root: Path) -> None:
     nav = [[_(label), url] for label, url in site_nav(s.browser_model is not None)]
     write_atomic(folder / "meta.js", js_assign("SITEGEN_RELATED", "meta", {
         "chunks": chunks, "artwork_chunk": ARTWORK_CHUNK, "countries": countries, "nav": nav}))
-    cards = ctx.a_cards
-    for c in range(0, max(1, len(cards)), ARTWORK_CHUNK):
-        rows = [[a["id"], a["title"], a["artist"], a["year"] or "", 1 if a["thumb"] else 0]
-                for a in cards[c:c + ARTWORK_CHUNK]]
-        write_atomic(folder / f"a-{c // ARTWORK_CHUNK:03d}.js", js_assign("SITEGEN_RELATED", f"a{c // ARTWORK_CHUNK}", rows))
-    by_chunk: dict[int, dict] = defaultdict(dict)
     da_i, da_s = nb.artworks_index.tolist(), nb.artworks_similarity.tolist()
+    confirmed_of = {d.id: sorted(ctx.a_index[a] for a in ctx.confirmed_by_drawing.get(d.id, ())) for d in s.drawings}
+    named = sorted({j for row in da_i for j in row} | {j for js in confirmed_of.values() for j in js})
+    row_of = {j: k for k, j in enumerate(named)}
+    write_artworks_table(folder, [ctx.a_cards[j] for j in named])
+    by_chunk: dict[int, dict] = defaultdict(dict)
     dd_i, dd_s = nb.drawings_index.tolist(), nb.drawings_similarity.tolist()
     # once per drawing, not once per list it is in
     d_ids = [card["id"] for card in ctx.d_cards]
@@ -89,11 +104,11 @@ def write_related(ctx, out_root: Path) -> None:
     own_label = [spelt_label(card["id"], countries) != card["label"] for card in ctx.d_cards]
     for i, d in enumerate(s.drawings):
         similar = dd_i[i]
-        entry = [da_i[i], _thousandths(da_s[i]), [d_ids[j] for j in similar], _thousandths(dd_s[i])]
+        entry = [[row_of[j] for j in da_i[i]], _thousandths(da_s[i]), [d_ids[j] for j in similar],
+                 _thousandths(dd_s[i])]
         extra = {}
-        confirmed = sorted(ctx.confirmed_by_drawing.get(d.id, ()))
-        if confirmed:
-            extra["c"] = [ctx.a_index[a] for a in confirmed]
+        if confirmed_of[d.id]:
+            extra["c"] = [row_of[j] for j in confirmed_of[d.id]]
         no_picture = [d_ids[j] for j in similar if no_thumb[j]]
         if no_picture:
             extra["n"] = no_picture
@@ -105,3 +120,32 @@ def write_related(ctx, out_root: Path) -> None:
         by_chunk[chunk_of(d.id, chunks)][d.id] = entry
     for c in range(chunks):
         write_atomic(folder / f"d-{c:03d}.js", js_assign("SITEGEN_RELATED", f"d{c}", by_chunk.get(c, {})))
+
+
+def artworks_table_chunk(cards) -> dict:
+    """One file of the artworks' table: each row names its artist by number in the file's list of artists, which
+    also holds what the ids of that artist's artworks there begin with (jsonout.artists_by_number); ``0`` stands
+    for a title the browser spells from the artist and the id (labels.spelt_title); a plain year is a number.
+
+    >>> monet = {"artist": "Claude Monet", "year": "", "thumb": "x"}
+    >>> artworks_table_chunk([{**monet, "id": "monet_3", "title": "Water Lilies", "year": "1899"},
+    ...                       {**monet, "id": "monet_b", "title": "B", "thumb": None},
+    ...                       {**monet, "id": "monet_12", "title": "Claude Monet, no. 12"}])["rows"]
+    [['3', 'Water Lilies', 0, 1899], ['b', 'B', 0, '', 0], ['12', 0, 0, '']]
+    """
+    artists, numbers, rest = artists_by_number([(a["id"], a["artist"]) for a in cards])
+    rows = []
+    for a, number, id_rest in zip(cards, numbers, rest):
+        title = 0 if a["title"] == spelt_title(a["id"], a["artist"]) else a["title"]   # the browser spells it
+        row = [id_rest, title, number, compact_year(a["year"])]
+        if not a["thumb"]:
+            row.append(0)
+        rows.append(row)
+    return {"artists": artists, "rows": rows}
+
+
+def write_artworks_table(folder: Path, cards) -> None:
+    """``a-NNN.js``: the artworks' table, ``ARTWORK_CHUNK`` rows a file (one empty file when no list names any)."""
+    for c in range(0, max(1, len(cards)), ARTWORK_CHUNK):
+        write_atomic(folder / f"a-{c // ARTWORK_CHUNK:03d}.js", js_assign(
+            "SITEGEN_RELATED", f"a{c // ARTWORK_CHUNK}", artworks_table_chunk(cards[c:c + ARTWORK_CHUNK])))

@@ -10,10 +10,16 @@ made of ``.js`` files loaded with ``<script>`` tags:
     ``window.SITEGEN_SEARCH_META``: number of documents, chunk size, shard names.
 ``data/search/t-<prefix>.js``
     every token starting with those two letters -> the numbers of the documents
-    holding it (a visitor typing "monet" loads only ``t-mo.js``).
+    holding it (a visitor typing "monet" loads only ``t-mo.js``), as gaps, a run of documents one after the
+    other as one negative number (see :func:`postings`).
 ``data/search/docs-NNN.js``
-    the documents themselves (kind, label, detail, page; a drawing named as the archive names its scans by
-    its id alone, an artwork by its id, title, artist and date, see :func:`doc_entry`), by chunks of 500.
+    the documents themselves, by chunks of 500: ``{"artists": [[name, id prefix]], "docs": [...]}``, each
+    document its kind, label, detail, page; a drawing named as the archive names its scans by its id alone, an
+    artwork by its id, title, artist and date, see :func:`doc_entry` and :func:`doc_chunk`.
+
+The artworks come first, by artist and then by title: an artist's artworks are numbered one after the other,
+so the words of the artist's name (and of the folder the pictures are in) cost one number each, not one for each
+artwork, and a chunk names an artist once.
 
 Tokens are folded (accents dropped, lower case) the same way in Python and in
 the browser (``static/core/text.js``, checked against this module by the tests); a query matches the documents holding, for every word of
@@ -28,13 +34,13 @@ import unicodedata
 from collections import defaultdict
 
 from generator.fsutil import write_atomic
-from generator.site.jsonout import js_assign, json_for_script
+from generator.site.jsonout import artists_by_number, compact_year, js_assign, json_for_script
 from generator.i18n import gettext as _
 from generator.site.labels import FACETS, artist_name, facet_title
-from generator.site.labels import spelt_age_group, spelt_label
+from generator.site.labels import spelt_age_group, spelt_label, spelt_title
 from generator.site.urls import PAGE_FOLDERS, artwork_url, drawing_url, facet_index_url
 
-SEARCH_SCHEMA_VERSION = 4
+SEARCH_SCHEMA_VERSION = 5
 DOC_CHUNK = 500
 _SPLIT = re.compile(r"[^\w-]+|_")
 _SAFE_KEY = re.compile(r"^[a-z0-9]+$")
@@ -90,24 +96,48 @@ def shard_key(token: str) -> str:
     return "-".join(f"u{ord(ch):x}" for ch in key)
 
 
-def build_index(docs: list[dict]) -> tuple[dict[str, dict[str, list[int]]], int]:
-    """shard key -> {token: [document numbers as gaps]} from documents carrying a ``text`` field.
+def postings(numbers: list[int]) -> list[int]:
+    """Sorted document numbers as the index stores them: the first number, then each one's difference from the
+    previous one (a country's thousands of drawings cost two or three digits each instead of five or six); ``-k``
+    stands for the next ``k`` documents one after the other (k >= 2: an artist's artworks, numbered in a row,
+    cost one number). static/core/codes.js (``undoGaps``) reads them back.
 
-    Each list holds its first document number, then the difference from the previous one: a country's
-    thousands of drawings cost two or three digits each instead of five or six.
-
-    >>> build_index([{"text": "b"}, {"text": "a b"}, {"text": "b"}])
-    ({'a': {'a': [1]}, 'b': {'b': [0, 1, 1]}}, 2)
+    >>> postings([3, 4, 5, 6, 9, 10, 12, 13, 14])
+    [3, -3, 3, 1, 2, -2]
+    >>> postings([0, 1]), postings([5]), postings([])
+    ([0, 1], [5], [])
     """
-    postings: dict[str, set[int]] = defaultdict(set)
+    out: list[int] = []
+    prev, run = 0, 0
+    for k, n in enumerate(numbers):
+        gap = n - prev
+        prev = n
+        if k and gap == 1:
+            run += 1
+            continue
+        if run:
+            out.append(1 if run == 1 else -run)
+            run = 0
+        out.append(gap)
+    if run:
+        out.append(1 if run == 1 else -run)
+    return out
+
+
+def build_index(docs: list[dict]) -> tuple[dict[str, dict[str, list[int]]], int]:
+    """shard key -> {token: [document numbers, see :func:`postings`]} from documents carrying a ``text`` field.
+
+    >>> build_index([{"text": "b"}, {"text": "a b"}, {"text": "b"}, {"text": "a"}])
+    ({'a': {'a': [1, 2]}, 'b': {'b': [0, -2]}}, 2)
+    """
+    holding: dict[str, set[int]] = defaultdict(set)
     for n, doc in enumerate(docs):
         for tok in tokens(doc["text"]):
-            postings[tok].add(n)
+            holding[tok].add(n)
     shards: dict[str, dict[str, list[int]]] = defaultdict(dict)
-    for tok in sorted(postings):
-        numbers = sorted(postings[tok])
-        shards[shard_key(tok)][tok] = [n - p for n, p in zip(numbers, [0] + numbers[:-1])]
-    return dict(shards), len(postings)
+    for tok in sorted(holding):
+        shards[shard_key(tok)][tok] = postings(sorted(holding[tok]))
+    return dict(shards), len(holding)
 
 
 def artwork_detail(artist: str, year: str | None) -> str:
@@ -123,7 +153,7 @@ def doc_entry(doc: dict, countries: dict[str, str]) -> list:
     """A document as the index stores it: ``[kind, label, detail, page]``, or ``["d", id]`` for a drawing whose
     label, detail and page the browser spells from its id (static/core/ids.js) (most of them: a tenth of the bytes),
     or ``["a", id, title, artist, date]`` for an artwork, whose detail and page the browser spells from those
-    (a third fewer bytes: they count at a million artworks).
+    (a third fewer bytes: they count at a million artworks; :func:`doc_chunk` shortens them further).
 
     >>> doc_entry({"kind": "d", "id": "2009_14-17_1234_DEU", "label": "Drawing 1234, Germany, 2009",
     ...            "detail": "Age group 14-17", "url": "drawings/2009_14-17_1234_DEU/index.html"}, {"DEU": "Germany"})
@@ -141,6 +171,26 @@ def doc_entry(doc: dict, countries: dict[str, str]) -> list:
     return [doc["kind"], doc["label"], doc["detail"], doc["url"]]
 
 
+def doc_chunk(entries: list[list]) -> dict:
+    """A file of documents: an artwork (``["a", id, title, artist, date]``) names its artist by number in the
+    file's list of artists (``[name, id prefix]``, see jsonout.artists_by_number), its id without that prefix,
+    ``0`` for a title the browser spells from the artist and id (labels.spelt_title) and a plain year as a
+    number; static/search.js puts them back.
+
+    >>> doc_chunk([["a", "monet_3", "Water Lilies", "Claude Monet", "1899"], ["d", "2009_14-17_1234_DEU"],
+    ...            ["a", "monet_12", "Claude Monet, no. 12", "Claude Monet", ""]])
+    {'artists': [['Claude Monet', 'monet_']], 'docs': [['a', '3', 'Water Lilies', 0, 1899], ['d', '2009_14-17_1234_DEU'], ['a', '12', 0, 0, '']]}
+    """
+    spelt = [k for k, e in enumerate(entries) if e[0] == "a" and len(e) == 5]
+    artists, numbers, rest = artists_by_number([(entries[k][1], entries[k][3]) for k in spelt])
+    out = list(entries)
+    for k, number, id_rest in zip(spelt, numbers, rest):
+        kind, item_id, title, artist, year = entries[k]
+        title = 0 if title == spelt_title(item_id, artist) else title   # the browser spells it (labels.py)
+        out[k] = [kind, id_rest, title, number, compact_year(year)]
+    return {"artists": artists, "docs": out}
+
+
 def write_index(out, docs: list[dict], countries: dict[str, str] | None = None) -> list[str]:
     """Write ``out/data/search/*``; returns the paths written, relative to ``out``. ``countries`` (code -> name)
     lets drawing documents be stored by id alone (see doc_entry)."""
@@ -153,7 +203,7 @@ def write_index(out, docs: list[dict], countries: dict[str, str] | None = None) 
         files.append(f"data/search/t-{key}.js")
     n_chunks = (len(docs) + DOC_CHUNK - 1) // DOC_CHUNK
     for c in range(n_chunks):
-        chunk = [doc_entry(d, countries) for d in docs[c * DOC_CHUNK:(c + 1) * DOC_CHUNK]]
+        chunk = doc_chunk([doc_entry(d, countries) for d in docs[c * DOC_CHUNK:(c + 1) * DOC_CHUNK]])
         write_atomic(folder / f"docs-{c:03d}.js", js_assign("SITEGEN_SEARCH_DOCS", c, chunk))
         files.append(f"data/search/docs-{c:03d}.js")
     meta = {"schema_version": SEARCH_SCHEMA_VERSION, "docs": len(docs), "doc_chunk": DOC_CHUNK,
@@ -164,10 +214,11 @@ def write_index(out, docs: list[dict], countries: dict[str, str] | None = None) 
 
 
 def site_documents(ctx) -> list[dict]:
-    """Artworks first (by title), then drawings (by id): what a visitor can find, and the words that find it."""
+    """Artworks first (by artist, then title), then drawings (by id): what a visitor can find, and the words that
+    find it."""
     s = ctx.site
     docs = []
-    for a in sorted(s.artworks, key=lambda a: (fold(a.title), a.id)):
+    for a in sorted(s.artworks, key=lambda a: (fold(artist_name(a.artist)), artist_name(a.artist), fold(a.title), a.id)):
         artist = artist_name(a.artist)
         docs.append({"kind": "a", "id": a.id, "label": a.title, "artist": artist, "year": a.year or "",
                      "detail": artwork_detail(artist, a.year), "url": artwork_url(a.id),

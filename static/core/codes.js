@@ -61,11 +61,20 @@ function decodePoints(text, count, wide) {
 }
 
 /**
- * Document numbers from a list of gaps (the search index keeps each number's difference from the last).
+ * Document numbers from a list of gaps (the search index keeps each number's difference from the last; -k stands
+ * for the next k documents one after the other, see generator/site/search.py postings).
  * @param {number[]} gaps
  * @returns {number[]}
  */
 function undoGaps(gaps) {
-  var n = 0;
-  return gaps.map(function (gap) { n += gap; return n; });
+  var n = 0, out = [];
+  gaps.forEach(function (gap) {
+    if (gap < 0) {
+      for (var k = 0; k < -gap; k++) { out.push(++n); }
+    } else {
+      n += gap;
+      out.push(n);
+    }
+  });
+  return out;
 }

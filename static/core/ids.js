@@ -1,7 +1,7 @@
 // @ts-check
-/* The shared core of the site's scripts, part 3: the archive's drawing ids.
-   The same rule as generator/site/labels.py (spelt_label, spelt_age_group); tests/test_js_parity.py checks
-   that the two agree. */
+/* The shared core of the site's scripts, part 3: the archive's drawing ids, and artworks' titles spelt from
+   their ids. The same rules as generator/site/labels.py (spelt_label, spelt_age_group, spelt_title);
+   tests/test_js_parity.py checks that the two agree. */
 
 /** A drawing id named as the archive names its scans: YEAR_AGEGROUP_NUMBER_COUNTRY[_VARIANT]. */
 var DRAWING_ID = /^(\d{4})_([^_]+)_([^_]+)_([A-Za-z]{3})(?:_[^_]+)?$/;
@@ -29,4 +29,17 @@ function spellDrawing(id, countries) {
   if (!p) { return null; }
   return { label: t("Drawing %(number)s, %(country)s, %(year)s", { number: p.number, country: countries[p.country] || p.country,
                                                                   year: p.year }), age: p.age };
+}
+
+/**
+ * An artwork's title spelt from its artist and the number ending its id ("Vincent van Gogh, no. 12"), as the
+ * artworks' reader titles pictures named as "Best Artworks of All Time" names them; null when the id ends in no
+ * number. The data files leave such titles out (0 in their place).
+ * @param {string} id
+ * @param {string} artist
+ * @returns {string | null}
+ */
+function spellTitle(id, artist) {
+  var m = /([0-9]+)$/.exec(id);
+  return m && artist ? artist + ", no. " + m[1] : null;
 }

@@ -389,8 +389,15 @@ function spelt(id) {
 function labelsOf(i, then) {
   var c = Math.floor(i / M.label_chunk_size), got = (window.SITEGEN_MAP_LABELS || {})[c];
   if (got) {
-    var k = i % M.label_chunk_size, id = got.ids[k];
-    return { id: id, label: got.labels[k] !== null ? got.labels[k] : spelt(id) };
+    var k = i % M.label_chunk_size, id = got.ids[k], label = got.labels[k];
+    // an artwork's id is written without what its artist's artworks' ids begin with (see mapdata.py)
+    if (kindOf(i) === "a") { id = M.artwork_id_prefix[F.artist[i]] + id; }
+    // null: a drawing spelt from its id; [title] or []: an artwork, its artist the one of its point (mapdata.py)
+    if (label === null) { label = spelt(id); } else if (typeof label !== "string") {
+      var artist = facetByName.artist.values[F.artist[i]];   // [] : the title spelt from the id (core/ids.js)
+      label = (label.length ? label[0] : spellTitle(id, artist)) + " (" + artist + ")";
+    }
+    return { id: id, label: label };
   }
   if (!labelChunks[c]) {
     labelChunks[c] = [];

@@ -100,6 +100,7 @@ function api() {
     },
     sheetsLoaded: function () { return Object.keys(detSheets).filter(function (s) { return detSheets[s].ready; }).length; },
     selected: function () { return selected.slice(); },
+    item: function (i) { return labelsOf(i); },   // its id and label, null until its labels file is in
     drawMs: function () {   // one full frame, waiting for the graphics card to finish it
       base.ok = false;   // all of it drawn again, not the last frame kept
       var t0 = performance.now(); draw();
