@@ -135,3 +135,26 @@ def _write_map(out, items, cache):
 
     arrangement, sheets = map_stage(items, {}, cache)
     return mapdata.write_map_data(out, items, arrangement, sheets)
+
+
+def test_pictures_handed_to_the_threads_in_parts_keep_each_failure_with_its_picture(tmp_path, monkeypatch):
+    """The web copies are made a part at a time (not every job queued at once); a picture that cannot be read
+    is still the one left out and reported, whatever part it falls in."""
+    from generator.pipeline.cache import Cache
+    from generator.pipeline.report import BuildReport
+    from generator.pipeline.progress import no_progress
+
+    monkeypatch.setattr(pipeline, "PICTURES_AT_ONCE", 2)
+    items = []
+    for i in range(7):
+        path = write_jpeg(tmp_path / "in" / f"p{i}.jpg", (30, 40), seed=i)
+        if i in (3, 6):
+            path.write_bytes(b"not a picture")
+        items.append((f"item-{i}", path, f"{i:064x}"))
+    settings = BuildSettings(drawings=tmp_path / "in", artworks=tmp_path / "in", out=tmp_path / "site",
+                             cache=tmp_path / "cache")
+    report = BuildReport(out=settings.out)
+    made = pipeline.make_derivatives(items, Cache(settings.cache), settings, no_progress, report)
+    assert sorted(made) == [f"item-{i}" for i in (0, 1, 2, 4, 5)]
+    assert all(thumb.is_file() and display.is_file() for thumb, display in made.values())
+    assert sorted(p.file for p in report.problems if p.kind == "image") == ["in/p3.jpg", "in/p6.jpg"]

@@ -246,6 +246,10 @@ def embed_items(paths: list[Path], hashes: list[str], cache: Cache, settings: Bu
     return EmbeddedItems(table, ok, failures, source)
 
 
+#: Pictures handed to the picture threads at a time.
+PICTURES_AT_ONCE = 1024
+
+
 def make_derivatives(items: list[tuple[str, Path, str]], cache: Cache, settings: BuildSettings,
                      progress: Progress, report: BuildReport) -> dict[str, tuple[Path, Path]]:
     """Stage: metadata-free WebP thumbnail and display picture for every (id, path, hash).
@@ -277,8 +281,12 @@ def make_derivatives(items: list[tuple[str, Path, str]], cache: Cache, settings:
             tick(1)
         return None
 
+    # Handed to the threads a thousand at a time: the pool takes every job given at once and keeps a pending
+    # task for each (350,000 pictures in a first build held most of a gigabyte that way).
     with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 2))) as pool:
-        for (item_id, *_), err in zip(todo, pool.map(work, todo)):
+        for (item_id, *_), err in ((job, err) for s in range(0, len(todo), PICTURES_AT_ONCE)
+                                   for job, err in zip(todo[s:s + PICTURES_AT_ONCE],
+                                                       pool.map(work, todo[s:s + PICTURES_AT_ONCE]))):
             if err is not None:
                 del out[item_id]
                 report.problems.append(Problem(
