@@ -254,18 +254,16 @@ def return_free_memory() -> None:
     global _TRIM
     if _TRIM is None:
         import ctypes
-        import ctypes.util
 
-        name = ctypes.util.find_library("c") if os.name == "posix" else None
-        try:
-            _TRIM = getattr(ctypes.CDLL(name), "malloc_trim", False) if name else False
-        except OSError:
+        try:   # the symbols the process already has (the C library among them), no file looked for
+            _TRIM = getattr(ctypes.CDLL(None), "malloc_trim", False) if os.name == "posix" else False
+        except (OSError, TypeError):
             _TRIM = False
     if _TRIM:
         _TRIM(0)
 
 
-_TRIM = None
+_TRIM = None   # the C library's malloc_trim once looked for; False where there is none
 
 
 def is_mapped(array) -> bool:
