@@ -150,26 +150,38 @@ def make_detail(thumbs: list[Path | None], tiles: tuple[MapTile, ...], level: At
         if not made.is_file():
             todo.append(len(files))
         files.append((level.file_name(tile.name), made, key))
-    for n, (data, holes) in zip(todo, _sheets_bytes([thumbs[tiles[n].start:tiles[n].end] for n in todo], level,
-                                                    workers)):
+    parts = [(thumbs[tiles[n].start:tiles[n].end], files[n][1]) for n in todo]
+    for n, holes in zip(todo, _make_sheets(parts, level, workers)):
         name, made, key = files[n]
         failed += [tiles[n].start + i for i in holes]
         if holes:
             key += "-incomplete"
-            made = made.with_name(f"{key}.webp")
-        write_atomic(made, data)
+            made = _incomplete(made)
         files[n] = (name, made, key)
     return files, len(todo), failed
 
 
-def _sheets_bytes(parts: list[list[Path | None]], level: AtlasLevel, workers: int) -> list[tuple[bytes, list[int]]]:
-    """:func:`_sheet_bytes` of each part: the sheets side by side in forked processes when there are several (the
-    WebP encoder holds Python's lock, so threads encode one sheet at a time; 0.3 s a sheet, ten or so when
-    drawings are added, hundreds in a first build), else here. The same bytes either way."""
+def _incomplete(made: Path) -> Path:
+    """Where a sheet with holes is kept: a name the next build does not look for, so that it tries again."""
+    return made.with_name(f"{made.stem}-incomplete.webp")
+
+
+def _make_sheet(part: list[Path | None], level: AtlasLevel, workers: int, made: Path) -> list[int]:
+    """The sheet of ``part`` written to ``made`` (or to its incomplete name); the positions that had no picture."""
+    data, holes = _sheet_bytes(part, level, workers)
+    write_atomic(_incomplete(made) if holes else made, data)
+    return holes
+
+
+def _make_sheets(parts: list[tuple[list[Path | None], Path]], level: AtlasLevel, workers: int) -> list[list[int]]:
+    """:func:`_make_sheet` of each (part, file): side by side in forked processes when there are several (the WebP
+    encoder holds Python's lock, so threads encode one sheet at a time; 0.3 s a sheet, ten or so when drawings
+    are added, hundreds in a first build), else here; each process writes its sheets. The same bytes either way."""
     if workers < 2 or len(parts) < 2 or not can_fork():
-        return [_sheet_bytes(part, level, workers) for part in parts]
-    done = in_forks(lambda lo, hi: [_sheet_bytes(part, level, 1) for part in parts[lo:hi]], len(parts), workers, 1)
-    return [sheet for chunk in done for sheet in chunk]
+        return [_make_sheet(part, level, workers, made) for part, made in parts]
+    done = in_forks(lambda lo, hi: [_make_sheet(part, level, 1, made) for part, made in parts[lo:hi]], len(parts),
+                    workers, 1)
+    return [holes for chunk in done for holes in chunk]
 
 
 def _kept_shrunk_cells(path: Path, key: str, count: int, detail: AtlasLevel, cell: int, cache_dir: Path
