@@ -21,7 +21,10 @@ checkout during the benchmark would otherwise turn the no-op build into a full o
 Prints one JSON line per build and a table; the collection stays under ``--root`` with
 ``--keep`` (otherwise it is deleted at the end). Each build's line gives its peak RSS and, on
 Linux, the peak of each stage on its own (``peak_rss_mb_between``: ``VmHWM`` read at the end of
-the stage, then reset through ``/proc/self/clear_refs``), so the stage that sets the peak shows.
+the stage, then reset through ``/proc/self/clear_refs``), so the stage that sets the peak shows,
+and the memory of the build together with the processes it forks (``tree_peak_mb``: the sum
+of their ``Pss``, each shared page counted once, sampled every half second), since several
+stages run in forked processes.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -169,11 +173,54 @@ def memory_now() -> str:
         return ""
 
 
+def tree_pss_mb(pid: int) -> float | None:
+    """The memory of process ``pid`` and of every process below it, each page shared between them counted once
+    (the sum of their proportional set sizes, Linux's ``Pss``): what they take from the machine together. None
+    where /proc does not tell."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                total += next(int(line.split()[1]) for line in fh if line.startswith("Pss:"))
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        except (OSError, StopIteration, ValueError):
+            if p == pid:
+                return None   # a child may end while it is read; this process may not
+    return total / 1024
+
+
+class TreeMemory(threading.Thread):
+    """:func:`tree_pss_mb` of this process every ``every`` seconds: the highest since the start and since the last
+    :meth:`take` (a stage's), the forked workers included."""
+
+    def __init__(self, every: float = 0.5):
+        super().__init__(daemon=True)
+        self.every, self.peak, self.since, self.works = every, 0.0, 0.0, tree_pss_mb(os.getpid()) is not None
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while self.works and not self.done.wait(self.every):
+            mb = tree_pss_mb(os.getpid()) or 0.0
+            self.peak, self.since = max(self.peak, mb), max(self.since, mb)
+
+    def take(self) -> float | None:
+        if not self.works:
+            return None
+        mb, self.since = max(self.since, tree_pss_mb(os.getpid()) or 0.0), 0.0
+        return round(mb)
+
+
 def child_build(root: Path) -> dict:
     from generator.pipeline.stages import build
 
     rss_after: dict[str, float] = {}  # peak RSS so far at the end of each stage: which stage set the peak
     rss_between: dict[str, float] = {}  # peak RSS between the previous progress line and this one (Linux)
+    tree_between: dict[str, float] = {}  # the same for the build and its forked processes together (sampled)
+    tree = TreeMemory()
+    tree.start()
 
     def echo(line: str) -> None:
         stage = line.split(":", 1)[0]
@@ -181,12 +228,17 @@ def child_build(root: Path) -> dict:
         peak = peak_since_last_mb()
         if peak is not None:
             rss_between[stage] = max(rss_between.get(stage, 0), peak)
+        together = tree.take()
+        if together is not None:
+            tree_between[stage] = max(tree_between.get(stage, 0), together)
         with open(root / "stage-peaks.log", "a") as fh:   # readable while a long build runs
-            fh.write(f"{time.strftime('%H:%M:%S')} {line} [peak RSS of the step: {peak} MB; {memory_now()}]\n")
+            fh.write(f"{time.strftime('%H:%M:%S')} {line} [peak RSS of the step: {peak} MB; with its forked "
+                     f"processes (shared pages once): {together} MB; {memory_now()}]\n")
 
     start = time.perf_counter()
     report = build(settings_for(root), echo=echo)
     wall = time.perf_counter() - start
+    tree.done.set()
     import generator
     assert Path(generator.__file__).resolve().parent.parent == REPO, "not running the snapshot"
     # The resets above also reset ru_maxrss: the build's peak is the highest of the stages' peaks.
@@ -195,6 +247,9 @@ def child_build(root: Path) -> dict:
             "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
             "computed": report.computed, "timings": report.timings, "peak_rss_mb_after": rss_after,
             "peak_rss_mb_between": rss_between,
+            "tree_peak_mb": round(max([tree.peak, *tree_between.values()])) if tree.works else None,
+            "tree_peak_mb_between": tree_between,
+            "torch_loaded": "torch" in sys.modules,
             "drawings": report.drawings,
             "artworks": report.artworks, "site_files": report.site_files, "site_mb": report.site_bytes / 1e6,
             "site_mb_by_kind": site_breakdown(settings_for(root).out),
@@ -242,9 +297,7 @@ def main() -> None:
                     help="build the site in these languages, e.g. en,fr (the first at the top, the others in folders)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
-    if a.child:
-        import torch
-        torch.set_num_threads(max(1, os.cpu_count() or 1))
+    if a.child:   # the build as `sitegen build` runs it: nothing loaded or set beforehand
         print(json.dumps(child_build(Path(a.child))))
         return
     if a.site_url:
@@ -295,12 +348,14 @@ def main() -> None:
     print(f"\n{a.drawings:,} drawings + {a.artworks:,} artworks ({a.size}x{a.size} JPEG), cpu threads {os.cpu_count()}")
     print(line(before, "at the start"))
     print(line(after, "at the end"))
-    print("| build | wall | wall / yardstick | peak RSS (workers) | embeddings computed | pages rendered | files changed | load avg |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| build | wall | wall / yardstick | peak RSS (workers) | with its workers, shared pages once | "
+          "embeddings computed | pages rendered | files changed | load avg |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         c = r["computed"]
+        together = "" if r.get("tree_peak_mb") is None else f"{r['tree_peak_mb']:,.0f} MB"
         print(f"| {r['label']} | {r['wall_s']:.1f} s | {r['wall_s'] / python_s:.0f} | {r['peak_rss_mb']:,.0f} MB "
-              f"({r['children_peak_rss_mb']:,.0f}) | {c.get('embeddings')} | "
+              f"({r['children_peak_rss_mb']:,.0f}) | {together} | {c.get('embeddings')} | "
               f"{c.get('pages')} | {c.get('files_changed', 0)} | {r['load']:.1f} |")
     print(f"no-op median: {statistics.median(r['wall_s'] for r in noops):.1f} s "
           f"(stages: {json.dumps({k: round(v, 2) for k, v in noops[-1]['timings'].items()})})")

@@ -27,5 +27,11 @@ def in_forks(task: Callable[[int, int], object], n: int, workers: int, least: in
         _FORKED = None
 
 
+def in_a_fork(task: Callable[[], object]):
+    """``task()`` run in one forked process, its result sent back. What the task loads or allocates on the way (a
+    numerical library, its buffers) goes away with that process instead of staying in this one's memory."""
+    return in_forks(lambda lo, hi: task(), 1, 1, 1)[0]
+
+
 def _run_forked(lo: int, hi: int):
     return _FORKED(lo, hi)

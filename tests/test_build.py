@@ -2,6 +2,9 @@
 
 import filecmp
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -111,6 +114,28 @@ def test_fresh_build_is_byte_identical(built_demo, demo_dir, tmp_path):
     build(settings)
     cmp = filecmp.dircmp(out, settings.out)
     assert _tree(settings.out) == _tree(out), cmp.report_full_closure()
+
+
+def test_a_build_from_cached_vectors_never_loads_the_network_and_gives_the_same_site(built_demo, demo_dir, tmp_path):
+    """With every picture's vector cached, the build's own process never loads the network library: the searches,
+    the map, the groups and the find page's model are made in forked processes, which take the libraries and their
+    buffers away with them. The site is the same, byte for byte, as the one built in a single process."""
+    settings, _, out = built_demo
+    work = tmp_path / "work"
+    shutil.copytree(settings.cache / "embeddings", work / ".sitegen-cache" / "embeddings")   # the vectors only
+    script = ("import json, sys\n"
+              "from pathlib import Path\n"
+              "from generator.pipeline.stages import build\n"
+              "from tests.conftest import demo_settings\n"
+              f"report = build(demo_settings(Path({str(demo_dir)!r}), Path({str(work)!r})))\n"
+              "print(json.dumps({'torch': 'torch' in sys.modules, 'computed': report.computed}))\n")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True)
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["torch"] is False
+    computed = seen["computed"]
+    assert computed["embeddings"] == 0 and computed["neighbours"] == computed["layout"] == computed["groups"] == 1
+    assert _tree(work / "site") == _tree(out)
 
 
 def test_real_pictures_build(shared_data, tmp_path):

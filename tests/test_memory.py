@@ -362,3 +362,34 @@ def test_memory_freed_by_a_stage_goes_back_to_the_system_between_stages():
     return_free_memory()
     assert held - _resident_mb() > 100, "the 192 MB freed stayed in the process"
     assert len(kept) == 4
+
+
+@pytest.mark.skipif(not __import__("generator.forks").forks.can_fork(), reason="the system cannot fork")
+def test_work_in_a_fork_sends_back_its_result_or_its_error_and_leaves_what_it_loaded_behind():
+    from generator.errors import ModelError
+    from generator.forks import in_a_fork
+
+    loaded = "sitegen_test_loaded_by_the_task"
+
+    def task():
+        sys.modules[loaded] = sys   # as a library the task imports would be
+        return os.getpid(), np.arange(3)
+
+    pid, numbers = in_a_fork(task)
+    assert pid != os.getpid() and numbers.tolist() == [0, 1, 2] and loaded not in sys.modules
+
+    def fails():
+        raise ModelError("The weights file w.pth does not exist.")
+
+    with pytest.raises(ModelError, match="w.pth"):
+        in_a_fork(fails)
+
+
+@pytest.mark.skipif(not __import__("generator.forks").forks.can_fork(), reason="the system cannot fork")
+def test_stages_run_apart_only_while_the_network_library_is_not_loaded(monkeypatch):
+    from generator.pipeline.stages import apart
+
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    assert apart(os.getpid) != os.getpid()
+    monkeypatch.setitem(sys.modules, "torch", sys)   # loaded: a fork after its threads ran may hang
+    assert apart(os.getpid) == os.getpid()

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import functools
 
-import torch
-
 from generator.errors import ConfigError
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -99,6 +97,10 @@ def cpu_precision(workload: str, flags: frozenset[str] | None = None) -> str:
 
 def choose_device(requested: str = "auto") -> str:
     """'auto' (a CUDA card when there is one, else the processor), 'cpu', 'cuda' or 'cuda:N'."""
+    if requested == "cpu":
+        return requested
+    import torch
+
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested.startswith("cuda") and not torch.cuda.is_available():
@@ -116,5 +118,7 @@ def choose_precision(requested: str, device: str = "cpu", workload: str = "infer
     if requested != "auto":
         return requested
     if device.startswith("cuda"):
+        import torch
+
         return "bf16" if workload != "inference" and torch.cuda.is_bf16_supported() else "fp32"
     return cpu_precision(workload)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 import contextlib
 import dataclasses
@@ -26,6 +27,7 @@ from generator.pipeline.progress import Progress, no_progress
 from generator.pipeline.report import (BuildReport, problem_summary, review_note, size_warning, timed,
                                        write_report_file)
 from generator.settings import BuildSettings
+from generator.forks import can_fork, in_a_fork
 from generator.fsutil import check_output_folder, is_within, recover_interrupted, staged, write_atomic
 from generator.contracts import NEIGHBOUR_ARRAYS, Embedded, Embeddings, Neighbours
 from generator.errors import ImageError, InputError
@@ -90,11 +92,15 @@ SAVE_EVERY = 256
 
 
 def embedding_key(settings: BuildSettings) -> tuple[str, str, str, str]:
-    """(cache key, device, precision, weights source) for the configured model."""
-    from generator.ml.device import choose_device, choose_precision
-    from generator.ml.model import resolve_model
+    """(cache key, device, precision, weights source) for the configured model.
 
-    device = choose_device(settings.device)
+    Found without loading the network library when the device is 'auto' or 'cpu' (a build whose vectors are all
+    cached never needs it): the pictures' vectors are computed in the same arithmetic on every device (see
+    generator.ml.device), and 'auto' is settled when there are pictures to embed."""
+    from generator.ml.device import choose_device, choose_precision
+    from generator.ml.weights import resolve_model
+
+    device = settings.device if settings.device in ("auto", "cpu") else choose_device(settings.device)
     precision = choose_precision(settings.precision, device)
     choice = resolve_model(settings.model, settings.weights)
     return f"{choice.fingerprint}-{precision}", device, precision, choice.source
@@ -153,14 +159,15 @@ def compute_missing_embeddings(paths: list[Path], hashes: list[str], cache: Cach
 def _embed(missing: list[str], first_path: dict[str, Path], cache: Cache, key: str, device: str, precision: str,
            settings: BuildSettings, progress: Progress) -> list[ImageError]:
     """Embed the pictures of the ``missing`` hashes into the cache; the pictures that failed."""
-    from generator.ml.model import load_model
-
     if not missing:
         return []
     if settings.engine == "ray":
         return _embed_on_ray(missing, first_path, cache, key, precision, settings, progress)
+    from generator.ml.device import choose_device
     from generator.ml.embed import embed_paths
+    from generator.ml.model import load_model
 
+    device = choose_device(device)
     failures: list[ImageError] = []
     model = load_model(settings.model, settings.weights)
     tick = progress("embeddings", len(missing))
@@ -251,26 +258,27 @@ PICTURES_AT_ONCE = 1024
 
 
 def make_derivatives(items: list[tuple[str, Path, str]], cache: Cache, settings: BuildSettings,
-                     progress: Progress, report: BuildReport) -> dict[str, tuple[Path, Path]]:
+                     progress: Progress, report: BuildReport) -> PictureFiles:
     """Stage: metadata-free WebP thumbnail and display picture for every (id, path, hash).
 
     Returns item id -> (thumbnail, display picture); an item whose pictures could not be made is left
     out, with a report line, and its pages show no picture.
     """
-    tag = f"{DERIVATIVE_VERSION}-{settings.thumb_size}-{settings.display_size}"
-    out, todo = {}, []
+    out = PictureFiles(cache, f"{DERIVATIVE_VERSION}-{settings.thumb_size}-{settings.display_size}")
+    todo = []
     stored = cache.file_names("images")
     for item_id, path, digest in items:
-        thumb = cache.file_path("images", f"{digest}-{tag}-t.webp")
-        display = cache.file_path("images", f"{digest}-{tag}-d.webp")
-        out[item_id] = (thumb, display)
-        if thumb.name not in stored or display.name not in stored:
-            todo.append((item_id, path, thumb, display))
+        out.digests[item_id] = digest
+        thumb, display = out.names(digest)
+        if thumb not in stored or display not in stored:
+            todo.append((item_id, path, digest))
+    del stored
     report.computed["images"] = len(todo)
     tick = progress("pictures", len(todo))
 
     def work(job):
-        _, path, thumb, display = job
+        _, path, digest = job
+        thumb, display = out.files(digest)
         try:
             img = load_rgb(path, max_side=settings.display_size, max_pixels=settings.max_pixels)
             write_atomic(display, web_image_bytes(img, settings.display_size))
@@ -288,11 +296,40 @@ def make_derivatives(items: list[tuple[str, Path, str]], cache: Cache, settings:
                                    for job, err in zip(todo[s:s + PICTURES_AT_ONCE],
                                                        pool.map(work, todo[s:s + PICTURES_AT_ONCE]))):
             if err is not None:
-                del out[item_id]
+                del out.digests[item_id]
                 report.problems.append(Problem(
                     _display_path(err.path, settings), f"{err.reason}, so no web copy of it could be made and "
                     "its page is published without a picture", err.fix, kind="image"))
     return out
+
+
+class PictureFiles(Mapping):
+    """Item id -> (thumbnail, display picture): their files in the cache, named by the item's content hash and the
+    pictures' settings (``tag``). Each pair of paths is made when asked for: a first build of 350,000 items held
+    about 0.3 GB of path objects otherwise, through the whole pages stage."""
+
+    def __init__(self, cache: Cache, tag: str):
+        self.cache, self.tag = cache, tag
+        self.digests: dict[str, str] = {}   # item id -> content hash, for the items whose pictures exist
+
+    def names(self, digest: str) -> tuple[str, str]:
+        return f"{digest}-{self.tag}-t.webp", f"{digest}-{self.tag}-d.webp"
+
+    def files(self, digest: str) -> tuple[Path, Path]:
+        thumb, display = self.names(digest)
+        return self.cache.file_path("images", thumb), self.cache.file_path("images", display)
+
+    def __getitem__(self, item_id: str) -> tuple[Path, Path]:
+        return self.files(self.digests[item_id])
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self.digests
+
+    def __iter__(self):
+        return iter(self.digests)
+
+    def __len__(self) -> int:
+        return len(self.digests)
 
 
 @dataclass(frozen=True)
@@ -386,8 +423,9 @@ def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Pr
         with timed(report, "find model", echo):
             samples, sample_vectors, calibration = find_model_pictures(items.drawings, items.d_hash, items.artworks,
                                                                        items.a_hash, items.embeddings)
-            browser = browser_model(settings, cache, samples, sample_vectors, items.embeddings.artworks.vectors,
-                                    report.computed, calibration=calibration)
+            browser, done = apart(lambda: _browser_model(settings, cache, samples, sample_vectors,
+                                                         items.embeddings.artworks.vectors, calibration))
+            report.computed.update(done)
     with timed(report, "pages", echo):
         model_source = embedded.model_source
         site = SiteData(settings=settings, drawings=items.drawings, artworks=items.artworks, pairs=items.pairs,
@@ -417,6 +455,12 @@ def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Pr
     write_report_file(report, settings.cache / "build-report.txt")
     record_build(settings, stamp, report)
     return report
+
+
+def _browser_model(settings, cache, samples, sample_vectors, gallery, calibration):
+    """The find page's model and what was computed for it (a dict for the report, sent back from a forked process)."""
+    done: dict[str, int] = {}
+    return browser_model(settings, cache, samples, sample_vectors, gallery, done, calibration=calibration), done
 
 
 def published_items(coll: Collection, hashes: list[str], embedded: EmbeddedItems,
@@ -449,8 +493,6 @@ def find_neighbours(emb: Embeddings, cache: Cache, settings: BuildSettings, repo
     settings, same rejected pairs, no drawing gone or changed), only the new drawings are searched and the
     others' lists meet them (:func:`generator.ml.neighbours.extend_neighbours`): the same lists, in seconds.
     """
-    from generator.ml.neighbours import top_k_without
-
     D, A = emb.drawings.vectors, emb.artworks.vectors
     d_row = {d: i for i, d in enumerate(emb.drawings.ids)}
     a_row = {a: j for j, a in enumerate(emb.artworks.ids)}
@@ -465,11 +507,20 @@ def find_neighbours(emb: Embeddings, cache: Cache, settings: BuildSettings, repo
         if "drawing_ids" in cached:   # the lists the next build may extend (this collection may be an older one)
             _remember_lists(cache, basis, key)
         return Neighbours.from_arrays(cached), key
-    lists = _extended_neighbours(emb, basis, cache, settings, {d for d, _ in rejected}, report)
-    nb = Neighbours(*lists) if lists is not None else Neighbours(
-        *top_k_without(D, A, settings.top_k, banned),
-        *top_k_without(D, D, settings.similar_drawings, [], exclude_self=True),
-        *top_k_without(A, D, settings.artwork_drawings, [(a, d) for d, a in banned]))
+
+    def search() -> tuple[tuple[np.ndarray, ...], list[str]]:   # the lists and what the report says of them
+        from generator.ml.neighbours import top_k_without
+
+        notes: list[str] = []
+        lists = _extended_neighbours(emb, basis, cache, settings, {d for d, _ in rejected}, notes)
+        return lists if lists is not None else (
+            *top_k_without(D, A, settings.top_k, banned),
+            *top_k_without(D, D, settings.similar_drawings, [], exclude_self=True),
+            *top_k_without(A, D, settings.artwork_drawings, [(a, d) for d, a in banned])), notes
+
+    lists, notes = apart(search)
+    nb = Neighbours(*lists)
+    report.notes.extend(notes)
     cache.put_arrays("neighbours", key, **nb.arrays(), drawing_ids=np.array(emb.drawings.ids),
                      digests=emb.drawings.digests)
     _remember_lists(cache, basis, key)
@@ -488,8 +539,19 @@ def _remember_lists(cache: Cache, basis: dict, key: str) -> None:
 EXTEND_AT_MOST = 0.05
 
 
+def apart(task: Callable[[], object]):
+    """``task()``, in a forked process when this one has not loaded the network library: the libraries the task
+    loads (the network library, about 0.5 GB once loaded; the map's and the groups' numerical libraries) and its
+    buffers then leave with that process, and the build's process stays small for the stages after (a build whose
+    vectors are all cached never loads them). Once the network library is loaded (pictures were embedded), the task
+    runs here: a process forked after it has run its threads may hang."""
+    if "torch" in sys.modules or not can_fork():
+        return task()
+    return in_a_fork(task)
+
+
 def _extended_neighbours(emb: Embeddings, basis: dict, cache: Cache,
-                         settings: BuildSettings, rejected_drawings: set[str], report: BuildReport):
+                         settings: BuildSettings, rejected_drawings: set[str], notes: list[str]):
     """The last build's neighbour lists extended to this collection's new drawings, or None when that is not
     possible (the first build, artworks, settings or rejected pairs changed, a drawing gone or changed, too
     many new drawings): a full search follows."""
@@ -518,8 +580,8 @@ def _extended_neighbours(emb: Embeddings, basis: dict, cache: Cache,
                               emb.artworks.vectors, settings.top_k, settings.similar_drawings,
                               settings.artwork_drawings)
     if lists is not None:
-        report.notes.append(f"Closest artworks and drawings: {n_new} new {'drawing' if n_new == 1 else 'drawings'} "
-                            "compared with the whole collection; the other lists updated, not searched again.")
+        notes.append(f"Closest artworks and drawings: {n_new} new {'drawing' if n_new == 1 else 'drawings'} "
+                     "compared with the whole collection; the other lists updated, not searched again.")
     return lists
 
 
@@ -537,8 +599,9 @@ def place_on_map(emb: Embeddings, cache: Cache, settings: BuildSettings, report:
     if lay is None:
         # A few new items are placed into the previous map instead of recomputing it.
         state_key = f"current-{settings.seed}"
-        layout, state, placed = update_layout(both, cache.get_arrays("layout", state_key), seed=settings.seed,
-                                              digests=np.concatenate([emb.drawings.digests, emb.artworks.digests]))
+        last = cache.get_arrays("layout", state_key)
+        layout, state, placed = apart(lambda: update_layout(
+            both, last, seed=settings.seed, digests=np.concatenate([emb.drawings.digests, emb.artworks.digests])))
         report.computed["layout_placed"] = max(placed, 0)
         lay = {"coords": layout.coords, "method": np.array(layout.method), "sample": np.array(layout.sample)}
         cache.put_arrays("layout", key, **lay)
@@ -578,7 +641,8 @@ def group_drawings(items: Published, nb: Neighbours, cache: Cache, report: Build
                           {y: tuple(g) for y, g in rest["typical"].items()})
         except (KeyError, TypeError, ValueError):
             cache.warnings.append("The cached groups were damaged; they are computed again.")
-    g = make_groups(items.embeddings.drawings.vectors, nb.drawings_index, nb.drawings_similarity, first, views)
+    g = apart(lambda: make_groups(items.embeddings.drawings.vectors, nb.drawings_index, nb.drawings_similarity,
+                                  first, views))
     rest = {"settings": dataclasses.asdict(g.settings), "artworks": g.artworks,
             "homogeneity": [dataclasses.asdict(h) for h in g.homogeneity], "typical": g.typical}
     cache.put_arrays("groups", key, group=g.group, series=g.series, tightness=g.tightness,
@@ -587,10 +651,19 @@ def group_drawings(items: Published, nb: Neighbours, cache: Cache, report: Build
 
 
 def _checkpoint(settings: BuildSettings) -> dict | None:
-    """The training record of a fine-tuned model, for the model page and the model card."""
-    from generator.ml.model import checkpoint_record
+    """The training record of a fine-tuned model, for the model page and the model card (read in a forked process
+    when the network library is not loaded: reading the model file needs it)."""
+    from generator.ml.weights import is_checkpoint_path
 
-    return checkpoint_record(settings.model)
+    if not is_checkpoint_path(str(settings.model)):
+        return None
+
+    def read() -> dict | None:
+        from generator.ml.model import checkpoint_record
+
+        return checkpoint_record(settings.model)
+
+    return apart(read)
 
 
 def _display_path(path, settings: BuildSettings) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +57,7 @@ class SiteData:
     layout_method: str
     #: item id -> (thumbnail, display picture) in the cache; an item whose pictures could not be made is absent
     #: (the pictures are named by their content: their folder, the cache's, does not count for the fingerprint)
-    pictures: dict[str, tuple[Path, Path]] = field(metadata={"fingerprint": lambda pictures: json.dumps(sorted(
+    pictures: Mapping[str, tuple[Path, Path]] = field(metadata={"fingerprint": lambda pictures: json.dumps(sorted(
         (item_id, thumb.name, display.name) for item_id, (thumb, display) in pictures.items()))})
     model_source: str
     model_name: str
