@@ -36,6 +36,9 @@ class ImageError(SitegenError):
         self.reason = reason
         self.fix = fix
 
+    def __reduce__(self):   # sent back from a forked process as it was made
+        return type(self), (self.path, self.reason, self.fix)
+
 
 class EngineError(SitegenError):
     """The engine spreading the embeddings over other processes or machines failed."""

@@ -144,16 +144,25 @@ def compute_missing_embeddings(paths: list[Path], hashes: list[str], cache: Cach
     stored = cache.stored_keys(key)
     missing = share(sorted(h for h in first_path if h not in stored))
     from_cache = len(first_path) - len(missing)
-    failures = _embed(missing, first_path, cache, key, device, precision, settings, progress)
+    failures = _embed_apart(missing, first_path, cache, key, device, precision, settings, progress)
     if missing:
         cache.compact_embeddings(key)
     known = cache.load_embeddings(key, wanted=[h for h in hashes if h])
     # Vectors listed by a part found damaged when read (the part is reported and removed): computed again.
     damaged = share(sorted(h for h in first_path if h in stored and h not in known))
     if damaged:
-        failures += _embed(damaged, first_path, cache, key, device, precision, settings, progress)
+        failures += _embed_apart(damaged, first_path, cache, key, device, precision, settings, progress)
         known = cache.load_embeddings(key, wanted=[h for h in hashes if h])
     return MissingEmbeddings(known, failures, source, len(missing) + len(damaged), from_cache - len(damaged), key)
+
+
+def _embed_apart(missing: list[str], first_path: dict[str, Path], cache: Cache, key: str, device: str,
+                 precision: str, settings: BuildSettings, progress: Progress) -> list[ImageError]:
+    """:func:`_embed`, in a forked process (see :func:`apart`) unless the pictures go to a Ray cluster: the network
+    and its library leave with it, and the vectors it stores in the cache are read from there."""
+    if not missing or settings.engine == "ray":
+        return _embed(missing, first_path, cache, key, device, precision, settings, progress)
+    return apart(lambda: _embed(missing, first_path, cache, key, device, precision, settings, progress))
 
 
 def _embed(missing: list[str], first_path: dict[str, Path], cache: Cache, key: str, device: str, precision: str,
