@@ -16,7 +16,7 @@ from torch import nn
 
 from generator.errors import CheckpointError, ModelError
 from generator.ml.weights import (BUILTIN_BACKBONES, PACKAGED_WEIGHTS, PREPROCESS_VERSION, ModelChoice,  # noqa: F401
-                                  PackagedWeights, is_checkpoint_path, resolve_model)
+                                  PackagedWeights, is_checkpoint_path, resolve_model, unknown_model)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -93,10 +93,7 @@ def build_architecture(name: str) -> Embedder:
 
         net = timm.create_model(name, pretrained=False, num_classes=0, global_pool="")
     except Exception as exc:  # timm raises RuntimeError for unknown names
-        raise ModelError(
-            f"Unknown model '{name}'. Use efficientnet_lite0 (the default), efficientnet_lite2, resnext101_32x8d, "
-            f"another timm model name with --weights FILE, or a model file made by 'sitegen train'. ({exc})"
-        ) from None
+        raise unknown_model(name, str(exc)) from None
     return Embedder(_TimmTrunk(net), int(net.num_features))
 
 

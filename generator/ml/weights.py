@@ -89,6 +89,13 @@ def is_checkpoint_path(spec: str) -> bool:
     return spec.endswith((".pt", ".pth", ".ckpt")) or os.sep in spec or "/" in spec
 
 
+def unknown_model(name: str, detail: str = "") -> ModelError:
+    """The error for a model name that is neither built in nor one of timm's."""
+    return ModelError(f"Unknown model '{name}'. Use efficientnet_lite0 (the default), efficientnet_lite2, "
+                      "resnext101_32x8d, another timm model name with --weights FILE, or a model file made by "
+                      f"'sitegen train'.{f' ({detail})' if detail else ''}")
+
+
 @dataclass(frozen=True)
 class ModelChoice:
     """What a model setting resolves to, found without building the network."""
@@ -119,9 +126,10 @@ def resolve_model(spec: str = "efficientnet_lite0", weights: str | Path | None =
     elif weights:
         wpath, source = Path(weights), f"weights file {Path(weights).name}"
     else:
-        from generator.ml.model import build_architecture
+        import timm   # the names it knows (only on the way to an error)
 
-        build_architecture(spec)  # an unknown name gets its own clear message
+        if not timm.is_model(spec):
+            raise unknown_model(spec)
         raise ModelError(f"No weights are known for '{spec}' on this machine, and nothing is downloaded "
                          "during a build. Pass --weights FILE with its ImageNet weights.")
     if not wpath.is_file():
