@@ -393,3 +393,15 @@ def test_stages_run_apart_only_while_the_network_library_is_not_loaded(monkeypat
     assert apart(os.getpid) != os.getpid()
     monkeypatch.setitem(sys.modules, "torch", sys)   # loaded: a fork after its threads ran may hang
     assert apart(os.getpid) == os.getpid()
+
+
+def test_the_pictures_count_for_the_fingerprint_by_their_names_without_making_their_paths(tmp_path, monkeypatch):
+    from generator.pipeline.stages import PictureFiles
+    from generator.site.context import picture_names
+
+    files = PictureFiles(Cache(tmp_path / "cache"), "w320")
+    files.digests = {"2009_14-17_1234_DEU_R_C": "ab12", "Claude_Monet_3": "cd34"}
+    as_paths = {item_id: files[item_id] for item_id in files}
+    monkeypatch.setattr(PictureFiles, "files", lambda *a: pytest.fail("paths made for the fingerprint"))
+    assert sorted(picture_names(files)) == sorted(picture_names(as_paths))
+    assert ("Claude_Monet_3", "cd34-w320-t.webp", "cd34-w320-d.webp") in list(picture_names(files))

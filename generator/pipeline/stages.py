@@ -324,6 +324,10 @@ class PictureFiles(Mapping):
     def names(self, digest: str) -> tuple[str, str]:
         return f"{digest}-{self.tag}-t.webp", f"{digest}-{self.tag}-d.webp"
 
+    def named(self):
+        """(item id, thumbnail's file name, display picture's file name) of each item, without making paths."""
+        return ((item_id, *self.names(digest)) for item_id, digest in self.digests.items())
+
     def files(self, digest: str) -> tuple[Path, Path]:
         thumb, display = self.names(digest)
         return self.cache.file_path("images", thumb), self.cache.file_path("images", display)
