@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from generator.errors import UnsafePathError
+from generator.forks import can_fork, in_forks
 
 # mkstemp creates files readable by their owner only; published files must be readable by a web server.
 _UMASK = os.umask(0)
@@ -102,6 +103,96 @@ def link_or_copy(src: str | Path, dest: str | Path) -> None:
         os.link(src, dest)
     except OSError:
         shutil.copy2(src, dest)
+
+
+#: A tree with at least this many folders at its second level is walked by forked processes (a site of 100,000
+#: drawings has a folder for each drawing's page: one process spent 3.6 s opening and reading them and looking at
+#: their 310,000 files, two 2.6 s).
+PARALLEL_WALK_FOLDERS = 2000
+
+
+def walk_files(root: str | Path, *, follow_links: bool = False,
+               workers: int | None = None) -> list[tuple[str, int, int, int]]:
+    """(path relative to ``root`` with ``/``, size, modification time in nanoseconds, inode) of every file below
+    ``root``, sorted by path; [] when ``root`` is not a folder. Folders are not followed through links; a link to
+    a file gives its own size and time, or with ``follow_links`` its target's.
+
+    The folders of the second level are shared out to forked processes when there are many. All the paths below
+    one folder follow each other in the sorted list (they begin with its path), so each process returns its
+    folders' files already in order and the parts only need merging.
+    """
+    root = os.fspath(root)
+    if not os.path.isdir(root):
+        return []
+    rows: list[tuple[str, int, int, int]] = []   # the files of the top two levels
+    folders: list = []   # the second level's folders: (path on disk, path in the tree + "/"), by first-level folder
+    for entry, rel in _entries(root, ""):
+        if entry.is_dir(follow_symlinks=False):
+            here = []
+            for sub, sub_rel in _entries(entry.path, rel + "/"):
+                if sub.is_dir(follow_symlinks=False):
+                    here.append((sub.path, sub_rel + "/"))
+                else:
+                    rows.append(_file_row(sub, sub_rel, follow_links))
+            # A folder with few sister folders first: those tend to be the large ones (a site's pictures: 200,000
+            # files in one folder), the thousands of small ones (a folder per page) after, so that no large folder
+            # is left for the end while the other processes wait.
+            folders.append((len(here), sorted(here, key=_rel_of)))
+        else:
+            rows.append(_file_row(entry, rel, follow_links))
+    folders = [folder for _, group in sorted(folders, key=_count_of) for folder in group]
+
+    def part(lo: int, hi: int) -> list[tuple[str, int, int, int]]:
+        found: list[tuple[str, int, int, int]] = []
+        for path, rel in folders[lo:hi]:
+            found += sorted(_rows_below(path, rel, follow_links), key=_path_of)
+        return found
+
+    if workers is None:
+        workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    if workers > 1 and len(folders) >= PARALLEL_WALK_FOLDERS and can_fork():
+        for found in in_forks(part, len(folders), workers, 256):
+            rows += found
+    else:
+        rows += part(0, len(folders))
+    rows.sort(key=_path_of)   # long runs already in order: merged, not sorted again
+    return rows
+
+
+def _rel_of(folder: tuple[str, str]) -> str:
+    return folder[1]
+
+
+def _count_of(group: tuple[int, list]) -> int:
+    return group[0]
+
+
+def _path_of(row: tuple) -> str:
+    return row[0]
+
+
+def _entries(folder: str, prefix: str):
+    with os.scandir(folder) as it:
+        return [(e, prefix + e.name) for e in it]
+
+
+def _file_row(entry: os.DirEntry, rel: str, follow_links: bool) -> tuple[str, int, int, int]:
+    st = entry.stat(follow_symlinks=follow_links)
+    return rel, st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def _rows_below(folder: str, prefix: str, follow_links: bool) -> list[tuple[str, int, int, int]]:
+    rows, stack = [], [(folder, prefix)]
+    while stack:
+        here, rel = stack.pop()
+        with os.scandir(here) as it:
+            for e in it:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append((e.path, f"{rel}{e.name}/"))
+                else:
+                    st = e.stat(follow_symlinks=follow_links)
+                    rows.append((rel + e.name, st.st_size, st.st_mtime_ns, st.st_ino))
+    return rows
 
 
 def linked_file_digest(inode: int) -> str:

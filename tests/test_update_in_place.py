@@ -65,3 +65,31 @@ def test_a_staging_folder_without_its_list_is_only_removed(tmp_path):
     staging.rename(dead)
     recover_interrupted(out)
     assert _tree(out)["index.html"] == "home" and not dead.exists()
+
+
+def test_the_site_is_walked_by_several_processes_as_by_one_in_the_order_of_its_paths(tmp_path, monkeypatch):
+    import os
+
+    from generator import fsutil
+
+    root = tmp_path / "site"
+    names = ["index.html", "a.html", "images/drawings/x.webp", "images/drawings/y.thumb.webp", "images/top.txt",
+             "drawings/b-c/index.html", "drawings/b.html", "drawings/b/index.html", "drawings/b/deep/er/f.json",
+             *(f"drawings/{i:03d}/index.html" for i in range(40))]
+    for n, rel in enumerate(names):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x" * n)
+    os.symlink(root / "a.html", root / "drawings" / "b" / "link.html")
+    expected = []
+    for folder, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            st = os.lstat(path)
+            expected.append((os.path.relpath(path, root).replace(os.sep, "/"), st.st_size, st.st_mtime_ns, st.st_ino))
+    expected.sort()
+    monkeypatch.setattr(fsutil, "PARALLEL_WALK_FOLDERS", 4)   # 44 second-level folders: shared out when it can fork
+    assert fsutil.walk_files(root, workers=1) == expected
+    assert fsutil.walk_files(root, workers=2) == expected
+    followed = dict((rel, size) for rel, size, *_ in fsutil.walk_files(root, follow_links=True))
+    assert followed["drawings/b/link.html"] == len("x" * names.index("a.html"))
+    assert fsutil.walk_files(tmp_path / "none") == []

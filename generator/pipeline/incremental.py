@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from generator.fsutil import (UPDATE_LIST, linked_file_digest, staged, staging_folder, update_in_place,
-                              write_atomic)
+                              walk_files, write_atomic)
 from generator.inputs.collection import Problem
 from generator.pipeline.cache import array_key, feed_array_bytes
 from generator.pipeline.derive import derive
@@ -212,36 +212,25 @@ def assets_digest() -> str:
 
 
 def manifest(root: Path, with_digest: bool = False, known: dict[str, list] | None = None) -> dict[str, list]:
-    """relative path -> [size, mtime_ns(, content digest)] of every file of a built site.
+    """relative path -> [size, mtime_ns(, content digest)] of every file of a built site, sorted by path.
 
     Pictures are hard links into the cache, so their inode stands in for their content.
     A file whose size and time equal its row in ``known`` (a page linked unchanged from
     the previous site) keeps that row's digest instead of being read again.
     """
+    if not with_digest:
+        return {rel: [size, mtime] for rel, size, mtime, _ in walk_files(root)}
     known = known or {}
     out: dict[str, list] = {}
-    root = Path(root)
-    if not root.is_dir():
-        return out
-    stack = [(str(root), "")]   # (folder, its path relative to root with a trailing "/")
-    while stack:
-        folder, prefix = stack.pop()
-        with os.scandir(folder) as entries:
-            for e in entries:
-                if e.is_dir(follow_symlinks=False):
-                    stack.append((e.path, f"{prefix}{e.name}/"))
-                    continue
-                st = e.stat(follow_symlinks=False)
-                rel = prefix + e.name
-                row = [st.st_size, st.st_mtime_ns]
-                if with_digest:
-                    old = known.get(rel)
-                    if old and len(old) == 3 and old[:2] == row:
-                        row.append(old[2])
-                    elif e.name.endswith(".webp"):
-                        row.append(linked_file_digest(st.st_ino))
-                    else:
-                        with open(e.path, "rb") as fh:
-                            row.append(hashlib.blake2b(fh.read(), digest_size=8).hexdigest())
-                out[rel] = row
+    for rel, size, mtime, inode in walk_files(root):
+        row = [size, mtime]
+        old = known.get(rel)
+        if old and len(old) == 3 and old[:2] == row:
+            row.append(old[2])
+        elif rel.endswith(".webp"):
+            row.append(linked_file_digest(inode))
+        else:
+            with open(os.path.join(root, rel), "rb") as fh:
+                row.append(hashlib.blake2b(fh.read(), digest_size=8).hexdigest())
+        out[rel] = row
     return out

@@ -22,10 +22,10 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-from generator.fsutil import write_atomic
+from generator.fsutil import walk_files, write_atomic
 from generator.inputs.problems import Problem
 from generator.pipeline.cache import array_key
-from generator.pipeline.incremental import assets_digest, manifest
+from generator.pipeline.incremental import assets_digest
 from generator.pipeline.report import BuildReport
 from generator.settings import BuildSettings
 
@@ -108,10 +108,9 @@ def output_stamp(settings: BuildSettings, images_out: Path | None, site_files: d
     h = hashlib.sha256(b"output-v2\n")
     for root, rows in ((settings.out, site_files), (images_out, None)):
         if root is not None:
-            rows = manifest(root) if rows is None else rows
+            found = walk_files(root) if rows is None else [(rel, *rows[rel][:2]) for rel in sorted(rows)]
             h.update(f"tree {os.path.abspath(root)}\n".encode())
-            for rel in sorted(rows):
-                h.update(f"{rel} {rows[rel][0]} {rows[rel][1]}\n".encode())
+            h.update("".join([f"{rel} {size} {mtime}\n" for rel, size, mtime, *_ in found]).encode())
     return h.hexdigest()
 
 
