@@ -164,3 +164,21 @@ def test_many_new_items_are_placed_through_cells(monkeypatch):
     by_cells = place_points(x[500:], x[:500], coords)
     assert np.abs(by_cells).max() <= 1
     assert np.mean(np.all(np.abs(by_cells - exact) < 1e-3, axis=1)) > 0.9
+
+
+def test_few_new_items_are_placed_as_among_a_copy_of_the_placed_ones(monkeypatch):
+    from generator.ml import layout
+
+    rng = np.random.default_rng(5)
+    x = clustered(600)
+    x[10] = x[3]            # two placed items alike: the lower row first, as among a copy
+    x[200] = x[7]           # a new item equal to a placed one
+    x[201] = x[3]           # and one equal to both alike: three rows tied first in the deeper search
+    known = np.ones(len(x), bool)
+    known[[200, 201, 350, 599]] = False   # new items among the others, not only at the end
+    ref = np.flatnonzero(known)
+    coords = np.zeros((len(x), 2), np.float32)
+    coords[known] = rng.uniform(-1, 1, (len(ref), 2)).astype(np.float32)
+    expected = place_points(x[~known], x[ref], coords[ref])
+    monkeypatch.setattr(layout, "place_points", lambda *a: pytest.fail("placed among a copy"))
+    np.testing.assert_array_equal(layout._place_new(x, known, ref, coords), expected)

@@ -234,10 +234,41 @@ def place_points(new_vectors: np.ndarray, ref_vectors: np.ndarray, ref_coords: n
         idx, sim = near_in_cells(new_vectors, ref_vectors, k)
     else:
         idx, sim = top_k(new_vectors, ref_vectors, k)
+    return _weighted_place(idx, sim, ref_coords)
+
+
+def _weighted_place(idx: np.ndarray, sim: np.ndarray, ref_coords: np.ndarray) -> np.ndarray:
+    """The similarity-weighted mean of the positions ``ref_coords[idx]`` of each row's nearest items."""
     w = np.clip(sim.astype(np.float64), 0, None) ** 4 + 1e-12  # favour the closest items
     w /= w.sum(axis=1, keepdims=True)
     placed = np.einsum("nk,nkc->nc", w, np.asarray(ref_coords, np.float64)[idx])
     return np.clip(np.round(placed, 4), -1, 1).astype(np.float32)
+
+
+#: Up to this many new items are placed by a search among all the items, the new ones then left out of their
+#: lists, rather than among a copy of the placed items' vectors (a copy of 102,000 vectors was 0.5 GB more in the
+#: process that places 100 new drawings); beyond it, each new item's list would be too deep.
+PLACE_WITHOUT_COPY = 256
+
+
+def _place_new(vectors: np.ndarray, known: np.ndarray, ref: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """:func:`place_points` of the new items (not ``known``) among the ``ref`` rows, with ``coords`` holding the
+    positions of the ``ref`` rows. When every known row is a reference and there are few new items, the search
+    runs over all the rows, ``PLACE_NEIGHBOURS`` plus the number of new items deep, and the new rows are left
+    out of each list: the same nearest rows in the same order (ties go to the lower row either way, and the
+    known rows keep their order), without copying the reference vectors."""
+    from generator.ml.neighbours import drop_banned, top_k
+
+    new_rows = np.flatnonzero(~known)
+    k = PLACE_NEIGHBOURS
+    deep = k + len(new_rows)
+    if (len(ref) != int(known.sum()) or len(new_rows) > PLACE_WITHOUT_COPY or len(ref) < k
+            or len(new_rows) * len(vectors) > EXACT_PLACE_PAIRS):
+        return place_points(vectors[new_rows], vectors[ref], coords[ref])
+    idx, sim = top_k(np.asarray(vectors[new_rows]), vectors, deep)
+    left_out = set(new_rows.tolist())
+    idx, sim = drop_banned(idx, sim, {row: left_out for row in range(len(new_rows))}, k)
+    return _weighted_place(idx, sim, coords)
 
 
 def update_layout(vectors: np.ndarray, previous: dict | None, seed: int = 42,
@@ -267,7 +298,7 @@ def update_layout(vectors: np.ndarray, previous: dict | None, seed: int = 42,
                 ref = np.flatnonzero(known)
                 if len(ref) > FULL_LAYOUT_MAX:  # among a sample, as in a sampled layout (a copy of all is GBs)
                     ref = ref[sample_rows(len(ref), SAMPLE_ITEMS, seed)]
-                coords[~known] = place_points(vectors[~known], vectors[ref], coords[ref])
+                coords[~known] = _place_new(vectors, known, ref, coords)
             sample = int(previous.get("sample", 0))
             state = {"digests": digests, "coords": coords, "method": np.array("UMAP"),
                      "placed": np.array(placed_before + new), "sample": np.array(sample)}
