@@ -4,6 +4,7 @@ numbers of their part), where the system can fork; a task's results come back in
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
@@ -12,6 +13,11 @@ _FORKED: Callable[[int, int], object] | None = None   # the task of the forked w
 
 def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
+
+
+def usable_cores() -> int:
+    """The processor cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def in_forks(task: Callable[[int, int], object], n: int, workers: int, least: int) -> list:

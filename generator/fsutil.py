@@ -7,12 +7,13 @@ import json
 import os
 import shutil
 import tempfile
+from operator import itemgetter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from generator.errors import UnsafePathError
-from generator.forks import can_fork, in_forks
+from generator.forks import can_fork, in_forks, usable_cores
 
 # mkstemp creates files readable by their owner only; published files must be readable by a web server.
 _UMASK = os.umask(0)
@@ -111,11 +112,10 @@ def link_or_copy(src: str | Path, dest: str | Path) -> None:
 PARALLEL_WALK_FOLDERS = 2000
 
 
-def walk_files(root: str | Path, *, follow_links: bool = False,
-               workers: int | None = None) -> list[tuple[str, int, int, int]]:
+def walk_files(root: str | Path, *, workers: int | None = None) -> list[tuple[str, int, int, int]]:
     """(path relative to ``root`` with ``/``, size, modification time in nanoseconds, inode) of every file below
-    ``root``, sorted by path; [] when ``root`` is not a folder. Folders are not followed through links; a link to
-    a file gives its own size and time, or with ``follow_links`` its target's.
+    ``root``, sorted by path; [] when ``root`` is not a folder. Links are not followed: a link is a file of its
+    own size and time.
 
     The folders of the second level are shared out to forked processes when there are many. All the paths below
     one folder follow each other in the sorted list (they begin with its path), so each process returns its
@@ -133,42 +133,33 @@ def walk_files(root: str | Path, *, follow_links: bool = False,
                 if sub.is_dir(follow_symlinks=False):
                     here.append((sub.path, sub_rel + "/"))
                 else:
-                    rows.append(_file_row(sub, sub_rel, follow_links))
+                    rows.append(_file_row(sub, sub_rel))
             # A folder with few sister folders first: those tend to be the large ones (a site's pictures: 200,000
             # files in one folder), the thousands of small ones (a folder per page) after, so that no large folder
             # is left for the end while the other processes wait.
-            folders.append((len(here), sorted(here, key=_rel_of)))
+            folders.append((len(here), sorted(here, key=_SECOND)))
         else:
-            rows.append(_file_row(entry, rel, follow_links))
-    folders = [folder for _, group in sorted(folders, key=_count_of) for folder in group]
+            rows.append(_file_row(entry, rel))
+    folders = [folder for _, group in sorted(folders, key=_FIRST) for folder in group]
 
     def part(lo: int, hi: int) -> list[tuple[str, int, int, int]]:
         found: list[tuple[str, int, int, int]] = []
         for path, rel in folders[lo:hi]:
-            found += sorted(_rows_below(path, rel, follow_links), key=_path_of)
+            found += sorted(_rows_below(path, rel), key=_FIRST)
         return found
 
     if workers is None:
-        workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        workers = min(2, usable_cores())
     if workers > 1 and len(folders) >= PARALLEL_WALK_FOLDERS and can_fork():
         for found in in_forks(part, len(folders), workers, 256):
             rows += found
     else:
         rows += part(0, len(folders))
-    rows.sort(key=_path_of)   # long runs already in order: merged, not sorted again
+    rows.sort(key=_FIRST)   # long runs already in order: merged, not sorted again
     return rows
 
 
-def _rel_of(folder: tuple[str, str]) -> str:
-    return folder[1]
-
-
-def _count_of(group: tuple[int, list]) -> int:
-    return group[0]
-
-
-def _path_of(row: tuple) -> str:
-    return row[0]
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 
 def _entries(folder: str, prefix: str):
@@ -176,12 +167,12 @@ def _entries(folder: str, prefix: str):
         return [(e, prefix + e.name) for e in it]
 
 
-def _file_row(entry: os.DirEntry, rel: str, follow_links: bool) -> tuple[str, int, int, int]:
-    st = entry.stat(follow_symlinks=follow_links)
+def _file_row(entry: os.DirEntry, rel: str) -> tuple[str, int, int, int]:
+    st = entry.stat(follow_symlinks=False)
     return rel, st.st_size, st.st_mtime_ns, st.st_ino
 
 
-def _rows_below(folder: str, prefix: str, follow_links: bool) -> list[tuple[str, int, int, int]]:
+def _rows_below(folder: str, prefix: str) -> list[tuple[str, int, int, int]]:
     rows, stack = [], [(folder, prefix)]
     while stack:
         here, rel = stack.pop()
@@ -190,8 +181,7 @@ def _rows_below(folder: str, prefix: str, follow_links: bool) -> list[tuple[str,
                 if e.is_dir(follow_symlinks=False):
                     stack.append((e.path, f"{rel}{e.name}/"))
                 else:
-                    st = e.stat(follow_symlinks=follow_links)
-                    rows.append((rel + e.name, st.st_size, st.st_mtime_ns, st.st_ino))
+                    rows.append(_file_row(e, rel + e.name))
     return rows
 
 

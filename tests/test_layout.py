@@ -176,9 +176,8 @@ def test_few_new_items_are_placed_as_among_a_copy_of_the_placed_ones(monkeypatch
     x[201] = x[3]           # and one equal to both alike: three rows tied first in the deeper search
     known = np.ones(len(x), bool)
     known[[200, 201, 350, 599]] = False   # new items among the others, not only at the end
-    ref = np.flatnonzero(known)
     coords = np.zeros((len(x), 2), np.float32)
-    coords[known] = rng.uniform(-1, 1, (len(ref), 2)).astype(np.float32)
-    expected = place_points(x[~known], x[ref], coords[ref])
+    coords[known] = rng.uniform(-1, 1, (int(known.sum()), 2)).astype(np.float32)
+    expected = place_points(x[~known], x[known], coords[known])
     monkeypatch.setattr(layout, "place_points", lambda *a: pytest.fail("placed among a copy"))
-    np.testing.assert_array_equal(layout._place_new(x, known, ref, coords), expected)
+    np.testing.assert_array_equal(layout._place_new(x, known, coords), expected)

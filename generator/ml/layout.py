@@ -251,23 +251,19 @@ def _weighted_place(idx: np.ndarray, sim: np.ndarray, ref_coords: np.ndarray) ->
 PLACE_WITHOUT_COPY = 256
 
 
-def _place_new(vectors: np.ndarray, known: np.ndarray, ref: np.ndarray, coords: np.ndarray) -> np.ndarray:
-    """:func:`place_points` of the new items (not ``known``) among the ``ref`` rows, with ``coords`` holding the
-    positions of the ``ref`` rows. When every known row is a reference and there are few new items, the search
-    runs over all the rows, ``PLACE_NEIGHBOURS`` plus the number of new items deep, and the new rows are left
-    out of each list: the same nearest rows in the same order (ties go to the lower row either way, and the
-    known rows keep their order), without copying the reference vectors."""
+def _place_new(vectors: np.ndarray, known: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """:func:`place_points` of the new items (not ``known``) among all the known ones, whose positions ``coords``
+    holds. With few new items the search runs over all the rows, ``PLACE_NEIGHBOURS`` plus the number of new
+    items deep, and the new rows are left out of each list: the same nearest rows in the same order (ties go to
+    the lower row either way, and the known rows keep their order), without copying the known rows' vectors."""
     from generator.ml.neighbours import drop_banned, top_k
 
     new_rows = np.flatnonzero(~known)
-    k = PLACE_NEIGHBOURS
-    deep = k + len(new_rows)
-    if (len(ref) != int(known.sum()) or len(new_rows) > PLACE_WITHOUT_COPY or len(ref) < k
-            or len(new_rows) * len(vectors) > EXACT_PLACE_PAIRS):
-        return place_points(vectors[new_rows], vectors[ref], coords[ref])
-    idx, sim = top_k(np.asarray(vectors[new_rows]), vectors, deep)
+    if len(new_rows) > PLACE_WITHOUT_COPY or len(vectors) - len(new_rows) < PLACE_NEIGHBOURS:
+        return place_points(vectors[new_rows], vectors[known], coords[known])
+    idx, sim = top_k(np.asarray(vectors[new_rows]), vectors, PLACE_NEIGHBOURS + len(new_rows))
     left_out = set(new_rows.tolist())
-    idx, sim = drop_banned(idx, sim, {row: left_out for row in range(len(new_rows))}, k)
+    idx, sim = drop_banned(idx, sim, {row: left_out for row in range(len(new_rows))}, PLACE_NEIGHBOURS)
     return _weighted_place(idx, sim, coords)
 
 
@@ -298,7 +294,9 @@ def update_layout(vectors: np.ndarray, previous: dict | None, seed: int = 42,
                 ref = np.flatnonzero(known)
                 if len(ref) > FULL_LAYOUT_MAX:  # among a sample, as in a sampled layout (a copy of all is GBs)
                     ref = ref[sample_rows(len(ref), SAMPLE_ITEMS, seed)]
-                coords[~known] = _place_new(vectors, known, ref, coords)
+                    coords[~known] = place_points(vectors[~known], vectors[ref], coords[ref])
+                else:
+                    coords[~known] = _place_new(vectors, known, coords)
             sample = int(previous.get("sample", 0))
             state = {"digests": digests, "coords": coords, "method": np.array("UMAP"),
                      "placed": np.array(placed_before + new), "sample": np.array(sample)}

@@ -28,7 +28,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from generator.forks import can_fork, in_forks
+from generator.forks import can_fork, in_forks, usable_cores
 from generator.fsutil import link_or_copy, linked_file_digest, write_atomic
 from generator.inputs.collection import Problem
 from generator import i18n
@@ -261,7 +261,7 @@ def render_workers() -> int:
         return int(env)
     if not can_fork():
         return 1
-    return min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return min(4, usable_cores())
 
 
 #: Pages waiting to be rendered are rendered once this many have gathered (their contexts are held until then).
