@@ -41,13 +41,31 @@ def row_digests(vectors: np.ndarray) -> np.ndarray:
     Rows are matched by content (the embedding), not by name, so a re-scanned picture
     or a changed model never keeps a stale position.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from generator.forks import usable_cores
+
     out = np.empty(len(vectors), np.uint64)
-    for start in range(0, len(vectors), 8192):   # a slice at a time: the vectors may be a map of a file
-        v = np.ascontiguousarray(vectors[start:start + 8192], dtype=np.float32)
-        out[start:start + len(v)] = [int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(),
-                                                    "little") for row in v]
+
+    def digest(start: int) -> None:   # a slice at a time: the vectors may be a map of a file
+        v = np.ascontiguousarray(vectors[start:start + DIGEST_SLICE], dtype=np.float32)
+        out[start:start + len(v)] = np.frombuffer(b"".join([hashlib.blake2b(row, digest_size=8).digest() for row in v]),
+                                                  "<u8")
         release_pages(vectors)
+    # The hash leaves Python's lock for rows of 2 kB and more (512 numbers): the slices share the cores then.
+    starts = range(0, len(vectors), DIGEST_SLICE)
+    threads = min(usable_cores(), 4) if len(starts) > 1 and vectors[:1].nbytes >= 2048 else 1
+    if threads == 1:
+        for start in starts:
+            digest(start)
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(digest, starts))
     return out
+
+
+#: Rows hashed at a time by :func:`row_digests`.
+DIGEST_SLICE = 8192
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
@@ -41,3 +43,40 @@ def in_a_fork(task: Callable[[], object]):
 
 def _run_forked(lo: int, hi: int):
     return _FORKED(lo, hi)
+
+
+def beside(task: Callable[[], object]) -> Callable[[], object]:
+    """Start ``task()`` in a forked process and go on; the function returned waits for its result (or raises what
+    it raised). Where the system cannot fork, the task runs when its result is asked for. Ask for it in every case,
+    errors included: the process sends its result when read, and stays until then."""
+    if not can_fork():
+        return task
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the forked process: the task, its result down the pipe, and out without this process's exit work
+        try:
+            os.close(read)
+            try:
+                payload = pickle.dumps((True, task()), pickle.HIGHEST_PROTOCOL)
+            except BaseException as exc:   # sent back to be raised there
+                try:
+                    payload = pickle.dumps((False, exc), pickle.HIGHEST_PROTOCOL)
+                except Exception:
+                    payload = pickle.dumps((False, RuntimeError(traceback.format_exc())), pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write, "wb") as fh:
+                fh.write(payload)
+        finally:
+            os._exit(0)
+    os.close(write)
+
+    def result():
+        with os.fdopen(read, "rb") as fh:
+            data = fh.read()
+        _, status = os.waitpid(pid, 0)
+        if not data:
+            raise RuntimeError(f"a forked process ended without its result (exit status {status})")
+        ok, value = pickle.loads(data)
+        if not ok:
+            raise value
+        return value
+    return result

@@ -94,3 +94,102 @@ def test_the_site_is_walked_by_several_processes_as_by_one_in_the_order_of_its_p
     assert sizes["drawings/b/link.html"] == os.lstat(root / "drawings" / "b" / "link.html").st_size \
         != len("x" * names.index("a.html")), "a link is a file of its own, not followed"
     assert fsutil.walk_files(tmp_path / "none") == []
+
+
+def test_pictures_already_in_the_site_are_kept_by_the_cache_listing_and_others_linked(tmp_path):
+    """Updated in place, a picture that is already the cache's file is kept without its path being made; one whose
+    listed number does not match (a file system that lists other numbers) is looked at and linked all the same."""
+    import os
+    from types import SimpleNamespace
+
+    from generator.fsutil import linked_file_digest
+    from generator.pipeline.cache import Cache
+    from generator.pipeline.stages import PictureFiles
+    from generator.site.images import write_pictures
+    from generator.site.output import PreviousSite, SiteOutput
+
+    cache = Cache(tmp_path / "cache")
+    pictures = PictureFiles(cache, "tag")
+    pictures.digests = {"d1": "aa11", "d2": "bb22"}
+    for item in pictures.digests:
+        for path in pictures[item]:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(path.name.encode())
+    assert pictures.inodes("d1") == tuple(os.stat(p).st_ino for p in pictures["d1"])
+    site, files = tmp_path / "site", {}
+    for item in pictures.digests:   # the previous site: both drawings' pictures, linked from the cache
+        for path, rel in zip(pictures[item], (f"images/drawings/{item}.thumb.webp", f"images/drawings/{item}.webp")):
+            (site / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, site / rel)
+            st = os.stat(site / rel)
+            files[rel] = [st.st_size, st.st_mtime_ns, linked_file_digest(st.st_ino)]
+    listed = pictures.inodes
+    asked: list[str] = []
+
+    class Pictures(dict):   # d2's thumbnail listed under another number; which items' paths were made
+        def inodes(self, item_id):
+            thumb, display = listed(item_id)
+            return (thumb + 10**9 if item_id == "d2" else thumb), display
+
+        def __getitem__(self, item_id):
+            asked.append(item_id)
+            return pictures[item_id]
+
+    staging = tmp_path / "staging"
+    out = SiteOutput(staging, title="t", csp="", previous=PreviousSite(site, {}, files, in_place=True))
+    ctx = SimpleNamespace(site=SimpleNamespace(pictures=Pictures(pictures.digests), artworks=[],
+                                               drawings=[SimpleNamespace(id="d1"), SimpleNamespace(id="d2")]),
+                          image_base=None)
+    write_pictures(ctx, out)
+    assert asked == ["d2"]   # d1's paths never made; d2's looked at: the very file after all, so kept too
+    assert sorted(out.kept) == sorted(files) and not (staging / "images").exists()
+    # A picture that is not yet the site's file is linked into the staging folder.
+    files.pop("images/drawings/d1.webp")
+    out = SiteOutput(staging, title="t", csp="", previous=PreviousSite(site, {}, files, in_place=True))
+    write_pictures(ctx, out)
+    assert "images/drawings/d1.webp" not in out.kept
+    assert os.stat(staging / "images/drawings/d1.webp").st_ino == os.stat(pictures["d1"][1]).st_ino
+
+
+def test_writers_run_beside_the_others_leave_what_they_would_in_turn(tmp_path):
+    """Writers run in a forked process meanwhile leave the same files, pages, keys, problems and counts, in the same
+    order, as when every writer runs in its turn; a writer after them reads what they wrote; an error comes back."""
+    import pytest
+
+    from generator.site.output import SiteOutput
+    from generator.site.pages import run_writers
+
+    def writer(name, reads=None):
+        def write(ctx, out):
+            if reads:   # lists what was written before it, as the data download does
+                (out.root / f"{name}.txt").write_text(",".join(sorted(p.name for p in out.root.glob("*.txt"))))
+            for n in range(3):
+                page = f"{name}/{n}/index.html"
+                (out.root / page).parent.mkdir(parents=True, exist_ok=True)
+                (out.root / page).write_text(f"{name} {n}")
+                out.pages.append(page)
+                out.page_keys[page] = f"key-{name}-{n}"
+            out.kept.append(f"{name}.css")
+            out.problems.append((name, "a problem"))
+            out.reused += len(name)
+            (out.root / f"{name}.txt").write_text(name) if not reads else None
+        write.__name__ = name
+        return write
+
+    writers = (writer("a"), writer("bb"), writer("ccc"), writer("dddd"), writer("last", reads=True))
+
+    def run(folder, side):
+        out = SiteOutput(tmp_path / folder, title="t", csp="")
+        out.root.mkdir()
+        run_writers(writers, None, out, side)
+        files = {p.relative_to(out.root).as_posix(): p.read_text() for p in sorted(out.root.rglob("*")) if p.is_file()}
+        return out.pages, list(out.page_keys.items()), out.kept, out.problems, out.reused, files
+
+    in_turn = run("in-turn", ())
+    assert run("beside", (writers[1], writers[3])) == in_turn
+    assert in_turn[-1]["last.txt"] == "a.txt,bb.txt,ccc.txt,dddd.txt"
+
+    def broken(ctx, out):
+        raise ValueError("a broken writer")
+    with pytest.raises(ValueError, match="a broken writer"):
+        run_writers((writers[0], broken, writers[2]), None, SiteOutput(tmp_path / "x", title="t", csp=""), (broken,))

@@ -267,6 +267,21 @@ def _place_new(vectors: np.ndarray, known: np.ndarray, coords: np.ndarray) -> np
     return _weighted_place(idx, sim, coords)
 
 
+def kept_positions(digests: np.ndarray, previous: dict | None,
+                   max_placed_fraction: float = MAX_PLACED_FRACTION) -> np.ndarray | None:
+    """Where each item (by :func:`row_digests`) stood in ``previous`` (-1 for a new one) when :func:`update_layout`
+    keeps that map and places the new items into it; None when it lays the map out again."""
+    n = len(digests)
+    if previous is None or n < MIN_UMAP_ITEMS or str(previous.get("method")) != "UMAP":
+        return None
+    old = {int(d): i for i, d in enumerate(previous["digests"].tolist())}
+    pos = np.array([old.get(int(d), -1) for d in digests], np.int64)
+    known = pos >= 0
+    if not known.any() or int(previous.get("placed", 0)) + int((~known).sum()) > max_placed_fraction * n:
+        return None
+    return pos
+
+
 def update_layout(vectors: np.ndarray, previous: dict | None, seed: int = 42,
                   max_placed_fraction: float = MAX_PLACED_FRACTION,
                   digests: np.ndarray | None = None) -> tuple[Layout, dict, int]:
@@ -281,26 +296,24 @@ def update_layout(vectors: np.ndarray, previous: dict | None, seed: int = 42,
     """
     digests = row_digests(vectors) if digests is None else digests
     n = len(vectors)
-    if previous is not None and n >= MIN_UMAP_ITEMS and str(previous.get("method")) == "UMAP":
-        old = {int(d): i for i, d in enumerate(previous["digests"].tolist())}
-        pos = np.array([old.get(int(d), -1) for d in digests], np.int64)
+    pos = kept_positions(digests, previous, max_placed_fraction)
+    if pos is not None:
         known = pos >= 0
         new = int((~known).sum())
         placed_before = int(previous.get("placed", 0))
-        if known.any() and placed_before + new <= max_placed_fraction * n:
-            coords = np.zeros((n, 2), np.float32)
-            coords[known] = previous["coords"][pos[known]]
-            if new:
-                ref = np.flatnonzero(known)
-                if len(ref) > FULL_LAYOUT_MAX:  # among a sample, as in a sampled layout (a copy of all is GBs)
-                    ref = ref[sample_rows(len(ref), SAMPLE_ITEMS, seed)]
-                    coords[~known] = place_points(vectors[~known], vectors[ref], coords[ref])
-                else:
-                    coords[~known] = _place_new(vectors, known, coords)
-            sample = int(previous.get("sample", 0))
-            state = {"digests": digests, "coords": coords, "method": np.array("UMAP"),
-                     "placed": np.array(placed_before + new), "sample": np.array(sample)}
-            return Layout(coords, "UMAP", sample), state, new
+        coords = np.zeros((n, 2), np.float32)
+        coords[known] = previous["coords"][pos[known]]
+        if new:
+            ref = np.flatnonzero(known)
+            if len(ref) > FULL_LAYOUT_MAX:  # among a sample, as in a sampled layout (a copy of all is GBs)
+                ref = ref[sample_rows(len(ref), SAMPLE_ITEMS, seed)]
+                coords[~known] = place_points(vectors[~known], vectors[ref], coords[ref])
+            else:
+                coords[~known] = _place_new(vectors, known, coords)
+        sample = int(previous.get("sample", 0))
+        state = {"digests": digests, "coords": coords, "method": np.array("UMAP"),
+                 "placed": np.array(placed_before + new), "sample": np.array(sample)}
+        return Layout(coords, "UMAP", sample), state, new
     layout = compute_layout(vectors, seed=seed)
     state = {"digests": digests, "coords": layout.coords, "method": np.array(layout.method),
              "placed": np.array(0), "sample": np.array(layout.sample)}

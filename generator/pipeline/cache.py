@@ -143,7 +143,7 @@ class Cache:
                     hits.setdefault(key, r)
             if table is None:
                 return found
-            table.flush()
+            # No flush to the disk: the file is read back through the same page cache (and removed below).
             del table
             found.table = np.load(path, mmap_mode="r")
         finally:
@@ -236,6 +236,21 @@ class Cache:
         if folder is None:
             folder = self._folders[(kind, name[:2])] = Path(f"{os.fspath(self.root)}/{kind}/{name[:2]}")
         return folder / name
+
+    def file_inodes(self, kind: str) -> dict[str, int]:
+        """File name -> the file's inode number, for every file stored under ``kind``, as the folders' listings
+        give them (no look at each file). Where a file system lists other numbers than it gives a file on its own
+        (some layered ones do), a number here only fails to match, and the file is looked at after all."""
+        found: dict[str, int] = {}
+        try:
+            with os.scandir(self.root / kind) as folders:
+                for folder in folders:
+                    if folder.is_dir(follow_symlinks=False):
+                        with os.scandir(folder.path) as files:
+                            found.update((f.name, f.inode()) for f in files)
+        except FileNotFoundError:
+            pass
+        return found
 
     def file_names(self, kind: str) -> set[str]:
         """The names of every file stored under ``kind`` (one listing of its folders instead of a look at each

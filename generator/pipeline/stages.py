@@ -27,7 +27,7 @@ from generator.pipeline.progress import Progress, no_progress
 from generator.pipeline.report import (BuildReport, problem_summary, review_note, size_warning, timed,
                                        write_report_file)
 from generator.settings import BuildSettings
-from generator.forks import can_fork, in_a_fork
+from generator.forks import beside, can_fork, in_a_fork, usable_cores
 from generator.fsutil import check_output_folder, is_within, recover_interrupted, staged, write_atomic
 from generator.contracts import NEIGHBOUR_ARRAYS, Embedded, Embeddings, Neighbours
 from generator.errors import ImageError, InputError
@@ -320,6 +320,7 @@ class PictureFiles(Mapping):
     def __init__(self, cache: Cache, tag: str):
         self.cache, self.tag = cache, tag
         self.digests: dict[str, str] = {}   # item id -> content hash, for the items whose pictures exist
+        self._inodes: dict[str, int] | None = None   # file name -> inode, listed when first asked (see inodes)
 
     def names(self, digest: str) -> tuple[str, str]:
         return f"{digest}-{self.tag}-t.webp", f"{digest}-{self.tag}-d.webp"
@@ -327,6 +328,14 @@ class PictureFiles(Mapping):
     def named(self):
         """(item id, thumbnail's file name, display picture's file name) of each item, without making paths."""
         return ((item_id, *self.names(digest)) for item_id, digest in self.digests.items())
+
+    def inodes(self, item_id: str) -> tuple[int | None, int | None]:
+        """The inode numbers of the item's two files as the cache's folders list them (None where not listed):
+        enough to know that a site's picture is already that file, without making paths or looking at files."""
+        if self._inodes is None:
+            self._inodes = self.cache.file_inodes("images")
+        thumb, display = self.names(self.digests[item_id])
+        return self._inodes.get(thumb), self._inodes.get(display)
 
     def files(self, digest: str) -> tuple[Path, Path]:
         thumb, display = self.names(digest)
@@ -421,10 +430,11 @@ def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Pr
     if settings.decisions:
         n_review = sum(1 for p in items.pairs if reviewed.source[p] == "review")
         report.notes.append(review_note(n_review, len(rejected)))
+    map_later = map_beside(items.embeddings, cache, settings, report)   # a few new items placed meanwhile
     with timed(report, "neighbours", echo):
         nb, _ = find_neighbours(items.embeddings, cache, settings, report, rejected)
-    with timed(report, "layout", echo):
-        lay = place_on_map(items.embeddings, cache, settings, report)
+    with timed(report, "layout", echo, lambda: "placed while the nearest artworks were searched" if map_later else ""):
+        lay = map_later() if map_later else place_on_map(items.embeddings, cache, settings, report)
     with timed(report, "groups", echo):
         groups = group_drawings(items, nb, cache, report)
     with timed(report, "pictures", echo):
@@ -598,28 +608,66 @@ def _extended_neighbours(emb: Embeddings, basis: dict, cache: Cache,
     return lists
 
 
-def place_on_map(emb: Embeddings, cache: Cache, settings: BuildSettings, report: BuildReport) -> dict:
+def _layout_key(both: np.ndarray, settings: BuildSettings) -> str:
+    from generator.ml.layout import FULL_LAYOUT_MAX, PCA_SAMPLE, SAMPLE_ITEMS
+
+    # A larger collection's map depends on how it is sampled too (smaller ones keep their stored maps).
+    return array_key(both, settings.seed, "layout-v1",
+                     *([f"sampled-{FULL_LAYOUT_MAX}-{SAMPLE_ITEMS}-{PCA_SAMPLE}"] if len(both) > FULL_LAYOUT_MAX else []))
+
+
+def place_on_map(emb: Embeddings, cache: Cache, settings: BuildSettings, report: BuildReport, *,
+                 key: str | None = None, run: Callable = None) -> dict:
     """Stage 5: map coordinates of the drawings then the artworks ({"coords", "method", "sample"}: how many
-    items UMAP laid out when it did not lay out all, 0 or absent when it did)."""
-    from generator.ml.layout import FULL_LAYOUT_MAX, PCA_SAMPLE, SAMPLE_ITEMS, update_layout
+    items UMAP laid out when it did not lay out all, 0 or absent when it did). ``key``: the stage's cache key when
+    known; ``run``: how the layout is run (:func:`apart` by default)."""
+    from generator.ml.layout import update_layout
 
     both = emb.joined()
-    # A larger collection's map depends on how it is sampled too (smaller ones keep their stored maps).
-    key = array_key(both, settings.seed, "layout-v1",
-                    *([f"sampled-{FULL_LAYOUT_MAX}-{SAMPLE_ITEMS}-{PCA_SAMPLE}"] if len(both) > FULL_LAYOUT_MAX else []))
+    key = key or _layout_key(both, settings)
     lay = cache.get_arrays("layout", key)
     report.computed["layout"] = int(lay is None)
     if lay is None:
         # A few new items are placed into the previous map instead of recomputing it.
         state_key = f"current-{settings.seed}"
         last = cache.get_arrays("layout", state_key)
-        layout, state, placed = apart(lambda: update_layout(
+        layout, state, placed = (run or apart)(lambda: update_layout(
             both, last, seed=settings.seed, digests=np.concatenate([emb.drawings.digests, emb.artworks.digests])))
         report.computed["layout_placed"] = max(placed, 0)
         lay = {"coords": layout.coords, "method": np.array(layout.method), "sample": np.array(layout.sample)}
         cache.put_arrays("layout", key, **lay)
         cache.put_arrays("layout", state_key, **state)
     return lay
+
+
+def map_beside(emb: Embeddings, cache: Cache, settings: BuildSettings, report: BuildReport):
+    """When the map stage only has a few new items to place into the last map (a light task), start it in a forked
+    process to run beside the nearest-artworks search, and return a function that waits for its result (the
+    stage's report figures taken in); else None, and the stage runs in its turn. Never for a whole layout: both
+    heavy at once would add up their memory."""
+    from generator.ml.layout import PLACE_WITHOUT_COPY, kept_positions
+
+    if "torch" in sys.modules or not can_fork() or usable_cores() < 2:
+        return None
+    both = emb.joined()
+    key = _layout_key(both, settings)
+    if cache.get_arrays("layout", key) is not None:
+        return None
+    pos = kept_positions(np.concatenate([emb.drawings.digests, emb.artworks.digests]),
+                         cache.get_arrays("layout", f"current-{settings.seed}"))
+    if pos is None or int((pos < 0).sum()) > PLACE_WITHOUT_COPY:
+        return None
+
+    def stage() -> tuple[dict, dict]:
+        lay = place_on_map(emb, cache, settings, report, key=key, run=lambda task: task())
+        return lay, {k: report.computed[k] for k in ("layout", "layout_placed")}
+    wait = beside(stage)
+
+    def result() -> dict:
+        lay, computed = wait()
+        report.computed.update(computed)
+        return lay
+    return result
 
 
 def drawing_views(drawings: list[Drawing]) -> dict[str, list[str | None]]:

@@ -24,17 +24,25 @@ def _kinds(site: SiteData):
 
 
 def write_pictures(ctx: SiteContext, out: SiteOutput) -> None:
-    """Thumbnails, and display pictures unless they are served from --image-base-url (see write_display_images)."""
+    """Thumbnails, and display pictures unless they are served from --image-base-url (see write_display_images).
+
+    Where the pictures can say which files they are (``inodes``, the cache's listing), a site updated in place
+    keeps the pictures that already are those files without a path made or a file looked at for each (200,000
+    pictures at 100,000 drawings)."""
+    pictures = ctx.site.pictures
+    inodes = getattr(pictures, "inodes", None)
     for kind, items in _kinds(ctx.site):
         for item in items:
-            if item.id not in ctx.site.pictures:
+            if item.id not in pictures:
                 continue
-            thumb, display = ctx.site.pictures[item.id]
-            pictures = [(thumb, f"images/{kind}/{item.id}.thumb.webp")]
-            if not ctx.image_base:
-                pictures.append((display, f"images/{kind}/{item.id}.webp"))
-            for src, rel in pictures:
-                out.link(src, rel)   # (not when the picture is missing from the cache)
+            rels = [f"images/{kind}/{item.id}.thumb.webp"] + ([] if ctx.image_base else [f"images/{kind}/{item.id}.webp"])
+            known = inodes(item.id) if inodes is not None else (None, None)
+            files = None
+            for n, rel in enumerate(rels):
+                if out.keep_linked(rel, known[n]):
+                    continue
+                files = files or pictures[item.id]
+                out.link(files[n], rel)   # (not when the picture is missing from the cache)
 
 
 def write_display_images(site: SiteData, folder: Path) -> int:

@@ -221,6 +221,19 @@ class SiteOutput:
         self.reused += 1
         return True
 
+    def keep_linked(self, rel_path: str, inode: int | None) -> bool:
+        """Whether the previous site's file at ``rel_path`` is the file numbered ``inode`` (a picture linked from
+        the cache), the site being updated in place: it is then kept as it is (True)."""
+        prev = self.previous
+        if inode is None or prev is None or not prev.in_place:
+            return False
+        recorded = prev.files.get(rel_path)
+        # The site was found as recorded before this build began.
+        if recorded and len(recorded) == 3 and recorded[2] == linked_file_digest(inode):
+            self.kept.append(rel_path)
+            return True
+        return False
+
     def link(self, src: Path, rel_path: str) -> bool:
         """Publish the file ``src`` (a picture the pipeline made) at ``rel_path``, as a hard link (or a copy);
         False, and nothing published, when ``src`` is not a file.
@@ -233,13 +246,8 @@ class SiteOutput:
             return False
         if not stat.S_ISREG(st.st_mode):
             return False
-        prev = self.previous
-        if prev is not None and prev.in_place:
-            recorded = prev.files.get(rel_path)
-            # The site was found as recorded before this build began.
-            if recorded and len(recorded) == 3 and recorded[2] == linked_file_digest(st.st_ino):
-                self.kept.append(rel_path)
-                return True
+        if self.keep_linked(rel_path, st.st_ino):
+            return True
         dest = self.root / rel_path
         if dest.parent not in self._folders:   # made once, not once per picture
             dest.parent.mkdir(parents=True, exist_ok=True)

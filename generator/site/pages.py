@@ -8,12 +8,14 @@ order they run in; the pipeline calls :func:`render_site` once per build.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 import functools
 import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.forks import beside, can_fork, usable_cores
 from generator.fsutil import write_atomic
 from generator.inputs.collection import AGE_GROUP_LABELS, Problem
 from generator.site.extras import write_site_extras
@@ -222,6 +224,13 @@ PAGES = (
     write_site_extras,
 )
 
+#: Writers run in a forked process while the others run, when the site is updated in place (a few pages to
+#: render, the rest of each writer's time is its own Python work): none reads what another writes, they are
+#: every writer that reads the computed fields (made in that process then: the map's arrangement and picture
+#: sheets, the discoveries, the model's figures, the find page's index), and with the collections' pages they
+#: take about half of the time at 100,000 drawings. The writers after them wait for them.
+BESIDE = (write_collections, write_discoveries, write_map, write_model_page, write_find_page)
+
 
 @dataclass(frozen=True)
 class RenderResult:
@@ -236,24 +245,24 @@ def render_site(site: SiteData, out: Path, *, salt: str = "", previous: Previous
                 prepare=None) -> RenderResult:
     """Write the whole site into ``out`` (a fresh staging folder): in its language, or in each of its languages
     (``--languages``: the first at the top, the others in folders named by their codes). ``prepare`` (the
-    pipeline's computed fields) is applied to the site data in each language before its pages are written."""
+    pipeline's computed fields) is applied to the site data in each language before the pages that read them are
+    written."""
     codes = site_languages(site.settings.language, site.settings.languages)
     results = []
     for code in codes:
         i18n.activate(code)
-        site_here = prepare(site) if prepare else site
         folder = "" if code == codes[0] else f"{code}/"
         versions = tuple((other, i18n.language_name(other), _between(folder, "" if other == codes[0] else f"{other}/"))
                          for other in codes if other != code)
-        here = site_here
+        here = site
         if folder and site.settings.site_url:   # the language's pages have their own public addresses
-            here = dataclasses.replace(site_here, settings=dataclasses.replace(
+            here = dataclasses.replace(site, settings=dataclasses.replace(
                 site.settings, site_url=site.settings.site_url.rstrip("/") + "/" + folder))
         top = site_base(site.settings.site_url)
         addresses = (tuple((c, top + ("" if c == codes[0] else f"{c}/")) for c in codes)
                      if top and len(codes) > 1 else ())
         results.append(_render_language(here, code, Path(out) / folder, salt if len(codes) == 1 else f"{salt}|{code}",
-                                        _within(previous, folder), versions, folder, addresses))
+                                        _within(previous, folder), versions, folder, addresses, prepare))
         results[-1] = RenderResult([folder + p for p in results[-1].pages],
                                    {folder + p: k for p, k in results[-1].page_keys.items()},
                                    results[-1].reused, results[-1].problems, [folder + p for p in results[-1].kept])
@@ -291,15 +300,70 @@ def _within(previous: PreviousSite | None, folder: str) -> PreviousSite | None:
 
 
 def _render_language(site: SiteData, code: str, out: Path, salt: str, previous: PreviousSite | None,
-                     versions: tuple, out_folder: str = "", addresses: tuple = ()) -> RenderResult:
+                     versions: tuple, out_folder: str = "", addresses: tuple = (), prepare=None) -> RenderResult:
     i18n.activate(code)   # before anything is labelled: the context's labels follow it
-    ctx = SiteContext.build(site)
+    side = BESIDE if previous is not None and previous.in_place and usable_cores() > 1 and can_fork() else ()
+    derived = None
+    if side and prepare is not None:
+        # The computed fields are made in the forked process, for the writers there that read them (see BESIDE).
+        derived, prepare = prepare, None
+    ctx = SiteContext.build(prepare(site) if prepare else site)
     Path(out).mkdir(parents=True, exist_ok=True)
     output = SiteOutput(out, title=i18n.gettext(site.settings.title), csp=ctx.csp, salt=salt,
                         previous=previous, versions=versions, shared=_between(str(out_folder), ""),
                         addresses=addresses)
     output.env.globals["find_page"] = site.browser_model is not None  # the header links to it
     output.env.globals["nav"] = site_nav(site.browser_model is not None)
-    for write in PAGES:
-        write(ctx, output)
+    run_writers(PAGES, ctx, output, side,
+                (lambda: dataclasses.replace(ctx, site=derived(ctx.site))) if derived is not None else None)
     return RenderResult(output.pages, output.page_keys, output.reused, output.problems, output.kept)
+
+
+def run_writers(writers: tuple, ctx: SiteContext, out: SiteOutput, side: tuple = (),
+                side_context: Callable[[], SiteContext] | None = None) -> None:
+    """Each writer of ``writers`` in turn, those of ``side`` in a forked process meanwhile (the other processor
+    core's work while this one writes the rest); what they wrote is then taken in as if they had run in their turn
+    (the same pages, keys and problems, in the same order). The writers after the last of ``side`` start once it
+    is done: they list what was written before them. ``side_context``: the context of the writers of ``side``,
+    made in the forked process (the computed fields only they read), else ``ctx``."""
+    side = tuple(w for w in writers if w in side)
+    if not side:
+        for write in writers:
+            write(ctx, out)
+        return
+    last = max(writers.index(w) for w in side)
+    base = (len(out.pages), len(out.kept), len(out.problems), out.reused)
+    wait = beside(lambda: _side_lane(side, side_context() if side_context else ctx, out))
+    done: dict = {}
+    try:
+        for write in writers[:last + 1]:
+            if write not in side:
+                done[write] = _written(out, lambda: write(ctx, out))
+    finally:
+        done.update(zip(side, wait()))
+    del out.pages[base[0]:], out.kept[base[1]:], out.problems[base[2]:]
+    out.reused = base[3]
+    for write in writers[:last + 1]:   # in their turn
+        pages, keys, kept, problems, reused = done[write]
+        for page in pages:   # each page's key again, in the order of the pages
+            out.page_keys.pop(page, None)
+        out.page_keys.update(zip(pages, keys))
+        out.pages += pages
+        out.kept += kept
+        out.problems += problems
+        out.reused += reused
+    for write in writers[last + 1:]:
+        write(ctx, out)
+
+
+def _side_lane(side: tuple, ctx: SiteContext, out: SiteOutput) -> list[tuple]:
+    return [_written(out, lambda: write(ctx, out)) for write in side]
+
+
+def _written(out: SiteOutput, write) -> tuple:
+    """``write()``, and what it added to ``out``: (pages, their keys, files kept, problems, pages reused)."""
+    n_pages, n_kept, n_problems, reused = len(out.pages), len(out.kept), len(out.problems), out.reused
+    write()
+    pages = out.pages[n_pages:]
+    return pages, [out.page_keys[page] for page in pages], out.kept[n_kept:], out.problems[n_problems:], \
+        out.reused - reused
