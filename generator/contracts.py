@@ -75,6 +75,15 @@ class Embeddings:
     drawings: Embedded
     artworks: Embedded
 
+    def digests(self) -> np.ndarray:
+        """The :func:`row_digests` of the drawings' rows then the artworks': what a stage's cache key takes of the
+        vectors (a few bytes a row, where hashing the vectors again read them all, 0.5 GB at 100,000 drawings)."""
+        return np.concatenate([self.drawings.digests, self.artworks.digests])
+
+    def fingerprint(self) -> tuple:
+        """What the site's fingerprint takes of the embeddings: the items and their rows' digests."""
+        return tuple(self.drawings.ids), self.drawings.digests, tuple(self.artworks.ids), self.artworks.digests
+
     def joined(self) -> np.ndarray:
         """The drawings' vectors then the artworks', as one array: a view when the artworks' rows follow the
         drawings' in one array (the embedding stage's, when every picture could be read), else a copy. At

@@ -520,7 +520,8 @@ def find_neighbours(emb: Embeddings, cache: Cache, settings: BuildSettings, repo
     d_row = {d: i for i, d in enumerate(emb.drawings.ids)}
     a_row = {a: j for j, a in enumerate(emb.artworks.ids)}
     banned = sorted((d_row[d], a_row[a]) for d, a in rejected)
-    key = array_key(D, A, settings.top_k, settings.similar_drawings, settings.artwork_drawings,
+    key = array_key(emb.drawings.digests, emb.artworks.digests, settings.top_k, settings.similar_drawings,
+                    settings.artwork_drawings,
                     *(["rejected", banned] if banned else []))
     cached = cache.get_arrays("neighbours", key)
     report.computed["neighbours"] = int(cached is None)
@@ -608,12 +609,13 @@ def _extended_neighbours(emb: Embeddings, basis: dict, cache: Cache,
     return lists
 
 
-def _layout_key(both: np.ndarray, settings: BuildSettings) -> str:
+def _layout_key(emb: Embeddings, settings: BuildSettings) -> str:
     from generator.ml.layout import FULL_LAYOUT_MAX, PCA_SAMPLE, SAMPLE_ITEMS
 
+    digests = emb.digests()
     # A larger collection's map depends on how it is sampled too (smaller ones keep their stored maps).
-    return array_key(both, settings.seed, "layout-v1",
-                     *([f"sampled-{FULL_LAYOUT_MAX}-{SAMPLE_ITEMS}-{PCA_SAMPLE}"] if len(both) > FULL_LAYOUT_MAX else []))
+    return array_key(digests, settings.seed, "layout-v2",
+                     *([f"sampled-{FULL_LAYOUT_MAX}-{SAMPLE_ITEMS}-{PCA_SAMPLE}"] if len(digests) > FULL_LAYOUT_MAX else []))
 
 
 def place_on_map(emb: Embeddings, cache: Cache, settings: BuildSettings, report: BuildReport, *,
@@ -624,15 +626,15 @@ def place_on_map(emb: Embeddings, cache: Cache, settings: BuildSettings, report:
     from generator.ml.layout import update_layout
 
     both = emb.joined()
-    key = key or _layout_key(both, settings)
+    key = key or _layout_key(emb, settings)
     lay = cache.get_arrays("layout", key)
     report.computed["layout"] = int(lay is None)
     if lay is None:
         # A few new items are placed into the previous map instead of recomputing it.
         state_key = f"current-{settings.seed}"
         last = cache.get_arrays("layout", state_key)
-        layout, state, placed = (run or apart)(lambda: update_layout(
-            both, last, seed=settings.seed, digests=np.concatenate([emb.drawings.digests, emb.artworks.digests])))
+        layout, state, placed = (run or apart)(lambda: update_layout(both, last, seed=settings.seed,
+                                                                     digests=emb.digests()))
         report.computed["layout_placed"] = max(placed, 0)
         lay = {"coords": layout.coords, "method": np.array(layout.method), "sample": np.array(layout.sample)}
         cache.put_arrays("layout", key, **lay)
@@ -649,12 +651,10 @@ def map_beside(emb: Embeddings, cache: Cache, settings: BuildSettings, report: B
 
     if "torch" in sys.modules or not can_fork() or usable_cores() < 2:
         return None
-    both = emb.joined()
-    key = _layout_key(both, settings)
+    key = _layout_key(emb, settings)
     if cache.get_arrays("layout", key) is not None:
         return None
-    pos = kept_positions(np.concatenate([emb.drawings.digests, emb.artworks.digests]),
-                         cache.get_arrays("layout", f"current-{settings.seed}"))
+    pos = kept_positions(emb.digests(), cache.get_arrays("layout", f"current-{settings.seed}"))
     if pos is None or int((pos < 0).sum()) > PLACE_WITHOUT_COPY:
         return None
 
@@ -689,7 +689,7 @@ def group_drawings(items: Published, nb: Neighbours, cache: Cache, report: Build
     views = drawing_views(items.drawings)
     first = nb.artworks_index[:, 0] if nb.artworks_index.ndim == 2 and nb.artworks_index.shape[1] else \
         np.full(len(items.drawings), -1)
-    key = array_key(items.embeddings.drawings.vectors, nb.drawings_index, nb.drawings_similarity, first,
+    key = array_key(items.embeddings.drawings.digests, nb.drawings_index, nb.drawings_similarity, first,
                     json.dumps(views, sort_keys=True), repr(DEFAULT_SETTINGS), "groups-v1")
     cached = cache.get_arrays("groups", key)
     report.computed["groups"] = int(cached is None)

@@ -73,7 +73,7 @@ class SiteData:
     model_name: str
     #: the training record of a model fine-tuned with 'sitegen train' (settings, metrics, split...); else None
     checkpoint: dict | None = None
-    embeddings: Embeddings | None = None
+    embeddings: Embeddings | None = field(default=None, metadata={"fingerprint": lambda e: e and e.fingerprint()})
     pairs_unreadable: int = 0  # confirmed pairs left out of ``pairs``: a picture of theirs could not be read
     #: (drawing, artwork) -> "archive" (the pairs file) or "review" (a decisions file); absent: "archive"
     pair_sources: dict[tuple[str, str], str] = field(default_factory=dict)
