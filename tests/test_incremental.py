@@ -225,3 +225,26 @@ def test_vectors_found_damaged_in_the_cache_are_computed_again(collection):
     assert again.computed["embeddings"] == 43   # the 42 of the damaged part and the new drawing
     assert again.drawings == 31 and not [p for p in again.problems if p.kind == "image"]
     assert any(part.name in w for w in again.warnings)
+
+
+def test_lists_stored_under_another_key_for_the_same_drawings_are_not_searched_again(collection, monkeypatch):
+    """The neighbour lists of the very same drawings, found through the last build's record under a key made
+    another way (an older version's), are taken as they are: no search of the whole collection."""
+    import json
+
+    import generator.ml.neighbours as neighbours
+
+    settings = _settings(collection)
+    first = build(settings)
+    record = settings.cache / "neighbours" / "last.json"
+    last = json.loads(record.read_text())
+    (settings.cache / "neighbours" / f"{last['key']}.npz").rename(settings.cache / "neighbours" / "older-key.npz")
+    record.write_text(json.dumps({**last, "key": "older-key"}))
+
+    def searched(*args, **kwargs):
+        raise AssertionError("the whole collection was searched again")
+    monkeypatch.setattr(neighbours, "top_k_without", searched)
+    again = build(settings.replace(title="Another title"))   # pages again; the lists from the older key
+    assert again.computed["neighbours"] == 1 and again.computed["embeddings"] == 0
+    assert again.drawings == first.drawings
+    assert json.loads(record.read_text())["key"] == last["key"]   # stored under this version's key again

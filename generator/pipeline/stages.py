@@ -594,9 +594,11 @@ def _extended_neighbours(emb: Embeddings, basis: dict, cache: Cache,
     old_ids = prev["drawing_ids"].tolist()
     old_rows = np.array([row.get(d, -1) for d in old_ids], np.int64)
     n_new = len(row) - len(old_ids)
-    if (old_rows < 0).any() or not (np.diff(old_rows) > 0).all() or n_new <= 0 \
+    if (old_rows < 0).any() or not (np.diff(old_rows) > 0).all() or n_new < 0 \
             or n_new > EXTEND_AT_MOST * len(old_ids) or (emb.drawings.digests[old_rows] != prev["digests"]).any():
         return None
+    if n_new == 0:   # the very drawings of those lists (stored under a key made another way): they stand
+        return tuple(prev[name] for name in NEIGHBOUR_ARRAYS)
     new_ids = set(row) - set(old_ids)
     if new_ids & rejected_drawings:
         return None
