@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -56,15 +57,7 @@ def beside(task: Callable[[], object]) -> Callable[[], object]:
     if pid == 0:   # the forked process: the task, its result down the pipe, and out without this process's exit work
         try:
             os.close(read)
-            try:
-                payload = pickle.dumps((True, task()), pickle.HIGHEST_PROTOCOL)
-            except BaseException as exc:   # sent back to be raised there
-                try:
-                    payload = pickle.dumps((False, exc), pickle.HIGHEST_PROTOCOL)
-                except Exception:
-                    payload = pickle.dumps((False, RuntimeError(traceback.format_exc())), pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write, "wb") as fh:
-                fh.write(payload)
+            _send(write, task)
         finally:
             os._exit(0)
     os.close(write)
@@ -73,10 +66,91 @@ def beside(task: Callable[[], object]) -> Callable[[], object]:
         with os.fdopen(read, "rb") as fh:
             data = fh.read()
         _, status = os.waitpid(pid, 0)
-        if not data:
-            raise RuntimeError(f"a forked process ended without its result (exit status {status})")
-        ok, value = pickle.loads(data)
-        if not ok:
-            raise value
-        return value
+        return _received(data, status)
     return result
+
+
+class Prepared:
+    """A forked process that runs ``setup()`` at once (loading a library, a model) and then waits for one request:
+    :meth:`ask` sends it and returns ``work(what setup gave, request)``, or raises what setup or work raised;
+    :meth:`close` ends the process if it was never asked (at once, even in the middle of its setup). Where the
+    system cannot fork, both run when asked, here."""
+
+    def __init__(self, setup: Callable[[], object], work: Callable[[object, object], object]):
+        self.setup, self.work, self.pid = setup, work, None
+        if not can_fork():
+            return
+        ask_read, self._ask = os.pipe()
+        self._answer, answer_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:   # the forked process: ready itself, then the one request
+            try:
+                os.close(self._ask)
+                os.close(self._answer)
+                try:
+                    ready = (True, setup())
+                except BaseException as exc:
+                    ready = (False, exc)
+                with os.fdopen(ask_read, "rb") as fh:
+                    data = fh.read()
+                if data:
+                    _send(answer_write, lambda: self.work(ready[1], pickle.loads(data)) if ready[0] else _raise(ready[1]))
+            finally:
+                os._exit(0)
+        os.close(ask_read)
+        os.close(answer_write)
+        self.pid = pid
+
+    def ask(self, request):
+        if self.pid is None:
+            return self.work(self.setup(), request)
+        pid, self.pid = self.pid, None
+        try:
+            try:
+                with os.fdopen(self._ask, "wb") as fh:
+                    fh.write(pickle.dumps(request, pickle.HIGHEST_PROTOCOL))
+            except BrokenPipeError:   # the process ended before it read it: said below
+                pass
+            with os.fdopen(self._answer, "rb") as fh:
+                data = fh.read()
+        finally:
+            _, status = os.waitpid(pid, 0)
+        return _received(data, status)
+
+    def close(self) -> None:
+        if self.pid is None:
+            return
+        pid, self.pid = self.pid, None
+        os.close(self._ask)
+        os.close(self._answer)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+
+
+def _raise(exc: BaseException):
+    raise exc
+
+
+def _send(fd: int, task: Callable[[], object]) -> None:
+    """``task()``'s result, or what it raised, pickled down ``fd`` (from a forked process)."""
+    try:
+        payload = pickle.dumps((True, task()), pickle.HIGHEST_PROTOCOL)
+    except BaseException as exc:   # sent back to be raised there
+        try:
+            payload = pickle.dumps((False, exc), pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            payload = pickle.dumps((False, RuntimeError(traceback.format_exc())), pickle.HIGHEST_PROTOCOL)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(payload)
+
+
+def _received(data: bytes, status: int):
+    if not data:
+        raise RuntimeError(f"a forked process ended without its result (exit status {status})")
+    ok, value = pickle.loads(data)
+    if not ok:
+        raise value
+    return value

@@ -248,3 +248,48 @@ def test_lists_stored_under_another_key_for_the_same_drawings_are_not_searched_a
     assert again.computed["neighbours"] == 1 and again.computed["embeddings"] == 0
     assert again.drawings == first.drawings
     assert json.loads(record.read_text())["key"] == last["key"]   # stored under this version's key again
+
+
+def test_a_rebuild_embeds_new_drawings_with_the_network_loaded_while_the_collection_was_read(tmp_path):
+    """In a process that has not loaded the network library (as `sitegen build` starts), a rebuild's new drawing is
+    embedded by the process that loaded the network meanwhile, not in the embedding stage's turn; its vector is
+    the one a build from scratch computes."""
+    import subprocess
+    import sys
+    import textwrap
+
+    for i in range(20):
+        write_jpeg(tmp_path / "d" / f"2001_6-9_{i:04d}_FRA_R_C.jpg", (48, 48), seed=i)
+    for i in range(6):
+        write_jpeg(tmp_path / "a" / f"art_{i}.jpg", (48, 48), seed=100 + i)
+    script = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+        from tests.helpers import write_jpeg
+        import generator.pipeline.stages as stages
+        from generator.pipeline.cache import Cache
+        from generator.settings import BuildSettings
+
+        root = Path({str(tmp_path)!r})
+        settings = BuildSettings(drawings=root / "d", artworks=root / "a", out=root / "site", cache=root / "cache",
+                                 find_page=False)
+        stages.build(settings)
+        write_jpeg(root / "d" / "2019_18-25_0999_JPN_R_C.jpg", (48, 48), seed=999)
+
+        def in_turn(*args, **kwargs):
+            raise AssertionError("the network was loaded in the embedding stage's turn")
+        stages._embed_apart, embed_apart = in_turn, stages._embed_apart
+        added = stages.build(settings)
+        assert added.computed["embeddings"] == 1 and "torch" not in sys.modules, added.computed
+        stages._embed_apart = embed_apart
+        fresh = settings.replace(out=root / "scratch", cache=root / "cache2")
+        stages.build(fresh)
+        key = stages.embedding_key(settings)[0]
+        new = Cache(settings.cache).content_hashes([root / "d" / "2019_18-25_0999_JPN_R_C.jpg"])
+        mine, theirs = (Cache(c).load_embeddings(key, wanted=new).as_rows(new) for c in (settings.cache, fresh.cache))
+        assert mine.tobytes() == theirs.tobytes()
+        print("embedded beforehand")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "embedded beforehand" in done.stdout, done.stderr[-3000:]

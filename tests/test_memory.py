@@ -386,6 +386,34 @@ def test_work_in_a_fork_sends_back_its_result_or_its_error_and_leaves_what_it_lo
 
 
 @pytest.mark.skipif(not __import__("generator.forks").forks.can_fork(), reason="the system cannot fork")
+def test_a_process_forked_beside_or_made_ready_sends_its_result_or_its_error():
+    import time
+
+    from generator.errors import ModelError
+    from generator.forks import Prepared, beside
+
+    wait = beside(lambda: (os.getpid(), np.arange(100_000)))   # more than a pipe holds at once
+    pid, numbers = wait()
+    assert pid != os.getpid() and numbers.sum() == 99_999 * 100_000 // 2
+
+    def fails():
+        raise ModelError("The weights file w.pth does not exist.")
+    with pytest.raises(ModelError, match="w.pth"):
+        beside(fails)()
+
+    ready = Prepared(lambda: ("loaded", os.getpid()), lambda state, request: (state, request * 2))
+    (word, pid), doubled = ready.ask(21)
+    assert word == "loaded" and pid != os.getpid() and doubled == 42
+    ready.close()   # asked already: nothing left to end
+    with pytest.raises(ModelError, match="w.pth"):   # its setup's error, said when it is asked
+        Prepared(fails, lambda state, request: request).ask(1)
+    slow = Prepared(lambda: time.sleep(60), lambda state, request: request)
+    start = time.perf_counter()
+    slow.close()   # never asked: ended in the middle of its setup, at once
+    assert time.perf_counter() - start < 10
+
+
+@pytest.mark.skipif(not __import__("generator.forks").forks.can_fork(), reason="the system cannot fork")
 def test_stages_run_apart_only_while_the_network_library_is_not_loaded(monkeypatch):
     from generator.pipeline.stages import apart
 

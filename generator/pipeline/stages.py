@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-import contextlib
 import dataclasses
 import gc
 from dataclasses import dataclass
@@ -27,7 +27,7 @@ from generator.pipeline.progress import Progress, no_progress
 from generator.pipeline.report import (BuildReport, problem_summary, review_note, size_warning, timed,
                                        write_report_file)
 from generator.settings import BuildSettings
-from generator.forks import beside, can_fork, in_a_fork, usable_cores
+from generator.forks import Prepared, beside, can_fork, in_a_fork, usable_cores
 from generator.fsutil import check_output_folder, is_within, recover_interrupted, staged, write_atomic
 from generator.contracts import NEIGHBOUR_ARRAYS, Embedded, Embeddings, Neighbours
 from generator.errors import ImageError, InputError
@@ -122,7 +122,8 @@ class MissingEmbeddings(NamedTuple):
 
 
 def compute_missing_embeddings(paths: list[Path], hashes: list[str], cache: Cache, settings: BuildSettings,
-                               progress: Progress, shard: tuple[int, int] | None = None) -> MissingEmbeddings:
+                               progress: Progress, shard: tuple[int, int] | None = None,
+                               network: Prepared | None = None) -> MissingEmbeddings:
     """Embed the pictures whose content is not cached yet, saving as it goes.
 
     ``shard=(i, n)`` computes only the i-th of n equal slices of the missing pictures
@@ -144,7 +145,10 @@ def compute_missing_embeddings(paths: list[Path], hashes: list[str], cache: Cach
     stored = cache.stored_keys(key)
     missing = share(sorted(h for h in first_path if h not in stored))
     from_cache = len(first_path) - len(missing)
-    failures = _embed_apart(missing, first_path, cache, key, device, precision, settings, progress)
+    if network is not None and missing:   # the process that loaded the network meanwhile
+        failures = network.ask((missing, {h: first_path[h] for h in missing}, key, device, precision))
+    else:
+        failures = _embed_apart(missing, first_path, cache, key, device, precision, settings, progress)
     if missing:
         cache.compact_embeddings(key)
     known = cache.load_embeddings(key, wanted=[h for h in hashes if h])
@@ -165,9 +169,42 @@ def _embed_apart(missing: list[str], first_path: dict[str, Path], cache: Cache, 
     return apart(lambda: _embed(missing, first_path, cache, key, device, precision, settings, progress))
 
 
+@contextlib.contextmanager
+def network_ready(settings: BuildSettings, cache: Cache, progress: Progress):
+    """A forked process loading the network while the build reads the collection, then embedding the pictures the
+    cache lacks (:meth:`Prepared.ask`), or None. Only where the cache already holds vectors of this model (a
+    rebuild: a few new pictures, for which loading the libraries and the network, about 4 s, is most of the
+    stage), on two cores or more, without a Ray cluster, and in a process that has not loaded the network library
+    (see :func:`apart`). Ended on the way out if it was not asked."""
+    network = None
+    if settings.engine != "ray" and "torch" not in sys.modules and can_fork() and usable_cores() > 1:
+        try:
+            key = embedding_key(settings)[0]
+        except Exception:   # said by the embedding stage, in its turn
+            key = None
+        folder = cache.root / "embeddings" / key if key else None
+        if folder is not None and folder.is_dir() and any(folder.glob("part-*.npz")):
+            network = Prepared(lambda: _load_network(settings),
+                               lambda model, request: _embed(request[0], request[1], cache, *request[2:], settings,
+                                                             progress, model=model))
+    try:
+        yield network
+    finally:
+        if network is not None:
+            network.close()
+
+
+def _load_network(settings: BuildSettings):
+    from generator.ml.embed import embed_paths  # noqa: F401  (the library, loaded before it is needed)
+    from generator.ml.model import load_model
+
+    return load_model(settings.model, settings.weights)
+
+
 def _embed(missing: list[str], first_path: dict[str, Path], cache: Cache, key: str, device: str, precision: str,
-           settings: BuildSettings, progress: Progress) -> list[ImageError]:
-    """Embed the pictures of the ``missing`` hashes into the cache; the pictures that failed."""
+           settings: BuildSettings, progress: Progress, model=None) -> list[ImageError]:
+    """Embed the pictures of the ``missing`` hashes into the cache; the pictures that failed. ``model``: the
+    network when already loaded."""
     if not missing:
         return []
     if settings.engine == "ray":
@@ -178,7 +215,7 @@ def _embed(missing: list[str], first_path: dict[str, Path], cache: Cache, key: s
 
     device = choose_device(device)
     failures: list[ImageError] = []
-    model = load_model(settings.model, settings.weights)
+    model = load_model(settings.model, settings.weights) if model is None else model
     tick = progress("embeddings", len(missing))
     for start in range(0, len(missing), SAVE_EVERY):
         chunk = missing[start:start + SAVE_EVERY]
@@ -234,9 +271,10 @@ class EmbeddedItems:
 
 
 def embed_items(paths: list[Path], hashes: list[str], cache: Cache, settings: BuildSettings,
-                progress: Progress, report: BuildReport) -> EmbeddedItems:
-    """Stage 3: the vectors of the paths whose pictures could be read (and a mask of those)."""
-    run = compute_missing_embeddings(paths, hashes, cache, settings, progress)
+                progress: Progress, report: BuildReport, network: Prepared | None = None) -> EmbeddedItems:
+    """Stage 3: the vectors of the paths whose pictures could be read (and a mask of those). ``network``: a
+    process with the network loaded (:func:`network_ready`), for the pictures to embed."""
+    run = compute_missing_embeddings(paths, hashes, cache, settings, progress, network=network)
     known, failures, source = run.known, run.failures, run.model_source
     report.computed["embeddings"] = run.computed
     report.embedded_line = run.line()
@@ -406,19 +444,22 @@ def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Pr
         last.notes.append("Nothing changed since the last build: the site is up to date.")
         write_report_file(last, settings.cache / "build-report.txt")
         return last
-    with timed(report, "collection", echo):
-        coll = gather(settings)
-        report.problems.extend(coll.problems)
-        countries = load_countries(settings.countries, report.problems)
-        themes = read_years(settings.years, report.problems) if settings.years else {}
-        report.problems.extend(unknown_country_problems(coll, countries))
-        report.verso_skipped = coll.verso_skipped
-        reviewed = review_decisions(settings, coll, report.problems)
-        coll.pairs = list(reviewed.pairs)
-        paths = [d.path for d in coll.drawings] + [a.path for a in coll.artworks]
-        hashes = cache.content_hashes(paths)
-    with timed(report, "embeddings", echo, lambda: report.embedded_line):
-        embedded = embed_items(paths, hashes, cache, settings, progress, report)
+    # Where the cache already holds this model's vectors (a rebuild), the network is loaded meanwhile, in a forked
+    # process that then embeds the new pictures (see network_ready).
+    with network_ready(settings, cache, progress) as network:
+        with timed(report, "collection", echo):
+            coll = gather(settings)
+            report.problems.extend(coll.problems)
+            countries = load_countries(settings.countries, report.problems)
+            themes = read_years(settings.years, report.problems) if settings.years else {}
+            report.problems.extend(unknown_country_problems(coll, countries))
+            report.verso_skipped = coll.verso_skipped
+            reviewed = review_decisions(settings, coll, report.problems)
+            coll.pairs = list(reviewed.pairs)
+            paths = [d.path for d in coll.drawings] + [a.path for a in coll.artworks]
+            hashes = cache.content_hashes(paths)
+        with timed(report, "embeddings", echo, lambda: report.embedded_line):
+            embedded = embed_items(paths, hashes, cache, settings, progress, report, network)
     for f in embedded.failures:
         report.problems.append(Problem(_display_path(f.path, settings), f.reason, f.fix, kind="image"))
     if settings.strict and embedded.failures:
