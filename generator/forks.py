@@ -39,7 +39,7 @@ def in_forks(task: Callable[[int, int], object], n: int, workers: int, least: in
 def in_a_fork(task: Callable[[], object]):
     """``task()`` run in one forked process, its result sent back. What the task loads or allocates on the way (a
     numerical library, its buffers) goes away with that process instead of staying in this one's memory."""
-    return in_forks(lambda lo, hi: task(), 1, 1, 1)[0]
+    return beside(task)()
 
 
 def _run_forked(lo: int, hi: int):
@@ -87,14 +87,20 @@ class Prepared:
             try:
                 os.close(self._ask)
                 os.close(self._answer)
+                state, error = None, None
                 try:
-                    ready = (True, setup())
-                except BaseException as exc:
-                    ready = (False, exc)
+                    state = setup()
+                except BaseException as exc:   # said when asked
+                    error = exc
                 with os.fdopen(ask_read, "rb") as fh:
                     data = fh.read()
+
+                def answer():
+                    if error is not None:
+                        raise error
+                    return self.work(state, pickle.loads(data))
                 if data:
-                    _send(answer_write, lambda: self.work(ready[1], pickle.loads(data)) if ready[0] else _raise(ready[1]))
+                    _send(answer_write, answer)
             finally:
                 os._exit(0)
         os.close(ask_read)
@@ -128,10 +134,6 @@ class Prepared:
         except ProcessLookupError:
             pass
         os.waitpid(pid, 0)
-
-
-def _raise(exc: BaseException):
-    raise exc
 
 
 def _send(fd: int, task: Callable[[], object]) -> None:

@@ -70,6 +70,11 @@ class Cache:
     def _emb_dir(self, model_fp: str) -> Path:
         return self.root / "embeddings" / model_fp
 
+    def has_embeddings(self, model_fp: str) -> bool:
+        """Whether the cache holds vectors of this model (a part file of them), without reading any."""
+        folder = self._emb_dir(model_fp)
+        return folder.is_dir() and any(folder.glob("part-*.npz"))
+
     def load_embeddings(self, model_fp: str, wanted: list[str] | None = None) -> dict[str, np.ndarray]:
         """Every cached vector for this model, by content hash; with ``wanted``, only those (see
         :meth:`_load_wanted`: read in slices, one copy of the vectors in memory, not two)."""

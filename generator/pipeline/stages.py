@@ -182,8 +182,7 @@ def network_ready(settings: BuildSettings, cache: Cache, progress: Progress):
             key = embedding_key(settings)[0]
         except Exception:   # said by the embedding stage, in its turn
             key = None
-        folder = cache.root / "embeddings" / key if key else None
-        if folder is not None and folder.is_dir() and any(folder.glob("part-*.npz")):
+        if key is not None and cache.has_embeddings(key):
             network = Prepared(lambda: _load_network(settings),
                                lambda model, request: _embed(request[0], request[1], cache, *request[2:], settings,
                                                              progress, model=model))
