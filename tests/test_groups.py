@@ -136,3 +136,34 @@ def test_the_groups_most_typical_of_a_year():
     labels = np.array([0, 0, 0, 0, 1, 1, 2, 2, -1])
     years = ["2003", "2003", "2004", "2004", "2003", "2003", "2003", "2005", "2003"]
     assert typical_groups(labels, years) == {"2003": (1, 0), "2004": (0,)}
+
+
+def test_a_drawing_page_names_a_few_of_a_large_series_and_counts_the_rest():
+    # A page shows the first SERIES_SHOWN others and their count: its inputs hold no more than that, so a series
+    # of thousands does not put thousands of cards into every member's page key.
+    from types import SimpleNamespace
+
+    from generator.site.groups import SERIES_SHOWN, drawing_links
+
+    n = SERIES_SHOWN + 5
+    cards = [{"url": f"drawings/d{i}/index.html", "label": f"Drawing {i}", "picture": "x"} for i in range(n)]
+    groups = SimpleNamespace(group=np.full(n, -1), series=np.zeros(n, int))
+    ctx = SimpleNamespace(site=SimpleNamespace(groups=groups), d_cards=cards, series={0: list(range(n))})
+    links = drawing_links(ctx, 2)
+    assert links["group"] is None and links["series_count"] == n - 1
+    assert [s["url"] for s in links["series"]] == [cards[i]["url"] for i in range(SERIES_SHOWN + 1) if i != 2]
+    assert all(set(s) == {"url", "label"} for s in links["series"])
+    alone = drawing_links(SimpleNamespace(site=SimpleNamespace(groups=SimpleNamespace(
+        group=np.array([-1]), series=np.array([-1]))), d_cards=cards[:1], series={}), 0)
+    assert alone["series"] == [] and alone["series_count"] == 0
+
+
+def test_a_views_examples_are_those_of_a_full_sort():
+    from generator.ml.groups import _closest_first
+
+    rng = np.random.default_rng(3)
+    for n in (3, 40, 5000):
+        closeness = np.round(rng.random(n), 5) + rng.choice([0, 1e-7, 4e-7, 6e-7], n)   # ties once rounded
+        rows = np.sort(rng.choice(10 * n, n, replace=False))
+        full = sorted(range(n), key=lambda t: (-round(float(closeness[t]), 6), int(rows[t])))
+        assert _closest_first(closeness, rows, 4) == full[:4]

@@ -329,13 +329,29 @@ def homogeneity(vectors: np.ndarray, views: dict[str, list[str | None]], min_dra
         observed = float(_mean_pairwise(total[None], np.array([sq[rows].sum()]), np.array([len(rows)]))[0])
         random = baseline[:, col[len(rows)]]
         closeness = np.einsum("ij,j->i", part, total / max(np.linalg.norm(total), 1e-12), dtype=np.float64)
-        order = sorted(range(len(rows)), key=lambda t: (-round(float(closeness[t]), 6), int(rows[t])))
+        order = _closest_first(closeness, rows, EXAMPLES)
         out.append(Homogeneity(view, key, len(rows), round(observed, 6), round(float(random.mean()), 6),
                                round(float(np.percentile(random, 2.5)), 6),
                                round(float(np.percentile(random, 97.5)), 6),
                                round(float((1 + (random >= observed).sum()) / (len(random) + 1)), 6),
-                               tuple(int(rows[t]) for t in order[:EXAMPLES])))
+                               tuple(int(rows[t]) for t in order)))
     return tuple(out)
+
+
+def _closest_first(closeness: np.ndarray, rows: np.ndarray, k: int) -> list[int]:
+    """The positions of the ``k`` rows closest to their view's mean, by closeness rounded to six decimals (the
+    lower row first among equals). Only the rows within 2e-6 of the k-th closest can be among them (a rounded
+    value moves by at most 5e-7), so only those are sorted: a view of 20,000 drawings sorts a handful.
+
+    >>> _closest_first(np.array([0.1, 0.3, 0.3000001, 0.2]), np.array([4, 7, 9, 12]), 2)
+    [1, 2]
+    """
+    n = len(closeness)
+    pick = range(n)
+    if n > 4 * k:
+        kth = np.partition(closeness, n - k)[n - k]
+        pick = np.flatnonzero(closeness >= kth - 2e-6).tolist()
+    return sorted(pick, key=lambda t: (-round(float(closeness[t]), 6), int(rows[t])))[:k]
 
 
 def make_groups(vectors: np.ndarray, neighbour_index: np.ndarray, neighbour_similarity: np.ndarray,

@@ -9,6 +9,7 @@ work the model suggests first for most of them ("France 2003-2005, after Clement
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ NAME_SHARE = 0.5
 #: Groups of fewer drawings have no page of their own: the index lists their drawings in their row (a page per
 #: pair would add some 2.7 KB of page around two links, about 27 MB for 100,000 drawings; see the README).
 GROUP_PAGE_MIN = 5
+#: Other drawings of its series named on a drawing's page (the series page lists them all).
+SERIES_SHOWN = 6
 #: Rows of the statistics page's most and least homogeneous lists.
 TOP_HOMOGENEOUS = 10
 #: The homogeneity views' words (their keys are those of contracts.HOMOGENEITY_VIEWS).
@@ -85,10 +88,6 @@ class GroupView:
         if self.has_page:
             return group_url(self.key)
         return groups_index_url("size", math.ceil(self.number / max(1, self.per_page))) + f"#g-{self.key}"
-
-    @property
-    def title(self) -> str:
-        return _("Group %(number)s: %(name)s") % {"number": self.number, "name": self.name}
 
 
 def year_span(years: tuple[str, str] | None) -> str:
@@ -204,7 +203,9 @@ def write_groups(ctx, out) -> None:
         artworks = [{**ctx.a_cards[j], "count": n} for j, n in v.artworks]
         for p in range(1, pages + 1):
             chunk = v.members[(p - 1) * size:p * size]
-            out.page("group.html", group_url(v.key, p), title=v.title, name=v.name, number=v.number,
+            # Named, not numbered: its rank by size changes whenever a larger group appears, and its page (and
+            # the thousands of pages of the groups after it) would change with it.
+            out.page("group.html", group_url(v.key, p), title=v.name, name=v.name,
                      total=len(v.members), tightness=decimal(v.tightness, 2), countries=list(v.countries),
                      years=year_span(v.years), ages=[(labels.age_words(a), n) for a, n in v.ages],
                      artworks=artworks, items=[ctx.d_cards[i] for i in chunk], settings=words,
@@ -221,12 +222,13 @@ def write_groups(ctx, out) -> None:
 
 def drawing_links(ctx, row: int) -> dict:
     """What a drawing page shows of its group and series: ``group`` (name, and the address of its page, or the
-    other drawings of a group too small for a page) or None, ``series`` (the other drawings of its series as
-    cards). Nothing here depends on the other groups (their ranks, sizes), so that a drawing's page changes
-    only when its own group or series does."""
+    other drawings of a group too small for a page) or None, ``series`` (the first :data:`SERIES_SHOWN` other
+    drawings of its series: address and label) and ``series_count`` (how many others it has). Nothing here
+    depends on the other groups (their ranks, sizes), so that a drawing's page changes only when its own group
+    or series does; and nothing more of a large series than the page shows (each page is keyed by these)."""
     g = ctx.site.groups
     if g is None:
-        return {"group": None, "series": []}
+        return {"group": None, "series": [], "series_count": 0}
     k = int(g.group[row])
     group = None
     if k >= 0:
@@ -234,8 +236,10 @@ def drawing_links(ctx, row: int) -> dict:
         group = {"name": v.name, "url": group_url(v.key) if v.has_page else None,
                  "others": [] if v.has_page else [ctx.d_cards[i] for i in v.members if i != row]}
     s = int(g.series[row])
-    others = [ctx.d_cards[i] for i in ctx.series[s] if i != row] if s >= 0 else []
-    return {"group": group, "series": others}
+    members = ctx.series[s] if s >= 0 else ()
+    shown = [{"url": ctx.d_cards[i]["url"], "label": ctx.d_cards[i]["label"]}
+             for i in itertools.islice((i for i in members if i != row), SERIES_SHOWN)]
+    return {"group": group, "series": shown, "series_count": max(len(members) - 1, 0)}
 
 
 def year_extras(ctx, year: str) -> dict:
