@@ -331,3 +331,24 @@ def test_licence_entries():
     assert licence_entry("https://example.org/terms") == {"path": "https://example.org/terms",
                                                            "title": "https://example.org/terms"}
     assert licence_entry("Archive terms") == {"name": "Archive terms", "title": "Archive terms"}
+
+
+def test_the_tables_written_ahead_are_those_the_download_writes_itself(tmp_path, monkeypatch):
+    # The per-drawing tables are written by their own writer (in the drawing pages' lane of an update in place)
+    # and handed to the data download; without that writer the download writes them itself, the same bytes.
+    from generator.pipeline.derive import derive
+    from generator.site import datapackage, pages
+    from tests.test_site_size import _titled_site
+
+    site = _titled_site(tmp_path)
+    data = {}
+    for name, writers in (("ahead", pages.PAGES),
+                          ("itself", tuple(w for w in pages.PAGES if w is not datapackage.write_data_tables))):
+        monkeypatch.setattr(pages, "PAGES", writers)
+        out = tmp_path / name
+        out.mkdir()
+        pages.render_site(site, out, prepare=derive)
+        data[name] = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted((out / "data").rglob("*"))
+                      if p.is_file()}
+    assert data["ahead"] == data["itself"]
+    assert {"data/drawings.csv", "data/neighbours.csv.gz", "data/layout.csv.gz"} <= set(data["ahead"])

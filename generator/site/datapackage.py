@@ -635,7 +635,10 @@ def write_data_download(ctx, out) -> None:
     out.write_json("data/model-card.json", model_card(s))
     vectors = _write_embeddings(s, out) if settings.publish_embeddings else None
     json_files = _write_schemas(data_dir, settings.site_url, with_embeddings=vectors is not None)
-    resources = _table_resources(data_dir, per_drawing_payloads(ctx))
+    tables = out.handed.get(TABLES)
+    if tables is None:   # not written ahead (a writer list without write_data_tables)
+        tables = _write_tables(data_dir, [ds for ds in DATASETS if not ds.json_copy], per_drawing_payloads(ctx))
+    resources = _table_resources(data_dir, tables)
     resources += _other_resources(data_dir, json_files, descriptions, with_embeddings=vectors is not None)
     for r in resources:   # in the site's language; names, columns and codes stay as they are
         r["title"], r["description"] = resource_title(r["title"]), _(r["description"])
@@ -743,15 +746,28 @@ def neighbours_payload(site) -> dict:
     return {"columns": [c.name for c in NEIGHBOUR_COLUMNS], "rows": rows}
 
 
-def _table_resources(data_dir: Path, csv_only: dict[str, Callable[[], dict]]) -> list[dict]:
-    """A CSV beside each main JSON file, and both described as resources; the tables without a JSON copy
-    come from ``csv_only`` (name -> what makes its payload)."""
-    resources = []
+#: What :func:`write_data_tables` hands to :func:`write_data_download` (``SiteOutput.handed``).
+TABLES = "data tables"
+
+
+def write_data_tables(ctx, out) -> None:
+    """The data download's tables with a row (or ten) per drawing or artwork, published as CSV only: written ahead
+    of the download, which lists them with every other file (they read nothing another writer writes, so they are
+    written while the pages that read the computed fields are, when the site is updated in place). Their table
+    schemas are handed to :func:`write_data_download` in this process."""
+    out.handed[TABLES] = _write_tables(out.root / "data", [ds for ds in DATASETS if not ds.json_copy],
+                                       per_drawing_payloads(ctx))
+
+
+def _write_tables(data_dir: Path, datasets: list, csv_only: dict[str, Callable[[], dict]] | None = None) -> dict:
+    """Write each table of ``datasets`` as CSV (gzipped where it says so): from its JSON file in ``data_dir``, or
+    from ``csv_only`` (name -> what makes its payload) when it has none; its table schema, by name."""
+    schemas = {}
     # The compressed tables are compressed in threads (zlib lets go of the interpreter while it works), beside
-    # the making of the next tables' text; the resources, which give each file's size and digest, follow.
+    # the making of the next tables' text.
     with ThreadPoolExecutor(max_workers=2) as pool:
         writes = []
-        for ds in DATASETS:
+        for ds in datasets:
             src = data_dir / f"{ds.name}.json"
             if ds.json_copy and not src.is_file():
                 continue
@@ -766,11 +782,21 @@ def _table_resources(data_dir: Path, csv_only: dict[str, Callable[[], dict]]) ->
             if ds.foreign_keys:
                 table_schema["foreignKeys"] = [{"fields": col, "reference": {"resource": res, "fields": "id"}}
                                                for col, res in ds.foreign_keys]
-            resources.append((ds, table_schema))
+            schemas[ds.name] = table_schema
         for w in writes:
             w.result()
+    return schemas
+
+
+def _table_resources(data_dir: Path, written: dict[str, dict]) -> list[dict]:
+    """A CSV beside each main JSON file (written here), and both described as resources, with the tables without
+    a JSON copy, already ``written`` (name -> table schema); each resource gives its file's size and digest."""
+    schemas = {**written, **_write_tables(data_dir, [ds for ds in DATASETS if ds.json_copy])}
     described = []
-    for ds, table_schema in resources:
+    for ds in DATASETS:
+        if ds.name not in schemas:
+            continue
+        table_schema = schemas[ds.name]
         more = {"compression": "gz"} if ds.compressed else {}
         described.append(_resource(data_dir, ds.csv_name, ds.name, ds.title, ds.description, "csv",
                                    "text/csv", profile="tabular-data-resource", schema=table_schema, **more))

@@ -130,6 +130,8 @@ class SiteOutput:
         self.problems: list[Problem] = []   # for the build report
         self._deferred: list | None = None   # pages to render later (see deferred)
         self._folders: set[Path] = set()     # folders made for pictures
+        #: What a writer leaves for a later one in this process (a writer run in a forked lane hands nothing).
+        self.handed: dict[str, object] = {}
 
     @contextlib.contextmanager
     def deferred(self):

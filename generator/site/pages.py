@@ -216,6 +216,7 @@ PAGES = (
     write_stats,
     write_search,
     write_data,
+    datapackage.write_data_tables,   # in this process: it hands its tables' schemas to the data download
     write_iiif,
     write_model_page,
     write_find_page,
