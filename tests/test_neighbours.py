@@ -81,7 +81,10 @@ def test_small_and_empty_cases():
     assert top_k(np.zeros((0, 8), np.float32), g, 3)[0].shape == (0, 3)
 
 
-def test_auto_precision_is_the_processors_not_a_timing():
+def test_auto_precision_is_the_processors_not_a_timing(monkeypatch):
+    from generator.ml import neighbours
+
+    monkeypatch.setattr(neighbours, "FEW_QUERIES", 10)
     rng = np.random.default_rng(5)
     q, g = unit(rng, 20, 16), unit(rng, 50, 16)
     stats: dict = {}
@@ -91,6 +94,10 @@ def test_auto_precision_is_the_processors_not_a_timing():
         other = top_k(q, g, 5, precision=precision)
         np.testing.assert_array_equal(other[0], idx)
         np.testing.assert_array_equal(other[1], sim)
+    # Fewer queries than FEW_QUERIES: float32 on every processor, the same lists.
+    few: dict = {}
+    np.testing.assert_array_equal(top_k(q[:9], g, 5, stats=few)[1], sim[:9])
+    assert few["precision"] == "fp32"
 
 
 def _lists(d, a, top, similar, of_artwork):
