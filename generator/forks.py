@@ -112,20 +112,32 @@ class Prepared:
         self.pid = pid
 
     def ask(self, request):
+        return self.ask_later(request)()
+
+    def ask_later(self, request) -> Callable[[], object]:
+        """Send the request and go on; the function returned waits for the answer (call it in every case: the
+        process stays until its answer is read). Where the system cannot fork, the work runs when it is called."""
         if self.pid is None:
-            return self.work(self.setup(), request)
+            return lambda: self.work(self.setup(), request)
         pid, self.pid = self.pid, None
         try:
+            with os.fdopen(self._ask, "wb") as fh:
+                fh.write(pickle.dumps(request, pickle.HIGHEST_PROTOCOL))
+        except BrokenPipeError:   # the process ended before it read it: said when the answer is read
+            pass
+        except BaseException:   # the request could not be sent: the process ends with nothing asked
+            os.close(self._answer)
+            os.waitpid(pid, 0)
+            raise
+
+        def answer():
             try:
-                with os.fdopen(self._ask, "wb") as fh:
-                    fh.write(pickle.dumps(request, pickle.HIGHEST_PROTOCOL))
-            except BrokenPipeError:   # the process ended before it read it: said below
-                pass
-            with os.fdopen(self._answer, "rb") as fh:
-                data = fh.read()
-        finally:
-            _, status = os.waitpid(pid, 0)
-        return _received(data, status)
+                with os.fdopen(self._answer, "rb") as fh:
+                    data = fh.read()
+            finally:
+                _, status = os.waitpid(pid, 0)
+            return _received(data, status)
+        return answer
 
     def close(self) -> None:
         if self.pid is None:

@@ -279,10 +279,10 @@ def test_a_rebuild_embeds_new_drawings_with_the_network_loaded_while_the_collect
 
         def in_turn(*args, **kwargs):
             raise AssertionError("the network was loaded in the embedding stage's turn")
-        stages._embed_apart, embed_apart = in_turn, stages._embed_apart
+        stages._embed_beside, embed_beside = in_turn, stages._embed_beside
         added = stages.build(settings)
         assert added.computed["embeddings"] == 1 and "torch" not in sys.modules, added.computed
-        stages._embed_apart = embed_apart
+        stages._embed_beside = embed_beside
         fresh = settings.replace(out=root / "scratch", cache=root / "cache2")
         stages.build(fresh)
         key = stages.embedding_key(settings)[0]

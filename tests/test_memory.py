@@ -54,6 +54,37 @@ def test_wanted_vectors_are_read_in_slices_as_the_whole_part_gives_them(tmp_path
     assert np.array_equal(c.load_embeddings("m", wanted=twice).as_rows(twice), v[[2, 8, 2]])
 
 
+def test_vectors_added_while_the_cached_ones_are_read_are_read_after_them(tmp_path):
+    # A rebuild reads the cached vectors while a forked process embeds the new pictures into new parts: the parts
+    # there when the work starts are read first, the work's parts after it ends; the same table as a load after.
+    c = Cache(tmp_path)
+    v = _vectors(12, 8, seed=4)
+    keys = [f"k{i:02d}" for i in range(12)]
+    c.add_embeddings("m", keys[:8], v[:8])
+    seen = []
+
+    def embed():
+        seen.append(len(list((tmp_path / "embeddings" / "m").glob("part-*.npz"))))
+
+        def done():
+            c.add_embeddings("m", keys[8:], v[8:])   # stored by the time the work's end is waited for
+            return "embedded"
+        return done
+    wanted = keys[::-1] + ["nope"]
+    got = c.load_embeddings("m", wanted=wanted, meanwhile=embed)
+    assert seen == [1]
+    assert np.array_equal(got.table[:12], v[::-1]) and not got.found[12]
+    assert np.array_equal(c.load_embeddings("m", wanted=wanted).table, got.table)
+
+    def broken():
+        def fails():
+            raise ValueError("the embedding failed")
+        return fails
+    with pytest.raises(ValueError, match="the embedding failed"):
+        c.load_embeddings("m", wanted=keys, meanwhile=broken)
+    assert not list((tmp_path / "embeddings" / "m").glob("rows-*"))   # no table left behind
+
+
 def test_merging_parts_keeps_every_vector(tmp_path):
     c = Cache(tmp_path)
     v = _vectors(50, 8, seed=2)

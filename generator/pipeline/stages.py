@@ -145,13 +145,19 @@ def compute_missing_embeddings(paths: list[Path], hashes: list[str], cache: Cach
     stored = cache.stored_keys(key)
     missing = share(sorted(h for h in first_path if h not in stored))
     from_cache = len(first_path) - len(missing)
-    if network is not None and missing:   # the process that loaded the network meanwhile
-        failures = network.ask((missing, {h: first_path[h] for h in missing}, key, device, precision))
-    else:
-        failures = _embed_apart(missing, first_path, cache, key, device, precision, settings, progress)
-    if missing:
+    failures: list[ImageError] = []
+
+    def embed_meanwhile() -> Callable[[], object]:
+        """The missing pictures embedded in a forked process (the one that loaded the network meanwhile, if any)
+        while the cached vectors are read; what is returned waits for it."""
+        if network is not None:
+            wait = network.ask_later((missing, {h: first_path[h] for h in missing}, key, device, precision))
+        else:
+            wait = _embed_beside(missing, first_path, cache, key, device, precision, settings, progress)
+        return lambda: failures.extend(wait())
+    known = cache.load_embeddings(key, wanted=[h for h in hashes if h], meanwhile=embed_meanwhile if missing else None)
+    if missing:   # after the reading: merging parts reads every vector again, which the build would wait for
         cache.compact_embeddings(key)
-    known = cache.load_embeddings(key, wanted=[h for h in hashes if h])
     # Vectors listed by a part found damaged when read (the part is reported and removed): computed again.
     damaged = share(sorted(h for h in first_path if h in stored and h not in known))
     if damaged:
@@ -164,9 +170,18 @@ def _embed_apart(missing: list[str], first_path: dict[str, Path], cache: Cache, 
                  precision: str, settings: BuildSettings, progress: Progress) -> list[ImageError]:
     """:func:`_embed`, in a forked process (see :func:`apart`) unless the pictures go to a Ray cluster: the network
     and its library leave with it, and the vectors it stores in the cache are read from there."""
-    if not missing or settings.engine == "ray":
+    return _embed_beside(missing, first_path, cache, key, device, precision, settings, progress)()
+
+
+def _embed_beside(missing: list[str], first_path: dict[str, Path], cache: Cache, key: str, device: str,
+                  precision: str, settings: BuildSettings, progress: Progress) -> Callable[[], list[ImageError]]:
+    """:func:`_embed_apart` started in a forked process, this one going on; the function returned waits for it.
+    Where it would not be forked (see :func:`apart`), it runs when that function is called."""
+    def task():
         return _embed(missing, first_path, cache, key, device, precision, settings, progress)
-    return apart(lambda: _embed(missing, first_path, cache, key, device, precision, settings, progress))
+    if not missing or settings.engine == "ray" or "torch" in sys.modules or not can_fork():
+        return task
+    return beside(task)
 
 
 @contextlib.contextmanager
