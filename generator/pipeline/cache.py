@@ -79,10 +79,10 @@ class Cache:
     def load_embeddings(self, model_fp: str, wanted: list[str] | None = None,
                         meanwhile: Callable[[], Callable[[], object]] | None = None) -> dict[str, np.ndarray]:
         """Every cached vector for this model, by content hash; with ``wanted``, only those (see
-        :meth:`_load_wanted`: read in slices, one copy of the vectors in memory, not two; ``meanwhile``: work that
+        :func:`_load_wanted`: read in slices, one copy of the vectors in memory, not two; ``meanwhile``: work that
         adds parts, done while the parts already there are read)."""
         if wanted is not None:
-            return self._load_wanted(model_fp, wanted, meanwhile)
+            return _load_wanted(self._emb_dir(model_fp), wanted, self.warnings, meanwhile)
         found: dict[str, np.ndarray] = {}
         folder = self._emb_dir(model_fp)
         for part in sorted(folder.glob("part-*.npz")) if folder.is_dir() else []:
@@ -98,98 +98,6 @@ class Cache:
                 continue
             for key, vec in zip(keys.tolist(), vecs):
                 found[key] = vec
-        return found
-
-    def _load_wanted(self, model_fp: str, wanted: list[str],
-                     meanwhile: Callable[[], Callable[[], object]] | None = None) -> "KnownVectors":
-        """The cached vectors of the ``wanted`` hashes, copied slice by slice from the part files into a table
-        whose row i holds the vector of ``wanted[i]`` (a hash listed twice has two rows; rows not found stay
-        zeros). A part file is never read whole (at 350,000 pictures its vectors are 1.8 GB), and the table is
-        a file next to the parts, mapped read-only: the build's stages read it a slice at a time and let the
-        pages go (:func:`generator.fsutil.release_pages`), so the vectors are never all in memory. The file is
-        removed as soon as it is mapped (the map stays readable until the last view of it goes), so nothing is
-        left behind and the part files stay the only stored copy.
-
-        ``meanwhile``: started once the part files on disk are listed (it embeds the pictures the cache lacks, in
-        another process, and stores them as new parts); the function it returns waits for that work and is called
-        once those parts are read (in every case: what it raised is raised here); the parts it added are read
-        then. A rebuild that adds 100 pictures to 100,000 reads the 100,000 vectors while the 100 are embedded."""
-        order = list(wanted)
-        rows_of: dict[str, list[int]] = {}
-        for i, h in enumerate(order):
-            rows_of.setdefault(h, []).append(i)
-        found = KnownVectors()
-        found.order = order
-        folder = self._emb_dir(model_fp)
-        table, path = None, None
-        hits: dict[str, int] = {}    # hash -> its first row in the table
-        for old in folder.glob("rows-*.npy.tmp") if folder.is_dir() else []:
-            # A table left by a build stopped while writing it (or on a system that cannot remove a mapped
-            # file); a day old, so never the table of a build running now.
-            try:
-                if time.time() - old.stat().st_mtime > 86400:
-                    old.unlink()
-            except OSError:
-                pass
-        def parts() -> list[Path]:
-            return sorted(folder.glob("part-*.npz")) if folder.is_dir() else []
-
-        def read(part: Path) -> None:
-            nonlocal table, path
-            try:
-                in_part: list[tuple[str, int]] = []
-                for keys, vecs in _part_slices(part):
-                    if table is None:
-                        path = folder / f"rows-{uuid.uuid4().hex}.npy.tmp"
-                        table = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
-                                                          shape=(len(order), vecs.shape[1]))
-                    if vecs.shape[1] != table.shape[1]:
-                        raise ValueError("vectors of another length")
-                    at = [(n, r) for n, k in enumerate(keys.tolist()) for r in rows_of.get(k, ())]
-                    if at:
-                        src, dst = (np.array(x, np.int64) for x in zip(*at))
-                        table[dst] = vecs[src]
-                        in_part += [(order[r], int(r)) for r in dst.tolist()]
-                    release_pages(table)
-            except Exception as exc:  # damaged part: recompute its pictures
-                self.warnings.append(f"The cached embeddings {part.name} were damaged ({type(exc).__name__}); "
-                                     "those pictures are computed again.")
-                part.unlink(missing_ok=True)
-                return
-            for key, r in in_part:
-                hits.setdefault(key, r)
-
-        try:
-            listed = parts()
-            wait = meanwhile() if meanwhile is not None else None
-            try:
-                for part in listed:
-                    read(part)
-            finally:
-                if wait is not None:
-                    wait()
-            if wait is not None:
-                # A part added meanwhile holds pictures no listed part held; read after them, as a later part is
-                # (a hash in two parts keeps the vector of the part read last).
-                for part in sorted(set(parts()) - set(listed)):
-                    read(part)
-            if table is None:
-                return found
-            # No flush to the disk: the file is read back through the same page cache (and removed below).
-            del table
-            found.table = np.load(path, mmap_mode="r")
-        finally:
-            if path is not None:
-                try:
-                    path.unlink()   # the map keeps the file's pages until it is closed
-                except OSError:
-                    pass
-        found.found = np.zeros(len(order), bool)
-        rows = found.table.view(np.ndarray)    # plain views (a memmap view per hash costs more)
-        for key, r in hits.items():
-            found[key] = rows[r]
-            found.found[rows_of[key]] = True
-        found.read = len(hits)
         return found
 
     def add_embeddings(self, model_fp: str, keys: list[str], vectors: np.ndarray) -> Path | None:
@@ -348,6 +256,100 @@ class KnownVectors(dict):
 
 #: Rows read at a time from a part file (8 MB of 1280 float32 numbers).
 PART_SLICE = 1024
+
+
+def _load_wanted(folder: Path, wanted: list[str], warnings: list[str],
+                 meanwhile: Callable[[], Callable[[], object]] | None = None) -> "KnownVectors":
+    """The vectors of the ``wanted`` hashes in the part files of ``folder`` (a damaged part is said in ``warnings``
+    and removed), copied slice by slice from the part files into a table
+    whose row i holds the vector of ``wanted[i]`` (a hash listed twice has two rows; rows not found stay
+    zeros). A part file is never read whole (at 350,000 pictures its vectors are 1.8 GB), and the table is
+    a file next to the parts, mapped read-only: the build's stages read it a slice at a time and let the
+    pages go (:func:`generator.fsutil.release_pages`), so the vectors are never all in memory. The file is
+    removed as soon as it is mapped (the map stays readable until the last view of it goes), so nothing is
+    left behind and the part files stay the only stored copy.
+
+    ``meanwhile``: started once the part files on disk are listed (it embeds the pictures the cache lacks, in
+    another process, and stores them as new parts); the function it returns waits for that work and is called
+    once those parts are read (in every case: what it raised is raised here); the parts it added are read
+    then. A rebuild that adds 100 pictures to 100,000 reads the 100,000 vectors while the 100 are embedded."""
+    order = list(wanted)
+    rows_of: dict[str, list[int]] = {}
+    for i, h in enumerate(order):
+        rows_of.setdefault(h, []).append(i)
+    found = KnownVectors()
+    found.order = order
+    table, path = None, None
+    hits: dict[str, int] = {}    # hash -> its first row in the table
+    for old in folder.glob("rows-*.npy.tmp") if folder.is_dir() else []:
+        # A table left by a build stopped while writing it (or on a system that cannot remove a mapped
+        # file); a day old, so never the table of a build running now.
+        try:
+            if time.time() - old.stat().st_mtime > 86400:
+                old.unlink()
+        except OSError:
+            pass
+
+    def parts() -> list[Path]:
+        return sorted(folder.glob("part-*.npz")) if folder.is_dir() else []
+
+    def read(part: Path) -> None:
+        nonlocal table, path
+        try:
+            in_part: list[tuple[str, int]] = []
+            for keys, vecs in _part_slices(part):
+                if table is None:
+                    path = folder / f"rows-{uuid.uuid4().hex}.npy.tmp"
+                    table = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
+                                                      shape=(len(order), vecs.shape[1]))
+                if vecs.shape[1] != table.shape[1]:
+                    raise ValueError("vectors of another length")
+                at = [(n, r) for n, k in enumerate(keys.tolist()) for r in rows_of.get(k, ())]
+                if at:
+                    src, dst = (np.array(x, np.int64) for x in zip(*at))
+                    table[dst] = vecs[src]
+                    in_part += [(order[r], int(r)) for r in dst.tolist()]
+                release_pages(table)
+        except Exception as exc:  # damaged part: recompute its pictures
+            warnings.append(f"The cached embeddings {part.name} were damaged ({type(exc).__name__}); "
+                                 "those pictures are computed again.")
+            part.unlink(missing_ok=True)
+            return
+        for key, r in in_part:
+            hits.setdefault(key, r)
+
+    try:
+        listed = parts()
+        wait = meanwhile() if meanwhile is not None else None
+        try:
+            for part in listed:
+                read(part)
+        finally:
+            if wait is not None:
+                wait()
+        if wait is not None:
+            # A part added meanwhile holds pictures no listed part held; read after them, as a later part is
+            # (a hash in two parts keeps the vector of the part read last).
+            for part in sorted(set(parts()) - set(listed)):
+                read(part)
+        if table is None:
+            return found
+        # No flush to the disk: the file is read back through the same page cache (and removed below).
+        del table
+        found.table = np.load(path, mmap_mode="r")
+    finally:
+        if path is not None:
+            try:
+                path.unlink()   # the map keeps the file's pages until it is closed
+            except OSError:
+                pass
+    found.found = np.zeros(len(order), bool)
+    rows = found.table.view(np.ndarray)    # plain views (a memmap view per hash costs more)
+    for key, r in hits.items():
+        found[key] = rows[r]
+        found.found[rows_of[key]] = True
+    found.read = len(hits)
+    return found
 
 
 def _part_slices(part: Path):

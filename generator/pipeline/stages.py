@@ -27,7 +27,7 @@ from generator.pipeline.progress import Progress, no_progress
 from generator.pipeline.report import (BuildReport, problem_summary, review_note, size_warning, timed,
                                        write_report_file)
 from generator.settings import BuildSettings
-from generator.forks import Prepared, beside, can_fork, in_a_fork, usable_cores
+from generator.forks import Prepared, beside, can_fork, usable_cores
 from generator.fsutil import check_output_folder, is_within, recover_interrupted, staged, write_atomic
 from generator.contracts import NEIGHBOUR_ARRAYS, Embedded, Embeddings, Neighbours
 from generator.errors import ImageError, InputError
@@ -179,9 +179,9 @@ def _embed_beside(missing: list[str], first_path: dict[str, Path], cache: Cache,
     Where it would not be forked (see :func:`apart`), it runs when that function is called."""
     def task():
         return _embed(missing, first_path, cache, key, device, precision, settings, progress)
-    if not missing or settings.engine == "ray" or "torch" in sys.modules or not can_fork():
+    if not missing or settings.engine == "ray":
         return task
-    return beside(task)
+    return apart_later(task)
 
 
 @contextlib.contextmanager
@@ -624,9 +624,15 @@ def apart(task: Callable[[], object]):
     buffers then leave with that process, and the build's process stays small for the stages after (a build whose
     vectors are all cached never loads them). Once the network library is loaded (pictures were embedded), the task
     runs here: a process forked after it has run its threads may hang."""
+    return apart_later(task)()
+
+
+def apart_later(task: Callable[[], object]) -> Callable[[], object]:
+    """:func:`apart` started, this process going on; the function returned waits for its result. Where it would
+    run here, it runs when that function is called."""
     if "torch" in sys.modules or not can_fork():
-        return task()
-    return in_a_fork(task)
+        return task
+    return beside(task)
 
 
 def _extended_neighbours(emb: Embeddings, basis: dict, cache: Cache,
