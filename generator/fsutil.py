@@ -106,7 +106,7 @@ def link_or_copy(src: str | Path, dest: str | Path) -> None:
         shutil.copy2(src, dest)
 
 
-#: A tree with at least this many folders at its second level is walked by forked processes (a site of 100,000
+#: A tree with at least this many folders at its second level is walked by two processes (a site of 100,000
 #: drawings has a folder for each drawing's page: one process spent 3.6 s opening and reading them and looking at
 #: their 310,000 files, two 2.6 s).
 PARALLEL_WALK_FOLDERS = 2000
@@ -117,7 +117,7 @@ def walk_files(root: str | Path, *, workers: int | None = None) -> list[tuple[st
     ``root``, sorted by path; [] when ``root`` is not a folder. Links are not followed: a link is a file of its
     own size and time.
 
-    The folders of the second level are shared out to forked processes when there are many. All the paths below
+    The folders of the second level are shared out to this process and forked ones when there are many. All the paths below
     one folder follow each other in the sorted list (they begin with its path), so each process returns its
     folders' files already in order and the parts only need merging.
     """

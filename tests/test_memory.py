@@ -445,6 +445,36 @@ def test_a_process_forked_beside_or_made_ready_sends_its_result_or_its_error():
 
 
 @pytest.mark.skipif(not __import__("generator.forks").forks.can_fork(), reason="the system cannot fork")
+def test_work_shared_out_is_taken_by_this_process_and_forked_ones_and_comes_back_in_order():
+    """This process takes parts too (one fewer forked process copying its memory), each part is run once, the
+    results come back in the order of the parts, and an error of a part, here or in a forked process, is raised."""
+    import time
+
+    from generator.errors import ModelError
+    from generator.forks import in_forks
+
+    def task(lo, hi):
+        time.sleep(0.01)   # long enough for every process to take parts
+        return os.getpid(), list(range(lo, hi))
+
+    done = in_forks(task, 1000, 2, 10)
+    assert [i for _, part in done for i in part] == list(range(1000))
+    pids = {pid for pid, _ in done}
+    assert os.getpid() in pids and len(pids) == 2   # this process and one forked process
+    assert in_forks(task, 5, 4, 10) == [(os.getpid(), [0, 1, 2, 3, 4])]   # one part: nothing forked
+
+    here = os.getpid()
+    for where in ("here", "in a forked process"):
+        def fails(lo, hi):
+            time.sleep(0.01)
+            if (os.getpid() == here) == (where == "here"):
+                raise ModelError(f"a part failed {where}")
+            return lo
+        with pytest.raises(ModelError, match=f"a part failed {where}"):
+            in_forks(fails, 1000, 2, 10)
+
+
+@pytest.mark.skipif(not __import__("generator.forks").forks.can_fork(), reason="the system cannot fork")
 def test_stages_run_apart_only_while_the_network_library_is_not_loaded(monkeypatch):
     from generator.pipeline.stages import apart
 

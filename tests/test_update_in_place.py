@@ -115,7 +115,7 @@ def test_pictures_already_in_the_site_are_kept_by_the_cache_listing_and_others_l
         for path in pictures[item]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(path.name.encode())
-    assert pictures.inodes("d1") == tuple(os.stat(p).st_ino for p in pictures["d1"])
+    assert pictures.listing()("d1") == tuple(os.stat(p).st_ino for p in pictures["d1"])
     site, files = tmp_path / "site", {}
     for item in pictures.digests:   # the previous site: both drawings' pictures, linked from the cache
         for path, rel in zip(pictures[item], (f"images/drawings/{item}.thumb.webp", f"images/drawings/{item}.webp")):
@@ -123,13 +123,15 @@ def test_pictures_already_in_the_site_are_kept_by_the_cache_listing_and_others_l
             os.link(path, site / rel)
             st = os.stat(site / rel)
             files[rel] = [st.st_size, st.st_mtime_ns, linked_file_digest(st.st_ino)]
-    listed = pictures.inodes
+    listed = pictures.listing()
     asked: list[str] = []
 
     class Pictures(dict):   # d2's thumbnail listed under another number; which items' paths were made
-        def inodes(self, item_id):
-            thumb, display = listed(item_id)
-            return (thumb + 10**9 if item_id == "d2" else thumb), display
+        def listing(self):
+            def inodes(item_id):
+                thumb, display = listed(item_id)
+                return (thumb + 10**9 if item_id == "d2" else thumb), display
+            return inodes
 
         def __getitem__(self, item_id):
             asked.append(item_id)
@@ -149,6 +151,15 @@ def test_pictures_already_in_the_site_are_kept_by_the_cache_listing_and_others_l
     write_pictures(ctx, out)
     assert "images/drawings/d1.webp" not in out.kept
     assert os.stat(staging / "images/drawings/d1.webp").st_ino == os.stat(pictures["d1"][1]).st_ino
+    # A new site keeps nothing, so the cache is not listed for it (a listing of 700,000 names held for nothing).
+    class Unlisted(Pictures):
+        def listing(self):
+            raise AssertionError("listed for a new site")
+    ctx.site.pictures = Unlisted(pictures.digests)
+    fresh = tmp_path / "fresh"
+    out = SiteOutput(fresh, title="t", csp="", previous=None)
+    write_pictures(ctx, out)
+    assert not out.kept and os.stat(fresh / "images/drawings/d2.webp").st_ino == os.stat(pictures["d2"][1]).st_ino
 
 
 def test_writers_run_beside_the_others_leave_what_they_would_in_turn(tmp_path):

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,7 +146,7 @@ def make_detail(thumbs: list[Path | None], tiles: tuple[MapTile, ...], level: At
     for tile in tiles:
         assert tile.end - tile.start <= level.per_sheet, "a tile holds more points than a sheet"
         part = thumbs[tile.start:tile.end]
-        key = _sheet_key(level, [p.name if isinstance(p, Path) else Path(p).name if p else "" for p in part])
+        key = _sheet_key(level, [p.name if isinstance(p, Path) else os.path.basename(p) if p else "" for p in part])
         made = Path(cache_dir) / "atlas" / f"{key}.webp"
         if not made.is_file():
             todo.append(len(files))

@@ -222,7 +222,10 @@ def manifest(root: Path, with_digest: bool = False, known: dict[str, list] | Non
         return {rel: [size, mtime] for rel, size, mtime, _ in walk_files(root)}
     known = known or {}
     out: dict[str, list] = {}
-    for rel, size, mtime, inode in walk_files(root):
+    rows = walk_files(root)
+    rows.reverse()
+    while rows:   # each row let go of as its record is made: a million files' rows and records are not held at once
+        rel, size, mtime, inode = rows.pop()
         row = [size, mtime]
         old = known.get(rel)
         if old and len(old) == 3 and old[:2] == row:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,7 +151,7 @@ def make_pyramid(qx: np.ndarray, qy: np.ndarray, thumbs: list[Path | None], tile
     order = np.lexsort((pairs[:, 2], tile_code))
     pairs, tile_code = pairs[order], tile_code[order]
     bounds = np.flatnonzero(np.diff(tile_code.astype(np.int64), prepend=-1, append=-1) != 0) if len(pairs) else []
-    names = [Path(p).name if p else "" for p in thumbs]
+    names = [os.path.basename(p) if p else "" for p in thumbs]
     cells = _Cells(detail_sheets, tiles, detail_cell, detail_per_row, item_px)
     grey = np.full((item_px, item_px, 4), (200, 200, 200, 255), np.uint8)
 

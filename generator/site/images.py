@@ -26,11 +26,13 @@ def _kinds(site: SiteData):
 def write_pictures(ctx: SiteContext, out: SiteOutput) -> None:
     """Thumbnails, and display pictures unless they are served from --image-base-url (see write_display_images).
 
-    Where the pictures can say which files they are (``inodes``, the cache's listing), a site updated in place
+    Where the pictures can say which files they are (``listing``, the cache's listing), a site updated in place
     keeps the pictures that already are those files without a path made or a file looked at for each (200,000
-    pictures at 100,000 drawings)."""
+    pictures at 100,000 drawings). Anywhere else (a first build) nothing is kept, so nothing is listed."""
     pictures = ctx.site.pictures
-    inodes = getattr(pictures, "inodes", None)
+    listing = getattr(pictures, "listing", None)
+    in_place = out.previous is not None and out.previous.in_place
+    inodes = listing() if listing is not None and in_place else None
     for kind, items in _kinds(ctx.site):
         for item in items:
             if item.id not in pictures:

@@ -258,9 +258,9 @@ class SiteOutput:
         return True
 
 
-# ---------------------------------------------------------------- item pages in forked workers
+# ---------------------------------------------------------------- item pages in several processes
 
-#: Item pages are rendered by this many forked processes when there are at least
+#: Item pages are rendered by this many processes (this one and forked ones) when there are at least
 #: PARALLEL_MIN_PAGES of them (and the platform can fork); SITEGEN_RENDER_WORKERS overrides.
 PARALLEL_MIN_PAGES = 4000
 
@@ -279,7 +279,8 @@ DEFERRED_BATCH = 20_000
 
 
 def _render_batch(out: SiteOutput, batch: list) -> None:
-    """Render the pages gathered by :meth:`SiteOutput.deferred`: here, or by forked workers when there are many.
+    """Render the pages gathered by :meth:`SiteOutput.deferred`: here, or here and in forked workers when there
+    are many (see :func:`generator.forks.in_forks`).
 
     The writers ran in this process, so every page's key was computed once, in order, and a page whose key is
     unchanged cost nothing more; only the pages to render (all of them in a first build, a few thousand when
@@ -298,7 +299,7 @@ def _render_batch(out: SiteOutput, batch: list) -> None:
 
 
 def in_workers(write_range: Callable, ctx, out: SiteOutput, n: int) -> None:
-    """``write_range(ctx, out, lo, hi)`` over ``range(n)``: in this process, or split between forked workers
+    """``write_range(ctx, out, lo, hi)`` over ``range(n)``: in this process, or split between it and forked workers
     (the IIIF manifests: files, not pages).
 
     Every file depends only on the context, so the output is the same byte for byte either way.
@@ -312,7 +313,11 @@ def in_workers(write_range: Callable, ctx, out: SiteOutput, n: int) -> None:
         before, reused, kept = len(out.pages), out.reused, len(out.kept)
         write_range(ctx, out, lo, hi)
         pages = out.pages[before:]
-        return pages, {p: out.page_keys[p] for p in pages}, out.reused - reused, out.kept[kept:]
+        done = pages, {p: out.page_keys.pop(p) for p in pages}, out.reused - reused, out.kept[kept:]
+        # Left as it was (this process takes parts too): every part's record is added below, in order.
+        del out.pages[before:], out.kept[kept:]
+        out.reused = reused
+        return done
     for pages, keys, reused, kept in in_forks(part, n, workers, 256):   # in order, as a serial run lists them
         out.pages.extend(pages)
         out.page_keys.update(keys)
