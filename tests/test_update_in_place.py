@@ -75,7 +75,7 @@ def test_the_site_is_walked_by_several_processes_as_by_one_in_the_order_of_its_p
     root = tmp_path / "site"
     names = ["index.html", "a.html", "images/drawings/x.webp", "images/drawings/y.thumb.webp", "images/top.txt",
              "drawings/b-c/index.html", "drawings/b.html", "drawings/b/index.html", "drawings/b/deep/er/f.json",
-             *(f"drawings/{i:03d}/index.html" for i in range(40))]
+             *(f"drawings/{i:03d}/index.html" for i in range(600))]   # parts of 256 folders: three
     for n, rel in enumerate(names):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text("x" * n)
@@ -87,9 +87,12 @@ def test_the_site_is_walked_by_several_processes_as_by_one_in_the_order_of_its_p
             st = os.lstat(path)
             expected.append((os.path.relpath(path, root).replace(os.sep, "/"), st.st_size, st.st_mtime_ns, st.st_ino))
     expected.sort()
-    monkeypatch.setattr(fsutil, "PARALLEL_WALK_FOLDERS", 4)   # 44 second-level folders: shared out when it can fork
+    monkeypatch.setattr(fsutil, "PARALLEL_WALK_FOLDERS", 4)   # 604 second-level folders: shared out when it can fork
     assert fsutil.walk_files(root, workers=1) == expected
+    unpacked = []
+    monkeypatch.setattr(fsutil, "_unpacked", lambda *rows, unpack=fsutil._unpacked: unpacked.append(1) or unpack(*rows))
     assert fsutil.walk_files(root, workers=2) == expected
+    assert bool(unpacked) == fsutil.can_fork()   # a forked process's rows came back packed
     sizes = dict((rel, size) for rel, size, *_ in fsutil.walk_files(root))
     assert sizes["drawings/b/link.html"] == os.lstat(root / "drawings" / "b" / "link.html").st_size \
         != len("x" * names.index("a.html")), "a link is a file of its own, not followed"
