@@ -190,23 +190,48 @@ def memory_now() -> str:
         return ""
 
 
-def tree_pss_mb(pid: int) -> float | None:
-    """The memory of process ``pid`` and of every process below it, each page shared between them counted once
-    (the sum of their proportional set sizes, Linux's ``Pss``): what they take from the machine together. None
-    where /proc does not tell."""
-    total, todo = 0, [pid]
+def _tree_pids(pid: int) -> list[int] | None:
+    """Process ``pid`` and every process below it; None where /proc does not tell (or ``pid`` has ended)."""
+    pids, todo = [], [pid]
     while todo:
         p = todo.pop()
         try:
-            with open(f"/proc/{p}/smaps_rollup") as fh:
-                total += next(int(line.split()[1]) for line in fh if line.startswith("Pss:"))
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as fh:
                     todo.extend(int(c) for c in fh.read().split())
-        except (OSError, StopIteration, ValueError):
+        except (OSError, ValueError):
             if p == pid:
-                return None   # a child may end while it is read; this process may not
-    return total / 1024
+                return None
+            continue   # a child may end while it is read
+        pids.append(p)
+    return sorted(pids)
+
+
+def tree_pss_mb(pid: int) -> float | None:
+    """The memory of process ``pid`` and of every process below it, each page shared between them counted once
+    (the sum of their proportional set sizes, Linux's ``Pss``): what they take from the machine together. None
+    where /proc does not tell.
+
+    The processes are listed before and after their sizes are read, and the reading is taken again when a process
+    began or ended meanwhile: a parent read just before it forks counts every page it then shares as its own, and
+    the new process read just after counts its share of them again (a sum 0.7 GB too high was read that way at a
+    first build's fork of a page worker); a process ending meanwhile does the same the other way round."""
+    for _ in range(20):
+        before = _tree_pids(pid)
+        if before is None:
+            return None
+        total = 0
+        try:
+            for p in before:
+                with open(f"/proc/{p}/smaps_rollup") as fh:
+                    total += next(int(line.split()[1]) for line in fh if line.startswith("Pss:"))
+        except (OSError, StopIteration, ValueError):
+            if not os.path.exists(f"/proc/{pid}"):
+                return None
+            continue   # a process ended while it was read: read again
+        if _tree_pids(pid) == before:
+            return total / 1024
+    return None
 
 
 class TreeMemory(threading.Thread):
