@@ -118,9 +118,9 @@ def walk_files(root: str | Path, *, workers: int | None = None) -> list[tuple[st
     ``root``, sorted by path; [] when ``root`` is not a folder. Links are not followed: a link is a file of its
     own size and time.
 
-    The folders of the second level are shared out to this process and forked ones when there are many. All the paths below
-    one folder follow each other in the sorted list (they begin with its path), so each process returns its
-    folders' files already in order and the parts only need merging.
+    The folders of the second level are shared out to this process and forked ones when there are many. All the
+    paths below one folder follow each other in the sorted list (they begin with its path), so each process returns
+    its folders' files already in order and the parts only need merging.
     """
     root = os.fspath(root)
     if not os.path.isdir(root):

@@ -146,7 +146,7 @@ def make_detail(thumbs: list[Path | None], tiles: tuple[MapTile, ...], level: At
     for tile in tiles:
         assert tile.end - tile.start <= level.per_sheet, "a tile holds more points than a sheet"
         part = thumbs[tile.start:tile.end]
-        key = _sheet_key(level, [p.name if isinstance(p, Path) else os.path.basename(p) if p else "" for p in part])
+        key = _sheet_key(level, [os.path.basename(p) if p else "" for p in part])
         made = Path(cache_dir) / "atlas" / f"{key}.webp"
         if not made.is_file():
             todo.append(len(files))

@@ -174,13 +174,16 @@ class Cache:
         # for the 200,000 pictures of a build, and a third more memory: the parts are shared this way).
         folder = self._folders.get((kind, name[:2]))
         if folder is None:
-            folder = self._folders[(kind, name[:2])] = Path(f"{os.fspath(self.root)}/{kind}/{name[:2]}")
+            folder = self._folders[(kind, name[:2])] = Path(self._folder_place(kind, name))
         return folder / name
 
     def file_place(self, kind: str, name: str) -> str:
         """:meth:`file_path` as a string, with no path object made (350,000 of them held by the map's items took
         about 200 MB through a first build's pages)."""
-        return f"{os.fspath(self.root)}/{kind}/{name[:2]}/{name}"
+        return f"{self._folder_place(kind, name)}/{name}"
+
+    def _folder_place(self, kind: str, name: str) -> str:
+        return f"{os.fspath(self.root)}/{kind}/{name[:2]}"
 
     def file_inodes(self, kind: str) -> dict[str, int]:
         """File name -> the file's inode number, for every file stored under ``kind``, as the folders' listings
@@ -317,7 +320,7 @@ def _load_wanted(folder: Path, wanted: list[str], warnings: list[str],
                 release_pages(table)
         except Exception as exc:  # damaged part: recompute its pictures
             warnings.append(f"The cached embeddings {part.name} were damaged ({type(exc).__name__}); "
-                                 "those pictures are computed again.")
+                            "those pictures are computed again.")
             part.unlink(missing_ok=True)
             return
         for key, r in in_part:

@@ -223,6 +223,30 @@ class SiteOutput:
         self.reused += 1
         return True
 
+    def apart(self, write: Callable[[], None]) -> tuple:
+        """``write()``, and what it added to this output: (pages, their keys, files kept, problems, pages reused),
+        taken out again, so that the output is as it was before (see :meth:`add`): work run side by side is
+        recorded in the order it would have run in turn."""
+        n_pages, n_kept, n_problems, reused = len(self.pages), len(self.kept), len(self.problems), self.reused
+        write()
+        pages = self.pages[n_pages:]
+        record = (pages, [self.page_keys.pop(page) for page in pages], self.kept[n_kept:],
+                  self.problems[n_problems:], self.reused - reused)
+        del self.pages[n_pages:], self.kept[n_kept:], self.problems[n_problems:]
+        self.reused = reused
+        return record
+
+    def add(self, record: tuple) -> None:
+        """What :meth:`apart` took out, added here (in this process, or sent back from a forked one)."""
+        pages, keys, kept, problems, reused = record
+        for page in pages:   # each page's key again, in the order of the pages
+            self.page_keys.pop(page, None)
+        self.page_keys.update(zip(pages, keys))
+        self.pages += pages
+        self.kept += kept
+        self.problems += problems
+        self.reused += reused
+
     def keep_linked(self, rel_path: str, inode: int | None) -> bool:
         """Whether the previous site's file at ``rel_path`` is the file numbered ``inode`` (a picture linked from
         the cache), the site being updated in place: it is then kept as it is (True)."""
@@ -309,17 +333,7 @@ def in_workers(write_range: Callable, ctx, out: SiteOutput, n: int) -> None:
         write_range(ctx, out, 0, n)
         return
 
-    def part(lo: int, hi: int) -> tuple[list[str], dict[str, str], int, list[str]]:
-        before, reused, kept = len(out.pages), out.reused, len(out.kept)
-        write_range(ctx, out, lo, hi)
-        pages = out.pages[before:]
-        done = pages, {p: out.page_keys.pop(p) for p in pages}, out.reused - reused, out.kept[kept:]
-        # Left as it was (this process takes parts too): every part's record is added below, in order.
-        del out.pages[before:], out.kept[kept:]
-        out.reused = reused
-        return done
-    for pages, keys, reused, kept in in_forks(part, n, workers, 256):   # in order, as a serial run lists them
-        out.pages.extend(pages)
-        out.page_keys.update(keys)
-        out.reused += reused
-        out.kept.extend(kept)
+    def part(lo: int, hi: int) -> tuple:   # this process takes parts too: every part's record is added below
+        return out.apart(lambda: write_range(ctx, out, lo, hi))
+    for record in in_forks(part, n, workers, 256):   # in order, as a serial run lists them
+        out.add(record)

@@ -333,38 +333,19 @@ def run_writers(writers: tuple, ctx: SiteContext, out: SiteOutput, side: tuple =
             write(ctx, out)
         return
     last = max(writers.index(w) for w in side)
-    base = (len(out.pages), len(out.kept), len(out.problems), out.reused)
     wait = beside(lambda: _side_lane(side, side_context() if side_context else ctx, out))
     done: dict = {}
     try:
         for write in writers[:last + 1]:
             if write not in side:
-                done[write] = _written(out, lambda: write(ctx, out))
+                done[write] = out.apart(lambda: write(ctx, out))
     finally:
         done.update(zip(side, wait()))
-    del out.pages[base[0]:], out.kept[base[1]:], out.problems[base[2]:]
-    out.reused = base[3]
     for write in writers[:last + 1]:   # in their turn
-        pages, keys, kept, problems, reused = done[write]
-        for page in pages:   # each page's key again, in the order of the pages
-            out.page_keys.pop(page, None)
-        out.page_keys.update(zip(pages, keys))
-        out.pages += pages
-        out.kept += kept
-        out.problems += problems
-        out.reused += reused
+        out.add(done[write])
     for write in writers[last + 1:]:
         write(ctx, out)
 
 
 def _side_lane(side: tuple, ctx: SiteContext, out: SiteOutput) -> list[tuple]:
-    return [_written(out, lambda: write(ctx, out)) for write in side]
-
-
-def _written(out: SiteOutput, write) -> tuple:
-    """``write()``, and what it added to ``out``: (pages, their keys, files kept, problems, pages reused)."""
-    n_pages, n_kept, n_problems, reused = len(out.pages), len(out.kept), len(out.problems), out.reused
-    write()
-    pages = out.pages[n_pages:]
-    return pages, [out.page_keys[page] for page in pages], out.kept[n_kept:], out.problems[n_problems:], \
-        out.reused - reused
+    return [out.apart(lambda: write(ctx, out)) for write in side]
