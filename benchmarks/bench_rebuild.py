@@ -23,8 +23,9 @@ Prints one JSON line per build and a table; the collection stays under ``--root`
 Linux, the peak of each stage on its own (``peak_rss_mb_between``: ``VmHWM`` read at the end of
 the stage, then reset through ``/proc/self/clear_refs``), so the stage that sets the peak shows,
 and the memory of the build together with the processes it forks (``tree_peak_mb``: the sum
-of their ``Pss``, each shared page counted once, sampled every half second), since several
-stages run in forked processes.
+of their ``Pss``, each shared page counted once, sampled every half second in the first build and
+every ``--rebuild-sample-every`` seconds in the others: each reading costs the build some processor
+time), since several stages run in forked processes.
 """
 
 from __future__ import annotations
@@ -261,7 +262,7 @@ def child_build(root: Path) -> dict:
     rss_after: dict[str, float] = {}  # peak RSS so far at the end of each stage: which stage set the peak
     rss_between: dict[str, float] = {}  # peak RSS between the previous progress line and this one (Linux)
     tree_between: dict[str, float] = {}  # the same for the build and its forked processes together (sampled)
-    tree = TreeMemory()
+    tree = TreeMemory(float(os.environ.get("SITEGEN_BENCH_SAMPLE_EVERY", "0.5")))
     tree.start()
 
     def echo(line: str) -> None:
@@ -309,9 +310,9 @@ def snapshot_code(root: Path) -> Path:
     return code
 
 
-def run_build(root: Path, label: str) -> dict:
+def run_build(root: Path, label: str, sample_every: float = 0.5) -> dict:
     code = root / "code"
-    env = {**os.environ, "PYTHONPATH": str(code)}
+    env = {**os.environ, "PYTHONPATH": str(code), "SITEGEN_BENCH_SAMPLE_EVERY": str(sample_every)}
     proc = subprocess.run([sys.executable, str(code / "benchmarks" / Path(__file__).name), "--child", str(root)],
                           capture_output=True, text=True, env=env, cwd=str(code))
     if proc.returncode != 0:
@@ -331,6 +332,10 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=48, help="side of the generated pictures in pixels")
     ap.add_argument("--root", type=Path, default=Path("/tmp/sitegen-rebuild"))
     ap.add_argument("--noop-repeat", type=int, default=3)
+    ap.add_argument("--rebuild-sample-every", type=float, default=2.0,
+                    help="seconds between two readings of the memory in the builds after the first (each reading "
+                         "walks the memory of every process of the build: every half second it took about a tenth "
+                         "of a core, which a rebuild of a few seconds felt)")
     ap.add_argument("--first-only", action="store_true", help="stop after the first build")
     ap.add_argument("--keep", action="store_true", help="keep the generated collection, site and cache")
     ap.add_argument("--reuse", action="store_true",
@@ -381,13 +386,13 @@ def main() -> None:
     if a.first_only:
         print(line(yardstick(), "at the end"), file=sys.stderr)
         return
-    noops = [run_build(root, f"no-op {i + 1}") for i in range(a.noop_repeat)]
+    noops = [run_build(root, f"no-op {i + 1}", a.rebuild_sample_every) for i in range(a.noop_repeat)]
     rows += noops
     # New numbers, so new files (vectors not pre-filled): after the drawings an earlier --keep run already
     # added, and with new content each time, so that every run adds drawings the cache has never seen.
     start = max([a.drawings] + [int(p.name.split("_")[2]) + 1 for p in (root / "drawings").rglob("*.jpg")])
     write_drawings(root, start, a.add, a.size, seed=time.time_ns() if a.reuse else None)
-    rows.append(run_build(root, f"+{a.add} drawings"))
+    rows.append(run_build(root, f"+{a.add} drawings", a.rebuild_sample_every))
 
     after = yardstick()
     python_s = (before["python_s"] + after["python_s"]) / 2

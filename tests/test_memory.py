@@ -54,6 +54,34 @@ def test_wanted_vectors_are_read_in_slices_as_the_whole_part_gives_them(tmp_path
     assert np.array_equal(c.load_embeddings("m", wanted=twice).as_rows(twice), v[[2, 8, 2]])
 
 
+def test_parts_stored_compressed_or_holding_a_hash_twice_are_read_as_a_whole_load_reads_them(tmp_path, monkeypatch):
+    # Vectors are read where they lie in parts stored as this cache writes them; a part stored compressed (written
+    # by another tool, copied in from another machine) is read in slices; a hash in two parts takes the vector of
+    # the last part, as loading every vector does.
+    monkeypatch.setattr(cache_module, "PART_SLICE", 2)
+    folder = tmp_path / "embeddings" / "m"
+    folder.mkdir(parents=True)
+    v = _vectors(9, 8, seed=7)
+    np.savez(folder / "part-1.npz", keys=np.array(["a", "b", "c"]), vectors=v[:3])
+    np.savez_compressed(folder / "part-2.npz", keys=np.array(["d", "b", "e"]), vectors=v[3:6])
+    np.savez(folder / "part-3.npz", keys=np.array(["f", "e", "g"]), vectors=v[6:9])
+    c = Cache(tmp_path)
+    everything = c.load_embeddings("m")
+    order = ["g", "e", "d", "b", "a", "c", "f", "missing"]
+    got = c.load_embeddings("m", wanted=order)
+    assert sorted(got) == sorted(everything) and not c.warnings
+    assert all(np.array_equal(got[k], everything[k]) for k in everything)
+    assert np.array_equal(got.table[:7], v[[8, 7, 3, 4, 0, 2, 6]])   # b from part 2, e from part 3
+    assert got.found.tolist() == [True] * 7 + [False] and not got.table[7].any()
+    # A flipped byte inside the vectors of a part read where they lie: found by the checksum, reported.
+    raw = bytearray((folder / "part-3.npz").read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    (folder / "part-3.npz").write_bytes(bytes(raw))
+    again = c.load_embeddings("m", wanted=order)
+    assert sorted(again) == ["a", "b", "c", "d", "e"] and np.array_equal(again["e"], v[5])
+    assert any("part-3.npz" in w and "damaged" in w for w in c.warnings)
+
+
 def test_vectors_added_while_the_cached_ones_are_read_are_read_after_them(tmp_path):
     # A rebuild reads the cached vectors while a forked process embeds the new pictures into new parts: the parts
     # there when the work starts are read first, the work's parts after it ends; the same table as a load after.

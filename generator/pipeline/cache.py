@@ -269,10 +269,11 @@ PART_SLICE = 1024
 def _load_wanted(folder: Path, wanted: list[str], warnings: list[str],
                  meanwhile: Callable[[], Callable[[], object]] | None = None) -> "KnownVectors":
     """The vectors of the ``wanted`` hashes in the part files of ``folder`` (a damaged part is said in ``warnings``
-    and removed), copied slice by slice from the part files into a table
-    whose row i holds the vector of ``wanted[i]`` (a hash listed twice has two rows; rows not found stay
-    zeros). A part file is never read whole (at 350,000 pictures its vectors are 1.8 GB), and the table is
-    a file next to the parts, mapped read-only: the build's stages read it a slice at a time and let the
+    and removed), gathered into a table whose row i holds the vector of ``wanted[i]`` (a hash listed twice has
+    two rows; rows not found stay zeros; a hash in several parts takes the vector of the last part). A part
+    file is never read whole (at 350,000 pictures its vectors are 1.8 GB): its vectors are mapped where they lie
+    in the file (:func:`_mapped_vectors`) and the table is written a slice of rows at a time, in its order, to a
+    file next to the parts, then mapped read-only: the build's stages read it a slice at a time and let the
     pages go (:func:`generator.fsutil.release_pages`), so the vectors are never all in memory. The file is
     removed as soon as it is mapped (the map stays readable until the last view of it goes), so nothing is
     left behind and the part files stay the only stored copy.
@@ -287,7 +288,7 @@ def _load_wanted(folder: Path, wanted: list[str], warnings: list[str],
         rows_of.setdefault(h, []).append(i)
     found = KnownVectors()
     found.order = order
-    table, path = None, None
+    path = None
     hits: dict[str, int] = {}    # hash -> its first row in the table
     for old in folder.glob("rows-*.npy.tmp") if folder.is_dir() else []:
         # A table left by a build stopped while writing it (or on a system that cannot remove a mapped
@@ -301,63 +302,196 @@ def _load_wanted(folder: Path, wanted: list[str], warnings: list[str],
     def parts() -> list[Path]:
         return sorted(folder.glob("part-*.npz")) if folder.is_dir() else []
 
-    def read(part: Path) -> None:
-        nonlocal table, path
-        try:
-            in_part: list[tuple[str, int]] = []
-            for keys, vecs in _part_slices(part):
-                if table is None:
-                    path = folder / f"rows-{uuid.uuid4().hex}.npy.tmp"
-                    table = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
-                                                      shape=(len(order), vecs.shape[1]))
-                if vecs.shape[1] != table.shape[1]:
-                    raise ValueError("vectors of another length")
-                at = [(n, r) for n, k in enumerate(keys.tolist()) for r in rows_of.get(k, ())]
-                if at:
-                    src, dst = (np.array(x, np.int64) for x in zip(*at))
-                    table[dst] = vecs[src]
-                    in_part += [(order[r], int(r)) for r in dst.tolist()]
-                release_pages(table)
-        except Exception as exc:  # damaged part: recompute its pictures
-            warnings.append(f"The cached embeddings {part.name} were damaged ({type(exc).__name__}); "
-                            "those pictures are computed again.")
-            part.unlink(missing_ok=True)
-            return
-        for key, r in in_part:
-            hits.setdefault(key, r)
+    def damaged(part: Path, exc: Exception) -> None:   # its pictures are embedded again
+        warnings.append(f"The cached embeddings {part.name} were damaged ({type(exc).__name__}); "
+                        "those pictures are computed again.")
+        part.unlink(missing_ok=True)
 
+    dims: list[int] = []   # the length of the vectors: that of the first part read
+
+    def opened(listed: list[Path]) -> list[tuple[Path, np.ndarray, np.ndarray | None]]:
+        """(part, its keys, its vectors mapped or None when they must be read in slices) of each readable part."""
+        out = []
+        for part in listed:
+            try:
+                keys, mapped = _part_keys(part), _mapped_vectors(part)
+                shape = mapped.shape if mapped is not None else _part_shape(part)
+                if shape[0] != len(keys):
+                    raise ValueError("keys and vectors differ in length")
+                dims.append(dims[0] if dims else int(shape[1]))
+                if shape[1] != dims[0]:
+                    raise ValueError("vectors of another length")
+                out.append((part, keys, mapped))
+            except Exception as exc:
+                damaged(part, exc)
+        return out
+
+    def winners(opened_parts) -> tuple[np.ndarray, np.ndarray]:
+        """For each row of the table: the part (its place in ``opened_parts``, -1: none) and row that hold its
+        vector, the last part holding a hash winning."""
+        part_of, row_in = np.full(len(order), -1, np.int32), np.zeros(len(order), np.int64)
+        for p, (_, keys, _) in enumerate(opened_parts):
+            at = [(n, r) for n, k in enumerate(keys.tolist()) for r in rows_of.get(k, ())]
+            if at:
+                src, dst = (np.array(x, np.int64) for x in zip(*at))
+                part_of[dst], row_in[dst] = p, src
+        return part_of, row_in
+
+    def write_rows(fh, opened_parts, part_of, row_in, dim: int) -> None:
+        """The table's rows in order, a slice at a time, from the mapped parts (rows of other parts stay zeros
+        here: :func:`scatter` writes them)."""
+        for lo in range(0, len(order), PART_SLICE):
+            hi = min(len(order), lo + PART_SLICE)
+            block = np.zeros((hi - lo, dim), np.float32)
+            where = part_of[lo:hi]
+            for p in np.unique(where[where >= 0]).tolist():
+                mapped = opened_parts[p][2]
+                if mapped is not None:
+                    mine = where == p
+                    block[mine] = mapped[row_in[lo:hi][mine]]
+            fh.write(block.tobytes())
+            release_pages(*(m for _, _, m in opened_parts if m is not None))
+
+    def scatter(table: np.ndarray, opened_parts, part_of, row_in, which: list[int]) -> None:
+        """The rows whose vectors lie in the parts ``which`` that were not mapped, read a slice at a time."""
+        for p in which:
+            part, _, _ = opened_parts[p]
+            try:
+                start = 0
+                for _, vecs in _part_slices(part):
+                    mine = np.flatnonzero((part_of == p) & (row_in >= start) & (row_in < start + len(vecs)))
+                    table[mine] = vecs[row_in[mine] - start]
+                    start += len(vecs)
+                    release_pages(table)
+            except Exception as exc:
+                table[part_of == p] = 0
+                part_of[part_of == p] = -1
+                damaged(part, exc)
+
+    first: list = []
+    added: list = []
     try:
         listed = parts()
         wait = meanwhile() if meanwhile is not None else None
         try:
-            for part in listed:
-                read(part)
+            first = opened(listed)
+            part_of, row_in = winners(first)
+            dim = dims[0] if dims else None
+            if dim is not None and order:
+                path = folder / f"rows-{uuid.uuid4().hex}.npy.tmp"
+                with open(path, "wb") as fh:
+                    _table_header(fh, len(order), dim)
+                    write_rows(fh, first, part_of, row_in, dim)
         finally:
             if wait is not None:
                 wait()
-        if wait is not None:
-            # A part added meanwhile holds pictures no listed part held; read after them, as a later part is
-            # (a hash in two parts keeps the vector of the part read last).
-            for part in sorted(set(parts()) - set(listed)):
-                read(part)
-        if table is None:
+        # A part added meanwhile holds pictures no listed part held; read after them, as a later part is
+        # (a hash in two parts keeps the vector of the part read last).
+        added = opened(sorted(set(parts()) - set(listed)))
+        if added:
+            more_of, more_row = winners(added)
+            taken = more_of >= 0
+            part_of[taken], row_in[taken] = more_of[taken] + len(first), more_row[taken]
+        every = first + added
+        slow = [p for p, (_, _, m) in enumerate(every) if (m is None or p >= len(first)) and (part_of == p).any()]
+        if path is None and slow and order:
+            path = folder / f"rows-{uuid.uuid4().hex}.npy.tmp"
+            with open(path, "wb") as fh:   # zeros, where the rows below are written
+                _table_header(fh, len(order), dims[0])
+                fh.truncate(fh.tell() + len(order) * dims[0] * 4)
+        if path is None:
             return found
+        if slow:
+            table = np.load(path, mmap_mode="r+")
+            scatter(table, every, part_of, row_in, slow)
+            del table
         # No flush to the disk: the file is read back through the same page cache (and removed below).
-        del table
         found.table = np.load(path, mmap_mode="r")
     finally:
+        del first, added   # the parts' maps close with their last view
         if path is not None:
             try:
                 path.unlink()   # the map keeps the file's pages until it is closed
             except OSError:
                 pass
-    found.found = np.zeros(len(order), bool)
+    found.found = part_of >= 0
     rows = found.table.view(np.ndarray)    # plain views (a memmap view per hash costs more)
-    for key, r in hits.items():
-        found[key] = rows[r]
-        found.found[rows_of[key]] = True
+    for i in np.flatnonzero(found.found).tolist():
+        key = order[i]
+        if key not in hits:
+            hits[key] = i
+            found[key] = rows[i]
     found.read = len(hits)
     return found
+
+
+def _part_keys(part: Path) -> np.ndarray:
+    """The hashes a part file lists (its vectors are not read)."""
+    import zipfile
+
+    with zipfile.ZipFile(part) as z, z.open("keys.npy") as f:
+        return np.lib.format.read_array(f, allow_pickle=False)
+
+
+def _part_shape(part: Path) -> tuple[int, ...]:
+    """The shape of a part file's vectors, from its header alone."""
+    import zipfile
+
+    with zipfile.ZipFile(part) as z, z.open("vectors.npy") as f:
+        return _npy_header(f)[0]
+
+
+def _table_header(fh, rows: int, dim: int) -> None:
+    """The header of a ``.npy`` file of ``rows`` x ``dim`` float32 numbers."""
+    np.lib.format.write_array_header_2_0(fh, {"descr": "<f4", "fortran_order": False, "shape": (rows, dim)})
+
+
+def _npy_header(f) -> tuple[tuple[int, ...], bool, np.dtype]:
+    version = np.lib.format.read_magic(f)
+    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)
+    shape, fortran, dtype = read_header(f)
+    if len(shape) != 2 or fortran or dtype.hasobject:
+        raise ValueError("not a table of vectors")
+    return shape, fortran, dtype
+
+
+def _mapped_vectors(part: Path) -> np.ndarray | None:
+    """The vectors of a part file mapped where they lie in it (float32, stored without compression, as this cache
+    writes them), so that only the rows asked for are read; None for a part stored otherwise (it is read in
+    slices). Raises ValueError for a part whose vectors do not fit in the file."""
+    import mmap
+    import struct
+    import zipfile
+    import zlib
+
+    with zipfile.ZipFile(part) as z:
+        info = z.getinfo("vectors.npy")
+        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+            return None
+    with open(part, "rb") as fh:
+        fh.seek(info.header_offset)
+        local = fh.read(30)
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise ValueError("damaged entry")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        fh.seek(info.header_offset + 30 + name_len + extra_len)
+        shape, _, dtype = _npy_header(fh)
+        offset = fh.tell()
+        size = os.fstat(fh.fileno()).st_size
+    if dtype != np.float32:
+        return None
+    start = info.header_offset + 30 + name_len + extra_len
+    if offset + shape[0] * shape[1] * 4 > size or start + info.compress_size > size:
+        raise ValueError("the file ends early")
+    with open(part, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as whole:
+        with memoryview(whole) as view:   # the member's checksum, as reading it through the archive checks it
+            damaged = zlib.crc32(view[start:start + info.compress_size]) != info.CRC
+    if damaged:
+        raise ValueError("the vectors do not match their checksum")
+    if shape[0] == 0 or shape[1] == 0:
+        return np.zeros(shape, np.float32)
+    return np.memmap(part, np.float32, "r", offset, shape)
 
 
 def _part_slices(part: Path):
