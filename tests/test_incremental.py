@@ -293,3 +293,61 @@ def test_a_rebuild_embeds_new_drawings_with_the_network_loaded_while_the_collect
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0 and "embedded beforehand" in done.stdout, done.stderr[-3000:]
+
+
+def test_a_rebuild_adding_drawings_makes_the_map_sheets_while_the_groups_are_made(collection):
+    """In a process that has not loaded the network library (as `sitegen build` starts), a rebuild that places a few
+    new drawings into the last map computes the groups in a forked process while this one makes the pictures and
+    the map's new picture sheets; the pages' stage then finds every sheet made (none made again by the process
+    that writes the map), and the site is the same as from a build that runs its stages in turn."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from generator.forks import can_fork, usable_cores
+
+    if usable_cores() < 2 or not can_fork():
+        pytest.skip("the groups are made beside the pictures only on two cores or more, where processes fork")
+    script = textwrap.dedent(f"""
+        import os
+        import shutil
+        import sys
+        from pathlib import Path
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+        from tests.helpers import write_jpeg
+        import generator.pipeline.stages as stages
+        from generator.pipeline import atlas
+        from generator.settings import BuildSettings
+
+        root = Path({str(collection)!r})
+        settings = BuildSettings(drawings=root / "drawings", artworks=root / "artworks", out=root / "site",
+                                 cache=root / "cache", find_page=False)
+        stages.build(settings)
+        shutil.copytree(root / "cache", root / "cache-copy")
+        write_jpeg(root / "drawings" / "2003_10-13_0777_BRA_R_C.jpg", (80, 60), seed=777)
+        log = root / "sheets.log"
+        make_sheets = atlas._make_sheets
+
+        def logged(parts, level, workers):   # which process made sheets (a forked one appends to the same file)
+            if parts:
+                with open(log, "a") as fh:
+                    fh.write(f"{{os.getpid()}} {{len(parts)}}\\n")
+            return make_sheets(parts, level, workers)
+        atlas._make_sheets = logged
+        again = list(stages.build(settings).timings)
+        assert again.index("pictures") < again.index("groups"), again
+        made = [line.split() for line in log.read_text().splitlines()]
+        assert made and {{int(pid) for pid, _ in made}} == {{os.getpid()}}, made
+        # In turn, from the same cache: the same site.
+        atlas._make_sheets = make_sheets
+        stages.map_beside = lambda *args: None
+        turn = list(stages.build(settings.replace(out=root / "in-turn", cache=root / "cache-copy")).timings)
+        assert turn.index("groups") < turn.index("pictures"), turn
+
+        def tree(top):
+            return {{p.relative_to(top).as_posix(): p.read_bytes() for p in sorted(top.rglob("*")) if p.is_file()}}
+        assert tree(root / "site") == tree(root / "in-turn")
+        print("made beforehand")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "made beforehand" in done.stdout, done.stderr[-3000:]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -100,6 +101,15 @@ def map_stage(items: list[MapItem], country_names: dict[str, str], cache_dir: Pa
     sheets = make_atlas([items[i].thumb for i in arrangement.order], arrangement.tiles, Path(cache_dir), workers,
                         arrangement.x, arrangement.y, tiled_from)
     return arrangement, sheets
+
+
+def make_map_pictures(drawings, artworks, pairs, countries, coords, pictures, cache_dir: Path) -> None:
+    """The map's picture sheets (and tiles) of these items made in the build cache, as :func:`derive` makes them
+    from the site data (the same items, the same keys). A rebuild that adds a few items makes them while the groups
+    are computed in a forked process, so that the pages' stage finds them made."""
+    items, extra = map_items(SimpleNamespace(drawings=drawings, artworks=artworks, pairs=pairs, countries=countries,
+                                             coords=coords, pictures=pictures))
+    map_stage(items, extra["labels"]["country"], Path(cache_dir))
 
 
 def derive(site: SiteData) -> SiteData:

@@ -105,23 +105,37 @@ def render_salt(site: SiteData, assets: str) -> str:
     return array_key(site.settings.page_fingerprint(), assets, "pages-v1")
 
 
-def write_site(site: SiteData, report) -> None:
+def _state_file(settings) -> Path:
+    """The record of the site the last build left in the output folder. One per output folder, so that sites
+    built from one cache into different folders do not overwrite each other's record."""
+    return settings.cache / f"site-state-{array_key(os.path.abspath(settings.out))[:12]}.json"
+
+
+def site_on_disk(settings) -> dict[str, list] | None:
+    """The sizes and times of the files in the output folder (:func:`manifest`), or None when no build recorded a
+    site there: what :func:`write_site` compares with the last build's record. A rebuild takes it while a forked
+    process searches the nearest drawings, instead of when the pages begin."""
+    if not _state_file(settings).is_file() or not settings.out.is_dir():
+        return None
+    return manifest(settings.out)
+
+
+def write_site(site: SiteData, report, found: dict[str, list] | None = None) -> None:
     """Render the site and update the one on disk in place, or swap in a whole new one (see the module's text),
     unless the site on disk is already it.
 
     Pages whose key is unchanged are kept (or linked from the previous site) instead of rendered. Fills the
-    report's counts of pages, files and bytes, and its problems.
+    report's counts of pages, files and bytes, and its problems. ``found``: the site on disk as
+    :func:`site_on_disk` found it earlier in this build (else it is walked here).
     """
     settings = site.settings
     assets = assets_digest()
     fingerprint = site_fingerprint(site, assets)
-    # One state file per output folder, so sites built from one cache into different
-    # folders do not overwrite each other's record.
-    state_file = settings.cache / f"site-state-{array_key(os.path.abspath(settings.out))[:12]}.json"
+    state_file = _state_file(settings)
     site_state = _load_json(state_file)
     old_files = site_state.get("files", {}) if site_state.get("out") == os.path.abspath(settings.out) else {}
     # The site on disk exactly as the last build recorded it (sizes and times)?
-    as_recorded = bool(old_files) and _as_recorded(manifest(settings.out), old_files)
+    as_recorded = bool(old_files) and _as_recorded(found if found is not None else manifest(settings.out), old_files)
     if site_state.get("fingerprint") == fingerprint and as_recorded:
         report.computed["pages"] = 0
         report.site_files, report.site_bytes = len(old_files), sum(v[0] for v in old_files.values())

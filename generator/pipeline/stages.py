@@ -18,10 +18,11 @@ import numpy as np
 
 from generator import i18n
 from generator.pipeline.cache import Cache, EmbeddingWriter, KnownVectors, array_key
+from generator.pipeline.derive import make_map_pictures
 from generator.pipeline.findmodel import browser_model
 from generator.pipeline.findsamples import find_model_pictures
 from generator.pipeline.imagesfolder import check_images_folder
-from generator.pipeline.incremental import write_site
+from generator.pipeline.incremental import site_on_disk, write_site
 from generator.pipeline.unchanged import inputs_stamp, record_build, unchanged_report
 from generator.pipeline.progress import Progress, no_progress
 from generator.pipeline.report import (BuildReport, problem_summary, review_note, size_warning, timed,
@@ -493,16 +494,30 @@ def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Pr
         n_review = sum(1 for p in items.pairs if reviewed.source[p] == "review")
         report.notes.append(review_note(n_review, len(rejected)))
     map_later = map_beside(items.embeddings, cache, settings, report)   # a few new items placed meanwhile
+    on_disk: list[dict | None] = []   # the site the last build left, walked while the neighbours are searched
     with timed(report, "neighbours", echo):
-        nb, _ = find_neighbours(items.embeddings, cache, settings, report, rejected)
+        nb, _ = find_neighbours(items.embeddings, cache, settings, report, rejected,
+                                meanwhile=lambda: on_disk.append(site_on_disk(settings)))
     with timed(report, "layout", echo, lambda: "placed while the nearest artworks were searched" if map_later else ""):
         lay = map_later() if map_later else place_on_map(items.embeddings, cache, settings, report)
-    with timed(report, "groups", echo):
-        groups = group_drawings(items, nb, cache, report)
-    with timed(report, "pictures", echo):
-        pictures = make_derivatives([(d.id, d.path, h) for d, h in zip(items.drawings, items.d_hash)] +
-                                    [(a.id, a.path, h) for a, h in zip(items.artworks, items.a_hash)], cache,
-                                    settings, progress, report)
+    # A rebuild that placed a few new items into the last map: the groups are made in a forked process while this
+    # one makes the pictures and the map's new picture sheets (else in turn: in a first build both are heavy).
+    groups_later = group_drawings_later(items, nb, cache, report) if map_later else None
+    if groups_later is None:
+        with timed(report, "groups", echo):
+            groups = group_drawings(items, nb, cache, report)
+    try:
+        with timed(report, "pictures", echo):
+            pictures = make_derivatives([(d.id, d.path, h) for d, h in zip(items.drawings, items.d_hash)] +
+                                        [(a.id, a.path, h) for a, h in zip(items.artworks, items.a_hash)], cache,
+                                        settings, progress, report)
+            if groups_later is not None:
+                make_map_pictures(items.drawings, items.artworks, items.pairs, countries, lay["coords"], pictures,
+                                  settings.cache)
+    finally:
+        if groups_later is not None:
+            with timed(report, "groups", echo, lambda: "made while the pictures were"):
+                groups = groups_later()
     browser = None
     if settings.find_page:
         with timed(report, "find model", echo):
@@ -524,7 +539,7 @@ def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Pr
                         browser_model=browser, groups=groups, themes=themes)
         # Rendering is skipped when nothing that goes into the site changed (its fingerprint is a digest of
         # the site data) and the site on disk is still the one we wrote (a manifest of sizes and times says so).
-        write_site(site, report)
+        write_site(site, report, on_disk[0] if on_disk else None)
         if not settings.site_url:
             report.notes.append(IIIF_NEEDS_SITE_URL)
         if settings.image_base_url:
@@ -570,13 +585,16 @@ def published_items(coll: Collection, hashes: list[str], embedded: EmbeddedItems
 
 
 def find_neighbours(emb: Embeddings, cache: Cache, settings: BuildSettings, report: BuildReport,
-                    rejected: list[tuple[str, str]] = ()) -> tuple[Neighbours, str]:
+                    rejected: list[tuple[str, str]] = (),
+                    meanwhile: Callable[[], object] | None = None) -> tuple[Neighbours, str]:
     """Stage 4: the nearest artworks and drawings of every item (from the cache when the vectors are known).
 
     A rejected (drawing, artwork) pair is left out of both lists, the drawing's and the artwork's: the next
     one moves up. When the collection only gained drawings since the last build (same artworks, same
     settings, same rejected pairs, no drawing gone or changed), only the new drawings are searched and the
     others' lists meet them (:func:`generator.ml.neighbours.extend_neighbours`): the same lists, in seconds.
+    ``meanwhile``: this process's own work while a forked process searches (before the search where it runs
+    here, and in any case when the lists are read from the cache).
     """
     D, A = emb.drawings.vectors, emb.artworks.vectors
     d_row = {d: i for i, d in enumerate(emb.drawings.ids)}
@@ -587,6 +605,8 @@ def find_neighbours(emb: Embeddings, cache: Cache, settings: BuildSettings, repo
                     *(["rejected", banned] if banned else []))
     cached = cache.get_arrays("neighbours", key)
     report.computed["neighbours"] = int(cached is None)
+    if cached is not None and meanwhile is not None:
+        meanwhile()
     basis = {"artworks": array_key(emb.artworks.digests), "lists": [settings.top_k, settings.similar_drawings, settings.artwork_drawings],
              "rejected": sorted([d, a] for d, a in rejected)}
     if cached is not None:
@@ -604,7 +624,12 @@ def find_neighbours(emb: Embeddings, cache: Cache, settings: BuildSettings, repo
             *top_k_without(D, D, settings.similar_drawings, [], exclude_self=True),
             *top_k_without(A, D, settings.artwork_drawings, [(a, d) for d, a in banned])), notes
 
-    lists, notes = apart(search)
+    wait = apart_later(search)
+    try:
+        if meanwhile is not None:
+            meanwhile()
+    finally:
+        lists, notes = wait()
     nb = Neighbours(*lists)
     report.notes.extend(notes)
     cache.put_arrays("neighbours", key, **nb.arrays(), drawing_ids=np.array(emb.drawings.ids),
@@ -751,6 +776,12 @@ def drawing_views(drawings: list[Drawing]) -> dict[str, list[str | None]]:
 def group_drawings(items: Published, nb: Neighbours, cache: Cache, report: BuildReport):
     """Stage 6: groups of drawings, series of near-identical ones and the views' homogeneity (cached on the
     vectors, the neighbour lists, the drawings' views and the settings)."""
+    return group_drawings_later(items, nb, cache, report)()
+
+
+def group_drawings_later(items: Published, nb: Neighbours, cache: Cache, report: BuildReport):
+    """:func:`group_drawings` started (in a forked process where :func:`apart` runs one), this process going on;
+    the function returned waits for the groups. Ask for them in every case."""
     import json
 
     from generator.contracts import Groups, GroupSettings, Homogeneity
@@ -766,19 +797,25 @@ def group_drawings(items: Published, nb: Neighbours, cache: Cache, report: Build
     if cached is not None:
         try:
             rest = json.loads(str(cached["rest"]))
-            return Groups(GroupSettings(**rest["settings"]), cached["group"], cached["series"], cached["tightness"],
-                          tuple(tuple(tuple(p) for p in g) for g in rest["artworks"]), cached["series_similarity"],
-                          tuple(Homogeneity(**{**h, "examples": tuple(h["examples"])}) for h in rest["homogeneity"]),
-                          {y: tuple(g) for y, g in rest["typical"].items()})
+            found = Groups(GroupSettings(**rest["settings"]), cached["group"], cached["series"],
+                           cached["tightness"], tuple(tuple(tuple(p) for p in g) for g in rest["artworks"]),
+                           cached["series_similarity"],
+                           tuple(Homogeneity(**{**h, "examples": tuple(h["examples"])}) for h in rest["homogeneity"]),
+                           {y: tuple(g) for y, g in rest["typical"].items()})
+            return lambda: found
         except (KeyError, TypeError, ValueError):
             cache.warnings.append("The cached groups were damaged; they are computed again.")
-    g = apart(lambda: make_groups(items.embeddings.drawings.vectors, nb.drawings_index, nb.drawings_similarity,
-                                  first, views))
-    rest = {"settings": dataclasses.asdict(g.settings), "artworks": g.artworks,
-            "homogeneity": [dataclasses.asdict(h) for h in g.homogeneity], "typical": g.typical}
-    cache.put_arrays("groups", key, group=g.group, series=g.series, tightness=g.tightness,
-                     series_similarity=g.series_similarity, rest=np.array(json.dumps(rest)))
-    return g
+    wait = apart_later(lambda: make_groups(items.embeddings.drawings.vectors, nb.drawings_index,
+                                           nb.drawings_similarity, first, views))
+
+    def made() -> Groups:
+        g = wait()
+        rest = {"settings": dataclasses.asdict(g.settings), "artworks": g.artworks,
+                "homogeneity": [dataclasses.asdict(h) for h in g.homogeneity], "typical": g.typical}
+        cache.put_arrays("groups", key, group=g.group, series=g.series, tightness=g.tightness,
+                         series_similarity=g.series_similarity, rest=np.array(json.dumps(rest)))
+        return g
+    return made
 
 
 def _checkpoint(settings: BuildSettings) -> dict | None:
