@@ -84,13 +84,18 @@ def arrange_map(items: list[MapItem], country_names: dict[str, str]) -> MapArran
 
     The quantisation is a fixed function of the layout's coordinates (already in [-1, 1]; an incremental
     layout keeps the earlier points' coordinates), so new points leave the earlier points' tiles alone."""
+    order, qx, qy, tiles = _points_in_tiles(items)
+    layouts = alternative_layouts([items[i] for i in order], qx, qy, NONE_VALUE, country_names)
+    return MapArrangement(order, qx, qy, tuple(layouts), tiles)
+
+
+def _points_in_tiles(items: list[MapItem]) -> tuple:
+    """The items' order along the curve, their quantised coordinates in that order and the tiles."""
     qx = quantise(np.array([it.x for it in items], np.float64))
     qy = quantise(np.array([it.y for it in items], np.float64))
     order = morton_order(qx, qy, [f"{it.kind}:{it.id}" for it in items])
     qx, qy = qx[order], qy[order]
-    tiles = quadtree_tiles(morton_codes(qx, qy))
-    layouts = alternative_layouts([items[i] for i in order], qx, qy, NONE_VALUE, country_names)
-    return MapArrangement(order, qx, qy, tuple(layouts), tiles)
+    return order, qx, qy, quadtree_tiles(morton_codes(qx, qy))
 
 
 def map_stage(items: list[MapItem], country_names: dict[str, str], cache_dir: Path,
@@ -107,9 +112,10 @@ def make_map_pictures(drawings, artworks, pairs, countries, coords, pictures, ca
     """The map's picture sheets (and tiles) of these items made in the build cache, as :func:`derive` makes them
     from the site data (the same items, the same keys). A rebuild that adds a few items makes them while the groups
     are computed in a forked process, so that the pages' stage finds them made."""
-    items, extra = map_items(SimpleNamespace(drawings=drawings, artworks=artworks, pairs=pairs, countries=countries,
-                                             coords=coords, pictures=pictures))
-    map_stage(items, extra["labels"]["country"], Path(cache_dir))
+    items, _ = map_items(SimpleNamespace(drawings=drawings, artworks=artworks, pairs=pairs, countries=countries,
+                                         coords=coords, pictures=pictures))
+    order, qx, qy, tiles = _points_in_tiles(items)   # what the sheets follow (the other arrangements are not needed)
+    make_atlas([items[i].thumb for i in order], tiles, Path(cache_dir), ATLAS_WORKERS, qx, qy, TILED_FROM)
 
 
 def derive(site: SiteData) -> SiteData:
