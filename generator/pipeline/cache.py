@@ -264,6 +264,8 @@ class KnownVectors(dict):
 
 #: Rows read at a time from a part file (8 MB of 1280 float32 numbers).
 PART_SLICE = 1024
+#: Bytes of a part file read at a time to check its vectors against their checksum.
+CHECK_BLOCK = 8 << 20
 
 
 def _load_wanted(folder: Path, wanted: list[str], warnings: list[str],
@@ -460,7 +462,6 @@ def _mapped_vectors(part: Path) -> np.ndarray | None:
     """The vectors of a part file mapped where they lie in it (float32, stored without compression, as this cache
     writes them), so that only the rows asked for are read; None for a part stored otherwise (it is read in
     slices). Raises ValueError for a part whose vectors do not fit in the file."""
-    import mmap
     import struct
     import zipfile
     import zlib
@@ -484,10 +485,19 @@ def _mapped_vectors(part: Path) -> np.ndarray | None:
     start = info.header_offset + 30 + name_len + extra_len
     if offset + shape[0] * shape[1] * 4 > size or start + info.compress_size > size:
         raise ValueError("the file ends early")
-    with open(part, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as whole:
-        with memoryview(whole) as view:   # the member's checksum, as reading it through the archive checks it
-            damaged = zlib.crc32(view[start:start + info.compress_size]) != info.CRC
-    if damaged:
+    # The member's checksum, as reading it through the archive checks it: read a block at a time into one buffer
+    # (a map of the whole file would hold every page of it while the sum is made: 1.8 GB for 350,000 pictures).
+    crc, left, block = 0, info.compress_size, bytearray(CHECK_BLOCK)
+    with open(part, "rb", buffering=0) as fh:
+        fh.seek(start)
+        while left:
+            with memoryview(block)[:min(left, CHECK_BLOCK)] as view:
+                n = fh.readinto(view)
+                if not n:
+                    raise ValueError("the file ends early")
+                crc = zlib.crc32(view[:n], crc)
+            left -= n
+    if crc != info.CRC:
         raise ValueError("the vectors do not match their checksum")
     if shape[0] == 0 or shape[1] == 0:
         return np.zeros(shape, np.float32)
