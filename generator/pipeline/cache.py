@@ -18,6 +18,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -91,10 +92,8 @@ class Cache:
                     keys, vecs = data["keys"], data["vectors"]
                 if len(keys) != len(vecs) or vecs.ndim != 2:
                     raise ValueError("keys and vectors differ in length")
-            except Exception as exc:  # damaged part: recompute its pictures
-                self.warnings.append(f"The cached embeddings {part.name} were damaged ({type(exc).__name__}); "
-                                     "those pictures are computed again.")
-                part.unlink(missing_ok=True)
+            except Exception as exc:
+                _damaged(part, exc, self.warnings)
                 continue
             for key, vec in zip(keys.tolist(), vecs):
                 found[key] = vec
@@ -113,14 +112,11 @@ class Cache:
         """The hashes whose vectors the cache holds for this model, from the part files' lists of keys alone (the
         vectors are not read). A part whose list cannot be read is left out; one whose vectors turn out damaged
         is reported, and removed, when they are read (:meth:`load_embeddings`)."""
-        import zipfile
-
         keys: set[str] = set()
         folder = self._emb_dir(model_fp)
         for part in sorted(folder.glob("part-*.npz")) if folder.is_dir() else []:
             try:
-                with zipfile.ZipFile(part) as z, z.open("keys.npy") as f:
-                    keys.update(np.lib.format.read_array(f, allow_pickle=False).tolist())
+                keys.update(_part_keys(part).tolist())
             except Exception:   # damaged: reported (and removed) when its vectors are read
                 continue
         return keys
@@ -274,7 +270,7 @@ def _load_wanted(folder: Path, wanted: list[str], warnings: list[str],
     and removed), gathered into a table whose row i holds the vector of ``wanted[i]`` (a hash listed twice has
     two rows; rows not found stay zeros; a hash in several parts takes the vector of the last part). A part
     file is never read whole (at 350,000 pictures its vectors are 1.8 GB): its vectors are mapped where they lie
-    in the file (:func:`_mapped_vectors`) and the table is written a slice of rows at a time, in its order, to a
+    in the file (:func:`_open_part`) and the table is written a slice of rows at a time, in its order, to a
     file next to the parts, then mapped read-only: the build's stages read it a slice at a time and let the
     pages go (:func:`generator.fsutil.release_pages`), so the vectors are never all in memory. The file is
     removed as soon as it is mapped (the map stays readable until the last view of it goes), so nothing is
@@ -290,141 +286,149 @@ def _load_wanted(folder: Path, wanted: list[str], warnings: list[str],
         rows_of.setdefault(h, []).append(i)
     found = KnownVectors()
     found.order = order
-    path = None
-    hits: dict[str, int] = {}    # hash -> its first row in the table
+    _remove_stale_tables(folder)
+
+    def parts() -> list[Path]:
+        return sorted(folder.glob("part-*.npz")) if folder.is_dir() else []
+
+    path = folder / f"rows-{uuid.uuid4().hex}.npy.tmp"
+    try:
+        listed = parts()
+        wait = meanwhile() if meanwhile is not None else None
+        try:
+            first = _open_parts(listed, None, warnings)
+            sources = _Sources(first, rows_of, len(order))
+            if first and order:
+                with open(path, "wb") as fh:
+                    _write_rows(fh, first, sources, first[0].dim)
+        finally:
+            if wait is not None:
+                wait()
+        # A part added meanwhile holds pictures no listed part held; read after them, as a later part is
+        # (a hash in two parts keeps the vector of the part read last).
+        every = first + _open_parts(sorted(set(parts()) - set(listed)), first[0].dim if first else None, warnings)
+        sources.take(every[len(first):], len(first), rows_of)
+        slow = [p for p, part in enumerate(every) if (part.mapped is None or p >= len(first)) and sources.uses(p)]
+        if not path.exists() and slow:
+            with open(path, "wb") as fh:   # zeros, where the rows below are written
+                _table_header(fh, len(order), every[0].dim)
+                fh.truncate(fh.tell() + len(order) * every[0].dim * 4)
+        if not path.exists():
+            return found
+        if slow:
+            table = np.load(path, mmap_mode="r+")
+            for p in slow:
+                _scatter(table, every[p], sources, p, warnings)
+            del table
+        # No flush to the disk: the file is read back through the same page cache (and removed below).
+        found.table = np.load(path, mmap_mode="r")
+    finally:
+        try:
+            path.unlink()   # the map keeps the file's pages until it is closed
+        except OSError:
+            pass
+    found.found = sources.part >= 0
+    rows = found.table.view(np.ndarray)    # plain views (a memmap view per hash costs more)
+    for i in np.flatnonzero(found.found).tolist():
+        if order[i] not in found:
+            found[order[i]] = rows[i]
+    found.read = len(found)
+    return found
+
+
+def _remove_stale_tables(folder: Path) -> None:
+    """Tables left by a build stopped while writing one (or on a system that cannot remove a mapped file); a day
+    old, so never the table of a build running now."""
     for old in folder.glob("rows-*.npy.tmp") if folder.is_dir() else []:
-        # A table left by a build stopped while writing it (or on a system that cannot remove a mapped
-        # file); a day old, so never the table of a build running now.
         try:
             if time.time() - old.stat().st_mtime > 86400:
                 old.unlink()
         except OSError:
             pass
 
-    def parts() -> list[Path]:
-        return sorted(folder.glob("part-*.npz")) if folder.is_dir() else []
 
-    def damaged(part: Path, exc: Exception) -> None:   # its pictures are embedded again
-        warnings.append(f"The cached embeddings {part.name} were damaged ({type(exc).__name__}); "
-                        "those pictures are computed again.")
-        part.unlink(missing_ok=True)
+def _damaged(part: Path, exc: Exception, warnings: list[str]) -> None:
+    """A part file that cannot be read: said, and removed, so that its pictures are embedded again."""
+    warnings.append(f"The cached embeddings {part.name} were damaged ({type(exc).__name__}); "
+                    "those pictures are computed again.")
+    part.unlink(missing_ok=True)
 
-    dims: list[int] = []   # the length of the vectors: that of the first part read
 
-    def opened(listed: list[Path]) -> list[tuple[Path, np.ndarray, np.ndarray | None]]:
-        """(part, its keys, its vectors mapped or None when they must be read in slices) of each readable part."""
-        out = []
-        for part in listed:
-            try:
-                keys, mapped = _part_keys(part), _mapped_vectors(part)
-                shape = mapped.shape if mapped is not None else _part_shape(part)
-                if shape[0] != len(keys):
-                    raise ValueError("keys and vectors differ in length")
-                dims.append(dims[0] if dims else int(shape[1]))
-                if shape[1] != dims[0]:
-                    raise ValueError("vectors of another length")
-                out.append((part, keys, mapped))
-            except Exception as exc:
-                damaged(part, exc)
-        return out
+@dataclass
+class _OpenPart:
+    path: Path
+    keys: np.ndarray
+    dim: int
+    mapped: np.ndarray | None   # its vectors where they lie in the file; None: read in slices
 
-    def winners(opened_parts) -> tuple[np.ndarray, np.ndarray]:
-        """For each row of the table: the part (its place in ``opened_parts``, -1: none) and row that hold its
-        vector, the last part holding a hash winning."""
-        part_of, row_in = np.full(len(order), -1, np.int32), np.zeros(len(order), np.int64)
-        for p, (_, keys, _) in enumerate(opened_parts):
-            at = [(n, r) for n, k in enumerate(keys.tolist()) for r in rows_of.get(k, ())]
+
+def _open_parts(listed: list[Path], dim: int | None, warnings: list[str]) -> list[_OpenPart]:
+    """Each readable part of ``listed`` opened (:func:`_open_part`); vectors of another length than ``dim`` (else
+    than the first part's) count as damage."""
+    out = []
+    for part in listed:
+        try:
+            opened = _open_part(part)
+            dim = opened.dim if dim is None else dim
+            if opened.dim != dim:
+                raise ValueError("vectors of another length")
+            out.append(opened)
+        except Exception as exc:
+            _damaged(part, exc, warnings)
+    return out
+
+
+class _Sources:
+    """For each row of the table: the part (its place in the list of opened parts, -1: none) and the row there that
+    hold its vector, the last part holding a hash winning."""
+
+    def __init__(self, opened: list[_OpenPart], rows_of: dict[str, list[int]], n: int):
+        self.part, self.row = np.full(n, -1, np.int32), np.zeros(n, np.int64)
+        self.take(opened, 0, rows_of)
+
+    def take(self, opened: list[_OpenPart], first: int, rows_of: dict[str, list[int]]) -> None:
+        for p, part in enumerate(opened, start=first):
+            at = [(n, r) for n, k in enumerate(part.keys.tolist()) for r in rows_of.get(k, ())]
             if at:
                 src, dst = (np.array(x, np.int64) for x in zip(*at))
-                part_of[dst], row_in[dst] = p, src
-        return part_of, row_in
+                self.part[dst], self.row[dst] = p, src
 
-    def write_rows(fh, opened_parts, part_of, row_in, dim: int) -> None:
-        """The table's rows in order, a slice at a time, from the mapped parts (rows of other parts stay zeros
-        here: :func:`scatter` writes them)."""
-        for lo in range(0, len(order), PART_SLICE):
-            hi = min(len(order), lo + PART_SLICE)
-            block = np.zeros((hi - lo, dim), np.float32)
-            where = part_of[lo:hi]
-            for p in np.unique(where[where >= 0]).tolist():
-                mapped = opened_parts[p][2]
-                if mapped is not None:
-                    mine = where == p
-                    block[mine] = mapped[row_in[lo:hi][mine]]
-            fh.write(block.tobytes())
-            release_pages(*(m for _, _, m in opened_parts if m is not None))
+    def uses(self, p: int) -> bool:
+        return bool((self.part == p).any())
 
-    def scatter(table: np.ndarray, opened_parts, part_of, row_in, which: list[int]) -> None:
-        """The rows whose vectors lie in the parts ``which`` that were not mapped, read a slice at a time."""
-        for p in which:
-            part, _, _ = opened_parts[p]
-            try:
-                start = 0
-                for _, vecs in _part_slices(part):
-                    mine = np.flatnonzero((part_of == p) & (row_in >= start) & (row_in < start + len(vecs)))
-                    table[mine] = vecs[row_in[mine] - start]
-                    start += len(vecs)
-                    release_pages(table)
-            except Exception as exc:
-                table[part_of == p] = 0
-                part_of[part_of == p] = -1
-                damaged(part, exc)
 
-    first: list = []
-    added: list = []
+def _write_rows(fh, opened: list[_OpenPart], sources: _Sources, dim: int) -> None:
+    """The table (header and rows, in order), a slice at a time, from the mapped parts; rows of other parts stay
+    zeros here (:func:`_scatter` writes them)."""
+    n = len(sources.part)
+    _table_header(fh, n, dim)
+    maps = [part.mapped for part in opened if part.mapped is not None]
+    for lo in range(0, n, PART_SLICE):
+        hi = min(n, lo + PART_SLICE)
+        block = np.zeros((hi - lo, dim), np.float32)
+        where = sources.part[lo:hi]
+        for p in np.unique(where[where >= 0]).tolist():
+            if opened[p].mapped is not None:
+                mine = where == p
+                block[mine] = opened[p].mapped[sources.row[lo:hi][mine]]
+        fh.write(block.tobytes())
+        release_pages(*maps)
+
+
+def _scatter(table: np.ndarray, part: _OpenPart, sources: _Sources, p: int, warnings: list[str]) -> None:
+    """The rows of ``table`` whose vectors lie in ``part`` (the ``p``-th opened), read from it a slice at a time."""
+    mine_all = sources.part == p
     try:
-        listed = parts()
-        wait = meanwhile() if meanwhile is not None else None
-        try:
-            first = opened(listed)
-            part_of, row_in = winners(first)
-            dim = dims[0] if dims else None
-            if dim is not None and order:
-                path = folder / f"rows-{uuid.uuid4().hex}.npy.tmp"
-                with open(path, "wb") as fh:
-                    _table_header(fh, len(order), dim)
-                    write_rows(fh, first, part_of, row_in, dim)
-        finally:
-            if wait is not None:
-                wait()
-        # A part added meanwhile holds pictures no listed part held; read after them, as a later part is
-        # (a hash in two parts keeps the vector of the part read last).
-        added = opened(sorted(set(parts()) - set(listed)))
-        if added:
-            more_of, more_row = winners(added)
-            taken = more_of >= 0
-            part_of[taken], row_in[taken] = more_of[taken] + len(first), more_row[taken]
-        every = first + added
-        slow = [p for p, (_, _, m) in enumerate(every) if (m is None or p >= len(first)) and (part_of == p).any()]
-        if path is None and slow and order:
-            path = folder / f"rows-{uuid.uuid4().hex}.npy.tmp"
-            with open(path, "wb") as fh:   # zeros, where the rows below are written
-                _table_header(fh, len(order), dims[0])
-                fh.truncate(fh.tell() + len(order) * dims[0] * 4)
-        if path is None:
-            return found
-        if slow:
-            table = np.load(path, mmap_mode="r+")
-            scatter(table, every, part_of, row_in, slow)
-            del table
-        # No flush to the disk: the file is read back through the same page cache (and removed below).
-        found.table = np.load(path, mmap_mode="r")
-    finally:
-        del first, added   # the parts' maps close with their last view
-        if path is not None:
-            try:
-                path.unlink()   # the map keeps the file's pages until it is closed
-            except OSError:
-                pass
-    found.found = part_of >= 0
-    rows = found.table.view(np.ndarray)    # plain views (a memmap view per hash costs more)
-    for i in np.flatnonzero(found.found).tolist():
-        key = order[i]
-        if key not in hits:
-            hits[key] = i
-            found[key] = rows[i]
-    found.read = len(hits)
-    return found
+        start = 0
+        for _, vecs in _part_slices(part.path):
+            mine = np.flatnonzero(mine_all & (sources.row >= start) & (sources.row < start + len(vecs)))
+            table[mine] = vecs[sources.row[mine] - start]
+            start += len(vecs)
+            release_pages(table)
+    except Exception as exc:
+        table[mine_all] = 0
+        sources.part[mine_all] = -1
+        _damaged(part.path, exc, warnings)
 
 
 def _part_keys(part: Path) -> np.ndarray:
@@ -435,60 +439,49 @@ def _part_keys(part: Path) -> np.ndarray:
         return np.lib.format.read_array(f, allow_pickle=False)
 
 
-def _part_shape(part: Path) -> tuple[int, ...]:
-    """The shape of a part file's vectors, from its header alone."""
-    import zipfile
-
-    with zipfile.ZipFile(part) as z, z.open("vectors.npy") as f:
-        return _npy_header(f)[0]
-
-
 def _table_header(fh, rows: int, dim: int) -> None:
     """The header of a ``.npy`` file of ``rows`` x ``dim`` float32 numbers."""
     np.lib.format.write_array_header_2_0(fh, {"descr": "<f4", "fortran_order": False, "shape": (rows, dim)})
 
 
-def _npy_header(f) -> tuple[tuple[int, ...], bool, np.dtype]:
+def _npy_header(f) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and type of the table of vectors whose ``.npy`` header ``f`` reads."""
     version = np.lib.format.read_magic(f)
     read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                    else np.lib.format.read_array_header_2_0)
     shape, fortran, dtype = read_header(f)
     if len(shape) != 2 or fortran or dtype.hasobject:
         raise ValueError("not a table of vectors")
-    return shape, fortran, dtype
+    return shape, dtype
 
 
-def _mapped_vectors(part: Path) -> np.ndarray | None:
-    """The vectors of a part file mapped where they lie in it (float32, stored without compression, as this cache
-    writes them), so that only the rows asked for are read; None for a part stored otherwise (it is read in
-    slices). Raises ValueError for a part whose vectors do not fit in the file."""
+def _open_part(part: Path) -> _OpenPart:
+    """A part file's keys, and its vectors mapped where they lie in it when they are float32 stored without
+    compression (as this cache writes them), checked against the archive's checksum; a part stored otherwise is
+    read in slices. Raises for a part whose vectors do not fit its keys or its file."""
     import struct
     import zipfile
     import zlib
 
     with zipfile.ZipFile(part) as z:
+        with z.open("keys.npy") as f:
+            keys = np.lib.format.read_array(f, allow_pickle=False)
         info = z.getinfo("vectors.npy")
-        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
-            return None
-    with open(part, "rb") as fh:
+        with z.open(info) as f:
+            shape, dtype = _npy_header(f)
+    if shape[0] != len(keys):
+        raise ValueError("keys and vectors differ in length")
+    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1 or dtype != np.float32 or not shape[0]:
+        return _OpenPart(part, keys, int(shape[1]), None)
+    with open(part, "rb", buffering=0) as fh:
         fh.seek(info.header_offset)
         local = fh.read(30)
         if len(local) != 30 or local[:4] != b"PK\x03\x04":
             raise ValueError("damaged entry")
-        name_len, extra_len = struct.unpack("<HH", local[26:30])
-        fh.seek(info.header_offset + 30 + name_len + extra_len)
-        shape, _, dtype = _npy_header(fh)
-        offset = fh.tell()
-        size = os.fstat(fh.fileno()).st_size
-    if dtype != np.float32:
-        return None
-    start = info.header_offset + 30 + name_len + extra_len
-    if offset + shape[0] * shape[1] * 4 > size or start + info.compress_size > size:
-        raise ValueError("the file ends early")
-    # The member's checksum, as reading it through the archive checks it: read a block at a time into one buffer
-    # (a map of the whole file would hold every page of it while the sum is made: 1.8 GB for 350,000 pictures).
-    crc, left, block = 0, info.compress_size, bytearray(CHECK_BLOCK)
-    with open(part, "rb", buffering=0) as fh:
+        start = info.header_offset + 30 + sum(struct.unpack("<HH", local[26:30]))
+        # The member's checksum, as reading it through the archive checks it: a block at a time into one buffer (a
+        # map of the whole file would hold every page of it while the sum is made: 1.8 GB for 350,000 pictures).
+        crc, left, block = 0, info.compress_size, bytearray(CHECK_BLOCK)
         fh.seek(start)
         while left:
             with memoryview(block)[:min(left, CHECK_BLOCK)] as view:
@@ -499,9 +492,8 @@ def _mapped_vectors(part: Path) -> np.ndarray | None:
             left -= n
     if crc != info.CRC:
         raise ValueError("the vectors do not match their checksum")
-    if shape[0] == 0 or shape[1] == 0:
-        return np.zeros(shape, np.float32)
-    return np.memmap(part, np.float32, "r", offset, shape)
+    offset = start + info.compress_size - shape[0] * shape[1] * 4   # the rows end where the member does
+    return _OpenPart(part, keys, int(shape[1]), np.memmap(part, np.float32, "r", offset, tuple(shape)))
 
 
 def _part_slices(part: Path):
@@ -512,11 +504,8 @@ def _part_slices(part: Path):
         with z.open("keys.npy") as f:
             keys = np.lib.format.read_array(f, allow_pickle=False)
         with z.open("vectors.npy") as f:
-            version = np.lib.format.read_magic(f)
-            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                           else np.lib.format.read_array_header_2_0)
-            shape, fortran, dtype = read_header(f)
-            if len(shape) != 2 or fortran or len(keys) != shape[0] or dtype.hasobject:
+            shape, dtype = _npy_header(f)
+            if len(keys) != shape[0]:
                 raise ValueError("keys and vectors differ in length")
             row_bytes = shape[1] * dtype.itemsize
             for start in range(0, shape[0], PART_SLICE):

@@ -103,9 +103,14 @@ def map_stage(items: list[MapItem], country_names: dict[str, str], cache_dir: Pa
     """(the arrangement, the picture sheets) of the map's ``items``; the sheets are made in ``cache_dir``, and
     from ``tiled_from`` items on the map's picture tiles too."""
     arrangement = arrange_map(items, country_names)
-    sheets = make_atlas([items[i].thumb for i in arrangement.order], arrangement.tiles, Path(cache_dir), workers,
-                        arrangement.x, arrangement.y, tiled_from)
-    return arrangement, sheets
+    return arrangement, _sheets(items, arrangement.order, arrangement.x, arrangement.y, arrangement.tiles, cache_dir,
+                                workers, tiled_from)
+
+
+def _sheets(items: list[MapItem], order, qx, qy, tiles, cache_dir: Path, workers: int = ATLAS_WORKERS,
+            tiled_from: int = TILED_FROM):
+    """The picture sheets (and tiles) of the items in the map's point order."""
+    return make_atlas([items[i].thumb for i in order], tiles, Path(cache_dir), workers, qx, qy, tiled_from)
 
 
 def make_map_pictures(drawings, artworks, pairs, countries, coords, pictures, cache_dir: Path) -> None:
@@ -114,8 +119,7 @@ def make_map_pictures(drawings, artworks, pairs, countries, coords, pictures, ca
     are computed in a forked process, so that the pages' stage finds them made."""
     items, _ = map_items(SimpleNamespace(drawings=drawings, artworks=artworks, pairs=pairs, countries=countries,
                                          coords=coords, pictures=pictures))
-    order, qx, qy, tiles = _points_in_tiles(items)   # what the sheets follow (the other arrangements are not needed)
-    make_atlas([items[i].thumb for i in order], tiles, Path(cache_dir), ATLAS_WORKERS, qx, qy, TILED_FROM)
+    _sheets(items, *_points_in_tiles(items), cache_dir)   # what the sheets follow, not the other arrangements
 
 
 def derive(site: SiteData) -> SiteData:

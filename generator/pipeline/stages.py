@@ -494,30 +494,14 @@ def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Pr
         n_review = sum(1 for p in items.pairs if reviewed.source[p] == "review")
         report.notes.append(review_note(n_review, len(rejected)))
     map_later = map_beside(items.embeddings, cache, settings, report)   # a few new items placed meanwhile
-    on_disk: list[dict | None] = []   # the site the last build left, walked while the neighbours are searched
+    on_disk = []   # the site the last build left, walked while the neighbours are searched
     with timed(report, "neighbours", echo):
         nb, _ = find_neighbours(items.embeddings, cache, settings, report, rejected,
                                 meanwhile=lambda: on_disk.append(site_on_disk(settings)))
     with timed(report, "layout", echo, lambda: "placed while the nearest artworks were searched" if map_later else ""):
         lay = map_later() if map_later else place_on_map(items.embeddings, cache, settings, report)
-    # A rebuild that placed a few new items into the last map: the groups are made in a forked process while this
-    # one makes the pictures and the map's new picture sheets (else in turn: in a first build both are heavy).
-    groups_later = group_drawings_later(items, nb, cache, report) if map_later else None
-    if groups_later is None:
-        with timed(report, "groups", echo):
-            groups = group_drawings(items, nb, cache, report)
-    try:
-        with timed(report, "pictures", echo):
-            pictures = make_derivatives([(d.id, d.path, h) for d, h in zip(items.drawings, items.d_hash)] +
-                                        [(a.id, a.path, h) for a, h in zip(items.artworks, items.a_hash)], cache,
-                                        settings, progress, report)
-            if groups_later is not None:
-                make_map_pictures(items.drawings, items.artworks, items.pairs, countries, lay["coords"], pictures,
-                                  settings.cache)
-    finally:
-        if groups_later is not None:
-            with timed(report, "groups", echo, lambda: "made while the pictures were"):
-                groups = groups_later()
+    groups, pictures = _groups_and_pictures(items, nb, cache, settings, progress, report, echo,
+                                            (countries, lay["coords"]) if map_later else None)
     browser = None
     if settings.find_page:
         with timed(report, "find model", echo):
@@ -539,7 +523,7 @@ def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Pr
                         browser_model=browser, groups=groups, themes=themes)
         # Rendering is skipped when nothing that goes into the site changed (its fingerprint is a digest of
         # the site data) and the site on disk is still the one we wrote (a manifest of sizes and times says so).
-        write_site(site, report, on_disk[0] if on_disk else None)
+        write_site(site, report, on_disk[0])
         if not settings.site_url:
             report.notes.append(IIIF_NEEDS_SITE_URL)
         if settings.image_base_url:
@@ -555,6 +539,29 @@ def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Pr
     write_report_file(report, settings.cache / "build-report.txt")
     record_build(settings, stamp, report)
     return report
+
+
+def _groups_and_pictures(items: Published, nb: Neighbours, cache: Cache, settings: BuildSettings, progress: Progress,
+                         report: BuildReport, echo: Callable[[str], None], placed: tuple | None):
+    """Stages 6 and 7: the groups, and the pictures. ``placed``: (the countries, the map's coordinates) when a few
+    new items were placed into the last map (a rebuild): the groups are then made in a forked process while this one
+    makes the pictures and the map's new picture sheets; else in turn (in a first build both are heavy)."""
+    groups_later = group_drawings_later(items, nb, cache, report) if placed else None
+    if groups_later is None:
+        with timed(report, "groups", echo):
+            groups = group_drawings(items, nb, cache, report)
+    try:
+        with timed(report, "pictures", echo):
+            pictures = make_derivatives([(d.id, d.path, h) for d, h in zip(items.drawings, items.d_hash)] +
+                                        [(a.id, a.path, h) for a, h in zip(items.artworks, items.a_hash)], cache,
+                                        settings, progress, report)
+            if placed:
+                make_map_pictures(items.drawings, items.artworks, items.pairs, *placed, pictures, settings.cache)
+    finally:
+        if groups_later is not None:
+            with timed(report, "groups", echo, lambda: "made while the pictures were"):
+                groups = groups_later()
+    return groups, pictures
 
 
 def _browser_model(settings, cache, samples, sample_vectors, gallery, calibration):
