@@ -181,3 +181,21 @@ def test_few_new_items_are_placed_as_among_a_copy_of_the_placed_ones(monkeypatch
     expected = place_points(x[~known], x[known], coords[known])
     monkeypatch.setattr(layout, "place_points", lambda *a: pytest.fail("placed among a copy"))
     np.testing.assert_array_equal(layout._place_new(x, known, coords), expected)
+
+
+def test_a_sampled_layout_does_not_load_the_network_library():
+    """The map of a large collection is laid out in a process of its own; the network library would add about
+    370 MB to it at the build's highest point. Run in a fresh process, as the build's is."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "import generator.ml.layout as layout\n"
+            "layout.EXACT_PLACE_PAIRS = 0   # as for a large collection: the rest placed through cells\n"
+            "from generator.ml.layout import compute_layout\n"
+            "x = np.random.default_rng(3).normal(size=(900, 16)).astype(np.float32)\n"
+            "lay = compute_layout(x, full_max=500, sample=300)\n"
+            "assert lay.sample == 300 and np.isfinite(lay.coords).all(), lay\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr

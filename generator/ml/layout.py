@@ -175,9 +175,10 @@ def near_in_cells(queries: np.ndarray, ref: np.ndarray, k: int, seed: int = 0, i
     items of its own cell and of the cells whose centres are nearest to that cell's centre (:data:`PROBE_CELLS`
     cells in all). Nearly always the true nearest items, for a fraction of the work: a million queries against
     100,000 items compare about 3,000 pairs each, not 100,000.
-    """
-    import torch
 
+    Plain array arithmetic, without the network library: this runs in the process that lays out the map, whose
+    memory it would grow by about 370 MB (the library alone) at the build's highest point.
+    """
     queries = np.ascontiguousarray(queries, np.float32)
     ref = np.ascontiguousarray(ref, np.float32)
     cells = max(1, int(round(np.sqrt(len(ref)))))
@@ -197,14 +198,17 @@ def near_in_cells(queries: np.ndarray, ref: np.ndarray, k: int, seed: int = 0, i
     for c in range(cells):
         gallery = np.flatnonzero(np.isin(member, near_cells[c]))
         g = ref[gallery]
-        g_t = torch.from_numpy(g).T
+        g_t = np.ascontiguousarray(g.T)
         kk = min(k, len(gallery))
+        few = min(kk + 4, len(gallery))
         for start in range(bounds[c], bounds[c + 1], block):
             rows = by_cell[start:min(start + block, bounds[c + 1])]
             # A few more than k by float32 scores, then scored again in float64, rounded to 9 decimals and
             # ordered with ties to the lower row, so processors whose float32 products differ in the last bits
             # still choose the same k (unless more than four items lie within that rounding of the k-th).
-            part = torch.topk(torch.from_numpy(queries[rows]) @ g_t, min(kk + 4, len(gallery)), dim=1)[1].numpy()
+            scores = queries[rows] @ g_t
+            part = (np.argpartition(scores, len(gallery) - few, axis=1)[:, len(gallery) - few:]
+                    if few < len(gallery) else np.broadcast_to(np.arange(len(gallery)), scores.shape))
             got = np.round(np.einsum("nd,nkd->nk", queries[rows].astype(np.float64), g[part].astype(np.float64)), 9)
             order = np.lexsort((gallery[part], -got), axis=1)[:, :kk]
             part, got = np.take_along_axis(part, order, 1), np.take_along_axis(got, order, 1)
@@ -224,8 +228,6 @@ def place_points(new_vectors: np.ndarray, ref_vectors: np.ndarray, ref_coords: n
     (exact cosine neighbours), weighted by similarity. Deterministic, fast (one blocked
     search), and a convex combination, so the result stays inside [-1, 1].
     """
-    from generator.ml.neighbours import top_k
-
     if len(new_vectors) == 0:
         return np.zeros((0, 2), np.float32)
     if len(ref_vectors) == 0:
@@ -233,6 +235,8 @@ def place_points(new_vectors: np.ndarray, ref_vectors: np.ndarray, ref_coords: n
     if len(new_vectors) * len(ref_vectors) > EXACT_PLACE_PAIRS:
         idx, sim = near_in_cells(new_vectors, ref_vectors, k)
     else:
+        from generator.ml.neighbours import top_k   # loads the network library: only for this exact search
+
         idx, sim = top_k(new_vectors, ref_vectors, k)
     return _weighted_place(idx, sim, ref_coords)
 
