@@ -122,3 +122,43 @@ def test_extended_lists_equal_a_full_search(vectors):
     small = np.arange(5)
     assert extend_neighbours(_lists(drawings[small], artworks, 10, 6, 12), small, drawings[:9], artworks, 10, 6,
                              12) is None
+
+
+@pytest.mark.parametrize("candidates", [None, 11])   # 11: too few for the ties, the rows redone
+def test_a_few_queries_are_searched_exactly_with_plain_arrays(vectors, candidates):
+    """Fewer queries than FEW_QUERIES take the float32 pass in plain arrays: the same lists as the reference,
+    duplicates, exact ties and the clustered near-ties included, with and without the queries themselves."""
+    from generator.ml.neighbours import FEW_QUERIES
+
+    q, g = vectors
+    few = q[:FEW_QUERIES - 1]
+    stats = {}
+    idx, sim = top_k(few, g, 10, chunk=1000, candidates=candidates, stats=stats)
+    ref_idx, ref_sim = reference(few, g, 10)
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_array_equal(sim, ref_sim)
+    assert stats["precision"] == "fp32" and (candidates is None or stats["uncertified"] > 0)
+    idx, sim = top_k(few, few, 6, chunk=256, exclude_self=True, candidates=candidates)
+    ref_idx, ref_sim = reference(few, few, 6, exclude_self=True)
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_array_equal(sim, ref_sim)
+
+
+def test_a_few_queries_do_not_load_the_network_library():
+    """A rebuild that adds a few drawings searches them in a forked process; loading the network library there took
+    half of its time. Run in a fresh process, as the build's is."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from generator.ml.neighbours import extend_neighbours, top_k\n"
+            "x = np.random.default_rng(4).normal(size=(600, 16)).astype(np.float32)\n"
+            "x /= np.linalg.norm(x, axis=1, keepdims=True)\n"
+            "d, a = x[:500], x[500:]\n"
+            "old = np.arange(480)\n"
+            "prev = (*top_k(d[old], a, 5), *top_k(d[old], d[old], 4, exclude_self=True), *top_k(a, d[old], 3))\n"
+            "lists = extend_neighbours(prev, old, d, a, 5, 4, 3)\n"
+            "assert lists is not None and lists[0].shape == (500, 5)\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr

@@ -31,7 +31,6 @@ searched against the drawings).
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from generator.fsutil import is_mapped, release_pages
 from generator.ml.device import choose_precision
@@ -43,7 +42,8 @@ GALLERY_CHUNK = 16384
 #: Fewer queries than this take the float32 pass even where bfloat16 is native: the whole gallery is converted
 #: for any number of queries, which costs more than the faster products save when they are few (100 queries
 #: against 100,000 drawings: 2.8 s in bfloat16, 1.3 s in float32, on an AMD EPYC with AVX512-BF16; about
-#: even at 1,000). The result is the same either way.
+#: even at 1,000). The result is the same either way. They are searched with plain arrays, without loading the
+#: network library (2 s of the 4 s a rebuild's search for 100 new drawings took: see :func:`_candidates_few`).
 FEW_QUERIES = 512
 #: Decimals kept in similarities: near-ties below this are broken by the lower index.
 DECIMALS = 6
@@ -77,10 +77,11 @@ def top_k(queries: np.ndarray, gallery: np.ndarray, k: int, *, block: int = QUER
         return out_idx, out_sim
     if precision == "auto":
         precision = "fp32" if n < FEW_QUERIES else choose_precision("auto", "cpu", workload="matmul")
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    plain = n < FEW_QUERIES and precision == "fp32"
     c = min(m, candidates or (k + max(16, k)))
-    cand, bound, keep = _candidates(queries, gallery, c, k, dtype, block, chunk, exclude_self)
-    ok = _rescore(queries, gallery, cand, bound, keep, k, exclude_self, out_idx, out_sim)
+    cand, bound, keep = (_candidates_few if plain else _candidates)(queries, gallery, c, k, precision, block, chunk,
+                                                                    exclude_self)
+    ok = _rescore(queries, gallery, cand, bound, keep, k, exclude_self, out_idx, out_sim, plain=plain)
     redo = np.flatnonzero(~ok)
     if stats is not None:
         stats.update(precision=precision, candidates=c, uncertified=int(len(redo)))
@@ -88,10 +89,11 @@ def top_k(queries: np.ndarray, gallery: np.ndarray, k: int, *, block: int = QUER
         # Near-ties: many more candidates, scored in float32 (a far smaller error bound).
         c2 = min(m, max(4 * c, 256))
         sub_idx, sub_sim = out_idx[redo], out_sim[redo]
-        cand2, bound2, keep2 = _candidates(queries[redo], gallery, c2, k, torch.float32, block, chunk,
-                                    exclude_self, row_offset=redo)
+        plain = len(redo) < FEW_QUERIES
+        cand2, bound2, keep2 = (_candidates_few if plain else _candidates)(queries[redo], gallery, c2, k, "fp32",
+                                                                           block, chunk, exclude_self, row_offset=redo)
         ok2 = _rescore(queries[redo], gallery, cand2, bound2, keep2, k, exclude_self, sub_idx, sub_sim,
-                       row_offset=redo)
+                       row_offset=redo, plain=plain)
         out_idx[redo], out_sim[redo] = sub_idx, sub_sim
         redo = redo[~ok2]
     for i in redo:  # still ambiguous (e.g. hundreds of duplicates): brute force in float64
@@ -99,9 +101,12 @@ def top_k(queries: np.ndarray, gallery: np.ndarray, k: int, *, block: int = QUER
     return out_idx, out_sim
 
 
-def _candidates(queries, gallery, c, k, dtype, block, chunk, exclude_self, row_offset=None):
+def _candidates(queries, gallery, c, k, precision, block, chunk, exclude_self, row_offset=None):
     """The ``c`` best gallery rows per query by the approximate score, and a per-query
     bound ``t + eps`` that no row outside the candidates can exceed exactly."""
+    import torch   # here: a few queries are searched without it (_candidates_few)
+
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     n, m = len(queries), len(gallery)
     exact = dtype == torch.float32   # the vectors as they are: no rounding error to bound
     q_norm = torch.empty(n, dtype=torch.float64)
@@ -156,18 +161,66 @@ def _candidates(queries, gallery, c, k, dtype, block, chunk, exclude_self, row_o
     return best_i.numpy(), bound, keep
 
 
+def _candidates_few(queries, gallery, c, k, precision, block, chunk, exclude_self, row_offset=None):
+    """:func:`_candidates` for a few queries, in float32 with plain arrays: the candidates and bounds the float32
+    pass gives (the order of equal approximate scores aside, which the exact scores settle), without the network
+    library, whose loading took half of a rebuild's search for 100 new drawings."""
+    assert precision == "fp32", "a few queries are searched in float32"
+    n, m = len(queries), len(gallery)
+    q = np.array(queries, np.float32)   # a few rows: one copy
+    q_norm = np.linalg.norm(q, axis=1).astype(np.float64)
+    best_v = np.full((n, c), -np.inf, np.float32)
+    best_i = np.full((n, c), -1, np.int64)  # -1: no candidate yet
+    g_norm_max = 0.0
+    rows = np.arange(n) if row_offset is None else np.asarray(row_offset, np.int64)
+    for g0 in range(0, m, chunk):
+        g = np.array(gallery[g0:g0 + chunk], np.float32)   # a copy: the vectors may be a map of a file
+        release_pages(gallery)
+        g_norm_max = max(g_norm_max, float(np.linalg.norm(g, axis=1).max()))
+        s = q @ g.T
+        if exclude_self:
+            hit = np.flatnonzero((rows >= g0) & (rows < g0 + len(g)))
+            s[hit, rows[hit] - g0] = -np.inf
+        v, i = _best_columns(s, min(c, s.shape[1]))
+        v, pos = _best_columns(np.concatenate([best_v, v], axis=1), c)
+        best_i = np.take_along_axis(np.concatenate([best_i, i + g0], axis=1), pos, axis=1)
+        best_v = v
+    order = np.argsort(-best_v, axis=1, kind="stable")
+    best_v, best_i = np.take_along_axis(best_v, order, axis=1), np.take_along_axis(best_i, order, axis=1)
+    t = best_v[:, -1].astype(np.float64)
+    # As in _candidates, the vectors as they are (no rounding of them to bound): the float32 accumulation of d terms.
+    eps = 2 * q.shape[1] * _U32 * q_norm * g_norm_max + 1e-30
+    bound = t + eps
+    if c >= m:
+        bound[:] = -np.inf  # every row is a candidate: nothing was left out
+    kth = best_v[:, min(k, c) - 1].astype(np.float64)
+    keep = (best_v.astype(np.float64) >= (kth - 2 * eps - 2e-6)[:, None]).sum(axis=1)
+    return best_i, bound, keep
+
+
+def _best_columns(s: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``c`` highest values of each row of ``s`` and their columns, in no particular order."""
+    if c >= s.shape[1]:
+        return s, np.broadcast_to(np.arange(s.shape[1]), s.shape)
+    cols = np.argpartition(s, s.shape[1] - c, axis=1)[:, s.shape[1] - c:]
+    return np.take_along_axis(s, cols, axis=1), cols
+
+
 def _rescore(queries, gallery, cand, bound, keep, k, exclude_self, out_idx, out_sim, row_offset=None,
-             sub: int = 128) -> np.ndarray:
-    """Exact scores of the candidates; fills the outputs and returns which rows are certified."""
+             sub: int = 128, plain: bool = False) -> np.ndarray:
+    """Exact scores of the candidates; fills the outputs and returns which rows are certified. ``plain``: with plain
+    arrays (a few queries), else with the network library's batched products."""
+    if not plain:
+        import torch
     n = len(queries)
     ok = np.zeros(n, bool)
     rows = np.arange(n) if row_offset is None else np.asarray(row_offset)
     for r0 in range(0, n, sub):
         ci = cand[r0:r0 + sub, :max(k, int(keep[r0:r0 + sub].max()))]  # sorted best first
-        q = torch.from_numpy(np.array(queries[r0:r0 + sub])).double().unsqueeze(2)      # b x d x 1
-        g = torch.from_numpy(_gather(gallery, np.maximum(ci, 0).reshape(-1))).double().view(len(ci), ci.shape[1], -1)
+        q = np.array(queries[r0:r0 + sub], np.float64)[:, :, None]                      # b x d x 1
+        g = _gather(gallery, np.maximum(ci, 0).reshape(-1)).astype(np.float64).reshape(len(ci), ci.shape[1], -1)
         release_pages(queries)
-        exact = torch.bmm(g, q).squeeze(2).numpy()                              # b x c
+        exact = (np.matmul(g, q) if plain else torch.bmm(torch.from_numpy(g), torch.from_numpy(q)).numpy())[:, :, 0]
         key = np.round(exact, DECIMALS)
         key[ci < 0] = -np.inf
         if exclude_self:
