@@ -82,3 +82,15 @@ def related_entry(site: Path, drawing: str) -> dict:
         row = table["rows"][j % per]
         artworks.append(table["artists"][row[2]][1] + row[0])
     return {"artworks": artworks, "drawings": entry[2]}
+
+
+def network_library_loaded_by(code: str) -> bool:
+    """Whether running ``code`` in a fresh Python process (as a build's process starts) loads the network library;
+    the code's own failures fail the test."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code + "\nimport sys\nprint('torch' in sys.modules)\n"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] in ("True", "False"), out.stdout + out.stderr
+    return out.stdout.strip().splitlines()[-1] == "True"
