@@ -16,6 +16,7 @@ import numpy as np
 
 from generator.contracts import row_digests
 from generator.fsutil import release_pages
+from generator.ml.neighbours import best_columns, drop_banned, top_k
 
 #: Below this many items UMAP's neighbour graph is meaningless; a PCA projection is used instead.
 MIN_UMAP_ITEMS = 16
@@ -206,9 +207,7 @@ def near_in_cells(queries: np.ndarray, ref: np.ndarray, k: int, seed: int = 0, i
             # A few more than k by float32 scores, then scored again in float64, rounded to 9 decimals and
             # ordered with ties to the lower row, so processors whose float32 products differ in the last bits
             # still choose the same k (unless more than four items lie within that rounding of the k-th).
-            scores = queries[rows] @ g_t
-            part = (np.argpartition(scores, len(gallery) - few, axis=1)[:, len(gallery) - few:]
-                    if few < len(gallery) else np.broadcast_to(np.arange(len(gallery)), scores.shape))
+            part = best_columns(queries[rows] @ g_t, few)[1]
             got = np.round(np.einsum("nd,nkd->nk", queries[rows].astype(np.float64), g[part].astype(np.float64)), 9)
             order = np.lexsort((gallery[part], -got), axis=1)[:, :kk]
             part, got = np.take_along_axis(part, order, 1), np.take_along_axis(got, order, 1)
@@ -235,8 +234,6 @@ def place_points(new_vectors: np.ndarray, ref_vectors: np.ndarray, ref_coords: n
     if len(new_vectors) * len(ref_vectors) > EXACT_PLACE_PAIRS:
         idx, sim = near_in_cells(new_vectors, ref_vectors, k)
     else:
-        from generator.ml.neighbours import top_k   # loads the network library: only for this exact search
-
         idx, sim = top_k(new_vectors, ref_vectors, k)
     return _weighted_place(idx, sim, ref_coords)
 
@@ -260,8 +257,6 @@ def _place_new(vectors: np.ndarray, known: np.ndarray, coords: np.ndarray) -> np
     holds. With few new items the search runs over all the rows, ``PLACE_NEIGHBOURS`` plus the number of new
     items deep, and the new rows are left out of each list: the same nearest rows in the same order (ties go to
     the lower row either way, and the known rows keep their order), without copying the known rows' vectors."""
-    from generator.ml.neighbours import drop_banned, top_k
-
     new_rows = np.flatnonzero(~known)
     if len(new_rows) > PLACE_WITHOUT_COPY or len(vectors) - len(new_rows) < PLACE_NEIGHBOURS:
         return place_points(vectors[new_rows], vectors[known], coords[known])

@@ -152,13 +152,7 @@ def _candidates(queries, gallery, c, k, precision, block, chunk, exclude_self, r
     g_max = g_norm_max + g_err_max
     eps = q_err * g_max + q_norm * g_err_max + 2 * d * _U32 * q_norm * g_max
     eps = eps + (0.0 if dtype == torch.float32 else u) * t.abs() + 1e-30
-    bound = (t + eps).numpy()
-    if c >= m:
-        bound[:] = -np.inf  # every row is a candidate: nothing was left out
-    # Only candidates within 2 eps of the k-th approximate score can reach the exact top k.
-    kth = best_v[:, min(k, c) - 1].double()
-    keep = (best_v.double() >= (kth - 2 * eps - 2e-6)[:, None]).sum(dim=1).numpy()
-    return best_i.numpy(), bound, keep
+    return (best_i.numpy(), *_bound_and_keep(best_v.numpy(), eps.numpy(), k, c, m))
 
 
 def _candidates_few(queries, gallery, c, k, precision, block, chunk, exclude_self, row_offset=None):
@@ -181,24 +175,29 @@ def _candidates_few(queries, gallery, c, k, precision, block, chunk, exclude_sel
         if exclude_self:
             hit = np.flatnonzero((rows >= g0) & (rows < g0 + len(g)))
             s[hit, rows[hit] - g0] = -np.inf
-        v, i = _best_columns(s, min(c, s.shape[1]))
-        v, pos = _best_columns(np.concatenate([best_v, v], axis=1), c)
+        v, i = best_columns(s, min(c, s.shape[1]))
+        v, pos = best_columns(np.concatenate([best_v, v], axis=1), c)
         best_i = np.take_along_axis(np.concatenate([best_i, i + g0], axis=1), pos, axis=1)
         best_v = v
     order = np.argsort(-best_v, axis=1, kind="stable")
     best_v, best_i = np.take_along_axis(best_v, order, axis=1), np.take_along_axis(best_i, order, axis=1)
-    t = best_v[:, -1].astype(np.float64)
     # As in _candidates, the vectors as they are (no rounding of them to bound): the float32 accumulation of d terms.
-    eps = 2 * q.shape[1] * _U32 * q_norm * g_norm_max + 1e-30
-    bound = t + eps
+    return (best_i, *_bound_and_keep(best_v, 2 * q.shape[1] * _U32 * q_norm * g_norm_max + 1e-30, k, c, m))
+
+
+def _bound_and_keep(best_v: np.ndarray, eps: np.ndarray, k: int, c: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """From each query's candidates' approximate scores (best first) and its error bound ``eps``: the score no row
+    left out can exceed exactly, and how many candidates may reach the exact top ``k``."""
+    bound = best_v[:, -1].astype(np.float64) + eps
     if c >= m:
         bound[:] = -np.inf  # every row is a candidate: nothing was left out
+    # Only candidates within 2 eps of the k-th approximate score can reach the exact top k.
     kth = best_v[:, min(k, c) - 1].astype(np.float64)
     keep = (best_v.astype(np.float64) >= (kth - 2 * eps - 2e-6)[:, None]).sum(axis=1)
-    return best_i, bound, keep
+    return bound, keep
 
 
-def _best_columns(s: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
+def best_columns(s: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``c`` highest values of each row of ``s`` and their columns, in no particular order."""
     if c >= s.shape[1]:
         return s, np.broadcast_to(np.arange(s.shape[1]), s.shape)
