@@ -207,3 +207,23 @@ def test_writers_run_beside_the_others_leave_what_they_would_in_turn(tmp_path):
         raise ValueError("a broken writer")
     with pytest.raises(ValueError, match="a broken writer"):
         run_writers((writers[0], broken, writers[2]), None, SiteOutput(tmp_path / "x", title="t", csp=""), (broken,))
+
+
+def test_the_record_of_the_site_reads_back_and_a_damaged_one_reads_as_none(tmp_path):
+    """The record a build leaves of its site (files, page keys) reads back as written; a record cut short, one
+    of another format or one from an earlier version (JSON) reads as no record, so the next build renders the
+    site whole instead of stopping or trusting it."""
+    import marshal
+
+    from generator.pipeline.incremental import STATE_FORMAT, _load_state
+
+    state = {"fingerprint": "f", "out": str(tmp_path), "files": {"index.html": [10, 123456789, "ab"]},
+             "pages": {"index.html": "k"}, "problems": [["a.jpg", "unreadable", "replace it", "image"]]}
+    path = tmp_path / "site-state.bin"
+    path.write_bytes(STATE_FORMAT + marshal.dumps(state, 4))
+    assert _load_state(path) == state
+    whole = path.read_bytes()
+    for damaged in (whole[:len(whole) // 2], whole[len(STATE_FORMAT):], json.dumps(state).encode(), b""):
+        path.write_bytes(damaged)
+        assert _load_state(path) == {}
+    assert _load_state(tmp_path / "none.bin") == {}

@@ -84,11 +84,12 @@ def centred(vectors: np.ndarray) -> np.ndarray:
     return centre_in_place(normalised(vectors))
 
 
-def centre_in_place(v: np.ndarray) -> np.ndarray:
-    """:func:`centred` of rows already normalised (float32), written over them."""
+def centre_in_place(v: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
+    """:func:`centred` of rows already normalised (float32), written over them. ``mean``: their
+    :func:`collection_mean` when already known."""
     if len(v) == 0:
         return v
-    m = collection_mean(v).astype(np.float32)
+    m = (collection_mean(v) if mean is None else mean).astype(np.float32)
     for lo in range(0, len(v), CHUNK):   # a chunk at a time: no second copy of the collection
         part = v[lo:lo + CHUNK]
         part -= m
@@ -108,15 +109,17 @@ def rescored(v: np.ndarray, index: np.ndarray) -> np.ndarray:
     return np.round(out, 6)
 
 
-def centred_similarity(v: np.ndarray, index: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+def centred_similarity(v: np.ndarray, index: np.ndarray, similarity: np.ndarray,
+                       mean: np.ndarray | None = None) -> np.ndarray:
     """What :func:`rescored` gives on :func:`centred` rows, from the neighbour lists' own similarities of the
     normalised rows ``v``: with m the collection's average and a_i = v_i . m, the centred similarity of i and j
     is (s_ij - a_i - a_j + m.m) / (|v_i - m| |v_j - m|), and |v_i - m|^2 = |v_i|^2 - 2 a_i + m.m. One pass
     over the collection (a product with m) instead of fetching every listed neighbour's vector again: 0.3 s
-    instead of about 20 s at 100,000 drawings. Rows missing from a list (-1) score 0; 6 decimals."""
+    instead of about 20 s at 100,000 drawings. Rows missing from a list (-1) score 0; 6 decimals. ``mean``:
+    the rows' :func:`collection_mean` when already known."""
     if index.ndim != 2 or index.shape[1] == 0 or len(v) == 0:
         return np.zeros(index.shape, np.float64)
-    m = collection_mean(v)
+    m = collection_mean(v) if mean is None else mean
     a = np.empty(len(v), np.float64)
     q = np.empty(len(v), np.float64)
     for lo in range(0, len(v), CHUNK):
@@ -271,9 +274,11 @@ def _mean_pairwise(sums: np.ndarray, squares: np.ndarray, counts: np.ndarray) ->
     return ((np.einsum("ij,ij->i", sums, sums) - squares) / np.maximum(n * (n - 1), 1)).astype(np.float64)
 
 
-def random_baseline(v: np.ndarray, sizes: list[int], draws: int = DRAWS, seed: int = SEED) -> np.ndarray:
+def random_baseline(v: np.ndarray, sizes: list[int], draws: int = DRAWS, seed: int = SEED,
+                    squares: np.ndarray | None = None) -> np.ndarray:
     """Mean pairwise similarity of ``draws`` random sets of each size (draws x sizes), drawn without
-    replacement from the rows of ``v``; one random order per draw serves every size (its first n rows)."""
+    replacement from the rows of ``v``; one random order per draw serves every size (its first n rows).
+    ``squares``: the rows' squared lengths (float64) when already known."""
     sizes = sorted(set(int(s) for s in sizes))
     if not sizes:
         return np.zeros((draws, 0))
@@ -286,7 +291,7 @@ def random_baseline(v: np.ndarray, sizes: list[int], draws: int = DRAWS, seed: i
     segment = np.searchsorted(starts, np.arange(biggest), side="right") - 1
     indptr = np.searchsorted(segment, np.arange(len(sizes) + 1))
     ones = np.ones(biggest, np.float32)
-    sq = np.einsum("ij,ij->i", v, v).astype(np.float64)
+    sq = np.einsum("ij,ij->i", v, v).astype(np.float64) if squares is None else squares
     takes = [rng.permutation(len(v))[:biggest] for _ in range(draws)]   # drawn in order: the same sets always
 
     def draw(take: np.ndarray) -> np.ndarray:
@@ -300,12 +305,14 @@ def random_baseline(v: np.ndarray, sizes: list[int], draws: int = DRAWS, seed: i
 
 
 def homogeneity(vectors: np.ndarray, views: dict[str, list[str | None]], min_drawings: int = MIN_DRAWINGS,
-                draws: int = DRAWS, seed: int = SEED, overwrite: bool = False) -> tuple[Homogeneity, ...]:
+                draws: int = DRAWS, seed: int = SEED, overwrite: bool = False,
+                unit: bool = False) -> tuple[Homogeneity, ...]:
     """Every country, year, country-year and age group (``views``: view -> each drawing's key, None when
     unknown) with at least ``min_drawings`` drawings, measured against random sets of the archive (rows of
-    ``vectors`` as they are: :func:`make_groups` passes them centred; with ``overwrite``, its own copy, which
-    is normalised where it is)."""
-    v = normalised(vectors, overwrite=overwrite)
+    ``vectors`` as they are: :func:`make_groups` passes them centred). The rows are normalised first (with
+    ``overwrite``, where they are), unless ``unit`` says they are already of length 1 (float32, as
+    :func:`centre_in_place` leaves them): one pass over the collection fewer."""
+    v = vectors if unit else normalised(vectors, overwrite=overwrite)
     cells = []   # (view, key, rows)
     for view in HOMOGENEITY_VIEWS:
         keys = views.get(view)
@@ -319,9 +326,9 @@ def homogeneity(vectors: np.ndarray, views: dict[str, list[str | None]], min_dra
     if not cells or len(v) < 2:
         return ()
     sizes = sorted({len(r) for _, _, r in cells})
-    baseline = random_baseline(v, sizes, draws, seed)
-    col = {s: j for j, s in enumerate(sizes)}
     sq = np.einsum("ij,ij->i", v, v).astype(np.float64)
+    baseline = random_baseline(v, sizes, draws, seed, squares=sq)
+    col = {s: j for j, s in enumerate(sizes)}
     out = []
     for view, key, rows in cells:
         part = v[rows]   # summed and projected in 64-bit without a 64-bit copy of the rows
@@ -363,14 +370,15 @@ def make_groups(vectors: np.ndarray, neighbour_index: np.ndarray, neighbour_simi
     index = np.asarray(neighbour_index)
     similarity = np.asarray(neighbour_similarity, np.float64)
     v = normalised(vectors)
+    mean = collection_mean(v)
     if settings.method != "hdbscan":   # before centring: the lists' similarities are those of the plain rows
-        labels = mutual_groups(index, centred_similarity(v, index, similarity), settings.group_similarity,
+        labels = mutual_groups(index, centred_similarity(v, index, similarity, mean), settings.group_similarity,
                                settings.min_size)
-    v = centre_in_place(v)
+    v = centre_in_place(v, mean)
     if settings.method == "hdbscan":
         labels = hdbscan_groups(v, settings.min_size)
     k = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
     series, lowest = series_of(index, similarity, settings.series_similarity)
     return Groups(settings, labels, series, tightness(v, labels, k), group_artworks(labels, first_artwork, k),
-                  lowest, homogeneity(v, views, settings.min_drawings, settings.draws, overwrite=True),
+                  lowest, homogeneity(v, views, settings.min_drawings, settings.draws, unit=True),
                   typical_groups(labels, views.get("years") or [None] * len(labels)))

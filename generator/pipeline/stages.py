@@ -798,7 +798,7 @@ def group_drawings_later(items: Published, nb: Neighbours, cache: Cache, report:
     first = nb.artworks_index[:, 0] if nb.artworks_index.ndim == 2 and nb.artworks_index.shape[1] else \
         np.full(len(items.drawings), -1)
     key = array_key(items.embeddings.drawings.digests, nb.drawings_index, nb.drawings_similarity, first,
-                    json.dumps(views, sort_keys=True), repr(DEFAULT_SETTINGS), "groups-v1")
+                    json.dumps(views, sort_keys=True), repr(DEFAULT_SETTINGS), "groups-v2")
     cached = cache.get_arrays("groups", key)
     report.computed["groups"] = int(cached is None)
     if cached is not None:

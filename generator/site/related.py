@@ -32,6 +32,8 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
 from generator.fsutil import write_atomic
 from generator.site.jsonout import artists_by_number, compact_year, js_assign
 from generator.i18n import gettext as _
@@ -66,19 +68,20 @@ def chunk_of(item_id: str, chunks: int) -> int:
     return h % chunks
 
 
-def _thousandths(values) -> list[int]:
+def _thousandths(values) -> list:
     """Similarities in thousandths, in rank order, as the first one and then each one's fall from the one before
     (one or two digits instead of three: 2.4 MB less over 100,000 drawings); static/related.js adds them up.
+    ``values``: one list, or a table of them (a list for each row, all rows at once).
 
     >>> _thousandths([0.897, 0.8801, 0.875, 0.9])
     [897, 17, 5, -25]
+    >>> _thousandths([[0.5, 0.25], [0.0015, 0.0025]])
+    [[500, 250], [2, 0]]
     """
-    out, before = [], None
-    for v in values:
-        now = int(round(float(v) * 1000))
-        out.append(now if before is None else before - now)
-        before = now
-    return out
+    now = np.rint(np.asarray(values, np.float64) * 1000).astype(np.int64)   # halves to even, as round() does
+    out = now.copy()
+    out[..., 1:] = now[..., :-1] - now[..., 1:]
+    return out.tolist()
 
 
 def write_related(ctx, out_root: Path) -> None:
@@ -91,21 +94,21 @@ def write_related(ctx, out_root: Path) -> None:
     nav = [[_(label), url] for label, url in site_nav(s.browser_model is not None)]
     write_atomic(folder / "meta.js", js_assign("SITEGEN_RELATED", "meta", {
         "chunks": chunks, "artwork_chunk": ARTWORK_CHUNK, "countries": countries, "nav": nav}))
-    da_i, da_s = nb.artworks_index.tolist(), nb.artworks_similarity.tolist()
+    da_i = nb.artworks_index.tolist()
     confirmed_of = {d.id: sorted(ctx.a_index[a] for a in ctx.confirmed_by_drawing.get(d.id, ())) for d in s.drawings}
     named = sorted({j for row in da_i for j in row} | {j for js in confirmed_of.values() for j in js})
     row_of = {j: k for k, j in enumerate(named)}
     write_artworks_table(folder, [ctx.a_cards[j] for j in named])
     by_chunk: dict[int, dict] = defaultdict(dict)
-    dd_i, dd_s = nb.drawings_index.tolist(), nb.drawings_similarity.tolist()
+    dd_i = nb.drawings_index.tolist()
+    da_t, dd_t = _thousandths(nb.artworks_similarity), _thousandths(nb.drawings_similarity)
     # once per drawing, not once per list it is in
     d_ids = [card["id"] for card in ctx.d_cards]
     no_thumb = [not card["thumb"] for card in ctx.d_cards]
     own_label = [spelt_label(card["id"], countries) != card["label"] for card in ctx.d_cards]
     for i, d in enumerate(s.drawings):
         similar = dd_i[i]
-        entry = [[row_of[j] for j in da_i[i]], _thousandths(da_s[i]), [d_ids[j] for j in similar],
-                 _thousandths(dd_s[i])]
+        entry = [[row_of[j] for j in da_i[i]], da_t[i], [d_ids[j] for j in similar], dd_t[i]]
         extra = {}
         if confirmed_of[d.id]:
             extra["c"] = [row_of[j] for j in confirmed_of[d.id]]
