@@ -267,7 +267,8 @@ def scan_drawings(root: Path, problems: list[Problem]) -> tuple[list[Drawing], i
             rel = _rel(path, root)
             drawings.append(Drawing(_unique_id(slugify(path.stem), taken, problems, rel), path, rel, None))
             continue
-        scans.sort(key=lambda s: (QUALITY_PREFERENCE.get(s[1].quality, 9), -_size(s[0]), _rel(s[0], root)))
+        if len(scans) > 1:   # the best scan first (each file's size read only where there is a choice)
+            scans.sort(key=lambda s: (QUALITY_PREFERENCE.get(s[1].quality, 9), -_size(s[0]), _rel(s[0], root)))
         best_path, best_name = scans[0]
         qualities = [s[1].quality for s in scans]
         if len(set(qualities)) < len(qualities):

@@ -411,7 +411,7 @@ def _write_rows(fh, opened: list[_OpenPart], sources: _Sources, dim: int) -> Non
             if opened[p].mapped is not None:
                 mine = where == p
                 block[mine] = opened[p].mapped[sources.row[lo:hi][mine]]
-        fh.write(block.tobytes())
+        fh.write(memoryview(block).cast("B"))   # its bytes, without a copy of them
         release_pages(*maps)
 
 

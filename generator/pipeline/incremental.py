@@ -153,6 +153,7 @@ def write_site(site: SiteData, report, found: dict[str, list] | None = None) -> 
             result = render_site(site, staging, salt=salt, previous=previous, prepare=derive)
             files, moves, removes = settle(staging, old_files, result.kept)
             update_in_place(staging, settings.out, moves, removes)
+            changed = len(moves)   # the others are the previous site's files, as they were
         finally:
             if staging.exists() and not (staging / UPDATE_LIST).exists():
                 shutil.rmtree(staging, ignore_errors=True)
@@ -161,10 +162,11 @@ def write_site(site: SiteData, report, found: dict[str, list] | None = None) -> 
             # derive runs in each language, before its pages: the map's group names are words of the site.
             result = render_site(site, staging, salt=salt, previous=previous, prepare=derive)
         files = manifest(settings.out, with_digest=True, known=old_files)
+        changed = sum(1 for f, v in files.items() if old_files.get(f, [0])[-1] != v[-1])
     report.computed["pages"] = len(result.pages) - result.reused
     report.computed["pages_reused"] = result.reused
     report.problems.extend(result.problems)
-    report.computed["files_changed"] = sum(1 for f, v in files.items() if old_files.get(f, [0])[-1] != v[-1])
+    report.computed["files_changed"] = changed
     report.site_files, report.site_bytes = len(files), sum(v[0] for v in files.values())
     report.site_manifest = files
     write_atomic(state_file, STATE_FORMAT + marshal.dumps(
