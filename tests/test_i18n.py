@@ -408,3 +408,20 @@ def test_data_package_and_iiif_in_french(built_bilingual_demo, built_demo):
     assert {"en": ["Archive number"]} in [line["label"] for line in man_en["metadata"]]
     coll = json.loads((out / "fr" / "iiif" / "collection.json").read_text(encoding="utf-8"))
     assert "dessins d'enfants" in coll["summary"]["fr"][0]
+
+
+def test_drawing_labels_of_many_drawings_are_those_of_each_one():
+    """The labels of a site's drawings, made all at once (the words looked up once), read as each drawing's
+    own: within a country's or a year's list that part is left out; a drawing whose name does not follow the
+    archive's pattern is named by its file."""
+    i18n.activate("en")
+    drawings = [_drawing("2009_14-17_1234_DEU_R_C.jpg"), _drawing("2010_MS_0981_LBA_R_C.jpg"),
+                _drawing("scan 7.jpg"), _drawing("2009_6-9_0002_DEU_R_C.jpg")]
+    countries = load_countries()
+    assert labels.drawing_labels(countries, drawings) == [
+        "Drawing 1234, Germany, 2009", "Drawing 0981, Lebanon, 2010", "Drawing scan 7", "Drawing 0002, Germany, 2009"]
+    assert labels.drawing_labels(countries, drawings, "countries") == [
+        "Drawing 1234, 2009", "Drawing 0981, 2010", "Drawing scan 7", "Drawing 0002, 2009"]
+    assert labels.drawing_labels(countries, drawings, "years") == [
+        "Drawing 1234, Germany", "Drawing 0981, Lebanon", "Drawing scan 7", "Drawing 0002, Germany"]
+    assert [labels.drawing_label(countries, d, "ages") for d in drawings] == labels.drawing_labels(countries, drawings)

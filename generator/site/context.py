@@ -168,7 +168,8 @@ class SiteContext:
             a_by_id={a.id: a for a in s.artworks},
             confirmed_by_drawing={k: tuple(v) for k, v in by_drawing.items()},
             confirmed_by_artwork={k: tuple(v) for k, v in by_artwork.items()},
-            d_cards=tuple(_drawing_card(s, d) for d in s.drawings),
+            d_cards=tuple(_drawing_card(s, d, label)
+                          for d, label in zip(s.drawings, labels.drawing_labels(s.countries, s.drawings))),
             a_cards=tuple(_artwork_card(s, a) for a in s.artworks),
             collections={f: _groups(s, f, label) for f in FACETS},
             group_views=group_views(s, lambda code: labels.country_name(s.countries, code)),
@@ -212,9 +213,8 @@ def _thumb(site: SiteData, kind: str, item_id: str) -> str | None:
     return thumb_url(kind, item_id) if item_id in site.pictures else None
 
 
-def _drawing_card(site: SiteData, d: Drawing) -> dict:
-    return {"id": d.id, "url": drawing_url(d.id), "thumb": _thumb(site, "drawings", d.id),
-            "label": labels.drawing_label(site.countries, d), "country": labels.country_name(site.countries, d.country),
+def _drawing_card(site: SiteData, d: Drawing, label: str) -> dict:
+    return {"id": d.id, "url": drawing_url(d.id), "thumb": _thumb(site, "drawings", d.id), "label": label, "country": labels.country_name(site.countries, d.country),
             "year": d.year, "age_group": d.age_group}
 
 

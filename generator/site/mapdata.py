@@ -280,11 +280,11 @@ def map_items(s) -> tuple[list[MapItem], dict]:
             return None
         return place(item_id) if place is not None else os.fspath(s.pictures[item_id][0])
     xy = np.asarray(s.coords)[:, :2].tolist()
-    for d, (x, y) in zip(s.drawings, xy):
+    for d, (x, y), label in zip(s.drawings, xy, labels.drawing_labels(s.countries, s.drawings)):
         confirmed = sorted({a_by_id[a].artist for a in confirmed_by_drawing.get(d.id, ()) if a_by_id[a].artist})
         if d.country:
             countries[d.country] = labels.country_name(s.countries, d.country)
-        items.append(MapItem("d", d.id, x, y, labels.drawing_label(s.countries, d),
+        items.append(MapItem("d", d.id, x, y, label,
                              country=d.country or NONE_VALUE, year=str(d.year) if d.year else NONE_VALUE,
                              age=d.age_group or NONE_VALUE, artist=confirmed[0] if confirmed else NONE_VALUE,
                              thumb=thumb(d.id)))

@@ -145,6 +145,7 @@ def _write_collections(ctx: SiteContext, out: SiteOutput) -> None:
     size = max(1, ctx.site.settings.page_size)
     for facet in FACETS:
         facet_title = labels.facet_title(facet)
+        named = labels.drawing_labels(ctx.site.countries, ctx.site.drawings, facet)   # in the site's order
         groups = ctx.collections[facet]
         entries = [g.entry() for g in groups]
         out.page("facet_index.html", facet_index_url(facet), facet=facet, facet_title=facet_title,
@@ -159,9 +160,8 @@ def _write_collections(ctx: SiteContext, out: SiteOutput) -> None:
                 extras = year_extras(ctx, g.key) if facet == "years" and p == 1 else {"theme": None, "typical": []}
                 out.page("collection.html", collection_url(facet, g.key, p), facet=facet, facet_title=facet_title,
                          **extras,
-                         label=g.label, items=[{**ctx.d_cards[ctx.d_index[d.id]],
-                                                "label": labels.drawing_label(ctx.site.countries, d, facet)}
-                                               for d in chunk],
+                         label=g.label, items=[{**ctx.d_cards[i], "label": named[i]}
+                                               for i in (ctx.d_index[d.id] for d in chunk)],
                          total=len(g.members), page=p, pages=pages, pager=pager,
                          prev_url=collection_url(facet, g.key, p - 1) if p > 1 else None,
                          next_url=collection_url(facet, g.key, p + 1) if p < pages else None,

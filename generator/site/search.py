@@ -231,7 +231,7 @@ def site_documents(ctx) -> list[dict]:
         # The label names the number, country and year; the detail adds only what it lacks.
         detail = (_("Age group %(group)s") % {"group": d.age_group} if d.age_group
                   else _("File %(rel)s") % {"rel": d.rel.rsplit('/', 1)[-1]})
-        docs.append({"kind": "d", "id": d.id, "label": ctx.drawing_label(d), "detail": detail, "url": drawing_url(d.id),
+        docs.append({"kind": "d", "id": d.id, "label": ctx.drawing_card(d)["label"], "detail": detail, "url": drawing_url(d.id),
                      "text": " ".join(parts)})
     return docs
 
