@@ -24,6 +24,7 @@ import marshal
 import os
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -120,22 +121,36 @@ def site_on_disk(settings) -> dict[str, list] | None:
     return manifest(settings.out)
 
 
-def write_site(site: SiteData, report, found: dict[str, list] | None = None) -> None:
+class SiteRecord(NamedTuple):
+    """What the last build recorded of the site in the output folder, and whether the site is still as recorded."""
+    state: dict               # the record (empty when there is none)
+    files: dict[str, list]    # its files (empty when it was made for another folder)
+    as_recorded: bool         # the files on disk are exactly those (sizes and times)
+
+
+def site_record(settings, found: dict[str, list] | None = None) -> SiteRecord:
+    """The last build's record of the site in ``settings.out``, checked against ``found`` (the site on disk as
+    :func:`site_on_disk` found it earlier in this build; else it is walked here). A rebuild reads it while the
+    groups are made, before the pages need it."""
+    state = _load_state(_state_file(settings))
+    files = state.get("files", {}) if state.get("out") == os.path.abspath(settings.out) else {}
+    return SiteRecord(state, files,
+                      bool(files) and _as_recorded(found if found is not None else manifest(settings.out), files))
+
+
+def write_site(site: SiteData, report, record: SiteRecord | None = None) -> None:
     """Render the site and update the one on disk in place, or swap in a whole new one (see the module's text),
     unless the site on disk is already it.
 
     Pages whose key is unchanged are kept (or linked from the previous site) instead of rendered. Fills the
-    report's counts of pages, files and bytes, and its problems. ``found``: the site on disk as
-    :func:`site_on_disk` found it earlier in this build (else it is walked here).
+    report's counts of pages, files and bytes, and its problems. ``record``: :func:`site_record`, when this build
+    read it already.
     """
     settings = site.settings
     assets = assets_digest()
     fingerprint = site_fingerprint(site, assets)
     state_file = _state_file(settings)
-    site_state = _load_state(state_file)
-    old_files = site_state.get("files", {}) if site_state.get("out") == os.path.abspath(settings.out) else {}
-    # The site on disk exactly as the last build recorded it (sizes and times)?
-    as_recorded = bool(old_files) and _as_recorded(found if found is not None else manifest(settings.out), old_files)
+    site_state, old_files, as_recorded = record if record is not None else site_record(settings)
     if site_state.get("fingerprint") == fingerprint and as_recorded:
         report.computed["pages"] = 0
         report.site_files, report.site_bytes = len(old_files), sum(v[0] for v in old_files.values())

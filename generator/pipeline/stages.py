@@ -22,7 +22,7 @@ from generator.pipeline.derive import make_map_pictures
 from generator.pipeline.findmodel import browser_model
 from generator.pipeline.findsamples import find_model_pictures
 from generator.pipeline.imagesfolder import check_images_folder
-from generator.pipeline.incremental import site_on_disk, write_site
+from generator.pipeline.incremental import site_on_disk, site_record, write_site
 from generator.pipeline.unchanged import inputs_stamp, record_build, unchanged_report
 from generator.pipeline.progress import Progress, no_progress
 from generator.pipeline.report import (BuildReport, problem_summary, review_note, size_warning, timed,
@@ -500,8 +500,10 @@ def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Pr
                                 meanwhile=lambda: on_disk.append(site_on_disk(settings)))
     with timed(report, "layout", echo, lambda: "placed while the nearest artworks were searched" if map_later else ""):
         lay = map_later() if map_later else place_on_map(items.embeddings, cache, settings, report)
+    record = []   # the last build's record of the site, read while the groups are made
     groups, pictures = _groups_and_pictures(items, nb, cache, settings, progress, report, echo,
-                                            (countries, lay["coords"]) if map_later else None)
+                                            (countries, lay["coords"]) if map_later else None,
+                                            lambda: record.append(site_record(settings, on_disk[0])))
     browser = None
     if settings.find_page:
         with timed(report, "find model", echo):
@@ -523,7 +525,7 @@ def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Pr
                         browser_model=browser, groups=groups, themes=themes)
         # Rendering is skipped when nothing that goes into the site changed (its fingerprint is a digest of
         # the site data) and the site on disk is still the one we wrote (a manifest of sizes and times says so).
-        write_site(site, report, on_disk[0])
+        write_site(site, report, record[0])
         if not settings.site_url:
             report.notes.append(IIIF_NEEDS_SITE_URL)
         if settings.image_base_url:
@@ -542,10 +544,12 @@ def _build(settings: BuildSettings, *, echo: Callable[[str], None], progress: Pr
 
 
 def _groups_and_pictures(items: Published, nb: Neighbours, cache: Cache, settings: BuildSettings, progress: Progress,
-                         report: BuildReport, echo: Callable[[str], None], placed: tuple | None):
+                         report: BuildReport, echo: Callable[[str], None], placed: tuple | None,
+                         meanwhile: Callable[[], None]):
     """Stages 6 and 7: the groups, and the pictures. ``placed``: (the countries, the map's coordinates) when a few
     new items were placed into the last map (a rebuild): the groups are then made in a forked process while this one
-    makes the pictures and the map's new picture sheets; else in turn (in a first build both are heavy)."""
+    makes the pictures and the map's new picture sheets, then runs ``meanwhile``; else in turn (in a first build both
+    are heavy), ``meanwhile`` last."""
     groups_later = group_drawings_later(items, nb, cache, report) if placed else None
     if groups_later is None:
         with timed(report, "groups", echo):
@@ -557,6 +561,7 @@ def _groups_and_pictures(items: Published, nb: Neighbours, cache: Cache, setting
                                         settings, progress, report)
             if placed:
                 make_map_pictures(items.drawings, items.artworks, items.pairs, *placed, pictures, settings.cache)
+        meanwhile()
     finally:
         if groups_later is not None:
             with timed(report, "groups", echo, lambda: "made while the pictures were"):
