@@ -120,6 +120,21 @@ def test_extended_lists_equal_a_full_search(vectors):
     assert got is not None
     for x, y in zip(got, want):
         assert x.shape == y.shape and np.array_equal(x, y)
+    # The collection a few rows at a time (the new drawings' own lists gathered block by block, ties across blocks),
+    # and no new drawing at all: the same lists.
+    import functools
+    from generator.ml import neighbours
+
+    whole = neighbours._meet
+    for block in (3, 64):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(neighbours, "_meet", functools.partial(whole, block=block))
+            by_blocks = extend_neighbours(prev, old_rows, drawings, artworks, 10, 6, 12)
+        for x, y in zip(by_blocks, want):
+            assert x.shape == y.shape and np.array_equal(x, y)
+    same = extend_neighbours(want, np.arange(len(drawings)), drawings, artworks, 10, 6, 12)
+    for x, y in zip(same, want):
+        assert x.shape == y.shape and np.array_equal(x, y)
     # lists shorter than the new size asks for (a collection smaller than a list): searched again in full
     small = np.arange(5)
     assert extend_neighbours(_lists(drawings[small], artworks, 10, 6, 12), small, drawings[:9], artworks, 10, 6,

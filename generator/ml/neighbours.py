@@ -363,28 +363,67 @@ def extend_neighbours(prev_lists: tuple[np.ndarray, ...], old_rows: np.ndarray, 
     out_a_idx[new], out_a_sim[new] = top_k(drawings[new], artworks, a_idx.shape[1])
     out_d_idx = np.zeros((n, k_d), np.int64)
     out_d_sim = np.zeros((n, k_d), np.float32)
-    if len(new):
-        # the new drawings against every drawing (one deeper, then each leaves itself out)
-        ni, ns = top_k(drawings[new], drawings, k_d + 1)
-        not_self = ni != new[:, None]
-        order = np.argsort(~not_self, axis=1, kind="stable")[:, :k_d]
-        out_d_idx[new] = np.take_along_axis(ni, order, axis=1)
-        out_d_sim[new] = np.take_along_axis(ns, order, axis=1)
-    out_d_idx[old_rows], out_d_sim[old_rows] = _meet(drawings, old_rows, moved(d_idx), d_sim, drawings[new], new,
-                                                     k_d)
+    # The old drawings' lists meet the new drawings, and the new drawings' own lists (every drawing but themselves)
+    # come from the same products of every drawing with the new ones.
+    out_d_idx[old_rows], out_d_sim[old_rows], out_d_idx[new], out_d_sim[new] = _meet(
+        drawings, old_rows, moved(d_idx), d_sim, drawings[new], new, k_d, own=True)
     o_i, o_s = _meet(artworks, np.arange(len(artworks)), moved(o_idx), o_sim, drawings[new], new, k_o)
     return out_a_idx, out_a_sim, out_d_idx, out_d_sim, o_i, o_s
 
 
 def _meet(vectors: np.ndarray, rows: np.ndarray, idx: np.ndarray, sim: np.ndarray, new_vectors: np.ndarray,
-          new: np.ndarray, k: int, block: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+          new: np.ndarray, k: int, block: int = 8192, own: bool = False) -> tuple[np.ndarray, ...]:
     """The lists (``idx``/``sim``) of the ``rows`` of ``vectors``, each merged with the new gallery rows
-    (``new``, their vectors ``new_vectors``), a block at a time (only a block's scores against them are held)."""
+    (``new``, their vectors ``new_vectors``), a block at a time (only a block's scores against them are held).
+
+    With ``own`` (``rows`` and ``new`` together being every row of ``vectors``), also the new rows' own lists:
+    their ``k`` best among every row but themselves, from the same scores (and those of the new rows with each
+    other), in the search's order: what :func:`top_k` with ``exclude_self`` gives them, without a second pass over
+    the collection."""
     out_i = np.zeros((len(rows), k), np.int64)
     out_s = np.zeros((len(rows), k), np.float32)
+    mine_i = np.zeros((len(new), 0), np.int64)   # the new rows' best so far
+    mine_s = np.zeros((len(new), 0), np.float64)
     for lo in range(0, len(rows), block):
         part = slice(lo, lo + block)
-        out_i[part], out_s[part] = merge_top_k(idx[part], sim[part], new,
-                                               exact_similarity(vectors[rows[part]], new_vectors), k)
+        scores = exact_similarity(vectors[rows[part]], new_vectors)
+        out_i[part], out_s[part] = merge_top_k(idx[part], sim[part], new, scores, k)
+        if own and len(new):
+            mine_i, mine_s = merge_top_k(mine_i, mine_s, *_best_columns_with_ties(scores.T, rows[part], k), k)
         release_pages(vectors)
-    return out_i, out_s
+    if not own:
+        return out_i, out_s
+    if not len(new):
+        return out_i, out_s, np.zeros((0, k), np.int64), np.zeros((0, k), np.float32)
+    among = exact_similarity(new_vectors, new_vectors)
+    np.fill_diagonal(among, -np.inf)   # a row never lists itself
+    mine_i, mine_s = merge_top_k(mine_i, mine_s, *_best_columns_with_ties(among, new, k), k)
+    assert mine_i.shape == (len(new), k), "fewer rows than a list holds"
+    return out_i, out_s, mine_i, mine_s
+
+
+def _best_columns_with_ties(key: np.ndarray, cols: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of ``key`` (scores of the gallery rows ``cols``, rounded as the search rounds them), the
+    columns that can be among its ``k`` best in the search's order: every one scoring at least its ``k``-th best
+    score, those tied with it included (the lower row wins a tie, whichever of them a partial sort would keep).
+    (row's gallery rows, their scores), padded with -1 and -inf.
+
+    >>> i, s = _best_columns_with_ties(np.array([[1., 1., 1., .5], [.2, .9, .1, .3]]), np.array([30, 20, 10, 0]), 2)
+    >>> i.tolist(), s.tolist()
+    ([[30, 20, 10], [20, 0, -1]], [[1.0, 1.0, 1.0], [0.9, 0.3, -inf]])
+    """
+    m = key.shape[1]
+    if k == 0:
+        return np.zeros((len(key), 0), np.int64), np.zeros((len(key), 0))
+    if m <= k:
+        return np.broadcast_to(np.asarray(cols, np.int64), key.shape), key
+    kth = np.partition(key, m - k, axis=1)[:, m - k]
+    keep = key >= kth[:, None]
+    counts = keep.sum(axis=1)
+    r, c = np.nonzero(keep)   # by row, then column
+    at = np.arange(len(r)) - np.repeat(np.cumsum(counts) - counts, counts)
+    out_i = np.full((len(key), int(counts.max())), -1, np.int64)
+    out_k = np.full(out_i.shape, -np.inf)
+    out_i[r, at] = np.asarray(cols, np.int64)[c]
+    out_k[r, at] = key[r, c]
+    return out_i, out_k
