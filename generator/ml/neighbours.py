@@ -406,7 +406,7 @@ def _best_columns_with_ties(key: np.ndarray, cols: np.ndarray, k: int) -> tuple[
     """For each row of ``key`` (scores of the gallery rows ``cols``, rounded as the search rounds them), the
     columns that can be among its ``k`` best in the search's order: every one scoring at least its ``k``-th best
     score, those tied with it included (the lower row wins a tie, whichever of them a partial sort would keep).
-    (row's gallery rows, their scores), padded with -1 and -inf.
+    Returns each row's gallery rows and their scores, padded with -1 and -inf.
 
     >>> i, s = _best_columns_with_ties(np.array([[1., 1., 1., .5], [.2, .9, .1, .3]]), np.array([30, 20, 10, 0]), 2)
     >>> i.tolist(), s.tolist()
