@@ -51,12 +51,11 @@ DEFAULT_SETTINGS = GroupSettings(METHOD, MIN_SIZE, GROUP_SIMILARITY, SERIES_SIMI
 CHUNK = 8192
 
 
-def normalised(vectors: np.ndarray, overwrite: bool = False) -> np.ndarray:
-    """Rows scaled to length 1 (float32); a zero row stays zero. A chunk of rows at a time (each row's figures
-    are those of the whole array at once): one new array, or none with ``overwrite`` (the rows are scaled where
-    they are, when they are float32 already)."""
+def normalised(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (float32, a new array); a zero row stays zero. A chunk of rows at a time (each
+    row's figures are those of the whole array at once)."""
     v = np.asarray(vectors, np.float32)
-    out = v if overwrite else np.empty_like(v)
+    out = np.empty_like(v)
     for lo in range(0, len(v), CHUNK):
         part = v[lo:lo + CHUNK]
         norms = np.linalg.norm(part, axis=1, keepdims=True)
@@ -305,14 +304,13 @@ def random_baseline(v: np.ndarray, sizes: list[int], draws: int = DRAWS, seed: i
 
 
 def homogeneity(vectors: np.ndarray, views: dict[str, list[str | None]], min_drawings: int = MIN_DRAWINGS,
-                draws: int = DRAWS, seed: int = SEED, overwrite: bool = False,
-                unit: bool = False) -> tuple[Homogeneity, ...]:
+                draws: int = DRAWS, seed: int = SEED, unit: bool = False) -> tuple[Homogeneity, ...]:
     """Every country, year, country-year and age group (``views``: view -> each drawing's key, None when
     unknown) with at least ``min_drawings`` drawings, measured against random sets of the archive (rows of
-    ``vectors`` as they are: :func:`make_groups` passes them centred). The rows are normalised first (with
-    ``overwrite``, where they are), unless ``unit`` says they are already of length 1 (float32, as
-    :func:`centre_in_place` leaves them): one pass over the collection fewer."""
-    v = vectors if unit else normalised(vectors, overwrite=overwrite)
+    ``vectors`` as they are: :func:`make_groups` passes them centred). The rows are normalised first (a copy),
+    unless ``unit`` says they are already of length 1 (float32, as :func:`centre_in_place` leaves them): one
+    pass over the collection fewer."""
+    v = vectors if unit else normalised(vectors)
     cells = []   # (view, key, rows)
     for view in HOMOGENEITY_VIEWS:
         keys = views.get(view)
