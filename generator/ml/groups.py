@@ -51,11 +51,12 @@ DEFAULT_SETTINGS = GroupSettings(METHOD, MIN_SIZE, GROUP_SIMILARITY, SERIES_SIMI
 CHUNK = 8192
 
 
-def normalised(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1 (float32, a new array); a zero row stays zero. A chunk of rows at a time (each
-    row's figures are those of the whole array at once)."""
+def normalised(vectors: np.ndarray, overwrite: bool = False) -> np.ndarray:
+    """Rows scaled to length 1 (float32); a zero row stays zero. A chunk of rows at a time (each row's figures
+    are those of the whole array at once): one new array, or none with ``overwrite`` (the rows are scaled where
+    they are, when they are float32 already)."""
     v = np.asarray(vectors, np.float32)
-    out = np.empty_like(v)
+    out = v if overwrite else np.empty_like(v)
     for lo in range(0, len(v), CHUNK):
         part = v[lo:lo + CHUNK]
         norms = np.linalg.norm(part, axis=1, keepdims=True)
