@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from generator.fsutil import (UPDATE_LIST, linked_file_digest, staged, staging_folder, update_in_place,
+from generator.fsutil import (UPDATE_LIST, is_picture, linked_file_digest, staged, staging_folder, update_in_place,
                               walk_files, write_atomic)
 from generator.inputs.collection import Problem
 from generator.pipeline.cache import array_key, feed_array_bytes
@@ -113,12 +113,19 @@ def _state_file(settings) -> Path:
 
 
 def site_on_disk(settings) -> dict[str, list] | None:
-    """The sizes and times of the files in the output folder (:func:`manifest`), or None when no build recorded a
-    site there: what :func:`write_site` compares with the last build's record. A rebuild takes it while a forked
+    """The files in the output folder as :func:`found_files` lists them, or None when no build recorded a site
+    there: what :func:`write_site` compares with the last build's record. A rebuild takes it while a forked
     process searches the nearest drawings, instead of when the pages begin."""
     if not _state_file(settings).is_file() or not settings.out.is_dir():
         return None
-    return manifest(settings.out)
+    return found_files(settings.out)
+
+
+def found_files(root: Path) -> dict[str, list]:
+    """relative path -> [size, mtime_ns] of every file of a built site, but [-1, -1, digest] for its pictures (see
+    :func:`generator.fsutil.linked_file_digest`): what is compared with a site's record (:func:`manifest`)."""
+    return {rel: [size, mtime] if size >= 0 else [size, mtime, linked_file_digest(inode)]
+            for rel, size, mtime, inode in walk_files(root, pictures_by_inode=True)}
 
 
 class SiteRecord(NamedTuple):
@@ -135,7 +142,7 @@ def site_record(settings, found: dict[str, list] | None = None) -> SiteRecord:
     state = _load_state(_state_file(settings))
     files = state.get("files", {}) if state.get("out") == os.path.abspath(settings.out) else {}
     return SiteRecord(state, files,
-                      bool(files) and _as_recorded(found if found is not None else manifest(settings.out), files))
+                      bool(files) and _as_recorded(found if found is not None else found_files(settings.out), files))
 
 
 def write_site(site: SiteData, report, record: SiteRecord | None = None) -> None:
@@ -192,12 +199,13 @@ def write_site(site: SiteData, report, record: SiteRecord | None = None) -> None
 
 
 def _as_recorded(found: dict[str, list], recorded: dict[str, list]) -> bool:
-    """Whether the files ``found`` on disk (sizes and times) are exactly those ``recorded`` (with their digests)."""
+    """Whether the files ``found`` on disk (:func:`found_files`: sizes and times, the pictures' digests) are
+    exactly those ``recorded`` (:func:`manifest`)."""
     if len(found) != len(recorded):
         return False
-    for rel, (size, mtime) in found.items():
+    for rel, seen in found.items():
         row = recorded.get(rel)
-        if row is None or row[0] != size or row[1] != mtime:
+        if row is None or (row[2:3] != seen[2:] if seen[0] < 0 else (row[0] != seen[0] or row[1] != seen[1])):
             return False
     return True
 
@@ -273,10 +281,10 @@ def manifest(root: Path, with_digest: bool = False, known: dict[str, list] | Non
         rel, size, mtime, inode = rows.pop()
         row = [size, mtime]
         old = known.get(rel)
-        if old and len(old) == 3 and old[:2] == row:
-            row.append(old[2])
-        elif rel.endswith(".webp"):
+        if is_picture(rel):
             row.append(linked_file_digest(inode))
+        elif old and len(old) == 3 and old[:2] == row:
+            row.append(old[2])
         else:
             with open(os.path.join(root, rel), "rb") as fh:
                 row.append(hashlib.blake2b(fh.read(), digest_size=8).hexdigest())

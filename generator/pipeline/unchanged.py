@@ -22,7 +22,7 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-from generator.fsutil import walk_files, write_atomic
+from generator.fsutil import is_picture, linked_file_digest, walk_files, write_atomic
 from generator.inputs.problems import Problem
 from generator.pipeline.cache import array_key
 from generator.pipeline.incremental import assets_digest
@@ -103,14 +103,20 @@ def inputs_stamp(settings: BuildSettings) -> str:
 
 
 def output_stamp(settings: BuildSettings, images_out: Path | None, site_files: dict | None = None) -> str:
-    """A digest of the sizes and times of every file the build wrote. ``site_files``: the site's manifest when
-    the build has just made it (the same rows a walk through the site would find; one walk fewer)."""
-    h = hashlib.sha256(b"output-v2\n")
+    """A digest of the sizes and times of every file the build wrote (of a picture, the file it is: see
+    :func:`generator.fsutil.linked_file_digest`). ``site_files``: the site's manifest when the build has just made
+    it (the same rows a walk through the site would find; one walk fewer)."""
+    h = hashlib.sha256(b"output-v3\n")
     for root, rows in ((settings.out, site_files), (images_out, None)):
         if root is not None:
-            found = walk_files(root) if rows is None else [(rel, *rows[rel][:2]) for rel in sorted(rows)]
+            if rows is None:
+                lines = [f"{rel} {linked_file_digest(inode)}\n" if size < 0 else f"{rel} {size} {mtime}\n"
+                         for rel, size, mtime, inode in walk_files(root, pictures_by_inode=True)]
+            else:   # a picture by the file it is, as the walk above finds it (see found_files)
+                lines = [f"{rel} {rows[rel][2]}\n" if is_picture(rel) else f"{rel} {rows[rel][0]} {rows[rel][1]}\n"
+                         for rel in sorted(rows)]
             h.update(f"tree {os.path.abspath(root)}\n".encode())
-            h.update("".join([f"{rel} {size} {mtime}\n" for rel, size, mtime, *_ in found]).encode())
+            h.update("".join(lines).encode())
     return h.hexdigest()
 
 
