@@ -228,10 +228,9 @@ PAGES = (
 #: Writers run in a forked process while the others run, when the site is updated in place (a few pages to
 #: render, the rest of each writer's time is its own Python work): none reads what another writes, they are
 #: every writer that reads the computed fields (made in that process then: the map's arrangement and picture
-#: sheets, the discoveries, the model's figures, the find page's index), and with the collections', the groups',
-#: the statistics' and the search's pages they take about half of the time at 100,000 drawings. The writers after
-#: them wait for them.
-BESIDE = (write_collections, write_groups, write_discoveries, write_map, write_stats, write_search, write_model_page,
+#: sheets, the discoveries, the model's figures, the find page's index), and with the collections', the groups' and
+#: the search's pages they take about half of the time at 100,000 drawings. The writers after them wait for them.
+BESIDE = (write_collections, write_groups, write_discoveries, write_map, write_search, write_model_page,
           write_find_page)
 
 
