@@ -384,6 +384,28 @@ def return_free_memory() -> None:
 _TRIM = None   # the C library's malloc_trim once looked for; False where there is none
 
 
+def keep_freed_memory() -> bool:
+    """Have the C library keep the memory this process frees for its next allocations, large blocks included,
+    instead of handing them back to the system at once (glibc's ``mallopt``; elsewhere nothing is done: False).
+
+    A network's forward pass allocates and frees tens of megabytes for each layer. Handed back and asked for again,
+    every page of them was made anew by the system: 1.48 million page faults for 112 pictures of 280 pixels, half of
+    the time of embedding them (3.1 s against 1.4-1.5 s for the same vectors, bit for bit). Only for a process
+    that embeds pictures and then ends: its memory stays at its peak until then."""
+    if os.name != "posix":
+        return False
+    import ctypes
+
+    try:
+        mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    except (OSError, TypeError):
+        return False
+    if mallopt is None:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3   # glibc's names for the two settings
+    return bool(mallopt(m_mmap_threshold, 1 << 30)) and bool(mallopt(m_trim_threshold, 1 << 30))
+
+
 def is_mapped(array) -> bool:
     """Whether ``array`` is (a view of) a map of a file whose pages :func:`release_pages` lets go."""
     return _file_map(array) is not None

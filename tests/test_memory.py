@@ -522,3 +522,32 @@ def test_the_pictures_count_for_the_fingerprint_by_their_names_without_making_th
     monkeypatch.setattr(PictureFiles, "files", lambda *a: pytest.fail("paths made for the fingerprint"))
     assert sorted(picture_names(files)) == sorted(picture_names(as_paths))
     assert ("Claude_Monet_3", "cd34-w320-t.webp", "cd34-w320-d.webp") in list(picture_names(files))
+
+
+def test_a_process_that_keeps_its_freed_memory_embeds_the_same_vectors():
+    """The embedding processes keep the memory they free for their next allocations (no page made anew for every
+    layer of every batch): the vectors are the same, bit for bit. Run in a process of its own, as the build does."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from generator.settings import BuildSettings\n"
+        "from generator.ml.model import load_model\n"
+        "from generator.ml.embed import embed_arrays, prepare_model\n"
+        "from generator.fsutil import keep_freed_memory\n"
+        "s = BuildSettings(drawings='d', artworks='a')\n"
+        "m = load_model(s.model, s.weights); net = prepare_model(m, 'cpu', 'fp32')\n"
+        "x = np.random.default_rng(0).integers(0, 255, (4, m.input_size, m.input_size, 3), dtype=np.uint8)\n"
+        "before = embed_arrays(net, x, 'cpu', 'fp32')\n"
+        "kept = keep_freed_memory()\n"
+        "after = [embed_arrays(net, x, 'cpu', 'fp32') for _ in range(2)]\n"
+        "import sys; sys.stdout.write(f'{kept} {all((a.tobytes() == before.tobytes()) for a in after)}')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    kept, same = out.split()
+    assert same == "True"
+    import ctypes
+    import os
+
+    glibc = os.name == "posix" and hasattr(ctypes.CDLL(None), "mallopt")
+    assert kept == str(glibc)

@@ -29,7 +29,8 @@ from generator.pipeline.report import (BuildReport, problem_summary, review_note
                                        write_report_file)
 from generator.settings import BuildSettings
 from generator.forks import Prepared, beside, can_fork, usable_cores
-from generator.fsutil import check_output_folder, is_within, recover_interrupted, staged, write_atomic
+from generator.fsutil import (check_output_folder, is_within, keep_freed_memory, recover_interrupted, staged,
+                              write_atomic)
 from generator.contracts import NEIGHBOUR_ARRAYS, Embedded, Embeddings, Neighbours
 from generator.errors import ImageError, InputError
 from generator.inputs.collection import Artwork, Collection, Drawing, Problem, load_collection
@@ -178,7 +179,11 @@ def _embed_beside(missing: list[str], first_path: dict[str, Path], cache: Cache,
                   precision: str, settings: BuildSettings, progress: Progress) -> Callable[[], list[ImageError]]:
     """:func:`_embed_apart` started in a forked process, this one going on; the function returned waits for it.
     Where it would not be forked (see :func:`apart`), it runs when that function is called."""
+    here = os.getpid()
+
     def task():
+        if os.getpid() != here:   # a process of its own, which ends once the pictures are embedded
+            keep_freed_memory()
         return _embed(missing, first_path, cache, key, device, precision, settings, progress)
     if not missing or settings.engine == "ray":
         return task
@@ -210,8 +215,11 @@ def network_ready(settings: BuildSettings, cache: Cache, progress: Progress):
 
 
 def _load_network(settings: BuildSettings):
+    """The network, loaded in the forked process of :func:`network_ready`, which embeds with it and ends."""
     from generator.ml.embed import embed_paths  # noqa: F401  (the library, loaded before it is needed)
     from generator.ml.model import load_model
+
+    keep_freed_memory()
 
     return load_model(settings.model, settings.weights)
 
