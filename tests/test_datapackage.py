@@ -365,12 +365,14 @@ def test_the_nearest_artworks_table_is_spelt_as_the_csv_writer_spells_its_rows()
     rng = np.random.default_rng(3)
     index = rng.integers(0, len(a_ids), (len(d_ids), 4))
     sims = np.array([[0.123456, -0.0, 1.0, 1e-05], [0.99995, -0.33335, 0.5, 0.30000001192092896]] * 4)[:len(d_ids)]
-    site = SimpleNamespace(drawings=[SimpleNamespace(id=i) for i in d_ids], artworks=[SimpleNamespace(id=i) for i in a_ids],
-                           neighbours=SimpleNamespace(artworks_index=index, artworks_similarity=sims.astype(np.float32)))
+    sims = sims.astype(np.float32)
+    site = SimpleNamespace(drawings=[SimpleNamespace(id=i) for i in d_ids],
+                           artworks=[SimpleNamespace(id=i) for i in a_ids],
+                           neighbours=SimpleNamespace(artworks_index=index, artworks_similarity=sims))
     payload = datapackage.neighbours_payload(site)
-    rows = [[d, rank, a_ids[j], round(s, 4)] for d, found, row in zip(d_ids, index.tolist(), sims.astype(np.float32).tolist())
+    rows = [[d, rank, a_ids[j], round(s, 4)] for d, found, row in zip(d_ids, index.tolist(), sims.tolist())
             for rank, (j, s) in enumerate(zip(found, row), start=1)]
     header = payload["columns"]
     assert csv_text(header, []) + payload["lines"] == csv_text(header, rows)
-    assert list(csv.reader(io.StringIO(payload["lines"])))[4 * 3] == ["line\nbreak", "1", a_ids[index[3][0]],
-                                                                         repr(round(float(np.float32(sims[3][0])), 4))]
+    third = list(csv.reader(io.StringIO(payload["lines"])))[4 * 3]   # the first row of the fourth drawing
+    assert third == ["line\nbreak", "1", a_ids[index[3][0]], repr(round(float(sims[3][0]), 4))]
