@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generator.ml.device import cpu_supports_bf16  # noqa: E402
 from generator.ml.embed import embed_arrays, embed_paths, prepare_model  # noqa: E402
+from generator.fsutil import keep_freed_memory  # noqa: E402
 from generator.inputs.images import model_input  # noqa: E402
 from generator.ml.model import LoadedModel, build_architecture  # noqa: E402
 
@@ -80,8 +81,13 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--precisions", default="fp32,bf16")
     ap.add_argument("--workers", type=int, default=2, help="decoding threads")
+    ap.add_argument("--plain-memory", action="store_true",
+                    help="let the C library hand freed memory back at once, as before the build's embedding "
+                         "processes kept it")
     args = ap.parse_args()
     dev = args.device
+    kept = False if args.plain_memory else keep_freed_memory()   # as the build's embedding processes do
+    print(f"freed memory kept for the next allocations: {'yes' if kept else 'no'}")
     print(f"machine: {os.cpu_count()} CPU threads (torch uses {torch.get_num_threads()}), "
           f"{torch.cuda.get_device_name() if dev.startswith('cuda') else 'no GPU'}; torch {torch.__version__}; "
           f"bf16 in hardware: {cpu_supports_bf16() if dev == 'cpu' else 'yes'}")
