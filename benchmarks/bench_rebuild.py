@@ -241,7 +241,9 @@ class TreeMemory(threading.Thread):
 
     def __init__(self, every: float = 0.5):
         super().__init__(daemon=True)
-        self.every, self.peak, self.since, self.works = every, 0.0, 0.0, tree_pss_mb(os.getpid()) is not None
+        # 0 (or less): not read at all (a wait of 0 s between readings would read without a pause)
+        self.every, self.peak, self.since = every, 0.0, 0.0
+        self.works = every > 0 and tree_pss_mb(os.getpid()) is not None
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -335,7 +337,7 @@ def main() -> None:
     ap.add_argument("--rebuild-sample-every", type=float, default=2.0,
                     help="seconds between two readings of the memory in the builds after the first (each reading "
                          "walks the memory of every process of the build: every half second it took about a tenth "
-                         "of a core, which a rebuild of a few seconds felt)")
+                         "of a core, which a rebuild of a few seconds felt); 0: not read")
     ap.add_argument("--first-only", action="store_true", help="stop after the first build")
     ap.add_argument("--keep", action="store_true", help="keep the generated collection, site and cache")
     ap.add_argument("--reuse", action="store_true",
