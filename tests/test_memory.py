@@ -551,3 +551,23 @@ def test_a_process_that_keeps_its_freed_memory_embeds_the_same_vectors():
 
     glibc = os.name == "posix" and hasattr(ctypes.CDLL(None), "mallopt")
     assert kept == str(glibc)
+
+
+def test_merging_leaves_a_part_much_larger_than_the_others_as_it_is(tmp_path):
+    """After a first build, one part holds most vectors and each rebuild adds a small one: the small ones are merged
+    together, the large one is neither read whole nor written again, and every vector is kept."""
+    c = Cache(tmp_path)
+    v = _vectors(200, 256, seed=4)
+    big = c.add_embeddings("m", [f"k{i:03d}" for i in range(150)], v[:150])
+    before = big.stat()
+    for i in range(cache_module.MAX_PARTS):   # small parts of 2
+        c.add_embeddings("m", [f"k{150 + 2 * i + j:03d}" for j in range(2)], v[150 + 2 * i:152 + 2 * i])
+    c.compact_embeddings("m")
+    parts = sorted((tmp_path / "embeddings" / "m").glob("part-*.npz"))
+    assert len(parts) == 2 and big in parts
+    after = big.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns), "the large part untouched"
+    merged = c.load_embeddings("m")
+    n = 150 + 2 * cache_module.MAX_PARTS
+    assert sorted(merged) == [f"k{i:03d}" for i in range(n)]
+    assert all(np.array_equal(merged[f"k{i:03d}"], v[i]) for i in range(n))
