@@ -175,8 +175,8 @@ def _entries(folder: str, prefix: str):
         return [(e, prefix + e.name) for e in it]
 
 
-def _file_row(entry: os.DirEntry, rel: str, picture_by_inode: bool = False) -> tuple[str, int, int, int]:
-    if picture_by_inode and is_picture(rel):
+def _file_row(entry: os.DirEntry, rel: str, pictures_by_inode: bool = False) -> tuple[str, int, int, int]:
+    if pictures_by_inode and is_picture(rel):
         return rel, -1, -1, entry.inode()
     st = entry.stat(follow_symlinks=False)
     return rel, st.st_size, st.st_mtime_ns, entry.inode()
@@ -369,19 +369,22 @@ def return_free_memory() -> None:
     one: Linux with glibc). The library keeps freed blocks for later use, and after a stage's large arrays are
     freed it can hold hundreds of megabytes nobody uses, counted in the build's memory until the end; a build
     calls this between its stages. Elsewhere it does nothing."""
-    global _TRIM
-    if _TRIM is None:
-        import ctypes
-
-        try:   # the symbols the process already has (the C library among them), no file looked for
-            _TRIM = getattr(ctypes.CDLL(None), "malloc_trim", False) if os.name == "posix" else False
-        except (OSError, TypeError):
-            _TRIM = False
-    if _TRIM:
-        _TRIM(0)
+    trim = _c_library("malloc_trim")
+    if trim is not None:
+        trim(0)
 
 
-_TRIM = None   # the C library's malloc_trim once looked for; False where there is none
+def _c_library(name: str):
+    """The C library's function ``name`` from the symbols the process already has (no file looked for), or None
+    where there is none (not Linux with glibc)."""
+    if os.name != "posix":
+        return None
+    import ctypes
+
+    try:
+        return getattr(ctypes.CDLL(None), name, None)
+    except (OSError, TypeError):
+        return None
 
 
 def keep_freed_memory() -> bool:
@@ -392,14 +395,7 @@ def keep_freed_memory() -> bool:
     every page of them was made anew by the system: 1.48 million page faults for 112 pictures of 280 pixels, half of
     the time of embedding them (3.1 s against 1.4-1.5 s for the same vectors, bit for bit). Only for a process
     that embeds pictures and then ends: its memory stays at its peak until then."""
-    if os.name != "posix":
-        return False
-    import ctypes
-
-    try:
-        mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
-    except (OSError, TypeError):
-        return False
+    mallopt = _c_library("mallopt")
     if mallopt is None:
         return False
     m_trim_threshold, m_mmap_threshold = -1, -3   # glibc's names for the two settings

@@ -124,7 +124,7 @@ def site_on_disk(settings) -> dict[str, list] | None:
 def found_files(root: Path) -> dict[str, list]:
     """relative path -> [size, mtime_ns] of every file of a built site, but [-1, -1, digest] for its pictures (see
     :func:`generator.fsutil.linked_file_digest`): what is compared with a site's record (:func:`manifest`)."""
-    return {rel: [size, mtime] if size >= 0 else [size, mtime, linked_file_digest(inode)]
+    return {rel: [size, mtime, linked_file_digest(inode)] if is_picture(rel) else [size, mtime]
             for rel, size, mtime, inode in walk_files(root, pictures_by_inode=True)}
 
 
@@ -132,7 +132,7 @@ class SiteRecord(NamedTuple):
     """What the last build recorded of the site in the output folder, and whether the site is still as recorded."""
     state: dict               # the record (empty when there is none)
     files: dict[str, list]    # its files (empty when it was made for another folder)
-    as_recorded: bool         # the files on disk are exactly those (sizes and times)
+    as_recorded: bool         # the files on disk are exactly those (sizes and times; the pictures' files)
 
 
 def site_record(settings, found: dict[str, list] | None = None) -> SiteRecord:
@@ -205,7 +205,7 @@ def _as_recorded(found: dict[str, list], recorded: dict[str, list]) -> bool:
         return False
     for rel, seen in found.items():
         row = recorded.get(rel)
-        if row is None or (row[2:3] != seen[2:] if seen[0] < 0 else (row[0] != seen[0] or row[1] != seen[1])):
+        if row is None or (row[2:3] != seen[2:] if is_picture(rel) else (row[0] != seen[0] or row[1] != seen[1])):
             return False
     return True
 

@@ -22,10 +22,10 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-from generator.fsutil import is_picture, linked_file_digest, walk_files, write_atomic
+from generator.fsutil import is_picture, write_atomic
 from generator.inputs.problems import Problem
 from generator.pipeline.cache import array_key
-from generator.pipeline.incremental import assets_digest
+from generator.pipeline.incremental import assets_digest, found_files
 from generator.pipeline.report import BuildReport
 from generator.settings import BuildSettings
 
@@ -109,12 +109,9 @@ def output_stamp(settings: BuildSettings, images_out: Path | None, site_files: d
     h = hashlib.sha256(b"output-v3\n")
     for root, rows in ((settings.out, site_files), (images_out, None)):
         if root is not None:
-            if rows is None:
-                lines = [f"{rel} {linked_file_digest(inode)}\n" if size < 0 else f"{rel} {size} {mtime}\n"
-                         for rel, size, mtime, inode in walk_files(root, pictures_by_inode=True)]
-            else:   # a picture by the file it is, as the walk above finds it (see found_files)
-                lines = [f"{rel} {rows[rel][2]}\n" if is_picture(rel) else f"{rel} {rows[rel][0]} {rows[rel][1]}\n"
-                         for rel in sorted(rows)]
+            rows = found_files(root) if rows is None else rows   # a picture's row ends with the file it is
+            lines = [f"{rel} {rows[rel][2]}\n" if is_picture(rel) else f"{rel} {rows[rel][0]} {rows[rel][1]}\n"
+                     for rel in sorted(rows)]
             h.update(f"tree {os.path.abspath(root)}\n".encode())
             h.update("".join(lines).encode())
     return h.hexdigest()

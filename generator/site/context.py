@@ -179,9 +179,6 @@ class SiteContext:
     def country_name(self, code: str | None) -> str:
         return labels.country_name(self.site.countries, code)
 
-    def drawing_label(self, d: Drawing) -> str:
-        return labels.drawing_label(self.site.countries, d)
-
     def facet_label(self, facet: str, key: str) -> str:
         return labels.facet_label(self.site.countries, facet, key)
 
@@ -214,8 +211,8 @@ def _thumb(site: SiteData, kind: str, item_id: str) -> str | None:
 
 
 def _drawing_card(site: SiteData, d: Drawing, label: str) -> dict:
-    return {"id": d.id, "url": drawing_url(d.id), "thumb": _thumb(site, "drawings", d.id), "label": label, "country": labels.country_name(site.countries, d.country),
-            "year": d.year, "age_group": d.age_group}
+    return {"id": d.id, "url": drawing_url(d.id), "thumb": _thumb(site, "drawings", d.id), "label": label,
+            "country": labels.country_name(site.countries, d.country), "year": d.year, "age_group": d.age_group}
 
 
 def _artwork_card(site: SiteData, a: Artwork) -> dict:
