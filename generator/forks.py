@@ -21,6 +21,11 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def shared_flag():
+    """A flag (``.value``: 0, then 1 once set) that this process and the processes forked after it see alike."""
+    return multiprocessing.get_context("fork").Value("b", 0, lock=False)
+
+
 def in_forks(task: Callable[[int, int], object], n: int, workers: int, least: int) -> list:
     """``task(lo, hi)`` over ``range(n)`` cut into parts of at least ``least``, several a process (an even finish),
     run by ``workers`` processes: this one and ``workers - 1`` forked ones, each taking the next part not yet
@@ -112,10 +117,11 @@ class Prepared:
     """A forked process that runs ``setup()`` at once (loading a library, a model) and then waits for one request:
     :meth:`ask` sends it and returns ``work(what setup gave, request)``, or raises what setup or work raised;
     :meth:`close` ends the process if it was never asked (at once, even in the middle of its setup). Where the
-    system cannot fork, both run when asked, here."""
+    system cannot fork, both run when asked, here. ``waited``: a :func:`shared_flag` set once this process waits for
+    the answer (the work may then use the processor cores this one leaves free)."""
 
-    def __init__(self, setup: Callable[[], object], work: Callable[[object, object], object]):
-        self.setup, self.work, self.pid = setup, work, None
+    def __init__(self, setup: Callable[[], object], work: Callable[[object, object], object], waited=None):
+        self.setup, self.work, self.pid, self.waited = setup, work, None, waited
         if not can_fork():
             return
         ask_read, self._ask = os.pipe()
@@ -166,6 +172,8 @@ class Prepared:
             raise
 
         def answer():
+            if self.waited is not None:
+                self.waited.value = 1
             try:
                 with os.fdopen(self._answer, "rb") as fh:
                     data = fh.read()

@@ -473,6 +473,55 @@ def test_a_process_forked_beside_or_made_ready_sends_its_result_or_its_error():
 
 
 @pytest.mark.skipif(not __import__("generator.forks").forks.can_fork(), reason="the system cannot fork")
+def test_the_prepared_process_sees_when_its_answer_is_awaited():
+    """A rebuild's network process runs on one core while the build reads the cached vectors, on all once the build
+    waits for it: the flag it looks at is set when, and only when, the answer is awaited."""
+    import time
+
+    from generator.forks import Prepared, shared_flag
+
+    waited, looked = shared_flag(), shared_flag()
+
+    def work(state, request):
+        before = waited.value
+        looked.value = 1
+        deadline = time.monotonic() + 30
+        while not waited.value and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return before, waited.value
+
+    ready = Prepared(lambda: None, work, waited)
+    answer = ready.ask_later("go")
+    deadline = time.monotonic() + 30
+    while not looked.value and time.monotonic() < deadline:   # the work has begun, the answer not yet awaited
+        time.sleep(0.01)
+    assert looked.value and not waited.value
+    assert answer() == (0, 1) and waited.value == 1
+
+
+def test_the_network_takes_every_core_once_the_build_waits():
+    torch = pytest.importorskip("torch")
+    from generator.forks import shared_flag
+    from generator.pipeline.stages import _one_core_until
+
+    cores, ticks, waited = torch.get_num_threads(), [], shared_flag()
+    try:
+        torch.set_num_threads(2)
+        tick = _one_core_until(waited, ticks.append)
+        assert torch.get_num_threads() == 1
+        tick(16)
+        assert torch.get_num_threads() == 1
+        waited.value = 1
+        tick(16)
+        assert torch.get_num_threads() == 2 and ticks == [16, 16]
+        torch.set_num_threads(2)
+        _one_core_until(waited, ticks.append)   # already waited for: every core from the start
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(cores)
+
+
+@pytest.mark.skipif(not __import__("generator.forks").forks.can_fork(), reason="the system cannot fork")
 def test_work_shared_out_is_taken_by_this_process_and_forked_ones_and_comes_back_in_order():
     """This process takes parts too (one fewer forked process copying its memory), each part is run once, the
     results come back in the order of the parts, and an error of a part, here or in a forked process, is raised."""
