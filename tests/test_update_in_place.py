@@ -41,6 +41,18 @@ def test_only_the_listed_files_move_and_removed_folders_go(tmp_path):
     assert not staging.exists()
 
 
+def test_a_folder_that_becomes_a_file_and_a_file_in_a_new_folder_are_moved_in(tmp_path):
+    out = _site(tmp_path)
+    (out / "map" / "old").mkdir(parents=True)
+    (out / "map" / "old" / "tile.txt").write_text("tile")
+    staging = _staged(out, {"map/old": "now a file", "years/2020/page-2/index.html": "2020, page 2"})
+    update_in_place(staging, out, ["map/old", "years/2020/page-2/index.html"], [])
+    assert _tree(out) == {"index.html": "home", "drawings/a/index.html": "a", "drawings/b/index.html": "b",
+                          "data/old.csv": "old", "map/old": "now a file",
+                          "years/2020/page-2/index.html": "2020, page 2"}
+    assert not staging.exists()
+
+
 def test_an_update_stopped_half_way_is_finished_by_the_next_build(tmp_path):
     out = _site(tmp_path)
     staging = _staged(out, {"index.html": "new home", "drawings/c/index.html": "c"})
