@@ -80,10 +80,10 @@ def test_packaged_weights_embed_a_photo(packaged, photo):
     assert np.isfinite(result.vectors).all() and abs(float(np.linalg.norm(result.vectors[0])) - 1) < 1e-5
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_a_pictures_vector_is_the_same_on_one_core_or_two(shared_data, precision):
+def test_a_pictures_vector_is_the_same_on_one_core_or_two(shared_data):
     """A rebuild embeds its new pictures on one core while the build reads the cached vectors on the other (on all
-    once the build waits), a first build on all: a picture's vector must not depend on it."""
+    once the build waits), a first build on all: in 32-bit arithmetic, the one a build embeds in unless bfloat16 is
+    asked for, a picture's vector must not depend on it."""
     paths = sorted(shared_data.rglob("*.jpg"))[:20]   # drawings, sketches and paintings
     m = load_model("efficientnet_lite0")
     cores = torch.get_num_threads()
@@ -91,7 +91,7 @@ def test_a_pictures_vector_is_the_same_on_one_core_or_two(shared_data, precision
     try:
         for n in (1, 2):
             torch.set_num_threads(n)
-            found[n] = embed_paths(m, paths, precision=precision, device="cpu", workers=1).vectors
+            found[n] = embed_paths(m, paths, precision="fp32", device="cpu", workers=1).vectors
     finally:
         torch.set_num_threads(cores)
     assert found[1].shape == (len(paths), 1280) and len(paths) == 20

@@ -224,7 +224,9 @@ def _one_core_until(waited, tick: Callable[[int], None]) -> Callable[[int], None
     each batch) wrapped to look. A rebuild's new pictures are embedded while the build's own process reads the
     cached vectors on the other core; with two threads the network's would share the cores by turns with it, and
     wait for each other at every layer (100 pictures beside 110,000 cached vectors: the stage 3.7-4.4 s on two cores,
-    3.3-3.4 s on one). A picture's vector is the same on any number of cores (tested)."""
+    3.3-3.4 s on one). In 32-bit arithmetic only (every build's unless bfloat16 is asked for), where a picture's
+    vector is the same on any number of cores (tested); bfloat16 runs on every core, as the kernels it takes vary
+    more from one processor kind to another."""
     import torch
 
     cores = torch.get_num_threads()
@@ -247,7 +249,7 @@ def _embed(missing: list[str], first_path: dict[str, Path], cache: Cache, key: s
         return []
     if settings.engine == "ray":
         return _embed_on_ray(missing, first_path, cache, key, precision, settings, progress)
-    from generator.ml.device import choose_device
+    from generator.ml.device import choose_device, choose_precision
     from generator.ml.embed import embed_paths
     from generator.ml.model import load_model
 
@@ -255,7 +257,7 @@ def _embed(missing: list[str], first_path: dict[str, Path], cache: Cache, key: s
     failures: list[ImageError] = []
     model = load_model(settings.model, settings.weights) if model is None else model
     tick = progress("embeddings", len(missing))
-    if waited is not None and device == "cpu":
+    if waited is not None and device == "cpu" and choose_precision(precision, device) == "fp32":
         tick = _one_core_until(waited, tick)
     for start in range(0, len(missing), SAVE_EVERY):
         chunk = missing[start:start + SAVE_EVERY]
