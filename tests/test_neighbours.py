@@ -132,6 +132,13 @@ def test_extended_lists_equal_a_full_search(vectors):
             by_blocks = extend_neighbours(prev, old_rows, drawings, artworks, 10, 6, 12)
         for x, y in zip(by_blocks, want):
             assert x.shape == y.shape and np.array_equal(x, y)
+    # A rebuild extends the lists of a few new drawings with the matrix library on one core: the same lists.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        one_core = extend_neighbours(prev, old_rows, drawings, artworks, 10, 6, 12)
+    for x, y in zip(one_core, want):
+        assert x.shape == y.shape and np.array_equal(x, y)
     same = extend_neighbours(want, np.arange(len(drawings)), drawings, artworks, 10, 6, 12)
     for x, y in zip(same, want):
         assert x.shape == y.shape and np.array_equal(x, y)
