@@ -196,3 +196,23 @@ def test_a_sampled_layout_does_not_load_the_network_library():
             "lay = compute_layout(x, full_max=500, sample=300)\n"
             "assert lay.sample == 300 and np.isfinite(lay.coords).all(), lay\n")
     assert not network_library_loaded_by(code)
+
+
+@pytest.mark.slow  # fits UMAP
+def test_a_full_layout_keeps_separate_clusters_together_and_apart():
+    # Six clusters with no neighbour across them: the neighbour graph falls apart into pieces, the case in which
+    # UMAP's own starting layout was slowest. Started from the principal axes, each item's nearest item on the map
+    # is still one of its own cluster, and the clusters' centres lie apart.
+    rng = np.random.default_rng(4)
+    centres = rng.standard_normal((6, 32)) * 12
+    which = rng.integers(0, 6, 600)
+    x = centres[which] + rng.standard_normal((600, 32))
+    x = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    coords = compute_layout(x, seed=5).coords
+    d = np.linalg.norm(coords[:, None] - coords[None], axis=2)
+    np.fill_diagonal(d, np.inf)
+    assert (which[d.argmin(1)] == which).mean() > 0.98
+    middles = np.array([coords[which == c].mean(0) for c in range(6)])
+    inside = np.mean([np.linalg.norm(coords[which == c] - middles[c], axis=1).mean() for c in range(6)])
+    apart = np.linalg.norm(middles[:, None] - middles[None], axis=2)[np.triu_indices(6, 1)].min()
+    assert apart > 2 * inside

@@ -36,6 +36,11 @@ FULL_LAYOUT_MAX = 200_000
 SAMPLE_ITEMS = 100_000
 #: The principal axes of a larger collection come from this many of its items (a seeded sample).
 PCA_SAMPLE = 200_000
+#: Where UMAP starts its items: their two principal axes. From UMAP's default start, the neighbour graph's spectral
+#: layout, maps of about 102,000 items took 61-137 s alone and 381 s in a first build, where the graph had no clear
+#: clusters; from the principal axes 58-69 s, each map keeping as many of its items' nearest neighbours
+#: (benchmarks/README.md, "The map's starting positions").
+START = "pca"
 
 
 @dataclass
@@ -111,7 +116,7 @@ def _umap(reduced: np.ndarray, seed: int, n_neighbors: int) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, n - 1), min_dist=0.1,
-                            metric="cosine", random_state=seed, init="spectral" if n > 100 else "random",
+                            metric="cosine", random_state=seed, init=START if n > 100 else "random",
                             transform_seed=seed)
         return reducer.fit_transform(reduced)
 
