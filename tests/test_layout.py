@@ -216,3 +216,12 @@ def test_a_full_layout_keeps_separate_clusters_together_and_apart():
     inside = np.mean([np.linalg.norm(coords[which == c] - middles[c], axis=1).mean() for c in range(6)])
     apart = np.linalg.norm(middles[:, None] - middles[None], axis=2)[np.triu_indices(6, 1)].min()
     assert apart > 2 * inside
+
+
+@pytest.mark.slow  # fits UMAP
+def test_items_that_all_look_the_same_still_get_a_map():
+    # No principal axes to start from (the same picture many times over): still a map, inside the square.
+    rng = np.random.default_rng(2)
+    v = rng.standard_normal(64).astype(np.float32)
+    coords = compute_layout(np.tile(v / np.linalg.norm(v), (150, 1)), seed=1).coords
+    assert coords.shape == (150, 2) and np.isfinite(coords).all() and np.abs(coords).max() <= 1

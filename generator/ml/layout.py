@@ -113,10 +113,12 @@ def _umap(reduced: np.ndarray, seed: int, n_neighbors: int) -> np.ndarray:
     import umap  # imported here: it takes seconds to load
 
     n = len(reduced)
+    # Items that all stand at one point have no principal axes (UMAP would scale them by 1/0): any start is as good.
+    spread = reduced.shape[1] >= 2 and bool(np.ptp(reduced, axis=0).any())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, n - 1), min_dist=0.1,
-                            metric="cosine", random_state=seed, init=START if n > 100 else "random",
+                            metric="cosine", random_state=seed, init=START if n > 100 and spread else "random",
                             transform_seed=seed)
         return reducer.fit_transform(reduced)
 
