@@ -310,7 +310,7 @@ def _apply_update(staging: Path, out: Path, moves: list[str], removes: list[str]
                 continue   # moved before the build was stopped
             os.makedirs(os.path.dirname(dest), exist_ok=True)
             os.replace(src, dest)
-        except (IsADirectoryError, OSError) as exc:   # a folder becomes a file
+        except OSError as exc:   # a folder becomes a file (IsADirectoryError, or ENOTEMPTY on some systems)
             if not os.path.isdir(dest) or os.path.islink(dest):
                 raise exc
             shutil.rmtree(dest)
