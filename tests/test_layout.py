@@ -8,11 +8,14 @@ from generator.ml.layout import compute_layout, place_points, row_digests, updat
 from .helpers import network_library_loaded_by
 
 
-def clustered(n, seed=0, d=32, clusters=6):
+def clustered(n, seed=0, d=32, clusters=6, apart=3.0, labels=False):
+    """``n`` unit vectors around ``clusters`` centres ``apart`` times the noise away (and each one's cluster)."""
     rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((clusters, d)) * 3
-    x = centres[rng.integers(0, clusters, n)] + rng.standard_normal((n, d))
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    centres = rng.standard_normal((clusters, d)) * apart
+    which = rng.integers(0, clusters, n)
+    x = centres[which] + rng.standard_normal((n, d))
+    x = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    return (x, which) if labels else x
 
 
 @pytest.fixture(scope="module")
@@ -203,11 +206,7 @@ def test_a_full_layout_keeps_separate_clusters_together_and_apart():
     # Six clusters with no neighbour across them: the neighbour graph falls apart into pieces, the case in which
     # UMAP's own starting layout was slowest. Started from the principal axes, each item's nearest item on the map
     # is still one of its own cluster, and the clusters' centres lie apart.
-    rng = np.random.default_rng(4)
-    centres = rng.standard_normal((6, 32)) * 12
-    which = rng.integers(0, 6, 600)
-    x = centres[which] + rng.standard_normal((600, 32))
-    x = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    x, which = clustered(600, seed=4, apart=12.0, labels=True)
     coords = compute_layout(x, seed=5).coords
     d = np.linalg.norm(coords[:, None] - coords[None], axis=2)
     np.fill_diagonal(d, np.inf)
