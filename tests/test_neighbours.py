@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from generator.ml.device import cpu_precision
-from generator.ml.neighbours import extend_neighbours, top_k, top_k_without
+from generator.ml.neighbours import exact_similarity, extend_neighbours, top_k, top_k_without
 
 from .helpers import network_library_loaded_by
 
@@ -109,22 +109,31 @@ def _lists(d, a, top, similar, of_artwork):
 def test_extended_lists_equal_a_full_search(vectors):
     """A collection that gains drawings (between and after the old ones, duplicates of old ones among them):
     the old lists extended equal a search of the whole collection, ties included."""
+    import functools
+    from generator.ml import neighbours
+
     q, g = vectors
     drawings, artworks = q[:400].copy(), g[:300]
     drawings[390:] = drawings[5]                 # ten duplicates: ties everywhere they are listed
     new = np.array([0, 7, 8, 150, 151, 390, 391, 399])
     old_rows = np.setdiff1d(np.arange(len(drawings)), new)
     prev = _lists(drawings[old_rows], artworks, 10, 6, 12)
-    got = extend_neighbours(prev, old_rows, drawings, artworks, 10, 6, 12)
+    scored = []   # rows scored exactly against the new drawings: only those whose lists they may enter
+
+    def counted(rows, gallery):
+        scored.append(len(rows))
+        return exact_similarity(rows, gallery)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(neighbours, "exact_similarity", counted)
+        got = extend_neighbours(prev, old_rows, drawings, artworks, 10, 6, 12)
     want = _lists(drawings, artworks, 10, 6, 12)
     assert got is not None
     for x, y in zip(got, want):
         assert x.shape == y.shape and np.array_equal(x, y)
+    assert 0 < sum(scored) < (len(old_rows) + len(artworks)) / 2, scored
     # The collection a few rows at a time (the new drawings' own lists gathered block by block, ties across blocks),
     # and no new drawing at all: the same lists.
-    import functools
-    from generator.ml import neighbours
-
     whole = neighbours._meet
     for block in (3, 64):
         with pytest.MonkeyPatch.context() as patch:

@@ -373,23 +373,51 @@ def extend_neighbours(prev_lists: tuple[np.ndarray, ...], old_rows: np.ndarray, 
 
 def _meet(vectors: np.ndarray, rows: np.ndarray, idx: np.ndarray, sim: np.ndarray, new_vectors: np.ndarray,
           new: np.ndarray, k: int, block: int = 8192, own: bool = False) -> tuple[np.ndarray, ...]:
-    """The lists (``idx``/``sim``) of the ``rows`` of ``vectors``, each merged with the new gallery rows
-    (``new``, their vectors ``new_vectors``), a block at a time (only a block's scores against them are held).
+    """The lists (``idx``/``sim``) of the ``rows`` of ``vectors`` (increasing), each merged with the new gallery
+    rows (``new``, their vectors ``new_vectors``), a slice of the table at a time (only a slice's scores against
+    them are held).
 
     With ``own`` (``rows`` and ``new`` together being every row of ``vectors``), also the new rows' own lists:
     their ``k`` best among every row but themselves, from the same scores (and those of the new rows with each
     other), in the search's order: what :func:`top_k` with ``exclude_self`` gives them, without a second pass over
-    the collection."""
-    out_i = np.zeros((len(rows), k), np.int64)
-    out_s = np.zeros((len(rows), k), np.float32)
+    the collection.
+
+    Each slice is first scored in float32, whose error is bounded as in :func:`_candidates_few`; only its rows that a
+    new row may enter (a float32 score within the bound of the row's last listed similarity), and those that may
+    be among a new row's ``k`` best (within twice the bound of the ``k``-th best float32 score seen so far), are
+    scored exactly. The others keep their lists: a new row cannot enter them, nor they the new rows' lists."""
+    idx = np.asarray(idx, np.int64)
+    out_i = idx.copy()
+    out_s = np.round(np.asarray(sim, np.float64), DECIMALS).astype(np.float32)   # as a merge gives them
+    # The score a new row must reach to enter each list (any row with a hole in its list is merged whatever).
+    last = np.where((idx < 0).any(axis=1), -np.inf, out_s[:, k - 1].astype(np.float64)) if k else \
+        np.full(len(rows), np.inf)
     mine_i = np.zeros((len(new), 0), np.int64)   # the new rows' best so far
     mine_s = np.zeros((len(new), 0), np.float64)
-    for lo in range(0, len(rows), block):
-        part = slice(lo, lo + block)
-        scores = exact_similarity(vectors[rows[part]], new_vectors)
-        out_i[part], out_s[part] = merge_top_k(idx[part], sim[part], new, scores, k)
-        if own and len(new):
-            mine_i, mine_s = merge_top_k(mine_i, mine_s, *_best_columns_with_ties(scores.T, rows[part], k), k)
+    new32 = np.ascontiguousarray(new_vectors, np.float32)
+    new_norm = float(np.linalg.norm(new32, axis=1).max()) if len(new) else 0.0
+    best32 = np.full((max(k, 1), len(new)), -np.inf, np.float32)   # the k best float32 scores of each new row
+    row_norm = 0.0
+    for lo in range(0, len(vectors) if len(new) else 0, block):   # the table's own slices: no copy of them
+        at = np.arange(*np.searchsorted(rows, [lo, lo + block]))   # the rows of this slice
+        if not len(at):
+            continue
+        part = np.asarray(vectors[lo:lo + block], np.float32)
+        row_norm = max(row_norm, float(np.sqrt(np.einsum("ij,ij->i", part, part).max())))
+        # float32 accumulation of d terms and the rounding to 6 decimals (see _candidates_few)
+        eps = 2 * part.shape[1] * _U32 * row_norm * new_norm + 10.0 ** -DECIMALS
+        approx = (part @ new32.T)[rows[at] - lo]
+        pick = approx.max(axis=1) + eps >= last[at]
+        if own and k:
+            best32 = np.partition(np.concatenate([best32, approx]), len(approx), axis=0)[len(approx):]
+            pick |= (approx >= best32.min(axis=0) - 2 * eps).any(axis=1)
+        at = at[pick]
+        if len(at):
+            scores = exact_similarity(part[rows[at] - lo], new32)
+            out_i[at], out_s[at] = merge_top_k(idx[at], sim[at], new, scores, k)
+            if own:
+                mine_i, mine_s = merge_top_k(mine_i, mine_s, *_best_columns_with_ties(scores.T, rows[at], k), k)
+        del part
         release_pages(vectors)
     if not own:
         return out_i, out_s
