@@ -168,12 +168,13 @@ def _candidates_few(queries, gallery, c, k, precision, block, chunk, exclude_sel
     g_norm_max = 0.0
     rows = np.arange(n) if row_offset is None else np.asarray(row_offset, np.int64)
     for g0 in range(0, m, chunk):
-        g = np.array(gallery[g0:g0 + chunk], np.float32)   # a copy: the vectors may be a map of a file
-        release_pages(gallery)
-        g_norm_max = max(g_norm_max, float(np.linalg.norm(g, axis=1).max()))
+        g = np.asarray(gallery[g0:g0 + chunk], np.float32)   # the table's own rows where it is float32: no copy
+        g_norm_max = max(g_norm_max, float(np.sqrt(np.einsum("ij,ij->i", g, g).max())))
         s = q @ g.T
+        del g
+        release_pages(gallery)   # the vectors may be a map of a file: its pages read here are let go
         if exclude_self:
-            hit = np.flatnonzero((rows >= g0) & (rows < g0 + len(g)))
+            hit = np.flatnonzero((rows >= g0) & (rows < g0 + s.shape[1]))
             s[hit, rows[hit] - g0] = -np.inf
         v, i = best_columns(s, min(c, s.shape[1]))
         v, pos = best_columns(np.concatenate([best_v, v], axis=1), c)
