@@ -190,3 +190,18 @@ def test_a_few_queries_do_not_load_the_network_library():
             "lists = extend_neighbours(prev, old, d, a, 5, 4, 3)\n"
             "assert lists is not None and lists[0].shape == (500, 5)\n")
     assert not network_library_loaded_by(code)
+
+
+@pytest.mark.parametrize("n, candidates", [(40, None), (40, 11), (600, None)])   # a few and many queries
+def test_skipped_rows_are_never_listed_and_the_others_keep_their_numbers(vectors, n, candidates):
+    """Gallery rows skipped by a search (the map's new items, when they are placed among the others) are listed
+    by no query: the lists are those of the gallery without them, duplicates and ties included, the rows
+    keeping their numbers, whichever pass finds them (11 candidates: too few for the ties, rows searched again)."""
+    q, g = vectors
+    skip = np.array([3, 10, 11, 500, 1000, 1001, 2999])   # duplicates of the best matches of some queries among them
+    kept = np.setdiff1d(np.arange(len(g)), skip)
+    idx, sim = top_k(q[:n], g, 10, candidates=candidates, skip=skip)
+    ref_idx, ref_sim = reference(q[:n], g[kept], 10)
+    np.testing.assert_array_equal(idx, kept[ref_idx])
+    np.testing.assert_array_equal(sim, ref_sim)
+    assert not np.isin(idx, skip).any()

@@ -16,7 +16,7 @@ import numpy as np
 
 from generator.contracts import row_digests
 from generator.fsutil import release_pages
-from generator.ml.neighbours import best_columns, drop_banned, top_k
+from generator.ml.neighbours import best_columns, top_k
 
 #: Below this many items UMAP's neighbour graph is meaningless; a PCA projection is used instead.
 MIN_UMAP_ITEMS = 16
@@ -253,23 +253,22 @@ def _weighted_place(idx: np.ndarray, sim: np.ndarray, ref_coords: np.ndarray) ->
     return np.clip(np.round(placed, 4), -1, 1).astype(np.float32)
 
 
-#: Up to this many new items are placed by a search among all the items, the new ones then left out of their
-#: lists, rather than among a copy of the placed items' vectors (a copy of 102,000 vectors was 0.5 GB more in the
-#: process that places 100 new drawings); beyond it, each new item's list would be too deep.
+#: Up to this many new items are placed by a search among all the items, the new ones skipped, rather than among
+#: a copy of the placed items' vectors (a copy of 102,000 vectors was 0.5 GB more in the process that places 100
+#: new drawings); beyond it, by :func:`place_points` (which compares them with nearby cells only when the pairs
+#: are many).
 PLACE_WITHOUT_COPY = 256
 
 
 def _place_new(vectors: np.ndarray, known: np.ndarray, coords: np.ndarray) -> np.ndarray:
     """:func:`place_points` of the new items (not ``known``) among all the known ones, whose positions ``coords``
-    holds. With few new items the search runs over all the rows, ``PLACE_NEIGHBOURS`` plus the number of new
-    items deep, and the new rows are left out of each list: the same nearest rows in the same order (ties go to
-    the lower row either way, and the known rows keep their order), without copying the known rows' vectors."""
+    holds. With few new items the search runs over all the rows, the new rows skipped: the same nearest rows in
+    the same order (ties go to the lower row either way, and the known rows keep their order), without copying
+    the known rows' vectors."""
     new_rows = np.flatnonzero(~known)
     if len(new_rows) > PLACE_WITHOUT_COPY or len(vectors) - len(new_rows) < PLACE_NEIGHBOURS:
         return place_points(vectors[new_rows], vectors[known], coords[known])
-    idx, sim = top_k(np.asarray(vectors[new_rows]), vectors, PLACE_NEIGHBOURS + len(new_rows))
-    left_out = set(new_rows.tolist())
-    idx, sim = drop_banned(idx, sim, {row: left_out for row in range(len(new_rows))}, PLACE_NEIGHBOURS)
+    idx, sim = top_k(np.asarray(vectors[new_rows]), vectors, PLACE_NEIGHBOURS, skip=new_rows)
     return _weighted_place(idx, sim, coords)
 
 

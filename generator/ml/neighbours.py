@@ -53,14 +53,16 @@ _U_BF16 = 2.0 ** -8  # unit round-off of bfloat16 (8-bit significand)
 
 def top_k(queries: np.ndarray, gallery: np.ndarray, k: int, *, block: int = QUERY_BLOCK,
           chunk: int = GALLERY_CHUNK, exclude_self: bool = False, precision: str = "auto",
-          candidates: int | None = None, stats: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+          candidates: int | None = None, stats: dict | None = None,
+          skip: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """For each query row, the ``k`` most similar gallery rows (indices, similarities), best first.
 
     Vectors are L2-normalised, so the dot product is the cosine similarity. Similarities
     are exact (float64 of the float32 vectors) rounded to 6 decimals; ties are broken by
     the lower gallery index, so results are deterministic. With ``exclude_self``
     (queries == gallery) a row never lists itself. ``precision`` is the arithmetic of
-    the candidate pass ("auto", "bf16", "fp32"); the result is the same for all three.
+    the candidate pass ("auto", "bf16", "fp32"); the result is the same for all three. ``skip``: gallery rows
+    that no query lists (increasing), as if they were not in the gallery, whose rows keep their numbers.
 
     >>> q = np.eye(3, dtype=np.float32)
     >>> idx, sim = top_k(q, q, 2, exclude_self=True)
@@ -70,7 +72,8 @@ def top_k(queries: np.ndarray, gallery: np.ndarray, k: int, *, block: int = QUER
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     gallery = np.ascontiguousarray(gallery, dtype=np.float32)
     n, m = len(queries), len(gallery)
-    k = max(0, min(k, m - (1 if exclude_self else 0)))
+    skip = np.zeros(0, np.int64) if skip is None else np.asarray(skip, np.int64)
+    k = max(0, min(k, m - len(skip) - (1 if exclude_self else 0)))
     out_idx = np.zeros((n, k), np.int64)
     out_sim = np.zeros((n, k), np.float32)
     if k == 0 or n == 0:
@@ -80,8 +83,8 @@ def top_k(queries: np.ndarray, gallery: np.ndarray, k: int, *, block: int = QUER
     plain = n < FEW_QUERIES and precision == "fp32"
     c = min(m, candidates or (k + max(16, k)))
     cand, bound, keep = (_candidates_few if plain else _candidates)(queries, gallery, c, k, precision, block, chunk,
-                                                                    exclude_self)
-    ok = _rescore(queries, gallery, cand, bound, keep, k, exclude_self, out_idx, out_sim, plain=plain)
+                                                                    exclude_self, skip=skip)
+    ok = _rescore(queries, gallery, cand, bound, keep, k, exclude_self, out_idx, out_sim, plain=plain, skip=skip)
     redo = np.flatnonzero(~ok)
     if stats is not None:
         stats.update(precision=precision, candidates=c, uncertified=int(len(redo)))
@@ -91,17 +94,18 @@ def top_k(queries: np.ndarray, gallery: np.ndarray, k: int, *, block: int = QUER
         sub_idx, sub_sim = out_idx[redo], out_sim[redo]
         plain = len(redo) < FEW_QUERIES
         cand2, bound2, keep2 = (_candidates_few if plain else _candidates)(queries[redo], gallery, c2, k, "fp32",
-                                                                           block, chunk, exclude_self, row_offset=redo)
+                                                                           block, chunk, exclude_self, row_offset=redo,
+                                                                           skip=skip)
         ok2 = _rescore(queries[redo], gallery, cand2, bound2, keep2, k, exclude_self, sub_idx, sub_sim,
-                       row_offset=redo, plain=plain)
+                       row_offset=redo, plain=plain, skip=skip)
         out_idx[redo], out_sim[redo] = sub_idx, sub_sim
         redo = redo[~ok2]
     for i in redo:  # still ambiguous (e.g. hundreds of duplicates): brute force in float64
-        out_idx[i], out_sim[i] = _brute_force_row(queries[i], gallery, k, i if exclude_self else -1, chunk)
+        out_idx[i], out_sim[i] = _brute_force_row(queries[i], gallery, k, i if exclude_self else -1, chunk, skip)
     return out_idx, out_sim
 
 
-def _candidates(queries, gallery, c, k, precision, block, chunk, exclude_self, row_offset=None):
+def _candidates(queries, gallery, c, k, precision, block, chunk, exclude_self, row_offset=None, skip=()):
     """The ``c`` best gallery rows per query by the approximate score, and a per-query
     bound ``t + eps`` that no row outside the candidates can exceed exactly."""
     import torch   # here: a few queries are searched without it (_candidates_few)
@@ -136,6 +140,7 @@ def _candidates(queries, gallery, c, k, precision, block, chunk, exclude_self, r
                 qi = torch.arange(q0, q0 + len(s)) if rows is None else rows[q0:q0 + len(s)]
                 hit = (qi >= g0) & (qi < g0 + len(g32))
                 s[torch.nonzero(hit).squeeze(1), (qi[hit] - g0)] = -torch.inf
+            s[:, torch.from_numpy(_in_slice(skip, g0, len(g32)))] = -torch.inf
             v, i = torch.topk(s, min(c, s.shape[1]), dim=1, sorted=False)
             v = torch.cat([best_v[q0:q0 + block], v], dim=1)
             i = torch.cat([best_i[q0:q0 + block], i + g0], dim=1)
@@ -155,7 +160,7 @@ def _candidates(queries, gallery, c, k, precision, block, chunk, exclude_self, r
     return (best_i.numpy(), *_bound_and_keep(best_v.numpy(), eps.numpy(), k, c, m))
 
 
-def _candidates_few(queries, gallery, c, k, precision, block, chunk, exclude_self, row_offset=None):
+def _candidates_few(queries, gallery, c, k, precision, block, chunk, exclude_self, row_offset=None, skip=()):
     """:func:`_candidates` for a few queries, in float32 with plain arrays: the candidates and bounds the float32
     pass gives (the order of equal approximate scores aside, which the exact scores settle), without the network
     library, whose loading took half of a rebuild's search for 100 new drawings."""
@@ -176,6 +181,7 @@ def _candidates_few(queries, gallery, c, k, precision, block, chunk, exclude_sel
         if exclude_self:
             hit = np.flatnonzero((rows >= g0) & (rows < g0 + s.shape[1]))
             s[hit, rows[hit] - g0] = -np.inf
+        s[:, _in_slice(skip, g0, s.shape[1])] = -np.inf
         v, i = best_columns(s, min(c, s.shape[1]))
         v, pos = best_columns(np.concatenate([best_v, v], axis=1), c)
         best_i = np.take_along_axis(np.concatenate([best_i, i + g0], axis=1), pos, axis=1)
@@ -184,6 +190,12 @@ def _candidates_few(queries, gallery, c, k, precision, block, chunk, exclude_sel
     best_v, best_i = np.take_along_axis(best_v, order, axis=1), np.take_along_axis(best_i, order, axis=1)
     # As in _candidates, the vectors as they are (no rounding of them to bound): the float32 accumulation of d terms.
     return (best_i, *_bound_and_keep(best_v, 2 * q.shape[1] * _U32 * q_norm * g_norm_max + 1e-30, k, c, m))
+
+
+def _in_slice(rows, start: int, length: int) -> np.ndarray:
+    """The ``rows`` (increasing) that fall in the slice of ``length`` rows from ``start``, counted from it."""
+    rows = np.asarray(rows, np.int64)
+    return rows[np.searchsorted(rows, start):np.searchsorted(rows, start + length)] - start
 
 
 def _bound_and_keep(best_v: np.ndarray, eps: np.ndarray, k: int, c: int, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -207,7 +219,7 @@ def best_columns(s: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _rescore(queries, gallery, cand, bound, keep, k, exclude_self, out_idx, out_sim, row_offset=None,
-             sub: int = 128, plain: bool = False) -> np.ndarray:
+             sub: int = 128, plain: bool = False, skip=()) -> np.ndarray:
     """Exact scores of the candidates; fills the outputs and returns which rows are certified. ``plain``: with plain
     arrays (a few queries), else with the network library's batched products."""
     if not plain:
@@ -225,6 +237,8 @@ def _rescore(queries, gallery, cand, bound, keep, k, exclude_self, out_idx, out_
         key[ci < 0] = -np.inf
         if exclude_self:
             key[ci == rows[r0:r0 + sub, None]] = -np.inf
+        if len(skip):
+            key[np.isin(ci, skip)] = -np.inf
         order = np.lexsort((ci, -key), axis=1)[:, :k]
         top_key = np.take_along_axis(key, order, axis=1)
         out_idx[r0:r0 + sub] = np.take_along_axis(ci, order, axis=1)
@@ -247,7 +261,7 @@ def _gather(vectors: np.ndarray, rows: np.ndarray, step: int = 32) -> np.ndarray
     return out
 
 
-def _brute_force_row(query, gallery, k, self_index, chunk):
+def _brute_force_row(query, gallery, k, self_index, chunk, skip=()):
     q = query.astype(np.float64)
     keys = []
     for g0 in range(0, len(gallery), chunk):
@@ -256,6 +270,7 @@ def _brute_force_row(query, gallery, k, self_index, chunk):
     key = np.concatenate(keys)
     if self_index >= 0:
         key[self_index] = -np.inf
+    key[np.asarray(skip, np.int64)] = -np.inf
     order = np.lexsort((np.arange(len(key)), -key))[:k]
     return order, key[order].astype(np.float32)
 
