@@ -69,7 +69,8 @@ def settings_for(root: Path):
 def site_breakdown(site: Path) -> dict[str, float]:
     """Megabytes of the built site by kind: HTML pages, data (JSON, CSV, ... outside static/ and iiif/),
     IIIF manifests, pictures, the shared static files; those of a second language's folder (``fr/``) apart, as
-    "fr/pages"..."""
+    "fr/pages"...; of the pages, the groups' and the artworks' own pages also apart ("groups pages", "artworks
+    pages": the site's budget counts the artworks' pages separately)."""
     sizes = {"pages": 0, "data": 0, "iiif": 0, "pictures": 0, "static": 0}
     languages = (os.environ.get("SITEGEN_BENCH_LANGUAGES") or "").split(",")[1:]
     for path in site.rglob("*"):
@@ -84,6 +85,8 @@ def site_breakdown(site: Path) -> dict[str, float]:
         sizes[kind] = sizes.get(kind, 0) + path.stat().st_size
         if kind.endswith("pages") and top in ("group", "groups", "series"):   # of which: the groups' own pages
             sizes[folder + "groups pages"] = sizes.get(folder + "groups pages", 0) + path.stat().st_size
+        if kind.endswith("pages") and top == "artworks":   # of which: the artworks' own pages (counted apart)
+            sizes[folder + "artworks pages"] = sizes.get(folder + "artworks pages", 0) + path.stat().st_size
     return {k: round(v / 1e6, 1) for k, v in sizes.items()}
 
 

@@ -463,8 +463,10 @@ def stage_build(a) -> list[dict]:
                            f"every 0.5 s): {r.get('tree_peak_mb') or 0:,.0f} MB (met?: the higher of the two); "
                            f"network library loaded in the build's process: {'yes' if r.get('torch_loaded') else 'no'}; "
                            f"forked processes' own peak {r['children_peak_rss_mb']:,.0f} MB; "
-                           f"site MB by kind {json.dumps(kinds)}; pages + data {kinds['pages'] + kinds['data']:.1f} MB "
-                           f"(target 400 MB); the find page is not built (synthetic vectors: see find_index)")))
+                           f"site MB by kind {json.dumps(kinds)}; pages + data without the artworks' pages "
+                           f"{kinds['pages'] - kinds.get('artworks pages', 0) + kinds['data']:.1f} MB (target 400 MB; "
+                           f"the artworks' pages {kinds.get('artworks pages', 0):.1f} MB apart); the find page is not "
+                           f"built (synthetic vectors: see find_index)")))
     return rows
 
 
