@@ -133,6 +133,7 @@ def _candidates(queries, gallery, c, k, precision, block, chunk, exclude_self, r
         if not exact:
             g_err_max = max(g_err_max, float(torch.linalg.vector_norm(g32 - gd.float(), dim=1).max()))
         gdt = gd.T
+        skipped = torch.from_numpy(_in_slice(skip, g0, len(g32)))   # the same columns for every block of queries
         for q0 in range(0, n, block):
             s = torch.from_numpy(np.array(queries[q0:q0 + block])).to(dtype) @ gdt
             release_pages(queries)
@@ -140,7 +141,8 @@ def _candidates(queries, gallery, c, k, precision, block, chunk, exclude_self, r
                 qi = torch.arange(q0, q0 + len(s)) if rows is None else rows[q0:q0 + len(s)]
                 hit = (qi >= g0) & (qi < g0 + len(g32))
                 s[torch.nonzero(hit).squeeze(1), (qi[hit] - g0)] = -torch.inf
-            s[:, torch.from_numpy(_in_slice(skip, g0, len(g32)))] = -torch.inf
+            if len(skipped):
+                s[:, skipped] = -torch.inf
             v, i = torch.topk(s, min(c, s.shape[1]), dim=1, sorted=False)
             v = torch.cat([best_v[q0:q0 + block], v], dim=1)
             i = torch.cat([best_i[q0:q0 + block], i + g0], dim=1)
@@ -155,7 +157,7 @@ def _candidates(queries, gallery, c, k, precision, block, chunk, exclude_self, r
     # |q.g - q'.g'| <= |q-q'||g| + |q'||g-g'|  (Cauchy-Schwarz), then float32 accumulation of d
     # terms (relative 2 d u32 of |q'||g'|), then the rounding of the output to the tile's type.
     g_max = g_norm_max + g_err_max
-    eps = q_err * g_max + q_norm * g_err_max + 2 * d * _U32 * q_norm * g_max
+    eps = q_err * g_max + q_norm * g_err_max + _f32_error(d, q_norm, g_max)
     eps = eps + (0.0 if dtype == torch.float32 else u) * t.abs() + 1e-30
     return (best_i.numpy(), *_bound_and_keep(best_v.numpy(), eps.numpy(), k, c, m))
 
@@ -189,7 +191,13 @@ def _candidates_few(queries, gallery, c, k, precision, block, chunk, exclude_sel
     order = np.argsort(-best_v, axis=1, kind="stable")
     best_v, best_i = np.take_along_axis(best_v, order, axis=1), np.take_along_axis(best_i, order, axis=1)
     # As in _candidates, the vectors as they are (no rounding of them to bound): the float32 accumulation of d terms.
-    return (best_i, *_bound_and_keep(best_v, 2 * q.shape[1] * _U32 * q_norm * g_norm_max + 1e-30, k, c, m))
+    return (best_i, *_bound_and_keep(best_v, _f32_error(q.shape[1], q_norm, g_norm_max) + 1e-30, k, c, m))
+
+
+def _f32_error(d: int, a_norm, b_norm):
+    """The most a float32 product of two vectors of ``d`` numbers (of lengths at most ``a_norm`` and ``b_norm``) can
+    differ from the exact one: the float32 accumulation of ``d`` terms, and the rounding of the result."""
+    return 2 * d * _U32 * a_norm * b_norm
 
 
 def _in_slice(rows, start: int, length: int) -> np.ndarray:
@@ -398,7 +406,7 @@ def _meet(vectors: np.ndarray, rows: np.ndarray, idx: np.ndarray, sim: np.ndarra
     other), in the search's order: what :func:`top_k` with ``exclude_self`` gives them, without a second pass over
     the collection.
 
-    Each slice is first scored in float32, whose error is bounded as in :func:`_candidates_few`; only its rows that a
+    Each slice is first scored in float32, whose error is bounded by :func:`_f32_error`; only its rows that a
     new row may enter (a float32 score within the bound of the row's last listed similarity), and those that may
     be among a new row's ``k`` best (within twice the bound of the ``k``-th best float32 score seen so far), are
     scored exactly. The others keep their lists: a new row cannot enter them, nor they the new rows' lists."""
@@ -420,8 +428,7 @@ def _meet(vectors: np.ndarray, rows: np.ndarray, idx: np.ndarray, sim: np.ndarra
             continue
         part = np.asarray(vectors[lo:lo + block], np.float32)
         row_norm = max(row_norm, float(np.sqrt(np.einsum("ij,ij->i", part, part).max())))
-        # float32 accumulation of d terms and the rounding to 6 decimals (see _candidates_few)
-        eps = 2 * part.shape[1] * _U32 * row_norm * new_norm + 10.0 ** -DECIMALS
+        eps = _f32_error(part.shape[1], row_norm, new_norm) + 10.0 ** -DECIMALS   # and the rounding to 6 decimals
         approx = (part @ new32.T)[rows[at] - lo]
         pick = approx.max(axis=1) + eps >= last[at]
         if own and k:
