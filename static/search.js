@@ -21,16 +21,27 @@
   }
   // Query words: the same folding and splitting as generator/site/search.py (core/text.js).
   var words = queryWords;
+  var NUMBERS = "#";   // a shard's whole numbers held by one document each (see generator/site/search.py)
+  var numbersOf = {};
   function shard(key) { return (window.SITEGEN_SEARCH || {})[key]; }
-  function docChunk(c) { return (window.SITEGEN_SEARCH_DOCS || {})[c]; }
+  // A chunk's rows of artworks are undone once, when it is first read.
+  function docChunk(c) {
+    var chunk = (window.SITEGEN_SEARCH_DOCS || {})[c];
+    if (chunk && !chunk.expanded) { chunk.docs = expandDocs(chunk.docs); chunk.expanded = true; }
+    return chunk;
+  }
   function matches(word) {
-    var table = shard(shardKey(word)) || {};
+    var key = shardKey(word), table = shard(key) || {};
     var found = {};
     Object.keys(table).forEach(function (tok) {
-      if (tok.lastIndexOf(word, 0) !== 0) { return; }
+      if (tok === NUMBERS || tok.lastIndexOf(word, 0) !== 0) { return; }
       // the list holds gaps between document numbers (see generator/site/search.py)
       undoGaps(table[tok]).forEach(function (n) { found[n] = true; });
     });
+    if (table[NUMBERS]) {
+      if (!numbersOf[key]) { numbersOf[key] = undoNumbers(table[NUMBERS]); }
+      numbersOf[key].forEach(function (pair) { if (pair[0].lastIndexOf(word, 0) === 0) { found[pair[1]] = true; } });
+    }
     return found;
   }
   // Calls done(total, docs) with the first `limit` documents matching every word; null when not worth telling.

@@ -141,9 +141,51 @@ def test_search_postings_are_read_back_as_written():
     shards, _ = search.build_index(docs)
     assert shards["ro"]["rodin"] == [400, -7, 2] and any(n < 0 for n in shards["mo"]["monet"])
     lists = [(tok, gaps) for table in shards.values() for tok, gaps in sorted(table.items())]
+    assert all(tok != search.NUMBERS_KEY for tok, _ in lists)   # no whole number held by one document here
     got, _ = node_core([("undoGaps", [gaps]) for _, gaps in lists])
     for (tok, _), numbers in zip(lists, got):
         assert numbers == [n for n, d in enumerate(docs) if tok in search.tokens(d["text"])], tok
+
+
+def test_whole_numbers_of_one_document_are_read_back_as_written():
+    """Catalogue numbers, one document each, are listed apart in their shard; numbers that several documents
+    hold, or that start with a zero or are too long for the browser to read exactly, stay tokens."""
+    rng = np.random.default_rng(11)
+    numbers = sorted({int(n) for n in rng.integers(0, 2_000_000, 300)})
+    docs = [{"text": f"Artist 8, no. {n}"} for n in rng.permutation(numbers)]
+    docs += [{"text": "12 007 0"}, {"text": "12 1234567890123456 140001"}, {"text": "١٢٣ 99"}]
+    shards, _ = search.build_index(docs)
+    want = {tok: [n for n, d in enumerate(docs) if tok in search.tokens(d["text"])]
+            for d in docs for tok in search.tokens(d["text"])}
+    alone = [(key, table[search.NUMBERS_KEY]) for key, table in shards.items() if search.NUMBERS_KEY in table]
+    assert alone and "12" in shards["12"] and "007" in shards["00"] and "1234567890123456" in shards["12"]
+    got, _ = node_core([("undoNumbers", [pairs]) for _, pairs in alone])
+    seen = {}
+    for (key, _), pairs in zip(alone, got):
+        for tok, n in pairs:
+            assert search.shard_key(tok) == key and tok not in shards[key]
+            seen[tok] = [n]
+    listed = {tok: gaps for table in shards.values() for tok, gaps in table.items() if tok != search.NUMBERS_KEY}
+    got, _ = node_core([("undoGaps", [gaps]) for gaps in listed.values()])
+    seen.update(zip(listed, got))
+    assert seen == want and "140001" in seen and "0" in seen and "99" in seen
+
+
+def test_rows_of_artworks_are_read_back_as_written():
+    entries = [["a", f"artist_8_{n}", f"Artist 8, no. {n}", "Artist 8", ""] for n in (12, 3, "04", "x1")]
+    entries += [["a", "artist_8_5", "Sunflowers", "Artist 8", ""], ["d", "2009_14-17_1234_DEU"],
+                ["a", "rodin_1", "Rodin, no. 1", "Rodin", ""], ["a", "rodin_2", "Rodin, no. 2", "Rodin", "1880"],
+                ["a", "monet_1", "Monet, no. 1", "Monet", ""], ["a", "monet_2", "Monet, no. 2", "Monet", ""]]
+    chunk = search.doc_chunk(entries)
+    # rows of two or more; a title the browser would not spell ("x1", "Sunflowers") or a date ends a row
+    assert [doc[0] for doc in chunk["docs"]] == ["A", "a", "a", "d", "a", "a", "A"]
+    assert chunk["docs"][0][2:] == [12, 3, "04"]
+    got, _ = node_core([("expandDocs", [chunk["docs"]])])
+    assert got[0] == search.expand_docs(chunk["docs"])
+    back = [["a", chunk["artists"][doc[3]][1] + doc[1], spelt_title(chunk["artists"][doc[3]][1] + doc[1],
+                                                              chunk["artists"][doc[3]][0]) if doc[2] == 0 else doc[2],
+             chunk["artists"][doc[3]][0], str(doc[4])] if doc[0] == "a" else doc for doc in got[0]]
+    assert back == entries
 
 
 def test_chunk_files_are_named_the_same(tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ from generator.inputs.collection import Artwork, Drawing
 from generator.inputs.countries import load_countries
 from generator.settings import BuildSettings
 from generator.site.context import SiteContext, SiteData
+from generator.site import search
 from generator.site.related import write_related
 
 
@@ -131,6 +132,11 @@ def test_the_pages_scripts_spell_what_the_files_leave_out(browser, tmp_path):
             assert items.nth(k).locator("a").get_attribute("href") == f"../../artworks/{a.id}/index.html"
             line = f"{k + 2}. {a.title} {a.artist}" + (f", {a.year}" if a.year else "") + " · "
             assert items.nth(k).text_content().startswith(line), line
+    # the search's documents hold rows of one artist's artworks, and its shards the numbers one document holds
+    docs = [doc for chunk in _payloads(out / "data/search", "docs-*.js").values() for doc in chunk["docs"]]
+    rows = [doc for doc in docs if doc[0] == "A"]
+    assert rows and sum(len(doc) - 2 for doc in rows) + len(docs) - len(rows) == len(site.artworks) + len(site.drawings)
+    assert any("#" in table for table in _payloads(out / "data/search", "t-*.js").values())
     page.goto((out / "search/index.html").as_uri() + "#q=painter")
     results = page.locator("#search-results li.result-artwork")
     page.wait_for_function("() => document.querySelectorAll('#search-results li.result-artwork').length === 60")
@@ -138,6 +144,16 @@ def test_the_pages_scripts_spell_what_the_files_leave_out(browser, tmp_path):
         a = by_id[results.nth(k).locator("a").get_attribute("href").split("/")[-2]]
         assert results.nth(k).locator("a").text_content() == a.title
         assert results.nth(k).locator(".count").text_content() == f" Artwork by {a.artist}" + (f", {a.year}" if a.year else "")
+    # an artwork of a row found by its number alone (held by that one artwork: listed apart in its shard)
+    number = str(rows[0][2])
+    page.goto("about:blank")   # a new load: the search page reads its query when it opens
+    page.goto((out / "search/index.html").as_uri() + "#q=" + number)
+    found = page.locator("#search-results li.result-artwork a")
+    found.first.wait_for()
+    want = {a.id for a in site.artworks
+            if any(t.startswith(number) for t in search.tokens(f"{a.title} {a.artist} {a.year or ''} {a.id} {a.rel}"))}
+    page.wait_for_function(f"() => document.querySelectorAll('#search-results li.result-artwork').length === {len(want)}")
+    assert {found.nth(k).get_attribute("href").split("/")[-2] for k in range(found.count())} == want
     page.goto((out / "map/index.html").as_uri())
     page.wait_for_selector("#map[data-ready]")
     page.wait_for_function("() => SITEGEN_MAP_API.item(0) !== null")

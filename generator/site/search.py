@@ -11,11 +11,14 @@ made of ``.js`` files loaded with ``<script>`` tags:
 ``data/search/t-<prefix>.js``
     every token starting with those two letters -> the numbers of the documents
     holding it (a visitor typing "monet" loads only ``t-mo.js``), as gaps, a run of documents one after the
-    other as one negative number (see :func:`postings`).
+    other as one negative number (see :func:`postings`); the whole numbers that one document alone holds
+    (an artwork's catalogue number) are listed apart, under ``"#"``, two small numbers each (see
+    :func:`number_pairs`).
 ``data/search/docs-NNN.js``
     the documents themselves, by chunks of 500: ``{"artists": [[name, id prefix]], "docs": [...]}``, each
     document its kind, label, detail, page; a drawing named as the archive names its scans by its id alone, an
-    artwork by its id, title, artist and date, see :func:`doc_entry` and :func:`doc_chunk`.
+    artwork by its id, title, artist and date, and a row of one artist's artworks whose titles the browser
+    spells by the rests of their ids alone, see :func:`doc_entry` and :func:`doc_chunk`.
 
 The artworks come first, by artist and then by title: an artist's artworks are numbered one after the other,
 so the words of the artist's name (and of the folder the pictures are in) cost one number each, not one for each
@@ -40,10 +43,15 @@ from generator.site.labels import FACETS, artist_name, facet_title
 from generator.site.labels import spelt_age_group, spelt_label, spelt_title
 from generator.site.urls import PAGE_FOLDERS, artwork_url, drawing_url, facet_index_url
 
-SEARCH_SCHEMA_VERSION = 5
+SEARCH_SCHEMA_VERSION = 6
 DOC_CHUNK = 500
 _SPLIT = re.compile(r"[^\w-]+|_")
 _SAFE_KEY = re.compile(r"^[a-z0-9]+$")
+#: A whole number written as JavaScript writes it back (no leading zero, exact below 2**53).
+_NUMBER = re.compile(r"0|[1-9][0-9]{0,14}")
+#: The key under which a shard lists its whole numbers held by one document each (never a token: tokens hold
+#: letters, digits and hyphens only).
+NUMBERS_KEY = "#"
 
 
 def fold(text: str) -> str:
@@ -124,20 +132,48 @@ def postings(numbers: list[int]) -> list[int]:
     return out
 
 
-def build_index(docs: list[dict]) -> tuple[dict[str, dict[str, list[int]]], int]:
-    """shard key -> {token: [document numbers, see :func:`postings`]} from documents carrying a ``text`` field.
+def number_pairs(found: dict[str, int]) -> list[int]:
+    """Whole numbers that one document each holds (``{number: document}``), as a shard stores them under
+    ``"#"``: by increasing number, the first number and its document, then for each next number its difference
+    from the one before and its document's difference from the document before (negative when that document
+    comes first). A million artworks numbered by their catalogue take half the bytes they would as tokens
+    (``"140001":[5223],``). static/core/codes.js (``undoNumbers``) reads them back.
 
-    >>> build_index([{"text": "b"}, {"text": "a b"}, {"text": "b"}, {"text": "a"}])
-    ({'a': {'a': [1, 2]}, 'b': {'b': [0, -2]}}, 2)
+    >>> number_pairs({"140001": 5223, "140002": 10222, "9": 3})
+    [9, 3, 139992, 5220, 1, 4999]
+    >>> number_pairs({})
+    []
+    """
+    out: list[int] = []
+    prev_number = prev_doc = 0
+    for number, doc in sorted((int(tok), doc) for tok, doc in found.items()):
+        out += [number - prev_number, doc - prev_doc]
+        prev_number, prev_doc = number, doc
+    return out
+
+
+def build_index(docs: list[dict]) -> tuple[dict[str, dict[str, list[int]]], int]:
+    """shard key -> {token: [document numbers, see :func:`postings`]} from documents carrying a ``text`` field;
+    the whole numbers held by one document alone under ``"#"`` (see :func:`number_pairs`).
+
+    >>> build_index([{"text": "b 12"}, {"text": "a b 12"}, {"text": "b 007 10"}, {"text": "a"}])
+    ({'00': {'007': [2]}, '10': {'#': [10, 2]}, '12': {'12': [0, 1]}, 'a': {'a': [1, 2]}, 'b': {'b': [0, -2]}}, 5)
     """
     holding: dict[str, set[int]] = defaultdict(set)
     for n, doc in enumerate(docs):
         for tok in tokens(doc["text"]):
             holding[tok].add(n)
     shards: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    alone: dict[str, dict[str, int]] = defaultdict(dict)
     for tok in sorted(holding):
-        shards[shard_key(tok)][tok] = postings(sorted(holding[tok]))
-    return dict(shards), len(holding)
+        held = holding[tok]
+        if len(held) == 1 and _NUMBER.fullmatch(tok):
+            alone[shard_key(tok)][tok] = next(iter(held))
+        else:
+            shards[shard_key(tok)][tok] = postings(sorted(held))
+    for key, found in alone.items():
+        shards[key][NUMBERS_KEY] = number_pairs(found)
+    return {key: shards[key] for key in sorted(shards)}, len(holding)
 
 
 def artwork_detail(artist: str, year: str | None) -> str:
@@ -175,11 +211,16 @@ def doc_chunk(entries: list[list]) -> dict:
     """A file of documents: an artwork (``["a", id, title, artist, date]``) names its artist by number in the
     file's list of artists (``[name, id prefix]``, see jsonout.artists_by_number), its id without that prefix,
     ``0`` for a title the browser spells from the artist and id (labels.spelt_title) and a plain year as a
-    number; static/search.js puts them back.
+    number; artworks of one artist one after the other with such titles and no date are one row,
+    ``["A", artist, rest, rest, ...]`` (a rest that is a whole number written as one; see :func:`expand_docs`):
+    a collection named by its files (``Artist_Name_12.jpg``) then costs a few bytes an artwork.
+    static/search.js puts them back.
 
     >>> doc_chunk([["a", "monet_3", "Water Lilies", "Claude Monet", "1899"], ["d", "2009_14-17_1234_DEU"],
     ...            ["a", "monet_12", "Claude Monet, no. 12", "Claude Monet", ""]])
     {'artists': [['Claude Monet', 'monet_']], 'docs': [['a', '3', 'Water Lilies', 0, 1899], ['d', '2009_14-17_1234_DEU'], ['a', '12', 0, 0, '']]}
+    >>> doc_chunk([["a", f"monet_{n}", f"Claude Monet, no. {n}", "Claude Monet", ""] for n in (12, 3, "04")])["docs"]
+    [['A', 0, 12, 3, '04']]
     """
     spelt = [k for k, e in enumerate(entries) if e[0] == "a" and len(e) == 5]
     artists, numbers, rest = artists_by_number([(entries[k][1], entries[k][3]) for k in spelt])
@@ -188,7 +229,43 @@ def doc_chunk(entries: list[list]) -> dict:
         kind, item_id, title, artist, year = entries[k]
         title = 0 if title == spelt_title(item_id, artist) else title   # the browser spells it (labels.py)
         out[k] = [kind, id_rest, title, number, compact_year(year)]
-    return {"artists": artists, "docs": out}
+    return {"artists": artists, "docs": _rows_of_spelt(out)}
+
+
+def _rows_of_spelt(docs: list[list]) -> list[list]:
+    """Artworks one after the other by one artist, each with the title the browser spells and no date, as one
+    row ``["A", artist, rest, ...]`` (two or more of them; one stays as it is)."""
+    out: list[list] = []
+    k = 0
+    while k < len(docs):
+        doc = docs[k]
+        end = k + 1
+        if doc[0] == "a" and len(doc) == 5 and doc[2] == 0 and doc[4] == "":
+            while (end < len(docs) and docs[end][0] == "a" and len(docs[end]) == 5 and docs[end][2] == 0
+                   and docs[end][4] == "" and docs[end][3] == doc[3]):
+                end += 1
+        if end - k >= 2:
+            out.append(["A", doc[3], *(int(d[1]) if _NUMBER.fullmatch(d[1]) else d[1] for d in docs[k:end])])
+        else:
+            out.append(doc)
+        k = end
+    return out
+
+
+def expand_docs(docs: list[list]) -> list[list]:
+    """A chunk's documents one by one, its rows of artworks (see :func:`doc_chunk`) undone, as
+    static/core/codes.js (``expandDocs``) reads them.
+
+    >>> expand_docs([["A", 0, 12, "04"], ["d", "2009_14-17_1234_DEU"]])
+    [['a', '12', 0, 0, ''], ['a', '04', 0, 0, ''], ['d', '2009_14-17_1234_DEU']]
+    """
+    out: list[list] = []
+    for doc in docs:
+        if doc[0] == "A":
+            out += [["a", str(rest), 0, doc[1], ""] for rest in doc[2:]]
+        else:
+            out.append(doc)
+    return out
 
 
 def write_index(out, docs: list[dict], countries: dict[str, str] | None = None) -> list[str]:

@@ -78,3 +78,38 @@ function undoGaps(gaps) {
   });
   return out;
 }
+
+/**
+ * The whole numbers a shard of the search index lists under "#", one document each: [number as text, document]
+ * pairs (stored as the first number and its document, then each next number's and document's differences from
+ * the ones before, see generator/site/search.py number_pairs).
+ * @param {number[]} pairs
+ * @returns {Array<[string, number]>}
+ */
+function undoNumbers(pairs) {
+  var out = [], number = 0, doc = 0;
+  for (var k = 0; k + 1 < pairs.length; k += 2) {
+    number += pairs[k];
+    doc += pairs[k + 1];
+    /** @type {[string, number]} */
+    var pair = [String(number), doc];
+    out.push(pair);
+  }
+  return out;
+}
+
+/**
+ * A chunk of the search's documents one by one: a row ["A", artist, rest, ...] (artworks of one artist whose
+ * titles the browser spells, no date) becomes one ["a", rest, 0, artist, ""] each (see generator/site/search.py
+ * doc_chunk and expand_docs).
+ * @param {Array<Array<*>>} docs
+ * @returns {Array<Array<*>>}
+ */
+function expandDocs(docs) {
+  var out = [];
+  docs.forEach(function (doc) {
+    if (doc[0] !== "A") { out.push(doc); return; }
+    for (var k = 2; k < doc.length; k++) { out.push(["a", String(doc[k]), 0, doc[1], ""]); }
+  });
+  return out;
+}
