@@ -21,7 +21,9 @@
   }
   // Query words: the same folding and splitting as generator/site/search.py (core/text.js).
   var words = queryWords;
-  var NUMBERS = "#";   // a shard's whole numbers held by one document each (see generator/site/search.py)
+  // A shard lists the numbers held by one document each under "#" and their count of digits ("#6"), apart from
+  // its words (see generator/site/search.py build_index); each list is read once.
+  var NUMBERS = "#";
   var numbersOf = {};
   function shard(key) { return (window.SITEGEN_SEARCH || {})[key]; }
   // A chunk's rows of artworks are undone once, when it is first read.
@@ -34,14 +36,15 @@
     var key = shardKey(word), table = shard(key) || {};
     var found = {};
     Object.keys(table).forEach(function (tok) {
-      if (tok === NUMBERS || tok.lastIndexOf(word, 0) !== 0) { return; }
+      if (tok.charAt(0) === NUMBERS) {
+        var listed = numbersOf[key + tok] || (numbersOf[key + tok] = undoNumbers(table[tok], Number(tok.slice(1))));
+        listed.forEach(function (pair) { if (pair[0].lastIndexOf(word, 0) === 0) { found[pair[1]] = true; } });
+        return;
+      }
+      if (tok.lastIndexOf(word, 0) !== 0) { return; }
       // the list holds gaps between document numbers (see generator/site/search.py)
       undoGaps(table[tok]).forEach(function (n) { found[n] = true; });
     });
-    if (table[NUMBERS]) {
-      if (!numbersOf[key]) { numbersOf[key] = undoNumbers(table[NUMBERS]); }
-      numbersOf[key].forEach(function (pair) { if (pair[0].lastIndexOf(word, 0) === 0) { found[pair[1]] = true; } });
-    }
     return found;
   }
   // Calls done(total, docs) with the first `limit` documents matching every word; null when not worth telling.

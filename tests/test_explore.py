@@ -331,10 +331,10 @@ def test_search_index_finds_an_artwork_title(built_demo, demo_dir):
         table = _js_payload(out / f"data/search/t-{key}.js")
         if word in table:
             found = set(_undo_gaps(table[word]))  # stored as gaps between document numbers, runs as -k
-        else:   # a whole number one document alone holds: listed apart (see search.number_pairs)
-            pairs = table[search.NUMBERS_KEY]
+        else:   # a number one document alone holds: listed apart by its digits (see search.number_pairs)
+            pairs = table[f"{search.NUMBERS_KEY}{len(word)}"]
             numbers, docs_of = np.cumsum(pairs[0::2]), np.cumsum(pairs[1::2])
-            found = {int(d) for n, d in zip(numbers, docs_of) if str(n) == word}
+            found = {int(d) for n, d in zip(numbers, docs_of) if str(n).zfill(len(word)) == word}
         hits = found if hits is None else hits & found
     docs = []
     for c in range((meta["docs"] + meta["doc_chunk"] - 1) // meta["doc_chunk"]):

@@ -11,9 +11,9 @@ made of ``.js`` files loaded with ``<script>`` tags:
 ``data/search/t-<prefix>.js``
     every token starting with those two letters -> the numbers of the documents
     holding it (a visitor typing "monet" loads only ``t-mo.js``), as gaps, a run of documents one after the
-    other as one negative number (see :func:`postings`); the whole numbers that one document alone holds
-    (an artwork's catalogue number) are listed apart, under ``"#"``, two small numbers each (see
-    :func:`number_pairs`).
+    other as one negative number (see :func:`postings`); the numbers that one document alone holds (an
+    artwork's catalogue number, a drawing's number) are listed apart by their count of digits, under ``"#6"``
+    for six, two small numbers each (see :func:`number_pairs`).
 ``data/search/docs-NNN.js``
     the documents themselves, by chunks of 500: ``{"artists": [[name, id prefix]], "docs": [...]}``, each
     document its kind, label, detail, page; a drawing named as the archive names its scans by its id alone, an
@@ -49,8 +49,10 @@ _SPLIT = re.compile(r"[^\w-]+|_")
 _SAFE_KEY = re.compile(r"^[a-z0-9]+$")
 #: A whole number written as JavaScript writes it back (no leading zero, exact below 2**53).
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,14}")
-#: The key under which a shard lists its whole numbers held by one document each (never a token: tokens hold
-#: letters, digits and hyphens only).
+#: A token of digits alone that JavaScript reads back exactly as a number and its count of digits.
+_DIGITS = re.compile(r"[0-9]{1,15}")
+#: What the keys begin with under which a shard lists the numbers held by one document each, followed by their
+#: count of digits (never a token: tokens hold letters, digits and hyphens only).
 NUMBERS_KEY = "#"
 
 
@@ -133,11 +135,12 @@ def postings(numbers: list[int]) -> list[int]:
 
 
 def number_pairs(found: dict[str, int]) -> list[int]:
-    """Whole numbers that one document each holds (``{number: document}``), as a shard stores them under
-    ``"#"``: by increasing number, the first number and its document, then for each next number its difference
+    """Numbers of as many digits, that one document each holds (``{number: document}``), as a shard stores
+    them under ``"#"`` and their count of digits: by increasing number, the first number and its document, then for each next number its difference
     from the one before and its document's difference from the document before (negative when that document
     comes first). A million artworks numbered by their catalogue take half the bytes they would as tokens
-    (``"140001":[5223],``). static/core/codes.js (``undoNumbers``) reads them back.
+    (``"140001":[5223],``); a number with zeros in front (``000090``) is given back its zeros from its count of
+    digits. static/core/codes.js (``undoNumbers``) reads them back.
 
     >>> number_pairs({"140001": 5223, "140002": 10222, "9": 3})
     [9, 3, 139992, 5220, 1, 4999]
@@ -154,25 +157,26 @@ def number_pairs(found: dict[str, int]) -> list[int]:
 
 def build_index(docs: list[dict]) -> tuple[dict[str, dict[str, list[int]]], int]:
     """shard key -> {token: [document numbers, see :func:`postings`]} from documents carrying a ``text`` field;
-    the whole numbers held by one document alone under ``"#"`` (see :func:`number_pairs`).
+    the numbers held by one document alone under ``"#"`` and their count of digits (see :func:`number_pairs`).
 
-    >>> build_index([{"text": "b 12"}, {"text": "a b 12"}, {"text": "b 007 10"}, {"text": "a"}])
-    ({'00': {'007': [2]}, '10': {'#': [10, 2]}, '12': {'12': [0, 1]}, 'a': {'a': [1, 2]}, 'b': {'b': [0, -2]}}, 5)
+    >>> build_index([{"text": "b 12"}, {"text": "a b 12"}, {"text": "b 007 10 0010"}, {"text": "a"}])
+    ({'00': {'#3': [7, 2], '#4': [10, 2]}, '10': {'#2': [10, 2]}, '12': {'12': [0, 1]}, 'a': {'a': [1, 2]}, 'b': {'b': [0, -2]}}, 6)
     """
     holding: dict[str, set[int]] = defaultdict(set)
     for n, doc in enumerate(docs):
         for tok in tokens(doc["text"]):
             holding[tok].add(n)
     shards: dict[str, dict[str, list[int]]] = defaultdict(dict)
-    alone: dict[str, dict[str, int]] = defaultdict(dict)
+    alone: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
     for tok in sorted(holding):
         held = holding[tok]
-        if len(held) == 1 and _NUMBER.fullmatch(tok):
-            alone[shard_key(tok)][tok] = next(iter(held))
+        if len(held) == 1 and _DIGITS.fullmatch(tok):
+            alone[shard_key(tok)].setdefault(f"{NUMBERS_KEY}{len(tok)}", {})[tok] = next(iter(held))
         else:
             shards[shard_key(tok)][tok] = postings(sorted(held))
-    for key, found in alone.items():
-        shards[key][NUMBERS_KEY] = number_pairs(found)
+    for key, by_digits in alone.items():
+        for digits, found in sorted(by_digits.items()):
+            shards[key][digits] = number_pairs(found)
     return {key: shards[key] for key in sorted(shards)}, len(holding)
 
 

@@ -80,19 +80,21 @@ function undoGaps(gaps) {
 }
 
 /**
- * The whole numbers a shard of the search index lists under "#", one document each: [number as text, document]
- * pairs (stored as the first number and its document, then each next number's and document's differences from
- * the ones before, see generator/site/search.py number_pairs).
+ * The numbers of `digits` digits a shard of the search index lists under "#" and that count, one document each:
+ * [number as text, with its zeros in front, document] pairs (stored as the first number and its document, then
+ * each next number's and document's differences from the ones before, see generator/site/search.py
+ * number_pairs).
  * @param {number[]} pairs
+ * @param {number} digits
  * @returns {Array<[string, number]>}
  */
-function undoNumbers(pairs) {
+function undoNumbers(pairs, digits) {
   var out = [], number = 0, doc = 0;
   for (var k = 0; k + 1 < pairs.length; k += 2) {
     number += pairs[k];
     doc += pairs[k + 1];
     /** @type {[string, number]} */
-    var pair = [String(number), doc];
+    var pair = [String(number).padStart(digits, "0"), doc];
     out.push(pair);
   }
   return out;
