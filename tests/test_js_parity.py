@@ -178,11 +178,14 @@ def test_numbers_of_one_document_are_read_back_as_written():
 def test_rows_of_artworks_are_read_back_as_written():
     entries = [["a", f"artist_8_{n}", f"Artist 8, no. {n}", "Artist 8", ""] for n in (12, 3, "04", "x1")]
     entries += [["a", "artist_8_5", "Sunflowers", "Artist 8", ""], ["d", "2009_14-17_1234_DEU"],
+                ["d", "2009_14-17_1235_DEU"], ["d", "Drawing 7", "File 7.jpg", "drawings/7/index.html"],
+                ["d", "2009_6-9_7_FRA"],
                 ["a", "rodin_1", "Rodin, no. 1", "Rodin", ""], ["a", "rodin_2", "Rodin, no. 2", "Rodin", "1880"],
                 ["a", "monet_1", "Monet, no. 1", "Monet", ""], ["a", "monet_2", "Monet, no. 2", "Monet", ""]]
     chunk = search.doc_chunk(entries)
-    # rows of two or more; a title the browser would not spell ("x1", "Sunflowers") or a date ends a row
-    assert [doc[0] for doc in chunk["docs"]] == ["A", "a", "a", "d", "a", "a", "A"]
+    # rows of two or more; a title the browser would not spell ("x1", "Sunflowers"), a date or a drawing
+    # with a label of its own ends a row
+    assert [doc[0] for doc in chunk["docs"]] == ["A", "a", "a", "D", "d", "d", "a", "a", "A"]
     assert chunk["docs"][0][2:] == [12, 3, "04"]
     got, _ = node_core([("expandDocs", [chunk["docs"]])])
     assert got[0] == search.expand_docs(chunk["docs"])

@@ -17,8 +17,9 @@ made of ``.js`` files loaded with ``<script>`` tags:
 ``data/search/docs-NNN.js``
     the documents themselves, by chunks of 500: ``{"artists": [[name, id prefix]], "docs": [...]}``, each
     document its kind, label, detail, page; a drawing named as the archive names its scans by its id alone, an
-    artwork by its id, title, artist and date, and a row of one artist's artworks whose titles the browser
-    spells by the rests of their ids alone, see :func:`doc_entry` and :func:`doc_chunk`.
+    artwork by its id, title, artist and date, a row of one artist's artworks whose titles the browser
+    spells by the rests of their ids alone, and a row of drawings by their ids; see :func:`doc_entry` and
+    :func:`doc_chunk`.
 
 The artworks come first, by artist and then by title: an artist's artworks are numbered one after the other,
 so the words of the artist's name (and of the folder the pictures are in) cost one number each, not one for each
@@ -217,7 +218,8 @@ def doc_chunk(entries: list[list]) -> dict:
     ``0`` for a title the browser spells from the artist and id (labels.spelt_title) and a plain year as a
     number; artworks of one artist one after the other with such titles and no date are one row,
     ``["A", artist, rest, rest, ...]`` (a rest that is a whole number written as one; see :func:`expand_docs`):
-    a collection named by its files (``Artist_Name_12.jpg``) then costs a few bytes an artwork.
+    a collection named by its files (``Artist_Name_12.jpg``) then costs a few bytes an artwork; drawings stored
+    by their ids alone one after the other are one row too, ``["D", id, id, ...]``.
     static/search.js puts them back.
 
     >>> doc_chunk([["a", "monet_3", "Water Lilies", "Claude Monet", "1899"], ["d", "2009_14-17_1234_DEU"],
@@ -236,37 +238,53 @@ def doc_chunk(entries: list[list]) -> dict:
     return {"artists": artists, "docs": _rows_of_spelt(out)}
 
 
+def _row_key(doc: list) -> tuple | None:
+    """What documents one after the other must share to be one row: an artwork whose title the browser spells and
+    that has no date, by its artist's number; a drawing stored by its id alone."""
+    if doc[0] == "a" and len(doc) == 5 and doc[2] == 0 and doc[4] == "":
+        return ("A", doc[3])
+    if doc[0] == "d" and len(doc) == 2:
+        return ("D",)
+    return None
+
+
 def _rows_of_spelt(docs: list[list]) -> list[list]:
-    """Artworks one after the other by one artist, each with the title the browser spells and no date, as one
-    row ``["A", artist, rest, ...]`` (two or more of them; one stays as it is)."""
+    """Documents one after the other with the same :func:`_row_key` (two or more) as one row: an artist's
+    artworks ``["A", artist, rest, ...]``, drawings ``["D", id, ...]``; any other stays as it is.
+
+    >>> _rows_of_spelt([["d", "2009_14-17_1234_DEU"], ["d", "2009_14-17_1235_DEU"], ["a", "3", 0, 1, ""]])
+    [['D', '2009_14-17_1234_DEU', '2009_14-17_1235_DEU'], ['a', '3', 0, 1, '']]
+    """
     out: list[list] = []
     k = 0
     while k < len(docs):
-        doc = docs[k]
+        doc, key = docs[k], _row_key(docs[k])
         end = k + 1
-        if doc[0] == "a" and len(doc) == 5 and doc[2] == 0 and doc[4] == "":
-            while (end < len(docs) and docs[end][0] == "a" and len(docs[end]) == 5 and docs[end][2] == 0
-                   and docs[end][4] == "" and docs[end][3] == doc[3]):
-                end += 1
-        if end - k >= 2:
+        while key is not None and end < len(docs) and _row_key(docs[end]) == key:
+            end += 1
+        if end - k < 2:
+            out.append(doc)
+        elif key[0] == "A":
             out.append(["A", doc[3], *(int(d[1]) if _NUMBER.fullmatch(d[1]) else d[1] for d in docs[k:end])])
         else:
-            out.append(doc)
+            out.append(["D", *(d[1] for d in docs[k:end])])
         k = end
     return out
 
 
 def expand_docs(docs: list[list]) -> list[list]:
-    """A chunk's documents one by one, its rows of artworks (see :func:`doc_chunk`) undone, as
-    static/core/codes.js (``expandDocs``) reads them.
+    """A chunk's documents one by one, its rows (see :func:`doc_chunk`) undone, as static/core/codes.js
+    (``expandDocs``) reads them.
 
-    >>> expand_docs([["A", 0, 12, "04"], ["d", "2009_14-17_1234_DEU"]])
-    [['a', '12', 0, 0, ''], ['a', '04', 0, 0, ''], ['d', '2009_14-17_1234_DEU']]
+    >>> expand_docs([["A", 0, 12, "04"], ["D", "2009_14-17_1234_DEU", "2009_6-9_7_FRA"]])
+    [['a', '12', 0, 0, ''], ['a', '04', 0, 0, ''], ['d', '2009_14-17_1234_DEU'], ['d', '2009_6-9_7_FRA']]
     """
     out: list[list] = []
     for doc in docs:
         if doc[0] == "A":
             out += [["a", str(rest), 0, doc[1], ""] for rest in doc[2:]]
+        elif doc[0] == "D":
+            out += [["d", item_id] for item_id in doc[1:]]
         else:
             out.append(doc)
     return out

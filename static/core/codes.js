@@ -102,16 +102,21 @@ function undoNumbers(pairs, digits) {
 
 /**
  * A chunk of the search's documents one by one: a row ["A", artist, rest, ...] (artworks of one artist whose
- * titles the browser spells, no date) becomes one ["a", rest, 0, artist, ""] each (see generator/site/search.py
- * doc_chunk and expand_docs).
+ * titles the browser spells, no date) becomes one ["a", rest, 0, artist, ""] each, a row ["D", id, ...] one
+ * ["d", id] each (see generator/site/search.py doc_chunk and expand_docs).
  * @param {Array<Array<*>>} docs
  * @returns {Array<Array<*>>}
  */
 function expandDocs(docs) {
-  var out = [];
+  var out = [], k;
   docs.forEach(function (doc) {
-    if (doc[0] !== "A") { out.push(doc); return; }
-    for (var k = 2; k < doc.length; k++) { out.push(["a", String(doc[k]), 0, doc[1], ""]); }
+    if (doc[0] === "A") {
+      for (k = 2; k < doc.length; k++) { out.push(["a", String(doc[k]), 0, doc[1], ""]); }
+    } else if (doc[0] === "D") {
+      for (k = 1; k < doc.length; k++) { out.push(["d", doc[k]]); }
+    } else {
+      out.push(doc);
+    }
   });
   return out;
 }
