@@ -26,7 +26,7 @@
   var NUMBERS = "#";
   var numbersOf = {};
   function shard(key) { return (window.SITEGEN_SEARCH || {})[key]; }
-  // A chunk's rows of artworks are undone once, when it is first read.
+  // A chunk's rows (an artist's artworks, drawings) are undone once, when it is first read.
   function docChunk(c) {
     var chunk = (window.SITEGEN_SEARCH_DOCS || {})[c];
     if (chunk && !chunk.expanded) { chunk.docs = expandDocs(chunk.docs); chunk.expanded = true; }

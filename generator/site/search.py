@@ -136,12 +136,12 @@ def postings(numbers: list[int]) -> list[int]:
 
 
 def number_pairs(found: dict[str, int]) -> list[int]:
-    """Numbers of as many digits, that one document each holds (``{number: document}``), as a shard stores
-    them under ``"#"`` and their count of digits: by increasing number, the first number and its document, then for each next number its difference
-    from the one before and its document's difference from the document before (negative when that document
-    comes first). A million artworks numbered by their catalogue take half the bytes they would as tokens
-    (``"140001":[5223],``); a number with zeros in front (``000090``) is given back its zeros from its count of
-    digits. static/core/codes.js (``undoNumbers``) reads them back.
+    """Numbers with the same count of digits that one document each holds (``{number: document}``), as a shard
+    stores them under ``"#"`` followed by that count: by increasing number, the first number and its document,
+    then for each next number its difference from the one before and its document's difference from the
+    document before (negative when that document comes first). A million artworks numbered by their catalogue
+    take half the bytes they would as tokens (``"140001":[5223],``); a number with zeros in front (``000090``)
+    gets them back from the count of digits. static/core/codes.js (``undoNumbers``) reads them back.
 
     >>> number_pairs({"140001": 5223, "140002": 10222, "9": 3})
     [9, 3, 139992, 5220, 1, 4999]
@@ -235,7 +235,7 @@ def doc_chunk(entries: list[list]) -> dict:
         kind, item_id, title, artist, year = entries[k]
         title = 0 if title == spelt_title(item_id, artist) else title   # the browser spells it (labels.py)
         out[k] = [kind, id_rest, title, number, compact_year(year)]
-    return {"artists": artists, "docs": _rows_of_spelt(out)}
+    return {"artists": artists, "docs": _rows(out)}
 
 
 def _row_key(doc: list) -> tuple | None:
@@ -248,11 +248,11 @@ def _row_key(doc: list) -> tuple | None:
     return None
 
 
-def _rows_of_spelt(docs: list[list]) -> list[list]:
+def _rows(docs: list[list]) -> list[list]:
     """Documents one after the other with the same :func:`_row_key` (two or more) as one row: an artist's
     artworks ``["A", artist, rest, ...]``, drawings ``["D", id, ...]``; any other stays as it is.
 
-    >>> _rows_of_spelt([["d", "2009_14-17_1234_DEU"], ["d", "2009_14-17_1235_DEU"], ["a", "3", 0, 1, ""]])
+    >>> _rows([["d", "2009_14-17_1234_DEU"], ["d", "2009_14-17_1235_DEU"], ["a", "3", 0, 1, ""]])
     [['D', '2009_14-17_1234_DEU', '2009_14-17_1235_DEU'], ['a', '3', 0, 1, '']]
     """
     out: list[list] = []
