@@ -87,7 +87,8 @@ def page(browser):
     errors: list[str] = []
     pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("requestfailed", lambda r: errors.append(r.url))
+    # a request the page's own reload cancels (the icon, say) is no failure of the page
+    pg.on("requestfailed", lambda r: None if "ERR_ABORTED" in (r.failure or "") else errors.append(r.url))
     pg.on("response", lambda r: errors.append(r.url) if r.status >= 400 else None)
     yield pg, errors
     context.close()
