@@ -31,40 +31,15 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def _payloads(path: Path) -> dict:
-    out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        m = re.match(r'^\(window\.\w+=window\.\w+\|\|\{\}\)\[("[^"]*"|\d+)\]=(.*);$', line)
-        if m:
-            out[json.loads(m.group(1))] = json.loads(m.group(2))
-    return out
-
-
 def python_count(folder: Path, query: str) -> int:
     """How many documents the index files list for every word of ``query`` (a token starting with the word)."""
     from generator.site import search
+    from tests.helpers import js_payloads
 
     found = None
     for word in search.tokens(query):
         f = folder / f"t-{search.shard_key(word)}.js"
-        table = next(iter(_payloads(f).values())) if f.is_file() else {}
-        hits: set[int] = set()
-        for tok, listed in table.items():
-            if tok.startswith(search.NUMBERS_KEY):
-                digits, number, doc = int(tok[1:]), 0, 0
-                for k in range(0, len(listed), 2):
-                    number, doc = number + listed[k], doc + listed[k + 1]
-                    if str(number).zfill(digits).startswith(word):
-                        hits.add(doc)
-            elif tok.startswith(word):
-                n = 0
-                for gap in listed:
-                    if gap < 0:
-                        hits.update(range(n + 1, n + 1 - gap))
-                        n -= gap
-                    else:
-                        n += gap
-                        hits.add(n)
+        hits = search.matching(next(iter(js_payloads(f).values())), word) if f.is_file() else set()
         found = hits if found is None else found & hits
     return len(found or ())
 

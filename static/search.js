@@ -25,12 +25,13 @@
   // its words (see generator/site/search.py build_index); each list is read once.
   var NUMBERS = "#";
   var numbersOf = {};
+  var chunks = {};
   function shard(key) { return (window.SITEGEN_SEARCH || {})[key]; }
   // A chunk's rows (an artist's artworks, drawings) are undone once, when it is first read.
   function docChunk(c) {
     var chunk = (window.SITEGEN_SEARCH_DOCS || {})[c];
-    if (chunk && !chunk.expanded) { chunk.docs = expandDocs(chunk.docs); chunk.expanded = true; }
-    return chunk;
+    if (chunk && !chunks[c]) { chunks[c] = {artists: chunk.artists, docs: expandDocs(chunk.docs)}; }
+    return chunks[c];
   }
   function matches(word) {
     var key = shardKey(word), table = shard(key) || {};

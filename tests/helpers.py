@@ -94,3 +94,16 @@ def network_library_loaded_by(code: str) -> bool:
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] in ("True", "False"), out.stdout + out.stderr
     return out.stdout.strip().splitlines()[-1] == "True"
+
+
+def js_payloads(path: Path) -> dict:
+    """The values a data file assigns, by key: ``(window.G=window.G||{})["key"]=VALUE;`` (one a line)."""
+    import json
+    import re
+
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = re.match(r'^\(window\.\w+=window\.\w+\|\|\{\}\)\[("[^"]*"|\d+)\]=(.*);$', line)
+        assert m, line[:80]
+        out[json.loads(m.group(1))] = json.loads(m.group(2))
+    return out

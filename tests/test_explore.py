@@ -307,18 +307,6 @@ def test_kmeans_finds_separate_blobs_and_is_seeded():
     assert len(set(got.tolist())) == 3
 
 
-def _undo_gaps(gaps):
-    n, out = 0, []
-    for gap in gaps:
-        if gap < 0:
-            out += range(n + 1, n + 1 - gap)
-            n -= gap
-        else:
-            n += gap
-            out.append(n)
-    return out
-
-
 def test_search_index_finds_an_artwork_title(built_demo, demo_dir):
     _, _, out = built_demo
     row = _csv(demo_dir / "artworks.csv")[0]
@@ -330,11 +318,10 @@ def test_search_index_finds_an_artwork_title(built_demo, demo_dir):
         assert key in meta["shards"]
         table = _js_payload(out / f"data/search/t-{key}.js")
         if word in table:
-            found = set(_undo_gaps(table[word]))  # stored as gaps between document numbers, runs as -k
+            found = set(search.undo_gaps(table[word]))  # stored as gaps between document numbers, runs as -k
         else:   # a number one document alone holds: listed apart by its digits (see search.number_pairs)
-            pairs = table[f"{search.NUMBERS_KEY}{len(word)}"]
-            numbers, docs_of = np.cumsum(pairs[0::2]), np.cumsum(pairs[1::2])
-            found = {int(d) for n, d in zip(numbers, docs_of) if str(n).zfill(len(word)) == word}
+            found = {d for n, d in search.undo_numbers(table[f"{search.NUMBERS_KEY}{len(word)}"], len(word))
+                     if n == word}
         hits = found if hits is None else hits & found
     docs = []
     for c in range((meta["docs"] + meta["doc_chunk"] - 1) // meta["doc_chunk"]):

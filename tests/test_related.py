@@ -10,19 +10,9 @@ import re
 import pytest
 
 from generator.site.related import chunk_count, chunk_of
-from tests.helpers import neighbour_rows, site_artworks, site_drawings
+from tests.helpers import js_payloads as _js_payloads, neighbour_rows, site_artworks, site_drawings
 
 pytestmark = pytest.mark.slow
-
-
-def _js_payloads(path):
-    """The values a data file assigns, by key: (window.G=window.G||{})["key"]=VALUE;"""
-    out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        m = re.match(r'^\(window\.\w+=window\.\w+\|\|\{\}\)\[("[^"]*"|\d+)\]=(.*);$', line)
-        assert m, line[:80]
-        out[json.loads(m.group(1))] = json.loads(m.group(2))
-    return out
 
 
 def _table(data) -> list[list]:

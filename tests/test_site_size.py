@@ -3,8 +3,6 @@ one counts about a megabyte, so the files list only what the site's scripts read
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -16,16 +14,14 @@ from generator.inputs.countries import load_countries
 from generator.settings import BuildSettings
 from generator.site.context import SiteContext, SiteData
 from generator.site import search
+from tests.helpers import js_payloads
 from generator.site.related import write_related
 
 
 def _payloads(folder: Path, pattern: str) -> dict:
     out = {}
     for f in sorted(folder.glob(pattern)):
-        for line in f.read_text(encoding="utf-8").splitlines():
-            m = re.match(r'^\(window\.\w+=window\.\w+\|\|\{\}\)\[("[^"]*"|\d+)\]=(.*);$', line)
-            assert m, line[:80]
-            out[json.loads(m.group(1))] = json.loads(m.group(2))
+        out.update(js_payloads(f))
     return out
 
 

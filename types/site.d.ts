@@ -82,7 +82,7 @@ interface Window {
   SITEGEN_MAP_API?: Record<string, unknown>;
   SITEGEN_FIRST_FRAME_MS?: number;
   SITEGEN_SEARCH?: Record<string, Record<string, number[]>>;
-  SITEGEN_SEARCH_DOCS?: Record<number, {artists: string[][], docs: Array<Array<string | number>>, expanded?: boolean}>;
+  SITEGEN_SEARCH_DOCS?: Record<number, {artists: string[][], docs: Array<Array<string | number>>}>;
   SITEGEN_SEARCH_META?: {docs: number, doc_chunk: number, shards: string[], countries: Record<string, string>, drawings: string, artworks: string};
   SITEGEN_RELATED?: Record<string, any>;
   SITEGEN_DISCOVERIES?: {page_size?: number, columns: string[], rows: Array<Array<string | number>>, filters: Record<string, Array<[string, string, number]>>};

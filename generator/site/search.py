@@ -33,6 +33,7 @@ the query, a token that starts with that word.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from collections import defaultdict
@@ -156,6 +157,50 @@ def number_pairs(found: dict[str, int]) -> list[int]:
     return out
 
 
+def undo_gaps(gaps: list[int]) -> list[int]:
+    """Document numbers from :func:`postings`, as static/core/codes.js (``undoGaps``) reads them.
+
+    >>> undo_gaps(postings([3, 4, 5, 6, 9, 10, 12, 13, 14]))
+    [3, 4, 5, 6, 9, 10, 12, 13, 14]
+    """
+    out: list[int] = []
+    n = 0
+    for gap in gaps:
+        if gap < 0:
+            out += range(n + 1, n + 1 - gap)
+            n -= gap
+        else:
+            n += gap
+            out.append(n)
+    return out
+
+
+def undo_numbers(pairs: list[int], digits: int) -> list[tuple[str, int]]:
+    """(number as written, document) from :func:`number_pairs`, as static/core/codes.js (``undoNumbers``) reads them.
+
+    >>> undo_numbers(number_pairs({"000090": 7, "000012": 3}), 6)
+    [('000012', 3), ('000090', 7)]
+    """
+    numbers, docs = itertools.accumulate(pairs[0::2]), itertools.accumulate(pairs[1::2])
+    return [(str(n).zfill(digits), d) for n, d in zip(numbers, docs)]
+
+
+def matching(table: dict[str, list[int]], word: str) -> set[int]:
+    """The documents a shard lists for a word of a query: those holding a token that starts with it, as
+    static/search.js (``matches``) finds them.
+
+    >>> sorted(matching(build_index([{"text": "monet 0012"}, {"text": "mona"}, {"text": "rodin"}])[0]["mo"], "mon"))
+    [0, 1]
+    """
+    found: set[int] = set()
+    for tok, listed in table.items():
+        if tok.startswith(NUMBERS_KEY):
+            found.update(d for n, d in undo_numbers(listed, int(tok[1:])) if n.startswith(word))
+        elif tok.startswith(word):
+            found.update(undo_gaps(listed))
+    return found
+
+
 def build_index(docs: list[dict]) -> tuple[dict[str, dict[str, list[int]]], int]:
     """shard key -> {token: [document numbers, see :func:`postings`]} from documents carrying a ``text`` field;
     the numbers held by one document alone under ``"#"`` and their count of digits (see :func:`number_pairs`).
@@ -256,19 +301,14 @@ def _rows(docs: list[list]) -> list[list]:
     [['D', '2009_14-17_1234_DEU', '2009_14-17_1235_DEU'], ['a', '3', 0, 1, '']]
     """
     out: list[list] = []
-    k = 0
-    while k < len(docs):
-        doc, key = docs[k], _row_key(docs[k])
-        end = k + 1
-        while key is not None and end < len(docs) and _row_key(docs[end]) == key:
-            end += 1
-        if end - k < 2:
-            out.append(doc)
+    for key, group in itertools.groupby(docs, key=_row_key):
+        group = list(group)
+        if key is None or len(group) < 2:
+            out += group
         elif key[0] == "A":
-            out.append(["A", doc[3], *(int(d[1]) if _NUMBER.fullmatch(d[1]) else d[1] for d in docs[k:end])])
+            out.append(["A", key[1], *(int(d[1]) if _NUMBER.fullmatch(d[1]) else d[1] for d in group)])
         else:
-            out.append(["D", *(d[1] for d in docs[k:end])])
-        k = end
+            out.append(["D", *(d[1] for d in group)])
     return out
 
 
